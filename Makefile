@@ -1,0 +1,81 @@
+# ngx_http_helicone_module: build, run, test, bench.
+#
+#   make deps    install every Debian package the project needs (root, idempotent)
+#   make         build build/ngx_http_helicone_module.so against nginx-dev
+#   make run     start the gateway with nginx.conf.example on 127.0.0.1:8080
+#   make test    unit tests (ASan/UBSan) and integration tests (prove)
+#   make bench   load benchmark against bare nginx proxy_pass
+#   make key     mint a Helicone API key and print its keys-file line
+
+NGX_SRC     ?= /usr/share/nginx/src
+NGINX       ?= /usr/sbin/nginx
+BUILD       := build
+NGX_BUILD   := $(BUILD)/nginx
+MODULE      := $(BUILD)/ngx_http_helicone_module.so
+EMBEDDED    := $(BUILD)/gen/ngx_http_helicone_embedded.c
+RUN_DIR     := $(BUILD)/run
+CC_OPT      ?= -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter
+
+DEB_BUILD   := nginx nginx-dev gcc make libssl-dev libpcre2-dev zlib1g-dev \
+               libcjson-dev libhiredis-dev librdkafka-dev
+DEB_TEST    := perl redis-server kcat curl clang libclang-rt-14-dev
+DEB_BENCH   := wrk
+
+SOURCES     := config $(wildcard ngx_http_helicone_module/*.[ch]) \
+               $(wildcard ngx_http_helicone_module/core/*.[ch])
+DATA        := providers/providers.json providers/models.json
+
+.PHONY: all deps deps-build run stop test unit integration bench key clean
+
+all: $(MODULE)
+
+# Installs only what is missing, so a second run is quick and quiet.
+deps:
+	@sh tools/deps $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH)
+
+deps-build:
+	@sh tools/deps $(DEB_BUILD)
+
+$(EMBEDDED): $(DATA) tools/embed-data
+	sh tools/embed-data . $@
+
+$(NGX_BUILD)/objs/Makefile: config
+	@test -f $(NGX_SRC)/configure || { \
+	    echo "error: $(NGX_SRC)/configure not found: apt-get install nginx-dev (or run: make deps)"; \
+	    exit 1; }
+	rm -rf $(NGX_BUILD)
+	mkdir -p $(BUILD)
+	cp -r $(NGX_SRC) $(NGX_BUILD)
+	sh tools/embed-data . $(EMBEDDED)
+	cd $(NGX_BUILD) && sh $(CURDIR)/tools/configure-nginx $(CURDIR) "$(CC_OPT)"
+
+$(MODULE): $(NGX_BUILD)/objs/Makefile $(SOURCES) $(EMBEDDED)
+	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
+	# a new inode: a running nginx keeps its mapping of the old file
+	cp $(NGX_BUILD)/objs/ngx_http_helicone_module.so $@.tmp
+	mv -f $@.tmp $@
+
+run: deps-build $(MODULE)
+	@sh tools/run-example $(NGINX) $(CURDIR)/$(MODULE) $(RUN_DIR)
+
+stop:
+	@test -f $(RUN_DIR)/nginx.pid && kill -QUIT `cat $(RUN_DIR)/nginx.pid` || true
+
+test: deps $(MODULE)
+	@sh tools/run-tests
+
+unit:
+	$(MAKE) -C lua-free-tests test
+
+integration: $(MODULE)
+	prove -r t/
+
+bench: deps $(MODULE)
+	@sh bench/run
+
+key:
+	@sh tools/mint-key $(ORG) $(NAME)
+
+clean:
+	rm -rf $(BUILD)
+	$(MAKE) -C lua-free-tests clean

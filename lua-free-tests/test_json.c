@@ -1,0 +1,940 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/* Tests for core/helicone_json.c: validation, lookup, decoding, escaping. */
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "helicone_json.h"
+#include "tap.h"
+
+
+typedef struct {
+    const char  *text;
+    size_t       len;      /* 0: strlen(text) */
+    const char  *name;
+} json_case_t;
+
+
+static int parse_bytes(const char *s, size_t len, helicone_json_value_t *v);
+static int parse_str(const char *s, helicone_json_value_t *v);
+static void test_valid(void);
+static void test_invalid(void);
+static void test_bad_utf8(void);
+static void test_prefixes(void);
+static char *nest(const char *open, const char *close, const char *inner,
+    size_t depth);
+static void test_depth(void);
+static void test_root(void);
+static void test_object_get(void);
+static void test_path_get(void);
+static void test_iter(void);
+static void test_decode(void);
+static void test_int64(void);
+static void check_escape(const char *in, size_t len, const char *exp,
+    const char *name);
+static void test_escape(void);
+static uint32_t rnd(uint32_t *seed);
+static size_t gen_utf8(uint32_t *seed, unsigned char *out, size_t max);
+static void test_escape_roundtrip(void);
+static void test_escape_random_bytes(void);
+
+
+static int
+parse_bytes(const char *s, size_t len, helicone_json_value_t *v)
+{
+    int                     rc;
+    unsigned char          *copy;
+    helicone_json_value_t   tmp;
+
+    /* an exact-size heap copy lets ASan see any read past the end */
+
+    copy = malloc(len ? len : 1);
+    if (copy == NULL) {
+        abort();
+    }
+
+    memcpy(copy, s, len);
+
+    rc = helicone_json_parse(copy, len, &tmp);
+
+    free(copy);
+
+    if (v) {
+        /* spans would point into freed memory: keep type and length only */
+        v->type = tmp.type;
+        v->start = NULL;
+        v->len = tmp.len;
+    }
+
+    return rc;
+}
+
+
+static int
+parse_str(const char *s, helicone_json_value_t *v)
+{
+    int  rc;
+
+    rc = helicone_json_parse((const unsigned char *) s, strlen(s), v);
+
+    return rc;
+}
+
+
+static void
+test_valid(void)
+{
+    size_t                  i;
+    helicone_json_value_t   v;
+
+    static const struct {
+        const char            *text;
+        helicone_json_type_e   type;
+    } cases[] = {
+        { "0", HELICONE_JSON_NUMBER },
+        { "-0", HELICONE_JSON_NUMBER },
+        { "1", HELICONE_JSON_NUMBER },
+        { "-1", HELICONE_JSON_NUMBER },
+        { "1.5", HELICONE_JSON_NUMBER },
+        { "-0.0e0", HELICONE_JSON_NUMBER },
+        { "1e10", HELICONE_JSON_NUMBER },
+        { "1E+2", HELICONE_JSON_NUMBER },
+        { "1e-2", HELICONE_JSON_NUMBER },
+        { "123456789012345678901234567890", HELICONE_JSON_NUMBER },
+        { "1e999999999", HELICONE_JSON_NUMBER },
+        { "\"\"", HELICONE_JSON_STRING },
+        { "\"abc\"", HELICONE_JSON_STRING },
+        { "\"\\\" \\\\ \\/ \\b \\f \\n \\r \\t\"", HELICONE_JSON_STRING },
+        { "\"\\u00e9\\u00E9\"", HELICONE_JSON_STRING },
+        { "\"\\ud83d\\ude00\"", HELICONE_JSON_STRING },
+        { "\"\\ud83d\"", HELICONE_JSON_STRING },
+        { "\"\\ude00\\ud83d\"", HELICONE_JSON_STRING },
+        { "\"\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80\"", HELICONE_JSON_STRING },
+        { "\"\xf4\x8f\xbf\xbf\"", HELICONE_JSON_STRING },
+        { "\"\xef\xbb\xbf\"", HELICONE_JSON_STRING },
+        { "\"\x7f\"", HELICONE_JSON_STRING },
+        { "true", HELICONE_JSON_TRUE },
+        { "false", HELICONE_JSON_FALSE },
+        { "null", HELICONE_JSON_NULL },
+        { "[]", HELICONE_JSON_ARRAY },
+        { "{}", HELICONE_JSON_OBJECT },
+        { "[ ]", HELICONE_JSON_ARRAY },
+        { "{ \t\r\n }", HELICONE_JSON_OBJECT },
+        { " [ 1 , 2 ] ", HELICONE_JSON_ARRAY },
+        { "\t\r\n{\"a\":1}\n", HELICONE_JSON_OBJECT },
+        { "{\"a\":{\"b\":[1,{\"c\":null}]},\"d\":[[],{}]}",
+          HELICONE_JSON_OBJECT },
+        { "[1,-2.5e+3,\"x\",true,false,null,[],{},[[]]]",
+          HELICONE_JSON_ARRAY },
+        { "{\"\":0,\"a\":1,\"a\":2}", HELICONE_JSON_OBJECT },
+        { "{\"a\" : 1 , \"b\" :\"\" }", HELICONE_JSON_OBJECT },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        v.type = HELICONE_JSON_INVALID;
+        ok(parse_bytes(cases[i].text, strlen(cases[i].text), &v)
+           == HELICONE_OK, "valid: %s", cases[i].text);
+        is_int(v.type, cases[i].type, "  and has the right type");
+    }
+}
+
+
+static void
+test_invalid(void)
+{
+    size_t  i;
+
+    static const json_case_t cases[] = {
+        { "", 0, "empty" },
+        { " \t\r\n", 0, "white space only" },
+        { "01", 0, "leading zero" },
+        { "-01", 0, "leading zero after minus" },
+        { "00", 0, "double zero" },
+        { "-", 0, "minus alone" },
+        { "+1", 0, "plus sign" },
+        { "1.", 0, "no fraction digits" },
+        { ".5", 0, "no integer part" },
+        { "1.e5", 0, "dot then exponent" },
+        { "1e", 0, "no exponent digits" },
+        { "1e+", 0, "no exponent digits after sign" },
+        { "1e5.5", 0, "fractional exponent" },
+        { "0x10", 0, "hex number" },
+        { "NaN", 0, "NaN" },
+        { "Infinity", 0, "Infinity" },
+        { "-Infinity", 0, "-Infinity" },
+        { "1 2", 0, "two numbers" },
+        { "tru", 0, "truncated true" },
+        { "nul", 0, "truncated null" },
+        { "truex", 0, "true followed by junk" },
+        { "True", 0, "capital True" },
+        { "[1,]", 0, "trailing comma in array" },
+        { "[,1]", 0, "leading comma in array" },
+        { "[1,,2]", 0, "double comma" },
+        { "[1 2]", 0, "missing comma" },
+        { "[", 0, "open array" },
+        { "]", 0, "close only" },
+        { "[1]]", 0, "extra close" },
+        { "[1}", 0, "mismatched close" },
+        { "{\"a\":1]", 0, "object closed as array" },
+        { "{\"a\"}", 0, "member without value" },
+        { "{\"a\":}", 0, "member with empty value" },
+        { "{\"a\" 1}", 0, "member without colon" },
+        { "{a:1}", 0, "unquoted name" },
+        { "{1:1}", 0, "number name" },
+        { "{\"a\":1,}", 0, "trailing comma in object" },
+        { "{,}", 0, "comma only object" },
+        { "{\"a\":1 \"b\":2}", 0, "missing comma in object" },
+        { "[1] [2]", 0, "two roots" },
+        { "{} x", 0, "junk after root" },
+        { "\"abc", 0, "unterminated string" },
+        { "\"\\\"", 0, "escaped closing quote" },
+        { "\"\\x\"", 0, "bad escape" },
+        { "\"\\U0041\"", 0, "capital U escape" },
+        { "\"\\u12\"", 0, "short \\u" },
+        { "\"\\u12g4\"", 0, "non-hex \\u" },
+        { "\"\\", 0, "backslash at end" },
+        { "'a'", 0, "single quotes" },
+        { "\"a\tb\"", 0, "raw tab in string" },
+        { "\"a\nb\"", 0, "raw newline in string" },
+        { "\"\x01\"", 0, "raw control in string" },
+        { "\"\x1f\"", 0, "raw 0x1f in string" },
+        { "\"a\0b\"", 5, "NUL in string" },
+        { "1\0", 2, "NUL after number" },
+        { "\0", 1, "NUL alone" },
+        { "[1]\0", 4, "NUL after array" },
+        { "\xef\xbb\xbf{}", 0, "BOM before the value" },
+        { "/* c */ 1", 0, "comment" },
+        { "\v1", 0, "vertical tab is no white space" },
+        { "\f1", 0, "form feed is no white space" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ok(parse_bytes(cases[i].text,
+                       cases[i].len ? cases[i].len : strlen(cases[i].text),
+                       NULL)
+           == HELICONE_ERROR, "invalid: %s", cases[i].name);
+    }
+
+    ok(helicone_json_parse(NULL, 0, NULL) == HELICONE_ERROR, "NULL text");
+}
+
+
+static void
+test_bad_utf8(void)
+{
+    size_t  i;
+
+    static const json_case_t cases[] = {
+        { "\"\x80\"", 0, "lone continuation byte" },
+        { "\"\xbf\"", 0, "lone 0xbf" },
+        { "\"\xc0\x80\"", 0, "overlong NUL (c0 80)" },
+        { "\"\xc1\xbf\"", 0, "overlong c1 bf" },
+        { "\"\xe0\x80\xaf\"", 0, "overlong 3-byte slash" },
+        { "\"\xe0\x9f\xbf\"", 0, "overlong 3-byte e0 9f bf" },
+        { "\"\xf0\x80\x80\x80\"", 0, "overlong 4-byte" },
+        { "\"\xf0\x8f\xbf\xbf\"", 0, "overlong 4-byte f0 8f" },
+        { "\"\xed\xa0\x80\"", 0, "UTF-8 encoded high surrogate" },
+        { "\"\xed\xbf\xbf\"", 0, "UTF-8 encoded low surrogate" },
+        { "\"\xed\xa0\xbd\xed\xb8\x80\"", 0, "CESU-8 surrogate pair" },
+        { "\"\xf4\x90\x80\x80\"", 0, "above U+10FFFF" },
+        { "\"\xf5\x80\x80\x80\"", 0, "f5 lead byte" },
+        { "\"\xf8\x88\x80\x80\x80\"", 0, "5-byte form" },
+        { "\"\xfe\"", 0, "0xfe" },
+        { "\"\xff\"", 0, "0xff" },
+        { "\"\xc3\"", 0, "truncated 2-byte" },
+        { "\"\xe2\x82\"", 0, "truncated 3-byte" },
+        { "\"\xf0\x9f\x98\"", 0, "truncated 4-byte" },
+        { "\"\xc3\x28\"", 0, "bad continuation" },
+        { "\"\xe2\x28\xa1\"", 0, "bad second byte of 3" },
+        { "\"\xe2\x82\x28\"", 0, "bad third byte of 3" },
+        { "\"\xc3", 0, "truncated 2-byte at end of text" },
+        { "\xc3\xa9", 0, "UTF-8 outside a string" },
+        { "{\"\xff\":1}", 0, "bad UTF-8 in a member name" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ok(parse_bytes(cases[i].text,
+                       cases[i].len ? cases[i].len : strlen(cases[i].text),
+                       NULL)
+           == HELICONE_ERROR, "invalid UTF-8: %s", cases[i].name);
+    }
+}
+
+
+static void
+test_prefixes(void)
+{
+    int          bad;
+    size_t       i, len;
+    const char  *doc;
+
+    doc = "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\","
+          "\"choices\":[{\"index\":0,\"message\":{\"role\":\"assistant\","
+          "\"content\":\"h\\u00e9llo \\ud83d\\ude00 \xe2\x82\xac\"},"
+          "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":12,"
+          "\"completion_tokens\":-3.5e+2,\"x\":[true,false,null]}}";
+
+    len = strlen(doc);
+
+    ok(parse_bytes(doc, len, NULL) == HELICONE_OK, "whole document is valid");
+
+    bad = 0;
+
+    for (i = 0; i < len; i++) {
+        if (parse_bytes(doc, i, NULL) != HELICONE_ERROR) {
+            diag("prefix of %lu bytes accepted", (unsigned long) i);
+            bad++;
+        }
+    }
+
+    ok(bad == 0, "every truncation of the document is refused");
+}
+
+
+static char *
+nest(const char *open, const char *close, const char *inner, size_t depth)
+{
+    char    *s, *p;
+    size_t   i, olen, clen, ilen;
+
+    olen = strlen(open);
+    clen = strlen(close);
+    ilen = strlen(inner);
+
+    s = malloc(depth * (olen + clen) + ilen + 1);
+    if (s == NULL) {
+        abort();
+    }
+
+    p = s;
+
+    for (i = 0; i < depth; i++) {
+        memcpy(p, open, olen);
+        p += olen;
+    }
+
+    memcpy(p, inner, ilen);
+    p += ilen;
+
+    for (i = 0; i < depth; i++) {
+        memcpy(p, close, clen);
+        p += clen;
+    }
+
+    *p = '\0';
+
+    return s;
+}
+
+
+static void
+test_depth(void)
+{
+    char                   *s;
+    helicone_json_value_t   v, w;
+
+    s = nest("[", "]", "", HELICONE_JSON_MAX_DEPTH);
+    ok(parse_str(s, NULL) == HELICONE_OK, "arrays nested %d deep are valid",
+       HELICONE_JSON_MAX_DEPTH);
+    free(s);
+
+    s = nest("[", "]", "", HELICONE_JSON_MAX_DEPTH + 1);
+    ok(parse_str(s, NULL) == HELICONE_ERROR, "arrays nested %d deep are not",
+       HELICONE_JSON_MAX_DEPTH + 1);
+    free(s);
+
+    s = nest("{\"a\":", "}", "1", HELICONE_JSON_MAX_DEPTH);
+    ok(parse_str(s, &v) == HELICONE_OK, "objects nested %d deep are valid",
+       HELICONE_JSON_MAX_DEPTH);
+    ok(helicone_json_path_get(&v, "a.a.a.a", &w) == HELICONE_OK
+       && w.type == HELICONE_JSON_OBJECT, "  and can be walked");
+    free(s);
+
+    s = nest("{\"a\":", "}", "1", HELICONE_JSON_MAX_DEPTH + 1);
+    ok(parse_str(s, NULL) == HELICONE_ERROR, "objects nested %d deep are not",
+       HELICONE_JSON_MAX_DEPTH + 1);
+    free(s);
+
+    s = nest("[{\"k\":", "}]", "0", HELICONE_JSON_MAX_DEPTH / 2);
+    ok(parse_str(s, NULL) == HELICONE_OK, "mixed nesting at the limit");
+    free(s);
+
+    s = nest("[{\"k\":", "}]", "[]", HELICONE_JSON_MAX_DEPTH / 2);
+    ok(parse_str(s, NULL) == HELICONE_ERROR, "mixed nesting one past it");
+    free(s);
+
+    s = nest("[", "]", "", 1000000);
+    ok(parse_str(s, NULL) == HELICONE_ERROR, "a million open arrays");
+    free(s);
+
+    s = nest("[", "", "", 1000000);
+    ok(parse_str(s, NULL) == HELICONE_ERROR, "a million unclosed arrays");
+    free(s);
+
+    s = nest("{\"a\":[", "]}", "", 500000);
+    ok(parse_str(s, NULL) == HELICONE_ERROR, "a million mixed containers");
+    free(s);
+}
+
+
+static void
+test_root(void)
+{
+    const char             *s;
+    helicone_json_value_t   v;
+
+    s = "  {\"a\":1}\r\n";
+    ok(parse_str(s, &v) == HELICONE_OK, "root with white space");
+    ok(v.start == (const unsigned char *) s + 2, "  root starts at the '{'");
+    is_int(v.len, 7, "  root span excludes white space");
+    is_int(v.type, HELICONE_JSON_OBJECT, "  root is an object");
+
+    s = " \"abc\" ";
+    ok(parse_str(s, &v) == HELICONE_OK && v.len == 5
+       && v.start == (const unsigned char *) s + 1,
+       "string root span includes quotes");
+
+    s = "-12.5e3";
+    ok(parse_str(s, &v) == HELICONE_OK && v.len == 7, "number root span");
+
+    ok(parse_str("[1]", NULL) == HELICONE_OK, "root may be NULL");
+}
+
+
+static void
+test_object_get(void)
+{
+    const char             *s;
+    helicone_json_value_t   doc, v;
+
+    s = "{\"mod\\u0065l\":\"gpt-4o\",\"n\":1,\"n\":2,\"o\":{\"x\":[1,2]},"
+        "\"a\\\"b\":true,\"nul\\u0000l\":null,\"s\": \"abc\" ,"
+        "\"\\ud83d\\ude00\":3,\"\":4}";
+
+    ok(parse_str(s, &doc) == HELICONE_OK, "lookup document parses");
+
+    ok(helicone_json_object_get(&doc, "model", 5, &v) == HELICONE_OK
+       && helicone_json_string_eq(&v, "gpt-4o", 6),
+       "escaped member name matches decoded");
+
+    ok(helicone_json_object_get(&doc, "n", 1, &v) == HELICONE_OK
+       && v.len == 1 && v.start[0] == '2', "last duplicate wins");
+
+    ok(helicone_json_object_get(&doc, "o", 1, &v) == HELICONE_OK
+       && v.type == HELICONE_JSON_OBJECT && v.len == 11,
+       "object member span");
+
+    ok(helicone_json_object_get(&doc, "a\"b", 3, &v) == HELICONE_OK
+       && v.type == HELICONE_JSON_TRUE && v.len == 4,
+       "name with an escaped quote");
+
+    ok(helicone_json_object_get(&doc, "nul\0l", 5, &v) == HELICONE_OK
+       && v.type == HELICONE_JSON_NULL, "name with an escaped NUL");
+
+    ok(helicone_json_object_get(&doc, "s", 1, &v) == HELICONE_OK
+       && v.type == HELICONE_JSON_STRING && v.len == 5
+       && memcmp(v.start, "\"abc\"", 5) == 0, "string span with spaces");
+
+    ok(helicone_json_object_get(&doc, "\xf0\x9f\x98\x80", 4, &v)
+       == HELICONE_OK && v.start[0] == '3', "surrogate-pair name");
+
+    ok(helicone_json_object_get(&doc, "", 0, &v) == HELICONE_OK
+       && v.start[0] == '4', "empty name");
+
+    is_int(helicone_json_object_get(&doc, "mode", 4, &v), HELICONE_DECLINED,
+           "prefix of a name is absent");
+    is_int(helicone_json_object_get(&doc, "models", 6, &v),
+           HELICONE_DECLINED, "extension of a name is absent");
+    is_int(helicone_json_object_get(&doc, "x", 1, &v), HELICONE_DECLINED,
+           "nested name is not a member");
+
+    ok(helicone_json_object_get(&doc, "o", 1, &v) == HELICONE_OK,
+       "find nested object");
+    is_int(helicone_json_object_get(&v, "x", 1, NULL), HELICONE_OK,
+           "out may be NULL");
+
+    ok(parse_str("[1,2]", &v) == HELICONE_OK, "array parses");
+    is_int(helicone_json_object_get(&v, "a", 1, NULL), HELICONE_ERROR,
+           "object_get on an array");
+
+    ok(parse_str("\"a\"", &v) == HELICONE_OK, "string parses");
+    is_int(helicone_json_object_get(&v, "a", 1, NULL), HELICONE_ERROR,
+           "object_get on a string");
+    is_int(helicone_json_object_get(NULL, "a", 1, NULL), HELICONE_ERROR,
+           "object_get on NULL");
+
+    ok(parse_str("{}", &v) == HELICONE_OK
+       && helicone_json_object_get(&v, "a", 1, NULL) == HELICONE_DECLINED,
+       "empty object has no members");
+}
+
+
+static void
+test_path_get(void)
+{
+    const char             *s;
+    int64_t                 n;
+    helicone_json_value_t   doc, v;
+
+    s = "{\"usage\":{\"prompt_tokens\":10,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":4}},"
+        "\"x\":5,\"a.b\":1}";
+
+    ok(parse_str(s, &doc) == HELICONE_OK, "path document parses");
+
+    ok(helicone_json_path_get(&doc, "usage.prompt_tokens", &v) == HELICONE_OK
+       && helicone_json_int64(&v, &n) == HELICONE_OK && n == 10,
+       "usage.prompt_tokens");
+
+    ok(helicone_json_path_get(&doc,
+                              "usage.prompt_tokens_details.cached_tokens", &v)
+       == HELICONE_OK && helicone_json_int64(&v, &n) == HELICONE_OK && n == 4,
+       "three-level path");
+
+    ok(helicone_json_path_get(&doc, "usage", &v) == HELICONE_OK
+       && v.type == HELICONE_JSON_OBJECT, "one-segment path");
+
+    is_int(helicone_json_path_get(&doc, "usage.nope", &v), HELICONE_DECLINED,
+           "absent leaf");
+    is_int(helicone_json_path_get(&doc, "nope.x", &v), HELICONE_DECLINED,
+           "absent middle");
+    is_int(helicone_json_path_get(&doc, "x.y", &v), HELICONE_DECLINED,
+           "path through a number");
+    is_int(helicone_json_path_get(&doc, "usage.prompt_tokens.z", &v),
+           HELICONE_DECLINED, "path past a leaf");
+    is_int(helicone_json_path_get(&doc, "a.b", &v), HELICONE_DECLINED,
+           "a dot always splits");
+    is_int(helicone_json_path_get(&doc, "usage.", &v), HELICONE_DECLINED,
+           "trailing dot looks for an empty name");
+
+    ok(parse_str("[1]", &v) == HELICONE_OK, "array parses");
+    is_int(helicone_json_path_get(&v, "a", NULL), HELICONE_ERROR,
+           "path_get on an array");
+    is_int(helicone_json_path_get(&doc, NULL, NULL), HELICONE_ERROR,
+           "NULL path");
+}
+
+
+static void
+test_iter(void)
+{
+    int                     rc;
+    size_t                  i;
+    const char             *s;
+    helicone_json_iter_t    it;
+    helicone_json_value_t   doc, k, v;
+
+    static const helicone_json_type_e  types[] = {
+        HELICONE_JSON_NUMBER, HELICONE_JSON_STRING, HELICONE_JSON_OBJECT,
+        HELICONE_JSON_ARRAY, HELICONE_JSON_NULL, HELICONE_JSON_TRUE,
+        HELICONE_JSON_FALSE, HELICONE_JSON_NUMBER, HELICONE_JSON_STRING
+    };
+    static const size_t  lens[] = { 1, 8, 13, 2, 4, 4, 5, 7, 4 };
+
+    s = "[ 1 , \"a,]\\\"}\" ,{\"x\":[1,\"]\"]} ,[],null,true,false,-1.5e+3"
+        ",\"\\\\\"]";
+
+    ok(parse_str(s, &doc) == HELICONE_OK, "array for iteration parses");
+    ok(helicone_json_iter_init(&it, &doc) == HELICONE_OK, "iter_init array");
+
+    for (i = 0; ; i++) {
+        rc = helicone_json_iter_next(&it, &k, &v);
+        if (rc != HELICONE_OK) {
+            break;
+        }
+
+        if (i < sizeof(types) / sizeof(types[0])) {
+            ok(v.type == types[i] && v.len == lens[i]
+               && k.type == HELICONE_JSON_INVALID,
+               "array element %lu: type %d len %lu", (unsigned long) i,
+               (int) v.type, (unsigned long) v.len);
+        }
+    }
+
+    is_int(i, 9, "nine elements");
+    is_int(rc, HELICONE_DECLINED, "ends with HELICONE_DECLINED");
+    is_int(helicone_json_iter_next(&it, &k, &v), HELICONE_DECLINED,
+           "and stays ended");
+
+    s = "{\"a\":1,\"b\" : {\"c\":[]} , \"d\\u0065\":\"x\"}";
+    ok(parse_str(s, &doc) == HELICONE_OK, "object for iteration parses");
+    ok(helicone_json_iter_init(&it, &doc) == HELICONE_OK, "iter_init object");
+
+    ok(helicone_json_iter_next(&it, &k, &v) == HELICONE_OK
+       && helicone_json_string_eq(&k, "a", 1) && v.len == 1
+       && v.type == HELICONE_JSON_NUMBER, "member a");
+    ok(helicone_json_iter_next(&it, &k, &v) == HELICONE_OK
+       && helicone_json_string_eq(&k, "b", 1) && v.len == 8
+       && v.type == HELICONE_JSON_OBJECT, "member b");
+    ok(helicone_json_iter_next(&it, &k, &v) == HELICONE_OK
+       && helicone_json_string_eq(&k, "de", 2) && k.len == 9
+       && v.type == HELICONE_JSON_STRING, "member de, key span raw");
+    is_int(helicone_json_iter_next(&it, &k, &v), HELICONE_DECLINED,
+           "object iteration ends");
+
+    ok(parse_str(" [ ] ", &doc) == HELICONE_OK
+       && helicone_json_iter_init(&it, &doc) == HELICONE_OK
+       && helicone_json_iter_next(&it, &k, &v) == HELICONE_DECLINED,
+       "empty array");
+    ok(parse_str("{ }", &doc) == HELICONE_OK
+       && helicone_json_iter_init(&it, &doc) == HELICONE_OK
+       && helicone_json_iter_next(&it, NULL, NULL) == HELICONE_DECLINED,
+       "empty object");
+
+    ok(parse_str("[[1,2],[3]]", &doc) == HELICONE_OK
+       && helicone_json_iter_init(&it, &doc) == HELICONE_OK
+       && helicone_json_iter_next(&it, NULL, &v) == HELICONE_OK
+       && v.len == 5
+       && helicone_json_iter_next(&it, NULL, &v) == HELICONE_OK
+       && v.len == 3
+       && helicone_json_iter_next(&it, NULL, &v) == HELICONE_DECLINED,
+       "nested arrays, key NULL");
+
+    ok(parse_str("\"x\"", &doc) == HELICONE_OK
+       && helicone_json_iter_init(&it, &doc) == HELICONE_ERROR
+       && helicone_json_iter_next(&it, &k, &v) == HELICONE_DECLINED,
+       "iter_init on a string fails and the iterator is ended");
+    ok(helicone_json_iter_init(&it, NULL) == HELICONE_ERROR,
+       "iter_init on NULL");
+}
+
+
+static void
+test_decode(void)
+{
+    size_t                  n, i;
+    unsigned char          *dst;
+    helicone_json_value_t   v;
+
+    static const struct {
+        const char  *json;
+        const char  *exp;
+        size_t       exp_len;
+    } cases[] = {
+        { "\"\"", "", 0 },
+        { "\"abc\"", "abc", 3 },
+        { "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\"", "\"\\/\b\f\n\r\t", 8 },
+        { "\"\\u0041\\u00e9\\u20AC\"", "A\xc3\xa9\xe2\x82\xac", 6 },
+        { "\"\\u0000\"", "\0", 1 },
+        { "\"\\ud83d\\ude00\"", "\xf0\x9f\x98\x80", 4 },
+        { "\"\\uDBFF\\uDFFF\"", "\xf4\x8f\xbf\xbf", 4 },
+        { "\"\\ud83dx\"", "\xef\xbf\xbdx", 4 },
+        { "\"\\ude00\"", "\xef\xbf\xbd", 3 },
+        { "\"\\ud83d\\ud83d\\ude00\"", "\xef\xbf\xbd\xf0\x9f\x98\x80", 7 },
+        { "\"\\ud83d\\n\"", "\xef\xbf\xbd\n", 4 },
+        { "\"\\ud83d\"", "\xef\xbf\xbd", 3 },
+        { "\"\xc3\xa9\xf0\x9f\x98\x80\"", "\xc3\xa9\xf0\x9f\x98\x80", 6 },
+        { "\"\\u2028\"", "\xe2\x80\xa8", 3 },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ok(parse_str(cases[i].json, &v) == HELICONE_OK,
+           "decode case parses: %s", cases[i].json);
+
+        /* exactly v.len bytes, as the contract allows */
+        dst = malloc(v.len);
+        if (dst == NULL) {
+            abort();
+        }
+
+        n = helicone_json_string_decode(&v, dst);
+        is_mem(dst, n, cases[i].exp, cases[i].exp_len, "  decodes");
+        ok(helicone_json_string_eq(&v, cases[i].exp, cases[i].exp_len),
+           "  string_eq agrees");
+        free(dst);
+    }
+
+    ok(parse_str("\"abc\"", &v) == HELICONE_OK, "string parses");
+    ok(!helicone_json_string_eq(&v, "ab", 2), "shorter is not equal");
+    ok(!helicone_json_string_eq(&v, "abcd", 4), "longer is not equal");
+    ok(!helicone_json_string_eq(&v, "abd", 3), "different is not equal");
+    ok(!helicone_json_string_eq(&v, "", 0), "empty is not equal");
+
+    ok(parse_str("12", &v) == HELICONE_OK
+       && helicone_json_string_decode(&v, NULL) == (size_t) -1,
+       "decode of a number is (size_t) -1");
+    ok(!helicone_json_string_eq(&v, "12", 2), "a number is no string");
+    ok(helicone_json_string_decode(NULL, NULL) == (size_t) -1,
+       "decode of NULL");
+}
+
+
+static void
+test_int64(void)
+{
+    size_t                  i;
+    int64_t                 n;
+    helicone_json_value_t   v;
+
+    static const struct {
+        const char  *text;
+        int          rc;
+        int64_t      value;
+    } cases[] = {
+        { "0", HELICONE_OK, 0 },
+        { "-0", HELICONE_OK, 0 },
+        { "42", HELICONE_OK, 42 },
+        { "-42", HELICONE_OK, -42 },
+        { "9223372036854775807", HELICONE_OK, INT64_MAX },
+        { "-9223372036854775808", HELICONE_OK, INT64_MIN },
+        { "9223372036854775808", HELICONE_DECLINED, 0 },
+        { "-9223372036854775809", HELICONE_DECLINED, 0 },
+        { "18446744073709551616", HELICONE_DECLINED, 0 },
+        { "99999999999999999999999999999999", HELICONE_DECLINED, 0 },
+        { "12.0", HELICONE_DECLINED, 0 },
+        { "1e2", HELICONE_DECLINED, 0 },
+        { "1E2", HELICONE_DECLINED, 0 },
+        { "-0.5", HELICONE_DECLINED, 0 },
+        { "\"12\"", HELICONE_DECLINED, 0 },
+        { "true", HELICONE_DECLINED, 0 },
+        { "null", HELICONE_DECLINED, 0 },
+        { "[1]", HELICONE_DECLINED, 0 },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        n = 12345;
+        ok(parse_str(cases[i].text, &v) == HELICONE_OK
+           && helicone_json_int64(&v, &n) == cases[i].rc
+           && (cases[i].rc != HELICONE_OK || n == cases[i].value),
+           "int64 of %s", cases[i].text);
+    }
+
+    ok(helicone_json_int64(NULL, &n) == HELICONE_DECLINED, "int64 of NULL");
+}
+
+
+static void
+check_escape(const char *in, size_t len, const char *exp, const char *name)
+{
+    size_t          n;
+    unsigned char  *dst, *end;
+
+    n = helicone_json_escape_len((const unsigned char *) in, len);
+
+    dst = malloc(n ? n : 1);
+    if (dst == NULL) {
+        abort();
+    }
+
+    end = helicone_json_escape(dst, (const unsigned char *) in, len);
+
+    is_mem(dst, (size_t) (end - dst), exp, strlen(exp), name);
+    is_int(end - dst, n, "  escape_len agrees");
+
+    free(dst);
+}
+
+
+static void
+test_escape(void)
+{
+    check_escape("", 0, "", "escape empty");
+    check_escape("plain text", 10, "plain text", "escape plain");
+    check_escape("a\"b\\c/d", 7, "a\\\"b\\\\c/d", "escape quote, backslash");
+    check_escape("\n\r\t\b\f", 5, "\\n\\r\\t\\b\\f", "escape short forms");
+    check_escape("\x01\x1f\x0b", 3, "\\u0001\\u001f\\u000b",
+                 "escape other controls");
+    check_escape("a\0b", 3, "a\\u0000b", "escape NUL");
+    check_escape("\x7f", 1, "\x7f", "DEL is left alone");
+    check_escape("\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", 9,
+                 "\xc3\xa9\xe2\x82\xac\xf0\x9f\x98\x80", "valid UTF-8 kept");
+    check_escape("\xe2\x80\xa8|\xe2\x80\xa9", 7, "\\u2028|\\u2029",
+                 "U+2028 and U+2029 escaped");
+    check_escape("\xe2\x80\xaa", 3, "\xe2\x80\xaa", "U+202A kept");
+    check_escape("\xff", 1, "\\ufffd", "0xff replaced");
+    check_escape("a\x80z", 3, "a\\ufffdz", "lone continuation replaced");
+    check_escape("\xc3", 1, "\\ufffd", "truncated 2-byte at end");
+    check_escape("\xe2\x82", 2, "\\ufffd\\ufffd",
+                 "truncated 3-byte: each byte replaced");
+    check_escape("\xc0\x80", 2, "\\ufffd\\ufffd", "overlong replaced");
+    check_escape("\xed\xa0\x80", 3, "\\ufffd\\ufffd\\ufffd",
+                 "encoded surrogate replaced");
+    check_escape("\xf4\x90\x80\x80", 4, "\\ufffd\\ufffd\\ufffd\\ufffd",
+                 "above U+10FFFF replaced");
+    check_escape("\xe2\x82x\xac", 4, "\\ufffd\\ufffdx\\ufffd",
+                 "interrupted sequence");
+
+    ok(helicone_json_escape_len(NULL, 5) == 0, "escape_len of NULL");
+}
+
+
+static uint32_t
+rnd(uint32_t *seed)
+{
+    *seed = *seed * 1103515245u + 12345u;
+
+    return *seed >> 8;
+}
+
+
+/* Random valid UTF-8 of every length class, controls and specials. */
+
+static size_t
+gen_utf8(uint32_t *seed, unsigned char *out, size_t max)
+{
+    size_t    n, len;
+    uint32_t  cp, r;
+
+    len = rnd(seed) % 40;
+    n = 0;
+
+    while (len-- && n + 4 <= max) {
+        r = rnd(seed) % 8;
+
+        switch (r) {
+        case 0:
+            cp = rnd(seed) % 0x20;
+            break;
+        case 1:
+            cp = "\"\\/\x7f"[rnd(seed) % 4];
+            break;
+        case 2:
+            cp = 0x2028 + rnd(seed) % 2;
+            break;
+        case 3:
+            cp = 0x80 + rnd(seed) % (0x800 - 0x80);
+            break;
+        case 4:
+            cp = 0x800 + rnd(seed) % (0x10000 - 0x800);
+            if (cp >= 0xd800 && cp <= 0xdfff) {
+                cp = 0xfffd;
+            }
+            break;
+        case 5:
+            cp = 0x10000 + rnd(seed) % (0x110000 - 0x10000);
+            break;
+        default:
+            cp = 0x20 + rnd(seed) % 0x60;
+            break;
+        }
+
+        if (cp < 0x80) {
+            out[n++] = (unsigned char) cp;
+
+        } else if (cp < 0x800) {
+            out[n++] = (unsigned char) (0xc0 | (cp >> 6));
+            out[n++] = (unsigned char) (0x80 | (cp & 0x3f));
+
+        } else if (cp < 0x10000) {
+            out[n++] = (unsigned char) (0xe0 | (cp >> 12));
+            out[n++] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+            out[n++] = (unsigned char) (0x80 | (cp & 0x3f));
+
+        } else {
+            out[n++] = (unsigned char) (0xf0 | (cp >> 18));
+            out[n++] = (unsigned char) (0x80 | ((cp >> 12) & 0x3f));
+            out[n++] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+            out[n++] = (unsigned char) (0x80 | (cp & 0x3f));
+        }
+    }
+
+    return n;
+}
+
+
+static void
+test_escape_roundtrip(void)
+{
+    int                     bad;
+    size_t                  i, len, elen, dlen;
+    uint32_t                seed;
+    unsigned char           src[200], json[2000], dec[2000], *e;
+    helicone_json_value_t   v;
+
+    seed = 1;
+    bad = 0;
+
+    for (i = 0; i < 20000; i++) {
+        len = gen_utf8(&seed, src, sizeof(src));
+
+        elen = helicone_json_escape_len(src, len);
+
+        json[0] = '"';
+        e = helicone_json_escape(json + 1, src, len);
+        *e++ = '"';
+
+        if ((size_t) (e - json) != elen + 2
+            || helicone_json_parse(json, e - json, &v) != HELICONE_OK
+            || v.type != HELICONE_JSON_STRING)
+        {
+            bad++;
+            continue;
+        }
+
+        dlen = helicone_json_string_decode(&v, dec);
+
+        if (dlen != len || memcmp(dec, src, len) != 0
+            || !helicone_json_string_eq(&v, (const char *) src, len))
+        {
+            bad++;
+        }
+    }
+
+    is_int(bad, 0, "20000 random UTF-8 strings: escape, parse, decode "
+           "gives the original");
+}
+
+
+static void
+test_escape_random_bytes(void)
+{
+    int                     bad;
+    size_t                  i, j, len, elen;
+    uint32_t                seed;
+    unsigned char           src[64], json[64 * 6 + 2], *e;
+    helicone_json_value_t   v;
+
+    seed = 7;
+    bad = 0;
+
+    for (i = 0; i < 20000; i++) {
+        len = rnd(&seed) % sizeof(src);
+
+        for (j = 0; j < len; j++) {
+            /* bias to bytes that start or continue UTF-8 sequences */
+            src[j] = (unsigned char) ((rnd(&seed) % 3)
+                                      ? 0x80 + rnd(&seed) % 0x80
+                                      : rnd(&seed) % 0x100);
+        }
+
+        elen = helicone_json_escape_len(src, len);
+
+        json[0] = '"';
+        e = helicone_json_escape(json + 1, src, len);
+        *e++ = '"';
+
+        if ((size_t) (e - json) != elen + 2
+            || helicone_json_parse(json, e - json, &v) != HELICONE_OK)
+        {
+            bad++;
+        }
+    }
+
+    is_int(bad, 0, "20000 random byte strings escape to valid JSON, "
+           "escape_len exact");
+}
+
+
+int
+main(void)
+{
+    test_valid();
+    test_invalid();
+    test_bad_utf8();
+    test_prefixes();
+    test_depth();
+    test_root();
+    test_object_get();
+    test_path_get();
+    test_iter();
+    test_decode();
+    test_int64();
+    test_escape();
+    test_escape_roundtrip();
+    test_escape_random_bytes();
+
+    return done_testing();
+}

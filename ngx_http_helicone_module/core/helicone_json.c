@@ -1,0 +1,1173 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/* JSON validation, lookup by span, string decoding and escaping. */
+
+#include <string.h>
+
+#include "helicone_json.h"
+
+
+#define HELICONE_JSON_FFFD_ESCAPE_LEN  6
+
+
+static const unsigned char *helicone_json_ws(const unsigned char *p,
+    const unsigned char *end);
+static size_t helicone_json_utf8_len(const unsigned char *p,
+    const unsigned char *end);
+static int helicone_json_hex(unsigned char c);
+static int helicone_json_hex4(const unsigned char *p, const unsigned char *end,
+    uint32_t *cp);
+static const unsigned char *helicone_json_scan_string(const unsigned char *p,
+    const unsigned char *end);
+static const unsigned char *helicone_json_scan_number(const unsigned char *p,
+    const unsigned char *end);
+static const unsigned char *helicone_json_scan_literal(const unsigned char *p,
+    const unsigned char *end);
+static const unsigned char *helicone_json_scan_key(const unsigned char *p,
+    const unsigned char *end);
+static helicone_json_type_e helicone_json_type(unsigned char c);
+static const unsigned char *helicone_json_skip_string(const unsigned char *p,
+    const unsigned char *end);
+static const unsigned char *helicone_json_skip(const unsigned char *p,
+    const unsigned char *end);
+static int helicone_json_string_body(const helicone_json_value_t *v,
+    const unsigned char **start, const unsigned char **end);
+static size_t helicone_json_decode_char(const unsigned char **pp,
+    const unsigned char *end, unsigned char out[4]);
+static size_t helicone_json_utf8_put(uint32_t cp, unsigned char out[4]);
+static size_t helicone_json_escape_char(const unsigned char **pp,
+    const unsigned char *end, unsigned char *dst);
+
+
+static const unsigned char  helicone_json_hex_digits[] = "0123456789abcdef";
+
+
+static const unsigned char *
+helicone_json_ws(const unsigned char *p, const unsigned char *end)
+{
+    while (p < end
+           && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
+    {
+        p++;
+    }
+
+    return p;
+}
+
+
+/*
+ * The length of the well-formed UTF-8 sequence at p (1 to 4), or 0 when
+ * the bytes there are no such sequence: overlong forms, UTF-16
+ * surrogates and code points above U+10FFFF are refused (RFC 3629).
+ */
+
+static size_t
+helicone_json_utf8_len(const unsigned char *p, const unsigned char *end)
+{
+    size_t         n, i;
+    unsigned char  c, lo, hi;
+
+    c = p[0];
+
+    if (c < 0x80) {
+        return 1;
+    }
+
+    lo = 0x80;
+    hi = 0xbf;
+
+    if (c >= 0xc2 && c <= 0xdf) {
+        n = 2;
+
+    } else if (c >= 0xe0 && c <= 0xef) {
+        n = 3;
+
+        if (c == 0xe0) {
+            lo = 0xa0;
+
+        } else if (c == 0xed) {
+            hi = 0x9f;
+        }
+
+    } else if (c >= 0xf0 && c <= 0xf4) {
+        n = 4;
+
+        if (c == 0xf0) {
+            lo = 0x90;
+
+        } else if (c == 0xf4) {
+            hi = 0x8f;
+        }
+
+    } else {
+        return 0;
+    }
+
+    if ((size_t) (end - p) < n) {
+        return 0;
+    }
+
+    if (p[1] < lo || p[1] > hi) {
+        return 0;
+    }
+
+    for (i = 2; i < n; i++) {
+        if (p[i] < 0x80 || p[i] > 0xbf) {
+            return 0;
+        }
+    }
+
+    return n;
+}
+
+
+static int
+helicone_json_hex(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+static int
+helicone_json_hex4(const unsigned char *p, const unsigned char *end,
+    uint32_t *cp)
+{
+    int       d;
+    size_t    i;
+    uint32_t  v;
+
+    if (end - p < 4) {
+        return HELICONE_ERROR;
+    }
+
+    v = 0;
+
+    for (i = 0; i < 4; i++) {
+        d = helicone_json_hex(p[i]);
+
+        if (d < 0) {
+            return HELICONE_ERROR;
+        }
+
+        v = (v << 4) | (uint32_t) d;
+    }
+
+    *cp = v;
+
+    return HELICONE_OK;
+}
+
+
+/* p is at the opening quote; returns the byte after the closing one. */
+
+static const unsigned char *
+helicone_json_scan_string(const unsigned char *p, const unsigned char *end)
+{
+    size_t         n;
+    uint32_t       cp;
+    unsigned char  c;
+
+    p++;
+
+    while (p < end) {
+        c = *p;
+
+        if (c == '"') {
+            return p + 1;
+        }
+
+        if (c < 0x20) {
+            return NULL;
+        }
+
+        if (c == '\\') {
+            p++;
+
+            if (p == end) {
+                return NULL;
+            }
+
+            switch (*p) {
+            case '"': case '\\': case '/': case 'b':
+            case 'f': case 'n': case 'r': case 't':
+                p++;
+                break;
+
+            case 'u':
+                if (helicone_json_hex4(p + 1, end, &cp) != HELICONE_OK) {
+                    return NULL;
+                }
+
+                p += 5;
+                break;
+
+            default:
+                return NULL;
+            }
+
+            continue;
+        }
+
+        if (c < 0x80) {
+            p++;
+            continue;
+        }
+
+        n = helicone_json_utf8_len(p, end);
+
+        if (n == 0) {
+            return NULL;
+        }
+
+        p += n;
+    }
+
+    return NULL;
+}
+
+
+/* The RFC 8259 number grammar, exactly. */
+
+static const unsigned char *
+helicone_json_scan_number(const unsigned char *p, const unsigned char *end)
+{
+    if (p < end && *p == '-') {
+        p++;
+    }
+
+    if (p == end) {
+        return NULL;
+    }
+
+    if (*p == '0') {
+        p++;
+
+    } else if (*p >= '1' && *p <= '9') {
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+
+    } else {
+        return NULL;
+    }
+
+    if (p < end && *p == '.') {
+        p++;
+
+        if (p == end || *p < '0' || *p > '9') {
+            return NULL;
+        }
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < end && (*p == 'e' || *p == 'E')) {
+        p++;
+
+        if (p < end && (*p == '+' || *p == '-')) {
+            p++;
+        }
+
+        if (p == end || *p < '0' || *p > '9') {
+            return NULL;
+        }
+
+        while (p < end && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    return p;
+}
+
+
+static const unsigned char *
+helicone_json_scan_literal(const unsigned char *p, const unsigned char *end)
+{
+    size_t       n;
+    const char  *lit;
+
+    switch (*p) {
+    case 't':
+        lit = "true";
+        break;
+
+    case 'f':
+        lit = "false";
+        break;
+
+    default:
+        lit = "null";
+        break;
+    }
+
+    n = strlen(lit);
+
+    if ((size_t) (end - p) < n || memcmp(p, lit, n) != 0) {
+        return NULL;
+    }
+
+    return p + n;
+}
+
+
+/* A member name and its colon; returns where the member value starts. */
+
+static const unsigned char *
+helicone_json_scan_key(const unsigned char *p, const unsigned char *end)
+{
+    p = helicone_json_ws(p, end);
+
+    if (p == end || *p != '"') {
+        return NULL;
+    }
+
+    p = helicone_json_scan_string(p, end);
+
+    if (p == NULL) {
+        return NULL;
+    }
+
+    p = helicone_json_ws(p, end);
+
+    if (p == end || *p != ':') {
+        return NULL;
+    }
+
+    return p + 1;
+}
+
+
+static helicone_json_type_e
+helicone_json_type(unsigned char c)
+{
+    switch (c) {
+    case '{':
+        return HELICONE_JSON_OBJECT;
+    case '[':
+        return HELICONE_JSON_ARRAY;
+    case '"':
+        return HELICONE_JSON_STRING;
+    case 't':
+        return HELICONE_JSON_TRUE;
+    case 'f':
+        return HELICONE_JSON_FALSE;
+    case 'n':
+        return HELICONE_JSON_NULL;
+    default:
+        if (c == '-' || (c >= '0' && c <= '9')) {
+            return HELICONE_JSON_NUMBER;
+        }
+
+        return HELICONE_JSON_INVALID;
+    }
+}
+
+
+/*
+ * The containers still open are kept in a fixed stack, so the depth
+ * limit also bounds the memory used and no recursion is needed.
+ */
+
+int
+helicone_json_parse(const unsigned char *p, size_t len,
+    helicone_json_value_t *root)
+{
+    size_t                depth;
+    unsigned char         c, cl, stack[HELICONE_JSON_MAX_DEPTH];
+    const unsigned char  *end, *start;
+
+    if (p == NULL) {
+        return HELICONE_ERROR;
+    }
+
+    end = p + len;
+    depth = 0;
+
+    p = helicone_json_ws(p, end);
+    start = p;
+
+    for ( ;; ) {
+
+        /* a value is expected at p */
+
+        p = helicone_json_ws(p, end);
+
+        if (p == end) {
+            return HELICONE_ERROR;
+        }
+
+        c = *p;
+
+        switch (c) {
+
+        case '{':
+        case '[':
+            if (depth == HELICONE_JSON_MAX_DEPTH) {
+                return HELICONE_ERROR;
+            }
+
+            stack[depth++] = c;
+
+            p = helicone_json_ws(p + 1, end);
+
+            if (p == end) {
+                return HELICONE_ERROR;
+            }
+
+            if (*p == (c == '{' ? '}' : ']')) {
+                p++;
+                depth--;
+                break;
+            }
+
+            if (c == '{') {
+                p = helicone_json_scan_key(p, end);
+
+                if (p == NULL) {
+                    return HELICONE_ERROR;
+                }
+            }
+
+            continue;
+
+        case '"':
+            p = helicone_json_scan_string(p, end);
+            break;
+
+        case 't':
+        case 'f':
+        case 'n':
+            p = helicone_json_scan_literal(p, end);
+            break;
+
+        default:
+            p = helicone_json_scan_number(p, end);
+            break;
+        }
+
+        if (p == NULL) {
+            return HELICONE_ERROR;
+        }
+
+        /* a value ended: close containers until another value is due */
+
+        for ( ;; ) {
+            if (depth == 0) {
+                goto done;
+            }
+
+            p = helicone_json_ws(p, end);
+
+            if (p == end) {
+                return HELICONE_ERROR;
+            }
+
+            cl = (stack[depth - 1] == '{') ? '}' : ']';
+
+            if (*p == cl) {
+                p++;
+                depth--;
+                continue;
+            }
+
+            if (*p != ',') {
+                return HELICONE_ERROR;
+            }
+
+            p++;
+
+            if (cl == '}') {
+                p = helicone_json_scan_key(p, end);
+
+                if (p == NULL) {
+                    return HELICONE_ERROR;
+                }
+            }
+
+            break;
+        }
+    }
+
+done:
+
+    if (helicone_json_ws(p, end) != end) {
+        return HELICONE_ERROR;
+    }
+
+    if (root) {
+        root->type = helicone_json_type(*start);
+        root->start = start;
+        root->len = p - start;
+    }
+
+    return HELICONE_OK;
+}
+
+
+/*
+ * The skip functions below trust validated text, but still never read
+ * past end, so a bad span gives a wrong answer and no crash.
+ */
+
+static const unsigned char *
+helicone_json_skip_string(const unsigned char *p, const unsigned char *end)
+{
+    p++;
+
+    while (p < end) {
+        if (*p == '"') {
+            return p + 1;
+        }
+
+        if (*p == '\\' && end - p > 1) {
+            p += 2;
+            continue;
+        }
+
+        p++;
+    }
+
+    return end;
+}
+
+
+static const unsigned char *
+helicone_json_skip(const unsigned char *p, const unsigned char *end)
+{
+    size_t  depth;
+
+    if (p == end) {
+        return end;
+    }
+
+    if (*p == '"') {
+        return helicone_json_skip_string(p, end);
+    }
+
+    if (*p != '{' && *p != '[') {
+        while (p < end && *p != ',' && *p != '}' && *p != ']'
+               && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+        {
+            p++;
+        }
+
+        return p;
+    }
+
+    depth = 0;
+
+    while (p < end) {
+        switch (*p) {
+
+        case '"':
+            p = helicone_json_skip_string(p, end);
+            continue;
+
+        case '{':
+        case '[':
+            depth++;
+            break;
+
+        case '}':
+        case ']':
+            if (--depth == 0) {
+                return p + 1;
+            }
+
+            break;
+        }
+
+        p++;
+    }
+
+    return end;
+}
+
+
+int
+helicone_json_iter_init(helicone_json_iter_t *it,
+    const helicone_json_value_t *container)
+{
+    if (container == NULL
+        || (container->type != HELICONE_JSON_OBJECT
+            && container->type != HELICONE_JSON_ARRAY)
+        || container->start == NULL
+        || container->len < 2)
+    {
+        it->pos = NULL;
+        it->end = NULL;
+        it->object = 0;
+        it->done = 1;
+        return HELICONE_ERROR;
+    }
+
+    it->pos = container->start + 1;
+    it->end = container->start + container->len - 1;
+    it->object = (container->type == HELICONE_JSON_OBJECT);
+    it->done = 0;
+
+    return HELICONE_OK;
+}
+
+
+int
+helicone_json_iter_next(helicone_json_iter_t *it, helicone_json_value_t *key,
+    helicone_json_value_t *value)
+{
+    const unsigned char  *p, *end, *k;
+
+    if (it->done) {
+        return HELICONE_DECLINED;
+    }
+
+    p = it->pos;
+    end = it->end;
+
+    p = helicone_json_ws(p, end);
+
+    if (p < end && *p == ',') {
+        p = helicone_json_ws(p + 1, end);
+    }
+
+    if (p == end) {
+        it->done = 1;
+        return HELICONE_DECLINED;
+    }
+
+    if (key) {
+        key->type = HELICONE_JSON_INVALID;
+        key->start = NULL;
+        key->len = 0;
+    }
+
+    if (it->object) {
+        if (*p != '"') {
+            goto malformed;
+        }
+
+        k = p;
+        p = helicone_json_skip_string(p, end);
+
+        if (key) {
+            key->type = HELICONE_JSON_STRING;
+            key->start = k;
+            key->len = p - k;
+        }
+
+        p = helicone_json_ws(p, end);
+
+        if (p == end || *p != ':') {
+            goto malformed;
+        }
+
+        p = helicone_json_ws(p + 1, end);
+    }
+
+    if (p == end || helicone_json_type(*p) == HELICONE_JSON_INVALID) {
+        goto malformed;
+    }
+
+    k = p;
+    p = helicone_json_skip(p, end);
+
+    if (value) {
+        value->type = helicone_json_type(*k);
+        value->start = k;
+        value->len = p - k;
+    }
+
+    it->pos = p;
+
+    return HELICONE_OK;
+
+malformed:
+
+    it->done = 1;
+
+    return HELICONE_ERROR;
+}
+
+
+int
+helicone_json_object_get(const helicone_json_value_t *obj, const char *name,
+    size_t name_len, helicone_json_value_t *out)
+{
+    int                    found;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  k, v;
+
+    if (obj == NULL || obj->type != HELICONE_JSON_OBJECT) {
+        return HELICONE_ERROR;
+    }
+
+    if (helicone_json_iter_init(&it, obj) != HELICONE_OK) {
+        return HELICONE_ERROR;
+    }
+
+    found = 0;
+
+    while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
+        if (helicone_json_string_eq(&k, name, name_len)) {
+            if (out) {
+                *out = v;
+            }
+
+            found = 1;
+        }
+    }
+
+    return found ? HELICONE_OK : HELICONE_DECLINED;
+}
+
+
+/*
+ * HELICONE_ERROR only when root is no object; a path running into
+ * something other than an object is merely absent: HELICONE_DECLINED.
+ */
+
+int
+helicone_json_path_get(const helicone_json_value_t *root, const char *path,
+    helicone_json_value_t *out)
+{
+    int                    rc;
+    const char            *dot;
+    helicone_json_value_t  cur, next;
+
+    if (root == NULL || path == NULL || root->type != HELICONE_JSON_OBJECT) {
+        return HELICONE_ERROR;
+    }
+
+    cur = *root;
+
+    for ( ;; ) {
+        if (cur.type != HELICONE_JSON_OBJECT) {
+            return HELICONE_DECLINED;
+        }
+
+        dot = strchr(path, '.');
+
+        rc = helicone_json_object_get(&cur, path,
+                                      dot ? (size_t) (dot - path)
+                                          : strlen(path),
+                                      &next);
+        if (rc != HELICONE_OK) {
+            return HELICONE_DECLINED;
+        }
+
+        cur = next;
+
+        if (dot == NULL) {
+            break;
+        }
+
+        path = dot + 1;
+    }
+
+    if (out) {
+        *out = cur;
+    }
+
+    return HELICONE_OK;
+}
+
+
+static int
+helicone_json_string_body(const helicone_json_value_t *v,
+    const unsigned char **start, const unsigned char **end)
+{
+    if (v == NULL
+        || v->type != HELICONE_JSON_STRING
+        || v->start == NULL
+        || v->len < 2
+        || v->start[0] != '"'
+        || v->start[v->len - 1] != '"')
+    {
+        return HELICONE_ERROR;
+    }
+
+    *start = v->start + 1;
+    *end = v->start + v->len - 1;
+
+    return HELICONE_OK;
+}
+
+
+static size_t
+helicone_json_utf8_put(uint32_t cp, unsigned char out[4])
+{
+    if (cp < 0x80) {
+        out[0] = (unsigned char) cp;
+        return 1;
+    }
+
+    if (cp < 0x800) {
+        out[0] = (unsigned char) (0xc0 | (cp >> 6));
+        out[1] = (unsigned char) (0x80 | (cp & 0x3f));
+        return 2;
+    }
+
+    if (cp < 0x10000) {
+        out[0] = (unsigned char) (0xe0 | (cp >> 12));
+        out[1] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+        out[2] = (unsigned char) (0x80 | (cp & 0x3f));
+        return 3;
+    }
+
+    out[0] = (unsigned char) (0xf0 | (cp >> 18));
+    out[1] = (unsigned char) (0x80 | ((cp >> 12) & 0x3f));
+    out[2] = (unsigned char) (0x80 | ((cp >> 6) & 0x3f));
+    out[3] = (unsigned char) (0x80 | (cp & 0x3f));
+    return 4;
+}
+
+
+/*
+ * Decodes the next character of a string body into out, advancing *pp;
+ * never produces more bytes than it consumes.
+ */
+
+static size_t
+helicone_json_decode_char(const unsigned char **pp, const unsigned char *end,
+    unsigned char out[4])
+{
+    uint32_t              cp, lo;
+    const unsigned char  *p;
+
+    p = *pp;
+
+    if (*p != '\\' || end - p < 2) {
+        out[0] = *p;
+        *pp = p + 1;
+        return 1;
+    }
+
+    switch (p[1]) {
+    case 'b':
+        out[0] = '\b';
+        break;
+    case 'f':
+        out[0] = '\f';
+        break;
+    case 'n':
+        out[0] = '\n';
+        break;
+    case 'r':
+        out[0] = '\r';
+        break;
+    case 't':
+        out[0] = '\t';
+        break;
+
+    case 'u':
+        if (helicone_json_hex4(p + 2, end, &cp) != HELICONE_OK) {
+            out[0] = '\\';
+            *pp = p + 1;
+            return 1;
+        }
+
+        p += 6;
+
+        if (cp >= 0xd800 && cp <= 0xdbff) {
+            if (end - p >= 6 && p[0] == '\\' && p[1] == 'u'
+                && helicone_json_hex4(p + 2, end, &lo) == HELICONE_OK
+                && lo >= 0xdc00 && lo <= 0xdfff)
+            {
+                cp = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+                p += 6;
+
+            } else {
+                cp = 0xfffd;
+            }
+
+        } else if (cp >= 0xdc00 && cp <= 0xdfff) {
+            cp = 0xfffd;
+        }
+
+        *pp = p;
+
+        return helicone_json_utf8_put(cp, out);
+
+    default:
+        /* '"', '\\', '/' stand for themselves */
+        out[0] = p[1];
+        break;
+    }
+
+    *pp = p + 2;
+
+    return 1;
+}
+
+
+size_t
+helicone_json_string_decode(const helicone_json_value_t *v,
+    unsigned char *dst)
+{
+    size_t                n;
+    unsigned char         buf[4], *d;
+    const unsigned char  *p, *end;
+
+    if (helicone_json_string_body(v, &p, &end) != HELICONE_OK) {
+        return (size_t) -1;
+    }
+
+    d = dst;
+
+    while (p < end) {
+        n = helicone_json_decode_char(&p, end, buf);
+        memcpy(d, buf, n);
+        d += n;
+    }
+
+    return d - dst;
+}
+
+
+int
+helicone_json_string_eq(const helicone_json_value_t *v, const char *s,
+    size_t len)
+{
+    size_t                n, i;
+    unsigned char         buf[4];
+    const unsigned char  *p, *end;
+
+    if (helicone_json_string_body(v, &p, &end) != HELICONE_OK) {
+        return 0;
+    }
+
+    if (s == NULL && len != 0) {
+        return 0;
+    }
+
+    i = 0;
+
+    while (p < end) {
+        n = helicone_json_decode_char(&p, end, buf);
+
+        if (len - i < n || memcmp(s + i, buf, n) != 0) {
+            return 0;
+        }
+
+        i += n;
+    }
+
+    return i == len;
+}
+
+
+int
+helicone_json_int64(const helicone_json_value_t *v, int64_t *out)
+{
+    int                   neg;
+    uint64_t              n, max;
+    const unsigned char  *p, *end;
+
+    if (v == NULL || v->type != HELICONE_JSON_NUMBER || v->start == NULL
+        || v->len == 0)
+    {
+        return HELICONE_DECLINED;
+    }
+
+    p = v->start;
+    end = p + v->len;
+
+    neg = (*p == '-');
+
+    if (neg) {
+        p++;
+    }
+
+    if (p == end) {
+        return HELICONE_DECLINED;
+    }
+
+    max = neg ? (uint64_t) INT64_MAX + 1 : (uint64_t) INT64_MAX;
+    n = 0;
+
+    for ( /* void */ ; p < end; p++) {
+        if (*p < '0' || *p > '9') {
+            return HELICONE_DECLINED;
+        }
+
+        if (n > (max - (*p - '0')) / 10) {
+            return HELICONE_DECLINED;
+        }
+
+        n = n * 10 + (*p - '0');
+    }
+
+    if (out) {
+        if (neg) {
+            /* n may be 2^63: negate in unsigned, then convert safely */
+            *out = (n == (uint64_t) INT64_MAX + 1) ? INT64_MIN
+                                                   : -(int64_t) n;
+
+        } else {
+            *out = (int64_t) n;
+        }
+    }
+
+    return HELICONE_OK;
+}
+
+
+/*
+ * Escapes the character at *pp into dst, or only counts when dst is
+ * NULL; so escape_len and escape can never disagree.
+ */
+
+static size_t
+helicone_json_escape_char(const unsigned char **pp, const unsigned char *end,
+    unsigned char *dst)
+{
+    size_t                n;
+    unsigned char         c, e;
+    const unsigned char  *p;
+
+    p = *pp;
+    c = *p;
+
+    if (c >= 0x80) {
+        n = helicone_json_utf8_len(p, end);
+
+        if (n == 0) {
+            *pp = p + 1;
+
+            if (dst) {
+                memcpy(dst, "\\ufffd", HELICONE_JSON_FFFD_ESCAPE_LEN);
+            }
+
+            return HELICONE_JSON_FFFD_ESCAPE_LEN;
+        }
+
+        *pp = p + n;
+
+        /* U+2028 and U+2029 end lines in JavaScript source */
+
+        if (n == 3 && c == 0xe2 && p[1] == 0x80
+            && (p[2] == 0xa8 || p[2] == 0xa9))
+        {
+            if (dst) {
+                memcpy(dst, p[2] == 0xa8 ? "\\u2028" : "\\u2029", 6);
+            }
+
+            return 6;
+        }
+
+        if (dst) {
+            memcpy(dst, p, n);
+        }
+
+        return n;
+    }
+
+    *pp = p + 1;
+
+    switch (c) {
+    case '"':
+        e = '"';
+        break;
+    case '\\':
+        e = '\\';
+        break;
+    case '\n':
+        e = 'n';
+        break;
+    case '\r':
+        e = 'r';
+        break;
+    case '\t':
+        e = 't';
+        break;
+    case '\b':
+        e = 'b';
+        break;
+    case '\f':
+        e = 'f';
+        break;
+
+    default:
+        if (c >= 0x20) {
+            if (dst) {
+                dst[0] = c;
+            }
+
+            return 1;
+        }
+
+        if (dst) {
+            dst[0] = '\\';
+            dst[1] = 'u';
+            dst[2] = '0';
+            dst[3] = '0';
+            dst[4] = helicone_json_hex_digits[c >> 4];
+            dst[5] = helicone_json_hex_digits[c & 0x0f];
+        }
+
+        return 6;
+    }
+
+    if (dst) {
+        dst[0] = '\\';
+        dst[1] = e;
+    }
+
+    return 2;
+}
+
+
+size_t
+helicone_json_escape_len(const unsigned char *src, size_t len)
+{
+    size_t                n;
+    const unsigned char  *p, *end;
+
+    if (src == NULL) {
+        return 0;
+    }
+
+    p = src;
+    end = src + len;
+    n = 0;
+
+    while (p < end) {
+        n += helicone_json_escape_char(&p, end, NULL);
+    }
+
+    return n;
+}
+
+
+unsigned char *
+helicone_json_escape(unsigned char *dst, const unsigned char *src, size_t len)
+{
+    const unsigned char  *p, *end;
+
+    if (src == NULL) {
+        return dst;
+    }
+
+    p = src;
+    end = src + len;
+
+    while (p < end) {
+        dst += helicone_json_escape_char(&p, end, dst);
+    }
+
+    return dst;
+}

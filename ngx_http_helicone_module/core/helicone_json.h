@@ -1,0 +1,111 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * A validating, non-allocating JSON scanner: finds values inside a JSON
+ * text as byte spans of the original, so a body can be inspected and
+ * spliced without building a tree.
+ */
+
+#ifndef _HELICONE_JSON_H_INCLUDED_
+#define _HELICONE_JSON_H_INCLUDED_
+
+
+#include "helicone_core.h"
+
+
+#define HELICONE_JSON_MAX_DEPTH  128
+
+
+typedef enum {
+    HELICONE_JSON_INVALID = 0,
+    HELICONE_JSON_OBJECT,
+    HELICONE_JSON_ARRAY,
+    HELICONE_JSON_STRING,
+    HELICONE_JSON_NUMBER,
+    HELICONE_JSON_TRUE,
+    HELICONE_JSON_FALSE,
+    HELICONE_JSON_NULL
+} helicone_json_type_e;
+
+
+/*
+ * One value: its type and its exact span in the text, quotes and
+ * brackets included ("abc" has len 5, {} has len 2).
+ */
+typedef struct {
+    helicone_json_type_e   type;
+    const unsigned char   *start;
+    size_t                 len;
+} helicone_json_value_t;
+
+
+/* Iterator over the members of an object or the elements of an array. */
+typedef struct {
+    const unsigned char   *pos;
+    const unsigned char   *end;
+    unsigned               object:1;
+    unsigned               done:1;
+} helicone_json_iter_t;
+
+
+/*
+ * HELICONE_OK when p..p+len is exactly one JSON value (RFC 8259, UTF-8
+ * checked, nesting up to HELICONE_JSON_MAX_DEPTH) with optional white
+ * space around it, and fills *root; HELICONE_ERROR otherwise.
+ * The other functions trust a text that passed this check.
+ */
+int helicone_json_parse(const unsigned char *p, size_t len,
+    helicone_json_value_t *root);
+
+/*
+ * Finds a member of an object by its decoded name: HELICONE_OK and *out,
+ * HELICONE_DECLINED when absent, HELICONE_ERROR when obj is no object.
+ * The last of duplicate names wins, as in JavaScript.
+ */
+int helicone_json_object_get(const helicone_json_value_t *obj,
+    const char *name, size_t name_len, helicone_json_value_t *out);
+
+/* Follows a dotted path of member names ("usage.prompt_tokens"). */
+int helicone_json_path_get(const helicone_json_value_t *root,
+    const char *path, helicone_json_value_t *out);
+
+/* Iteration: init, then next until HELICONE_DECLINED; key is NULL-typed
+ * (HELICONE_JSON_INVALID) for arrays. */
+int helicone_json_iter_init(helicone_json_iter_t *it,
+    const helicone_json_value_t *container);
+int helicone_json_iter_next(helicone_json_iter_t *it,
+    helicone_json_value_t *key, helicone_json_value_t *value);
+
+/*
+ * Decodes a string value into dst (at least v->len bytes): escapes and
+ * \u surrogate pairs to UTF-8 (a lone surrogate becomes U+FFFD).
+ * Returns the decoded length, or (size_t) -1 when v is no string.
+ */
+size_t helicone_json_string_decode(const helicone_json_value_t *v,
+    unsigned char *dst);
+
+/* Compares a string value, decoded, with s: 1 equal, 0 not. */
+int helicone_json_string_eq(const helicone_json_value_t *v,
+    const char *s, size_t len);
+
+/*
+ * An integral number (no fraction, no exponent; "12.0" is refused) that
+ * fits int64_t: HELICONE_OK; HELICONE_DECLINED for any other value.
+ */
+int helicone_json_int64(const helicone_json_value_t *v, int64_t *out);
+
+/* Bytes needed to write src escaped for use inside a JSON string. */
+size_t helicone_json_escape_len(const unsigned char *src, size_t len);
+
+/*
+ * Writes src escaped for use inside a JSON string (no quotes added):
+ * quote, backslash and control characters escaped, invalid UTF-8
+ * replaced by \ufffd. Returns the end of the written bytes.
+ */
+unsigned char *helicone_json_escape(unsigned char *dst,
+    const unsigned char *src, size_t len);
+
+
+#endif /* _HELICONE_JSON_H_INCLUDED_ */

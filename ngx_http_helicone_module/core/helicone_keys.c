@@ -1,0 +1,182 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/* Helicone API key hashing, keys file lines, constant-time compare. */
+
+#include <string.h>
+
+#include <openssl/evp.h>
+
+#include "helicone_keys.h"
+
+
+#define HELICONE_KEYS_HEX_LEN  (2 * HELICONE_SHA256_LEN)
+
+
+static int helicone_keys_hex(unsigned char c);
+static int helicone_keys_space(unsigned char c);
+
+
+/*
+ * Should libcrypto fail (it allocates a digest context), out is zeros:
+ * a value no key hashes to in practice, so nothing authenticates.
+ */
+
+void
+helicone_key_hash(const unsigned char *key, size_t len,
+    unsigned char out[HELICONE_SHA256_LEN])
+{
+    int           ok;
+    EVP_MD_CTX   *md;
+    unsigned int  n;
+
+    md = EVP_MD_CTX_new();
+
+    ok = md != NULL
+         && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
+         && EVP_DigestUpdate(md, "Bearer ", 7) == 1
+         && (len == 0 || key == NULL
+             || EVP_DigestUpdate(md, key, len) == 1)
+         && EVP_DigestFinal_ex(md, out, &n) == 1
+         && n == HELICONE_SHA256_LEN;
+
+    EVP_MD_CTX_free(md);
+
+    if (!ok) {
+        memset(out, 0, HELICONE_SHA256_LEN);
+    }
+}
+
+
+static int
+helicone_keys_hex(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
+static int
+helicone_keys_space(unsigned char c)
+{
+    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v'
+           || c == '\f';
+}
+
+
+int
+helicone_keys_parse_line(const unsigned char *line, size_t len,
+    unsigned char sha[HELICONE_SHA256_LEN], helicone_str_t *org,
+    helicone_str_t *name)
+{
+    int                   hi, lo;
+    size_t                i;
+    const unsigned char  *p, *end, *tok;
+    unsigned char         hash[HELICONE_SHA256_LEN];
+
+    if (line == NULL) {
+        return HELICONE_DECLINED;
+    }
+
+    p = line;
+    end = line + len;
+
+    /* line ends: the caller may pass "...\r\n" or "...\n" */
+
+    while (end > p && (end[-1] == '\r' || end[-1] == '\n')) {
+        end--;
+    }
+
+    while (p < end && helicone_keys_space(*p)) {
+        p++;
+    }
+
+    if (p == end || *p == '#') {
+        return HELICONE_DECLINED;
+    }
+
+    tok = p;
+
+    while (p < end && !helicone_keys_space(*p)) {
+        p++;
+    }
+
+    if (p - tok != HELICONE_KEYS_HEX_LEN) {
+        return HELICONE_ERROR;
+    }
+
+    for (i = 0; i < HELICONE_SHA256_LEN; i++) {
+        hi = helicone_keys_hex(tok[2 * i]);
+        lo = helicone_keys_hex(tok[2 * i + 1]);
+
+        if (hi < 0 || lo < 0) {
+            return HELICONE_ERROR;
+        }
+
+        hash[i] = (unsigned char) ((hi << 4) | lo);
+    }
+
+    while (p < end && helicone_keys_space(*p)) {
+        p++;
+    }
+
+    tok = p;
+
+    while (p < end && !helicone_keys_space(*p)) {
+        p++;
+    }
+
+    if (p == tok) {
+        return HELICONE_ERROR;
+    }
+
+    if (org) {
+        org->data = tok;
+        org->len = p - tok;
+    }
+
+    while (p < end && helicone_keys_space(*p)) {
+        p++;
+    }
+
+    while (end > p && helicone_keys_space(end[-1])) {
+        end--;
+    }
+
+    if (name) {
+        name->data = p;
+        name->len = end - p;
+    }
+
+    if (sha) {
+        memcpy(sha, hash, HELICONE_SHA256_LEN);
+    }
+
+    return HELICONE_OK;
+}
+
+
+int
+helicone_ct_equal(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    size_t         i;
+    unsigned char  acc;
+
+    acc = 0;
+
+    for (i = 0; i < n; i++) {
+        acc |= a[i] ^ b[i];
+    }
+
+    return acc == 0;
+}

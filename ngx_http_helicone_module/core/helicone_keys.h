@@ -1,0 +1,36 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/* Helicone API keys: the hash Helicone stores, key file lines, compare. */
+
+#ifndef _HELICONE_KEYS_H_INCLUDED_
+#define _HELICONE_KEYS_H_INCLUDED_
+
+
+#include "helicone_core.h"
+
+
+#define HELICONE_SHA256_LEN  32
+
+
+/* SHA-256 of "Bearer " + key: what Helicone stores as api_key_hash. */
+void helicone_key_hash(const unsigned char *key, size_t len,
+    unsigned char out[HELICONE_SHA256_LEN]);
+
+/*
+ * Parses one line of a keys file, "<sha256-hex> <org-id> [name]",
+ * white space separated, the hex in either case:
+ * HELICONE_OK; HELICONE_DECLINED for a blank or "#" comment line;
+ * HELICONE_ERROR for anything else. org and name point into line.
+ */
+int helicone_keys_parse_line(const unsigned char *line, size_t len,
+    unsigned char sha[HELICONE_SHA256_LEN], helicone_str_t *org,
+    helicone_str_t *name);
+
+/* Compares n bytes in time independent of their contents: 1 equal. */
+int helicone_ct_equal(const unsigned char *a, const unsigned char *b,
+    size_t n);
+
+
+#endif /* _HELICONE_KEYS_H_INCLUDED_ */

@@ -1,0 +1,69 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/* Incremental text/event-stream parser; knows no JSON or providers. */
+
+#ifndef _HELICONE_SSE_H_INCLUDED_
+#define _HELICONE_SSE_H_INCLUDED_
+
+
+#include "helicone_core.h"
+
+
+#define HELICONE_SSE_MAX_EVENT_NAME  64
+
+
+typedef struct {
+    helicone_str_t      event;       /* "" when the event had no "event:" */
+    helicone_str_t      data;        /* "data:" lines joined by "\n" */
+    unsigned            truncated:1; /* data longer than the buffer */
+} helicone_sse_event_t;
+
+
+/* A nonzero return stops the feed and is returned by it. */
+typedef int (*helicone_sse_event_pt)(void *ctx,
+    const helicone_sse_event_t *ev);
+
+
+typedef struct {
+    unsigned            state;
+    unsigned            field;       /* which field the value belongs to */
+    size_t              name_len;    /* bytes of the field name so far */
+    unsigned char       name[8];     /* field name being read */
+
+    unsigned char      *buf;         /* data of the current event */
+    size_t              len;
+    size_t              cap;
+    unsigned            has_data:1;
+    unsigned            truncated:1;
+    unsigned            bom_checked:1;
+
+    size_t              event_len;
+    unsigned char       event[HELICONE_SSE_MAX_EVENT_NAME];
+
+    uint64_t            events;      /* events dispatched so far */
+} helicone_sse_parser_t;
+
+
+/* buf of cap bytes holds one event's data; the caller owns it. */
+void helicone_sse_init(helicone_sse_parser_t *p, unsigned char *buf,
+    size_t cap);
+
+/*
+ * Feeds the next bytes, split anywhere; calls handler for each complete
+ * event (one ending in a blank line) with data. Returns HELICONE_OK, or
+ * the handler's nonzero return.
+ */
+int helicone_sse_feed(helicone_sse_parser_t *p, const unsigned char *data,
+    size_t len, helicone_sse_event_pt handler, void *ctx);
+
+/*
+ * At the end of the stream: HELICONE_OK when it ended on an event
+ * boundary, HELICONE_AGAIN when an event was left incomplete (it is not
+ * dispatched, as the SSE specification says).
+ */
+int helicone_sse_finish(helicone_sse_parser_t *p);
+
+
+#endif /* _HELICONE_SSE_H_INCLUDED_ */

@@ -1,0 +1,42 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/* Token usage as providers report it, in one provider-neutral shape. */
+
+#ifndef _HELICONE_USAGE_H_INCLUDED_
+#define _HELICONE_USAGE_H_INCLUDED_
+
+
+#include "helicone_core.h"
+#include "helicone_json.h"
+
+
+/* Every count is -1 while unknown; prompt counts include cached tokens. */
+typedef struct {
+    int64_t             prompt_tokens;
+    int64_t             completion_tokens;
+    int64_t             cache_read_tokens;
+    int64_t             cache_write_tokens;
+    int64_t             cache_write_5m_tokens;
+    int64_t             cache_write_1h_tokens;
+    int64_t             reasoning_tokens;
+    int64_t             prompt_audio_tokens;
+    int64_t             completion_audio_tokens;
+    unsigned            found:1;
+} helicone_usage_t;
+
+
+void helicone_usage_init(helicone_usage_t *u);
+
+/*
+ * Reads an OpenAI-style "usage" object (chat completion, stream chunk,
+ * or Groq's "x_groq.usage") from a parsed document into u, overwriting
+ * the fields it carries: HELICONE_OK, or HELICONE_DECLINED when the
+ * document has no usage object.
+ */
+int helicone_usage_from_openai(const helicone_json_value_t *doc,
+    helicone_usage_t *u);
+
+
+#endif /* _HELICONE_USAGE_H_INCLUDED_ */

@@ -1,0 +1,601 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * The log event: one JSON line per request, built in the log phase (which
+ * runs once, client aborts included) into one buffer of its final size,
+ * then handed to the sinks.
+ */
+
+#include "ngx_http_helicone_module.h"
+
+#include <helicone_uuid.h>
+#include <openssl/rand.h>
+
+
+#define NGX_HTTP_HELICONE_EVENT_SCHEMA   1
+
+/* status Helicone logs for a client that went away, and for a cut stream */
+#define NGX_HTTP_HELICONE_STATUS_ABORTED    -3
+#define NGX_HTTP_HELICONE_STATUS_TRUNCATED  -100
+
+
+typedef struct {
+    u_char                        *pos;
+    u_char                        *last;
+} ngx_http_helicone_writer_t;
+
+
+static size_t ngx_http_helicone_event_size(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_str_t *req_body, ngx_str_t *resp_body,
+    ngx_str_t *url);
+static void ngx_http_helicone_event_write(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_writer_t *w,
+    ngx_str_t *req_body, ngx_str_t *resp_body, ngx_str_t *url);
+static void ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
+    ngx_http_helicone_writer_t *w);
+static void ngx_http_helicone_w_raw(ngx_http_helicone_writer_t *w,
+    const char *s);
+static void ngx_http_helicone_w_str(ngx_http_helicone_writer_t *w,
+    const char *name, u_char *data, size_t len);
+static void ngx_http_helicone_w_opt_str(ngx_http_helicone_writer_t *w,
+    const char *name, ngx_str_t *s);
+static void ngx_http_helicone_w_int(ngx_http_helicone_writer_t *w,
+    const char *name, int64_t n);
+static void ngx_http_helicone_w_tokens(ngx_http_helicone_writer_t *w,
+    const char *name, int64_t n);
+static void ngx_http_helicone_w_bool(ngx_http_helicone_writer_t *w,
+    const char *name, ngx_uint_t b);
+static void ngx_http_helicone_w_time(ngx_http_helicone_writer_t *w,
+    const char *name, time_t sec, ngx_msec_t msec);
+static size_t ngx_http_helicone_str_size(ngx_str_t *s);
+static ngx_int_t ngx_http_helicone_event_url(ngx_http_request_t *r,
+    ngx_str_t *url);
+
+
+ngx_int_t
+ngx_http_helicone_log_handler(ngx_http_request_t *r)
+{
+    u_char                        *line;
+    size_t                         size;
+    ngx_str_t                      req_body, resp_body, url;
+    ngx_http_helicone_ctx_t       *ctx;
+    ngx_http_helicone_sink_t      *sink;
+    ngx_http_helicone_writer_t     w;
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    if (r != r->main) {
+        return NGX_OK;
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+    if (hlcf->pass == NGX_HTTP_HELICONE_PASS_OFF || hlcf->sink == NULL) {
+        return NGX_OK;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_helicone_module);
+
+    if (ctx == NULL) {
+        /* refused before our handler ran, say by client_max_body_size */
+        ctx = ngx_http_helicone_create_ctx(r);
+        if (ctx == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->logged) {
+        return NGX_OK;
+    }
+
+    ctx->logged = 1;
+    ctx->end = ngx_current_msec;
+
+    if (r->connection->error && !ctx->done && !ctx->own_response
+        && !ctx->json_error)
+    {
+        ctx->aborted = 1;
+    }
+
+    req_body = ctx->body;
+    req_body.len = ngx_min(req_body.len, hlcf->log_body_max);
+
+    resp_body.data = ctx->capture;
+    resp_body.len = ngx_min(ctx->capture_len, hlcf->log_body_max);
+
+    if (ctx->own_response || ctx->json_error) {
+        resp_body = ctx->json_error ? ctx->error_body : ctx->error_message;
+    }
+
+    if (ngx_http_helicone_event_url(r, &url) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    size = ngx_http_helicone_event_size(r, ctx, &req_body, &resp_body, &url);
+
+    line = ngx_pnalloc(r->pool, size);
+    if (line == NULL) {
+        return NGX_ERROR;
+    }
+
+    w.pos = line;
+    w.last = line + size;
+
+    ngx_http_helicone_event_write(r, ctx, &w, &req_body, &resp_body, &url);
+
+    if (w.pos == w.last) {
+        ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                      "helicone event: %uz bytes were not enough", size);
+        return NGX_OK;
+    }
+
+    *w.pos++ = '\n';
+
+    for (sink = hlcf->sink; sink; sink = sink->next) {
+        (void) sink->emit(sink, r->connection->log, line, w.pos - line);
+    }
+
+    return NGX_OK;
+}
+
+
+/* the request's URL as the client addressed it */
+
+static ngx_int_t
+ngx_http_helicone_event_url(ngx_http_request_t *r, ngx_str_t *url)
+{
+    u_char     *p;
+    ngx_str_t  *host, localhost = ngx_string("localhost");
+
+    host = r->headers_in.server.len ? &r->headers_in.server : &localhost;
+
+    url->len = sizeof("https://") - 1 + host->len + r->unparsed_uri.len;
+    url->data = ngx_pnalloc(r->pool, url->len);
+    if (url->data == NULL) {
+        return NGX_ERROR;
+    }
+
+#if (NGX_HTTP_SSL)
+    p = ngx_cpymem(url->data, r->connection->ssl ? "https://" : "http://",
+                   r->connection->ssl ? 8 : 7);
+#else
+    p = ngx_cpymem(url->data, "http://", 7);
+#endif
+
+    p = ngx_cpymem(p, host->data, host->len);
+    p = ngx_cpymem(p, r->unparsed_uri.data, r->unparsed_uri.len);
+
+    url->len = p - url->data;
+
+    return NGX_OK;
+}
+
+
+static size_t
+ngx_http_helicone_str_size(ngx_str_t *s)
+{
+    return s->data ? helicone_json_escape_len(s->data, s->len) : 0;
+}
+
+
+/* An upper bound of the event's size: names, quotes and numbers fixed. */
+
+static size_t
+ngx_http_helicone_event_size(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_str_t *req_body, ngx_str_t *resp_body,
+    ngx_str_t *url)
+{
+    size_t                        size;
+    ngx_uint_t                    i;
+    ngx_keyval_t                 *kv;
+    ngx_http_helicone_attempt_t  *a;
+    ngx_http_helicone_target_t   *t;
+
+    size = 2048
+           + ngx_http_helicone_str_size(&ctx->org_id)
+           + ngx_http_helicone_str_size(&ctx->user_id)
+           + ngx_http_helicone_str_size(&ctx->model)
+           + ngx_http_helicone_str_size(&ctx->served_model)
+           + ngx_http_helicone_str_size(&ctx->model_override)
+           + ngx_http_helicone_str_size(url)
+           + ngx_http_helicone_str_size(req_body)
+           + ngx_http_helicone_str_size(resp_body);
+
+    if (ctx->properties) {
+        kv = ctx->properties->elts;
+
+        for (i = 0; i < ctx->properties->nelts; i++) {
+            size += 6 + ngx_http_helicone_str_size(&kv[i].key)
+                    + ngx_http_helicone_str_size(&kv[i].value);
+        }
+    }
+
+    a = ctx->attempts.elts;
+
+    for (i = 0; i < ctx->attempts.nelts; i++) {
+        t = a[i].target;
+
+        size += 256 + ngx_http_helicone_str_size(&t->url)
+                + ngx_http_helicone_str_size(&t->model)
+                + (t->provider ? 2 * t->provider->name.len
+                                 + t->provider->legacy_name.len : 0);
+    }
+
+    return size;
+}
+
+
+static void
+ngx_http_helicone_event_write(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_writer_t *w,
+    ngx_str_t *req_body, ngx_str_t *resp_body, ngx_str_t *url)
+{
+    u_char                         rnd[16], response_id[36];
+    ngx_int_t                      status;
+    ngx_uint_t                     i;
+    ngx_time_t                    *tp;
+    ngx_keyval_t                  *kv;
+    ngx_http_helicone_target_t    *t;
+    ngx_http_helicone_provider_t  *provider;
+
+    static u_char  nil_uuid[] = "00000000-0000-0000-0000-000000000000";
+
+    t = ctx->served ? ctx->served->target
+                    : (ctx->attempts.nelts
+                       ? ((ngx_http_helicone_attempt_t *)
+                          ctx->attempts.elts)[ctx->attempts.nelts - 1].target
+                       : NULL);
+    provider = t ? t->provider : NULL;
+
+    status = r->headers_out.status;
+
+    if (ctx->truncated) {
+        status = NGX_HTTP_HELICONE_STATUS_TRUNCATED;
+
+    } else if (ctx->aborted) {
+        status = NGX_HTTP_HELICONE_STATUS_ABORTED;
+    }
+
+    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+        ngx_memzero(rnd, sizeof(rnd));
+    }
+
+    helicone_uuid_v4_format(rnd, response_id);
+
+    ngx_http_helicone_w_raw(w, "{");
+    ngx_http_helicone_w_int(w, "schema_version",
+                            NGX_HTTP_HELICONE_EVENT_SCHEMA);
+    ngx_http_helicone_w_str(w, "id", ctx->id.data, ctx->id.len);
+    ngx_http_helicone_w_opt_str(w, "organizationId", &ctx->org_id);
+
+    /* heliconeMeta */
+
+    ngx_http_helicone_w_raw(w, "\"heliconeMeta\":{");
+    ngx_http_helicone_w_bool(w, "omitRequestLog", ctx->omit_request);
+    ngx_http_helicone_w_bool(w, "omitResponseLog", ctx->omit_response);
+
+    if (ctx->model_override.len) {
+        ngx_http_helicone_w_opt_str(w, "modelOverride", &ctx->model_override);
+    }
+
+    if (provider) {
+        ngx_http_helicone_w_opt_str(w, "gatewayProvider", &provider->name);
+    }
+
+    if (t && t->model.len) {
+        ngx_http_helicone_w_opt_str(w, "providerModelId", &t->model);
+    }
+
+    w->pos--;   /* the last comma */
+    ngx_http_helicone_w_raw(w, "},");
+
+    /* log.request */
+
+    ngx_http_helicone_w_raw(w, "\"log\":{\"request\":{");
+    ngx_http_helicone_w_str(w, "id", ctx->id.data, ctx->id.len);
+    ngx_http_helicone_w_str(w, "userId", ctx->user_id.data,
+                            ctx->user_id.len);
+
+    ngx_http_helicone_w_raw(w, "\"properties\":{");
+
+    if (ctx->properties && ctx->properties->nelts) {
+        kv = ctx->properties->elts;
+
+        for (i = 0; i < ctx->properties->nelts; i++) {
+            ngx_http_helicone_w_raw(w, "\"");
+
+            if (w->pos + helicone_json_escape_len(kv[i].key.data,
+                                                  kv[i].key.len)
+                < w->last)
+            {
+                w->pos = helicone_json_escape(w->pos, kv[i].key.data,
+                                              kv[i].key.len);
+            }
+
+            ngx_http_helicone_w_raw(w, "\":");
+            ngx_http_helicone_w_str(w, "", kv[i].value.data,
+                                    kv[i].value.len);
+        }
+
+        w->pos--;
+    }
+
+    ngx_http_helicone_w_raw(w, "},");
+
+    if (provider) {
+        ngx_http_helicone_w_str(w, "provider", provider->legacy_name.data,
+                                provider->legacy_name.len);
+
+    } else {
+        ngx_http_helicone_w_str(w, "provider", (u_char *) "CUSTOM", 6);
+    }
+
+    if (t && t->url.len) {
+        ngx_http_helicone_w_str(w, "targetUrl", t->url.data, t->url.len);
+    }
+
+    ngx_http_helicone_w_str(w, "path", url->data, url->len);
+    ngx_http_helicone_w_int(w, "bodySize", ctx->body.len);
+    ngx_http_helicone_w_bool(w, "isStream", ctx->stream);
+    ngx_http_helicone_w_time(w, "requestCreatedAt", ctx->start_sec,
+                             ctx->start_msec_part);
+    ngx_http_helicone_w_opt_str(w, "model", &ctx->model);
+    ngx_http_helicone_w_str(w, "cacheReferenceId", nil_uuid, 36);
+
+    if (!ctx->omit_request && req_body->data) {
+        ngx_http_helicone_w_str(w, "body", req_body->data, req_body->len);
+        ngx_http_helicone_w_bool(w, "bodyTruncated",
+                                 req_body->len < ctx->body.len);
+    }
+
+    w->pos--;
+    ngx_http_helicone_w_raw(w, "},");
+
+    /* log.response */
+
+    tp = ngx_timeofday();
+
+    ngx_http_helicone_w_raw(w, "\"response\":{");
+    ngx_http_helicone_w_str(w, "id", response_id, 36);
+    ngx_http_helicone_w_int(w, "status", status);
+    ngx_http_helicone_w_int(w, "httpStatus", r->headers_out.status);
+    ngx_http_helicone_w_int(w, "bodySize", ctx->response_bytes);
+    ngx_http_helicone_w_time(w, "responseCreatedAt", tp->sec, tp->msec);
+    ngx_http_helicone_w_int(w, "delayMs", ctx->end - ctx->start);
+
+    if (ctx->first_byte) {
+        ngx_http_helicone_w_int(w, "timeToFirstToken",
+                                ctx->first_byte - ctx->start);
+    }
+
+    ngx_http_helicone_w_tokens(w, "promptTokens", ctx->usage.prompt_tokens);
+    ngx_http_helicone_w_tokens(w, "completionTokens",
+                               ctx->usage.completion_tokens);
+    ngx_http_helicone_w_tokens(w, "promptCacheReadTokens",
+                               ctx->usage.cache_read_tokens);
+    ngx_http_helicone_w_tokens(w, "promptCacheWriteTokens",
+                               ctx->usage.cache_write_tokens);
+    ngx_http_helicone_w_tokens(w, "reasoningTokens",
+                               ctx->usage.reasoning_tokens);
+    ngx_http_helicone_w_tokens(w, "promptAudioTokens",
+                               ctx->usage.prompt_audio_tokens);
+    ngx_http_helicone_w_tokens(w, "completionAudioTokens",
+                               ctx->usage.completion_audio_tokens);
+    ngx_http_helicone_w_opt_str(w, "model", &ctx->served_model);
+    ngx_http_helicone_w_raw(w, "\"cost\":null,");
+
+    if (!ctx->omit_response && resp_body->data) {
+        ngx_http_helicone_w_str(w, "body", resp_body->data, resp_body->len);
+        ngx_http_helicone_w_bool(w, "bodyTruncated",
+                                 ctx->capture_overflow
+                                 || resp_body->len < ctx->capture_len);
+    }
+
+    w->pos--;
+    ngx_http_helicone_w_raw(w, "}},");
+
+    ngx_http_helicone_event_attempts(ctx, w);
+
+    ngx_http_helicone_w_bool(w, "aborted", ctx->aborted);
+    ngx_http_helicone_w_bool(w, "truncated", ctx->truncated);
+    ngx_http_helicone_w_bool(w, "cacheHit", 0);
+
+    w->pos--;
+    ngx_http_helicone_w_raw(w, "}");
+}
+
+
+static void
+ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
+    ngx_http_helicone_writer_t *w)
+{
+    ngx_uint_t                    i;
+    ngx_http_helicone_target_t   *t;
+    ngx_http_helicone_attempt_t  *a;
+
+    static const char  *outcomes[] = {
+        "running", "ok", "failed", "truncated", "aborted"
+    };
+
+    ngx_http_helicone_w_raw(w, "\"attempts\":[");
+
+    a = ctx->attempts.elts;
+
+    for (i = 0; i < ctx->attempts.nelts; i++) {
+        t = a[i].target;
+
+        ngx_http_helicone_w_raw(w, "{");
+
+        if (t->provider) {
+            ngx_http_helicone_w_opt_str(w, "provider", &t->provider->name);
+        }
+
+        ngx_http_helicone_w_opt_str(w, "model", &t->model);
+        ngx_http_helicone_w_opt_str(w, "url", &t->url);
+        ngx_http_helicone_w_int(w, "status", a[i].status);
+        ngx_http_helicone_w_str(w, "outcome",
+                                (u_char *) outcomes[a[i].outcome],
+                                ngx_strlen(outcomes[a[i].outcome]));
+
+        if (a[i].error) {
+            ngx_http_helicone_w_str(w, "error", (u_char *) a[i].error,
+                                    ngx_strlen(a[i].error));
+        }
+
+        ngx_http_helicone_w_int(w, "startMs", a[i].start - ctx->start);
+
+        if (a[i].first_byte) {
+            ngx_http_helicone_w_int(w, "ttfbMs",
+                                    a[i].first_byte - a[i].start);
+        }
+
+        if (a[i].end) {
+            ngx_http_helicone_w_int(w, "durationMs", a[i].end - a[i].start);
+        }
+
+        w->pos--;
+        ngx_http_helicone_w_raw(w, "},");
+    }
+
+    if (ctx->attempts.nelts) {
+        w->pos--;
+    }
+
+    ngx_http_helicone_w_raw(w, "],");
+}
+
+
+/*
+ * The writers below never pass w->last; each value ends with a comma that
+ * the caller removes after the last member of an object.
+ */
+
+static void
+ngx_http_helicone_w_raw(ngx_http_helicone_writer_t *w, const char *s)
+{
+    size_t  len;
+
+    len = ngx_strlen(s);
+
+    if ((size_t) (w->last - w->pos) <= len) {
+        w->pos = w->last;
+        return;
+    }
+
+    w->pos = ngx_cpymem(w->pos, s, len);
+}
+
+
+static void
+ngx_http_helicone_w_str(ngx_http_helicone_writer_t *w, const char *name,
+    u_char *data, size_t len)
+{
+    size_t  need;
+
+    need = ngx_strlen(name) + 6
+           + (data ? helicone_json_escape_len(data, len) : 0);
+
+    if ((size_t) (w->last - w->pos) <= need) {
+        w->pos = w->last;
+        return;
+    }
+
+    if (name[0]) {
+        w->pos = ngx_sprintf(w->pos, "\"%s\":", name);
+    }
+
+    *w->pos++ = '"';
+
+    if (data) {
+        w->pos = helicone_json_escape(w->pos, data, len);
+    }
+
+    *w->pos++ = '"';
+    *w->pos++ = ',';
+}
+
+
+static void
+ngx_http_helicone_w_opt_str(ngx_http_helicone_writer_t *w, const char *name,
+    ngx_str_t *s)
+{
+    if (s->len == 0) {
+        if ((size_t) (w->last - w->pos) > ngx_strlen(name) + 8) {
+            w->pos = ngx_sprintf(w->pos, "\"%s\":null,", name);
+
+        } else {
+            w->pos = w->last;
+        }
+
+        return;
+    }
+
+    ngx_http_helicone_w_str(w, name, s->data, s->len);
+}
+
+
+static void
+ngx_http_helicone_w_int(ngx_http_helicone_writer_t *w, const char *name,
+    int64_t n)
+{
+    if ((size_t) (w->last - w->pos) <= ngx_strlen(name) + 24) {
+        w->pos = w->last;
+        return;
+    }
+
+    w->pos = ngx_sprintf(w->pos, "\"%s\":%L,", name, n);
+}
+
+
+/* an unknown count is null, never 0 */
+
+static void
+ngx_http_helicone_w_tokens(ngx_http_helicone_writer_t *w, const char *name,
+    int64_t n)
+{
+    if (n >= 0) {
+        ngx_http_helicone_w_int(w, name, n);
+        return;
+    }
+
+    if ((size_t) (w->last - w->pos) <= ngx_strlen(name) + 8) {
+        w->pos = w->last;
+        return;
+    }
+
+    w->pos = ngx_sprintf(w->pos, "\"%s\":null,", name);
+}
+
+
+static void
+ngx_http_helicone_w_bool(ngx_http_helicone_writer_t *w, const char *name,
+    ngx_uint_t b)
+{
+    if ((size_t) (w->last - w->pos) <= ngx_strlen(name) + 10) {
+        w->pos = w->last;
+        return;
+    }
+
+    w->pos = ngx_sprintf(w->pos, "\"%s\":%s,", name, b ? "true" : "false");
+}
+
+
+static void
+ngx_http_helicone_w_time(ngx_http_helicone_writer_t *w, const char *name,
+    time_t sec, ngx_msec_t msec)
+{
+    ngx_tm_t  tm;
+
+    if ((size_t) (w->last - w->pos) <= ngx_strlen(name) + 32) {
+        w->pos = w->last;
+        return;
+    }
+
+    ngx_gmtime(sec, &tm);
+
+    w->pos = ngx_sprintf(w->pos,
+                         "\"%s\":\"%4d-%02d-%02dT%02d:%02d:%02d.%03MZ\",",
+                         name, tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
+                         tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec, msec);
+}

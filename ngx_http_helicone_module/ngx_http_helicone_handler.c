@@ -1,0 +1,416 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * The main request, in order: body, checks, auth, plan, attempts, end.
+ * Each attempt runs as a subrequest (attempt.c); when one finishes the
+ * main request wakes up here and decides what comes next.
+ */
+
+#include "ngx_http_helicone_module.h"
+
+#include <helicone_uuid.h>
+#include <openssl/rand.h>
+
+
+static void ngx_http_helicone_body_handler(ngx_http_request_t *r);
+static ngx_int_t ngx_http_helicone_start(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+static ngx_int_t ngx_http_helicone_read_json(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+static ngx_int_t ngx_http_helicone_all_failed(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+
+
+ngx_int_t
+ngx_http_helicone_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                      rc;
+    ngx_str_t                      msg;
+    ngx_http_helicone_ctx_t       *ctx;
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    if (r != r->main) {
+        return NGX_DECLINED;
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_helicone_module);
+    if (ctx == NULL) {
+        ctx = ngx_http_helicone_create_ctx(r);
+        if (ctx == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    if (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY
+        && r->method != NGX_HTTP_POST)
+    {
+        ngx_str_set(&msg, "the gateway accepts POST requests only");
+        return ngx_http_helicone_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                                            "invalid_request_error",
+                                            "method_not_allowed", &msg);
+    }
+
+    /* one buffer: the body is parsed and spliced, never streamed */
+    r->request_body_in_single_buf = 1;
+
+    rc = ngx_http_read_client_request_body(r, ngx_http_helicone_body_handler);
+
+    if (rc >= NGX_HTTP_SPECIAL_RESPONSE) {
+        return rc;
+    }
+
+    return NGX_DONE;
+}
+
+
+ngx_http_helicone_ctx_t *
+ngx_http_helicone_create_ctx(ngx_http_request_t *r)
+{
+    u_char                   *p, rnd[16];
+    ngx_uint_t                i;
+    ngx_time_t               *tp;
+    ngx_table_elt_t          *h;
+    ngx_http_helicone_ctx_t  *ctx;
+
+    ctx = ngx_pcalloc(r->pool, sizeof(ngx_http_helicone_ctx_t));
+    if (ctx == NULL) {
+        return NULL;
+    }
+
+    ctx->request = r;
+
+    tp = ngx_timeofday();
+    ctx->start_sec = tp->sec;
+    ctx->start_msec_part = tp->msec;
+    ctx->start = ngx_current_msec;
+
+    helicone_usage_init(&ctx->usage);
+
+    if (ngx_array_init(&ctx->attempts, r->pool, 2,
+                       sizeof(ngx_http_helicone_attempt_t))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    p = ngx_pnalloc(r->pool, NGX_HTTP_HELICONE_UUID_LEN);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    ctx->id.data = p;
+    ctx->id.len = NGX_HTTP_HELICONE_UUID_LEN;
+
+    h = ngx_http_helicone_header_find(&r->headers_in.headers,
+                                      "helicone-request-id", 19);
+
+    if (h && helicone_uuid_valid(h->value.data, h->value.len)) {
+        for (i = 0; i < NGX_HTTP_HELICONE_UUID_LEN; i++) {
+            p[i] = ngx_tolower(h->value.data[i]);
+        }
+
+    } else {
+        if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+            return NULL;
+        }
+
+        helicone_uuid_v4_format(rnd, p);
+    }
+
+    ngx_http_set_ctx(r, ctx, ngx_http_helicone_module);
+
+    return ctx;
+}
+
+
+static void
+ngx_http_helicone_body_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                 rc;
+    ngx_http_helicone_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_helicone_module);
+
+    rc = ngx_http_helicone_start(r, ctx);
+
+    if (rc == NGX_DONE) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* NGX_DONE: an attempt is running; anything else finalizes the request. */
+
+static ngx_int_t
+ngx_http_helicone_start(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+    ngx_str_t  msg;
+
+    if (ngx_http_helicone_body_collect(r, &ctx->body) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_helicone_headers_read(r, ctx);
+
+    rc = ngx_http_helicone_read_json(r, ctx);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    if (ngx_http_helicone_auth(r, ctx) == NGX_DECLINED) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "helicone auth: missing or unknown Helicone API key");
+
+        ngx_str_set(&msg, "Invalid Helicone API key: pass a valid key in "
+                          "the Authorization or Helicone-Auth header");
+        return ngx_http_helicone_send_error(r, NGX_HTTP_UNAUTHORIZED,
+                                            "invalid_request_error",
+                                            "invalid_api_key", &msg);
+    }
+
+    if (ngx_http_helicone_plan(r, ctx) != NGX_OK) {
+        if (ctx->error_status == 0) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        return ngx_http_helicone_send_error(r, ctx->error_status,
+                                            ctx->error_type,
+                                            ctx->error_code,
+                                            &ctx->error_message);
+    }
+
+    r->write_event_handler = ngx_http_helicone_wake;
+
+    if (ngx_http_helicone_attempt_start(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The body as JSON: required in gateway mode; in the proxy modes parsed
+ * when it looks like JSON, for the log, and forwarded as it is otherwise.
+ */
+
+static ngx_int_t
+ngx_http_helicone_read_json(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    size_t                         n;
+    ngx_str_t                      msg;
+    ngx_uint_t                     gateway;
+    helicone_json_value_t          v;
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+    gateway = (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY);
+
+    if (ctx->body.len == 0) {
+        if (!gateway) {
+            return NGX_OK;
+        }
+
+        ngx_str_set(&msg, "the request body is empty: expected a JSON "
+                          "object with a \"model\"");
+        return ngx_http_helicone_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_request_error",
+                                            "invalid_json", &msg);
+    }
+
+    if (helicone_json_parse(ctx->body.data, ctx->body.len, &ctx->json)
+        != HELICONE_OK
+        || ctx->json.type != HELICONE_JSON_OBJECT)
+    {
+        if (!gateway) {
+            return NGX_OK;
+        }
+
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "helicone: client sent invalid JSON body");
+
+        ngx_str_set(&msg, "the request body is not a valid JSON object");
+        return ngx_http_helicone_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_request_error",
+                                            "invalid_json", &msg);
+    }
+
+    ctx->json_ok = 1;
+
+    if (helicone_json_object_get(&ctx->json, "model", 5, &v) == HELICONE_OK
+        && v.type == HELICONE_JSON_STRING)
+    {
+        ctx->model.data = ngx_pnalloc(r->pool, v.len);
+        if (ctx->model.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        n = helicone_json_string_decode(&v, ctx->model.data);
+        ctx->model.len = (n == (size_t) -1) ? 0 : n;
+
+    } else if (gateway) {
+        ngx_str_set(&msg, "you must provide a model parameter");
+        return ngx_http_helicone_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_request_error",
+                                            "missing_model", &msg);
+    }
+
+    if (gateway && ctx->model.len == 0) {
+        ngx_str_set(&msg, "the model parameter must not be empty");
+        return ngx_http_helicone_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                            "invalid_request_error",
+                                            "missing_model", &msg);
+    }
+
+    if (helicone_json_object_get(&ctx->json, "stream", 6, &v) == HELICONE_OK
+        && v.type == HELICONE_JSON_TRUE)
+    {
+        ctx->stream = 1;
+    }
+
+    if (ctx->user_id.len == 0
+        && helicone_json_object_get(&ctx->json, "user", 4, &v) == HELICONE_OK
+        && v.type == HELICONE_JSON_STRING)
+    {
+        ctx->user_id.data = ngx_pnalloc(r->pool, v.len);
+        if (ctx->user_id.data == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        n = helicone_json_string_decode(&v, ctx->user_id.data);
+        ctx->user_id.len = (n == (size_t) -1) ? 0 : n;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The write event handler of the main request while attempts run: called
+ * when an attempt subrequest has finished.
+ */
+
+void
+ngx_http_helicone_wake(ngx_http_request_t *r)
+{
+    ngx_int_t                 rc;
+    ngx_http_helicone_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_helicone_module);
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "helicone wake: running:%d done:%d",
+                   ctx->running, ctx->done);
+
+    if (ctx->running) {
+        return;
+    }
+
+    if (ctx->done) {
+        r->write_event_handler = ngx_http_request_empty_handler;
+        rc = ngx_http_send_special(r, NGX_HTTP_LAST);
+        ngx_http_finalize_request(r, rc);
+        return;
+    }
+
+    if (!ctx->misconfigured && ctx->next_target < ctx->ntargets) {
+        if (ngx_http_helicone_attempt_start(r, ctx) == NGX_OK) {
+            return;
+        }
+
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return;
+    }
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+    ngx_http_finalize_request(r, ngx_http_helicone_all_failed(r, ctx));
+}
+
+
+/* Every target failed before a byte went to the client: say how. */
+
+static ngx_int_t
+ngx_http_helicone_all_failed(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    u_char                       *p, *last;
+    size_t                        len;
+    ngx_str_t                     msg;
+    ngx_uint_t                    i, status;
+    ngx_http_helicone_attempt_t  *a;
+
+    a = ctx->attempts.elts;
+
+    if (ctx->misconfigured) {
+        ngx_str_set(&msg, "the gateway is misconfigured: see its error log");
+        return ngx_http_helicone_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
+                                            "server_error",
+                                            "gateway_misconfigured", &msg);
+    }
+
+    len = sizeof("all  attempts failed: ") + NGX_INT_T_LEN;
+
+    for (i = 0; i < ctx->attempts.nelts; i++) {
+        len += a[i].target->provider ? a[i].target->provider->name.len : 6;
+        len += a[i].target->model.len + sizeof(" () : ; ") + NGX_INT_T_LEN;
+        len += a[i].error ? ngx_strlen(a[i].error) : 0;
+    }
+
+    msg.data = ngx_pnalloc(r->pool, len);
+    if (msg.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = msg.data;
+    last = p + len;
+
+    if (ctx->attempts.nelts == 1) {
+        p = ngx_slprintf(p, last, "the provider request failed: ");
+
+    } else {
+        p = ngx_slprintf(p, last, "all %ui attempts failed: ",
+                         ctx->attempts.nelts);
+    }
+
+    status = NGX_HTTP_BAD_GATEWAY;
+
+    for (i = 0; i < ctx->attempts.nelts; i++) {
+        if (a[i].target->provider) {
+            p = ngx_slprintf(p, last, "%s%V", i ? "; " : "",
+                             &a[i].target->provider->name);
+
+        } else {
+            p = ngx_slprintf(p, last, "%starget", i ? "; " : "");
+        }
+
+        if (a[i].target->model.len) {
+            p = ngx_slprintf(p, last, " (%V)", &a[i].target->model);
+        }
+
+        if (a[i].status) {
+            p = ngx_slprintf(p, last, ": %ui", a[i].status);
+
+        } else if (a[i].error) {
+            p = ngx_slprintf(p, last, ": %s", a[i].error);
+        }
+
+        status = (a[i].error && ngx_strcmp(a[i].error, "timeout") == 0)
+                 ? NGX_HTTP_GATEWAY_TIME_OUT : NGX_HTTP_BAD_GATEWAY;
+    }
+
+    msg.len = p - msg.data;
+
+    ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                  "helicone upstream: %V", &msg);
+
+    return ngx_http_helicone_send_error(r, status, "server_error",
+                                        "upstream_failed", &msg);
+}

@@ -1,0 +1,505 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * Request and response headers: what Helicone-* headers say, what goes
+ * upstream (never a Helicone-* header), what the client gets back.
+ */
+
+#include "ngx_http_helicone_module.h"
+
+
+#define NGX_HTTP_HELICONE_PROPERTY_PREFIX  "helicone-property-"
+
+
+static ngx_uint_t ngx_http_helicone_header_is(ngx_table_elt_t *h,
+    const char *name, size_t len);
+static ngx_uint_t ngx_http_helicone_header_true(ngx_table_elt_t *h);
+static ngx_int_t ngx_http_helicone_property_add(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_str_t *name, ngx_str_t *value);
+static ngx_uint_t ngx_http_helicone_header_hop(ngx_table_elt_t *h,
+    ngx_uint_t pass);
+
+
+/* hop-by-hop, framing or ours to set: never copied upstream */
+static ngx_str_t  ngx_http_helicone_hop_headers[] = {
+    ngx_string("host"),
+    ngx_string("connection"),
+    ngx_string("keep-alive"),
+    ngx_string("proxy-connection"),
+    ngx_string("proxy-authorization"),
+    ngx_string("te"),
+    ngx_string("trailer"),
+    ngx_string("transfer-encoding"),
+    ngx_string("upgrade"),
+    ngx_string("content-length"),
+    ngx_string("expect"),
+    ngx_string("accept-encoding"),
+    ngx_null_string
+};
+
+
+/* the client's credentials, replaced by the provider key in gateway mode */
+static ngx_str_t  ngx_http_helicone_auth_headers[] = {
+    ngx_string("authorization"),
+    ngx_string("x-api-key"),
+    ngx_string("api-key"),
+    ngx_null_string
+};
+
+
+ngx_table_elt_t *
+ngx_http_helicone_header_find(ngx_list_t *headers, const char *name,
+    size_t len)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &headers->part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash && ngx_http_helicone_header_is(&h[i], name, len)) {
+            return &h[i];
+        }
+    }
+}
+
+
+static ngx_uint_t
+ngx_http_helicone_header_is(ngx_table_elt_t *h, const char *name, size_t len)
+{
+    return h->key.len == len
+           && ngx_strncasecmp(h->key.data, (u_char *) name, len) == 0;
+}
+
+
+static ngx_uint_t
+ngx_http_helicone_header_true(ngx_table_elt_t *h)
+{
+    return h->value.len == 4
+           && ngx_strncasecmp(h->value.data, (u_char *) "true", 4) == 0;
+}
+
+
+ngx_int_t
+ngx_http_helicone_header_add(ngx_http_request_t *r, ngx_list_t *headers,
+    const char *name, size_t len, ngx_str_t *value)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->key.len = len;
+    h->key.data = (u_char *) name;
+    h->value = *value;
+
+    h->lowcase_key = ngx_pnalloc(r->pool, len);
+    if (h->lowcase_key == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = ngx_hash_strlow(h->lowcase_key, h->key.data, len);
+
+    return NGX_OK;
+}
+
+
+/* A fresh list holding the elements of src; dst may be src's struct copy. */
+
+ngx_int_t
+ngx_http_helicone_headers_copy(ngx_http_request_t *r, ngx_list_t *dst,
+    ngx_list_t *src)
+{
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h, *copy;
+
+    part = &src->part;
+
+    if (ngx_list_init(dst, r->pool, 16, sizeof(ngx_table_elt_t)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0) {
+            continue;
+        }
+
+        copy = ngx_list_push(dst);
+        if (copy == NULL) {
+            return NGX_ERROR;
+        }
+
+        *copy = h[i];
+    }
+
+    return NGX_OK;
+}
+
+
+/* Reads every Helicone-* request header that shapes logging. */
+
+void
+ngx_http_helicone_headers_read(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_str_t         name;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    static ngx_str_t  session_id = ngx_string("Helicone-Session-Id");
+    static ngx_str_t  session_path = ngx_string("Helicone-Session-Path");
+    static ngx_str_t  session_name = ngx_string("Helicone-Session-Name");
+    static ngx_str_t  prompt_id = ngx_string("Helicone-Prompt-Id");
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len < 9
+            || ngx_strncasecmp(h[i].key.data, (u_char *) "helicone-", 9)
+               != 0)
+        {
+            continue;
+        }
+
+        if (h[i].key.len > sizeof(NGX_HTTP_HELICONE_PROPERTY_PREFIX) - 1
+            && ngx_strncasecmp(h[i].key.data,
+                               (u_char *) NGX_HTTP_HELICONE_PROPERTY_PREFIX,
+                               sizeof(NGX_HTTP_HELICONE_PROPERTY_PREFIX) - 1)
+               == 0)
+        {
+            /* Helicone lower-cases property names */
+            name.len = h[i].key.len
+                       - (sizeof(NGX_HTTP_HELICONE_PROPERTY_PREFIX) - 1);
+            name.data = ngx_pnalloc(r->pool, name.len);
+            if (name.data == NULL) {
+                return;
+            }
+
+            ngx_strlow(name.data, h[i].key.data + h[i].key.len - name.len,
+                       name.len);
+
+            (void) ngx_http_helicone_property_add(r, ctx, &name,
+                                                  &h[i].value);
+            continue;
+        }
+
+        if (ngx_http_helicone_header_is(&h[i], "helicone-user-id", 16)) {
+            ctx->user_id = h[i].value;
+
+        } else if (ngx_http_helicone_header_is(&h[i],
+                                               "helicone-session-id", 19))
+        {
+            (void) ngx_http_helicone_property_add(r, ctx, &session_id,
+                                                  &h[i].value);
+
+        } else if (ngx_http_helicone_header_is(&h[i],
+                                               "helicone-session-path", 21))
+        {
+            (void) ngx_http_helicone_property_add(r, ctx, &session_path,
+                                                  &h[i].value);
+
+        } else if (ngx_http_helicone_header_is(&h[i],
+                                               "helicone-session-name", 21))
+        {
+            (void) ngx_http_helicone_property_add(r, ctx, &session_name,
+                                                  &h[i].value);
+
+        } else if (ngx_http_helicone_header_is(&h[i],
+                                               "helicone-prompt-id", 18))
+        {
+            (void) ngx_http_helicone_property_add(r, ctx, &prompt_id,
+                                                  &h[i].value);
+
+        } else if (ngx_http_helicone_header_is(&h[i],
+                                               "helicone-model-override", 23))
+        {
+            ctx->model_override = h[i].value;
+
+        } else if (ngx_http_helicone_header_is(&h[i],
+                                               "helicone-omit-request", 21))
+        {
+            ctx->omit_request = ngx_http_helicone_header_true(&h[i]);
+
+        } else if (ngx_http_helicone_header_is(&h[i],
+                                               "helicone-omit-response", 22))
+        {
+            ctx->omit_response = ngx_http_helicone_header_true(&h[i]);
+        }
+    }
+}
+
+
+static ngx_int_t
+ngx_http_helicone_property_add(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_str_t *name, ngx_str_t *value)
+{
+    ngx_keyval_t  *kv;
+
+    if (ctx->properties == NULL) {
+        ctx->properties = ngx_array_create(r->pool, 4, sizeof(ngx_keyval_t));
+        if (ctx->properties == NULL) {
+            return NGX_ERROR;
+        }
+    }
+
+    kv = ngx_array_push(ctx->properties);
+    if (kv == NULL) {
+        return NGX_ERROR;
+    }
+
+    kv->key = *name;
+    kv->value = *value;
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_helicone_header_hop(ngx_table_elt_t *h, ngx_uint_t pass)
+{
+    ngx_str_t  *n;
+
+    if (h->key.len >= 9
+        && ngx_strncasecmp(h->key.data, (u_char *) "helicone-", 9) == 0)
+    {
+        return 1;
+    }
+
+    for (n = ngx_http_helicone_hop_headers; n->len; n++) {
+        if (ngx_http_helicone_header_is(h, (char *) n->data, n->len)) {
+            return 1;
+        }
+    }
+
+    if (pass == NGX_HTTP_HELICONE_PASS_GATEWAY) {
+        for (n = ngx_http_helicone_auth_headers; n->len; n++) {
+            if (ngx_http_helicone_header_is(h, (char *) n->data, n->len)) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Builds the header list an attempt sends: the client's headers without
+ * hop-by-hop and Helicone-* ones, and in gateway mode the provider's key
+ * in place of the client's credential.
+ */
+
+ngx_int_t
+ngx_http_helicone_headers_upstream(ngx_http_request_t *r,
+    ngx_http_helicone_target_t *t, ngx_list_t *out)
+{
+    u_char                        *p;
+    ngx_str_t                      value;
+    ngx_uint_t                     i;
+    ngx_keyval_t                  *kv;
+    ngx_list_part_t               *part;
+    ngx_table_elt_t               *h, *copy;
+    ngx_http_helicone_provider_t  *pr;
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    static ngx_str_t  json = ngx_string("application/json");
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+    pr = t->provider;
+
+    if (ngx_list_init(out, r->pool, 16, sizeof(ngx_table_elt_t)) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].hash == 0 || ngx_http_helicone_header_hop(&h[i], hlcf->pass))
+        {
+            continue;
+        }
+
+        copy = ngx_list_push(out);
+        if (copy == NULL) {
+            return NGX_ERROR;
+        }
+
+        *copy = h[i];
+    }
+
+    if (ngx_http_helicone_header_find(out, "content-type", 12) == NULL
+        && r->method == NGX_HTTP_POST)
+    {
+        if (ngx_http_helicone_header_add(r, out, "Content-Type", 12, &json)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (pr == NULL) {
+        return NGX_OK;
+    }
+
+    if (pr->headers) {
+        kv = pr->headers->elts;
+
+        for (i = 0; i < pr->headers->nelts; i++) {
+            if (ngx_http_helicone_header_find(out, (char *) kv[i].key.data,
+                                              kv[i].key.len)
+                == NULL
+                && ngx_http_helicone_header_add(r, out,
+                                                (char *) kv[i].key.data,
+                                                kv[i].key.len, &kv[i].value)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    if (hlcf->pass != NGX_HTTP_HELICONE_PASS_GATEWAY || !pr->has_key) {
+        return NGX_OK;
+    }
+
+    switch (pr->auth) {
+
+    case NGX_HTTP_HELICONE_KEY_BEARER:
+        value.len = sizeof("Bearer ") - 1 + pr->key.len;
+        value.data = ngx_pnalloc(r->pool, value.len);
+        if (value.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(value.data, "Bearer ", sizeof("Bearer ") - 1);
+        ngx_memcpy(p, pr->key.data, pr->key.len);
+
+        return ngx_http_helicone_header_add(r, out, "Authorization", 13,
+                                            &value);
+
+    case NGX_HTTP_HELICONE_KEY_X_API_KEY:
+        return ngx_http_helicone_header_add(r, out, "x-api-key", 9, &pr->key);
+
+    case NGX_HTTP_HELICONE_KEY_API_KEY:
+        return ngx_http_helicone_header_add(r, out, "api-key", 7, &pr->key);
+
+    default: /* NGX_HTTP_HELICONE_KEY_NONE */
+        return NGX_OK;
+    }
+}
+
+
+/* The headers every response of ours carries, on top of the provider's. */
+
+ngx_int_t
+ngx_http_helicone_headers_response(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_http_helicone_target_t    *t;
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    static ngx_str_t  success = ngx_string("success");
+    static ngx_str_t  byok = ngx_string("BYOK");
+
+    if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                     "Helicone-Id", 11, &ctx->id)
+        != NGX_OK
+        || ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                        "Helicone-Status", 15, &success)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->served == NULL) {
+        return NGX_OK;
+    }
+
+    t = ctx->served->target;
+
+    if (t->provider == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                     "Helicone-Provider", 17,
+                                     &t->provider->name)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (t->model.len
+        && ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                        "Helicone-Model", 14, &t->model)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+    if (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY) {
+        return ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                            "Helicone-Gateway-Mode", 21,
+                                            &byok);
+    }
+
+    return NGX_OK;
+}

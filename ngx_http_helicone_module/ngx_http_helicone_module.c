@@ -1,0 +1,414 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/* Directives, configuration lifecycle and process hooks. */
+
+#include "ngx_http_helicone_module.h"
+
+
+static ngx_int_t ngx_http_helicone_preconfiguration(ngx_conf_t *cf);
+static ngx_int_t ngx_http_helicone_postconfiguration(ngx_conf_t *cf);
+static void *ngx_http_helicone_create_main_conf(ngx_conf_t *cf);
+static char *ngx_http_helicone_init_main_conf(ngx_conf_t *cf, void *conf);
+static void *ngx_http_helicone_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_helicone_merge_loc_conf(ngx_conf_t *cf, void *parent,
+    void *child);
+static char *ngx_http_helicone_pass(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_helicone_keys(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_helicone_target_allow(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
+
+static ngx_conf_enum_t  ngx_http_helicone_auth_modes[] = {
+    { ngx_string("off"), NGX_HTTP_HELICONE_AUTH_OFF },
+    { ngx_string("optional"), NGX_HTTP_HELICONE_AUTH_OPTIONAL },
+    { ngx_string("required"), NGX_HTTP_HELICONE_AUTH_REQUIRED },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_command_t  ngx_http_helicone_commands[] = {
+
+    { ngx_string("helicone_pass"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_helicone_pass,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("helicone_providers"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_helicone_main_conf_t, providers_file),
+      NULL },
+
+    { ngx_string("helicone_models"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_helicone_main_conf_t, models_file),
+      NULL },
+
+    { ngx_string("helicone_provider"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
+      ngx_http_helicone_provider_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("helicone_provider_key"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_helicone_provider_key_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("helicone_keys"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_http_helicone_keys,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("helicone_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_helicone_loc_conf_t, auth),
+      &ngx_http_helicone_auth_modes },
+
+    { ngx_string("helicone_attempt_uri"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_helicone_loc_conf_t, attempt_uri),
+      NULL },
+
+    { ngx_string("helicone_target_allow"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_helicone_target_allow,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("helicone_log"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_helicone_log_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("helicone_log_body_max"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_helicone_loc_conf_t, log_body_max),
+      NULL },
+
+    { ngx_string("helicone_response_buffer"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_helicone_loc_conf_t, response_buffer),
+      NULL },
+
+    { ngx_string("helicone_mock"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_helicone_mock_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+      ngx_null_command
+};
+
+
+static ngx_http_module_t  ngx_http_helicone_module_ctx = {
+    ngx_http_helicone_preconfiguration,    /* preconfiguration */
+    ngx_http_helicone_postconfiguration,   /* postconfiguration */
+
+    ngx_http_helicone_create_main_conf,    /* create main configuration */
+    ngx_http_helicone_init_main_conf,      /* init main configuration */
+
+    NULL,                                  /* create server configuration */
+    NULL,                                  /* merge server configuration */
+
+    ngx_http_helicone_create_loc_conf,     /* create location configuration */
+    ngx_http_helicone_merge_loc_conf       /* merge location configuration */
+};
+
+
+ngx_module_t  ngx_http_helicone_module = {
+    NGX_MODULE_V1,
+    &ngx_http_helicone_module_ctx,         /* module context */
+    ngx_http_helicone_commands,            /* module directives */
+    NGX_HTTP_MODULE,                       /* module type */
+    NULL,                                  /* init master */
+    NULL,                                  /* init module */
+    NULL,                                  /* init process */
+    NULL,                                  /* init thread */
+    NULL,                                  /* exit thread */
+    NULL,                                  /* exit process */
+    NULL,                                  /* exit master */
+    NGX_MODULE_V1_PADDING
+};
+
+
+static ngx_int_t
+ngx_http_helicone_preconfiguration(ngx_conf_t *cf)
+{
+    return ngx_http_helicone_add_variables(cf);
+}
+
+
+static ngx_int_t
+ngx_http_helicone_postconfiguration(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_LOG_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_helicone_log_handler;
+
+    return ngx_http_helicone_filter_init(cf);
+}
+
+
+static void *
+ngx_http_helicone_create_main_conf(ngx_conf_t *cf)
+{
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hmcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_main_conf_t));
+    if (hmcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     hmcf->providers_hash = { NULL };
+     *     hmcf->models_hash = { NULL };
+     *     hmcf->overrides = NULL;
+     *     hmcf->provider_keys = NULL;
+     *     hmcf->providers_file = { 0, NULL };
+     *     hmcf->models_file = { 0, NULL };
+     *     hmcf->keys = NULL;
+     */
+
+    if (ngx_array_init(&hmcf->providers, cf->pool, 32,
+                       sizeof(ngx_http_helicone_provider_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return hmcf;
+}
+
+
+static char *
+ngx_http_helicone_init_main_conf(ngx_conf_t *cf, void *conf)
+{
+    ngx_http_helicone_main_conf_t  *hmcf = conf;
+
+    if (ngx_http_helicone_providers_init(cf, hmcf) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static void *
+ngx_http_helicone_create_loc_conf(ngx_conf_t *cf)
+{
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    hlcf = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_loc_conf_t));
+    if (hlcf == NULL) {
+        return NULL;
+    }
+
+    /*
+     * set by ngx_pcalloc():
+     *
+     *     hlcf->pass = NGX_HTTP_HELICONE_PASS_OFF;
+     *     hlcf->pass_name = { 0, NULL };
+     *     hlcf->pass_provider = NULL;
+     *     hlcf->attempt_uri = { 0, NULL };
+     *     hlcf->sink = NULL;
+     */
+
+    hlcf->auth = NGX_CONF_UNSET_UINT;
+    hlcf->target_allow = NGX_CONF_UNSET_PTR;
+    hlcf->target_allow_providers = NGX_CONF_UNSET;
+    hlcf->log_body_max = NGX_CONF_UNSET_SIZE;
+    hlcf->response_buffer = NGX_CONF_UNSET_SIZE;
+    hlcf->log_off = NGX_CONF_UNSET;
+
+    return hlcf;
+}
+
+
+static char *
+ngx_http_helicone_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
+{
+    ngx_http_helicone_loc_conf_t *prev = parent;
+    ngx_http_helicone_loc_conf_t *conf = child;
+
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    ngx_conf_merge_uint_value(conf->auth, prev->auth,
+                              NGX_HTTP_HELICONE_AUTH_REQUIRED);
+    ngx_conf_merge_str_value(conf->attempt_uri, prev->attempt_uri,
+                             "/_helicone/attempt");
+    ngx_conf_merge_ptr_value(conf->target_allow, prev->target_allow, NULL);
+    ngx_conf_merge_value(conf->target_allow_providers,
+                         prev->target_allow_providers, 1);
+    ngx_conf_merge_size_value(conf->log_body_max, prev->log_body_max,
+                              64 * 1024);
+    ngx_conf_merge_size_value(conf->response_buffer, prev->response_buffer,
+                              1024 * 1024);
+
+    if (conf->log_off == NGX_CONF_UNSET) {
+        conf->log_off = prev->log_off;
+        conf->sink = prev->sink;
+    }
+
+    if (conf->pass == NGX_HTTP_HELICONE_PASS_PROVIDER) {
+        hmcf = ngx_http_conf_get_module_main_conf(cf,
+                                                  ngx_http_helicone_module);
+
+        conf->pass_provider = ngx_http_helicone_provider_find(hmcf,
+                                  conf->pass_name.data, conf->pass_name.len);
+
+        if (conf->pass_provider == NULL) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "helicone_pass: unknown provider \"%V\"",
+                               &conf->pass_name);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_helicone_pass(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_helicone_loc_conf_t *hlcf = conf;
+
+    ngx_str_t                 *value;
+    ngx_http_core_loc_conf_t  *clcf;
+
+    if (hlcf->pass != NGX_HTTP_HELICONE_PASS_OFF) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "gateway") == 0) {
+        hlcf->pass = NGX_HTTP_HELICONE_PASS_GATEWAY;
+
+    } else if (ngx_strcmp(value[1].data, "target") == 0) {
+        hlcf->pass = NGX_HTTP_HELICONE_PASS_TARGET;
+
+    } else {
+        /* a provider name, checked once all providers are known */
+        hlcf->pass = NGX_HTTP_HELICONE_PASS_PROVIDER;
+        hlcf->pass_name = value[1];
+    }
+
+    clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+    clcf->handler = ngx_http_helicone_handler;
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_helicone_keys(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_helicone_main_conf_t *hmcf = conf;
+
+    ngx_str_t  *value;
+
+    if (hmcf->keys != NULL) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_conf_full_name(cf->cycle, &value[1], 1) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_helicone_keys_load(cf, hmcf, &value[1]) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+static char *
+ngx_http_helicone_target_allow(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_helicone_loc_conf_t *hlcf = conf;
+
+    ngx_str_t   *value, *origin;
+    ngx_uint_t   i;
+
+    if (hlcf->target_allow != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    hlcf->target_allow = ngx_array_create(cf->pool, cf->args->nelts,
+                                          sizeof(ngx_str_t));
+    if (hlcf->target_allow == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    hlcf->target_allow_providers = 0;
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+
+        if (ngx_strcmp(value[i].data, "providers") == 0) {
+            hlcf->target_allow_providers = 1;
+            continue;
+        }
+
+        origin = ngx_array_push(hlcf->target_allow);
+        if (origin == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        if (ngx_http_helicone_url_origin(&value[i], origin) != NGX_OK
+            || origin->len != value[i].len)
+        {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid origin \"%V\": expected "
+                               "scheme://host[:port] without a path",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    return NGX_CONF_OK;
+}
+

@@ -1,0 +1,326 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/* Types shared by the module's files: configuration, request state. */
+
+#ifndef _NGX_HTTP_HELICONE_MODULE_H_INCLUDED_
+#define _NGX_HTTP_HELICONE_MODULE_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <helicone_core.h>
+#include <helicone_json.h>
+#include <helicone_sse.h>
+#include <helicone_usage.h>
+
+
+#define NGX_HTTP_HELICONE_PASS_OFF        0
+#define NGX_HTTP_HELICONE_PASS_GATEWAY    1
+#define NGX_HTTP_HELICONE_PASS_PROVIDER   2
+#define NGX_HTTP_HELICONE_PASS_TARGET     3
+
+#define NGX_HTTP_HELICONE_AUTH_OFF        0
+#define NGX_HTTP_HELICONE_AUTH_OPTIONAL   1
+#define NGX_HTTP_HELICONE_AUTH_REQUIRED   2
+
+#define NGX_HTTP_HELICONE_API_OPENAI      1
+#define NGX_HTTP_HELICONE_API_ANTHROPIC   2
+
+#define NGX_HTTP_HELICONE_KEY_BEARER      0
+#define NGX_HTTP_HELICONE_KEY_X_API_KEY   1
+#define NGX_HTTP_HELICONE_KEY_API_KEY     2
+#define NGX_HTTP_HELICONE_KEY_NONE        3
+
+#define NGX_HTTP_HELICONE_MAX_TARGETS     16
+
+#define NGX_HTTP_HELICONE_UUID_LEN        36
+
+
+typedef enum {
+    ngx_http_helicone_attempt_running = 0,
+    ngx_http_helicone_attempt_ok,
+    ngx_http_helicone_attempt_failed,
+    ngx_http_helicone_attempt_truncated,
+    ngx_http_helicone_attempt_aborted
+} ngx_http_helicone_attempt_outcome_e;
+
+
+typedef struct {
+    ngx_str_t                      name;         /* "openai" */
+    ngx_str_t                      legacy_name;  /* "OPENAI", for events */
+    ngx_uint_t                     api;          /* NGX_HTTP_HELICONE_API_* */
+    ngx_str_t                      base_url;     /* no trailing slash */
+    ngx_str_t                      origin;       /* scheme://host[:port] */
+    ngx_str_t                      chat_path;
+    ngx_uint_t                     auth;         /* NGX_HTTP_HELICONE_KEY_* */
+    ngx_array_t                   *headers;      /* ngx_keyval_t, static */
+    ngx_uint_t                     priority;     /* lower routes first */
+    ngx_str_t                      key;          /* secret: never logged */
+    unsigned                       stream_usage:1;
+    unsigned                       has_key:1;
+} ngx_http_helicone_provider_t;
+
+
+typedef struct {
+    ngx_http_helicone_provider_t  *provider;
+    ngx_str_t                      id;           /* provider's model id */
+} ngx_http_helicone_endpoint_t;
+
+
+typedef struct {
+    ngx_str_t                      name;         /* registry model name */
+    ngx_array_t                    endpoints;    /* cheapest first */
+} ngx_http_helicone_model_t;
+
+
+typedef struct {
+    u_char                         sha[32];      /* sha256("Bearer " key) */
+    ngx_str_t                      org;
+    ngx_str_t                      name;
+} ngx_http_helicone_key_t;
+
+
+typedef struct ngx_http_helicone_sink_s  ngx_http_helicone_sink_t;
+
+typedef ngx_int_t (*ngx_http_helicone_sink_emit_pt)(
+    ngx_http_helicone_sink_t *sink, ngx_log_t *log, u_char *line, size_t len);
+
+struct ngx_http_helicone_sink_s {
+    ngx_http_helicone_sink_emit_pt  emit;        /* copies, never blocks */
+    void                           *data;
+    ngx_http_helicone_sink_t       *next;        /* several sinks at once */
+};
+
+
+typedef struct {
+    ngx_array_t                    providers;    /* provider pointers */
+    ngx_hash_t                     providers_hash;
+    ngx_hash_t                     models_hash;  /* name, alias or id */
+    ngx_array_t                   *overrides;    /* helicone_provider */
+    ngx_array_t                   *provider_keys; /* helicone_provider_key */
+    ngx_str_t                      providers_file;
+    ngx_str_t                      models_file;
+    ngx_array_t                   *keys;         /* sorted by sha */
+} ngx_http_helicone_main_conf_t;
+
+
+typedef struct {
+    ngx_uint_t                     pass;         /* NGX_HTTP_HELICONE_PASS_* */
+    ngx_str_t                      pass_name;
+    ngx_http_helicone_provider_t  *pass_provider;
+    ngx_uint_t                     auth;
+    ngx_str_t                      attempt_uri;
+    ngx_array_t                   *target_allow; /* ngx_str_t origins */
+    ngx_flag_t                     target_allow_providers;
+    size_t                         log_body_max;
+    size_t                         response_buffer;
+    ngx_http_helicone_sink_t      *sink;         /* NULL: no event log */
+    ngx_flag_t                     log_off;
+} ngx_http_helicone_loc_conf_t;
+
+
+typedef struct {
+    ngx_http_helicone_provider_t  *provider;
+    ngx_str_t                      model;        /* model id sent upstream */
+    ngx_str_t                      url;          /* full upstream URL */
+    ngx_str_t                      body;         /* body sent upstream */
+} ngx_http_helicone_target_t;
+
+
+typedef struct {
+    ngx_http_helicone_target_t    *target;
+    ngx_http_helicone_attempt_outcome_e  outcome;
+    ngx_uint_t                     status;       /* upstream status or 0 */
+    const char                    *error;        /* failure class or NULL */
+    ngx_msec_t                     start;        /* ngx_current_msec */
+    ngx_msec_t                     first_byte;   /* 0: none */
+    ngx_msec_t                     end;
+} ngx_http_helicone_attempt_t;
+
+
+typedef struct {
+    ngx_http_request_t            *request;
+    ngx_str_t                      id;           /* Helicone-Id */
+
+    time_t                         start_sec;
+    ngx_msec_t                     start_msec_part;
+    ngx_msec_t                     start;        /* ngx_current_msec */
+    ngx_msec_t                     first_byte;
+    ngx_msec_t                     end;
+
+    ngx_str_t                      body;         /* client body, contiguous */
+    helicone_json_value_t          json;         /* valid when json_ok */
+    ngx_str_t                      model;        /* as the client sent it */
+    ngx_str_t                      served_model; /* response "model" */
+
+    ngx_str_t                      org_id;
+    ngx_str_t                      key_name;
+    ngx_str_t                      user_id;
+    ngx_array_t                   *properties;   /* ngx_keyval_t */
+    ngx_str_t                      model_override;
+    ngx_str_t                      target_origin; /* target mode */
+
+    ngx_http_helicone_target_t    *targets;
+    ngx_uint_t                     ntargets;
+    ngx_uint_t                     next_target;
+    ngx_array_t                    attempts;     /* ngx_http_helicone_attempt_t */
+    ngx_http_helicone_attempt_t   *served;
+
+    helicone_sse_parser_t          sse;
+    helicone_usage_t               usage;
+    u_char                        *capture;      /* response bytes kept */
+    size_t                         capture_len;
+    size_t                         capture_size; /* allocated */
+    size_t                         capture_cap;  /* kept at most */
+    off_t                          response_bytes;
+    ngx_uint_t                     response_chunks;
+
+    ngx_uint_t                     error_status; /* plan refused: why */
+    const char                    *error_type;
+    const char                    *error_code;
+    ngx_str_t                      error_message;
+    ngx_str_t                      error_body;   /* nginx error as JSON */
+
+    unsigned                       json_ok:1;
+    unsigned                       stream:1;     /* client asked to stream */
+    unsigned                       event_stream:1; /* response is SSE */
+    unsigned                       sse_done:1;   /* "[DONE]" seen */
+    unsigned                       capture_overflow:1;
+    unsigned                       omit_request:1;
+    unsigned                       omit_response:1;
+    unsigned                       running:1;    /* attempt in flight */
+    unsigned                       relayed:1;    /* response headers sent */
+    unsigned                       done:1;
+    unsigned                       truncated:1;
+    unsigned                       aborted:1;
+    unsigned                       own_response:1; /* error JSON by us */
+    unsigned                       json_error:1; /* nginx error rewritten */
+    unsigned                       json_error_sent:1;
+    unsigned                       misconfigured:1;
+    unsigned                       logged:1;
+} ngx_http_helicone_ctx_t;
+
+
+typedef struct {
+    ngx_http_helicone_ctx_t       *main;
+    ngx_http_helicone_attempt_t   *attempt;
+    ngx_int_t                      result;       /* post_subrequest verdict */
+    unsigned                       decided:1;
+    unsigned                       last:1;       /* no target after this */
+    unsigned                       swallow:1;    /* failed: hide response */
+    unsigned                       relayed:1;
+} ngx_http_helicone_sr_ctx_t;
+
+
+extern ngx_module_t  ngx_http_helicone_module;
+
+extern const unsigned char  ngx_http_helicone_embedded_providers[];
+extern const size_t         ngx_http_helicone_embedded_providers_len;
+extern const unsigned char  ngx_http_helicone_embedded_models[];
+extern const size_t         ngx_http_helicone_embedded_models_len;
+
+
+/* handler.c: the main request, from body to the last byte */
+ngx_int_t ngx_http_helicone_handler(ngx_http_request_t *r);
+ngx_http_helicone_ctx_t *ngx_http_helicone_create_ctx(ngx_http_request_t *r);
+void ngx_http_helicone_wake(ngx_http_request_t *r);
+
+/* body.c */
+ngx_int_t ngx_http_helicone_body_collect(ngx_http_request_t *r,
+    ngx_str_t *body);
+
+/* auth.c */
+ngx_int_t ngx_http_helicone_auth(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+ngx_int_t ngx_http_helicone_keys_load(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *path);
+
+/* headers.c */
+void ngx_http_helicone_headers_read(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+ngx_int_t ngx_http_helicone_headers_upstream(ngx_http_request_t *r,
+    ngx_http_helicone_target_t *t, ngx_list_t *out);
+ngx_int_t ngx_http_helicone_headers_copy(ngx_http_request_t *r,
+    ngx_list_t *dst, ngx_list_t *src);
+ngx_table_elt_t *ngx_http_helicone_header_find(ngx_list_t *headers,
+    const char *name, size_t len);
+ngx_int_t ngx_http_helicone_header_add(ngx_http_request_t *r,
+    ngx_list_t *headers, const char *name, size_t len, ngx_str_t *value);
+ngx_int_t ngx_http_helicone_headers_response(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+
+/* plan.c: which targets, in which order */
+ngx_int_t ngx_http_helicone_plan(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+ngx_int_t ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t);
+
+/* attempt.c: one upstream try as a subrequest */
+ngx_int_t ngx_http_helicone_attempt_start(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+ngx_int_t ngx_http_helicone_attempt_retryable(ngx_uint_t status);
+
+/* filter.c */
+ngx_int_t ngx_http_helicone_filter_init(ngx_conf_t *cf);
+
+/* error.c */
+ngx_int_t ngx_http_helicone_send_error(ngx_http_request_t *r,
+    ngx_uint_t status, const char *type, const char *code,
+    ngx_str_t *message);
+ngx_int_t ngx_http_helicone_error_json(ngx_http_request_t *r,
+    const char *type, const char *code, ngx_str_t *message, ngx_str_t *out);
+void ngx_http_helicone_error_for_status(ngx_uint_t status,
+    const char **type, const char **code, ngx_str_t *message);
+
+/* variables.c */
+ngx_int_t ngx_http_helicone_add_variables(ngx_conf_t *cf);
+
+/* providers.c */
+ngx_int_t ngx_http_helicone_providers_init(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf);
+ngx_http_helicone_provider_t *ngx_http_helicone_provider_find(
+    ngx_http_helicone_main_conf_t *hmcf, u_char *name, size_t len);
+ngx_http_helicone_model_t *ngx_http_helicone_model_find(
+    ngx_http_helicone_main_conf_t *hmcf, u_char *name, size_t len);
+char *ngx_http_helicone_provider_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_http_helicone_provider_key_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_helicone_url_origin(ngx_str_t *url, ngx_str_t *origin);
+ngx_int_t ngx_http_helicone_provider_parse_api(ngx_str_t *s, ngx_uint_t *api);
+ngx_int_t ngx_http_helicone_provider_parse_auth(ngx_str_t *s,
+    ngx_uint_t *auth);
+
+/* json.c: the data files, read at configuration time with cJSON */
+ngx_int_t ngx_http_helicone_json_load_providers(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf, u_char *text, size_t len,
+    ngx_str_t *source);
+ngx_int_t ngx_http_helicone_json_load_models(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf, u_char *text, size_t len,
+    ngx_str_t *source, ngx_hash_keys_arrays_t *keys);
+
+/* response.c: watches the relayed response as it passes */
+ngx_int_t ngx_http_helicone_response_start(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+void ngx_http_helicone_response_observe(ngx_http_helicone_ctx_t *ctx,
+    u_char *p, size_t len);
+void ngx_http_helicone_response_end(ngx_http_helicone_ctx_t *ctx);
+
+/* event.c: the log event, once per request */
+ngx_int_t ngx_http_helicone_log_handler(ngx_http_request_t *r);
+
+/* mock.c: the built-in demo provider */
+char *ngx_http_helicone_mock_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_helicone_mock_handler(ngx_http_request_t *r);
+
+/* sink_file.c */
+char *ngx_http_helicone_log_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+
+
+#endif /* _NGX_HTTP_HELICONE_MODULE_H_INCLUDED_ */

@@ -1,0 +1,548 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * The plan: which targets (provider + model) a request may go to, in
+ * order, and for each the URL and body it is sent with.
+ */
+
+#include "ngx_http_helicone_module.h"
+
+#include <helicone_model.h>
+
+
+static ngx_int_t ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+static ngx_int_t ngx_http_helicone_plan_provider(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_provider_t *p);
+static ngx_int_t ngx_http_helicone_plan_target(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+static ngx_uint_t ngx_http_helicone_plan_usable(
+    ngx_http_helicone_provider_t *p);
+static ngx_int_t ngx_http_helicone_plan_add(ngx_http_helicone_ctx_t *ctx,
+    ngx_http_helicone_provider_t *p, u_char *model, size_t len);
+static ngx_int_t ngx_http_helicone_plan_refuse(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_uint_t status, const char *code,
+    const char *fmt, ...);
+static int ngx_http_helicone_plan_is_provider(void *data,
+    const unsigned char *name, size_t len);
+static ngx_int_t ngx_http_helicone_plan_uri(ngx_http_request_t *r,
+    ngx_str_t *origin, ngx_str_t *url);
+static ngx_uint_t ngx_http_helicone_plan_allowed(ngx_http_request_t *r,
+    ngx_str_t *origin);
+
+
+/*
+ * NGX_OK with ctx->targets; NGX_DECLINED with ctx->error_* saying why
+ * the request cannot be routed; NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_helicone_plan(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+    ctx->targets = ngx_pcalloc(r->pool, NGX_HTTP_HELICONE_MAX_TARGETS
+                                        * sizeof(ngx_http_helicone_target_t));
+    if (ctx->targets == NULL) {
+        return NGX_ERROR;
+    }
+
+    switch (hlcf->pass) {
+
+    case NGX_HTTP_HELICONE_PASS_GATEWAY:
+        return ngx_http_helicone_plan_gateway(r, ctx);
+
+    case NGX_HTTP_HELICONE_PASS_PROVIDER:
+        return ngx_http_helicone_plan_provider(r, ctx, hlcf->pass_provider);
+
+    default: /* NGX_HTTP_HELICONE_PASS_TARGET */
+        return ngx_http_helicone_plan_target(r, ctx);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    size_t                          n, i, j, k;
+    ngx_uint_t                      excluded;
+    helicone_model_entry_t          entries[HELICONE_MODEL_MAX_ENTRIES], *e;
+    ngx_http_helicone_model_t      *m;
+    ngx_http_helicone_provider_t   *p;
+    ngx_http_helicone_endpoint_t   *ep;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    static const char  suffix[] = "/chat/completions";
+
+    if (r->uri.len < sizeof(suffix) - 1
+        || ngx_strncmp(r->uri.data + r->uri.len - (sizeof(suffix) - 1),
+                       suffix, sizeof(suffix) - 1)
+           != 0)
+    {
+        return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_NOT_FOUND,
+                   "unknown_url",
+                   "the gateway serves chat completions only: "
+                   "POST .../chat/completions");
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    if (helicone_model_parse(ctx->model.data, ctx->model.len, entries,
+                             HELICONE_MODEL_MAX_ENTRIES, &n,
+                             ngx_http_helicone_plan_is_provider, hmcf)
+        != HELICONE_OK)
+    {
+        return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
+                   "invalid_model", "invalid model string \"%V\"",
+                   &ctx->model);
+    }
+
+    for (i = 0; i < n; i++) {
+        e = &entries[i];
+
+        if (!e->exclude) {
+            continue;
+        }
+
+        if (ngx_http_helicone_provider_find(hmcf, (u_char *) e->provider.data,
+                                            e->provider.len)
+            == NULL)
+        {
+            return ngx_http_helicone_plan_refuse(r, ctx,
+                       NGX_HTTP_BAD_REQUEST, "invalid_provider",
+                       "unknown provider \"%*s\" in the exclusion list",
+                       e->provider.len, e->provider.data);
+        }
+    }
+
+    for (i = 0; i < n; i++) {
+        e = &entries[i];
+
+        if (e->exclude) {
+            continue;
+        }
+
+        m = ngx_http_helicone_model_find(hmcf, (u_char *) e->model.data,
+                                         e->model.len);
+
+        if (e->provider.len) {
+            /* "model/provider": that provider, even for unknown models */
+            p = ngx_http_helicone_provider_find(hmcf,
+                                                (u_char *) e->provider.data,
+                                                e->provider.len);
+
+            if (p == NULL || !ngx_http_helicone_plan_usable(p)) {
+                continue;
+            }
+
+            ep = NULL;
+
+            if (m) {
+                ep = m->endpoints.elts;
+
+                for (k = 0; k < m->endpoints.nelts; k++) {
+                    if (ep[k].provider == p) {
+                        break;
+                    }
+                }
+
+                ep = (k < m->endpoints.nelts) ? &ep[k] : NULL;
+            }
+
+            if (ngx_http_helicone_plan_add(ctx, p,
+                        ep ? ep->id.data : (u_char *) e->model.data,
+                        ep ? ep->id.len : e->model.len)
+                != NGX_OK)
+            {
+                break;
+            }
+
+            continue;
+        }
+
+        if (m == NULL) {
+            continue;
+        }
+
+        ep = m->endpoints.elts;
+
+        for (k = 0; k < m->endpoints.nelts; k++) {
+            p = ep[k].provider;
+
+            if (p == NULL || !ngx_http_helicone_plan_usable(p)) {
+                continue;
+            }
+
+            excluded = 0;
+
+            for (j = 0; j < n; j++) {
+                if (entries[j].exclude
+                    && entries[j].provider.len == p->name.len
+                    && ngx_strncasecmp((u_char *) entries[j].provider.data,
+                                       p->name.data, p->name.len) == 0)
+                {
+                    excluded = 1;
+                }
+            }
+
+            if (!excluded
+                && ngx_http_helicone_plan_add(ctx, p, ep[k].id.data,
+                                              ep[k].id.len)
+                   != NGX_OK)
+            {
+                break;
+            }
+        }
+    }
+
+    if (ctx->ntargets) {
+        return NGX_OK;
+    }
+
+    /* say the most specific reason nothing can serve the request */
+
+    for (i = 0; i < n; i++) {
+        e = &entries[i];
+
+        if (e->exclude || e->provider.len == 0) {
+            continue;
+        }
+
+        p = ngx_http_helicone_provider_find(hmcf, (u_char *) e->provider.data,
+                                            e->provider.len);
+        if (p == NULL) {
+            return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_NOT_FOUND,
+                       "provider_not_found", "unknown provider \"%*s\"",
+                       e->provider.len, e->provider.data);
+        }
+
+        return ngx_http_helicone_plan_refuse(r, ctx,
+                   NGX_HTTP_SERVICE_UNAVAILABLE, "provider_not_configured",
+                   "provider \"%V\" has no API key configured on the "
+                   "gateway", &p->name);
+    }
+
+    return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_NOT_FOUND,
+               "model_not_found",
+               "the model \"%V\" does not exist or no configured provider "
+               "serves it", &ctx->model);
+}
+
+
+static ngx_uint_t
+ngx_http_helicone_plan_usable(ngx_http_helicone_provider_t *p)
+{
+    /* Anthropic Messages needs translation, which is not built yet */
+    return p->api == NGX_HTTP_HELICONE_API_OPENAI
+           && (p->has_key || p->auth == NGX_HTTP_HELICONE_KEY_NONE);
+}
+
+
+static ngx_int_t
+ngx_http_helicone_plan_add(ngx_http_helicone_ctx_t *ctx,
+    ngx_http_helicone_provider_t *p, u_char *model, size_t len)
+{
+    ngx_http_helicone_target_t  *t;
+
+    if (ctx->ntargets == NGX_HTTP_HELICONE_MAX_TARGETS) {
+        return NGX_DECLINED;
+    }
+
+    t = &ctx->targets[ctx->ntargets++];
+
+    t->provider = p;
+    t->model.data = model;
+    t->model.len = len;
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_http_helicone_plan_is_provider(void *data, const unsigned char *name,
+    size_t len)
+{
+    return ngx_http_helicone_provider_find(data, (u_char *) name, len)
+           != NULL;
+}
+
+
+/* Proxy mode: the provider's origin, the client's path and key. */
+
+static ngx_int_t
+ngx_http_helicone_plan_provider(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_provider_t *p)
+{
+    ngx_http_helicone_target_t  *t;
+
+    t = &ctx->targets[0];
+    ctx->ntargets = 1;
+
+    t->provider = p;
+    t->model = ctx->model;
+
+    return ngx_http_helicone_plan_uri(r, &p->origin, &t->url);
+}
+
+
+/* Target mode: Helicone-Target-Url's origin, if the allowlist has it. */
+
+static ngx_int_t
+ngx_http_helicone_plan_target(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_str_t                       origin;
+    ngx_uint_t                      i;
+    ngx_table_elt_t                *h;
+    ngx_http_helicone_target_t     *t;
+    ngx_http_helicone_provider_t  **pp;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    h = ngx_http_helicone_header_find(&r->headers_in.headers,
+                                      "helicone-target-url", 19);
+    if (h == NULL || h->value.len == 0) {
+        return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
+                   "missing_target_url",
+                   "the Helicone-Target-Url header is required");
+    }
+
+    if (ngx_http_helicone_url_origin(&h->value, &origin) != NGX_OK) {
+        return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
+                   "invalid_target_url",
+                   "Helicone-Target-Url must be an http or https URL");
+    }
+
+    ctx->target_origin = origin;
+
+    if (!ngx_http_helicone_plan_allowed(r, &origin)) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "helicone: target \"%V\" is not allowed", &origin);
+
+        return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
+                   "target_not_allowed",
+                   "the target \"%V\" is not allowed by this gateway",
+                   &origin);
+    }
+
+    t = &ctx->targets[0];
+    ctx->ntargets = 1;
+
+    t->model = ctx->model;
+
+    /* a known provider's origin names the provider in the log */
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+    pp = hmcf->providers.elts;
+
+    for (i = 0; i < hmcf->providers.nelts; i++) {
+        if (pp[i]->origin.len == origin.len
+            && ngx_strncasecmp(pp[i]->origin.data, origin.data, origin.len)
+               == 0)
+        {
+            t->provider = pp[i];
+            break;
+        }
+    }
+
+    return ngx_http_helicone_plan_uri(r, &origin, &t->url);
+}
+
+
+static ngx_uint_t
+ngx_http_helicone_plan_allowed(ngx_http_request_t *r, ngx_str_t *origin)
+{
+    ngx_str_t                      *allow;
+    ngx_uint_t                      i;
+    ngx_http_helicone_provider_t  **pp;
+    ngx_http_helicone_loc_conf_t   *hlcf;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+    if (hlcf->target_allow) {
+        allow = hlcf->target_allow->elts;
+
+        for (i = 0; i < hlcf->target_allow->nelts; i++) {
+            if (allow[i].len == origin->len
+                && ngx_strncasecmp(allow[i].data, origin->data, origin->len)
+                   == 0)
+            {
+                return 1;
+            }
+        }
+    }
+
+    if (!hlcf->target_allow_providers) {
+        return 0;
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+    pp = hmcf->providers.elts;
+
+    for (i = 0; i < hmcf->providers.nelts; i++) {
+        if (pp[i]->origin.len == origin->len
+            && ngx_strncasecmp(pp[i]->origin.data, origin->data, origin->len)
+               == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* origin + the client's path and query, as the client sent them */
+
+static ngx_int_t
+ngx_http_helicone_plan_uri(ngx_http_request_t *r, ngx_str_t *origin,
+    ngx_str_t *url)
+{
+    u_char     *p;
+    size_t      len;
+    uintptr_t   escape;
+
+    if (r->valid_unparsed_uri && !r->uri_changed) {
+        url->len = origin->len + r->unparsed_uri.len;
+        url->data = ngx_pnalloc(r->pool, url->len);
+        if (url->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(url->data, origin->data, origin->len);
+        ngx_memcpy(p, r->unparsed_uri.data, r->unparsed_uri.len);
+
+        return NGX_OK;
+    }
+
+    /* rewritten: r->uri is decoded, so escape it again */
+    escape = 2 * ngx_escape_uri(NULL, r->uri.data, r->uri.len,
+                                NGX_ESCAPE_URI);
+
+    len = origin->len + r->uri.len + escape
+          + (r->args.len ? 1 + r->args.len : 0);
+
+    url->data = ngx_pnalloc(r->pool, len);
+    if (url->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(url->data, origin->data, origin->len);
+
+    if (escape) {
+        p = (u_char *) ngx_escape_uri(p, r->uri.data, r->uri.len,
+                                      NGX_ESCAPE_URI);
+
+    } else {
+        p = ngx_cpymem(p, r->uri.data, r->uri.len);
+    }
+
+    if (r->args.len) {
+        *p++ = '?';
+        p = ngx_cpymem(p, r->args.data, r->args.len);
+    }
+
+    url->len = p - url->data;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_helicone_plan_refuse(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_uint_t status, const char *code,
+    const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+
+    p = ngx_pnalloc(r->pool, 512);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    va_start(args, fmt);
+    ctx->error_message.len = ngx_vslprintf(p, p + 512, fmt, args) - p;
+    va_end(args);
+
+    ctx->error_message.data = p;
+    ctx->error_status = status;
+    ctx->error_code = code;
+    ctx->error_type = (status >= NGX_HTTP_INTERNAL_SERVER_ERROR)
+                      ? "server_error" : "invalid_request_error";
+
+    return NGX_DECLINED;
+}
+
+
+/*
+ * The gateway target's URL and body: the provider's chat endpoint, and the
+ * client's body with "model" replaced by the provider's model id.
+ */
+
+ngx_int_t
+ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t)
+{
+    u_char                         *p;
+    size_t                          head, tail;
+    helicone_json_value_t           v;
+    ngx_http_helicone_provider_t   *pr;
+    ngx_http_helicone_loc_conf_t   *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+    if (hlcf->pass != NGX_HTTP_HELICONE_PASS_GATEWAY) {
+        t->body = ctx->body;
+        return NGX_OK;
+    }
+
+    if (t->url.len == 0) {
+        pr = t->provider;
+
+        t->url.len = pr->base_url.len + pr->chat_path.len;
+        t->url.data = ngx_pnalloc(r->pool, t->url.len);
+        if (t->url.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        p = ngx_cpymem(t->url.data, pr->base_url.data, pr->base_url.len);
+        ngx_memcpy(p, pr->chat_path.data, pr->chat_path.len);
+    }
+
+    if (t->body.len) {
+        return NGX_OK;
+    }
+
+    if (helicone_json_object_get(&ctx->json, "model", 5, &v) != HELICONE_OK
+        || helicone_json_string_eq(&v, (char *) t->model.data, t->model.len))
+    {
+        t->body = ctx->body;
+        return NGX_OK;
+    }
+
+    /* splice the new value in: the rest of the body stays byte for byte */
+
+    head = v.start - ctx->body.data;
+    tail = ctx->body.len - head - v.len;
+
+    t->body.len = head + 2 + helicone_json_escape_len(t->model.data,
+                                                      t->model.len)
+                  + tail;
+    t->body.data = ngx_pnalloc(r->pool, t->body.len);
+    if (t->body.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(t->body.data, ctx->body.data, head);
+    *p++ = '"';
+    p = helicone_json_escape(p, t->model.data, t->model.len);
+    *p++ = '"';
+    ngx_memcpy(p, v.start + v.len, tail);
+
+    return NGX_OK;
+}
