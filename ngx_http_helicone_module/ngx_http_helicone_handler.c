@@ -270,6 +270,16 @@ ngx_http_helicone_read_json(ngx_http_request_t *r,
                                             "missing_model", &msg);
     }
 
+    /* the model reaches response headers: no control characters */
+    for (n = 0; n < ctx->model.len; n++) {
+        if (ctx->model.data[n] < 0x20 || ctx->model.data[n] == 0x7f) {
+            ngx_str_set(&msg, "the model parameter has control characters");
+            return ngx_http_helicone_send_error(r, NGX_HTTP_BAD_REQUEST,
+                                                "invalid_request_error",
+                                                "invalid_model", &msg);
+        }
+    }
+
     if (helicone_json_object_get(&ctx->json, "stream", 6, &v) == HELICONE_OK
         && v.type == HELICONE_JSON_TRUE)
     {
