@@ -162,11 +162,25 @@ test_ct_equal(void)
 }
 
 
+/* the value helicone_key_hash() falls back to must never match */
+static void
+test_zero_hash(void)
+{
+    unsigned char   sha[HELICONE_SHA256_LEN];
+    helicone_str_t  org, name;
+
+    is_int(parse("0000000000000000000000000000000000000000000000000000000000000000"
+                 " org", sha, &org, &name),
+           HELICONE_ERROR, "an all-zero hash is refused");
+}
+
+
 int
 main(void)
 {
     test_hash();
     test_parse();
+    test_zero_hash();
     test_ct_equal();
 
     return done_testing();

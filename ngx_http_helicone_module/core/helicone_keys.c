@@ -81,8 +81,10 @@ helicone_keys_parse_line(const unsigned char *line, size_t len,
 {
     int                   hi, lo;
     size_t                i;
+    unsigned char         any, hash[HELICONE_SHA256_LEN];
     const unsigned char  *p, *end, *tok;
-    unsigned char         hash[HELICONE_SHA256_LEN];
+
+    any = 0;
 
     if (line == NULL) {
         return HELICONE_DECLINED;
@@ -124,6 +126,12 @@ helicone_keys_parse_line(const unsigned char *line, size_t len,
         }
 
         hash[i] = (unsigned char) ((hi << 4) | lo);
+        any |= hash[i];
+    }
+
+    /* all zeros is what helicone_key_hash() yields when libcrypto fails */
+    if (any == 0) {
+        return HELICONE_ERROR;
     }
 
     while (p < end && helicone_keys_space(*p)) {
