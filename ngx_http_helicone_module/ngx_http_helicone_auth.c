@@ -19,45 +19,14 @@ ngx_int_t
 ngx_http_helicone_keys_load(ngx_conf_t *cf,
     ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *path)
 {
-    u_char                   *p, *last, *eol, *data;
-    ssize_t                   n;
+    u_char                   *p, *last, *eol;
     ngx_int_t                 rc;
+    ngx_str_t                 text;
     ngx_uint_t                line;
-    ngx_file_t                file;
     helicone_str_t            org, name;
-    ngx_file_info_t           fi;
     ngx_http_helicone_key_t  *key;
 
-    ngx_memzero(&file, sizeof(ngx_file_t));
-
-    file.name = *path;
-    file.log = cf->log;
-
-    file.fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
-    if (file.fd == NGX_INVALID_FILE) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_open_file_n " \"%V\" failed", path);
-        return NGX_ERROR;
-    }
-
-    if (ngx_fd_info(file.fd, &fi) == NGX_FILE_ERROR) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           ngx_fd_info_n " \"%V\" failed", path);
-        ngx_close_file(file.fd);
-        return NGX_ERROR;
-    }
-
-    data = ngx_pnalloc(cf->pool, ngx_file_size(&fi) + 1);
-    if (data == NULL) {
-        ngx_close_file(file.fd);
-        return NGX_ERROR;
-    }
-
-    n = ngx_read_file(&file, data, ngx_file_size(&fi), 0);
-
-    ngx_close_file(file.fd);
-
-    if (n == NGX_ERROR) {
+    if (ngx_http_helicone_conf_read_file(cf, path, &text) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -67,8 +36,8 @@ ngx_http_helicone_keys_load(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
-    p = data;
-    last = data + n;
+    p = text.data;
+    last = text.data + text.len;
     line = 0;
 
     while (p < last) {

@@ -291,6 +291,8 @@ char *ngx_http_helicone_provider_directive(ngx_conf_t *cf,
 char *ngx_http_helicone_provider_key_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_helicone_url_origin(ngx_str_t *url, ngx_str_t *origin);
+ngx_int_t ngx_http_helicone_conf_read_file(ngx_conf_t *cf, ngx_str_t *path,
+    ngx_str_t *out);
 ngx_int_t ngx_http_helicone_provider_parse_api(ngx_str_t *s, ngx_uint_t *api);
 ngx_int_t ngx_http_helicone_provider_parse_auth(ngx_str_t *s,
     ngx_uint_t *auth);

@@ -32,8 +32,6 @@ typedef struct {
 } ngx_http_helicone_provider_key_t;
 
 
-static ngx_int_t ngx_http_helicone_read_file(ngx_conf_t *cf, ngx_str_t *path,
-    ngx_str_t *out);
 static ngx_int_t ngx_http_helicone_apply_override(ngx_conf_t *cf,
     ngx_http_helicone_main_conf_t *hmcf, ngx_http_helicone_override_t *ov);
 static ngx_uint_t ngx_http_helicone_lower_key(u_char *dst, u_char *src,
@@ -59,7 +57,7 @@ ngx_http_helicone_providers_init(ngx_conf_t *cf,
             return NGX_ERROR;
         }
 
-        if (ngx_http_helicone_read_file(cf, &hmcf->providers_file, &text)
+        if (ngx_http_helicone_conf_read_file(cf, &hmcf->providers_file, &text)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -151,7 +149,7 @@ ngx_http_helicone_providers_init(ngx_conf_t *cf,
             return NGX_ERROR;
         }
 
-        if (ngx_http_helicone_read_file(cf, &hmcf->models_file, &text)
+        if (ngx_http_helicone_conf_read_file(cf, &hmcf->models_file, &text)
             != NGX_OK)
         {
             return NGX_ERROR;
@@ -510,7 +508,7 @@ ngx_http_helicone_provider_key_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             return NGX_CONF_ERROR;
         }
 
-        if (ngx_http_helicone_read_file(cf, &path, &text) != NGX_OK) {
+        if (ngx_http_helicone_conf_read_file(cf, &path, &text) != NGX_OK) {
             return NGX_CONF_ERROR;
         }
 
@@ -609,8 +607,11 @@ ngx_http_helicone_url_origin(ngx_str_t *url, ngx_str_t *origin)
 }
 
 
-static ngx_int_t
-ngx_http_helicone_read_file(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *out)
+/* A whole file into cf->pool, NUL-terminated, at configuration time. */
+
+ngx_int_t
+ngx_http_helicone_conf_read_file(ngx_conf_t *cf, ngx_str_t *path,
+    ngx_str_t *out)
 {
     ssize_t          n;
     ngx_file_t       file;

@@ -11,7 +11,7 @@
 
 
 /* one SSE event's data; a usage chunk is far smaller */
-#define NGX_HTTP_HELICONE_SSE_EVENT_MAX  (64 * 1024)
+#define NGX_HTTP_HELICONE_SSE_EVENT_MAX  (16 * 1024)
 
 
 static int ngx_http_helicone_response_event(void *data,
