@@ -18,7 +18,7 @@ CC_OPT      ?= -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter
 
 DEB_BUILD   := nginx nginx-dev gcc make libssl-dev libpcre2-dev zlib1g-dev \
                libcjson-dev libhiredis-dev librdkafka-dev
-DEB_TEST    := perl redis-server kcat curl clang libclang-rt-14-dev
+DEB_TEST    := perl openssl redis-server kcat curl clang libclang-rt-14-dev
 DEB_BENCH   := wrk
 
 SOURCES     := config $(wildcard ngx_http_helicone_module/*.[ch]) \
