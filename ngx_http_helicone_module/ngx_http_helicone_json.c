@@ -11,6 +11,8 @@
 
 static ngx_int_t ngx_http_helicone_json_str(ngx_conf_t *cf, cJSON *obj,
     const char *name, ngx_uint_t required, ngx_str_t *out, ngx_str_t *source);
+static u_char *ngx_http_helicone_json_strdup(ngx_pool_t *pool,
+    ngx_str_t *s);
 static ngx_int_t ngx_http_helicone_json_add_model_key(
     ngx_hash_keys_arrays_t *keys, ngx_pool_t *pool, const char *name,
     ngx_http_helicone_model_t *model);
@@ -130,12 +132,12 @@ ngx_http_helicone_json_load_providers(ngx_conf_t *cf,
                 s.len = ngx_strlen(h->string);
                 s.data = (u_char *) h->string;
                 kv->key.len = s.len;
-                kv->key.data = ngx_pstrdup(cf->pool, &s);
+                kv->key.data = ngx_http_helicone_json_strdup(cf->pool, &s);
 
                 s.len = ngx_strlen(h->valuestring);
                 s.data = (u_char *) h->valuestring;
                 kv->value.len = s.len;
-                kv->value.data = ngx_pstrdup(cf->pool, &s);
+                kv->value.data = ngx_http_helicone_json_strdup(cf->pool, &s);
 
                 if (kv->key.data == NULL || kv->value.data == NULL) {
                     goto failed;
@@ -216,7 +218,7 @@ ngx_http_helicone_json_load_models(ngx_conf_t *cf,
         name.data = (u_char *) m->string;
 
         model->name.len = name.len;
-        model->name.data = ngx_pstrdup(cf->pool, &name);
+        model->name.data = ngx_http_helicone_json_strdup(cf->pool, &name);
         if (model->name.data == NULL) {
             goto failed;
         }
@@ -388,4 +390,23 @@ ngx_http_helicone_json_str(ngx_conf_t *cf, cJSON *obj, const char *name,
     out->data[s.len] = '\0';
 
     return NGX_OK;
+}
+
+
+/* Like ngx_pstrdup(), NUL-terminated: names are compared as C strings. */
+
+static u_char *
+ngx_http_helicone_json_strdup(ngx_pool_t *pool, ngx_str_t *s)
+{
+    u_char  *p;
+
+    p = ngx_pnalloc(pool, s->len + 1);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    ngx_memcpy(p, s->data, s->len);
+    p[s->len] = '\0';
+
+    return p;
 }
