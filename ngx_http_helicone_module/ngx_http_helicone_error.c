@@ -82,6 +82,8 @@ ngx_http_helicone_send_error(ngx_http_request_t *r, ngx_uint_t status,
 
     ctx->own_response = 1;
     ctx->error_message = *message;
+    ctx->error_body = body;
+    ctx->response_bytes = body.len;
 
     ngx_http_clean_header(r);
 

@@ -105,7 +105,7 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
     resp_body.len = ngx_min(ctx->capture_len, hlcf->log_body_max);
 
     if (ctx->own_response || ctx->json_error) {
-        resp_body = ctx->json_error ? ctx->error_body : ctx->error_message;
+        resp_body = ctx->error_body;
     }
 
     if (ngx_http_helicone_event_url(r, &url) != NGX_OK) {
@@ -216,8 +216,9 @@ ngx_http_helicone_event_size(ngx_http_request_t *r,
     for (i = 0; i < ctx->attempts.nelts; i++) {
         t = a[i].target;
 
-        size += 256 + ngx_http_helicone_str_size(&t->url)
-                + ngx_http_helicone_str_size(&t->model)
+        /* twice: the target served also fills request-level fields */
+        size += 256 + 2 * ngx_http_helicone_str_size(&t->url)
+                + 2 * ngx_http_helicone_str_size(&t->model)
                 + (t->provider ? 2 * t->provider->name.len
                                  + t->provider->legacy_name.len : 0);
     }

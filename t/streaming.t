@@ -63,6 +63,13 @@ my %scenario = (
                  cut => $arg eq 'reset' ? 'reset' : 1 };
     },
 
+    # nothing for 3 s, then a slow stream
+    late => sub {
+        return { sse => [ { delay_ms => 3000, data => chunk_ev('late') },
+                          map { { delay_ms => 100, data => chunk_ev($_) } }
+                          1 .. 10 ] };
+    },
+
     # a JSON body that is shorter than its Content-Length says
     short => sub {
         my $body = HgTest::json_encode(
@@ -81,6 +88,21 @@ my %scenario = (
                         . "Cache-Control: no-cache\r\n\r\n"
                         . chunk_ev('x') . chunk_ev('y')
                         . ($arg eq 'done' ? $done_ev : '') };
+    },
+
+    # a stream without framing, its end spelled in other ways
+    eof_variant => sub {
+        my ($req, $arg) = @_;
+        my %end = (
+            split   => [ "data: [DO", "NE]\n\n" ],
+            crlf    => [ "data: [DONE]\r\n\r\n" ],
+            nospace => [ "data:[DONE]\n\n" ],
+            comment => [ ": keep-alive\n\n", $done_ev ],
+            huge    => [ chunk_ev('z' x 100_000), $done_ev ],
+        );
+        return { chunked => 0,
+                 sse => [ map { { delay_ms => 30, data => $_ } }
+                          chunk_ev('x'), @{ $end{$arg} } ] };
     },
 
     # concurrent streams: five events 150 ms apart, tagged with the stream
@@ -268,9 +290,29 @@ sub gone {
 
 my $gone = $mpid && $t->wait_for(sub { gone($mpid) }, timeout => 4);
 
-ok($gone, 'abort - upstream connection closed, provider stops sending');
-ok($gone && time - $mstart < 6, 'abort - provider stopped early')
-    if $gone;
+ok($gone, 'abort - upstream connection closed, provider stops sending')
+    or diag(sprintf "provider still sending %.1f s after the request",
+                    time - $mstart);
+
+# ------------------------------------- client goes away before a byte
+
+$nev = () = $t->read_jsonl('helicone.jsonl');
+
+$r = stream(scenario => 'late', timeout => 0.5);
+$closed_at = time;
+
+ok($r->{timed_out}, 'early abort - client gave up before the first byte');
+
+@evs = $t->wait_jsonl('helicone.jsonl', $nev + 1, timeout => 3);
+$ev = $evs[$nev] // {};
+
+ok(@evs == $nev + 1 && time - $closed_at < 1.5,
+   'early abort - event logged before the provider answered');
+is($ev->{aborted}, JSON::PP::true, 'early abort - event aborted');
+is($ev->{log}{response}{status}, -3, 'early abort - status -3');
+is($ev->{attempts}[0]{outcome}, 'aborted', 'early abort - attempt aborted');
+ok(!defined $ev->{log}{response}{timeToFirstToken},
+   'early abort - no time to first token');
 
 # --------------------------------------------------- provider dies mid-way
 
@@ -296,7 +338,8 @@ for my $how ('close', 'reset') {
 $nreq++;
 $r = $t->chat(port => $gw,
               json => { model => $model,
-                        messages => [ { role => 'user', content => 'short' } ] });
+                        messages => [ { role => 'user',
+                                        content => 'short' } ] });
 
 is($r->{status}, 200, 'short body - status');
 is($r->{complete}, 0, 'short body - client response not completed');
@@ -332,6 +375,20 @@ is($ev->{truncated}, JSON::PP::false,
    'close-delimited, [DONE] - event not truncated');
 is($ev->{log}{response}{status}, 200, 'close-delimited, [DONE] - status');
 is($ev->{attempts}[0]{outcome}, 'ok', 'close-delimited, [DONE] - attempt ok');
+
+for my $how (qw(split crlf nospace comment huge)) {
+    $r = stream(scenario => "eof_variant:$how");
+
+    is($r->{complete}, 1, "close-delimited, [DONE] $how - client complete");
+
+    $ev = event_by_id($r->{headers}{'helicone-id'} // '');
+    is($ev->{truncated}, JSON::PP::false,
+       "close-delimited, [DONE] $how - event not truncated");
+}
+
+is(length $r->{body}, length($done_ev) + length(chunk_ev('x'))
+                      + length(chunk_ev('z' x 100_000)),
+   'close-delimited, huge event - relayed whole');
 
 # ------------------------------------------------- five streams at once
 
@@ -391,8 +448,9 @@ my @ids;
 for my $i (1 .. $N) {
     my $x = $res[$i]->result;
     my @e = HgTest::sse_events($x->{body});
-    my $text = join '', map { $_->{json} ? $_->{json}{choices}[0]{delta}{content}
-                                         : '' } @e;
+    my $text = join '', map { $_->{json}
+                              ? $_->{json}{choices}[0]{delta}{content}
+                              : '' } @e;
 
     is($x->{complete}, 1, "concurrent $i - complete");
     is($text, join('', map { "s$i.$_;" } 1 .. 5),
