@@ -671,6 +671,79 @@ test_random(void)
 }
 
 
+/* ev->end: where in the feed each event ended, for cutting raw events */
+
+typedef struct {
+    size_t          base;          /* absolute offset of the feed */
+    size_t          n;
+    size_t          ends[8];
+} ends_t;
+
+
+static int
+record_end(void *ctx, const helicone_sse_event_t *ev)
+{
+    ends_t  *e = ctx;
+
+    if (e->n < 8) {
+        e->ends[e->n++] = e->base + ev->end;
+    }
+
+    return 0;
+}
+
+
+static void
+test_event_ends(void)
+{
+    int                     bad;
+    size_t                  i, len, cut;
+    ends_t                  whole, split;
+    unsigned char           buf[64];
+    helicone_sse_parser_t   p;
+
+    static const char  in[] = "data: a\n\ndata: b\r\n\r\n: c\n\n"
+                              "event: x\ndata: d\r\rdata: e\n\n";
+
+    len = sizeof(in) - 1;
+
+    memset(&whole, 0, sizeof(ends_t));
+    helicone_sse_init(&p, buf, sizeof(buf));
+    helicone_sse_feed(&p, (const unsigned char *) in, len, record_end, &whole);
+
+    is_int((int) whole.n, 4, "ends: four events");
+    ok(whole.n == 4 && whole.ends[0] == 9 && whole.ends[1] == 19
+       && whole.ends[2] == 43 && whole.ends[3] == len,
+       "ends: at the byte that completed each event");
+
+    bad = 0;
+
+    for (cut = 0; cut <= len; cut++) {
+        memset(&split, 0, sizeof(ends_t));
+        helicone_sse_init(&p, buf, sizeof(buf));
+
+        helicone_sse_feed(&p, (const unsigned char *) in, cut, record_end,
+                          &split);
+        split.base = cut;
+        helicone_sse_feed(&p, (const unsigned char *) in + cut, len - cut,
+                          record_end, &split);
+
+        if (split.n != whole.n) {
+            bad++;
+            continue;
+        }
+
+        for (i = 0; i < whole.n; i++) {
+            if (split.ends[i] != whole.ends[i]) {
+                bad++;
+            }
+        }
+    }
+
+    is_int(bad, 0, "ends: the same absolute offsets for every split");
+}
+
+
 int
 main(void)
 {
@@ -678,6 +751,7 @@ main(void)
     test_stop();
     test_no_buffer();
     test_random();
+    test_event_ends();
 
     return done_testing();
 }

@@ -97,6 +97,8 @@ helicone_sse_feed(helicone_sse_parser_t *p, const unsigned char *data,
             }
         }
 
+        p->feed_pos = i + 1;
+
         rc = helicone_sse_byte(p, c, handler, ctx);
         if (rc != HELICONE_OK) {
             return rc;
@@ -303,6 +305,7 @@ helicone_sse_dispatch(helicone_sse_parser_t *p,
     ev.event.len = p->event_len;
     ev.data.data = p->buf;
     ev.data.len = p->len;
+    ev.end = p->feed_pos;
     ev.truncated = p->truncated;
 
     /* the handler sees the bytes, which stay until the next feed */

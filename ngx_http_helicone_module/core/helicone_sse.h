@@ -17,6 +17,8 @@
 typedef struct {
     helicone_str_t      event;       /* "" when the event had no "event:" */
     helicone_str_t      data;        /* "data:" lines joined by "\n" */
+    size_t              end;         /* bytes of the current feed up to
+                                        the line end that completed it */
     unsigned            truncated:1; /* data longer than the buffer */
 } helicone_sse_event_t;
 
@@ -43,6 +45,7 @@ typedef struct {
     unsigned char       event[HELICONE_SSE_MAX_EVENT_NAME];
 
     uint64_t            events;      /* events dispatched so far */
+    size_t              feed_pos;    /* bytes of the current feed taken */
 } helicone_sse_parser_t;
 
 
