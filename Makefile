@@ -23,7 +23,7 @@ DEB_BENCH   := wrk
 
 SOURCES     := config $(wildcard ngx_http_helicone_module/*.[ch]) \
                $(wildcard ngx_http_helicone_module/core/*.[ch])
-DATA        := providers/providers.json providers/models.json
+DATA        := providers/providers.json providers/models.json costs/costs.json
 
 .PHONY: all deps deps-build run stop test unit integration bench key clean
 

@@ -2,7 +2,7 @@
  * Copyright (C) ngx_http_helicone_module authors
  */
 
-/* Tests for core/helicone_usage.c: OpenAI-style usage objects. */
+/* Tests for core/helicone_usage.c: OpenAI and Anthropic usage objects. */
 
 #include <string.h>
 
@@ -28,6 +28,11 @@ static void check(const char *name, const char *json, int rc,
     const counts_t *c);
 static void test_cases(void);
 static void test_overwrite(void);
+static int anthropic(const char *json, helicone_usage_t *u);
+static void check_anthropic(const char *name, const char *json, int rc,
+    const counts_t *c, int64_t uncached, int64_t searches);
+static void test_anthropic(void);
+static void test_anthropic_stream(void);
 
 
 static int
@@ -240,11 +245,175 @@ test_overwrite(void)
 }
 
 
+static int
+anthropic(const char *json, helicone_usage_t *u)
+{
+    helicone_json_value_t  doc;
+
+    if (helicone_json_parse((const unsigned char *) json, strlen(json), &doc)
+        != HELICONE_OK)
+    {
+        return HELICONE_ERROR;
+    }
+
+    return helicone_usage_from_anthropic(&doc, u);
+}
+
+
+static void
+check_anthropic(const char *name, const char *json, int rc,
+    const counts_t *c, int64_t uncached, int64_t searches)
+{
+    helicone_usage_t  u;
+
+    helicone_usage_init(&u);
+
+    is_int(anthropic(json, &u), rc, name);
+    is_int(u.found, rc == HELICONE_OK, "  found");
+    is_int(u.prompt_tokens, c->prompt, "  prompt_tokens");
+    is_int(u.completion_tokens, c->completion, "  completion_tokens");
+    is_int(u.cache_read_tokens, c->cache_read, "  cache_read_tokens");
+    is_int(u.cache_write_tokens, c->cache_write, "  cache_write_tokens");
+    is_int(u.cache_write_5m_tokens, c->cache_write_5m,
+           "  cache_write_5m_tokens");
+    is_int(u.cache_write_1h_tokens, c->cache_write_1h,
+           "  cache_write_1h_tokens");
+    is_int(u.reasoning_tokens, -1, "  reasoning_tokens");
+    is_int(u.prompt_audio_tokens, -1, "  prompt_audio_tokens");
+    is_int(u.completion_audio_tokens, -1, "  completion_audio_tokens");
+    is_int(u.uncached_input_tokens, uncached, "  uncached_input_tokens");
+    is_int(u.web_search_requests, searches, "  web_search_requests");
+}
+
+
+static void
+test_anthropic(void)
+{
+    helicone_usage_t  u;
+
+    static const counts_t  none = { -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+    static const counts_t  plain = { 25, 15, -1, -1, -1, -1, -1, -1, -1 };
+    static const counts_t  zeros = { 25, 15, 0, 0, -1, -1, -1, -1, -1 };
+    static const counts_t  cache = { 2164, 503, 2048, 100, 40, 60,
+                                     -1, -1, -1 };
+    static const counts_t  start = { 472, 1, 0, 450, 450, 0, -1, -1, -1 };
+    static const counts_t  delta = { -1, 89, -1, -1, -1, -1, -1, -1, -1 };
+    static const counts_t  big = { INT64_MAX, -1, INT64_MAX, -1, -1, -1,
+                                   -1, -1, -1 };
+
+    check_anthropic("Anthropic message",
+          "{\"id\":\"msg_01\",\"type\":\"message\",\"role\":\"assistant\","
+          "\"model\":\"claude-sonnet-4-20250514\",\"content\":[{\"type\":"
+          "\"text\",\"text\":\"Hi\"}],\"stop_reason\":\"end_turn\","
+          "\"usage\":{\"input_tokens\":25,\"output_tokens\":15}}",
+          HELICONE_OK, &plain, 25, -1);
+
+    check_anthropic("zero cache counts",
+          "{\"usage\":{\"input_tokens\":25,\"cache_creation_input_tokens\":0,"
+          "\"cache_read_input_tokens\":0,\"output_tokens\":15}}",
+          HELICONE_OK, &zeros, 25, -1);
+
+    check_anthropic("cache reads, writes with the 5m/1h split, web search",
+          "{\"type\":\"message\",\"usage\":{\"input_tokens\":16,"
+          "\"cache_creation_input_tokens\":100,"
+          "\"cache_read_input_tokens\":2048,\"cache_creation\":"
+          "{\"ephemeral_5m_input_tokens\":40,"
+          "\"ephemeral_1h_input_tokens\":60},\"output_tokens\":503,"
+          "\"server_tool_use\":{\"web_search_requests\":3},"
+          "\"service_tier\":\"standard\"}}",
+          HELICONE_OK, &cache, 16, 3);
+
+    check_anthropic("message_start event",
+          "{\"type\":\"message_start\",\"message\":{\"id\":\"msg_1\","
+          "\"type\":\"message\",\"role\":\"assistant\",\"content\":[],"
+          "\"usage\":{\"input_tokens\":22,\"cache_creation_input_tokens\":"
+          "450,\"cache_read_input_tokens\":0,\"cache_creation\":"
+          "{\"ephemeral_5m_input_tokens\":450,"
+          "\"ephemeral_1h_input_tokens\":0},\"output_tokens\":1}}}",
+          HELICONE_OK, &start, 22, -1);
+
+    check_anthropic("message_delta event alone: no prompt",
+          "{\"type\":\"message_delta\",\"delta\":{\"stop_reason\":"
+          "\"tool_use\"},\"usage\":{\"output_tokens\":89}}",
+          HELICONE_OK, &delta, -1, -1);
+
+    check_anthropic("huge counts saturate",
+          "{\"usage\":{\"input_tokens\":9223372036854775807,"
+          "\"cache_read_input_tokens\":9223372036854775807}}",
+          HELICONE_OK, &big, INT64_MAX, -1);
+
+    check_anthropic("no usage",
+          "{\"type\":\"message_stop\"}",
+          HELICONE_DECLINED, &none, -1, -1);
+
+    check_anthropic("a bare usage object is not read",
+          "{\"input_tokens\":5,\"output_tokens\":6}",
+          HELICONE_DECLINED, &none, -1, -1);
+
+    check_anthropic("usage null",
+          "{\"usage\":null,\"message\":{\"usage\":null}}",
+          HELICONE_DECLINED, &none, -1, -1);
+
+    check_anthropic("document not an object",
+          "[{\"usage\":{\"input_tokens\":1}}]",
+          HELICONE_DECLINED, &none, -1, -1);
+
+    helicone_usage_init(&u);
+    is_int(helicone_usage_from_anthropic(NULL, &u), HELICONE_DECLINED,
+           "Anthropic: NULL document");
+
+    helicone_usage_init(&u);
+    ok(from_text("{\"usage\":{\"prompt_tokens\":5,\"server_tool_use\":"
+                 "{\"web_search_requests\":2}}}", &u) == HELICONE_OK
+       && u.web_search_requests == 2 && u.uncached_input_tokens == -1,
+       "OpenAI-style server_tool_use.web_search_requests");
+}
+
+
+/* message_start, then message_delta: the delta's fields override */
+
+static void
+test_anthropic_stream(void)
+{
+    helicone_usage_t  u;
+
+    helicone_usage_init(&u);
+
+    ok(anthropic("{\"type\":\"message_start\",\"message\":{\"usage\":"
+                 "{\"input_tokens\":10,\"cache_read_input_tokens\":20,"
+                 "\"cache_creation_input_tokens\":30,\"output_tokens\":1}}}",
+                 &u) == HELICONE_OK, "stream: message_start");
+    is_int(u.prompt_tokens, 60, "  prompt is input + reads + writes");
+
+    ok(anthropic("{\"type\":\"message_delta\",\"usage\":"
+                 "{\"output_tokens\":42,"
+                 "\"cache_creation_input_tokens\":null}}",
+                 &u) == HELICONE_OK, "message_delta with output only");
+    is_int(u.prompt_tokens, 60, "  prompt kept");
+    is_int(u.completion_tokens, 42, "  output replaced");
+    is_int(u.cache_write_tokens, 30, "  a null count changes nothing");
+
+    ok(anthropic("{\"type\":\"message_delta\",\"usage\":"
+                 "{\"input_tokens\":11,\"output_tokens\":43}}",
+                 &u) == HELICONE_OK, "message_delta repeating input");
+    is_int(u.prompt_tokens, 61, "  prompt summed again from merged counts");
+    is_int(u.uncached_input_tokens, 11, "  input replaced");
+
+    ok(anthropic("{\"type\":\"message_delta\",\"usage\":"
+                 "{\"cache_read_input_tokens\":0}}",
+                 &u) == HELICONE_OK, "message_delta with cache reads only");
+    is_int(u.prompt_tokens, 41, "  prompt follows the new read count");
+    is_int(u.completion_tokens, 43, "  output kept");
+}
+
+
 int
 main(void)
 {
     test_cases();
     test_overwrite();
+    test_anthropic();
+    test_anthropic_stream();
 
     return done_testing();
 }

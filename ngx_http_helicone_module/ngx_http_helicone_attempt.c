@@ -23,6 +23,7 @@ ngx_int_t
 ngx_http_helicone_attempt_start(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
+    ngx_int_t                      rc;
     ngx_buf_t                     *b;
     ngx_chain_t                   *cl;
     ngx_http_request_t            *sr;
@@ -35,21 +36,38 @@ ngx_http_helicone_attempt_start(ngx_http_request_t *r,
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
-    t = &ctx->targets[ctx->next_target++];
+    for ( ;; ) {
+        if (ctx->next_target == ctx->ntargets) {
+            return NGX_DECLINED;
+        }
 
-    if (ngx_http_helicone_plan_prepare(r, ctx, t) != NGX_OK) {
-        return NGX_ERROR;
+        t = &ctx->targets[ctx->next_target++];
+
+        rc = ngx_http_helicone_plan_prepare(r, ctx, t);
+
+        if (rc == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        a = ngx_array_push(&ctx->attempts);
+        if (a == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(a, sizeof(ngx_http_helicone_attempt_t));
+
+        a->target = t;
+        a->start = ngx_current_msec;
+
+        if (rc == NGX_OK) {
+            break;
+        }
+
+        /* this target cannot take the request: the next may */
+        a->outcome = ngx_http_helicone_attempt_failed;
+        a->error = "unsupported";
+        a->end = a->start;
     }
-
-    a = ngx_array_push(&ctx->attempts);
-    if (a == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_memzero(a, sizeof(ngx_http_helicone_attempt_t));
-
-    a->target = t;
-    a->start = ngx_current_msec;
 
     srctx = ngx_pcalloc(r->pool, sizeof(ngx_http_helicone_sr_ctx_t));
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));

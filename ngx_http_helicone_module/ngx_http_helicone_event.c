@@ -384,7 +384,15 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     ngx_http_helicone_w_tokens(w, "completionAudioTokens",
                                ctx->usage.completion_audio_tokens);
     ngx_http_helicone_w_opt_str(w, "model", &ctx->served_model);
-    ngx_http_helicone_w_raw(w, "\"cost\":null,");
+
+    if ((size_t) (w->last - w->pos) > 48) {
+        w->pos = ngx_cpymem(w->pos, "\"cost\":", 7);
+        w->pos += ngx_http_helicone_cost_format(ctx, w->pos);
+        *w->pos++ = ',';
+
+    } else {
+        w->pos = w->last;
+    }
 
     if (!ctx->omit_response && resp_body->data) {
         ngx_http_helicone_w_str(w, "body", resp_body->data, resp_body->len);

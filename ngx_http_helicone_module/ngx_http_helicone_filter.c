@@ -174,16 +174,18 @@ ngx_http_helicone_attempt_header(ngx_http_request_t *sr,
         return NGX_ERROR;
     }
 
-    if (ngx_http_helicone_response_start(r, ctx) != NGX_OK
+    if (ngx_http_helicone_response_start(r, ctx, a->target) != NGX_OK
         || ngx_http_helicone_headers_response(r, ctx) != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    rc = ngx_http_send_header(r);
+    if (!ctx->header_deferred) {
+        rc = ngx_http_send_header(r);
 
-    if (rc == NGX_ERROR || rc > NGX_OK) {
-        return rc;
+        if (rc == NGX_ERROR || rc > NGX_OK) {
+            return rc;
+        }
     }
 
     return ngx_http_next_header_filter(sr);
@@ -194,8 +196,9 @@ static ngx_int_t
 ngx_http_helicone_attempt_body(ngx_http_request_t *sr,
     ngx_http_helicone_sr_ctx_t *srctx, ngx_chain_t *in)
 {
+    ngx_int_t                     rc;
     ngx_buf_t                    *b;
-    ngx_chain_t                  *cl;
+    ngx_chain_t                  *cl, *out;
     ngx_http_helicone_ctx_t      *ctx;
     ngx_http_helicone_attempt_t  *a;
 
@@ -208,22 +211,40 @@ ngx_http_helicone_attempt_body(ngx_http_request_t *sr,
     ctx = srctx->main;
     a = srctx->attempt;
 
-    for (cl = in; cl; cl = cl->next) {
-        b = cl->buf;
-
-        if (!ngx_buf_in_memory(b) || b->last == b->pos) {
-            continue;
-        }
-
-        if (a->first_byte == 0) {
+    for (cl = in; a->first_byte == 0 && cl; cl = cl->next) {
+        if (ngx_buf_in_memory(cl->buf) && cl->buf->last > cl->buf->pos) {
             a->first_byte = ngx_current_msec;
             ctx->first_byte = a->first_byte;
         }
-
-        ngx_http_helicone_response_observe(ctx, b->pos, b->last - b->pos);
     }
 
-    return ngx_http_next_body_filter(sr, in);
+    if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_PASS) {
+        for (cl = in; cl; cl = cl->next) {
+            b = cl->buf;
+
+            if (ngx_buf_in_memory(b) && b->last > b->pos) {
+                ngx_http_helicone_response_observe(ctx, b->pos,
+                                                   b->last - b->pos);
+            }
+        }
+
+        return ngx_http_next_body_filter(sr, in);
+    }
+
+    if (ngx_http_helicone_response_transform(sr, ctx, in, &out) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (out == NULL && ctx->busy == NULL) {
+        return NGX_OK;
+    }
+
+    rc = ngx_http_next_body_filter(sr, out);
+
+    ngx_chain_update_chains(sr->pool, &ctx->free, &ctx->busy, &out,
+                            (ngx_buf_tag_t) &ngx_http_helicone_module);
+
+    return rc;
 }
 
 

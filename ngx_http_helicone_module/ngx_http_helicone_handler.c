@@ -188,11 +188,19 @@ ngx_http_helicone_start(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 
     r->write_event_handler = ngx_http_helicone_wake;
 
-    if (ngx_http_helicone_attempt_start(r, ctx) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    rc = ngx_http_helicone_attempt_start(r, ctx);
+
+    if (rc == NGX_OK) {
+        return NGX_DONE;
     }
 
-    return NGX_DONE;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_helicone_all_failed(r, ctx);
+    }
+
+    return NGX_HTTP_INTERNAL_SERVER_ERROR;
 }
 
 
@@ -286,6 +294,14 @@ ngx_http_helicone_read_json(ngx_http_request_t *r,
         ctx->stream = 1;
     }
 
+    if (helicone_json_path_get(&ctx->json, "stream_options.include_usage",
+                               &v)
+        == HELICONE_OK
+        && v.type == HELICONE_JSON_TRUE)
+    {
+        ctx->include_usage = 1;
+    }
+
     if (ctx->user_id.len == 0
         && helicone_json_object_get(&ctx->json, "user", 4, &v) == HELICONE_OK
         && v.type == HELICONE_JSON_STRING)
@@ -331,13 +347,18 @@ ngx_http_helicone_wake(ngx_http_request_t *r)
         return;
     }
 
-    if (!ctx->misconfigured && ctx->next_target < ctx->ntargets) {
-        if (ngx_http_helicone_attempt_start(r, ctx) == NGX_OK) {
+    if (!ctx->misconfigured) {
+        rc = ngx_http_helicone_attempt_start(r, ctx);
+
+        if (rc == NGX_OK) {
             return;
         }
 
-        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
-        return;
+        if (rc == NGX_ERROR) {
+            r->write_event_handler = ngx_http_request_empty_handler;
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+            return;
+        }
     }
 
     r->write_event_handler = ngx_http_request_empty_handler;
@@ -364,6 +385,21 @@ ngx_http_helicone_all_failed(ngx_http_request_t *r,
         return ngx_http_helicone_send_error(r, NGX_HTTP_INTERNAL_SERVER_ERROR,
                                             "server_error",
                                             "gateway_misconfigured", &msg);
+    }
+
+    /* no provider was even asked: say why the first refused */
+    for (i = 0; i < ctx->attempts.nelts; i++) {
+        if (a[i].error == NULL || ngx_strcmp(a[i].error, "unsupported") != 0)
+        {
+            break;
+        }
+    }
+
+    if (i == ctx->attempts.nelts && ctx->error_status) {
+        return ngx_http_helicone_send_error(r, ctx->error_status,
+                                            ctx->error_type,
+                                            ctx->error_code,
+                                            &ctx->error_message);
     }
 
     len = sizeof("all  attempts failed: ") + NGX_INT_T_LEN;

@@ -53,6 +53,13 @@ static ngx_command_t  ngx_http_helicone_commands[] = {
       offsetof(ngx_http_helicone_main_conf_t, models_file),
       NULL },
 
+    { ngx_string("helicone_costs"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      offsetof(ngx_http_helicone_main_conf_t, costs_file),
+      NULL },
+
     { ngx_string("helicone_provider"),
       NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
       ngx_http_helicone_provider_directive,
@@ -203,6 +210,8 @@ ngx_http_helicone_create_main_conf(ngx_conf_t *cf)
      *     hmcf->provider_keys = NULL;
      *     hmcf->providers_file = { 0, NULL };
      *     hmcf->models_file = { 0, NULL };
+     *     hmcf->costs_file = { 0, NULL };
+     *     hmcf->prices_hash = { NULL };
      *     hmcf->keys = NULL;
      */
 
@@ -222,7 +231,9 @@ ngx_http_helicone_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_helicone_main_conf_t  *hmcf = conf;
 
-    if (ngx_http_helicone_providers_init(cf, hmcf) != NGX_OK) {
+    if (ngx_http_helicone_providers_init(cf, hmcf) != NGX_OK
+        || ngx_http_helicone_costs_init(cf, hmcf) != NGX_OK)
+    {
         return NGX_CONF_ERROR;
     }
 

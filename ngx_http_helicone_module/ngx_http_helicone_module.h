@@ -16,6 +16,9 @@
 #include <helicone_json.h>
 #include <helicone_sse.h>
 #include <helicone_usage.h>
+#include <helicone_buf.h>
+#include <helicone_translate.h>
+#include <helicone_cost.h>
 
 
 #define NGX_HTTP_HELICONE_PASS_OFF        0
@@ -29,6 +32,13 @@
 
 #define NGX_HTTP_HELICONE_API_OPENAI      1
 #define NGX_HTTP_HELICONE_API_ANTHROPIC   2
+#define NGX_HTTP_HELICONE_API_AZURE       3
+
+/* how a relayed response reaches the client */
+#define NGX_HTTP_HELICONE_RESPONSE_PASS    0  /* byte for byte */
+#define NGX_HTTP_HELICONE_RESPONSE_STRIP   1  /* less our usage chunk */
+#define NGX_HTTP_HELICONE_RESPONSE_STREAM  2  /* Anthropic SSE translated */
+#define NGX_HTTP_HELICONE_RESPONSE_JSON    3  /* Anthropic JSON translated */
 
 #define NGX_HTTP_HELICONE_KEY_BEARER      0
 #define NGX_HTTP_HELICONE_KEY_X_API_KEY   1
@@ -56,6 +66,7 @@ typedef struct {
     ngx_str_t                      base_url;     /* no trailing slash */
     ngx_str_t                      origin;       /* scheme://host[:port] */
     ngx_str_t                      chat_path;
+    ngx_str_t                      api_version;  /* Azure "api-version" */
     ngx_uint_t                     auth;         /* NGX_HTTP_HELICONE_KEY_* */
     ngx_array_t                   *headers;      /* ngx_keyval_t, static */
     ngx_uint_t                     priority;     /* lower routes first */
@@ -75,6 +86,13 @@ typedef struct {
     ngx_str_t                      name;         /* registry model name */
     ngx_array_t                    endpoints;    /* cheapest first */
 } ngx_http_helicone_model_t;
+
+
+typedef struct {
+    ngx_str_t                      provider;     /* legacy name, "OPENAI" */
+    helicone_legacy_row_t         *rows;         /* in the data's order */
+    size_t                         nrows;
+} ngx_http_helicone_legacy_t;
 
 
 typedef struct {
@@ -104,6 +122,9 @@ typedef struct {
     ngx_array_t                   *provider_keys; /* helicone_provider_key */
     ngx_str_t                      providers_file;
     ngx_str_t                      models_file;
+    ngx_str_t                      costs_file;
+    ngx_hash_t                     prices_hash;  /* "provider:model id" */
+    ngx_array_t                    legacy;       /* ngx_http_helicone_legacy_t */
     ngx_array_t                   *keys;         /* sorted by sha */
 } ngx_http_helicone_main_conf_t;
 
@@ -128,6 +149,8 @@ typedef struct {
     ngx_str_t                      model;        /* model id sent upstream */
     ngx_str_t                      url;          /* full upstream URL */
     ngx_str_t                      body;         /* body sent upstream */
+    unsigned                       usage_injected:1; /* include_usage ours */
+    unsigned                       translated:1; /* OpenAI -> Anthropic */
 } ngx_http_helicone_target_t;
 
 
@@ -172,12 +195,24 @@ typedef struct {
 
     helicone_sse_parser_t          sse;
     helicone_usage_t               usage;
+    ngx_uint_t                     mode;         /* NGX_HTTP_HELICONE_RESPONSE_* */
+    ngx_uint_t                     dialect;      /* NGX_HTTP_HELICONE_API_* */
+    helicone_translate_stream_t   *translate;
+    helicone_buf_t                 out;          /* transformed bytes */
+    u_char                        *pending;      /* strip: the open event */
+    size_t                         pending_len;
+    size_t                         pending_size;
+    const u_char                  *feed;         /* the input being parsed */
+    size_t                         feed_start;   /* of it, not yet cut */
+    ngx_chain_t                   *free;
+    ngx_chain_t                   *busy;
     u_char                        *capture;      /* response bytes kept */
     size_t                         capture_len;
     size_t                         capture_size; /* allocated */
     size_t                         capture_cap;  /* kept at most */
     off_t                          response_bytes;
     ngx_uint_t                     response_chunks;
+    uint64_t                       cost;         /* pico-USD, if cost_known */
 
     ngx_uint_t                     error_status; /* plan refused: why */
     const char                    *error_type;
@@ -187,6 +222,7 @@ typedef struct {
 
     unsigned                       json_ok:1;
     unsigned                       stream:1;     /* client asked to stream */
+    unsigned                       include_usage:1; /* and for its usage */
     unsigned                       event_stream:1; /* response is SSE */
     unsigned                       sse_done:1;   /* "[DONE]" seen */
     unsigned                       capture_overflow:1;
@@ -201,7 +237,10 @@ typedef struct {
     unsigned                       json_error:1; /* nginx error rewritten */
     unsigned                       json_error_sent:1;
     unsigned                       misconfigured:1;
+    unsigned                       header_deferred:1; /* sent with the body */
     unsigned                       logged:1;
+    unsigned                       cost_done:1;
+    unsigned                       cost_known:1;
 } ngx_http_helicone_ctx_t;
 
 
@@ -222,6 +261,8 @@ extern const unsigned char  ngx_http_helicone_embedded_providers[];
 extern const size_t         ngx_http_helicone_embedded_providers_len;
 extern const unsigned char  ngx_http_helicone_embedded_models[];
 extern const size_t         ngx_http_helicone_embedded_models_len;
+extern const unsigned char  ngx_http_helicone_embedded_costs[];
+extern const size_t         ngx_http_helicone_embedded_costs_len;
 
 
 /* handler.c: the main request, from body to the last byte */
@@ -304,13 +345,26 @@ ngx_int_t ngx_http_helicone_json_load_providers(ngx_conf_t *cf,
 ngx_int_t ngx_http_helicone_json_load_models(ngx_conf_t *cf,
     ngx_http_helicone_main_conf_t *hmcf, u_char *text, size_t len,
     ngx_str_t *source, ngx_hash_keys_arrays_t *keys);
+ngx_int_t ngx_http_helicone_json_load_costs(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf, u_char *text, size_t len,
+    ngx_str_t *source, ngx_hash_keys_arrays_t *keys);
 
-/* response.c: watches the relayed response as it passes */
+/* response.c: watches, and where needed transforms, the relayed response */
 ngx_int_t ngx_http_helicone_response_start(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx);
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t);
 void ngx_http_helicone_response_observe(ngx_http_helicone_ctx_t *ctx,
     u_char *p, size_t len);
+ngx_int_t ngx_http_helicone_response_transform(ngx_http_request_t *sr,
+    ngx_http_helicone_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);
 void ngx_http_helicone_response_end(ngx_http_helicone_ctx_t *ctx);
+
+/* cost.c: what a request cost, from the price data */
+ngx_int_t ngx_http_helicone_costs_init(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf);
+ngx_int_t ngx_http_helicone_cost(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+size_t ngx_http_helicone_cost_format(ngx_http_helicone_ctx_t *ctx,
+    u_char *buf);
 
 /* event.c: the log event, once per request */
 ngx_int_t ngx_http_helicone_log_handler(ngx_http_request_t *r);

@@ -10,6 +10,7 @@
 #include "ngx_http_helicone_module.h"
 
 #include <helicone_model.h>
+#include <helicone_rewrite.h>
 
 
 static ngx_int_t ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
@@ -31,6 +32,8 @@ static ngx_int_t ngx_http_helicone_plan_uri(ngx_http_request_t *r,
     ngx_str_t *origin, ngx_str_t *url);
 static ngx_uint_t ngx_http_helicone_plan_allowed(ngx_http_request_t *r,
     ngx_str_t *origin);
+static ngx_int_t ngx_http_helicone_plan_url(ngx_http_request_t *r,
+    ngx_http_helicone_target_t *t);
 
 
 /*
@@ -237,9 +240,7 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
 static ngx_uint_t
 ngx_http_helicone_plan_usable(ngx_http_helicone_provider_t *p)
 {
-    /* Anthropic Messages needs translation, which is not built yet */
-    return p->api == NGX_HTTP_HELICONE_API_OPENAI
-           && (p->has_key || p->auth == NGX_HTTP_HELICONE_KEY_NONE);
+    return p->has_key || p->auth == NGX_HTTP_HELICONE_KEY_NONE;
 }
 
 
@@ -481,17 +482,24 @@ ngx_http_helicone_plan_refuse(ngx_http_request_t *r,
 
 /*
  * The gateway target's URL and body: the provider's chat endpoint, and the
- * client's body with "model" replaced by the provider's model id.
+ * client's body with "model" replaced by the provider's model id (and
+ * stream usage asked for), or translated for an Anthropic provider.
+ * NGX_DECLINED: the request cannot go to this target (ctx->error_* say
+ * why).
  */
 
 ngx_int_t
 ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t)
 {
+    int                             injected;
+    size_t                          size, len;
     u_char                         *p;
-    size_t                          head, tail;
-    helicone_json_value_t           v;
+    const char                     *error;
+    helicone_buf_t                  b;
+    helicone_rewrite_opts_t         rw;
     ngx_http_helicone_provider_t   *pr;
+    helicone_translate_opts_t       tr;
     ngx_http_helicone_loc_conf_t   *hlcf;
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
@@ -501,9 +509,100 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (t->url.len == 0) {
-        pr = t->provider;
+    pr = t->provider;
 
+    if (t->url.len == 0 && ngx_http_helicone_plan_url(r, t) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (t->body.len) {
+        /* prepared for an earlier try */
+        return NGX_OK;
+    }
+
+    if (pr->api == NGX_HTTP_HELICONE_API_ANTHROPIC) {
+        tr.model.data = t->model.data;
+        tr.model.len = t->model.len;
+        tr.max_tokens = 0;
+
+        size = 2 * ctx->body.len + 4096;
+
+        p = ngx_pnalloc(r->pool, size);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        helicone_buf_init(&b, p, size);
+        error = NULL;
+
+        switch (helicone_translate_request(&ctx->json, &tr, &b, &error)) {
+
+        case HELICONE_OK:
+            t->body.data = b.start;
+            t->body.len = b.pos - b.start;
+            t->translated = 1;
+            return NGX_OK;
+
+        case HELICONE_DECLINED:
+            return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
+                       "unsupported_request", "%s for provider \"%V\"",
+                       error ? error : "the request cannot be translated",
+                       &pr->name);
+
+        default:
+            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
+                          "helicone plan: translation overflowed %uz bytes",
+                          size);
+            return NGX_ERROR;
+        }
+    }
+
+    rw.model.data = t->model.data;
+    rw.model.len = t->model.len;
+    rw.include_usage = ctx->stream && pr->stream_usage;
+
+    size = helicone_rewrite_size(&ctx->json, &rw);
+
+    p = ngx_pnalloc(r->pool, size);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (helicone_rewrite_request(&ctx->json, &rw, p, &len, &injected)
+        == HELICONE_OK)
+    {
+        t->body.data = p;
+        t->body.len = len;
+
+    } else {
+        t->body = ctx->body;
+    }
+
+    t->usage_injected = injected;
+
+    return NGX_OK;
+}
+
+
+/*
+ * base_url + chat_path; Azure names the deployment (the model) in the
+ * path and wants its API version in the query.
+ */
+
+static ngx_int_t
+ngx_http_helicone_plan_url(ngx_http_request_t *r,
+    ngx_http_helicone_target_t *t)
+{
+    u_char                        *p;
+    ngx_str_t                     *version;
+    uintptr_t                      escape;
+    ngx_http_helicone_provider_t  *pr;
+
+    static ngx_str_t  azure_version = ngx_string("2025-01-01-preview");
+
+    pr = t->provider;
+
+    if (pr->api != NGX_HTTP_HELICONE_API_AZURE) {
         t->url.len = pr->base_url.len + pr->chat_path.len;
         t->url.data = ngx_pnalloc(r->pool, t->url.len);
         if (t->url.data == NULL) {
@@ -512,37 +611,34 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
 
         p = ngx_cpymem(t->url.data, pr->base_url.data, pr->base_url.len);
         ngx_memcpy(p, pr->chat_path.data, pr->chat_path.len);
-    }
 
-    if (t->body.len) {
         return NGX_OK;
     }
 
-    if (helicone_json_object_get(&ctx->json, "model", 5, &v) != HELICONE_OK
-        || helicone_json_string_eq(&v, (char *) t->model.data, t->model.len))
-    {
-        t->body = ctx->body;
-        return NGX_OK;
-    }
+    version = pr->api_version.len ? &pr->api_version : &azure_version;
+    escape = 2 * ngx_escape_uri(NULL, t->model.data, t->model.len,
+                                NGX_ESCAPE_ARGS);
 
-    /* splice the new value in: the rest of the body stays byte for byte */
+    t->url.len = pr->base_url.len + sizeof("/openai/deployments/") - 1
+                 + t->model.len + escape
+                 + sizeof("/chat/completions?api-version=") - 1
+                 + version->len;
 
-    head = v.start - ctx->body.data;
-    tail = ctx->body.len - head - v.len;
-
-    t->body.len = head + 2 + helicone_json_escape_len(t->model.data,
-                                                      t->model.len)
-                  + tail;
-    t->body.data = ngx_pnalloc(r->pool, t->body.len);
-    if (t->body.data == NULL) {
+    t->url.data = ngx_pnalloc(r->pool, t->url.len);
+    if (t->url.data == NULL) {
         return NGX_ERROR;
     }
 
-    p = ngx_cpymem(t->body.data, ctx->body.data, head);
-    *p++ = '"';
-    p = helicone_json_escape(p, t->model.data, t->model.len);
-    *p++ = '"';
-    ngx_memcpy(p, v.start + v.len, tail);
+    p = ngx_cpymem(t->url.data, pr->base_url.data, pr->base_url.len);
+    p = ngx_cpymem(p, "/openai/deployments/",
+                   sizeof("/openai/deployments/") - 1);
+    p = (u_char *) ngx_escape_uri(p, t->model.data, t->model.len,
+                                  NGX_ESCAPE_ARGS);
+    p = ngx_cpymem(p, "/chat/completions?api-version=",
+                   sizeof("/chat/completions?api-version=") - 1);
+    p = ngx_cpymem(p, version->data, version->len);
+
+    t->url.len = p - t->url.data;
 
     return NGX_OK;
 }

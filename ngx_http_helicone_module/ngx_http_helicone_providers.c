@@ -348,6 +348,12 @@ ngx_http_helicone_provider_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
+        if (ngx_strncmp(value[i].data, "api_version=", 12) == 0) {
+            ov->spec.api_version.data = value[i].data + 12;
+            ov->spec.api_version.len = value[i].len - 12;
+            continue;
+        }
+
         if (ngx_strncmp(value[i].data, "legacy=", 7) == 0) {
             ov->spec.legacy_name.data = value[i].data + 7;
             ov->spec.legacy_name.len = value[i].len - 7;
@@ -442,6 +448,17 @@ ngx_http_helicone_apply_override(ngx_conf_t *cf,
 
     if (ov->spec.legacy_name.len) {
         p->legacy_name = ov->spec.legacy_name;
+    }
+
+    if (ov->spec.api_version.len) {
+        p->api_version = ov->spec.api_version;
+    }
+
+    if (p->api == NGX_HTTP_HELICONE_API_AZURE && !ov->auth_set
+        && p->auth == NGX_HTTP_HELICONE_KEY_BEARER)
+    {
+        /* Azure OpenAI takes its key in "api-key" */
+        p->auth = NGX_HTTP_HELICONE_KEY_API_KEY;
     }
 
     return NGX_OK;
@@ -672,6 +689,11 @@ ngx_http_helicone_provider_parse_api(ngx_str_t *s, ngx_uint_t *api)
 
     if (s->len == 9 && ngx_strncmp(s->data, "anthropic", 9) == 0) {
         *api = NGX_HTTP_HELICONE_API_ANTHROPIC;
+        return NGX_OK;
+    }
+
+    if (s->len == 5 && ngx_strncmp(s->data, "azure", 5) == 0) {
+        *api = NGX_HTTP_HELICONE_API_AZURE;
         return NGX_OK;
     }
 

@@ -3,8 +3,11 @@
  */
 
 /*
- * Watches the relayed response without holding it back: SSE events as
- * they pass, usage and model, and a capped copy for the log event.
+ * The relayed response, as it passes: usage and model read from it, a
+ * capped copy kept for the log event, and where the client asked for
+ * something else than the provider speaks, the transformation: our own
+ * usage chunk cut out of an OpenAI stream, or an Anthropic response made
+ * an OpenAI one. Nothing waits for the end but a translated JSON body.
  */
 
 #include "ngx_http_helicone_module.h"
@@ -13,6 +16,9 @@
 /* one SSE event's data; a usage chunk is far smaller */
 #define NGX_HTTP_HELICONE_SSE_EVENT_MAX  (16 * 1024)
 
+/* an open event held back while cutting is passed on beyond this */
+#define NGX_HTTP_HELICONE_PENDING_MAX    (64 * 1024)
+
 
 static int ngx_http_helicone_response_event(void *data,
     const helicone_sse_event_t *ev);
@@ -20,11 +26,26 @@ static void ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
     const u_char *p, size_t len);
 static void ngx_http_helicone_response_capture(ngx_http_helicone_ctx_t *ctx,
     u_char *p, size_t len);
+static ngx_int_t ngx_http_helicone_response_strip(ngx_http_helicone_ctx_t *ctx,
+    const helicone_sse_event_t *ev);
+static ngx_int_t ngx_http_helicone_response_cut(ngx_http_helicone_ctx_t *ctx,
+    const u_char *p, size_t len);
+static ngx_int_t ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+static ngx_int_t ngx_http_helicone_out_reserve(ngx_http_helicone_ctx_t *ctx,
+    size_t size);
+static ngx_int_t ngx_http_helicone_out_chain(ngx_http_helicone_ctx_t *ctx,
+    ngx_chain_t ***ll);
 
+
+/*
+ * Decides how the response of target t reaches the client, from what the
+ * provider answered (r->headers_out is its copy already).
+ */
 
 ngx_int_t
 ngx_http_helicone_response_start(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx)
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t)
 {
     u_char                        *buf;
     size_t                         cap;
@@ -36,8 +57,23 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
     type = &r->headers_out.content_type;
 
     ctx->event_stream = (type->len >= 17
-                && ngx_strncasecmp(type->data, (u_char *) "text/event-stream",
-                                   17) == 0);
+                         && ngx_strncasecmp(type->data,
+                                            (u_char *) "text/event-stream",
+                                            17) == 0);
+
+    ctx->dialect = t->provider ? t->provider->api
+                               : NGX_HTTP_HELICONE_API_OPENAI;
+
+    if (t->translated) {
+        ctx->mode = ctx->event_stream ? NGX_HTTP_HELICONE_RESPONSE_STREAM
+                                      : NGX_HTTP_HELICONE_RESPONSE_JSON;
+
+    } else if (t->usage_injected && ctx->event_stream) {
+        ctx->mode = NGX_HTTP_HELICONE_RESPONSE_STRIP;
+
+    } else {
+        ctx->mode = NGX_HTTP_HELICONE_RESPONSE_PASS;
+    }
 
     if (ctx->event_stream) {
         buf = ngx_palloc(r->pool, NGX_HTTP_HELICONE_SSE_EVENT_MAX);
@@ -54,7 +90,8 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
         /* a JSON body is kept whole, up to a limit, to read its usage */
         cap = ngx_max(hlcf->log_body_max, hlcf->response_buffer);
 
-        if (r->headers_out.content_length_n >= 0
+        if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_PASS
+            && r->headers_out.content_length_n >= 0
             && (size_t) r->headers_out.content_length_n < cap)
         {
             cap = (size_t) r->headers_out.content_length_n;
@@ -63,9 +100,45 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
 
     ctx->capture_cap = cap;
 
+    switch (ctx->mode) {
+
+    case NGX_HTTP_HELICONE_RESPONSE_PASS:
+        return NGX_OK;
+
+    case NGX_HTTP_HELICONE_RESPONSE_STREAM:
+        ctx->translate = ngx_palloc(r->pool,
+                                    sizeof(helicone_translate_stream_t));
+        if (ctx->translate == NULL) {
+            return NGX_ERROR;
+        }
+
+        helicone_translate_stream_init(ctx->translate, ngx_time(),
+                                       ctx->include_usage);
+
+        ngx_str_set(&r->headers_out.content_type, "text/event-stream");
+        r->headers_out.content_type_len = r->headers_out.content_type.len;
+        r->headers_out.content_type_lowcase = NULL;
+        ngx_str_null(&r->headers_out.charset);
+        break;
+
+    case NGX_HTTP_HELICONE_RESPONSE_JSON:
+        /* the headers go with the translated body, once it is known */
+        ctx->header_deferred = 1;
+        break;
+
+    default: /* NGX_HTTP_HELICONE_RESPONSE_STRIP */
+        break;
+    }
+
+    ngx_http_clear_content_length(r);
+    ngx_http_clear_accept_ranges(r);
+    ngx_http_clear_etag(r);
+
     return NGX_OK;
 }
 
+
+/* PASS: the bytes go on as they are; this only reads them. */
 
 void
 ngx_http_helicone_response_observe(ngx_http_helicone_ctx_t *ctx, u_char *p,
@@ -83,12 +156,366 @@ ngx_http_helicone_response_observe(ngx_http_helicone_ctx_t *ctx, u_char *p,
 }
 
 
+/*
+ * Every mode but PASS: the subrequest's bufs are consumed and *out gets
+ * what the client is sent instead, in buffers recycled through
+ * ctx->free (the caller updates the chains once sent).
+ */
+
+ngx_int_t
+ngx_http_helicone_response_transform(ngx_http_request_t *sr,
+    ngx_http_helicone_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out)
+{
+    size_t         len;
+    ngx_buf_t     *b, *special;
+    ngx_uint_t     last, flush;
+    ngx_chain_t   *cl, **ll;
+
+    *out = NULL;
+    ll = out;
+    last = 0;
+    flush = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        last |= b->last_buf | b->last_in_chain;
+        flush |= b->flush;
+
+        if (!ngx_buf_in_memory(b) || b->last == b->pos) {
+            continue;
+        }
+
+        len = b->last - b->pos;
+
+        ctx->response_chunks++;
+
+        switch (ctx->mode) {
+
+        case NGX_HTTP_HELICONE_RESPONSE_JSON:
+            ngx_http_helicone_response_capture(ctx, b->pos, len);
+            break;
+
+        default: /* STRIP, STREAM: event by event */
+            if (ngx_http_helicone_out_reserve(ctx, 2 * len + 4096)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            ctx->feed = b->pos;
+            ctx->feed_start = 0;
+
+            (void) helicone_sse_feed(&ctx->sse, b->pos, len,
+                                     ngx_http_helicone_response_event, ctx);
+
+            if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STRIP
+                && ngx_http_helicone_response_cut(ctx, b->pos
+                                                  + ctx->feed_start,
+                                                  len - ctx->feed_start)
+                   != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+            ctx->feed = NULL;
+        }
+
+        b->pos = b->last;
+    }
+
+    if (last && ctx->mode == NGX_HTTP_HELICONE_RESPONSE_JSON) {
+        if (ngx_http_helicone_response_finish_json(ctx->request, ctx)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ctx->out.pos > ctx->out.start) {
+        ngx_http_helicone_response_capture(ctx, ctx->out.start,
+                                           ctx->out.pos - ctx->out.start);
+        ctx->response_bytes += ctx->out.pos - ctx->out.start;
+
+        if (ngx_http_helicone_out_chain(ctx, &ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (last || (flush && *out == NULL)) {
+        special = ngx_calloc_buf(sr->pool);
+        cl = ngx_alloc_chain_link(sr->pool);
+        if (special == NULL || cl == NULL) {
+            return NGX_ERROR;
+        }
+
+        /* a subrequest ends its part with last_in_chain, never last_buf */
+        special->last_in_chain = last;
+        special->sync = last;
+        special->flush = !last;
+
+        cl->buf = special;
+        cl->next = NULL;
+        *ll = cl;
+    }
+
+    return NGX_OK;
+}
+
+
+/* The bytes produced so far go out in one (recycled) buffer. */
+
+static ngx_int_t
+ngx_http_helicone_out_chain(ngx_http_helicone_ctx_t *ctx, ngx_chain_t ***ll)
+{
+    size_t        len;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    len = ctx->out.pos - ctx->out.start;
+
+    cl = ngx_chain_get_free_buf(ctx->request->pool, &ctx->free);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    b = cl->buf;
+
+    if (b->start == NULL || (size_t) (b->end - b->start) < len) {
+        b->start = ngx_palloc(ctx->request->pool, ngx_max(len, 4096));
+        if (b->start == NULL) {
+            return NGX_ERROR;
+        }
+
+        b->end = b->start + ngx_max(len, 4096);
+    }
+
+    b->pos = b->start;
+    b->last = ngx_cpymem(b->start, ctx->out.start, len);
+    b->temporary = 1;
+    b->flush = 1;
+    b->tag = (ngx_buf_tag_t) &ngx_http_helicone_module;
+
+    ctx->out.pos = ctx->out.start;
+
+    **ll = cl;
+    *ll = &cl->next;
+
+    return NGX_OK;
+}
+
+
+/* Room for size more bytes in ctx->out, keeping what is there. */
+
+static ngx_int_t
+ngx_http_helicone_out_reserve(ngx_http_helicone_ctx_t *ctx, size_t size)
+{
+    u_char  *p;
+    size_t   used, total;
+
+    used = ctx->out.pos - ctx->out.start;
+
+    if (ctx->out.start && (size_t) (ctx->out.end - ctx->out.pos) >= size) {
+        return NGX_OK;
+    }
+
+    total = ngx_max(used + size, 2 * (size_t) (ctx->out.end - ctx->out.start));
+
+    p = ngx_palloc(ctx->request->pool, total);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (used) {
+        ngx_memcpy(p, ctx->out.start, used);
+    }
+
+    helicone_buf_init(&ctx->out, p, total);
+    ctx->out.pos = p + used;
+
+    return NGX_OK;
+}
+
+
+/* Bytes after the last complete event: held until their event ends. */
+
+static ngx_int_t
+ngx_http_helicone_response_cut(ngx_http_helicone_ctx_t *ctx, const u_char *p,
+    size_t len)
+{
+    u_char  *buf;
+    size_t   size;
+
+    if (len == 0) {
+        return NGX_OK;
+    }
+
+    if (ctx->pending_len + len > NGX_HTTP_HELICONE_PENDING_MAX) {
+        /* too large to be our usage chunk: let it through now */
+        if (ngx_http_helicone_out_reserve(ctx, ctx->pending_len + len)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        helicone_buf_add(&ctx->out, ctx->pending, ctx->pending_len);
+        helicone_buf_add(&ctx->out, p, len);
+        ctx->pending_len = 0;
+
+        return NGX_OK;
+    }
+
+    if (ctx->pending_len + len > ctx->pending_size) {
+        size = ngx_max(2 * ctx->pending_size, ctx->pending_len + len);
+        size = ngx_max(size, 1024);
+
+        buf = ngx_pnalloc(ctx->request->pool, size);
+        if (buf == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (ctx->pending_len) {
+            ngx_memcpy(buf, ctx->pending, ctx->pending_len);
+        }
+
+        ctx->pending = buf;
+        ctx->pending_size = size;
+    }
+
+    ngx_memcpy(ctx->pending + ctx->pending_len, p, len);
+    ctx->pending_len += len;
+
+    return NGX_OK;
+}
+
+
+/*
+ * STRIP: an event ended at ev->end of the current feed. Its raw bytes
+ * (held ones first) go out, unless it is the usage chunk we asked for.
+ */
+
+static ngx_int_t
+ngx_http_helicone_response_strip(ngx_http_helicone_ctx_t *ctx,
+    const helicone_sse_event_t *ev)
+{
+    size_t                 len;
+    const u_char          *p;
+    helicone_json_value_t  doc, v;
+
+    p = ctx->feed + ctx->feed_start;
+    len = ev->end - ctx->feed_start;
+    ctx->feed_start = ev->end;
+
+    if (!ev->truncated
+        && helicone_json_parse(ev->data.data, ev->data.len, &doc)
+           == HELICONE_OK
+        && doc.type == HELICONE_JSON_OBJECT
+        && helicone_json_object_get(&doc, "usage", 5, &v) == HELICONE_OK
+        && v.type == HELICONE_JSON_OBJECT
+        && helicone_json_object_get(&doc, "choices", 7, &v) == HELICONE_OK
+        && v.type == HELICONE_JSON_ARRAY && v.len == 2)
+    {
+        /* the client did not ask for it: as if it never came */
+        ctx->pending_len = 0;
+        return NGX_OK;
+    }
+
+    if (ngx_http_helicone_out_reserve(ctx, ctx->pending_len + len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    helicone_buf_add(&ctx->out, ctx->pending, ctx->pending_len);
+    helicone_buf_add(&ctx->out, p, len);
+    ctx->pending_len = 0;
+
+    return NGX_OK;
+}
+
+
+static int
+ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
+{
+    ngx_http_helicone_ctx_t *ctx = data;
+
+    helicone_json_value_t  doc, v;
+
+    switch (ctx->mode) {
+
+    case NGX_HTTP_HELICONE_RESPONSE_STREAM:
+        if (ngx_http_helicone_out_reserve(ctx, 2 * ev->data.len + 4096)
+            != NGX_OK)
+        {
+            return 0;
+        }
+
+        (void) helicone_translate_stream_event(ctx->translate, ev, &ctx->out);
+
+        if (ctx->translate->stopped) {
+            ctx->sse_done = 1;
+        }
+
+        return 0;
+
+    case NGX_HTTP_HELICONE_RESPONSE_STRIP:
+        (void) ngx_http_helicone_response_strip(ctx, ev);
+        break;
+
+    default:
+        break;
+    }
+
+    if (ev->data.len == 6 && ngx_strncmp(ev->data.data, "[DONE]", 6) == 0) {
+        ctx->sse_done = 1;
+        return 0;
+    }
+
+    if (ev->truncated) {
+        return 0;
+    }
+
+    if (ctx->dialect == NGX_HTTP_HELICONE_API_ANTHROPIC) {
+        /* a client speaking Messages to Anthropic: its events carry it */
+        if (helicone_json_parse(ev->data.data, ev->data.len, &doc)
+            != HELICONE_OK
+            || doc.type != HELICONE_JSON_OBJECT
+            || helicone_json_object_get(&doc, "type", 4, &v) != HELICONE_OK)
+        {
+            return 0;
+        }
+
+        if (helicone_json_string_eq(&v, "message_stop", 12)) {
+            ctx->sse_done = 1;
+
+        } else if (helicone_json_string_eq(&v, "message_start", 13)
+                   && helicone_json_object_get(&doc, "message", 7, &v)
+                      == HELICONE_OK)
+        {
+            ngx_http_helicone_response_json(ctx, v.start, v.len);
+
+        } else if (helicone_json_string_eq(&v, "message_delta", 13)) {
+            (void) helicone_usage_from_anthropic(&doc, &ctx->usage);
+        }
+
+        return 0;
+    }
+
+    /* most chunks carry neither; skip the JSON scan for those */
+    if (ctx->served_model.len == 0
+        || ngx_strnstr((u_char *) ev->data.data, "\"usage\"", ev->data.len))
+    {
+        ngx_http_helicone_response_json(ctx, ev->data.data, ev->data.len);
+    }
+
+    return 0;
+}
+
+
 static void
 ngx_http_helicone_response_capture(ngx_http_helicone_ctx_t *ctx, u_char *p,
     size_t len)
 {
     u_char  *buf;
-    size_t   n, size;
+    size_t   size;
 
     if (ctx->capture_len + len > ctx->capture_cap) {
         ctx->capture_overflow = 1;
@@ -119,9 +546,8 @@ ngx_http_helicone_response_capture(ngx_http_helicone_ctx_t *ctx, u_char *p,
         ctx->capture_size = size;
     }
 
-    n = len;
-    ngx_memcpy(ctx->capture + ctx->capture_len, p, n);
-    ctx->capture_len += n;
+    ngx_memcpy(ctx->capture + ctx->capture_len, p, len);
+    ctx->capture_len += len;
 }
 
 
@@ -130,7 +556,20 @@ ngx_http_helicone_response_capture(ngx_http_helicone_ctx_t *ctx, u_char *p,
 void
 ngx_http_helicone_response_end(ngx_http_helicone_ctx_t *ctx)
 {
-    if (ctx->event_stream || ctx->capture_overflow || ctx->capture_len == 0) {
+    if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STREAM && ctx->translate) {
+        ctx->usage = ctx->translate->usage;
+
+        if (ctx->served_model.len == 0 && ctx->translate->model_len) {
+            ctx->served_model.data = ctx->translate->model;
+            ctx->served_model.len = ctx->translate->model_len;
+        }
+
+        return;
+    }
+
+    if (ctx->event_stream || ctx->mode == NGX_HTTP_HELICONE_RESPONSE_JSON
+        || ctx->capture_overflow || ctx->capture_len == 0)
+    {
         return;
     }
 
@@ -138,28 +577,106 @@ ngx_http_helicone_response_end(ngx_http_helicone_ctx_t *ctx)
 }
 
 
-static int
-ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
+/*
+ * JSON: the whole Anthropic body is in ctx->capture; the client gets an
+ * OpenAI chat.completion, or an OpenAI error for an Anthropic error.
+ */
+
+static ngx_int_t
+ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
 {
-    ngx_http_helicone_ctx_t *ctx = data;
+    int                    rc;
+    size_t                 size;
+    ngx_str_t              msg, body;
+    helicone_json_value_t  doc, v;
 
-    if (ev->data.len == 6 && ngx_strncmp(ev->data.data, "[DONE]", 6) == 0) {
-        ctx->sse_done = 1;
-        return 0;
+    size = 2 * ctx->capture_len + 4096;
+
+    if (ngx_http_helicone_out_reserve(ctx, size) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    if (ev->truncated) {
-        return 0;
+    if (ctx->capture_overflow) {
+        r->headers_out.status = NGX_HTTP_BAD_GATEWAY;
+        ngx_str_set(&msg, "the provider's response is larger than "
+                          "helicone_response_buffer and cannot be translated");
+
+        if (ngx_http_helicone_error_json(r, "server_error",
+                                         "response_too_large", &msg, &body)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        helicone_buf_add(&ctx->out, body.data, body.len);
+
+    } else if (r->headers_out.status >= NGX_HTTP_BAD_REQUEST) {
+        rc = helicone_translate_error(ctx->capture, ctx->capture_len,
+                                      &ctx->out);
+        if (rc != HELICONE_OK) {
+            return NGX_ERROR;
+        }
+
+    } else {
+        rc = HELICONE_DECLINED;
+
+        if (helicone_json_parse(ctx->capture, ctx->capture_len, &doc)
+            == HELICONE_OK)
+        {
+            rc = helicone_translate_response(&doc, ngx_time(), &ctx->out,
+                                             &ctx->usage);
+
+            if (rc == HELICONE_OK
+                && helicone_json_object_get(&doc, "model", 5, &v)
+                   == HELICONE_OK
+                && v.type == HELICONE_JSON_STRING)
+            {
+                ctx->served_model.data = ngx_pnalloc(r->pool, v.len);
+                if (ctx->served_model.data == NULL) {
+                    return NGX_ERROR;
+                }
+
+                ctx->served_model.len = helicone_json_string_decode(&v,
+                                                  ctx->served_model.data);
+            }
+        }
+
+        if (rc == HELICONE_ERROR) {
+            return NGX_ERROR;
+        }
+
+        if (rc == HELICONE_DECLINED) {
+            /* not a message: the client gets what the provider sent */
+            helicone_buf_add(&ctx->out, ctx->capture, ctx->capture_len);
+        }
     }
 
-    /* most chunks carry neither; skip the JSON scan for those */
-    if (ctx->served_model.len == 0
-        || ngx_strnstr((u_char *) ev->data.data, "\"usage\"", ev->data.len))
-    {
-        ngx_http_helicone_response_json(ctx, ev->data.data, ev->data.len);
+    if (ctx->out.overflow) {
+        return NGX_ERROR;
     }
 
-    return 0;
+    /* the log keeps what the client got */
+    ctx->capture_len = 0;
+    ctx->capture_overflow = 0;
+    ctx->capture_cap = ngx_max(ctx->capture_cap,
+                               (size_t) (ctx->out.pos - ctx->out.start));
+
+    r->headers_out.content_length_n = ctx->out.pos - ctx->out.start;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+    ngx_str_null(&r->headers_out.charset);
+
+    ctx->header_deferred = 0;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
 }
 
 
@@ -176,7 +693,12 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
         return;
     }
 
-    (void) helicone_usage_from_openai(&doc, &ctx->usage);
+    if (ctx->dialect == NGX_HTTP_HELICONE_API_ANTHROPIC) {
+        (void) helicone_usage_from_anthropic(&doc, &ctx->usage);
+
+    } else {
+        (void) helicone_usage_from_openai(&doc, &ctx->usage);
+    }
 
     if (ctx->served_model.len == 0
         && helicone_json_object_get(&doc, "model", 5, &v) == HELICONE_OK

@@ -18,6 +18,8 @@ static ngx_int_t ngx_http_helicone_variable_provider(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_helicone_variable_model(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
+static ngx_int_t ngx_http_helicone_variable_cost(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_int_t ngx_http_helicone_variable_number(ngx_http_request_t *r,
     ngx_http_variable_value_t *v, uintptr_t data);
 static ngx_http_helicone_ctx_t *ngx_http_helicone_variable_ctx(
@@ -46,6 +48,10 @@ static ngx_http_variable_t  ngx_http_helicone_vars[] = {
 
     { ngx_string("helicone_model"), NULL,
       ngx_http_helicone_variable_model, 0,
+      NGX_HTTP_VAR_NOCACHEABLE, 0 },
+
+    { ngx_string("helicone_cost"), NULL,
+      ngx_http_helicone_variable_cost, 0,
       NGX_HTTP_VAR_NOCACHEABLE, 0 },
 
     { ngx_string("helicone_attempts"), NULL,
@@ -163,6 +169,37 @@ ngx_http_helicone_variable_model(ngx_http_request_t *r,
     } else {
         v->not_found = 1;
     }
+
+    return NGX_OK;
+}
+
+
+/* USD; "-" while unknown, as access_log writes empty values */
+
+static ngx_int_t
+ngx_http_helicone_variable_cost(ngx_http_request_t *r,
+    ngx_http_variable_value_t *v, uintptr_t data)
+{
+    u_char                   *p;
+    ngx_http_helicone_ctx_t  *ctx;
+
+    ctx = ngx_http_helicone_variable_ctx(r);
+
+    if (ctx == NULL || ngx_http_helicone_cost(ctx->request, ctx) != NGX_OK) {
+        v->not_found = 1;
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, 32);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v->len = helicone_cost_format_usd(ctx->cost, p);
+    v->valid = 1;
+    v->no_cacheable = 1;
+    v->not_found = 0;
+    v->data = p;
 
     return NGX_OK;
 }

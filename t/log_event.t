@@ -35,6 +35,14 @@ my $openai = $t->mock_llm('openai', handler => sub {
         return { json => MockLLM::openai_completion($model, 'y' x 100_000) };
     }
 
+    if ($c eq 'never usage') {
+        # a provider that reports no usage, whatever it is asked
+        return { sse => [
+            MockLLM::sse_data(MockLLM::openai_chunk($model, 'Hi', undef)),
+            MockLLM::sse_data(MockLLM::openai_chunk($model, '', 'stop')),
+            "data: [DONE]\n\n" ] };
+    }
+
     return undef;
 });
 
@@ -308,16 +316,29 @@ is($ev->{log}{response}{bodySize}, length $r->{body},
 
 # --------------------------------------------------------------- streams
 
-$r = call(json => { model => $model, messages => msgs(),
+$r = call(json => { model => $model, messages => msgs('never usage'),
                     stream => JSON::PP::true });
 $ev = event($r->{headers}{'helicone-id'});
-is($ev->{log}{request}{isStream}, JSON::PP::true, 'stream - isStream');
 ok(exists $ev->{log}{response}{promptTokens}
    && !defined $ev->{log}{response}{promptTokens},
    'stream without usage - prompt tokens null');
 ok(exists $ev->{log}{response}{completionTokens}
    && !defined $ev->{log}{response}{completionTokens},
    'stream without usage - completion tokens null');
+ok(exists $ev->{log}{response}{cost} && !defined $ev->{log}{response}{cost},
+   'stream without usage - cost null, never 0');
+
+# the gateway asks for usage itself, and the client does not see it
+$r = call(json => { model => $model, messages => msgs(),
+                    stream => JSON::PP::true });
+$ev = event($r->{headers}{'helicone-id'});
+is($ev->{log}{request}{isStream}, JSON::PP::true, 'stream - isStream');
+is($ev->{log}{response}{promptTokens}, 11,
+   'stream without include_usage - usage known all the same');
+is(scalar(grep { ($_->{data} // '') =~ /"usage"/ } @{ $r->{events} }), 0,
+   'stream without include_usage - no usage chunk reaches the client');
+is($r->{events}[-1]{data}, '[DONE]',
+   'stream without include_usage - the stream still ends with [DONE]');
 is($ev->{log}{response}{model}, $model, 'stream - model from the chunks');
 is($ev->{log}{response}{body}, $r->{body}, 'stream - body is the SSE text');
 ok(defined $ev->{log}{response}{timeToFirstToken},

@@ -11,6 +11,7 @@
 
 static int helicone_usage_get(const helicone_json_value_t *usage,
     const char *path, int64_t *out);
+static int64_t helicone_usage_sum(int64_t a, int64_t b);
 
 
 void
@@ -25,6 +26,8 @@ helicone_usage_init(helicone_usage_t *u)
     u->reasoning_tokens = -1;
     u->prompt_audio_tokens = -1;
     u->completion_audio_tokens = -1;
+    u->uncached_input_tokens = -1;
+    u->web_search_requests = -1;
     u->found = 0;
 }
 
@@ -132,9 +135,108 @@ helicone_usage_from_openai(const helicone_json_value_t *doc,
         u->completion_audio_tokens = n;
     }
 
+    if (helicone_usage_get(&usage, "server_tool_use.web_search_requests", &n)
+        == HELICONE_OK)
+    {
+        u->web_search_requests = n;
+    }
+
     u->found = 1;
 
     return HELICONE_OK;
+}
+
+
+/*
+ * Anthropic reports input_tokens without the cache: the prompt is the
+ * sum of the three, computed from whatever is known after the merge.
+ */
+
+int
+helicone_usage_from_anthropic(const helicone_json_value_t *doc,
+    helicone_usage_t *u)
+{
+    int64_t                n;
+    helicone_json_value_t  usage;
+
+    if (doc == NULL || doc->type != HELICONE_JSON_OBJECT) {
+        return HELICONE_DECLINED;
+    }
+
+    if (helicone_json_object_get(doc, "usage", 5, &usage) != HELICONE_OK
+        || usage.type != HELICONE_JSON_OBJECT)
+    {
+        if (helicone_json_path_get(doc, "message.usage", &usage)
+            != HELICONE_OK
+            || usage.type != HELICONE_JSON_OBJECT)
+        {
+            return HELICONE_DECLINED;
+        }
+    }
+
+    if (helicone_usage_get(&usage, "input_tokens", &n) == HELICONE_OK) {
+        u->uncached_input_tokens = n;
+    }
+
+    if (helicone_usage_get(&usage, "output_tokens", &n) == HELICONE_OK) {
+        u->completion_tokens = n;
+    }
+
+    if (helicone_usage_get(&usage, "cache_read_input_tokens", &n)
+        == HELICONE_OK)
+    {
+        u->cache_read_tokens = n;
+    }
+
+    if (helicone_usage_get(&usage, "cache_creation_input_tokens", &n)
+        == HELICONE_OK)
+    {
+        u->cache_write_tokens = n;
+    }
+
+    if (helicone_usage_get(&usage, "cache_creation.ephemeral_5m_input_tokens",
+                           &n)
+        == HELICONE_OK)
+    {
+        u->cache_write_5m_tokens = n;
+    }
+
+    if (helicone_usage_get(&usage, "cache_creation.ephemeral_1h_input_tokens",
+                           &n)
+        == HELICONE_OK)
+    {
+        u->cache_write_1h_tokens = n;
+    }
+
+    if (helicone_usage_get(&usage, "server_tool_use.web_search_requests", &n)
+        == HELICONE_OK)
+    {
+        u->web_search_requests = n;
+    }
+
+    if (u->uncached_input_tokens >= 0) {
+        u->prompt_tokens = helicone_usage_sum(u->uncached_input_tokens,
+                                              u->cache_read_tokens);
+        u->prompt_tokens = helicone_usage_sum(u->prompt_tokens,
+                                              u->cache_write_tokens);
+    }
+
+    u->found = 1;
+
+    return HELICONE_OK;
+}
+
+
+/* a + b for counts, unknown (-1) b as 0, saturating instead of overflowing */
+
+static int64_t
+helicone_usage_sum(int64_t a, int64_t b)
+{
+    if (b <= 0) {
+        return a;
+    }
+
+    return (a > INT64_MAX - b) ? INT64_MAX : a + b;
 }
 
 

@@ -23,6 +23,8 @@ typedef struct {
     int64_t             reasoning_tokens;
     int64_t             prompt_audio_tokens;
     int64_t             completion_audio_tokens;
+    int64_t             uncached_input_tokens;  /* Anthropic input_tokens */
+    int64_t             web_search_requests;    /* server_tool_use count */
     unsigned            found:1;
 } helicone_usage_t;
 
@@ -36,6 +38,19 @@ void helicone_usage_init(helicone_usage_t *u);
  * document has no usage object.
  */
 int helicone_usage_from_openai(const helicone_json_value_t *doc,
+    helicone_usage_t *u);
+
+/*
+ * Reads an Anthropic "usage" object (a message, or the "message" of a
+ * message_start event, or a message_delta's "usage"; not a bare usage
+ * object) into u, overwriting only the fields it carries; prompt_tokens
+ * is then set to input + cache read + cache creation from the merged
+ * counts, so it includes cached tokens as everywhere else, and a
+ * message_delta carrying only output_tokens keeps message_start's sum.
+ * The 5m/1h write split is set only when "cache_creation" carries it.
+ * HELICONE_OK, or HELICONE_DECLINED without usage.
+ */
+int helicone_usage_from_anthropic(const helicone_json_value_t *doc,
     helicone_usage_t *u);
 
 

@@ -1,0 +1,32 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/* An output buffer the caller owns; writers flag overflow, never grow it. */
+
+#ifndef _HELICONE_BUF_H_INCLUDED_
+#define _HELICONE_BUF_H_INCLUDED_
+
+
+#include "helicone_core.h"
+
+
+typedef struct {
+    unsigned char      *start;
+    unsigned char      *pos;        /* next byte to write */
+    unsigned char      *end;
+    unsigned            overflow:1; /* a write did not fit: retry larger */
+} helicone_buf_t;
+
+
+void helicone_buf_init(helicone_buf_t *b, unsigned char *p, size_t size);
+
+/* Append bytes / a C string / JSON-escaped bytes (no quotes added). */
+void helicone_buf_add(helicone_buf_t *b, const void *p, size_t len);
+void helicone_buf_add_cstr(helicone_buf_t *b, const char *s);
+void helicone_buf_add_escaped(helicone_buf_t *b, const unsigned char *p,
+    size_t len);
+void helicone_buf_add_int(helicone_buf_t *b, int64_t n);
+
+
+#endif /* _HELICONE_BUF_H_INCLUDED_ */

@@ -1,0 +1,42 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * Rewrites an OpenAI chat body for one target by splicing: the model
+ * replaced and stream_options.include_usage set when asked, every other
+ * byte as the client sent it.
+ */
+
+#ifndef _HELICONE_REWRITE_H_INCLUDED_
+#define _HELICONE_REWRITE_H_INCLUDED_
+
+
+#include "helicone_core.h"
+#include "helicone_json.h"
+
+
+#define HELICONE_REWRITE_EXTRA  64   /* bytes an include_usage splice adds */
+
+
+typedef struct {
+    helicone_str_t      model;          /* empty: keep the client's */
+    unsigned            include_usage:1; /* a stream must report usage */
+} helicone_rewrite_opts_t;
+
+
+/*
+ * root is the parsed body (an object). Writes the new body into out,
+ * which holds at least helicone_rewrite_size() bytes, and sets *len.
+ * HELICONE_DECLINED when nothing changes (out unused); *injected tells
+ * whether include_usage was added by us (the client did not ask).
+ */
+int helicone_rewrite_request(const helicone_json_value_t *root,
+    const helicone_rewrite_opts_t *opts, unsigned char *out, size_t *len,
+    int *injected);
+
+size_t helicone_rewrite_size(const helicone_json_value_t *root,
+    const helicone_rewrite_opts_t *opts);
+
+
+#endif /* _HELICONE_REWRITE_H_INCLUDED_ */

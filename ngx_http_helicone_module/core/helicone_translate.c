@@ -1,0 +1,2635 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/* OpenAI chat.completions <-> Anthropic Messages, as spans in, JSON out. */
+
+#include <string.h>
+
+#include "helicone_translate.h"
+
+
+/*
+ * Strings are never decoded into scratch memory: a string value of a
+ * validated text is valid JSON string content between its quotes, so
+ * it is copied as it is, or cut at character boundaries found by
+ * helicone_translate_char().  Decoded values are only compared.
+ */
+
+
+#define HELICONE_TRANSLATE_ERROR_MAX  1000
+
+/* "" s: only a string literal compiles, so sizeof is its length */
+#define helicone_translate_lit(b, s)                                          \
+    helicone_buf_add(b, "" s, sizeof(s) - 1)
+
+
+typedef enum {
+    helicone_block_none = 0,
+    helicone_block_text,
+    helicone_block_tool,
+    helicone_block_thinking,
+    helicone_block_other
+} helicone_translate_block_e;
+
+
+static int helicone_translate_get(const helicone_json_value_t *obj,
+    const char *name, helicone_json_value_t *v);
+static int helicone_translate_is(const helicone_json_value_t *obj,
+    const char *name, const char *s);
+static int helicone_translate_count(const helicone_json_value_t *v);
+static void helicone_translate_raw(helicone_buf_t *b,
+    const helicone_json_value_t *v);
+static void helicone_translate_body(helicone_buf_t *b,
+    const helicone_json_value_t *v);
+static void helicone_translate_string(helicone_buf_t *b,
+    const helicone_json_value_t *v);
+static void helicone_translate_sep(helicone_buf_t *b, unsigned *n);
+static int helicone_translate_hex4(const unsigned char *p, uint32_t *cp);
+static const unsigned char *helicone_translate_char(const unsigned char *p,
+    const unsigned char *end, uint32_t *c);
+static int64_t helicone_translate_utf16_len(const helicone_json_value_t *v);
+static size_t helicone_translate_cut(const helicone_json_value_t *v,
+    size_t max);
+static void helicone_translate_minified(helicone_buf_t *b,
+    const helicone_json_value_t *v);
+static int64_t helicone_translate_add(int64_t a, int64_t b);
+static int64_t helicone_translate_count_of(int64_t n);
+
+static int helicone_translate_check_unsupported(
+    const helicone_json_value_t *req, const char **error);
+static int helicone_translate_max_tokens(const helicone_json_value_t *req,
+    const helicone_translate_opts_t *opts, int64_t *max, const char **error);
+static int helicone_translate_system(const helicone_json_value_t *msgs,
+    helicone_buf_t *out, const char **error);
+static int helicone_translate_system_blocks(const helicone_json_value_t *m,
+    helicone_buf_t *out, unsigned *n);
+static int helicone_translate_messages(const helicone_json_value_t *msgs,
+    helicone_buf_t *out, const char **error);
+static int helicone_translate_user(const helicone_json_value_t *m,
+    helicone_buf_t *out, const char **error);
+static int helicone_translate_assistant(const helicone_json_value_t *m,
+    helicone_buf_t *out, const char **error);
+static int helicone_translate_tool_result(const helicone_json_value_t *m,
+    helicone_buf_t *out, const char **error);
+static int helicone_translate_parts(const helicone_json_value_t *parts,
+    const helicone_json_value_t *cc, helicone_buf_t *out, unsigned *n,
+    const char **error);
+static int helicone_translate_part(const helicone_json_value_t *part,
+    const helicone_json_value_t *cc, helicone_buf_t *out,
+    const char **error);
+static int helicone_translate_image(const helicone_json_value_t *url,
+    helicone_buf_t *out, const char **error);
+static int helicone_translate_tool_use(const helicone_json_value_t *call,
+    helicone_buf_t *out, const char **error);
+static int helicone_translate_arguments(const helicone_json_value_t *args,
+    helicone_buf_t *out, const char **error);
+static int helicone_translate_stop(const helicone_json_value_t *req,
+    helicone_buf_t *out, const char **error);
+static int helicone_translate_user_id(const helicone_json_value_t *req,
+    helicone_buf_t *out);
+static int helicone_translate_tools(const helicone_json_value_t *req,
+    helicone_buf_t *out, const char **error);
+static int helicone_translate_tool_choice(const helicone_json_value_t *req,
+    int emit, helicone_buf_t *out, const char **error);
+static int helicone_translate_request_body(const helicone_json_value_t *req,
+    const helicone_translate_opts_t *opts, helicone_buf_t *out,
+    const char **error);
+
+static const char *helicone_translate_finish(const helicone_json_value_t *v);
+static void helicone_translate_usage(helicone_buf_t *out,
+    const helicone_usage_t *u, int stream);
+static void helicone_translate_text(const helicone_json_value_t *content,
+    const char *type, const char *field, helicone_buf_t *out);
+static void helicone_translate_tool_calls(
+    const helicone_json_value_t *content, helicone_buf_t *out);
+static void helicone_translate_reasoning_details(
+    const helicone_json_value_t *content, helicone_buf_t *out);
+static void helicone_translate_annotations(
+    const helicone_json_value_t *content, helicone_buf_t *out);
+
+static void helicone_translate_keep(const helicone_json_value_t *v,
+    unsigned char *dst, size_t cap, size_t *len);
+static void helicone_translate_chunk_open(helicone_translate_stream_t *s,
+    helicone_buf_t *out);
+static void helicone_translate_delta_open(helicone_translate_stream_t *s,
+    helicone_buf_t *out);
+static void helicone_translate_delta_close(helicone_buf_t *out);
+static void helicone_translate_delta_text(helicone_translate_stream_t *s,
+    const char *field, const helicone_json_value_t *text,
+    helicone_buf_t *out);
+static void helicone_translate_delta_args(helicone_translate_stream_t *s,
+    unsigned k, const char *args, const helicone_json_value_t *v,
+    helicone_buf_t *out);
+static int helicone_translate_block_index(const helicone_json_value_t *ev,
+    unsigned *index);
+static void helicone_translate_stream_start(helicone_translate_stream_t *s,
+    const helicone_json_value_t *ev, helicone_buf_t *out);
+static void helicone_translate_stream_block_start(
+    helicone_translate_stream_t *s, const helicone_json_value_t *ev,
+    helicone_buf_t *out);
+static void helicone_translate_stream_block_delta(
+    helicone_translate_stream_t *s, const helicone_json_value_t *ev,
+    helicone_buf_t *out);
+static void helicone_translate_stream_block_stop(
+    helicone_translate_stream_t *s, const helicone_json_value_t *ev,
+    helicone_buf_t *out);
+static void helicone_translate_stream_delta(helicone_translate_stream_t *s,
+    const helicone_json_value_t *ev, helicone_buf_t *out);
+static void helicone_translate_stream_stop(helicone_translate_stream_t *s,
+    helicone_buf_t *out);
+static void helicone_translate_stream_error(helicone_translate_stream_t *s,
+    const helicone_sse_event_t *ev, helicone_buf_t *out);
+
+
+/* helpers */
+
+/* 1 when obj is an object with a member name that is not null */
+
+static int
+helicone_translate_get(const helicone_json_value_t *obj, const char *name,
+    helicone_json_value_t *v)
+{
+    if (obj == NULL || obj->type != HELICONE_JSON_OBJECT) {
+        return 0;
+    }
+
+    if (helicone_json_object_get(obj, name, strlen(name), v) != HELICONE_OK) {
+        return 0;
+    }
+
+    return v->type != HELICONE_JSON_NULL;
+}
+
+
+/* 1 when obj's member name is the string s */
+
+static int
+helicone_translate_is(const helicone_json_value_t *obj, const char *name,
+    const char *s)
+{
+    helicone_json_value_t  v;
+
+    if (!helicone_translate_get(obj, name, &v)) {
+        return 0;
+    }
+
+    return helicone_json_string_eq(&v, s, strlen(s));
+}
+
+
+/* elements of an array or members of an object */
+
+static int
+helicone_translate_count(const helicone_json_value_t *v)
+{
+    int                   n;
+    helicone_json_iter_t  it;
+
+    if (helicone_json_iter_init(&it, v) != HELICONE_OK) {
+        return 0;
+    }
+
+    n = 0;
+
+    while (helicone_json_iter_next(&it, NULL, NULL) == HELICONE_OK) {
+        n++;
+    }
+
+    return n;
+}
+
+
+static void
+helicone_translate_raw(helicone_buf_t *b, const helicone_json_value_t *v)
+{
+    helicone_buf_add(b, v->start, v->len);
+}
+
+
+/* the content of a string value, between its quotes */
+
+static void
+helicone_translate_body(helicone_buf_t *b, const helicone_json_value_t *v)
+{
+    if (v->type != HELICONE_JSON_STRING || v->len < 2) {
+        return;
+    }
+
+    helicone_buf_add(b, v->start + 1, v->len - 2);
+}
+
+
+/* a string value as it is, or "" for anything else */
+
+static void
+helicone_translate_string(helicone_buf_t *b, const helicone_json_value_t *v)
+{
+    if (v == NULL || v->type != HELICONE_JSON_STRING) {
+        helicone_translate_lit(b, "\"\"");
+        return;
+    }
+
+    helicone_translate_raw(b, v);
+}
+
+
+/* a comma before every list element but the first */
+
+static void
+helicone_translate_sep(helicone_buf_t *b, unsigned *n)
+{
+    if ((*n)++) {
+        helicone_translate_lit(b, ",");
+    }
+}
+
+
+static int
+helicone_translate_hex4(const unsigned char *p, uint32_t *cp)
+{
+    int            i;
+    uint32_t       n;
+    unsigned char  c;
+
+    n = 0;
+
+    for (i = 0; i < 4; i++) {
+        c = p[i];
+
+        if (c >= '0' && c <= '9') {
+            n = n * 16 + (c - '0');
+
+        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
+            n = n * 16 + ((c | 0x20) - 'a' + 10);
+
+        } else {
+            return 0;
+        }
+    }
+
+    *cp = n;
+
+    return 1;
+}
+
+
+/*
+ * One character of string content at p (p < end): its code point in *c,
+ * and where the next one starts; so cuts between characters leave valid
+ * string content on both sides.
+ */
+
+static const unsigned char *
+helicone_translate_char(const unsigned char *p, const unsigned char *end,
+    uint32_t *c)
+{
+    size_t    n, i;
+    uint32_t  cp, lo;
+
+    if (*p != '\\') {
+        if (*p < 0x80) {
+            *c = *p;
+            return p + 1;
+        }
+
+        n = (*p >= 0xf0) ? 4 : (*p >= 0xe0) ? 3 : (*p >= 0xc0) ? 2 : 1;
+        cp = *p & (0x7f >> n);
+
+        for (i = 1; i < n; i++) {
+            if (p + i == end || (p[i] & 0xc0) != 0x80) {
+                break;
+            }
+
+            cp = (cp << 6) | (p[i] & 0x3f);
+        }
+
+        *c = (i == n && n > 1) ? cp : 0xfffd;
+
+        return p + i;
+    }
+
+    if (end - p < 2) {
+        *c = '\\';
+        return end;
+    }
+
+    switch (p[1]) {
+    case 'b':
+        *c = '\b';
+        break;
+    case 'f':
+        *c = '\f';
+        break;
+    case 'n':
+        *c = '\n';
+        break;
+    case 'r':
+        *c = '\r';
+        break;
+    case 't':
+        *c = '\t';
+        break;
+
+    case 'u':
+        if (end - p < 6 || !helicone_translate_hex4(p + 2, &cp)) {
+            *c = 0xfffd;
+            return p + 2;
+        }
+
+        if (cp >= 0xd800 && cp <= 0xdbff && end - p >= 12
+            && p[6] == '\\' && p[7] == 'u'
+            && helicone_translate_hex4(p + 8, &lo)
+            && lo >= 0xdc00 && lo <= 0xdfff)
+        {
+            *c = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
+            return p + 12;
+        }
+
+        *c = (cp >= 0xd800 && cp <= 0xdfff) ? 0xfffd : cp;
+        return p + 6;
+
+    default:
+        *c = p[1];
+        break;
+    }
+
+    return p + 2;
+}
+
+
+/* the length JavaScript would report: UTF-16 code units */
+
+static int64_t
+helicone_translate_utf16_len(const helicone_json_value_t *v)
+{
+    int64_t               n;
+    uint32_t              c;
+    const unsigned char  *p, *end;
+
+    if (v->type != HELICONE_JSON_STRING || v->len < 2) {
+        return 0;
+    }
+
+    p = v->start + 1;
+    end = v->start + v->len - 1;
+    n = 0;
+
+    while (p < end) {
+        p = helicone_translate_char(p, end, &c);
+        n += (c >= 0x10000) ? 2 : 1;
+    }
+
+    return n;
+}
+
+
+/* how many bytes of a string's content fit in max, cut between chars */
+
+static size_t
+helicone_translate_cut(const helicone_json_value_t *v, size_t max)
+{
+    uint32_t              c;
+    const unsigned char  *p, *next, *start, *end;
+
+    if (v->type != HELICONE_JSON_STRING || v->len < 2) {
+        return 0;
+    }
+
+    start = v->start + 1;
+    end = v->start + v->len - 1;
+
+    if ((size_t) (end - start) <= max) {
+        return end - start;
+    }
+
+    for (p = start; p < end; p = next) {
+        next = helicone_translate_char(p, end, &c);
+
+        if ((size_t) (next - start) > max) {
+            break;
+        }
+    }
+
+    return p - start;
+}
+
+
+/*
+ * A value as JSON.stringify() would make a string of it: white space
+ * outside strings dropped, then escaped (without the quotes).
+ */
+
+static void
+helicone_translate_minified(helicone_buf_t *b, const helicone_json_value_t *v)
+{
+    size_t                i, run;
+    unsigned              in;
+    const unsigned char  *p;
+
+    p = v->start;
+    run = 0;
+    in = 0;
+
+    for (i = 0; i < v->len; i++) {
+        if (in) {
+            if (p[i] == '\\') {
+                i++;
+
+            } else if (p[i] == '"') {
+                in = 0;
+            }
+
+            continue;
+        }
+
+        if (p[i] == '"') {
+            in = 1;
+            continue;
+        }
+
+        if (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r') {
+            helicone_buf_add_escaped(b, p + run, i - run);
+            run = i + 1;
+        }
+    }
+
+    if (run < v->len) {
+        helicone_buf_add_escaped(b, p + run, v->len - run);
+    }
+}
+
+
+/* counts added without overflow: providers' numbers are not trusted */
+
+static int64_t
+helicone_translate_add(int64_t a, int64_t b)
+{
+    return (a > INT64_MAX - b) ? INT64_MAX : a + b;
+}
+
+
+/* an unknown (-1) count reported as 0 */
+
+static int64_t
+helicone_translate_count_of(int64_t n)
+{
+    return n > 0 ? n : 0;
+}
+
+
+/* request: OpenAI chat -> Anthropic Messages */
+
+int
+helicone_translate_request(const helicone_json_value_t *req,
+    const helicone_translate_opts_t *opts, helicone_buf_t *out,
+    const char **error)
+{
+    int             rc;
+    const char     *err;
+    unsigned char  *pos;
+
+    pos = out->pos;
+    err = NULL;
+
+    rc = helicone_translate_request_body(req, opts, out, &err);
+
+    if (error) {
+        *error = err;
+    }
+
+    if (rc == HELICONE_DECLINED) {
+        out->pos = pos;
+        return HELICONE_DECLINED;
+    }
+
+    if (out->overflow) {
+        out->pos = pos;
+        return HELICONE_ERROR;
+    }
+
+    return HELICONE_OK;
+}
+
+
+/*
+ * Fields are checked in the same order whatever the buffer's size, so a
+ * request declined with a large buffer is declined with a small one,
+ * except that tool call arguments are only parsed when they fit.
+ */
+
+static int
+helicone_translate_request_body(const helicone_json_value_t *req,
+    const helicone_translate_opts_t *opts, helicone_buf_t *out,
+    const char **error)
+{
+    int                    rc, thinking, tools;
+    int64_t                max, budget;
+    helicone_json_value_t  msgs, v;
+
+    if (req == NULL || req->type != HELICONE_JSON_OBJECT) {
+        *error = "request body must be a JSON object";
+        return HELICONE_DECLINED;
+    }
+
+    if (helicone_translate_check_unsupported(req, error) != HELICONE_OK) {
+        return HELICONE_DECLINED;
+    }
+
+    if (!helicone_translate_get(req, "messages", &msgs)
+        || msgs.type != HELICONE_JSON_ARRAY)
+    {
+        *error = "\"messages\" must be an array";
+        return HELICONE_DECLINED;
+    }
+
+    if (helicone_translate_max_tokens(req, opts, &max, error)
+        != HELICONE_OK)
+    {
+        return HELICONE_DECLINED;
+    }
+
+    helicone_translate_lit(out, "{\"model\":\"");
+
+    if (opts && opts->model.len) {
+        helicone_buf_add_escaped(out, opts->model.data, opts->model.len);
+
+    } else if (helicone_translate_get(req, "model", &v)) {
+        helicone_translate_body(out, &v);
+    }
+
+    helicone_translate_lit(out, "\",\"max_tokens\":");
+    helicone_buf_add_int(out, max);
+
+    rc = helicone_translate_system(&msgs, out, error);
+    if (rc != HELICONE_OK) {
+        return rc;
+    }
+
+    rc = helicone_translate_messages(&msgs, out, error);
+    if (rc != HELICONE_OK) {
+        return rc;
+    }
+
+    /*
+     * "reasoning_effort": "none" asks for no reasoning (gpt-5.1), so it
+     * does not turn thinking on, unlike upstream Helicone.
+     */
+
+    thinking = helicone_translate_get(req, "reasoning_effort", &v)
+               && !helicone_json_string_eq(&v, "none", 4);
+
+    if (thinking) {
+        helicone_translate_lit(out, ",\"temperature\":1");
+
+    } else if (helicone_translate_get(req, "temperature", &v)) {
+        if (v.type != HELICONE_JSON_NUMBER) {
+            *error = "\"temperature\" must be a number";
+            return HELICONE_DECLINED;
+        }
+
+        helicone_translate_lit(out, ",\"temperature\":");
+        helicone_translate_raw(out, &v);
+    }
+
+    if (helicone_translate_get(req, "top_p", &v)) {
+        if (v.type != HELICONE_JSON_NUMBER) {
+            *error = "\"top_p\" must be a number";
+            return HELICONE_DECLINED;
+        }
+
+        helicone_translate_lit(out, ",\"top_p\":");
+        helicone_translate_raw(out, &v);
+    }
+
+    rc = helicone_translate_stop(req, out, error);
+    if (rc != HELICONE_OK) {
+        return rc;
+    }
+
+    if (helicone_translate_get(req, "stream", &v)) {
+        if (v.type == HELICONE_JSON_TRUE) {
+            helicone_translate_lit(out, ",\"stream\":true");
+
+        } else if (v.type == HELICONE_JSON_FALSE) {
+            helicone_translate_lit(out, ",\"stream\":false");
+
+        } else {
+            *error = "\"stream\" must be a boolean";
+            return HELICONE_DECLINED;
+        }
+    }
+
+    if (thinking) {
+        if (helicone_json_path_get(req, "reasoning_options.budget_tokens", &v)
+            != HELICONE_OK
+            || v.type == HELICONE_JSON_NULL)
+        {
+            budget = max / 2;
+
+        } else if (helicone_json_int64(&v, &budget) != HELICONE_OK
+                   || budget < 1)
+        {
+            *error = "\"reasoning_options.budget_tokens\" must be "
+                     "a positive integer";
+            return HELICONE_DECLINED;
+        }
+
+        helicone_translate_lit(out,
+                               ",\"thinking\":{\"type\":\"enabled\","
+                               "\"budget_tokens\":");
+        helicone_buf_add_int(out, budget);
+        helicone_translate_lit(out, "}");
+    }
+
+    helicone_translate_user_id(req, out);
+
+    tools = helicone_translate_tools(req, out, error);
+    if (tools < 0) {
+        return HELICONE_DECLINED;
+    }
+
+    rc = helicone_translate_tool_choice(req, tools, out, error);
+    if (rc != HELICONE_OK) {
+        return rc;
+    }
+
+    /*
+     * Unlike upstream Helicone, no default cache_control breakpoint is
+     * added: a cache write costs 1.25x input, so caching stays what the
+     * client asked for, in cost and in behaviour.
+     */
+
+    helicone_translate_lit(out, "}");
+
+    return HELICONE_OK;
+}
+
+
+static int
+helicone_translate_check_unsupported(const helicone_json_value_t *req,
+    const char **error)
+{
+    helicone_json_value_t  v;
+
+    if (helicone_translate_get(req, "functions", &v)
+        || helicone_translate_get(req, "function_call", &v))
+    {
+        *error = "\"functions\" and \"function_call\" are not supported "
+                 "for this model, use \"tools\"";
+        return HELICONE_DECLINED;
+    }
+
+    /* SDKs may send an empty map, which asks for nothing */
+
+    if (helicone_translate_get(req, "logit_bias", &v)
+        && !(v.type == HELICONE_JSON_OBJECT
+             && helicone_translate_count(&v) == 0))
+    {
+        *error = "\"logit_bias\" is not supported for this model";
+        return HELICONE_DECLINED;
+    }
+
+    return HELICONE_OK;
+}
+
+
+static int
+helicone_translate_max_tokens(const helicone_json_value_t *req,
+    const helicone_translate_opts_t *opts, int64_t *max, const char **error)
+{
+    helicone_json_value_t  v;
+
+    if (helicone_translate_get(req, "max_completion_tokens", &v)
+        || helicone_translate_get(req, "max_tokens", &v))
+    {
+        if (helicone_json_int64(&v, max) != HELICONE_OK || *max < 1) {
+            *error = "\"max_tokens\" must be a positive integer";
+            return HELICONE_DECLINED;
+        }
+
+        return HELICONE_OK;
+    }
+
+    *max = (opts && opts->max_tokens > 0)
+           ? opts->max_tokens : HELICONE_TRANSLATE_DEFAULT_MAX_TOKENS;
+
+    return HELICONE_OK;
+}
+
+
+/*
+ * System and developer messages leave "messages" for "system": their
+ * one string as it is, or text blocks keeping cache_control.
+ */
+
+static int
+helicone_translate_system(const helicone_json_value_t *msgs,
+    helicone_buf_t *out, const char **error)
+{
+    unsigned               n, simple;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  m, role, first, v;
+
+    n = 0;
+    simple = 1;
+
+    helicone_json_iter_init(&it, msgs);
+
+    while (helicone_json_iter_next(&it, NULL, &m) == HELICONE_OK) {
+        if (m.type != HELICONE_JSON_OBJECT) {
+            *error = "each message must be an object";
+            return HELICONE_DECLINED;
+        }
+
+        if (!helicone_translate_get(&m, "role", &role)
+            || role.type != HELICONE_JSON_STRING)
+        {
+            *error = "each message must have a \"role\"";
+            return HELICONE_DECLINED;
+        }
+
+        if (!helicone_json_string_eq(&role, "system", 6)
+            && !helicone_json_string_eq(&role, "developer", 9))
+        {
+            continue;
+        }
+
+        if (n++ == 0) {
+            first = m;
+        }
+
+        if (!helicone_translate_get(&m, "content", &v)
+            || v.type != HELICONE_JSON_STRING
+            || helicone_translate_get(&m, "cache_control", &v))
+        {
+            simple = 0;
+        }
+    }
+
+    if (n == 0) {
+        return HELICONE_OK;
+    }
+
+    if (n == 1 && simple) {
+        helicone_translate_get(&first, "content", &v);
+        helicone_translate_lit(out, ",\"system\":");
+        helicone_translate_raw(out, &v);
+        return HELICONE_OK;
+    }
+
+    helicone_translate_lit(out, ",\"system\":[");
+
+    n = 0;
+    helicone_json_iter_init(&it, msgs);
+
+    while (helicone_json_iter_next(&it, NULL, &m) == HELICONE_OK) {
+        if (helicone_translate_is(&m, "role", "system")
+            || helicone_translate_is(&m, "role", "developer"))
+        {
+            if (helicone_translate_system_blocks(&m, out, &n) != HELICONE_OK)
+            {
+                *error = "system message content must be text";
+                return HELICONE_DECLINED;
+            }
+        }
+    }
+
+    helicone_translate_lit(out, "]");
+
+    return HELICONE_OK;
+}
+
+
+/*
+ * Anthropic refuses empty text blocks in "system": they are left out.
+ * A message's cache_control goes to its last block, as in messages.
+ */
+
+static int
+helicone_translate_system_blocks(const helicone_json_value_t *m,
+    helicone_buf_t *out, unsigned *n)
+{
+    int                    has_cc, part_cc;
+    unsigned               i, last;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  content, cc, part, text, pcc;
+
+    if (!helicone_translate_get(m, "content", &content)) {
+        return HELICONE_OK;
+    }
+
+    has_cc = helicone_translate_get(m, "cache_control", &cc);
+
+    if (content.type == HELICONE_JSON_STRING) {
+        if (content.len <= 2) {
+            return HELICONE_OK;
+        }
+
+        helicone_translate_sep(out, n);
+        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
+        helicone_translate_raw(out, &content);
+
+        if (has_cc) {
+            helicone_translate_lit(out, ",\"cache_control\":");
+            helicone_translate_raw(out, &cc);
+        }
+
+        helicone_translate_lit(out, "}");
+
+        return HELICONE_OK;
+    }
+
+    if (content.type != HELICONE_JSON_ARRAY) {
+        return HELICONE_DECLINED;
+    }
+
+    /* the number of the last non-empty text part */
+
+    i = 0;
+    last = 0;
+    helicone_json_iter_init(&it, &content);
+
+    while (helicone_json_iter_next(&it, NULL, &part) == HELICONE_OK) {
+        if (!helicone_translate_is(&part, "type", "text")
+            || !helicone_translate_get(&part, "text", &text)
+            || text.type != HELICONE_JSON_STRING)
+        {
+            return HELICONE_DECLINED;
+        }
+
+        i++;
+
+        if (text.len > 2) {
+            last = i;
+        }
+    }
+
+    i = 0;
+    helicone_json_iter_init(&it, &content);
+
+    while (helicone_json_iter_next(&it, NULL, &part) == HELICONE_OK) {
+        helicone_translate_get(&part, "text", &text);
+
+        if (++i > last || text.len <= 2) {
+            continue;
+        }
+
+        part_cc = helicone_translate_get(&part, "cache_control", &pcc);
+
+        helicone_translate_sep(out, n);
+        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
+        helicone_translate_raw(out, &text);
+
+        if (part_cc || (has_cc && i == last)) {
+            helicone_translate_lit(out, ",\"cache_control\":");
+            helicone_translate_raw(out, part_cc ? &pcc : &cc);
+        }
+
+        helicone_translate_lit(out, "}");
+    }
+
+    return HELICONE_OK;
+}
+
+
+/*
+ * Every other message in order; adjacent messages of one role are not
+ * merged, Anthropic accepts them.
+ */
+
+static int
+helicone_translate_messages(const helicone_json_value_t *msgs,
+    helicone_buf_t *out, const char **error)
+{
+    int                    rc;
+    unsigned               n;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  m, role;
+
+    helicone_translate_lit(out, ",\"messages\":[");
+
+    n = 0;
+    helicone_json_iter_init(&it, msgs);
+
+    while (helicone_json_iter_next(&it, NULL, &m) == HELICONE_OK) {
+        helicone_translate_get(&m, "role", &role);
+
+        if (helicone_json_string_eq(&role, "system", 6)
+            || helicone_json_string_eq(&role, "developer", 9))
+        {
+            continue;
+        }
+
+        helicone_translate_sep(out, &n);
+
+        if (helicone_json_string_eq(&role, "user", 4)) {
+            rc = helicone_translate_user(&m, out, error);
+
+        } else if (helicone_json_string_eq(&role, "assistant", 9)) {
+            rc = helicone_translate_assistant(&m, out, error);
+
+        } else if (helicone_json_string_eq(&role, "tool", 4)) {
+            rc = helicone_translate_tool_result(&m, out, error);
+
+        } else if (helicone_json_string_eq(&role, "function", 8)) {
+            *error = "messages with role \"function\" are not supported "
+                     "for this model, use \"tool\"";
+            return HELICONE_DECLINED;
+
+        } else {
+            *error = "unsupported message role";
+            return HELICONE_DECLINED;
+        }
+
+        if (rc != HELICONE_OK) {
+            return rc;
+        }
+    }
+
+    if (n == 0) {
+        *error = "at least one non-system message is required";
+        return HELICONE_DECLINED;
+    }
+
+    helicone_translate_lit(out, "]");
+
+    return HELICONE_OK;
+}
+
+
+static int
+helicone_translate_user(const helicone_json_value_t *m, helicone_buf_t *out,
+    const char **error)
+{
+    int                    rc, has_cc;
+    unsigned               n;
+    helicone_json_value_t  content, cc;
+
+    has_cc = helicone_translate_get(m, "cache_control", &cc);
+
+    helicone_translate_lit(out, "{\"role\":\"user\",\"content\":");
+
+    if (!helicone_translate_get(m, "content", &content)) {
+        helicone_translate_lit(out, "\"\"}");
+        return HELICONE_OK;
+    }
+
+    if (content.type == HELICONE_JSON_STRING) {
+        if (!has_cc) {
+            helicone_translate_raw(out, &content);
+            helicone_translate_lit(out, "}");
+            return HELICONE_OK;
+        }
+
+        helicone_translate_lit(out, "[{\"type\":\"text\",\"text\":");
+        helicone_translate_raw(out, &content);
+        helicone_translate_lit(out, ",\"cache_control\":");
+        helicone_translate_raw(out, &cc);
+        helicone_translate_lit(out, "}]}");
+        return HELICONE_OK;
+    }
+
+    if (content.type != HELICONE_JSON_ARRAY) {
+        *error = "message content must be a string or an array";
+        return HELICONE_DECLINED;
+    }
+
+    helicone_translate_lit(out, "[");
+
+    n = 0;
+    rc = helicone_translate_parts(&content, has_cc ? &cc : NULL, out, &n,
+                                  error);
+    if (rc != HELICONE_OK) {
+        return rc;
+    }
+
+    helicone_translate_lit(out, "]}");
+
+    return HELICONE_OK;
+}
+
+
+/*
+ * Thinking blocks (only signed ones: Anthropic refuses a thinking block
+ * without its signature, so a bare "reasoning" string is dropped), then
+ * the content, then one tool_use per tool call.
+ */
+
+static int
+helicone_translate_assistant(const helicone_json_value_t *m,
+    helicone_buf_t *out, const char **error)
+{
+    int                    rc, has_cc, has_content, has_calls, has_thinking;
+    unsigned               n;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  content, cc, calls, details, d, t, sig;
+
+    if (helicone_translate_get(m, "images", &d)) {
+        *error = "assistant \"images\" are not supported for this model";
+        return HELICONE_DECLINED;
+    }
+
+    has_cc = helicone_translate_get(m, "cache_control", &cc);
+    has_content = helicone_translate_get(m, "content", &content);
+
+    if (has_content && content.type != HELICONE_JSON_STRING
+        && content.type != HELICONE_JSON_ARRAY)
+    {
+        *error = "message content must be a string or an array";
+        return HELICONE_DECLINED;
+    }
+
+    has_calls = helicone_translate_get(m, "tool_calls", &calls);
+
+    if (has_calls && calls.type != HELICONE_JSON_ARRAY) {
+        *error = "\"tool_calls\" must be an array";
+        return HELICONE_DECLINED;
+    }
+
+    has_calls = has_calls && helicone_translate_count(&calls) > 0;
+
+    has_thinking = 0;
+
+    if (helicone_translate_get(m, "reasoning_details", &details)) {
+        helicone_json_iter_init(&it, &details);
+
+        while (helicone_json_iter_next(&it, NULL, &d) == HELICONE_OK) {
+            if (helicone_translate_get(&d, "thinking", &t)
+                && t.type == HELICONE_JSON_STRING
+                && helicone_translate_get(&d, "signature", &sig)
+                && sig.type == HELICONE_JSON_STRING)
+            {
+                has_thinking = 1;
+            }
+        }
+    }
+
+    helicone_translate_lit(out, "{\"role\":\"assistant\",\"content\":");
+
+    if (!has_calls && !has_thinking && !has_cc
+        && (!has_content || content.type == HELICONE_JSON_STRING))
+    {
+        helicone_translate_string(out, has_content ? &content : NULL);
+        helicone_translate_lit(out, "}");
+        return HELICONE_OK;
+    }
+
+    helicone_translate_lit(out, "[");
+
+    n = 0;
+
+    if (has_thinking) {
+        helicone_json_iter_init(&it, &details);
+
+        while (helicone_json_iter_next(&it, NULL, &d) == HELICONE_OK) {
+            if (helicone_translate_get(&d, "thinking", &t)
+                && t.type == HELICONE_JSON_STRING
+                && helicone_translate_get(&d, "signature", &sig)
+                && sig.type == HELICONE_JSON_STRING)
+            {
+                helicone_translate_sep(out, &n);
+                helicone_translate_lit(out,
+                                       "{\"type\":\"thinking\",\"thinking\":");
+                helicone_translate_raw(out, &t);
+                helicone_translate_lit(out, ",\"signature\":");
+                helicone_translate_raw(out, &sig);
+                helicone_translate_lit(out, "}");
+            }
+        }
+    }
+
+    if (has_content && content.type == HELICONE_JSON_ARRAY) {
+        rc = helicone_translate_parts(&content, has_cc ? &cc : NULL, out, &n,
+                                      error);
+        if (rc != HELICONE_OK) {
+            return rc;
+        }
+
+    } else if (has_content && (content.len > 2 || (has_cc && !has_calls))) {
+
+        /* Anthropic refuses empty text blocks: "" beside tool calls goes */
+
+        helicone_translate_sep(out, &n);
+        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
+        helicone_translate_raw(out, &content);
+
+        if (has_cc) {
+            helicone_translate_lit(out, ",\"cache_control\":");
+            helicone_translate_raw(out, &cc);
+        }
+
+        helicone_translate_lit(out, "}");
+    }
+
+    if (has_calls) {
+        helicone_json_iter_init(&it, &calls);
+
+        while (helicone_json_iter_next(&it, NULL, &d) == HELICONE_OK) {
+            helicone_translate_sep(out, &n);
+
+            rc = helicone_translate_tool_use(&d, out, error);
+            if (rc != HELICONE_OK) {
+                return rc;
+            }
+        }
+    }
+
+    helicone_translate_lit(out, "]}");
+
+    return HELICONE_OK;
+}
+
+
+/*
+ * A tool message is its own user message with one tool_result; empty
+ * content is left out, which Anthropic reads as "".
+ */
+
+static int
+helicone_translate_tool_result(const helicone_json_value_t *m,
+    helicone_buf_t *out, const char **error)
+{
+    int                    rc;
+    unsigned               n;
+    helicone_json_value_t  id, content, cc;
+
+    if (!helicone_translate_get(m, "tool_call_id", &id)
+        || id.type != HELICONE_JSON_STRING)
+    {
+        *error = "a tool message needs a \"tool_call_id\"";
+        return HELICONE_DECLINED;
+    }
+
+    helicone_translate_lit(out,
+                           "{\"role\":\"user\",\"content\":"
+                           "[{\"type\":\"tool_result\",\"tool_use_id\":");
+    helicone_translate_raw(out, &id);
+
+    if (helicone_translate_get(m, "content", &content)) {
+        if (content.type == HELICONE_JSON_STRING) {
+            if (content.len > 2) {
+                helicone_translate_lit(out, ",\"content\":");
+                helicone_translate_raw(out, &content);
+            }
+
+        } else if (content.type == HELICONE_JSON_ARRAY) {
+            helicone_translate_lit(out, ",\"content\":[");
+
+            n = 0;
+            rc = helicone_translate_parts(&content, NULL, out, &n, error);
+            if (rc != HELICONE_OK) {
+                return rc;
+            }
+
+            helicone_translate_lit(out, "]");
+
+        } else {
+            *error = "message content must be a string or an array";
+            return HELICONE_DECLINED;
+        }
+    }
+
+    if (helicone_translate_get(m, "cache_control", &cc)) {
+        helicone_translate_lit(out, ",\"cache_control\":");
+        helicone_translate_raw(out, &cc);
+    }
+
+    helicone_translate_lit(out, "}]}");
+
+    return HELICONE_OK;
+}
+
+
+/* content parts; a message's cache_control goes to its last part */
+
+static int
+helicone_translate_parts(const helicone_json_value_t *parts,
+    const helicone_json_value_t *cc, helicone_buf_t *out, unsigned *n,
+    const char **error)
+{
+    int                    rc, have;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  part, next;
+
+    helicone_json_iter_init(&it, parts);
+
+    have = (helicone_json_iter_next(&it, NULL, &part) == HELICONE_OK);
+
+    while (have) {
+        have = (helicone_json_iter_next(&it, NULL, &next) == HELICONE_OK);
+
+        helicone_translate_sep(out, n);
+
+        rc = helicone_translate_part(&part, have ? NULL : cc, out, error);
+        if (rc != HELICONE_OK) {
+            return rc;
+        }
+
+        part = next;
+    }
+
+    return HELICONE_OK;
+}
+
+
+static int
+helicone_translate_part(const helicone_json_value_t *part,
+    const helicone_json_value_t *cc, helicone_buf_t *out, const char **error)
+{
+    int                    rc;
+    helicone_json_value_t  type, v, pcc;
+
+    if (!helicone_translate_get(part, "type", &type)
+        || type.type != HELICONE_JSON_STRING)
+    {
+        *error = "each content part must have a \"type\"";
+        return HELICONE_DECLINED;
+    }
+
+    if (helicone_translate_get(part, "cache_control", &pcc)) {
+        cc = &pcc;
+    }
+
+    if (helicone_json_string_eq(&type, "text", 4)
+        || helicone_json_string_eq(&type, "refusal", 7))
+    {
+        if (!helicone_translate_get(part,
+                                    helicone_json_string_eq(&type, "text", 4)
+                                    ? "text" : "refusal", &v)
+            || v.type != HELICONE_JSON_STRING)
+        {
+            *error = "a text content part needs a string \"text\"";
+            return HELICONE_DECLINED;
+        }
+
+        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
+        helicone_translate_raw(out, &v);
+
+    } else if (helicone_json_string_eq(&type, "image_url", 9)) {
+        if (!helicone_translate_get(part, "image_url", &v)) {
+            *error = "an image_url content part needs an \"image_url\"";
+            return HELICONE_DECLINED;
+        }
+
+        if (v.type == HELICONE_JSON_OBJECT
+            && !helicone_translate_get(&v, "url", &v))
+        {
+            v.type = HELICONE_JSON_NULL;
+        }
+
+        rc = helicone_translate_image(&v, out, error);
+        if (rc != HELICONE_OK) {
+            return rc;
+        }
+
+    } else if (helicone_json_string_eq(&type, "document", 8)) {
+
+        /* Anthropic's own shape, as the client wrote it */
+
+        helicone_translate_raw(out, part);
+        return HELICONE_OK;
+
+    } else if (helicone_json_string_eq(&type, "input_audio", 11)
+               || helicone_json_string_eq(&type, "file", 4))
+    {
+        *error = "audio and file content parts are not supported "
+                 "for this model";
+        return HELICONE_DECLINED;
+
+    } else {
+        *error = "unsupported content part type";
+        return HELICONE_DECLINED;
+    }
+
+    if (cc) {
+        helicone_translate_lit(out, ",\"cache_control\":");
+        helicone_translate_raw(out, cc);
+    }
+
+    helicone_translate_lit(out, "}");
+
+    return HELICONE_OK;
+}
+
+
+/*
+ * "data:<mime>[;param...];base64,<data>" becomes a base64 source, any
+ * other URL a url source; the open brace is left for cache_control.
+ */
+
+static int
+helicone_translate_image(const helicone_json_value_t *url,
+    helicone_buf_t *out, const char **error)
+{
+    size_t                i;
+    uint32_t              c;
+    const unsigned char  *p, *end, *mime, *mime_end, *param, *next;
+
+    static const char     scheme[] = "data:";
+    static const char     base64[] = ";base64";
+
+    if (url->type != HELICONE_JSON_STRING || url->len < 2) {
+        *error = "an image_url content part needs a string \"url\"";
+        return HELICONE_DECLINED;
+    }
+
+    p = url->start + 1;
+    end = url->start + url->len - 1;
+
+    for (i = 0; i < sizeof(scheme) - 1 && p < end; i++) {
+        p = helicone_translate_char(p, end, &c);
+
+        if (c >= 'A' && c <= 'Z') {
+            c |= 0x20;
+        }
+
+        if (c != (uint32_t) scheme[i]) {
+            break;
+        }
+    }
+
+    if (i < sizeof(scheme) - 1) {
+        helicone_translate_lit(out,
+                               "{\"type\":\"image\",\"source\":"
+                               "{\"type\":\"url\",\"url\":");
+        helicone_translate_raw(out, url);
+        helicone_translate_lit(out, "}");
+        return HELICONE_OK;
+    }
+
+    mime = p;
+    mime_end = NULL;
+    param = NULL;
+
+    while (p < end) {
+        next = helicone_translate_char(p, end, &c);
+
+        if (c == ';' && mime_end == NULL) {
+            mime_end = p;
+        }
+
+        if (c == ';') {
+            param = p;
+        }
+
+        if (c == ',') {
+            break;
+        }
+
+        p = next;
+    }
+
+    /* the last parameter before the comma must be ";base64" */
+
+    if (p == end || mime_end == NULL || mime_end == mime) {
+        goto invalid;
+    }
+
+    for (i = 0; i < sizeof(base64) - 1 && param < p; i++) {
+        param = helicone_translate_char(param, p, &c);
+
+        if (c >= 'A' && c <= 'Z') {
+            c |= 0x20;
+        }
+
+        if (c != (uint32_t) base64[i]) {
+            goto invalid;
+        }
+    }
+
+    if (i < sizeof(base64) - 1 || param != p) {
+        goto invalid;
+    }
+
+    p = helicone_translate_char(p, end, &c);
+
+    helicone_translate_lit(out,
+                           "{\"type\":\"image\",\"source\":"
+                           "{\"type\":\"base64\",\"media_type\":\"");
+    helicone_buf_add(out, mime, mime_end - mime);
+    helicone_translate_lit(out, "\",\"data\":\"");
+    helicone_buf_add(out, p, end - p);
+    helicone_translate_lit(out, "\"}");
+
+    return HELICONE_OK;
+
+invalid:
+
+    *error = "an image data URL must be \"data:<type>;base64,<data>\"";
+
+    return HELICONE_DECLINED;
+}
+
+
+static int
+helicone_translate_tool_use(const helicone_json_value_t *call,
+    helicone_buf_t *out, const char **error)
+{
+    helicone_json_value_t  type, id, fn, name, args;
+
+    if (call->type != HELICONE_JSON_OBJECT
+        || (helicone_translate_get(call, "type", &type)
+            && !helicone_json_string_eq(&type, "function", 8)))
+    {
+        *error = "only function tool calls are supported";
+        return HELICONE_DECLINED;
+    }
+
+    if (!helicone_translate_get(call, "id", &id)
+        || id.type != HELICONE_JSON_STRING
+        || !helicone_translate_get(call, "function", &fn)
+        || !helicone_translate_get(&fn, "name", &name)
+        || name.type != HELICONE_JSON_STRING)
+    {
+        *error = "a tool call needs an \"id\" and a \"function.name\"";
+        return HELICONE_DECLINED;
+    }
+
+    helicone_translate_lit(out, "{\"type\":\"tool_use\",\"id\":");
+    helicone_translate_raw(out, &id);
+    helicone_translate_lit(out, ",\"name\":");
+    helicone_translate_raw(out, &name);
+    helicone_translate_lit(out, ",\"input\":");
+
+    if (!helicone_translate_get(&fn, "arguments", &args)) {
+        helicone_translate_lit(out, "{}}");
+        return HELICONE_OK;
+    }
+
+    if (helicone_translate_arguments(&args, out, error) != HELICONE_OK) {
+        return HELICONE_DECLINED;
+    }
+
+    helicone_translate_lit(out, "}");
+
+    return HELICONE_OK;
+}
+
+
+/*
+ * The arguments string holds JSON text: it is decoded straight into the
+ * output, where it stays once it parses as an object; no other memory
+ * is needed, and the decoded text is never longer than the string.
+ */
+
+static int
+helicone_translate_arguments(const helicone_json_value_t *args,
+    helicone_buf_t *out, const char **error)
+{
+    size_t                 n;
+    helicone_json_value_t  root;
+
+    if (args->type == HELICONE_JSON_OBJECT) {
+        helicone_translate_raw(out, args);
+        return HELICONE_OK;
+    }
+
+    if (args->type != HELICONE_JSON_STRING) {
+        *error = "tool call arguments are not valid JSON";
+        return HELICONE_DECLINED;
+    }
+
+    if (args->len <= 2) {
+        helicone_translate_lit(out, "{}");
+        return HELICONE_OK;
+    }
+
+    if (out->overflow || (size_t) (out->end - out->pos) < args->len) {
+        out->overflow = 1;
+        return HELICONE_OK;
+    }
+
+    n = helicone_json_string_decode(args, out->pos);
+
+    if (n == (size_t) -1
+        || helicone_json_parse(out->pos, n, &root) != HELICONE_OK
+        || root.type != HELICONE_JSON_OBJECT)
+    {
+        *error = "tool call arguments are not valid JSON";
+        return HELICONE_DECLINED;
+    }
+
+    out->pos += n;
+
+    return HELICONE_OK;
+}
+
+
+static int
+helicone_translate_stop(const helicone_json_value_t *req,
+    helicone_buf_t *out, const char **error)
+{
+    unsigned               n;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  stop, v;
+
+    if (!helicone_translate_get(req, "stop", &stop)) {
+        return HELICONE_OK;
+    }
+
+    helicone_translate_lit(out, ",\"stop_sequences\":[");
+
+    if (stop.type == HELICONE_JSON_STRING) {
+        helicone_translate_raw(out, &stop);
+
+    } else if (stop.type == HELICONE_JSON_ARRAY) {
+        n = 0;
+        helicone_json_iter_init(&it, &stop);
+
+        while (helicone_json_iter_next(&it, NULL, &v) == HELICONE_OK) {
+            if (v.type != HELICONE_JSON_STRING) {
+                goto invalid;
+            }
+
+            helicone_translate_sep(out, &n);
+            helicone_translate_raw(out, &v);
+        }
+
+    } else {
+        goto invalid;
+    }
+
+    helicone_translate_lit(out, "]");
+
+    return HELICONE_OK;
+
+invalid:
+
+    *error = "\"stop\" must be a string or an array of strings";
+
+    return HELICONE_DECLINED;
+}
+
+
+/* the first string of safety_identifier, prompt_cache_key, user */
+
+static int
+helicone_translate_user_id(const helicone_json_value_t *req,
+    helicone_buf_t *out)
+{
+    helicone_json_value_t  v;
+
+    if (!(helicone_translate_get(req, "safety_identifier", &v)
+          && v.type == HELICONE_JSON_STRING)
+        && !(helicone_translate_get(req, "prompt_cache_key", &v)
+             && v.type == HELICONE_JSON_STRING)
+        && !(helicone_translate_get(req, "user", &v)
+             && v.type == HELICONE_JSON_STRING))
+    {
+        return HELICONE_DECLINED;
+    }
+
+    helicone_translate_lit(out, ",\"metadata\":{\"user_id\":");
+    helicone_translate_raw(out, &v);
+    helicone_translate_lit(out, "}");
+
+    return HELICONE_OK;
+}
+
+
+/*
+ * Function tools; the schema keeps "properties" and "required" only.
+ * Returns the number of tools written, or -1 when declined.
+ */
+
+static int
+helicone_translate_tools(const helicone_json_value_t *req,
+    helicone_buf_t *out, const char **error)
+{
+    unsigned               n;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  tools, t, fn, name, desc, params, v;
+
+    if (!helicone_translate_get(req, "tools", &tools)) {
+        return 0;
+    }
+
+    if (tools.type != HELICONE_JSON_ARRAY) {
+        *error = "\"tools\" must be an array";
+        return -1;
+    }
+
+    n = 0;
+    helicone_json_iter_init(&it, &tools);
+
+    while (helicone_json_iter_next(&it, NULL, &t) == HELICONE_OK) {
+        if (!helicone_translate_is(&t, "type", "function")
+            || !helicone_translate_get(&t, "function", &fn)
+            || fn.type != HELICONE_JSON_OBJECT)
+        {
+            *error = "only function tools are supported for this model";
+            return -1;
+        }
+
+        if (!helicone_translate_get(&fn, "name", &name)
+            || name.type != HELICONE_JSON_STRING)
+        {
+            *error = "a tool function needs a \"name\"";
+            return -1;
+        }
+
+        if (!helicone_translate_get(&fn, "parameters", &params)) {
+            params.type = HELICONE_JSON_NULL;
+
+        } else if (params.type != HELICONE_JSON_OBJECT) {
+            *error = "tool function \"parameters\" must be an object";
+            return -1;
+        }
+
+        helicone_buf_add_cstr(out, n ? "," : ",\"tools\":[");
+        n++;
+
+        helicone_translate_lit(out, "{\"name\":");
+        helicone_translate_raw(out, &name);
+        helicone_translate_lit(out, ",\"description\":");
+
+        if (helicone_translate_get(&fn, "description", &desc)
+            && desc.type == HELICONE_JSON_STRING)
+        {
+            helicone_translate_raw(out, &desc);
+
+        } else {
+            helicone_translate_lit(out, "\"\"");
+        }
+
+        helicone_translate_lit(out,
+                               ",\"input_schema\":{\"type\":\"object\","
+                               "\"properties\":");
+
+        if (helicone_translate_get(&params, "properties", &v)
+            && v.type == HELICONE_JSON_OBJECT)
+        {
+            helicone_translate_raw(out, &v);
+
+        } else {
+            helicone_translate_lit(out, "{}");
+        }
+
+        if (helicone_translate_get(&params, "required", &v)
+            && v.type == HELICONE_JSON_ARRAY)
+        {
+            helicone_translate_lit(out, ",\"required\":");
+            helicone_translate_raw(out, &v);
+        }
+
+        helicone_translate_lit(out, "}}");
+    }
+
+    if (n) {
+        helicone_translate_lit(out, "]");
+    }
+
+    return (int) n;
+}
+
+
+/*
+ * Written only beside tools: Anthropic refuses tool_choice without them.
+ * Two deviations from upstream Helicone: "none" is honoured, Anthropic
+ * has {"type":"none"} now; "required" maps to {"type":"any"}, which is
+ * what it means (some tool must be used), instead of failing.
+ */
+
+static int
+helicone_translate_tool_choice(const helicone_json_value_t *req, int emit,
+    helicone_buf_t *out, const char **error)
+{
+    helicone_json_value_t  tc, name;
+
+    if (!helicone_translate_get(req, "tool_choice", &tc)) {
+        return HELICONE_OK;
+    }
+
+    if (tc.type == HELICONE_JSON_STRING) {
+        if (helicone_json_string_eq(&tc, "auto", 4)) {
+            if (emit) {
+                helicone_translate_lit(out,
+                                       ",\"tool_choice\":{\"type\":\"auto\"}");
+            }
+
+            return HELICONE_OK;
+        }
+
+        if (helicone_json_string_eq(&tc, "none", 4)) {
+            if (emit) {
+                helicone_translate_lit(out,
+                                       ",\"tool_choice\":{\"type\":\"none\"}");
+            }
+
+            return HELICONE_OK;
+        }
+
+        if (helicone_json_string_eq(&tc, "required", 8)) {
+            if (emit) {
+                helicone_translate_lit(out,
+                                       ",\"tool_choice\":{\"type\":\"any\"}");
+            }
+
+            return HELICONE_OK;
+        }
+
+    } else if (helicone_translate_is(&tc, "type", "function")
+               && helicone_json_path_get(&tc, "function.name", &name)
+                  == HELICONE_OK
+               && name.type == HELICONE_JSON_STRING)
+    {
+        if (emit) {
+            helicone_translate_lit(out,
+                                   ",\"tool_choice\":{\"type\":\"tool\","
+                                   "\"name\":");
+            helicone_translate_raw(out, &name);
+            helicone_translate_lit(out, "}");
+        }
+
+        return HELICONE_OK;
+    }
+
+    *error = "unsupported \"tool_choice\"";
+
+    return HELICONE_DECLINED;
+}
+
+
+/* response: Anthropic message -> OpenAI chat.completion */
+
+int
+helicone_translate_response(const helicone_json_value_t *resp,
+    int64_t created, helicone_buf_t *out, helicone_usage_t *usage)
+{
+    int                    text;
+    unsigned char         *pos;
+    helicone_usage_t       u;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  content, block, v;
+
+    if (resp == NULL || resp->type != HELICONE_JSON_OBJECT) {
+        return HELICONE_DECLINED;
+    }
+
+    if (!helicone_translate_get(resp, "content", &content)) {
+        content.type = HELICONE_JSON_NULL;
+    }
+
+    if (!helicone_translate_is(resp, "type", "message")
+        && content.type != HELICONE_JSON_ARRAY)
+    {
+        return HELICONE_DECLINED;
+    }
+
+    pos = out->pos;
+
+    helicone_translate_lit(out, "{\"id\":");
+    helicone_translate_string(out, helicone_translate_get(resp, "id", &v)
+                                   ? &v : NULL);
+    helicone_translate_lit(out,
+                           ",\"object\":\"chat.completion\",\"created\":");
+    helicone_buf_add_int(out, created);
+    helicone_translate_lit(out, ",\"model\":");
+    helicone_translate_string(out, helicone_translate_get(resp, "model", &v)
+                                   ? &v : NULL);
+    helicone_translate_lit(out,
+                           ",\"choices\":[{\"index\":0,\"message\":"
+                           "{\"role\":\"assistant\",\"content\":");
+
+    /* all text blocks as one string, or null when there is no text */
+
+    text = 0;
+    helicone_json_iter_init(&it, &content);
+
+    while (helicone_json_iter_next(&it, NULL, &block) == HELICONE_OK) {
+        if (helicone_translate_is(&block, "type", "text")
+            && helicone_translate_get(&block, "text", &v)
+            && v.type == HELICONE_JSON_STRING && v.len > 2)
+        {
+            text = 1;
+        }
+    }
+
+    if (text) {
+        helicone_translate_text(&content, "text", "text", out);
+
+    } else {
+        helicone_translate_lit(out, "null");
+    }
+
+    text = 0;
+    helicone_json_iter_init(&it, &content);
+
+    while (helicone_json_iter_next(&it, NULL, &block) == HELICONE_OK) {
+        if (helicone_translate_is(&block, "type", "thinking")
+            && helicone_translate_get(&block, "thinking", &v)
+            && v.type == HELICONE_JSON_STRING && v.len > 2)
+        {
+            text = 1;
+        }
+    }
+
+    if (text) {
+        helicone_translate_lit(out, ",\"reasoning\":");
+        helicone_translate_text(&content, "thinking", "thinking", out);
+    }
+
+    helicone_translate_reasoning_details(&content, out);
+    helicone_translate_tool_calls(&content, out);
+    helicone_translate_annotations(&content, out);
+
+    helicone_translate_lit(out, "},\"logprobs\":null,\"finish_reason\":\"");
+    helicone_buf_add_cstr(out,
+                          helicone_translate_finish(
+                              helicone_translate_get(resp, "stop_reason", &v)
+                              ? &v : NULL));
+    helicone_translate_lit(out, "\"}],\"usage\":");
+
+    helicone_usage_init(&u);
+    helicone_usage_from_anthropic(resp, &u);
+    helicone_translate_usage(out, &u, 0);
+
+    helicone_translate_lit(out, "}");
+
+    if (out->overflow) {
+        out->pos = pos;
+        return HELICONE_ERROR;
+    }
+
+    if (usage) {
+        *usage = u;
+    }
+
+    return HELICONE_OK;
+}
+
+
+static const char *
+helicone_translate_finish(const helicone_json_value_t *v)
+{
+    if (v == NULL) {
+        return "stop";
+    }
+
+    if (helicone_json_string_eq(v, "max_tokens", 10)) {
+        return "length";
+    }
+
+    if (helicone_json_string_eq(v, "tool_use", 8)) {
+        return "tool_calls";
+    }
+
+    /* end_turn, stop_sequence, pause_turn, refusal, and anything new */
+
+    return "stop";
+}
+
+
+/*
+ * The client-visible usage: prompt_tokens is the uncached input in a
+ * response but includes cache reads in a stream, as upstream Helicone
+ * does; the 5m write count falls back to all writes, not to the reads.
+ */
+
+static void
+helicone_translate_usage(helicone_buf_t *out, const helicone_usage_t *u,
+    int stream)
+{
+    int64_t  in, output, read, write, total;
+
+    in = helicone_translate_count_of(u->uncached_input_tokens);
+    output = helicone_translate_count_of(u->completion_tokens);
+    read = helicone_translate_count_of(u->cache_read_tokens);
+    write = helicone_translate_count_of(u->cache_write_tokens);
+
+    total = helicone_translate_add(in, output);
+    total = helicone_translate_add(total, read);
+    total = helicone_translate_add(total, write);
+
+    helicone_translate_lit(out, "{\"prompt_tokens\":");
+    helicone_buf_add_int(out, stream ? helicone_translate_add(in, read) : in);
+    helicone_translate_lit(out, ",\"completion_tokens\":");
+    helicone_buf_add_int(out, output);
+    helicone_translate_lit(out, ",\"total_tokens\":");
+    helicone_buf_add_int(out, total);
+
+    if (read > 0 || write > 0) {
+        helicone_translate_lit(out,
+                               ",\"prompt_tokens_details\":"
+                               "{\"cached_tokens\":");
+        helicone_buf_add_int(out, read);
+        helicone_translate_lit(out, ",\"audio_tokens\":0");
+
+        if (write > 0) {
+            helicone_translate_lit(out, ",\"cache_write_tokens\":");
+            helicone_buf_add_int(out, write);
+            helicone_translate_lit(out,
+                                   ",\"cache_write_details\":"
+                                   "{\"write_5m_tokens\":");
+            helicone_buf_add_int(out, u->cache_write_5m_tokens >= 0
+                                      ? u->cache_write_5m_tokens : write);
+            helicone_translate_lit(out, ",\"write_1h_tokens\":");
+            helicone_buf_add_int(out,
+                helicone_translate_count_of(u->cache_write_1h_tokens));
+            helicone_translate_lit(out, "}");
+        }
+
+        helicone_translate_lit(out, "}");
+    }
+
+    helicone_translate_lit(out,
+                           ",\"completion_tokens_details\":"
+                           "{\"reasoning_tokens\":0,\"audio_tokens\":0,"
+                           "\"accepted_prediction_tokens\":0,"
+                           "\"rejected_prediction_tokens\":0}");
+
+    if (u->web_search_requests > 0) {
+        helicone_translate_lit(out,
+                               ",\"server_tool_use\":"
+                               "{\"web_search_requests\":");
+        helicone_buf_add_int(out, u->web_search_requests);
+        helicone_translate_lit(out, "}");
+    }
+
+    helicone_translate_lit(out, "}");
+}
+
+
+/* the strings "field" of all blocks of a type, joined into one string */
+
+static void
+helicone_translate_text(const helicone_json_value_t *content,
+    const char *type, const char *field, helicone_buf_t *out)
+{
+    helicone_json_iter_t   it;
+    helicone_json_value_t  block, v;
+
+    helicone_translate_lit(out, "\"");
+
+    helicone_json_iter_init(&it, content);
+
+    while (helicone_json_iter_next(&it, NULL, &block) == HELICONE_OK) {
+        if (helicone_translate_is(&block, "type", type)
+            && helicone_translate_get(&block, field, &v))
+        {
+            helicone_translate_body(out, &v);
+        }
+    }
+
+    helicone_translate_lit(out, "\"");
+}
+
+
+static void
+helicone_translate_tool_calls(const helicone_json_value_t *content,
+    helicone_buf_t *out)
+{
+    unsigned               n;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  block, v;
+
+    n = 0;
+    helicone_json_iter_init(&it, content);
+
+    while (helicone_json_iter_next(&it, NULL, &block) == HELICONE_OK) {
+        if (!helicone_translate_is(&block, "type", "tool_use")) {
+            continue;
+        }
+
+        helicone_buf_add_cstr(out, n ? "," : ",\"tool_calls\":[");
+        n++;
+
+        helicone_translate_lit(out, "{\"id\":");
+        helicone_translate_string(out, helicone_translate_get(&block, "id",
+                                                              &v)
+                                       ? &v : NULL);
+        helicone_translate_lit(out,
+                               ",\"type\":\"function\",\"function\":"
+                               "{\"name\":");
+        helicone_translate_string(out, helicone_translate_get(&block, "name",
+                                                              &v)
+                                       ? &v : NULL);
+        helicone_translate_lit(out, ",\"arguments\":\"");
+
+        if (helicone_translate_get(&block, "input", &v)) {
+            helicone_translate_minified(out, &v);
+
+        } else {
+            helicone_translate_lit(out, "{}");
+        }
+
+        helicone_translate_lit(out, "\"}}");
+    }
+
+    if (n) {
+        helicone_translate_lit(out, "]");
+    }
+}
+
+
+static void
+helicone_translate_reasoning_details(const helicone_json_value_t *content,
+    helicone_buf_t *out)
+{
+    unsigned               n;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  block, v;
+
+    n = 0;
+    helicone_json_iter_init(&it, content);
+
+    while (helicone_json_iter_next(&it, NULL, &block) == HELICONE_OK) {
+        if (!helicone_translate_is(&block, "type", "thinking")) {
+            continue;
+        }
+
+        helicone_buf_add_cstr(out, n ? "," : ",\"reasoning_details\":[");
+        n++;
+
+        helicone_translate_lit(out, "{\"thinking\":");
+        helicone_translate_string(out, helicone_translate_get(&block,
+                                                              "thinking", &v)
+                                       ? &v : NULL);
+        helicone_translate_lit(out, ",\"signature\":");
+        helicone_translate_string(out, helicone_translate_get(&block,
+                                                              "signature", &v)
+                                       ? &v : NULL);
+        helicone_translate_lit(out, "}");
+    }
+
+    if (n) {
+        helicone_translate_lit(out, "]");
+    }
+}
+
+
+/*
+ * Web citations of a text block span that block's text in the joined
+ * content, in UTF-16 units as OpenAI's indexes are.
+ */
+
+static void
+helicone_translate_annotations(const helicone_json_value_t *content,
+    helicone_buf_t *out)
+{
+    int64_t                start, len;
+    unsigned               n;
+    helicone_json_iter_t   it, ci;
+    helicone_json_value_t  block, text, cites, c, url, v;
+
+    n = 0;
+    start = 0;
+    helicone_json_iter_init(&it, content);
+
+    while (helicone_json_iter_next(&it, NULL, &block) == HELICONE_OK) {
+        if (!helicone_translate_is(&block, "type", "text")
+            || !helicone_translate_get(&block, "text", &text))
+        {
+            continue;
+        }
+
+        len = helicone_translate_utf16_len(&text);
+
+        if (helicone_translate_get(&block, "citations", &cites)) {
+            helicone_json_iter_init(&ci, &cites);
+
+            while (helicone_json_iter_next(&ci, NULL, &c) == HELICONE_OK) {
+                if (!helicone_translate_get(&c, "url", &url)
+                    || url.type != HELICONE_JSON_STRING)
+                {
+                    continue;
+                }
+
+                helicone_buf_add_cstr(out, n ? "," : ",\"annotations\":[");
+                n++;
+
+                helicone_translate_lit(out,
+                                       "{\"type\":\"url_citation\","
+                                       "\"url_citation\":{\"url\":");
+                helicone_translate_raw(out, &url);
+                helicone_translate_lit(out, ",\"title\":");
+                helicone_translate_string(out,
+                    helicone_translate_get(&c, "title", &v) ? &v : NULL);
+                helicone_translate_lit(out, ",\"content\":");
+                helicone_translate_string(out,
+                    helicone_translate_get(&c, "cited_text", &v) ? &v : NULL);
+                helicone_translate_lit(out, ",\"start_index\":");
+                helicone_buf_add_int(out, start);
+                helicone_translate_lit(out, ",\"end_index\":");
+                helicone_buf_add_int(out, start + len);
+                helicone_translate_lit(out, "}}");
+            }
+        }
+
+        start += len;
+    }
+
+    if (n) {
+        helicone_translate_lit(out, "]");
+    }
+}
+
+
+/* error: Anthropic error body -> OpenAI error body */
+
+int
+helicone_translate_error(const unsigned char *body, size_t len,
+    helicone_buf_t *out)
+{
+    size_t                 n;
+    unsigned char         *pos;
+    helicone_json_value_t  root, err, msg, type;
+
+    pos = out->pos;
+
+    if (body != NULL
+        && helicone_json_parse(body, len, &root) == HELICONE_OK
+        && helicone_translate_get(&root, "error", &err)
+        && helicone_translate_get(&err, "message", &msg)
+        && msg.type == HELICONE_JSON_STRING)
+    {
+        helicone_translate_lit(out, "{\"error\":{\"message\":");
+        helicone_translate_raw(out, &msg);
+        helicone_translate_lit(out, ",\"type\":");
+
+        if (helicone_translate_get(&err, "type", &type)
+            && type.type == HELICONE_JSON_STRING)
+        {
+            helicone_translate_raw(out, &type);
+
+        } else {
+            helicone_translate_lit(out, "\"upstream_error\"");
+        }
+
+    } else {
+
+        /* at most HELICONE_TRANSLATE_ERROR_MAX bytes, whole characters */
+
+        n = (body == NULL) ? 0 : len;
+
+        if (n > HELICONE_TRANSLATE_ERROR_MAX) {
+            n = HELICONE_TRANSLATE_ERROR_MAX;
+
+            while (n > HELICONE_TRANSLATE_ERROR_MAX - 3
+                   && (body[n] & 0xc0) == 0x80)
+            {
+                n--;
+            }
+        }
+
+        helicone_translate_lit(out, "{\"error\":{\"message\":\"");
+        helicone_buf_add_escaped(out, body, n);
+        helicone_translate_lit(out, "\",\"type\":\"upstream_error\"");
+    }
+
+    helicone_translate_lit(out, ",\"param\":null,\"code\":null}}");
+
+    if (out->overflow) {
+        out->pos = pos;
+        return HELICONE_ERROR;
+    }
+
+    return HELICONE_OK;
+}
+
+
+/*
+ * stream: Anthropic events -> chat.completion.chunk events.
+ *
+ * Unlike upstream Helicone, state stays fixed in size: argument chunks
+ * carry the tool call's index only (as OpenAI's own do, not its id);
+ * citations and signatures are not gathered into the finish chunk;
+ * empty tool calls are completed at their content_block_stop, which
+ * always comes before message_delta.  The usage chunk is written only
+ * when the client asked for it.
+ */
+
+void
+helicone_translate_stream_init(helicone_translate_stream_t *s,
+    int64_t created, int include_usage)
+{
+    memset(s, 0, sizeof(helicone_translate_stream_t));
+
+    s->created = created;
+    s->include_usage = include_usage ? 1 : 0;
+    s->finish_reason.data = (const unsigned char *) "stop";
+    s->finish_reason.len = 4;
+
+    helicone_usage_init(&s->usage);
+}
+
+
+/*
+ * The event is translated into a copy of the state, kept only when the
+ * output fitted; so after HELICONE_ERROR the caller may feed the same
+ * event again with a larger buffer, and nothing was appended.
+ */
+
+int
+helicone_translate_stream_event(helicone_translate_stream_t *s,
+    const helicone_sse_event_t *ev, helicone_buf_t *out)
+{
+    unsigned char                *pos;
+    helicone_json_value_t         root, type;
+    helicone_translate_stream_t   t;
+
+    if (s == NULL || ev == NULL || s->failed || s->stopped || ev->truncated
+        || ev->data.data == NULL)
+    {
+        return HELICONE_OK;
+    }
+
+    if (helicone_json_parse(ev->data.data, ev->data.len, &root)
+        != HELICONE_OK
+        || !helicone_translate_get(&root, "type", &type)
+        || type.type != HELICONE_JSON_STRING)
+    {
+        return HELICONE_OK;
+    }
+
+    t = *s;
+    pos = out->pos;
+
+    if (helicone_json_string_eq(&type, "message_start", 13)) {
+        helicone_translate_stream_start(&t, &root, out);
+
+    } else if (helicone_json_string_eq(&type, "content_block_start", 19)) {
+        helicone_translate_stream_block_start(&t, &root, out);
+
+    } else if (helicone_json_string_eq(&type, "content_block_delta", 19)) {
+        helicone_translate_stream_block_delta(&t, &root, out);
+
+    } else if (helicone_json_string_eq(&type, "content_block_stop", 18)) {
+        helicone_translate_stream_block_stop(&t, &root, out);
+
+    } else if (helicone_json_string_eq(&type, "message_delta", 13)) {
+        helicone_translate_stream_delta(&t, &root, out);
+
+    } else if (helicone_json_string_eq(&type, "message_stop", 12)) {
+        helicone_translate_stream_stop(&t, out);
+
+    } else if (helicone_json_string_eq(&type, "error", 5)) {
+        helicone_translate_stream_error(&t, ev, out);
+
+    } else {
+        /* ping, and events Anthropic may add */
+        return HELICONE_OK;
+    }
+
+    if (out->overflow) {
+        out->pos = pos;
+        return HELICONE_ERROR;
+    }
+
+    *s = t;
+
+    return HELICONE_OK;
+}
+
+
+/* string content kept for later chunks, cut between characters */
+
+static void
+helicone_translate_keep(const helicone_json_value_t *v, unsigned char *dst,
+    size_t cap, size_t *len)
+{
+    size_t  n;
+
+    n = helicone_translate_cut(v, cap);
+
+    if (n) {
+        memcpy(dst, v->start + 1, n);
+    }
+
+    *len = n;
+}
+
+
+static void
+helicone_translate_chunk_open(helicone_translate_stream_t *s,
+    helicone_buf_t *out)
+{
+    helicone_translate_lit(out, "data: {\"id\":\"");
+    helicone_buf_add(out, s->id, s->id_len);
+    helicone_translate_lit(out,
+                           "\",\"object\":\"chat.completion.chunk\","
+                           "\"created\":");
+    helicone_buf_add_int(out, s->created);
+    helicone_translate_lit(out, ",\"model\":\"");
+    helicone_buf_add(out, s->model, s->model_len);
+    helicone_translate_lit(out,
+                           "\",\"system_fingerprint\":\"\",\"choices\":[");
+}
+
+
+static void
+helicone_translate_delta_open(helicone_translate_stream_t *s,
+    helicone_buf_t *out)
+{
+    helicone_translate_chunk_open(s, out);
+    helicone_translate_lit(out, "{\"index\":0,\"delta\":{");
+}
+
+
+static void
+helicone_translate_delta_close(helicone_buf_t *out)
+{
+    helicone_translate_lit(out,
+                           "},\"logprobs\":null,\"finish_reason\":null}]}"
+                           "\n\n");
+}
+
+
+static void
+helicone_translate_delta_text(helicone_translate_stream_t *s,
+    const char *field, const helicone_json_value_t *text, helicone_buf_t *out)
+{
+    helicone_translate_delta_open(s, out);
+    helicone_translate_lit(out, "\"");
+    helicone_buf_add_cstr(out, field);
+    helicone_translate_lit(out, "\":");
+    helicone_translate_raw(out, text);
+    helicone_translate_delta_close(out);
+}
+
+
+/* a tool call arguments piece: a literal args, or the string v */
+
+static void
+helicone_translate_delta_args(helicone_translate_stream_t *s, unsigned k,
+    const char *args, const helicone_json_value_t *v, helicone_buf_t *out)
+{
+    helicone_translate_delta_open(s, out);
+    helicone_translate_lit(out, "\"tool_calls\":[{\"index\":");
+    helicone_buf_add_int(out, k);
+    helicone_translate_lit(out, ",\"function\":{\"arguments\":");
+
+    if (args) {
+        helicone_buf_add_cstr(out, args);
+
+    } else {
+        helicone_translate_raw(out, v);
+    }
+
+    helicone_translate_lit(out, "}}]");
+    helicone_translate_delta_close(out);
+}
+
+
+/* the event's block "index", when it is one we keep state for */
+
+static int
+helicone_translate_block_index(const helicone_json_value_t *ev,
+    unsigned *index)
+{
+    int64_t                n;
+    helicone_json_value_t  v;
+
+    if (!helicone_translate_get(ev, "index", &v)
+        || helicone_json_int64(&v, &n) != HELICONE_OK
+        || n < 0 || n >= HELICONE_TRANSLATE_BLOCKS)
+    {
+        return 0;
+    }
+
+    *index = (unsigned) n;
+
+    return 1;
+}
+
+
+static void
+helicone_translate_stream_start(helicone_translate_stream_t *s,
+    const helicone_json_value_t *ev, helicone_buf_t *out)
+{
+    helicone_json_value_t  msg, v;
+
+    if (helicone_translate_get(ev, "message", &msg)) {
+        if (helicone_translate_get(&msg, "id", &v)) {
+            helicone_translate_keep(&v, s->id, HELICONE_TRANSLATE_ID_MAX,
+                                    &s->id_len);
+        }
+
+        if (helicone_translate_get(&msg, "model", &v)) {
+            helicone_translate_keep(&v, s->model,
+                                    HELICONE_TRANSLATE_MODEL_MAX,
+                                    &s->model_len);
+        }
+    }
+
+    helicone_usage_from_anthropic(ev, &s->usage);
+
+    s->started = 1;
+
+    helicone_translate_delta_open(s, out);
+    helicone_translate_lit(out, "\"role\":\"assistant\",\"content\":\"\"");
+    helicone_translate_delta_close(out);
+}
+
+
+/*
+ * Tool calls are numbered in their order in the message; blocks past
+ * HELICONE_TRANSLATE_BLOCKS keep no state, so their tool calls are
+ * dropped while their text still streams.
+ */
+
+static void
+helicone_translate_stream_block_start(helicone_translate_stream_t *s,
+    const helicone_json_value_t *ev, helicone_buf_t *out)
+{
+    unsigned               i, k;
+    helicone_json_value_t  block, v;
+
+    if (!helicone_translate_get(ev, "content_block", &block)) {
+        return;
+    }
+
+    if (!helicone_translate_block_index(ev, &i)) {
+        i = HELICONE_TRANSLATE_BLOCKS;
+    }
+
+    if (helicone_translate_is(&block, "type", "text")) {
+        if (i < HELICONE_TRANSLATE_BLOCKS) {
+            s->block_kind[i] = helicone_block_text;
+        }
+
+        if (helicone_translate_get(&block, "text", &v)
+            && v.type == HELICONE_JSON_STRING && v.len > 2)
+        {
+            helicone_translate_delta_text(s, "content", &v, out);
+        }
+
+        return;
+    }
+
+    if (helicone_translate_is(&block, "type", "thinking")) {
+        if (i < HELICONE_TRANSLATE_BLOCKS) {
+            s->block_kind[i] = helicone_block_thinking;
+        }
+
+        if (helicone_translate_get(&block, "thinking", &v)
+            && v.type == HELICONE_JSON_STRING && v.len > 2)
+        {
+            helicone_translate_delta_text(s, "reasoning", &v, out);
+        }
+
+        return;
+    }
+
+    if (!helicone_translate_is(&block, "type", "tool_use")) {
+        if (i < HELICONE_TRANSLATE_BLOCKS) {
+            s->block_kind[i] = helicone_block_other;
+        }
+
+        return;
+    }
+
+    if (i == HELICONE_TRANSLATE_BLOCKS || s->tools > 255) {
+        return;
+    }
+
+    k = s->tools++;
+
+    s->block_kind[i] = helicone_block_tool;
+    s->block_tool[i] = (unsigned char) k;
+    s->block_args[i] = 0;
+
+    helicone_translate_delta_open(s, out);
+    helicone_translate_lit(out, "\"tool_calls\":[{\"index\":");
+    helicone_buf_add_int(out, k);
+    helicone_translate_lit(out, ",\"id\":");
+    helicone_translate_string(out, helicone_translate_get(&block, "id", &v)
+                                   ? &v : NULL);
+    helicone_translate_lit(out, ",\"type\":\"function\",\"function\":"
+                                "{\"name\":");
+    helicone_translate_string(out, helicone_translate_get(&block, "name", &v)
+                                   ? &v : NULL);
+    helicone_translate_lit(out, ",\"arguments\":\"\"}}]");
+    helicone_translate_delta_close(out);
+}
+
+
+static void
+helicone_translate_stream_block_delta(helicone_translate_stream_t *s,
+    const helicone_json_value_t *ev, helicone_buf_t *out)
+{
+    unsigned               i;
+    helicone_json_value_t  delta, v;
+
+    if (!helicone_translate_get(ev, "delta", &delta)) {
+        return;
+    }
+
+    if (helicone_translate_is(&delta, "type", "text_delta")) {
+        if (helicone_translate_get(&delta, "text", &v)
+            && v.type == HELICONE_JSON_STRING && v.len > 2)
+        {
+            helicone_translate_delta_text(s, "content", &v, out);
+        }
+
+        return;
+    }
+
+    if (helicone_translate_is(&delta, "type", "thinking_delta")) {
+        if (helicone_translate_get(&delta, "thinking", &v)
+            && v.type == HELICONE_JSON_STRING && v.len > 2)
+        {
+            helicone_translate_delta_text(s, "reasoning", &v, out);
+        }
+
+        return;
+    }
+
+    if (!helicone_translate_is(&delta, "type", "input_json_delta")
+        || !helicone_translate_block_index(ev, &i)
+        || s->block_kind[i] != helicone_block_tool
+        || !helicone_translate_get(&delta, "partial_json", &v)
+        || v.type != HELICONE_JSON_STRING)
+    {
+        /* signature_delta, citations_delta and the like: no chunk */
+        return;
+    }
+
+    if (v.len <= 2 && !s->block_args[i]) {
+        return;
+    }
+
+    s->block_args[i] = 1;
+
+    helicone_translate_delta_args(s, s->block_tool[i], NULL, &v, out);
+}
+
+
+/* a tool call that got no arguments still gets an object: "{" then "}" */
+
+static void
+helicone_translate_stream_block_stop(helicone_translate_stream_t *s,
+    const helicone_json_value_t *ev, helicone_buf_t *out)
+{
+    unsigned  i;
+
+    if (!helicone_translate_block_index(ev, &i)
+        || s->block_kind[i] != helicone_block_tool
+        || s->block_args[i])
+    {
+        return;
+    }
+
+    s->block_args[i] = 1;
+
+    helicone_translate_delta_args(s, s->block_tool[i], "\"{\"", NULL, out);
+    helicone_translate_delta_args(s, s->block_tool[i], "\"}\"", NULL, out);
+}
+
+
+static void
+helicone_translate_stream_delta(helicone_translate_stream_t *s,
+    const helicone_json_value_t *ev, helicone_buf_t *out)
+{
+    const char             *finish;
+    helicone_json_value_t   v;
+
+    finish = helicone_translate_finish(
+                 helicone_json_path_get(ev, "delta.stop_reason", &v)
+                 == HELICONE_OK ? &v : NULL);
+
+    s->finish_reason.data = (const unsigned char *) finish;
+    s->finish_reason.len = strlen(finish);
+
+    helicone_usage_from_anthropic(ev, &s->usage);
+
+    helicone_translate_delta_open(s, out);
+    helicone_translate_lit(out, "},\"logprobs\":null,\"finish_reason\":\"");
+    helicone_buf_add(out, s->finish_reason.data, s->finish_reason.len);
+    helicone_translate_lit(out, "\"}]}\n\n");
+}
+
+
+static void
+helicone_translate_stream_stop(helicone_translate_stream_t *s,
+    helicone_buf_t *out)
+{
+    s->stopped = 1;
+
+    if (s->include_usage) {
+        helicone_translate_chunk_open(s, out);
+        helicone_translate_lit(out, "],\"usage\":");
+        helicone_translate_usage(out, &s->usage, 1);
+        helicone_translate_lit(out, "}\n\n");
+    }
+
+    helicone_translate_lit(out, "data: [DONE]\n\n");
+}
+
+
+/*
+ * OpenAI ends a stream that failed with one error object and no
+ * [DONE]; upstream Helicone dropped the event silently.
+ */
+
+static void
+helicone_translate_stream_error(helicone_translate_stream_t *s,
+    const helicone_sse_event_t *ev, helicone_buf_t *out)
+{
+    s->failed = 1;
+
+    helicone_translate_lit(out, "data: ");
+    helicone_translate_error(ev->data.data, ev->data.len, out);
+    helicone_translate_lit(out, "\n\n");
+}
