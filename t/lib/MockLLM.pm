@@ -516,6 +516,10 @@ sub default_action {
     my $path = $req->{path} // '';
     $path =~ s/\?.*//;
 
+    if ($req->{method} eq 'POST' && $path =~ m{/v1/messages$}) {
+        return anthropic_action($req, %o);
+    }
+
     if ($req->{method} ne 'POST' || $path !~ m{/chat/completions$}) {
         return openai_error(404, "Unknown request URL: $req->{method} "
                             . "$req->{path}", 'invalid_request_error',
@@ -559,6 +563,81 @@ sub default_action {
     push @ev, { data => "data: [DONE]\n\n" };
 
     return { status => 200, sse => \@ev };
+}
+
+# Anthropic Messages: a message, or its event stream, "Hello from mock".
+# Usage: 20 input, 5 cache read, 7 cache creation (5m), 4 output.
+
+sub anthropic_usage {
+    return {
+        input_tokens                => 20,
+        cache_read_input_tokens     => 5,
+        cache_creation_input_tokens => 7,
+        output_tokens               => 4,
+    };
+}
+
+sub anthropic_message {
+    my ($model, $content) = @_;
+
+    return {
+        id            => 'msg_mock',
+        type          => 'message',
+        role          => 'assistant',
+        model         => $model,
+        content       => $content // [ { type => 'text',
+                                         text => 'Hello from mock' } ],
+        stop_reason   => 'end_turn',
+        stop_sequence => undef,
+        usage         => anthropic_usage(),
+    };
+}
+
+sub anthropic_event {
+    my ($obj) = @_;
+    return "event: $obj->{type}\ndata: " . $JSON->encode($obj) . "\n\n";
+}
+
+sub anthropic_action {
+    my ($req, %o) = @_;
+    my $j = $req->{json};
+
+    if (ref $j ne 'HASH' || !defined $j->{model}) {
+        return { status => 400, json => {
+            type  => 'error',
+            error => { type => 'invalid_request_error',
+                       message => 'model: Field required' } } };
+    }
+
+    my $model = $j->{model};
+
+    return { status => 200, json => anthropic_message($model) }
+        unless $j->{stream};
+
+    my $u = anthropic_usage();
+    my $d = $o{stream_delay_ms} // 0;
+
+    my @ev = (
+        { type => 'message_start', message => {
+            %{ anthropic_message($model, []) }, stop_reason => undef,
+            usage => { %$u, output_tokens => 1 } } },
+        { type => 'content_block_start', index => 0,
+          content_block => { type => 'text', text => '' } },
+        { type => 'ping' },
+        (map { { type => 'content_block_delta', index => 0,
+                 delta => { type => 'text_delta', text => $_ } } }
+         'Hello', ' from', ' mock'),
+        { type => 'content_block_stop', index => 0 },
+        { type => 'message_delta',
+          delta => { stop_reason => 'end_turn', stop_sequence => undef },
+          usage => { output_tokens => 4 } },
+        { type => 'message_stop' },
+    );
+
+    return { status => 200,
+             headers => [ [ 'Content-Type', 'text/event-stream' ] ],
+             sse => [ map { { delay_ms => $d, data => anthropic_event($_) } }
+                      @ev ] };
 }
 
 sub openai_usage {
