@@ -48,6 +48,7 @@ check(const char *name, const char *body, const char *model, int usage,
         return;
     }
 
+    memset(&opts, 0, sizeof(opts));
     opts.model.data = (const unsigned char *) model;
     opts.model.len = model ? strlen(model) : 0;
     opts.include_usage = usage;
@@ -138,10 +139,10 @@ test_cases(void)
 static void
 test_every_body(void)
 {
-    int                      bad, inj;
-    size_t                   i, j, len;
-    unsigned char            out[512];
-    helicone_json_value_t    root;
+    int                      bad, inj, inj2, rc;
+    size_t                   i, j, len, len2;
+    unsigned char            out[512], out2[512];
+    helicone_json_value_t    root, tmp;
     helicone_rewrite_opts_t  opts;
 
     static const char  *bodies[] = {
@@ -166,6 +167,7 @@ test_every_body(void)
                 continue;
             }
 
+            memset(&opts, 0, sizeof(opts));
             opts.model.data = (const unsigned char *) models[j % 4];
             opts.model.len = models[j % 4] ? strlen(models[j % 4]) : 0;
             opts.include_usage = j / 4;
@@ -175,16 +177,43 @@ test_every_body(void)
                 continue;
             }
 
-            if (helicone_rewrite_request(&root, &opts, out, &len, &inj)
-                == HELICONE_OK
-                && helicone_json_parse(out, len, &root) != HELICONE_OK)
+            rc = helicone_rewrite_request(&root, &opts, out, &len, &inj);
+
+            if (rc == HELICONE_OK
+                && helicone_json_parse(out, len, &tmp) != HELICONE_OK)
+            {
+                bad++;
+            }
+
+            /* the same with the members found by the caller */
+            opts.found = 1;
+
+            if (helicone_json_object_get(&root, "model", 5,
+                                         &opts.model_value)
+                != HELICONE_OK)
+            {
+                opts.model_value.type = HELICONE_JSON_INVALID;
+            }
+
+            if (helicone_json_object_get(&root, "stream_options", 14,
+                                         &opts.stream_options)
+                != HELICONE_OK)
+            {
+                opts.stream_options.type = HELICONE_JSON_INVALID;
+            }
+
+            if (helicone_rewrite_request(&root, &opts, out2, &len2, &inj2)
+                != rc
+                || (rc == HELICONE_OK
+                    && (len2 != len || memcmp(out, out2, len) != 0
+                        || inj2 != inj)))
             {
                 bad++;
             }
         }
     }
 
-    is_int(bad, 0, "every body and option: valid JSON out");
+    is_int(bad, 0, "every body and option: valid JSON out, found or not");
 }
 
 

@@ -10,8 +10,6 @@
 
 #include "ngx_http_helicone_module.h"
 
-#include <helicone_uuid.h>
-#include <openssl/rand.h>
 
 
 #define NGX_HTTP_HELICONE_EVENT_SCHEMA   1
@@ -59,6 +57,7 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
 {
     u_char                        *line;
     size_t                         size;
+    ngx_uint_t                     exact;
     ngx_str_t                      req_body, resp_body, url;
     ngx_http_helicone_ctx_t       *ctx;
     ngx_http_helicone_sink_t      *sink;
@@ -112,17 +111,32 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
         return NGX_ERROR;
     }
 
-    size = ngx_http_helicone_event_size(r, ctx, &req_body, &resp_body, &url);
+    /*
+     * Bodies are escaped once: half again their size is room enough for
+     * the quotes of JSON text; the few that need more are measured.
+     */
+    size = ngx_http_helicone_event_size(r, ctx, NULL, NULL, &url)
+           + (req_body.len + resp_body.len) * 3 / 2 + 64;
 
-    line = ngx_pnalloc(r->pool, size);
-    if (line == NULL) {
-        return NGX_ERROR;
+    for (exact = 0; exact < 2; exact++) {
+        line = ngx_pnalloc(r->pool, size);
+        if (line == NULL) {
+            return NGX_ERROR;
+        }
+
+        w.pos = line;
+        w.last = line + size;
+
+        ngx_http_helicone_event_write(r, ctx, &w, &req_body, &resp_body,
+                                      &url);
+
+        if (w.pos < w.last) {
+            break;
+        }
+
+        size = ngx_http_helicone_event_size(r, ctx, &req_body, &resp_body,
+                                            &url);
     }
-
-    w.pos = line;
-    w.last = line + size;
-
-    ngx_http_helicone_event_write(r, ctx, &w, &req_body, &resp_body, &url);
 
     if (w.pos == w.last) {
         ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
@@ -179,7 +193,10 @@ ngx_http_helicone_str_size(ngx_str_t *s)
 }
 
 
-/* An upper bound of the event's size: names, quotes and numbers fixed. */
+/*
+ * An upper bound of the event's size: names, quotes and numbers fixed;
+ * the bodies measured when given.
+ */
 
 static size_t
 ngx_http_helicone_event_size(ngx_http_request_t *r,
@@ -199,8 +216,8 @@ ngx_http_helicone_event_size(ngx_http_request_t *r,
            + ngx_http_helicone_str_size(&ctx->served_model)
            + ngx_http_helicone_str_size(&ctx->model_override)
            + ngx_http_helicone_str_size(url)
-           + ngx_http_helicone_str_size(req_body)
-           + ngx_http_helicone_str_size(resp_body);
+           + (req_body ? ngx_http_helicone_str_size(req_body) : 0)
+           + (resp_body ? ngx_http_helicone_str_size(resp_body) : 0);
 
     if (ctx->properties) {
         kv = ctx->properties->elts;
@@ -232,7 +249,7 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_writer_t *w,
     ngx_str_t *req_body, ngx_str_t *resp_body, ngx_str_t *url)
 {
-    u_char                         rnd[16], response_id[36];
+    u_char                         response_id[36];
     ngx_int_t                      status;
     ngx_uint_t                     i;
     ngx_time_t                    *tp;
@@ -258,11 +275,9 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
         status = NGX_HTTP_HELICONE_STATUS_ABORTED;
     }
 
-    if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-        ngx_memzero(rnd, sizeof(rnd));
+    if (ngx_http_helicone_uuid(response_id) != NGX_OK) {
+        ngx_memcpy(response_id, nil_uuid, 36);
     }
-
-    helicone_uuid_v4_format(rnd, response_id);
 
     ngx_http_helicone_w_raw(w, "{");
     ngx_http_helicone_w_int(w, "schema_version",
@@ -304,17 +319,10 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
         kv = ctx->properties->elts;
 
         for (i = 0; i < ctx->properties->nelts; i++) {
-            ngx_http_helicone_w_raw(w, "\"");
-
-            if (w->pos + helicone_json_escape_len(kv[i].key.data,
-                                                  kv[i].key.len)
-                < w->last)
-            {
-                w->pos = helicone_json_escape(w->pos, kv[i].key.data,
-                                              kv[i].key.len);
-            }
-
-            ngx_http_helicone_w_raw(w, "\":");
+            /* "name":"value", with the name escaped as the value is */
+            ngx_http_helicone_w_str(w, "", kv[i].key.data, kv[i].key.len);
+            w->pos--;
+            ngx_http_helicone_w_raw(w, ":");
             ngx_http_helicone_w_str(w, "", kv[i].value.data,
                                     kv[i].value.len);
         }
@@ -500,12 +508,9 @@ static void
 ngx_http_helicone_w_str(ngx_http_helicone_writer_t *w, const char *name,
     u_char *data, size_t len)
 {
-    size_t  need;
+    u_char  *p;
 
-    need = ngx_strlen(name) + 6
-           + (data ? helicone_json_escape_len(data, len) : 0);
-
-    if ((size_t) (w->last - w->pos) <= need) {
+    if ((size_t) (w->last - w->pos) <= ngx_strlen(name) + 6) {
         w->pos = w->last;
         return;
     }
@@ -516,10 +521,15 @@ ngx_http_helicone_w_str(ngx_http_helicone_writer_t *w, const char *name,
 
     *w->pos++ = '"';
 
-    if (data) {
-        w->pos = helicone_json_escape(w->pos, data, len);
+    /* the two bytes after the value must still fit */
+    p = helicone_json_escape_into(w->pos, w->last - 2, data, len);
+
+    if (p == NULL) {
+        w->pos = w->last;
+        return;
     }
 
+    w->pos = p;
     *w->pos++ = '"';
     *w->pos++ = ',';
 }

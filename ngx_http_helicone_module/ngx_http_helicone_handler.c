@@ -23,6 +23,15 @@ static ngx_int_t ngx_http_helicone_all_failed(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 
 
+/* random bytes for ids, drawn from OpenSSL a page at a time */
+#define NGX_HTTP_HELICONE_RANDOM_POOL  4096
+
+static u_char      ngx_http_helicone_random[NGX_HTTP_HELICONE_RANDOM_POOL];
+static ngx_uint_t  ngx_http_helicone_random_used
+                       = NGX_HTTP_HELICONE_RANDOM_POOL;
+static ngx_pid_t   ngx_http_helicone_random_pid;
+
+
 ngx_int_t
 ngx_http_helicone_handler(ngx_http_request_t *r)
 {
@@ -70,7 +79,7 @@ ngx_http_helicone_handler(ngx_http_request_t *r)
 ngx_http_helicone_ctx_t *
 ngx_http_helicone_create_ctx(ngx_http_request_t *r)
 {
-    u_char                   *p, rnd[16];
+    u_char                   *p;
     ngx_uint_t                i;
     ngx_time_t               *tp;
     ngx_table_elt_t          *h;
@@ -113,17 +122,44 @@ ngx_http_helicone_create_ctx(ngx_http_request_t *r)
             p[i] = ngx_tolower(h->value.data[i]);
         }
 
-    } else {
-        if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-            return NULL;
-        }
-
-        helicone_uuid_v4_format(rnd, p);
+    } else if (ngx_http_helicone_uuid(p) != NGX_OK) {
+        return NULL;
     }
 
     ngx_http_set_ctx(r, ctx, ngx_http_helicone_module);
 
     return ctx;
+}
+
+
+/*
+ * A fresh UUIDv4 into out (36 bytes). The pool is per process: a worker
+ * refills it after fork, so no two workers share bytes.
+ */
+
+ngx_int_t
+ngx_http_helicone_uuid(u_char *out)
+{
+    if (ngx_http_helicone_random_used + 16 > NGX_HTTP_HELICONE_RANDOM_POOL
+        || ngx_http_helicone_random_pid != ngx_pid)
+    {
+        if (RAND_bytes(ngx_http_helicone_random,
+                       NGX_HTTP_HELICONE_RANDOM_POOL) != 1)
+        {
+            return NGX_ERROR;
+        }
+
+        ngx_http_helicone_random_used = 0;
+        ngx_http_helicone_random_pid = ngx_pid;
+    }
+
+    helicone_uuid_v4_format(ngx_http_helicone_random
+                            + ngx_http_helicone_random_used, out);
+
+    /* used bytes are not reused */
+    ngx_http_helicone_random_used += 16;
+
+    return NGX_OK;
 }
 
 
@@ -216,7 +252,8 @@ ngx_http_helicone_read_json(ngx_http_request_t *r,
     size_t                         n;
     ngx_str_t                      msg;
     ngx_uint_t                     gateway;
-    helicone_json_value_t          v;
+    helicone_json_iter_t           it;
+    helicone_json_value_t          k, v, stream, user;
     ngx_http_helicone_loc_conf_t  *hlcf;
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
@@ -253,9 +290,33 @@ ngx_http_helicone_read_json(ngx_http_request_t *r,
 
     ctx->json_ok = 1;
 
-    if (helicone_json_object_get(&ctx->json, "model", 5, &v) == HELICONE_OK
-        && v.type == HELICONE_JSON_STRING)
-    {
+    /* the members that matter, in one pass over a body of any size */
+
+    stream.type = HELICONE_JSON_INVALID;
+    user.type = HELICONE_JSON_INVALID;
+    ctx->json_model.type = HELICONE_JSON_INVALID;
+    ctx->json_stream_options.type = HELICONE_JSON_INVALID;
+
+    if (helicone_json_iter_init(&it, &ctx->json) == HELICONE_OK) {
+        while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
+            if (helicone_json_string_eq(&k, "model", 5)) {
+                ctx->json_model = v;
+
+            } else if (helicone_json_string_eq(&k, "stream", 6)) {
+                stream = v;
+
+            } else if (helicone_json_string_eq(&k, "stream_options", 14)) {
+                ctx->json_stream_options = v;
+
+            } else if (helicone_json_string_eq(&k, "user", 4)) {
+                user = v;
+            }
+        }
+    }
+
+    v = ctx->json_model;
+
+    if (v.type == HELICONE_JSON_STRING) {
         ctx->model.data = ngx_pnalloc(r->pool, v.len);
         if (ctx->model.data == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -288,30 +349,24 @@ ngx_http_helicone_read_json(ngx_http_request_t *r,
         }
     }
 
-    if (helicone_json_object_get(&ctx->json, "stream", 6, &v) == HELICONE_OK
-        && v.type == HELICONE_JSON_TRUE)
-    {
-        ctx->stream = 1;
-    }
+    ctx->stream = (stream.type == HELICONE_JSON_TRUE);
 
-    if (helicone_json_path_get(&ctx->json, "stream_options.include_usage",
-                               &v)
-        == HELICONE_OK
+    if (ctx->json_stream_options.type == HELICONE_JSON_OBJECT
+        && helicone_json_object_get(&ctx->json_stream_options,
+                                    "include_usage", 13, &v)
+           == HELICONE_OK
         && v.type == HELICONE_JSON_TRUE)
     {
         ctx->include_usage = 1;
     }
 
-    if (ctx->user_id.len == 0
-        && helicone_json_object_get(&ctx->json, "user", 4, &v) == HELICONE_OK
-        && v.type == HELICONE_JSON_STRING)
-    {
-        ctx->user_id.data = ngx_pnalloc(r->pool, v.len);
+    if (ctx->user_id.len == 0 && user.type == HELICONE_JSON_STRING) {
+        ctx->user_id.data = ngx_pnalloc(r->pool, user.len);
         if (ctx->user_id.data == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        n = helicone_json_string_decode(&v, ctx->user_id.data);
+        n = helicone_json_string_decode(&user, ctx->user_id.data);
         ctx->user_id.len = (n == (size_t) -1) ? 0 : n;
     }
 

@@ -177,6 +177,8 @@ typedef struct {
 
     ngx_str_t                      body;         /* client body, contiguous */
     helicone_json_value_t          json;         /* valid when json_ok */
+    helicone_json_value_t          json_model;   /* its members, or INVALID */
+    helicone_json_value_t          json_stream_options;
     ngx_str_t                      model;        /* as the client sent it */
     ngx_str_t                      served_model; /* response "model" */
 
@@ -269,6 +271,7 @@ extern const size_t         ngx_http_helicone_embedded_costs_len;
 ngx_int_t ngx_http_helicone_handler(ngx_http_request_t *r);
 ngx_http_helicone_ctx_t *ngx_http_helicone_create_ctx(ngx_http_request_t *r);
 void ngx_http_helicone_wake(ngx_http_request_t *r);
+ngx_int_t ngx_http_helicone_uuid(u_char *out);
 
 /* body.c */
 ngx_int_t ngx_http_helicone_body_collect(ngx_http_request_t *r,

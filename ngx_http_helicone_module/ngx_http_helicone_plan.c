@@ -560,6 +560,9 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
     rw.model.data = t->model.data;
     rw.model.len = t->model.len;
     rw.include_usage = ctx->stream && pr->stream_usage;
+    rw.found = 1;
+    rw.model_value = ctx->json_model;
+    rw.stream_options = ctx->json_stream_options;
 
     size = helicone_rewrite_size(&ctx->json, &rw);
 

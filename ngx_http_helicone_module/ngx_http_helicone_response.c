@@ -407,6 +407,7 @@ ngx_http_helicone_response_strip(ngx_http_helicone_ctx_t *ctx,
     ctx->feed_start = ev->end;
 
     if (!ev->truncated
+        && ngx_strnstr((u_char *) ev->data.data, "\"usage\"", ev->data.len)
         && helicone_json_parse(ev->data.data, ev->data.len, &doc)
            == HELICONE_OK
         && doc.type == HELICONE_JSON_OBJECT

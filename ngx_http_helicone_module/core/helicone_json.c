@@ -44,6 +44,21 @@ static size_t helicone_json_escape_char(const unsigned char **pp,
 static const unsigned char  helicone_json_hex_digits[] = "0123456789abcdef";
 
 
+/* 1 for the bytes a JSON string holds as they are: printable ASCII but
+ * the quote and the backslash */
+
+static const unsigned char  helicone_json_plain[256] = {
+#define P(c) ((c) >= 0x20 && (c) < 0x7f && (c) != '"' && (c) != '\\')
+#define P8(c) P(c), P(c + 1), P(c + 2), P(c + 3), P(c + 4), P(c + 5),         \
+              P(c + 6), P(c + 7)
+    P8(0x00), P8(0x08), P8(0x10), P8(0x18), P8(0x20), P8(0x28), P8(0x30),
+    P8(0x38), P8(0x40), P8(0x48), P8(0x50), P8(0x58), P8(0x60), P8(0x68),
+    P8(0x70), P8(0x78)
+#undef P8
+#undef P
+};
+
+
 static const unsigned char *
 helicone_json_ws(const unsigned char *p, const unsigned char *end)
 {
@@ -1146,6 +1161,13 @@ helicone_json_escape_len(const unsigned char *src, size_t len)
     n = 0;
 
     while (p < end) {
+        if (helicone_json_plain[*p]) {
+            /* the common case: printable ASCII passes as it is */
+            p++;
+            n++;
+            continue;
+        }
+
         n += helicone_json_escape_char(&p, end, NULL);
     }
 
@@ -1156,7 +1178,7 @@ helicone_json_escape_len(const unsigned char *src, size_t len)
 unsigned char *
 helicone_json_escape(unsigned char *dst, const unsigned char *src, size_t len)
 {
-    const unsigned char  *p, *end;
+    const unsigned char  *p, *end, *run;
 
     if (src == NULL) {
         return dst;
@@ -1166,7 +1188,64 @@ helicone_json_escape(unsigned char *dst, const unsigned char *src, size_t len)
     end = src + len;
 
     while (p < end) {
+        run = p;
+
+        while (p < end && helicone_json_plain[*p]) {
+            p++;
+        }
+
+        if (p > run) {
+            memcpy(dst, run, (size_t) (p - run));
+            dst += p - run;
+            continue;
+        }
+
         dst += helicone_json_escape_char(&p, end, dst);
+    }
+
+    return dst;
+}
+
+
+unsigned char *
+helicone_json_escape_into(unsigned char *dst, unsigned char *end,
+    const unsigned char *src, size_t len)
+{
+    size_t                n;
+    const unsigned char  *p, *last, *run, *q;
+
+    if (src == NULL) {
+        return dst;
+    }
+
+    p = src;
+    last = src + len;
+
+    while (p < last) {
+        run = p;
+
+        while (p < last && helicone_json_plain[*p]) {
+            p++;
+        }
+
+        if (p > run) {
+            if ((size_t) (end - dst) < (size_t) (p - run)) {
+                return NULL;
+            }
+
+            memcpy(dst, run, (size_t) (p - run));
+            dst += p - run;
+            continue;
+        }
+
+        q = p;
+        n = helicone_json_escape_char(&q, last, NULL);
+
+        if ((size_t) (end - dst) < n) {
+            return NULL;
+        }
+
+        dst += helicone_json_escape_char(&p, last, dst);
     }
 
     return dst;

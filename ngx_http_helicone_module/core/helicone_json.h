@@ -107,5 +107,12 @@ size_t helicone_json_escape_len(const unsigned char *src, size_t len);
 unsigned char *helicone_json_escape(unsigned char *dst,
     const unsigned char *src, size_t len);
 
+/*
+ * Like helicone_json_escape(), into dst..end: the end of the written
+ * bytes, or NULL when they do not fit (dst..end then holds a part).
+ */
+unsigned char *helicone_json_escape_into(unsigned char *dst,
+    unsigned char *end, const unsigned char *src, size_t len);
+
 
 #endif /* _HELICONE_JSON_H_INCLUDED_ */

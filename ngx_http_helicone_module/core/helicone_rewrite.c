@@ -55,8 +55,23 @@ helicone_rewrite_plan(const helicone_json_value_t *root,
     n = 0;
     *injected = 0;
 
-    if (opts->model.len
-        && helicone_json_object_get(root, "model", 5, &v) == HELICONE_OK
+    if (opts->found) {
+        v = opts->model_value;
+        so = opts->stream_options;
+
+    } else {
+        if (helicone_json_object_get(root, "model", 5, &v) != HELICONE_OK) {
+            v.type = HELICONE_JSON_INVALID;
+        }
+
+        if (helicone_json_object_get(root, "stream_options", 14, &so)
+            != HELICONE_OK)
+        {
+            so.type = HELICONE_JSON_INVALID;
+        }
+    }
+
+    if (opts->model.len && v.type != HELICONE_JSON_INVALID
         && !helicone_json_string_eq(&v, (const char *) opts->model.data,
                                     opts->model.len))
     {
@@ -74,9 +89,7 @@ helicone_rewrite_plan(const helicone_json_value_t *root,
 
     *injected = 1;
 
-    if (helicone_json_object_get(root, "stream_options", 14, &so)
-        != HELICONE_OK)
-    {
+    if (so.type == HELICONE_JSON_INVALID) {
         /* a new member after the opening brace */
         edits[n].start = root->start + 1;
         edits[n].len = 0;

@@ -22,6 +22,12 @@
 typedef struct {
     helicone_str_t      model;          /* empty: keep the client's */
     unsigned            include_usage:1; /* a stream must report usage */
+    unsigned            found:1;        /* the two below were looked up */
+
+    /* the root's "model" and "stream_options" members, when the caller
+     * found them already (type HELICONE_JSON_INVALID: absent) */
+    helicone_json_value_t  model_value;
+    helicone_json_value_t  stream_options;
 } helicone_rewrite_opts_t;
 
 

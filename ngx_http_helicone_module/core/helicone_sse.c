@@ -37,6 +37,8 @@ static void helicone_sse_data_byte(helicone_sse_parser_t *p,
     unsigned char c);
 static int helicone_sse_dispatch(helicone_sse_parser_t *p,
     helicone_sse_event_pt handler, void *ctx);
+static size_t helicone_sse_data_run(helicone_sse_parser_t *p,
+    const unsigned char *data, size_t len);
 
 
 static const unsigned char  helicone_sse_bom[3] = { 0xef, 0xbb, 0xbf };
@@ -95,6 +97,15 @@ helicone_sse_feed(helicone_sse_parser_t *p, const unsigned char *data,
                     return rc;
                 }
             }
+        }
+
+        if (p->state == sw_value && p->field == helicone_sse_field_data
+            && c != '\r' && c != '\n')
+        {
+            /* the bulk of a stream: data up to the line end, at once */
+            j = helicone_sse_data_run(p, data + i, len - i);
+            i += j - 1;
+            continue;
         }
 
         p->feed_pos = i + 1;
@@ -277,6 +288,33 @@ helicone_sse_data_byte(helicone_sse_parser_t *p, unsigned char c)
     } else {
         p->truncated = 1;
     }
+}
+
+
+/* Data bytes up to (not including) the next line end; returns how many. */
+
+static size_t
+helicone_sse_data_run(helicone_sse_parser_t *p, const unsigned char *data,
+    size_t len)
+{
+    size_t  n, room;
+
+    for (n = 0; n < len && data[n] != '\r' && data[n] != '\n'; n++) {
+        /* void */
+    }
+
+    room = (p->buf != NULL && p->len < p->cap) ? p->cap - p->len : 0;
+
+    if (n > room) {
+        p->truncated = 1;
+    }
+
+    if (room) {
+        memcpy(p->buf + p->len, data, n < room ? n : room);
+        p->len += n < room ? n : room;
+    }
+
+    return n;
 }
 
 

@@ -40,11 +40,207 @@ helicone_usage_init(helicone_usage_t *u)
  * or odd leaves the value the caller already had.
  */
 
+/* the counts an OpenAI-style usage object may carry, by where they are */
+enum {
+    HELICONE_U_PROMPT = 0,          /* prompt_tokens */
+    HELICONE_U_INPUT,               /* input_tokens (Responses API) */
+    HELICONE_U_COMPLETION,          /* completion_tokens */
+    HELICONE_U_OUTPUT,              /* output_tokens */
+    HELICONE_U_CACHED,              /* prompt_tokens_details.cached_tokens */
+    HELICONE_U_INPUT_CACHED,        /* input_tokens_details.cached_tokens */
+    HELICONE_U_CACHE_HIT,           /* prompt_cache_hit_tokens (DeepSeek) */
+    HELICONE_U_CACHE_WRITE,         /* prompt_tokens_details.cache_write_tokens */
+    HELICONE_U_W5M_PTD,             /* prompt_tokens_details.cache_write_details */
+    HELICONE_U_W1H_PTD,
+    HELICONE_U_W5M,                 /* cache_write_details */
+    HELICONE_U_W1H,
+    HELICONE_U_AUDIO_IN,            /* prompt_tokens_details.audio_tokens */
+    HELICONE_U_REASONING,           /* completion_tokens_details */
+    HELICONE_U_OUTPUT_REASONING,    /* output_tokens_details */
+    HELICONE_U_AUDIO_OUT,           /* completion_tokens_details */
+    HELICONE_U_WEB_SEARCH,          /* server_tool_use.web_search_requests */
+    HELICONE_U_N
+};
+
+
+typedef struct {
+    const char          *name;
+    size_t               len;
+    int                  slot;       /* HELICONE_U_*, or -1: an object */
+} helicone_usage_field_t;
+
+
+#define helicone_usage_field(name, slot)  { name, sizeof(name) - 1, slot }
+
+static const helicone_usage_field_t  helicone_usage_top[] = {
+    helicone_usage_field("prompt_tokens", HELICONE_U_PROMPT),
+    helicone_usage_field("input_tokens", HELICONE_U_INPUT),
+    helicone_usage_field("completion_tokens", HELICONE_U_COMPLETION),
+    helicone_usage_field("output_tokens", HELICONE_U_OUTPUT),
+    helicone_usage_field("prompt_cache_hit_tokens", HELICONE_U_CACHE_HIT),
+    { NULL, 0, 0 }
+};
+
+static const helicone_usage_field_t  helicone_usage_ptd[] = {
+    helicone_usage_field("cached_tokens", HELICONE_U_CACHED),
+    helicone_usage_field("cache_write_tokens", HELICONE_U_CACHE_WRITE),
+    helicone_usage_field("audio_tokens", HELICONE_U_AUDIO_IN),
+    { NULL, 0, 0 }
+};
+
+static const helicone_usage_field_t  helicone_usage_ptd_writes[] = {
+    helicone_usage_field("write_5m_tokens", HELICONE_U_W5M_PTD),
+    helicone_usage_field("write_1h_tokens", HELICONE_U_W1H_PTD),
+    { NULL, 0, 0 }
+};
+
+static const helicone_usage_field_t  helicone_usage_writes[] = {
+    helicone_usage_field("write_5m_tokens", HELICONE_U_W5M),
+    helicone_usage_field("write_1h_tokens", HELICONE_U_W1H),
+    { NULL, 0, 0 }
+};
+
+static const helicone_usage_field_t  helicone_usage_itd[] = {
+    helicone_usage_field("cached_tokens", HELICONE_U_INPUT_CACHED),
+    { NULL, 0, 0 }
+};
+
+static const helicone_usage_field_t  helicone_usage_ctd[] = {
+    helicone_usage_field("reasoning_tokens", HELICONE_U_REASONING),
+    helicone_usage_field("audio_tokens", HELICONE_U_AUDIO_OUT),
+    { NULL, 0, 0 }
+};
+
+static const helicone_usage_field_t  helicone_usage_otd[] = {
+    helicone_usage_field("reasoning_tokens", HELICONE_U_OUTPUT_REASONING),
+    { NULL, 0, 0 }
+};
+
+static const helicone_usage_field_t  helicone_usage_stu[] = {
+    helicone_usage_field("web_search_requests", HELICONE_U_WEB_SEARCH),
+    { NULL, 0, 0 }
+};
+
+
+static void helicone_usage_read(const helicone_json_value_t *obj,
+    const helicone_usage_field_t *fields, int64_t *raw);
+static void helicone_usage_openai_scan(const helicone_json_value_t *usage,
+    int64_t *raw);
+static void helicone_usage_pick(int64_t *field, int64_t a, int64_t b,
+    int64_t c);
+
+
+/*
+ * Reads the integers of obj named in fields into raw[]: the last of
+ * duplicate names wins, negative or non-integral values are ignored.
+ */
+
+static void
+helicone_usage_read(const helicone_json_value_t *obj,
+    const helicone_usage_field_t *fields, int64_t *raw)
+{
+    int64_t                        n;
+    helicone_json_iter_t           it;
+    helicone_json_value_t          k, v;
+    const helicone_usage_field_t  *f;
+
+    if (obj->type != HELICONE_JSON_OBJECT
+        || helicone_json_iter_init(&it, obj) != HELICONE_OK)
+    {
+        return;
+    }
+
+    while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
+        for (f = fields; f->name; f++) {
+            if (helicone_json_string_eq(&k, f->name, f->len)) {
+                if (helicone_json_int64(&v, &n) == HELICONE_OK && n >= 0) {
+                    raw[f->slot] = n;
+                }
+
+                break;
+            }
+        }
+    }
+}
+
+
+static void
+helicone_usage_openai_scan(const helicone_json_value_t *usage, int64_t *raw)
+{
+    size_t                 i;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  k, v, w;
+
+    for (i = 0; i < HELICONE_U_N; i++) {
+        raw[i] = -1;
+    }
+
+    helicone_usage_read(usage, helicone_usage_top, raw);
+
+    if (helicone_json_iter_init(&it, usage) != HELICONE_OK) {
+        return;
+    }
+
+    /* the nested objects, once each */
+
+    while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
+
+        if (v.type != HELICONE_JSON_OBJECT) {
+            continue;
+        }
+
+        if (helicone_json_string_eq(&k, "prompt_tokens_details", 21)) {
+            helicone_usage_read(&v, helicone_usage_ptd, raw);
+
+            if (helicone_json_object_get(&v, "cache_write_details", 19, &w)
+                == HELICONE_OK)
+            {
+                helicone_usage_read(&w, helicone_usage_ptd_writes, raw);
+            }
+
+        } else if (helicone_json_string_eq(&k, "cache_write_details", 19)) {
+            helicone_usage_read(&v, helicone_usage_writes, raw);
+
+        } else if (helicone_json_string_eq(&k, "input_tokens_details", 20)) {
+            helicone_usage_read(&v, helicone_usage_itd, raw);
+
+        } else if (helicone_json_string_eq(&k, "completion_tokens_details",
+                                           25))
+        {
+            helicone_usage_read(&v, helicone_usage_ctd, raw);
+
+        } else if (helicone_json_string_eq(&k, "output_tokens_details", 21)) {
+            helicone_usage_read(&v, helicone_usage_otd, raw);
+
+        } else if (helicone_json_string_eq(&k, "server_tool_use", 15)) {
+            helicone_usage_read(&v, helicone_usage_stu, raw);
+        }
+    }
+}
+
+
+/* the first known of up to three counts overwrites *field */
+
+static void
+helicone_usage_pick(int64_t *field, int64_t a, int64_t b, int64_t c)
+{
+    if (a >= 0) {
+        *field = a;
+
+    } else if (b >= 0) {
+        *field = b;
+
+    } else if (c >= 0) {
+        *field = c;
+    }
+}
+
+
 int
 helicone_usage_from_openai(const helicone_json_value_t *doc,
     helicone_usage_t *u)
 {
-    int64_t                n;
+    int64_t                raw[HELICONE_U_N];
     helicone_json_value_t  usage;
 
     if (doc == NULL || doc->type != HELICONE_JSON_OBJECT) {
@@ -62,84 +258,30 @@ helicone_usage_from_openai(const helicone_json_value_t *doc,
         }
     }
 
-    if (helicone_usage_get(&usage, "prompt_tokens", &n) == HELICONE_OK
-        || helicone_usage_get(&usage, "input_tokens", &n) == HELICONE_OK)
-    {
-        u->prompt_tokens = n;
-    }
+    /* one pass over the object: usage is read on every response */
+    helicone_usage_openai_scan(&usage, raw);
 
-    if (helicone_usage_get(&usage, "completion_tokens", &n) == HELICONE_OK
-        || helicone_usage_get(&usage, "output_tokens", &n) == HELICONE_OK)
-    {
-        u->completion_tokens = n;
-    }
-
-    if (helicone_usage_get(&usage, "prompt_tokens_details.cached_tokens", &n)
-        == HELICONE_OK
-        || helicone_usage_get(&usage, "input_tokens_details.cached_tokens",
-                              &n)
-           == HELICONE_OK
-        || helicone_usage_get(&usage, "prompt_cache_hit_tokens", &n)
-           == HELICONE_OK)
-    {
-        u->cache_read_tokens = n;
-    }
-
-    if (helicone_usage_get(&usage, "prompt_tokens_details.cache_write_tokens",
-                           &n)
-        == HELICONE_OK)
-    {
-        u->cache_write_tokens = n;
-    }
-
-    if (helicone_usage_get(&usage,
-            "prompt_tokens_details.cache_write_details.write_5m_tokens", &n)
-        == HELICONE_OK
-        || helicone_usage_get(&usage, "cache_write_details.write_5m_tokens",
-                              &n)
-           == HELICONE_OK)
-    {
-        u->cache_write_5m_tokens = n;
-    }
-
-    if (helicone_usage_get(&usage,
-            "prompt_tokens_details.cache_write_details.write_1h_tokens", &n)
-        == HELICONE_OK
-        || helicone_usage_get(&usage, "cache_write_details.write_1h_tokens",
-                              &n)
-           == HELICONE_OK)
-    {
-        u->cache_write_1h_tokens = n;
-    }
-
-    if (helicone_usage_get(&usage, "prompt_tokens_details.audio_tokens", &n)
-        == HELICONE_OK)
-    {
-        u->prompt_audio_tokens = n;
-    }
-
-    if (helicone_usage_get(&usage,
-                           "completion_tokens_details.reasoning_tokens", &n)
-        == HELICONE_OK
-        || helicone_usage_get(&usage,
-                              "output_tokens_details.reasoning_tokens", &n)
-           == HELICONE_OK)
-    {
-        u->reasoning_tokens = n;
-    }
-
-    if (helicone_usage_get(&usage, "completion_tokens_details.audio_tokens",
-                           &n)
-        == HELICONE_OK)
-    {
-        u->completion_audio_tokens = n;
-    }
-
-    if (helicone_usage_get(&usage, "server_tool_use.web_search_requests", &n)
-        == HELICONE_OK)
-    {
-        u->web_search_requests = n;
-    }
+    helicone_usage_pick(&u->prompt_tokens, raw[HELICONE_U_PROMPT],
+                        raw[HELICONE_U_INPUT], -1);
+    helicone_usage_pick(&u->completion_tokens, raw[HELICONE_U_COMPLETION],
+                        raw[HELICONE_U_OUTPUT], -1);
+    helicone_usage_pick(&u->cache_read_tokens, raw[HELICONE_U_CACHED],
+                        raw[HELICONE_U_INPUT_CACHED],
+                        raw[HELICONE_U_CACHE_HIT]);
+    helicone_usage_pick(&u->cache_write_tokens, raw[HELICONE_U_CACHE_WRITE],
+                        -1, -1);
+    helicone_usage_pick(&u->cache_write_5m_tokens, raw[HELICONE_U_W5M_PTD],
+                        raw[HELICONE_U_W5M], -1);
+    helicone_usage_pick(&u->cache_write_1h_tokens, raw[HELICONE_U_W1H_PTD],
+                        raw[HELICONE_U_W1H], -1);
+    helicone_usage_pick(&u->prompt_audio_tokens, raw[HELICONE_U_AUDIO_IN],
+                        -1, -1);
+    helicone_usage_pick(&u->reasoning_tokens, raw[HELICONE_U_REASONING],
+                        raw[HELICONE_U_OUTPUT_REASONING], -1);
+    helicone_usage_pick(&u->completion_audio_tokens,
+                        raw[HELICONE_U_AUDIO_OUT], -1, -1);
+    helicone_usage_pick(&u->web_search_requests, raw[HELICONE_U_WEB_SEARCH],
+                        -1, -1);
 
     u->found = 1;
 
