@@ -32,6 +32,8 @@ static ngx_int_t ngx_http_helicone_response_cut(ngx_http_helicone_ctx_t *ctx,
     const u_char *p, size_t len);
 static ngx_int_t ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
+static ngx_uint_t ngx_http_helicone_response_has_usage(
+    const helicone_sse_event_t *ev);
 static ngx_int_t ngx_http_helicone_out_reserve(ngx_http_helicone_ctx_t *ctx,
     size_t size);
 static ngx_int_t ngx_http_helicone_out_chain(ngx_http_helicone_ctx_t *ctx,
@@ -407,7 +409,7 @@ ngx_http_helicone_response_strip(ngx_http_helicone_ctx_t *ctx,
     ctx->feed_start = ev->end;
 
     if (!ev->truncated
-        && ngx_strnstr((u_char *) ev->data.data, "\"usage\"", ev->data.len)
+        && ngx_http_helicone_response_has_usage(ev)
         && helicone_json_parse(ev->data.data, ev->data.len, &doc)
            == HELICONE_OK
         && doc.type == HELICONE_JSON_OBJECT
@@ -502,12 +504,21 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
 
     /* most chunks carry neither; skip the JSON scan for those */
     if (ctx->served_model.len == 0
-        || ngx_strnstr((u_char *) ev->data.data, "\"usage\"", ev->data.len))
+        || ngx_http_helicone_response_has_usage(ev))
     {
         ngx_http_helicone_response_json(ctx, ev->data.data, ev->data.len);
     }
 
     return 0;
+}
+
+
+/* most chunks have no "usage": look before parsing any JSON */
+
+static ngx_uint_t
+ngx_http_helicone_response_has_usage(const helicone_sse_event_t *ev)
+{
+    return memmem(ev->data.data, ev->data.len, "\"usage\"", 7) != NULL;
 }
 
 

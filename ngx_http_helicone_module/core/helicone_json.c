@@ -969,6 +969,12 @@ helicone_json_string_eq(const helicone_json_value_t *v, const char *s,
         return 0;
     }
 
+    /* without escapes the text is its own decoding: most names */
+    if (memchr(p, '\\', (size_t) (end - p)) == NULL) {
+        return (size_t) (end - p) == len
+               && (len == 0 || memcmp(p, s, len) == 0);
+    }
+
     i = 0;
 
     while (p < end) {
@@ -1235,6 +1241,17 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
 
             memcpy(dst, run, (size_t) (p - run));
             dst += p - run;
+            continue;
+        }
+
+        if (*p == '"' || *p == '\\') {
+            /* the common escapes of JSON text within JSON text */
+            if (end - dst < 2) {
+                return NULL;
+            }
+
+            *dst++ = '\\';
+            *dst++ = *p++;
             continue;
         }
 
