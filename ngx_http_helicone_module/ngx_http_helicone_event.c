@@ -107,6 +107,12 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
         resp_body = ctx->error_body;
     }
 
+    if (hlcf->log_body_max == 0) {
+        /* helicone_log_body_max 0: no bodies at all */
+        ngx_str_null(&req_body);
+        ngx_str_null(&resp_body);
+    }
+
     if (ngx_http_helicone_event_url(r, &url) != NGX_OK) {
         return NGX_ERROR;
     }

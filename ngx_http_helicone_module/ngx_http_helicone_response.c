@@ -697,7 +697,8 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
     const u_char *p, size_t len)
 {
     size_t                 n;
-    helicone_json_value_t  doc, v;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  doc, k, v, model, usage, groq;
 
     if (helicone_json_parse(p, len, &doc) != HELICONE_OK
         || doc.type != HELICONE_JSON_OBJECT)
@@ -705,17 +706,46 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
         return;
     }
 
+    model.type = HELICONE_JSON_INVALID;
+
     if (ctx->dialect == NGX_HTTP_HELICONE_API_ANTHROPIC) {
         (void) helicone_usage_from_anthropic(&doc, &ctx->usage);
 
+        if (helicone_json_object_get(&doc, "model", 5, &v) == HELICONE_OK) {
+            model = v;
+        }
+
     } else {
-        (void) helicone_usage_from_openai(&doc, &ctx->usage);
+        /* one pass over the top level: "choices" can be large */
+        usage.type = HELICONE_JSON_INVALID;
+        groq.type = HELICONE_JSON_INVALID;
+
+        if (helicone_json_iter_init(&it, &doc) == HELICONE_OK) {
+            while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
+                if (helicone_json_string_eq(&k, "usage", 5)) {
+                    usage = v;
+
+                } else if (helicone_json_string_eq(&k, "model", 5)) {
+                    model = v;
+
+                } else if (helicone_json_string_eq(&k, "x_groq", 6)) {
+                    groq = v;
+                }
+            }
+        }
+
+        if (usage.type == HELICONE_JSON_OBJECT) {
+            (void) helicone_usage_openai_object(&usage, &ctx->usage);
+
+        } else if (groq.type == HELICONE_JSON_OBJECT) {
+            /* Groq streams put it in "x_groq" */
+            (void) helicone_usage_from_openai(&doc, &ctx->usage);
+        }
     }
 
-    if (ctx->served_model.len == 0
-        && helicone_json_object_get(&doc, "model", 5, &v) == HELICONE_OK
-        && v.type == HELICONE_JSON_STRING)
-    {
+    v = model;
+
+    if (ctx->served_model.len == 0 && v.type == HELICONE_JSON_STRING) {
         ctx->served_model.data = ngx_pnalloc(ctx->request->pool, v.len);
         if (ctx->served_model.data == NULL) {
             return;

@@ -199,6 +199,17 @@ helicone_json_scan_string(const unsigned char *p, const unsigned char *end)
     while (p < end) {
         c = *p;
 
+        if (helicone_json_plain[c]) {
+            /* most of a string: printable ASCII, no escapes */
+            p++;
+
+            while (p < end && helicone_json_plain[*p]) {
+                p++;
+            }
+
+            continue;
+        }
+
         if (c == '"') {
             return p + 1;
         }
@@ -545,6 +556,11 @@ helicone_json_skip_string(const unsigned char *p, const unsigned char *end)
     p++;
 
     while (p < end) {
+        if (helicone_json_plain[*p]) {
+            p++;
+            continue;
+        }
+
         if (*p == '"') {
             return p + 1;
         }

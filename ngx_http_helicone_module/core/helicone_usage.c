@@ -240,7 +240,6 @@ int
 helicone_usage_from_openai(const helicone_json_value_t *doc,
     helicone_usage_t *u)
 {
-    int64_t                raw[HELICONE_U_N];
     helicone_json_value_t  usage;
 
     if (doc == NULL || doc->type != HELICONE_JSON_OBJECT) {
@@ -258,8 +257,22 @@ helicone_usage_from_openai(const helicone_json_value_t *doc,
         }
     }
 
+    return helicone_usage_openai_object(&usage, u);
+}
+
+
+int
+helicone_usage_openai_object(const helicone_json_value_t *usage,
+    helicone_usage_t *u)
+{
+    int64_t  raw[HELICONE_U_N];
+
+    if (usage == NULL || usage->type != HELICONE_JSON_OBJECT) {
+        return HELICONE_DECLINED;
+    }
+
     /* one pass over the object: usage is read on every response */
-    helicone_usage_openai_scan(&usage, raw);
+    helicone_usage_openai_scan(usage, raw);
 
     helicone_usage_pick(&u->prompt_tokens, raw[HELICONE_U_PROMPT],
                         raw[HELICONE_U_INPUT], -1);

@@ -40,6 +40,10 @@ void helicone_usage_init(helicone_usage_t *u);
 int helicone_usage_from_openai(const helicone_json_value_t *doc,
     helicone_usage_t *u);
 
+/* The same from the "usage" object itself, found by the caller. */
+int helicone_usage_openai_object(const helicone_json_value_t *usage,
+    helicone_usage_t *u);
+
 /*
  * Reads an Anthropic "usage" object (a message, or the "message" of a
  * message_start event, or a message_delta's "usage"; not a bare usage
