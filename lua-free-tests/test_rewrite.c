@@ -16,6 +16,9 @@ static void check(const char *name, const char *body, const char *model,
     int usage, int rc, const char *expect, int injected);
 static void test_cases(void);
 static void test_every_body(void);
+static void members(const char *name, const char *body, const char *over,
+    const char *expect);
+static void test_members(void);
 
 
 static const char *
@@ -217,11 +220,64 @@ test_every_body(void)
 }
 
 
+/* bodyKeyOverride: members replaced in place or added */
+
+static void
+members(const char *name, const char *body, const char *over,
+    const char *expect)
+{
+    size_t                 len;
+    unsigned char          out[512];
+    helicone_json_value_t  root, ov, chk;
+
+    if (helicone_json_parse((const unsigned char *) body, strlen(body), &root)
+        != HELICONE_OK
+        || helicone_json_parse((const unsigned char *) over, strlen(over),
+                               &ov)
+           != HELICONE_OK)
+    {
+        ok(0, "%s: fixtures parse", name);
+        return;
+    }
+
+    if (expect == NULL) {
+        ok(helicone_rewrite_members(&root, &ov, out, &len)
+           == HELICONE_DECLINED, "%s: nothing to set", name);
+        return;
+    }
+
+    ok(helicone_rewrite_members(&root, &ov, out, &len) == HELICONE_OK
+       && len <= root.len + ov.len + 2, "%s: within the bound", name);
+    is_mem(out, len, expect, strlen(expect), label(name, "body"));
+    ok(helicone_json_parse(out, len, &chk) == HELICONE_OK,
+       "%s: valid JSON", name);
+}
+
+
+static void
+test_members(void)
+{
+    members("replace", "{\"model\":\"a\",\"t\":1}", "{\"model\":\"b\"}",
+            "{\"model\":\"b\",\"t\":1}");
+    members("add", "{\"t\":1}", "{\"max_tokens\":5}",
+            "{\"max_tokens\":5,\"t\":1}");
+    members("add to empty", "{ }", "{\"a\":[1],\"b\":{}}",
+            "{\"a\":[1],\"b\":{} }");
+    members("both, any order", "{\"x\":1,\"y\":2,\"z\":3}",
+            "{\"z\":\"Z\",\"new\":null,\"x\":\"X\"}",
+            "{\"new\":null,\"x\":\"X\",\"y\":2,\"z\":\"Z\"}");
+    members("twice, the last wins", "{\"x\":1}", "{\"x\":2,\"x\":3}",
+            "{\"x\":3}");
+    members("none", "{\"x\":1}", "{}", NULL);
+}
+
+
 int
 main(void)
 {
     test_cases();
     test_every_body();
+    test_members();
 
     return done_testing();
 }

@@ -3,14 +3,25 @@
  */
 
 /*
- * One upstream try: a subrequest to the internal attempt location, which
- * the stock proxy module serves. Only this file decides whether a try
- * failed in a way that lets the next target have a go.
+ * Upstream tries: each a subrequest to the internal attempt location,
+ * which the stock proxy module serves; and what follows a failure: the
+ * same target again after a backoff, the next target, or the end. Only
+ * this file decides whether a try failed in a way that lets another go.
  */
 
 #include "ngx_http_helicone_module.h"
 
 
+static ngx_int_t ngx_http_helicone_attempt_run(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t);
+static ngx_int_t ngx_http_helicone_attempt_backoff(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_attempt_t *a);
+static void ngx_http_helicone_attempt_backoff_done(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_helicone_attempt_retryable(ngx_uint_t status);
+static ngx_uint_t ngx_http_helicone_attempt_fails_over(ngx_http_request_t *r,
+    ngx_http_helicone_target_t *t, ngx_uint_t status);
+static void ngx_http_helicone_attempt_timeout(ngx_event_t *ev);
+static void ngx_http_helicone_attempt_cleanup(void *data);
 static ngx_int_t ngx_http_helicone_attempt_done(ngx_http_request_t *sr,
     void *data, ngx_int_t rc);
 static ngx_int_t ngx_http_helicone_attempt_verdict(ngx_http_request_t *sr,
@@ -19,22 +30,75 @@ static ngx_uint_t ngx_http_helicone_attempt_cut(ngx_http_request_t *sr,
     ngx_http_helicone_ctx_t *ctx, ngx_int_t rc);
 
 
+/* The policy in force: the location's, then what the request's headers
+ * say (headers.c reads those). */
+
+void
+ngx_http_helicone_attempt_policy(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+    ctx->retry = hlcf->retry;
+    ctx->retry_num = hlcf->retry_num;
+    ctx->retry_factor = hlcf->retry_factor;
+    ctx->retry_min = hlcf->retry_min;
+    ctx->retry_max = hlcf->retry_max;
+
+    if (hlcf->deadline) {
+        /* 0 would mean "none": the clock starts at the request */
+        ctx->deadline = (ctx->start + hlcf->deadline) | 1;
+    }
+}
+
+
+/* The first try: the first target that can take the request. */
+
 ngx_int_t
 ngx_http_helicone_attempt_start(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
-    ngx_int_t                      rc;
-    ngx_buf_t                     *b;
-    ngx_chain_t                   *cl;
-    ngx_http_request_t            *sr;
-    ngx_http_request_body_t       *rb;
-    ngx_http_helicone_attempt_t   *a;
-    ngx_http_helicone_target_t    *t;
-    ngx_http_helicone_sr_ctx_t    *srctx;
-    ngx_http_post_subrequest_t    *ps;
-    ngx_http_helicone_loc_conf_t  *hlcf;
+    return ngx_http_helicone_attempt_next(r, ctx);
+}
 
-    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+/*
+ * After a failed try, or before the first: NGX_OK when an attempt runs,
+ * NGX_AGAIN when one will after a backoff, NGX_DECLINED when nothing is
+ * left to try, NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_helicone_attempt_next(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_int_t                     rc;
+    ngx_http_helicone_attempt_t  *a;
+    ngx_http_helicone_target_t   *t;
+
+    a = ctx->attempts.nelts
+        ? &((ngx_http_helicone_attempt_t *) ctx->attempts.elts)
+                                                [ctx->attempts.nelts - 1]
+        : NULL;
+
+    if (a && ctx->deadline
+        && (ngx_msec_int_t) (ngx_current_msec - ctx->deadline) >= 0)
+    {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "helicone attempt: deadline passed after %ui attempts",
+                      ctx->attempts.nelts);
+        return NGX_DECLINED;
+    }
+
+    if (a && a->outcome == ngx_http_helicone_attempt_failed
+        && ctx->retry && a->target->tries <= ctx->retry_num
+        && (a->status == 0 || ngx_http_helicone_attempt_retryable(a->status))
+        && (a->error == NULL || ngx_strcmp(a->error, "unsupported") != 0))
+    {
+        return ngx_http_helicone_attempt_backoff(r, ctx, a);
+    }
 
     for ( ;; ) {
         if (ctx->next_target == ctx->ntargets) {
@@ -49,6 +113,12 @@ ngx_http_helicone_attempt_start(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
+        if (rc == NGX_OK) {
+            return ngx_http_helicone_attempt_run(r, ctx, t);
+        }
+
+        /* this target cannot take the request: the next may */
+
         a = ngx_array_push(&ctx->attempts);
         if (a == NULL) {
             return NGX_ERROR;
@@ -58,16 +128,205 @@ ngx_http_helicone_attempt_start(ngx_http_request_t *r,
 
         a->target = t;
         a->start = ngx_current_msec;
-
-        if (rc == NGX_OK) {
-            break;
-        }
-
-        /* this target cannot take the request: the next may */
+        a->end = a->start;
         a->outcome = ngx_http_helicone_attempt_failed;
         a->error = "unsupported";
-        a->end = a->start;
     }
+}
+
+
+/*
+ * Whether another try may follow a response of this status: decided
+ * when its headers arrive, so a failure that will be retried or passed
+ * to the next target is never shown to the client.
+ */
+
+ngx_uint_t
+ngx_http_helicone_attempt_has_next(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_attempt_t *a,
+    ngx_uint_t status)
+{
+    if (ctx->deadline
+        && (ngx_msec_int_t) (ngx_current_msec - ctx->deadline) >= 0)
+    {
+        return 0;
+    }
+
+    if (ctx->retry && a->target->tries <= ctx->retry_num
+        && ngx_http_helicone_attempt_retryable(status))
+    {
+        return 1;
+    }
+
+    return ngx_http_helicone_attempt_fails_over(r, a->target, status)
+           && ctx->next_target < ctx->ntargets;
+}
+
+
+/* Helicone retries 429 and 5xx (and network failures). */
+
+static ngx_uint_t
+ngx_http_helicone_attempt_retryable(ngx_uint_t status)
+{
+    return status == NGX_HTTP_TOO_MANY_REQUESTS
+           || status >= NGX_HTTP_INTERNAL_SERVER_ERROR;
+}
+
+
+/* The next target is tried after these: retryable ones and any the
+ * location (helicone_fallback_on) or Helicone-Fallbacks' onCodes add. */
+
+static ngx_uint_t
+ngx_http_helicone_attempt_fails_over(ngx_http_request_t *r,
+    ngx_http_helicone_target_t *t, ngx_uint_t status)
+{
+    ngx_uint_t                     i, *codes;
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    if (t->on_codes) {
+        return helicone_policy_codes_match(t->on_codes, status);
+    }
+
+    if (ngx_http_helicone_attempt_retryable(status)) {
+        return 1;
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+    if (hlcf->fallback_on) {
+        codes = hlcf->fallback_on->elts;
+
+        for (i = 0; i < hlcf->fallback_on->nelts; i++) {
+            if (codes[i] == status) {
+                return 1;
+            }
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * Waits before trying a->target again: Helicone's backoff
+ * min(max, min * factor^(k-1)), at least what the provider asked with
+ * Retry-After (capped), with jitter if asked, within the deadline. The
+ * limit_req way: a timer on the client connection's write event.
+ */
+
+static ngx_int_t
+ngx_http_helicone_attempt_backoff(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_attempt_t *a)
+{
+    uint64_t                       delay;
+    ngx_msec_t                     left;
+    ngx_event_t                   *wev;
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+    delay = helicone_policy_backoff(ctx->retry_min, ctx->retry_max,
+                                    ctx->retry_factor,
+                                    (unsigned) a->target->tries);
+
+    if (ctx->retry_after) {
+        delay = ngx_max(delay, ngx_min(ctx->retry_after,
+                                       hlcf->retry_after_max));
+    }
+
+    if (hlcf->retry_jitter && delay > 1) {
+        /* "equal jitter": half the delay, plus up to the other half */
+        delay = delay / 2 + (uint64_t) ngx_random() % (delay / 2 + 1);
+    }
+
+    if (ctx->deadline) {
+        left = ctx->deadline - ngx_current_msec;
+        delay = ngx_min(delay, (uint64_t) left);
+    }
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "helicone attempt: retrying \"%V\" in %uL ms",
+                  &a->target->url, delay);
+
+    ctx->retry_target = a->target;
+    ctx->backoff = 1;
+
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_helicone_attempt_backoff_done;
+
+    wev = r->connection->write;
+    wev->delayed = 1;
+    ngx_add_timer(wev, (ngx_msec_t) delay);
+
+    return NGX_AGAIN;
+}
+
+
+static void
+ngx_http_helicone_attempt_backoff_done(ngx_http_request_t *r)
+{
+    ngx_int_t                 rc;
+    ngx_event_t              *wev;
+    ngx_http_helicone_ctx_t  *ctx;
+
+    wev = r->connection->write;
+
+    if (wev->delayed) {
+        /* a write event before the timer: keep waiting */
+        if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+            ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        }
+
+        return;
+    }
+
+    ctx = ngx_http_get_module_ctx(r, ngx_http_helicone_module);
+
+    ctx->backoff = 0;
+
+    r->read_event_handler = ngx_http_block_reading;
+    r->write_event_handler = ngx_http_helicone_wake;
+
+    rc = ngx_http_helicone_attempt_run(r, ctx, ctx->retry_target);
+
+    if (rc != NGX_OK) {
+        r->write_event_handler = ngx_http_request_empty_handler;
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+    }
+}
+
+
+/* One try of target t: the subrequest, its body and headers, its timer. */
+
+static ngx_int_t
+ngx_http_helicone_attempt_run(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t)
+{
+    ngx_buf_t                     *b;
+    ngx_msec_t                     timeout;
+    ngx_chain_t                   *cl;
+    ngx_http_request_t            *sr;
+    ngx_pool_cleanup_t            *cln;
+    ngx_http_request_body_t       *rb;
+    ngx_http_helicone_attempt_t   *a;
+    ngx_http_helicone_sr_ctx_t    *srctx;
+    ngx_http_post_subrequest_t    *ps;
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+    a = ngx_array_push(&ctx->attempts);
+    if (a == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memzero(a, sizeof(ngx_http_helicone_attempt_t));
+
+    a->target = t;
+    a->retry = t->tries++;
+    a->start = ngx_current_msec;
+
+    ctx->retry_after = 0;
 
     srctx = ngx_pcalloc(r->pool, sizeof(ngx_http_helicone_sr_ctx_t));
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
@@ -77,7 +336,6 @@ ngx_http_helicone_attempt_start(ngx_http_request_t *r,
 
     srctx->main = ctx;
     srctx->attempt = a;
-    srctx->last = (ctx->next_target == ctx->ntargets);
 
     ps->handler = ngx_http_helicone_attempt_done;
     ps->data = srctx;
@@ -141,23 +399,93 @@ ngx_http_helicone_attempt_start(ngx_http_request_t *r,
 
     ngx_http_set_ctx(sr, srctx, ngx_http_helicone_module);
 
+    ctx->sr = sr;
     ctx->running = 1;
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                   "helicone attempt: #%ui to \"%V\" model \"%V\"",
-                   ctx->attempts.nelts, &t->url, &t->model);
+    /* a stalled provider: no response headers within attempt_timeout */
+
+    if (ctx->timer.handler == NULL) {
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_helicone_attempt_cleanup;
+        cln->data = ctx;
+
+        ctx->timer.handler = ngx_http_helicone_attempt_timeout;
+        ctx->timer.data = ctx;
+        ctx->timer.log = r->connection->log;
+    }
+
+    timeout = hlcf->attempt_timeout;
+
+    if (ctx->deadline) {
+        timeout = ngx_min(timeout, ctx->deadline - ngx_current_msec);
+    }
+
+    if (timeout) {
+        ngx_add_timer(&ctx->timer, timeout);
+    }
+
+    ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                   "helicone attempt: #%ui to \"%V\" model \"%V\" try %ui",
+                   ctx->attempts.nelts, &t->url, &t->model, a->retry);
 
     return NGX_OK;
 }
 
 
-/* Statuses after which the next target, if any, is tried. */
+/*
+ * No response headers in time: the proxy is made to see a read timeout,
+ * which it answers like any other (504), and the next try can follow.
+ */
 
-ngx_int_t
-ngx_http_helicone_attempt_retryable(ngx_uint_t status)
+static void
+ngx_http_helicone_attempt_timeout(ngx_event_t *ev)
 {
-    return status == NGX_HTTP_TOO_MANY_REQUESTS
-           || status >= NGX_HTTP_INTERNAL_SERVER_ERROR;
+    ngx_connection_t             *c, *pc;
+    ngx_http_upstream_t          *u;
+    ngx_http_helicone_ctx_t      *ctx;
+    ngx_http_helicone_attempt_t  *a;
+
+    ctx = ev->data;
+
+    if (!ctx->running || ctx->relayed || ctx->sr == NULL) {
+        return;
+    }
+
+    u = ctx->sr->upstream;
+    pc = u ? u->peer.connection : NULL;
+
+    if (pc == NULL) {
+        /* not connected yet (resolving): nginx's own timeouts apply */
+        return;
+    }
+
+    a = &((ngx_http_helicone_attempt_t *) ctx->attempts.elts)
+                                                [ctx->attempts.nelts - 1];
+    a->error = "timeout";
+
+    c = ctx->request->connection;
+
+    ngx_log_error(NGX_LOG_WARN, c->log, 0,
+                  "helicone attempt: no response from \"%V\" in time",
+                  &a->target->url);
+
+    pc->read->timedout = 1;
+    pc->read->handler(pc->read);
+}
+
+
+static void
+ngx_http_helicone_attempt_cleanup(void *data)
+{
+    ngx_http_helicone_ctx_t *ctx = data;
+
+    if (ctx->timer.timer_set) {
+        ngx_del_timer(&ctx->timer);
+    }
 }
 
 
@@ -200,7 +528,12 @@ ngx_http_helicone_attempt_verdict(ngx_http_request_t *sr,
     a = srctx->attempt;
 
     ctx->running = 0;
+    ctx->sr = NULL;
     a->end = ngx_current_msec;
+
+    if (ctx->timer.timer_set) {
+        ngx_del_timer(&ctx->timer);
+    }
 
     if (rc == NGX_HTTP_CLIENT_CLOSED_REQUEST || sr->connection->error) {
         a->outcome = ngx_http_helicone_attempt_aborted;
@@ -240,11 +573,9 @@ ngx_http_helicone_attempt_verdict(ngx_http_request_t *sr,
         a->error = (rc == NGX_HTTP_GATEWAY_TIME_OUT) ? "timeout" : "connect";
     }
 
-    if (!srctx->last) {
-        ngx_log_error(NGX_LOG_WARN, sr->connection->log, 0,
-                      "helicone attempt: \"%V\" failed (%s), trying the "
-                      "next target", &a->target->url, a->error);
-    }
+    ngx_log_error(NGX_LOG_WARN, sr->connection->log, 0,
+                  "helicone attempt: \"%V\" failed (%s, status %ui)",
+                  &a->target->url, a->error, a->status);
 
     return NGX_OK;
 }

@@ -456,6 +456,7 @@ ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
 
         ngx_http_helicone_w_opt_str(w, "model", &t->model);
         ngx_http_helicone_w_opt_str(w, "url", &t->url);
+        ngx_http_helicone_w_int(w, "retry", a[i].retry);
         ngx_http_helicone_w_int(w, "status", a[i].status);
         ngx_http_helicone_w_str(w, "outcome",
                                 (u_char *) outcomes[a[i].outcome],

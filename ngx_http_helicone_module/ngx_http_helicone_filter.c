@@ -23,6 +23,8 @@ static ngx_int_t ngx_http_helicone_json_error_header(ngx_http_request_t *r,
 static ngx_int_t ngx_http_helicone_json_error_body(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_chain_t *in);
 static void ngx_http_helicone_consume(ngx_chain_t *in);
+static void ngx_http_helicone_filter_retry_after(ngx_http_helicone_ctx_t *ctx,
+    ngx_http_request_t *sr);
 
 
 static ngx_http_output_header_filter_pt  ngx_http_next_header_filter;
@@ -149,9 +151,18 @@ ngx_http_helicone_attempt_header(ngx_http_request_t *sr,
         return NGX_OK;
     }
 
-    if (!srctx->last && ngx_http_helicone_attempt_retryable(status)) {
+    if (ctx->timer.timer_set) {
+        /* headers came: a slow body is no stalled provider */
+        ngx_del_timer(&ctx->timer);
+    }
+
+    if (status >= NGX_HTTP_BAD_REQUEST
+        && ngx_http_helicone_attempt_has_next(r, ctx, a, status))
+    {
         a->error = "status";
         srctx->swallow = 1;
+
+        ngx_http_helicone_filter_retry_after(ctx, sr);
 
         return NGX_OK;
     }
@@ -245,6 +256,34 @@ ngx_http_helicone_attempt_body(ngx_http_request_t *sr,
                             (ngx_buf_tag_t) &ngx_http_helicone_module);
 
     return rc;
+}
+
+
+/* A provider's Retry-After, seconds or an HTTP date, for the backoff. */
+
+static void
+ngx_http_helicone_filter_retry_after(ngx_http_helicone_ctx_t *ctx,
+    ngx_http_request_t *sr)
+{
+    time_t            t;
+    ngx_int_t         n;
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_helicone_header_find(&sr->headers_out.headers,
+                                      "retry-after", 11);
+    if (h == NULL) {
+        return;
+    }
+
+    n = ngx_atoi(h->value.data, h->value.len);
+
+    if (n == NGX_ERROR) {
+        t = ngx_parse_http_time(h->value.data, h->value.len);
+        n = (t == NGX_ERROR || t <= ngx_time()) ? 0 : t - ngx_time();
+    }
+
+    /* a day at most: the location's cap applies later */
+    ctx->retry_after = (ngx_msec_t) ngx_min(n, 86400) * 1000;
 }
 
 

@@ -193,6 +193,7 @@ ngx_http_helicone_start(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    ngx_http_helicone_attempt_policy(r, ctx);
     ngx_http_helicone_headers_read(r, ctx);
 
     rc = ngx_http_helicone_read_json(r, ctx);
@@ -226,7 +227,7 @@ ngx_http_helicone_start(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 
     rc = ngx_http_helicone_attempt_start(r, ctx);
 
-    if (rc == NGX_OK) {
+    if (rc == NGX_OK || rc == NGX_AGAIN) {
         return NGX_DONE;
     }
 
@@ -403,9 +404,9 @@ ngx_http_helicone_wake(ngx_http_request_t *r)
     }
 
     if (!ctx->misconfigured) {
-        rc = ngx_http_helicone_attempt_start(r, ctx);
+        rc = ngx_http_helicone_attempt_next(r, ctx);
 
-        if (rc == NGX_OK) {
+        if (rc == NGX_OK || rc == NGX_AGAIN) {
             return;
         }
 

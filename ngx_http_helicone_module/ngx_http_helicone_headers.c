@@ -20,6 +20,8 @@ static ngx_int_t ngx_http_helicone_property_add(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_str_t *name, ngx_str_t *value);
 static ngx_uint_t ngx_http_helicone_header_hop(ngx_table_elt_t *h,
     ngx_uint_t pass);
+static void ngx_http_helicone_headers_retry(ngx_http_helicone_ctx_t *ctx,
+    ngx_table_elt_t *h);
 
 
 /* hop-by-hop, framing or ours to set: never copied upstream */
@@ -268,6 +270,61 @@ ngx_http_helicone_headers_read(ngx_http_request_t *r,
                                                "helicone-omit-response", 22))
         {
             ctx->omit_response = ngx_http_helicone_header_true(&h[i]);
+
+        } else if (h[i].key.len > 15
+                   && ngx_strncasecmp(h[i].key.data,
+                                      (u_char *) "helicone-retry-", 15)
+                      == 0)
+        {
+            ngx_http_helicone_headers_retry(ctx, &h[i]);
+        }
+    }
+}
+
+
+/*
+ * Helicone-Retry-Enabled/-Num/-Factor/-Min-Timeout/-Max-Timeout over the
+ * location's policy. Only "true" enables (Helicone takes any value); a
+ * bad number leaves the default. Num counts retries, so Num + 1 calls
+ * at most (Helicone makes Num calls: its docs say retries).
+ */
+
+static void
+ngx_http_helicone_headers_retry(ngx_http_helicone_ctx_t *ctx,
+    ngx_table_elt_t *h)
+{
+    u_char    *v;
+    size_t     len;
+    uint64_t   n;
+
+    v = h->value.data;
+    len = h->value.len;
+
+    if (ngx_http_helicone_header_is(h, "helicone-retry-enabled", 22)) {
+        ctx->retry = ngx_http_helicone_header_true(h);
+
+    } else if (ngx_http_helicone_header_is(h, "helicone-retry-num", 18)) {
+        if (helicone_policy_uint(v, len, &n) == HELICONE_OK && n <= 20) {
+            ctx->retry_num = (ngx_uint_t) n;
+        }
+
+    } else if (ngx_http_helicone_header_is(h, "helicone-retry-factor", 21)) {
+        if (helicone_policy_factor(v, len, &n) == HELICONE_OK) {
+            ctx->retry_factor = (ngx_uint_t) n;
+        }
+
+    } else if (ngx_http_helicone_header_is(h, "helicone-retry-min-timeout",
+                                           26))
+    {
+        if (helicone_policy_uint(v, len, &n) == HELICONE_OK) {
+            ctx->retry_min = (ngx_msec_t) n;
+        }
+
+    } else if (ngx_http_helicone_header_is(h, "helicone-retry-max-timeout",
+                                           26))
+    {
+        if (helicone_policy_uint(v, len, &n) == HELICONE_OK) {
+            ctx->retry_max = (ngx_msec_t) n;
         }
     }
 }
@@ -355,7 +412,8 @@ ngx_http_helicone_headers_upstream(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    part = &r->headers_in.headers.part;
+    /* Helicone-Fallbacks gives an item's headers whole: exactly those */
+    part = t->headers ? &t->headers->part : &r->headers_in.headers.part;
     h = part->elts;
 
     for (i = 0; /* void */ ; i++) {
@@ -370,7 +428,10 @@ ngx_http_helicone_headers_upstream(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (h[i].hash == 0 || ngx_http_helicone_header_hop(&h[i], hlcf->pass))
+        if (h[i].hash == 0
+            || ngx_http_helicone_header_hop(&h[i],
+                                 t->headers ? NGX_HTTP_HELICONE_PASS_TARGET
+                                            : hlcf->pass))
         {
             continue;
         }
@@ -393,7 +454,7 @@ ngx_http_helicone_headers_upstream(ngx_http_request_t *r,
         }
     }
 
-    if (pr == NULL) {
+    if (pr == NULL || t->headers) {
         return NGX_OK;
     }
 
@@ -451,6 +512,7 @@ ngx_int_t
 ngx_http_helicone_headers_response(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
+    ngx_str_t                      index;
     ngx_http_helicone_target_t    *t;
     ngx_http_helicone_loc_conf_t  *hlcf;
 
@@ -472,6 +534,23 @@ ngx_http_helicone_headers_response(ngx_http_request_t *r,
     }
 
     t = ctx->served->target;
+
+    if (t->index >= 0 && t->headers) {
+        index.data = ngx_pnalloc(r->pool, NGX_INT_T_LEN);
+        if (index.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        index.len = ngx_sprintf(index.data, "%i", t->index) - index.data;
+
+        if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                         "Helicone-Fallback-Index", 23,
+                                         &index)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
 
     if (t->provider == NULL) {
         return NGX_OK;

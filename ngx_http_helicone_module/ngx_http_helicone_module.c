@@ -12,6 +12,10 @@ static ngx_int_t ngx_http_helicone_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_helicone_create_main_conf(ngx_conf_t *cf);
 static char *ngx_http_helicone_init_main_conf(ngx_conf_t *cf, void *conf);
 static void *ngx_http_helicone_create_loc_conf(ngx_conf_t *cf);
+static char *ngx_http_helicone_retry(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+static char *ngx_http_helicone_fallback_on(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 static char *ngx_http_helicone_merge_loc_conf(ngx_conf_t *cf, void *parent,
     void *child);
 static char *ngx_http_helicone_pass(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -121,6 +125,41 @@ static ngx_command_t  ngx_http_helicone_commands[] = {
       ngx_conf_set_size_slot,
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_helicone_loc_conf_t, response_buffer),
+      NULL },
+
+    { ngx_string("helicone_attempt_timeout"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_helicone_loc_conf_t, attempt_timeout),
+      NULL },
+
+    { ngx_string("helicone_deadline"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_helicone_loc_conf_t, deadline),
+      NULL },
+
+    { ngx_string("helicone_fallback_on"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_helicone_fallback_on,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("helicone_fallback_models"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_str_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_helicone_loc_conf_t, fallback_models),
+      NULL },
+
+    { ngx_string("helicone_retry"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_helicone_retry,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
       NULL },
 
     { ngx_string("helicone_mock"),
@@ -267,6 +306,16 @@ ngx_http_helicone_create_loc_conf(ngx_conf_t *cf)
     hlcf->log_body_max = NGX_CONF_UNSET_SIZE;
     hlcf->response_buffer = NGX_CONF_UNSET_SIZE;
     hlcf->log_off = NGX_CONF_UNSET;
+    hlcf->attempt_timeout = NGX_CONF_UNSET_MSEC;
+    hlcf->deadline = NGX_CONF_UNSET_MSEC;
+    hlcf->fallback_on = NGX_CONF_UNSET_PTR;
+    hlcf->retry = NGX_CONF_UNSET;
+    hlcf->retry_num = NGX_CONF_UNSET_UINT;
+    hlcf->retry_factor = NGX_CONF_UNSET_UINT;
+    hlcf->retry_min = NGX_CONF_UNSET_MSEC;
+    hlcf->retry_max = NGX_CONF_UNSET_MSEC;
+    hlcf->retry_after_max = NGX_CONF_UNSET_MSEC;
+    hlcf->retry_jitter = NGX_CONF_UNSET;
 
     return hlcf;
 }
@@ -291,6 +340,23 @@ ngx_http_helicone_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               64 * 1024);
     ngx_conf_merge_size_value(conf->response_buffer, prev->response_buffer,
                               1024 * 1024);
+
+    ngx_conf_merge_msec_value(conf->attempt_timeout, prev->attempt_timeout,
+                              60000);
+    ngx_conf_merge_msec_value(conf->deadline, prev->deadline, 300000);
+    ngx_conf_merge_ptr_value(conf->fallback_on, prev->fallback_on, NULL);
+    ngx_conf_merge_str_value(conf->fallback_models, prev->fallback_models,
+                             "");
+
+    /* Helicone's defaults: 5 retries, 1s doubling to 10s */
+    ngx_conf_merge_value(conf->retry, prev->retry, 0);
+    ngx_conf_merge_uint_value(conf->retry_num, prev->retry_num, 5);
+    ngx_conf_merge_uint_value(conf->retry_factor, prev->retry_factor, 2000);
+    ngx_conf_merge_msec_value(conf->retry_min, prev->retry_min, 1000);
+    ngx_conf_merge_msec_value(conf->retry_max, prev->retry_max, 10000);
+    ngx_conf_merge_msec_value(conf->retry_after_max, prev->retry_after_max,
+                              30000);
+    ngx_conf_merge_value(conf->retry_jitter, prev->retry_jitter, 0);
 
     if (conf->log_off == NGX_CONF_UNSET) {
         conf->log_off = prev->log_off;
@@ -423,3 +489,147 @@ ngx_http_helicone_target_allow(ngx_conf_t *cf, ngx_command_t *cmd,
     return NGX_CONF_OK;
 }
 
+
+/*
+ * helicone_retry on | off [num=N] [factor=F] [min=time] [max=time]
+ *     [retry_after_max=time] [jitter];
+ */
+
+static char *
+ngx_http_helicone_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
+{
+    ngx_http_helicone_loc_conf_t *hlcf = conf;
+
+    uint64_t     n;
+    ngx_str_t   *value, s;
+    ngx_uint_t   i;
+    ngx_msec_t   ms;
+
+    if (hlcf->retry != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "on") == 0) {
+        hlcf->retry = 1;
+
+    } else if (ngx_strcmp(value[1].data, "off") == 0) {
+        hlcf->retry = 0;
+
+    } else {
+        i = 1;
+        goto invalid;
+    }
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "num=", 4) == 0) {
+            if (helicone_policy_uint(value[i].data + 4, value[i].len - 4, &n)
+                != HELICONE_OK || n > 20)
+            {
+                goto invalid;
+            }
+
+            hlcf->retry_num = (ngx_uint_t) n;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "factor=", 7) == 0) {
+            if (helicone_policy_factor(value[i].data + 7, value[i].len - 7,
+                                       &n)
+                != HELICONE_OK)
+            {
+                goto invalid;
+            }
+
+            hlcf->retry_factor = (ngx_uint_t) n;
+            continue;
+        }
+
+        if (ngx_strcmp(value[i].data, "jitter") == 0) {
+            hlcf->retry_jitter = 1;
+            continue;
+        }
+
+        s = value[i];
+        ms = NGX_CONF_UNSET_MSEC;
+
+        if (ngx_strncmp(s.data, "min=", 4) == 0) {
+            s.data += 4;
+            s.len -= 4;
+            ms = ngx_parse_time(&s, 0);
+            hlcf->retry_min = ms;
+
+        } else if (ngx_strncmp(s.data, "max=", 4) == 0) {
+            s.data += 4;
+            s.len -= 4;
+            ms = ngx_parse_time(&s, 0);
+            hlcf->retry_max = ms;
+
+        } else if (ngx_strncmp(s.data, "retry_after_max=", 16) == 0) {
+            s.data += 16;
+            s.len -= 16;
+            ms = ngx_parse_time(&s, 0);
+            hlcf->retry_after_max = ms;
+        }
+
+        if (ms == NGX_CONF_UNSET_MSEC || ms == (ngx_msec_t) NGX_ERROR) {
+            goto invalid;
+        }
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+/* helicone_fallback_on status ...: provider statuses that fail over too */
+
+static char *
+ngx_http_helicone_fallback_on(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_helicone_loc_conf_t *hlcf = conf;
+
+    ngx_int_t    n;
+    ngx_str_t   *value;
+    ngx_uint_t   i, *status;
+
+    if (hlcf->fallback_on != NGX_CONF_UNSET_PTR) {
+        return "is duplicate";
+    }
+
+    hlcf->fallback_on = ngx_array_create(cf->pool, cf->args->nelts,
+                                         sizeof(ngx_uint_t));
+    if (hlcf->fallback_on == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    for (i = 1; i < cf->args->nelts; i++) {
+        n = ngx_atoi(value[i].data, value[i].len);
+
+        if (n < 400 || n > 599) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid status \"%V\": expected 400 to 599",
+                               &value[i]);
+            return NGX_CONF_ERROR;
+        }
+
+        status = ngx_array_push(hlcf->fallback_on);
+        if (status == NULL) {
+            return NGX_CONF_ERROR;
+        }
+
+        *status = n;
+    }
+
+    return NGX_CONF_OK;
+}

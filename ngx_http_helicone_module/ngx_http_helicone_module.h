@@ -19,6 +19,7 @@
 #include <helicone_buf.h>
 #include <helicone_translate.h>
 #include <helicone_cost.h>
+#include <helicone_policy.h>
 
 
 #define NGX_HTTP_HELICONE_PASS_OFF        0
@@ -141,6 +142,19 @@ typedef struct {
     size_t                         response_buffer;
     ngx_http_helicone_sink_t      *sink;         /* NULL: no event log */
     ngx_flag_t                     log_off;
+
+    ngx_msec_t                     attempt_timeout; /* to response headers */
+    ngx_msec_t                     deadline;     /* of the whole chain */
+    ngx_array_t                   *fallback_on;  /* ngx_uint_t statuses */
+    ngx_str_t                      fallback_models; /* appended chain */
+
+    ngx_flag_t                     retry;        /* helicone_retry on */
+    ngx_uint_t                     retry_num;    /* retries, not calls */
+    ngx_uint_t                     retry_factor; /* thousandths */
+    ngx_msec_t                     retry_min;
+    ngx_msec_t                     retry_max;
+    ngx_msec_t                     retry_after_max; /* cap on Retry-After */
+    ngx_flag_t                     retry_jitter;
 } ngx_http_helicone_loc_conf_t;
 
 
@@ -149,6 +163,11 @@ typedef struct {
     ngx_str_t                      model;        /* model id sent upstream */
     ngx_str_t                      url;          /* full upstream URL */
     ngx_str_t                      body;         /* body sent upstream */
+    ngx_list_t                    *headers;      /* Helicone-Fallbacks': all */
+    helicone_codes_t              *on_codes;     /* when to try the next */
+    helicone_json_value_t          body_override; /* bodyKeyOverride */
+    ngx_int_t                      index;        /* in Helicone-Fallbacks */
+    ngx_uint_t                     tries;        /* attempts made on it */
     unsigned                       usage_injected:1; /* include_usage ours */
     unsigned                       translated:1; /* OpenAI -> Anthropic */
 } ngx_http_helicone_target_t;
@@ -156,6 +175,7 @@ typedef struct {
 
 typedef struct {
     ngx_http_helicone_target_t    *target;
+    ngx_uint_t                     retry;        /* 0: first try of target */
     ngx_http_helicone_attempt_outcome_e  outcome;
     ngx_uint_t                     status;       /* upstream status or 0 */
     const char                    *error;        /* failure class or NULL */
@@ -192,6 +212,16 @@ typedef struct {
     ngx_http_helicone_target_t    *targets;
     ngx_uint_t                     ntargets;
     ngx_uint_t                     next_target;
+    ngx_http_helicone_target_t    *retry_target; /* tried again next */
+    ngx_http_request_t            *sr;           /* the attempt running */
+    ngx_event_t                    timer;        /* its first-byte limit */
+    ngx_msec_t                     deadline;     /* ngx_current_msec, 0: none */
+    ngx_msec_t                     retry_after;  /* asked by the provider */
+
+    ngx_uint_t                     retry_num;    /* the policy in force */
+    ngx_uint_t                     retry_factor;
+    ngx_msec_t                     retry_min;
+    ngx_msec_t                     retry_max;
     ngx_array_t                    attempts;     /* ngx_http_helicone_attempt_t */
     ngx_http_helicone_attempt_t   *served;
 
@@ -241,6 +271,8 @@ typedef struct {
     unsigned                       misconfigured:1;
     unsigned                       header_deferred:1; /* sent with the body */
     unsigned                       logged:1;
+    unsigned                       retry:1;      /* retries enabled */
+    unsigned                       backoff:1;    /* waiting to retry */
     unsigned                       cost_done:1;
     unsigned                       cost_known:1;
 } ngx_http_helicone_ctx_t;
@@ -251,7 +283,6 @@ typedef struct {
     ngx_http_helicone_attempt_t   *attempt;
     ngx_int_t                      result;       /* post_subrequest verdict */
     unsigned                       decided:1;
-    unsigned                       last:1;       /* no target after this */
     unsigned                       swallow:1;    /* failed: hide response */
     unsigned                       relayed:1;
 } ngx_http_helicone_sr_ctx_t;
@@ -302,11 +333,19 @@ ngx_int_t ngx_http_helicone_plan(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 ngx_int_t ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t);
+ngx_int_t ngx_http_helicone_plan_fallbacks(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h);
 
-/* attempt.c: one upstream try as a subrequest */
+/* attempt.c: one upstream try as a subrequest, and what comes next */
 ngx_int_t ngx_http_helicone_attempt_start(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
-ngx_int_t ngx_http_helicone_attempt_retryable(ngx_uint_t status);
+ngx_int_t ngx_http_helicone_attempt_next(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+ngx_uint_t ngx_http_helicone_attempt_has_next(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_attempt_t *a,
+    ngx_uint_t status);
+void ngx_http_helicone_attempt_policy(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
 
 /* filter.c */
 ngx_int_t ngx_http_helicone_filter_init(ngx_conf_t *cf);

@@ -34,6 +34,15 @@ static ngx_uint_t ngx_http_helicone_plan_allowed(ngx_http_request_t *r,
     ngx_str_t *origin);
 static ngx_int_t ngx_http_helicone_plan_url(ngx_http_request_t *r,
     ngx_http_helicone_target_t *t);
+static ngx_int_t ngx_http_helicone_plan_header_ok(ngx_str_t *name,
+    ngx_str_t *value);
+
+
+/* an HTTP token character (RFC 9110) */
+#define ngx_http_helicone_plan_token(c)                                       \
+    (((c) >= 'a' && (c) <= 'z') || ((c) >= 'A' && (c) <= 'Z')                \
+     || ((c) >= '0' && (c) <= '9')                                            \
+     || ((c) != 0 && ngx_strchr("!#$%&'*+-.^_`|~", (c)) != NULL))
 
 
 /*
@@ -72,8 +81,9 @@ static ngx_int_t
 ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
-    size_t                          n, i, j, k;
+    size_t                          n, i, j, k, more;
     ngx_uint_t                      excluded;
+    ngx_http_helicone_loc_conf_t   *hlcf;
     helicone_model_entry_t          entries[HELICONE_MODEL_MAX_ENTRIES], *e;
     ngx_http_helicone_model_t      *m;
     ngx_http_helicone_provider_t   *p;
@@ -103,6 +113,20 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
         return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
                    "invalid_model", "invalid model string \"%V\"",
                    &ctx->model);
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+    if (n == 1 && !entries[0].exclude && hlcf->fallback_models.len) {
+        /* one model asked: the location's chain follows it */
+        if (helicone_model_parse(hlcf->fallback_models.data,
+                                 hlcf->fallback_models.len, entries + 1,
+                                 HELICONE_MODEL_MAX_ENTRIES - 1, &more,
+                                 ngx_http_helicone_plan_is_provider, hmcf)
+            == HELICONE_OK)
+        {
+            n += more;
+        }
     }
 
     for (i = 0; i < n; i++) {
@@ -279,7 +303,14 @@ static ngx_int_t
 ngx_http_helicone_plan_provider(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_provider_t *p)
 {
+    ngx_table_elt_t             *h;
     ngx_http_helicone_target_t  *t;
+
+    h = ngx_http_helicone_header_find(&r->headers_in.headers,
+                                      "helicone-fallbacks", 18);
+    if (h) {
+        return ngx_http_helicone_plan_fallbacks(r, ctx, h);
+    }
 
     t = &ctx->targets[0];
     ctx->ntargets = 1;
@@ -288,6 +319,226 @@ ngx_http_helicone_plan_provider(ngx_http_request_t *r,
     t->model = ctx->model;
 
     return ngx_http_helicone_plan_uri(r, &p->origin, &t->url);
+}
+
+
+/*
+ * Helicone-Fallbacks: a JSON array of {"target-url", "headers", "onCodes",
+ * "bodyKeyOverride"?} tried in order: each its origin (allowed like a
+ * target) with the client's path, exactly its headers, its body changes;
+ * the next is tried when a status is in onCodes.
+ */
+
+ngx_int_t
+ngx_http_helicone_plan_fallbacks(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h)
+{
+    size_t                          len;
+    u_char                         *p;
+    ngx_str_t                       url, origin, name, value;
+    ngx_uint_t                      i;
+    helicone_json_iter_t            it, hit;
+    helicone_json_value_t           root, item, k, v, hk, hv;
+    ngx_http_helicone_target_t     *t;
+    ngx_http_helicone_provider_t  **pp;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    if (helicone_json_parse(h->value.data, h->value.len, &root) != HELICONE_OK
+        || root.type != HELICONE_JSON_ARRAY
+        || helicone_json_iter_init(&it, &root) != HELICONE_OK)
+    {
+        goto invalid;
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    while (helicone_json_iter_next(&it, &k, &item) == HELICONE_OK) {
+
+        if (ctx->ntargets == NGX_HTTP_HELICONE_MAX_TARGETS
+            || item.type != HELICONE_JSON_OBJECT)
+        {
+            goto invalid;
+        }
+
+        t = &ctx->targets[ctx->ntargets];
+        t->index = ctx->ntargets;
+        t->model = ctx->model;
+        t->body_override.type = HELICONE_JSON_INVALID;
+
+        /* target-url: its origin only */
+
+        if (helicone_json_object_get(&item, "target-url", 10, &v)
+            != HELICONE_OK
+            || v.type != HELICONE_JSON_STRING)
+        {
+            goto invalid;
+        }
+
+        url.data = ngx_pnalloc(r->pool, v.len);
+        if (url.data == NULL) {
+            return NGX_ERROR;
+        }
+
+        url.len = helicone_json_string_decode(&v, url.data);
+
+        if (ngx_http_helicone_url_origin(&url, &origin) != NGX_OK) {
+            return ngx_http_helicone_plan_refuse(r, ctx,
+                       NGX_HTTP_BAD_REQUEST, "invalid_fallbacks",
+                       "Helicone-Fallbacks item %ui: target-url must be an "
+                       "http or https URL", ctx->ntargets);
+        }
+
+        if (!ngx_http_helicone_plan_allowed(r, &origin)) {
+            return ngx_http_helicone_plan_refuse(r, ctx,
+                       NGX_HTTP_BAD_REQUEST, "target_not_allowed",
+                       "the target \"%V\" is not allowed by this gateway",
+                       &origin);
+        }
+
+        pp = hmcf->providers.elts;
+
+        for (i = 0; i < hmcf->providers.nelts; i++) {
+            if (pp[i]->origin.len == origin.len
+                && ngx_strncasecmp(pp[i]->origin.data, origin.data,
+                                   origin.len) == 0)
+            {
+                t->provider = pp[i];
+                break;
+            }
+        }
+
+        if (ngx_http_helicone_plan_uri(r, &origin, &t->url) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        /* onCodes */
+
+        t->on_codes = ngx_palloc(r->pool, sizeof(helicone_codes_t));
+        if (t->on_codes == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (helicone_json_object_get(&item, "onCodes", 7, &v) != HELICONE_OK
+            || helicone_policy_codes(&v, t->on_codes) != HELICONE_OK)
+        {
+            goto invalid;
+        }
+
+        /* headers: the whole set sent upstream */
+
+        if (helicone_json_object_get(&item, "headers", 7, &v) != HELICONE_OK
+            || v.type != HELICONE_JSON_OBJECT
+            || helicone_json_iter_init(&hit, &v) != HELICONE_OK)
+        {
+            goto invalid;
+        }
+
+        t->headers = ngx_list_create(r->pool, 8, sizeof(ngx_table_elt_t));
+        if (t->headers == NULL) {
+            return NGX_ERROR;
+        }
+
+        while (helicone_json_iter_next(&hit, &hk, &hv) == HELICONE_OK) {
+            if (hv.type != HELICONE_JSON_STRING) {
+                goto invalid;
+            }
+
+            name.data = ngx_pnalloc(r->pool, hk.len + hv.len);
+            if (name.data == NULL) {
+                return NGX_ERROR;
+            }
+
+            name.len = helicone_json_string_decode(&hk, name.data);
+            value.data = name.data + name.len;
+            value.len = helicone_json_string_decode(&hv, value.data);
+
+            if (ngx_http_helicone_plan_header_ok(&name, &value) != NGX_OK) {
+                return ngx_http_helicone_plan_refuse(r, ctx,
+                           NGX_HTTP_BAD_REQUEST, "invalid_fallbacks",
+                           "Helicone-Fallbacks item %ui has an invalid "
+                           "header", ctx->ntargets);
+            }
+
+            if (ngx_http_helicone_header_add(r, t->headers,
+                                             (char *) name.data, name.len,
+                                             &value)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+
+        /* bodyKeyOverride, applied to a JSON body */
+
+        if (helicone_json_object_get(&item, "bodyKeyOverride", 15, &v)
+            == HELICONE_OK)
+        {
+            if (v.type != HELICONE_JSON_OBJECT) {
+                goto invalid;
+            }
+
+            t->body_override = v;
+        }
+
+        if (t->body_override.type == HELICONE_JSON_OBJECT && ctx->json_ok) {
+            len = ctx->json.len + t->body_override.len + 2;
+
+            p = ngx_pnalloc(r->pool, len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (helicone_rewrite_members(&ctx->json, &t->body_override, p,
+                                         &len)
+                == HELICONE_OK)
+            {
+                t->body.data = p;
+                t->body.len = len;
+            }
+        }
+
+        ctx->ntargets++;
+    }
+
+    if (ctx->ntargets) {
+        return NGX_OK;
+    }
+
+invalid:
+
+    ctx->ntargets = 0;
+
+    return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
+               "invalid_fallbacks",
+               "Helicone-Fallbacks must be a JSON array of objects with "
+               "\"target-url\", \"headers\" and \"onCodes\"");
+}
+
+
+/* A header from Helicone-Fallbacks must be one a client could send. */
+
+static ngx_int_t
+ngx_http_helicone_plan_header_ok(ngx_str_t *name, ngx_str_t *value)
+{
+    ngx_uint_t  i;
+
+    if (name->len == 0) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < name->len; i++) {
+        if (!(ngx_http_helicone_plan_token(name->data[i]))) {
+            return NGX_ERROR;
+        }
+    }
+
+    for (i = 0; i < value->len; i++) {
+        if (value->data[i] < 0x20 || value->data[i] == 0x7f) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -303,6 +554,12 @@ ngx_http_helicone_plan_target(ngx_http_request_t *r,
     ngx_http_helicone_target_t     *t;
     ngx_http_helicone_provider_t  **pp;
     ngx_http_helicone_main_conf_t  *hmcf;
+
+    h = ngx_http_helicone_header_find(&r->headers_in.headers,
+                                      "helicone-fallbacks", 18);
+    if (h) {
+        return ngx_http_helicone_plan_fallbacks(r, ctx, h);
+    }
 
     h = ngx_http_helicone_header_find(&r->headers_in.headers,
                                       "helicone-target-url", 19);
@@ -505,7 +762,11 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
     if (hlcf->pass != NGX_HTTP_HELICONE_PASS_GATEWAY) {
-        t->body = ctx->body;
+        if (t->body.data == NULL) {
+            /* Helicone-Fallbacks may have changed it already */
+            t->body = ctx->body;
+        }
+
         return NGX_OK;
     }
 

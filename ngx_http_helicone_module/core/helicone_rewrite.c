@@ -224,3 +224,113 @@ helicone_rewrite_request(const helicone_json_value_t *root,
 
     return HELICONE_OK;
 }
+
+
+int
+helicone_rewrite_members(const helicone_json_value_t *root,
+    const helicone_json_value_t *overrides, unsigned char *out, size_t *len)
+{
+    size_t                 i, m, n, nins, dlen;
+    unsigned char         *p, name[256];
+    const unsigned char   *from;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  k, v, old, rk[HELICONE_REWRITE_MAX_MEMBERS],
+                           rv[HELICONE_REWRITE_MAX_MEMBERS],
+                           ro[HELICONE_REWRITE_MAX_MEMBERS];
+
+    if (root->type != HELICONE_JSON_OBJECT
+        || overrides->type != HELICONE_JSON_OBJECT
+        || helicone_json_iter_init(&it, overrides) != HELICONE_OK)
+    {
+        return HELICONE_ERROR;
+    }
+
+    n = 0;
+
+    while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
+        if (n == HELICONE_REWRITE_MAX_MEMBERS) {
+            return HELICONE_ERROR;
+        }
+
+        rk[n] = k;
+        rv[n] = v;
+        ro[n].type = HELICONE_JSON_INVALID;
+
+        if (k.len <= sizeof(name)) {
+            dlen = helicone_json_string_decode(&k, name);
+
+            if (dlen != (size_t) -1
+                && helicone_json_object_get(root, (const char *) name, dlen,
+                                            &old)
+                   == HELICONE_OK)
+            {
+                ro[n] = old;
+            }
+        }
+
+        n++;
+    }
+
+    if (n == 0) {
+        return HELICONE_DECLINED;
+    }
+
+    p = out;
+    *p++ = '{';
+
+    /* new members first, right after the brace */
+    nins = 0;
+
+    for (i = 0; i < n; i++) {
+        if (ro[i].type != HELICONE_JSON_INVALID) {
+            continue;
+        }
+
+        if (nins++) {
+            *p++ = ',';
+        }
+
+        memcpy(p, rk[i].start, rk[i].len);
+        p += rk[i].len;
+        *p++ = ':';
+        memcpy(p, rv[i].start, rv[i].len);
+        p += rv[i].len;
+    }
+
+    if (nins && !helicone_rewrite_empty(root)) {
+        *p++ = ',';
+    }
+
+    /* replaced values in text order; a name given twice: the last wins */
+    from = root->start + 1;
+
+    for ( ;; ) {
+        m = n;
+
+        for (i = 0; i < n; i++) {
+            if (ro[i].type != HELICONE_JSON_INVALID && ro[i].start >= from
+                && (m == n || ro[i].start < ro[m].start
+                    || (ro[i].start == ro[m].start && i > m)))
+            {
+                m = i;
+            }
+        }
+
+        if (m == n) {
+            break;
+        }
+
+        memcpy(p, from, (size_t) (ro[m].start - from));
+        p += ro[m].start - from;
+        memcpy(p, rv[m].start, rv[m].len);
+        p += rv[m].len;
+        from = ro[m].start + ro[m].len;
+    }
+
+    memcpy(p, from, (size_t) (root->start + root->len - from));
+    p += root->start + root->len - from;
+
+    *len = p - out;
+
+    return HELICONE_OK;
+}

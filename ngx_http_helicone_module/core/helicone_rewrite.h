@@ -45,4 +45,18 @@ size_t helicone_rewrite_size(const helicone_json_value_t *root,
     const helicone_rewrite_opts_t *opts);
 
 
+#define HELICONE_REWRITE_MAX_MEMBERS  32
+
+/*
+ * Sets each top-level member of overrides (an object) in root: the value
+ * replaced where root has the name, the member added otherwise
+ * (Helicone-Fallbacks' bodyKeyOverride). out holds root->len +
+ * overrides->len + 2 bytes. HELICONE_OK with *len; HELICONE_DECLINED when
+ * overrides has no member; HELICONE_ERROR for a non-object or more than
+ * HELICONE_REWRITE_MAX_MEMBERS members.
+ */
+int helicone_rewrite_members(const helicone_json_value_t *root,
+    const helicone_json_value_t *overrides, unsigned char *out, size_t *len);
+
+
 #endif /* _HELICONE_REWRITE_H_INCLUDED_ */
