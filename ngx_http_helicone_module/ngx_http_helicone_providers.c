@@ -378,6 +378,7 @@ ngx_http_helicone_apply_override(ngx_conf_t *cf,
     ngx_http_helicone_main_conf_t *hmcf, ngx_http_helicone_override_t *ov)
 {
     ngx_uint_t                     i;
+    ngx_keyval_t                  *kv;
     ngx_http_helicone_provider_t  *p, **pp;
 
     p = NULL;
@@ -459,6 +460,32 @@ ngx_http_helicone_apply_override(ngx_conf_t *cf,
     {
         /* Azure OpenAI takes its key in "api-key" */
         p->auth = NGX_HTTP_HELICONE_KEY_API_KEY;
+    }
+
+    if (p->api == NGX_HTTP_HELICONE_API_ANTHROPIC && p->headers == NULL) {
+        /* a provider speaking Messages, added here: Anthropic's ways */
+        if (!ov->auth_set && p->auth == NGX_HTTP_HELICONE_KEY_BEARER) {
+            p->auth = NGX_HTTP_HELICONE_KEY_X_API_KEY;
+        }
+
+        if (ov->spec.chat_path.len == 0 && p->chat_path.len
+            && ngx_strcmp(p->chat_path.data, "/v1/chat/completions") == 0)
+        {
+            ngx_str_set(&p->chat_path, "/v1/messages");
+        }
+
+        p->headers = ngx_array_create(cf->pool, 1, sizeof(ngx_keyval_t));
+        if (p->headers == NULL) {
+            return NGX_ERROR;
+        }
+
+        kv = ngx_array_push(p->headers);
+        if (kv == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&kv->key, "anthropic-version");
+        ngx_str_set(&kv->value, "2023-06-01");
     }
 
     return NGX_OK;
