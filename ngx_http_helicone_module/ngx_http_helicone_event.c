@@ -91,6 +91,8 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
     ctx->logged = 1;
     ctx->end = ngx_current_msec;
 
+    ngx_http_helicone_ratelimit_commit(r, ctx);
+
     if (r->connection->error && !ctx->done && !ctx->own_response
         && !ctx->json_error)
     {

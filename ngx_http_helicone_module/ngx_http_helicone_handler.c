@@ -212,6 +212,24 @@ ngx_http_helicone_start(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
                                             "invalid_api_key", &msg);
     }
 
+    rc = ngx_http_helicone_ratelimit_check(r, ctx);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_BUSY) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "helicone ratelimit: limited");
+
+        ngx_str_set(&msg, "Helicone user was rate limit via "
+                          "Helicone-RateLimit-Policy header. Please wait "
+                          "before making more requests.");
+        return ngx_http_helicone_send_error(r, NGX_HTTP_TOO_MANY_REQUESTS,
+                                            "rate_limit_error",
+                                            "rate_limited", &msg);
+    }
+
     if (ngx_http_helicone_plan(r, ctx) != NGX_OK) {
         if (ctx->error_status == 0) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

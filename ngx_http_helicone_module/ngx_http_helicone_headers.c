@@ -529,6 +529,17 @@ ngx_http_helicone_headers_response(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
+    if (ngx_http_helicone_ratelimit_headers(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (ctx->rate_limited) {
+        static ngx_str_t  limited = ngx_string("rate_limited");
+
+        return ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                            "X-Helicone-Error", 16, &limited);
+    }
+
     if (ctx->served == NULL) {
         return NGX_OK;
     }

@@ -162,6 +162,20 @@ static ngx_command_t  ngx_http_helicone_commands[] = {
       0,
       NULL },
 
+    { ngx_string("helicone_store"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      ngx_http_helicone_store_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("helicone_ratelimit"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_helicone_ratelimit_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("helicone_mock"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_helicone_mock_directive,
@@ -270,10 +284,23 @@ ngx_http_helicone_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_helicone_main_conf_t  *hmcf = conf;
 
+    ngx_str_t  name;
+
     if (ngx_http_helicone_providers_init(cf, hmcf) != NGX_OK
         || ngx_http_helicone_costs_init(cf, hmcf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
+    }
+
+    if (hmcf->store_zone == NULL) {
+        /* one box, nothing to run: a zone of our own by default */
+        ngx_str_set(&name, "helicone");
+
+        if (ngx_http_helicone_store_zone(cf, hmcf, &name, 32 * 1024 * 1024)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
     }
 
     return NGX_CONF_OK;
@@ -316,6 +343,7 @@ ngx_http_helicone_create_loc_conf(ngx_conf_t *cf)
     hlcf->retry_max = NGX_CONF_UNSET_MSEC;
     hlcf->retry_after_max = NGX_CONF_UNSET_MSEC;
     hlcf->retry_jitter = NGX_CONF_UNSET;
+    hlcf->ratelimits = NGX_CONF_UNSET_PTR;
 
     return hlcf;
 }
@@ -357,6 +385,7 @@ ngx_http_helicone_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_msec_value(conf->retry_after_max, prev->retry_after_max,
                               30000);
     ngx_conf_merge_value(conf->retry_jitter, prev->retry_jitter, 0);
+    ngx_conf_merge_ptr_value(conf->ratelimits, prev->ratelimits, NULL);
 
     if (conf->log_off == NGX_CONF_UNSET) {
         conf->log_off = prev->log_off;

@@ -20,6 +20,7 @@
 #include <helicone_translate.h>
 #include <helicone_cost.h>
 #include <helicone_policy.h>
+#include <helicone_ratelimit.h>
 
 
 #define NGX_HTTP_HELICONE_PASS_OFF        0
@@ -125,6 +126,7 @@ typedef struct {
     ngx_str_t                      models_file;
     ngx_str_t                      costs_file;
     ngx_hash_t                     prices_hash;  /* "provider:model id" */
+    ngx_shm_zone_t                *store_zone;   /* helicone_store shm */
     ngx_array_t                    legacy;       /* ngx_http_helicone_legacy_t */
     ngx_array_t                   *keys;         /* sorted by sha */
 } ngx_http_helicone_main_conf_t;
@@ -155,6 +157,8 @@ typedef struct {
     ngx_msec_t                     retry_max;
     ngx_msec_t                     retry_after_max; /* cap on Retry-After */
     ngx_flag_t                     retry_jitter;
+
+    ngx_array_t                   *ratelimits;   /* helicone_rl_policy_t */
 } ngx_http_helicone_loc_conf_t;
 
 
@@ -218,6 +222,11 @@ typedef struct {
     ngx_msec_t                     deadline;     /* ngx_current_msec, 0: none */
     ngx_msec_t                     retry_after;  /* asked by the provider */
 
+    helicone_rl_policy_t          *rl_policy;    /* the one reported */
+    uint64_t                       rl_remaining;
+    uint64_t                       rl_reset;
+    ngx_array_t                   *rl_charges;   /* cents, after the fact */
+
     ngx_uint_t                     retry_num;    /* the policy in force */
     ngx_uint_t                     retry_factor;
     ngx_msec_t                     retry_min;
@@ -272,6 +281,7 @@ typedef struct {
     unsigned                       header_deferred:1; /* sent with the body */
     unsigned                       logged:1;
     unsigned                       retry:1;      /* retries enabled */
+    unsigned                       rate_limited:1;
     unsigned                       backoff:1;    /* waiting to retry */
     unsigned                       cost_done:1;
     unsigned                       cost_known:1;
@@ -399,6 +409,27 @@ void ngx_http_helicone_response_observe(ngx_http_helicone_ctx_t *ctx,
 ngx_int_t ngx_http_helicone_response_transform(ngx_http_request_t *sr,
     ngx_http_helicone_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);
 void ngx_http_helicone_response_end(ngx_http_helicone_ctx_t *ctx);
+
+/* store_shm.c: entries named by a SHA-256 in shared memory */
+typedef void (*ngx_http_helicone_store_update_pt)(u_char *data, void *ctx);
+
+char *ngx_http_helicone_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_helicone_store_zone(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *name, size_t size);
+ngx_int_t ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
+    size_t size, time_t expires, ngx_http_helicone_store_update_pt fn,
+    void *data);
+
+/* ratelimit.c */
+char *ngx_http_helicone_ratelimit_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+ngx_int_t ngx_http_helicone_ratelimit_check(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+void ngx_http_helicone_ratelimit_commit(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+ngx_int_t ngx_http_helicone_ratelimit_headers(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
 
 /* cost.c: what a request cost, from the price data */
 ngx_int_t ngx_http_helicone_costs_init(ngx_conf_t *cf,

@@ -1,0 +1,393 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * Rate limits: Helicone-RateLimit-Policy and helicone_ratelimit policies,
+ * one token bucket per organization, segment and unit in the store. A
+ * request is checked (and counted) before any provider is asked; a cents
+ * policy is charged the request's cost once it is known.
+ */
+
+#include "ngx_http_helicone_module.h"
+
+#include <helicone_keys.h>
+
+
+#define NGX_HTTP_HELICONE_RL_KEY_MAX  1024
+
+
+typedef struct {
+    helicone_rl_policy_t          *policy;
+    ngx_uint_t                     allowed;
+    uint64_t                       remaining;
+    uint64_t                       reset;
+    uint64_t                       cost;         /* millionths of a cent */
+} ngx_http_helicone_rl_op_t;
+
+
+typedef struct {
+    u_char                         sha[32];
+    helicone_rl_policy_t          *policy;
+} ngx_http_helicone_rl_charge_t;
+
+
+static ngx_int_t ngx_http_helicone_rl_key(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, helicone_rl_policy_t *p, u_char *sha);
+static void ngx_http_helicone_rl_take(u_char *data, void *op);
+static void ngx_http_helicone_rl_charge(u_char *data, void *op);
+
+
+/* helicone_ratelimit policy; (several may be given) */
+
+char *
+ngx_http_helicone_ratelimit_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_helicone_loc_conf_t *hlcf = conf;
+
+    ngx_str_t             *value;
+    helicone_rl_policy_t  *p;
+
+    if (hlcf->ratelimits == NGX_CONF_UNSET_PTR) {
+        hlcf->ratelimits = ngx_array_create(cf->pool, 2,
+                                            sizeof(helicone_rl_policy_t));
+        if (hlcf->ratelimits == NULL) {
+            return NGX_CONF_ERROR;
+        }
+    }
+
+    p = ngx_array_push(hlcf->ratelimits);
+    if (p == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    value = cf->args->elts;
+
+    if (helicone_rl_parse(value[1].data, value[1].len, p) != HELICONE_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid rate limit policy \"%V\": expected "
+                           "\"quota;w=seconds[;u=request|cents][;s=segment]\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/*
+ * NGX_OK: within every policy (or none applies); NGX_BUSY: a limit is
+ * reached. Missing segments and store trouble let the request through
+ * (Helicone fails open).
+ */
+
+ngx_int_t
+ngx_http_helicone_ratelimit_check(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    u_char                          sha[32];
+    ngx_uint_t                      i, n, limited;
+    ngx_keyval_t                   *kv;
+    ngx_table_elt_t                *h;
+    helicone_rl_policy_t           *policies, *header;
+    ngx_http_helicone_rl_op_t       op;
+    ngx_http_helicone_rl_charge_t  *charge;
+    ngx_http_helicone_loc_conf_t   *hlcf;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    header = NULL;
+
+    h = ngx_http_helicone_header_find(&r->headers_in.headers,
+                                      "helicone-ratelimit-policy", 25);
+    if (h) {
+        header = ngx_palloc(r->pool, sizeof(helicone_rl_policy_t));
+        if (header == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (helicone_rl_parse(h->value.data, h->value.len, header)
+            != HELICONE_OK)
+        {
+            /* a malformed policy is no policy */
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "helicone ratelimit: invalid policy \"%V\"",
+                          &h->value);
+            header = NULL;
+        }
+    }
+
+    policies = hlcf->ratelimits ? hlcf->ratelimits->elts : NULL;
+    n = hlcf->ratelimits ? hlcf->ratelimits->nelts : 0;
+
+    limited = 0;
+
+    /* the header's policy first: its figures are the ones reported */
+    for (i = 0; i < n + 1; i++) {
+
+        op.policy = (i == 0) ? header : &policies[i - 1];
+
+        if (op.policy == NULL || hmcf->store_zone == NULL) {
+            continue;
+        }
+
+        if (ngx_http_helicone_rl_key(r, ctx, op.policy, sha) != NGX_OK) {
+            continue;
+        }
+
+        if (ngx_http_helicone_store_update(hmcf->store_zone, sha,
+                                           sizeof(helicone_rl_bucket_t), 0,
+                                           ngx_http_helicone_rl_take, &op)
+            != NGX_OK)
+        {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "helicone ratelimit: no room in the store, "
+                          "request allowed");
+            continue;
+        }
+
+        if (ctx->rl_policy == NULL || !op.allowed) {
+            ctx->rl_policy = op.policy;
+            ctx->rl_remaining = op.remaining;
+            ctx->rl_reset = op.reset;
+        }
+
+        if (!op.allowed) {
+            limited = 1;
+            continue;
+        }
+
+        if (op.policy->unit == HELICONE_RL_CENTS) {
+            if (ctx->rl_charges == NULL) {
+                ctx->rl_charges = ngx_array_create(r->pool, 2,
+                                      sizeof(ngx_http_helicone_rl_charge_t));
+                if (ctx->rl_charges == NULL) {
+                    return NGX_ERROR;
+                }
+            }
+
+            charge = ngx_array_push(ctx->rl_charges);
+            if (charge == NULL) {
+                return NGX_ERROR;
+            }
+
+            ngx_memcpy(charge->sha, sha, 32);
+            charge->policy = op.policy;
+        }
+    }
+
+    if (limited) {
+        ctx->rate_limited = 1;
+
+        /* Helicone marks the event so */
+        if (ctx->properties == NULL) {
+            ctx->properties = ngx_array_create(r->pool, 1,
+                                               sizeof(ngx_keyval_t));
+            if (ctx->properties == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        kv = ngx_array_push(ctx->properties);
+        if (kv == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_str_set(&kv->key, "Helicone-Rate-Limit-Status");
+        ngx_str_set(&kv->value, "bucket_rate_limited");
+
+        return NGX_BUSY;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The bucket's name, hashed: organization, segment and its value, unit,
+ * and the window (a bucket per policy shape, as Helicone keys them).
+ */
+
+static ngx_int_t
+ngx_http_helicone_rl_key(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx,
+    helicone_rl_policy_t *p, u_char *sha)
+{
+    u_char        *last, key[NGX_HTTP_HELICONE_RL_KEY_MAX];
+    ngx_str_t      value;
+    ngx_uint_t     i;
+    ngx_keyval_t  *kv;
+
+    ngx_str_null(&value);
+
+    switch (p->segment) {
+
+    case HELICONE_RL_USER:
+        value = ctx->user_id;
+        break;
+
+    case HELICONE_RL_PROPERTY:
+        kv = ctx->properties ? ctx->properties->elts : NULL;
+
+        for (i = 0; kv && i < ctx->properties->nelts; i++) {
+            if (kv[i].key.len == p->name_len
+                && ngx_strncasecmp(kv[i].key.data, p->name, p->name_len)
+                   == 0)
+            {
+                value = kv[i].value;
+            }
+        }
+
+        break;
+
+    default: /* HELICONE_RL_GLOBAL */
+        ngx_str_set(&value, "global");
+    }
+
+    if (value.len == 0) {
+        /* no user id or no such property: the policy does not apply */
+        return NGX_DECLINED;
+    }
+
+    last = ngx_slprintf(key, key + sizeof(key), "rl:%V:%ui:%*s:%V:%ui:%uL",
+                        &ctx->org_id, (ngx_uint_t) p->segment,
+                        p->name_len, p->name, &value, (ngx_uint_t) p->unit,
+                        p->window);
+
+    helicone_key_hash(key, last - key, sha);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_helicone_rl_take(u_char *data, void *op)
+{
+    ngx_http_helicone_rl_op_t *o = op;
+
+    o->allowed = helicone_rl_take((helicone_rl_bucket_t *) data, o->policy,
+                                  (uint64_t) ngx_current_msec, &o->remaining,
+                                  &o->reset);
+}
+
+
+static void
+ngx_http_helicone_rl_charge(u_char *data, void *op)
+{
+    ngx_http_helicone_rl_op_t *o = op;
+
+    helicone_rl_charge((helicone_rl_bucket_t *) data, o->policy,
+                       (uint64_t) ngx_current_msec, o->cost);
+}
+
+
+/* Cents policies are charged the request's cost, when one is known. */
+
+void
+ngx_http_helicone_ratelimit_commit(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_uint_t                      i;
+    ngx_http_helicone_rl_op_t       op;
+    ngx_http_helicone_rl_charge_t  *charge;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    if (ctx->rl_charges == NULL
+        || ngx_http_helicone_cost(r, ctx) != NGX_OK)
+    {
+        return;
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    /* pico-USD to millionths of a cent: x 100 cents x 1e6 / 1e12 */
+    op.cost = ctx->cost / 10000;
+
+    charge = ctx->rl_charges->elts;
+
+    for (i = 0; i < ctx->rl_charges->nelts; i++) {
+        op.policy = charge[i].policy;
+
+        (void) ngx_http_helicone_store_update(hmcf->store_zone,
+                                              charge[i].sha,
+                                              sizeof(helicone_rl_bucket_t),
+                                              0,
+                                              ngx_http_helicone_rl_charge,
+                                              &op);
+    }
+}
+
+
+/* Helicone-RateLimit-* on every response of an evaluated request. */
+
+ngx_int_t
+ngx_http_helicone_ratelimit_headers(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    u_char     *p;
+    ngx_str_t   v;
+
+    if (ctx->rl_policy == NULL) {
+        return NGX_OK;
+    }
+
+    p = ngx_pnalloc(r->pool, 128 + 3 * NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* the quota: the policy's text up to ";w=" */
+    v.data = p;
+    v.len = helicone_rl_format(ctx->rl_policy, p);
+
+    if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                     "Helicone-RateLimit-Policy", 25, &v)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    v.len = ngx_strlchr(v.data, v.data + v.len, ';') - v.data;
+
+    if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                     "Helicone-RateLimit-Limit", 24, &v)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p += 128;
+    v.data = p;
+    v.len = ngx_sprintf(p, "%uL", ctx->rl_remaining) - p;
+
+    if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                     "Helicone-RateLimit-Remaining", 28, &v)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->rl_reset == 0) {
+        return NGX_OK;
+    }
+
+    p += NGX_INT64_LEN;
+    v.data = p;
+    v.len = ngx_sprintf(p, "%uL", ctx->rl_reset) - p;
+
+    if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                     "Helicone-RateLimit-Reset", 24, &v)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (ctx->rate_limited) {
+        return ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                            "Retry-After", 11, &v);
+    }
+
+    return NGX_OK;
+}

@@ -1,0 +1,353 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * The shared-memory store: entries named by a SHA-256, in an rbtree with
+ * an LRU queue, in one zone shared by all workers. The least recently
+ * used entries make room for new ones. Callers work on an entry under
+ * the zone's lock and copy out what they keep.
+ */
+
+#include "ngx_http_helicone_module.h"
+
+
+typedef struct {
+    ngx_rbtree_node_t              node;         /* key: the sha's start */
+    ngx_queue_t                    queue;        /* LRU */
+    u_char                         sha[32];
+    time_t                         expires;      /* 0: never */
+    size_t                         len;
+    u_char                         data[1];
+} ngx_http_helicone_shm_node_t;
+
+
+typedef struct {
+    ngx_rbtree_t                   rbtree;
+    ngx_rbtree_node_t              sentinel;
+    ngx_queue_t                    lru;
+} ngx_http_helicone_shm_sh_t;
+
+
+typedef struct {
+    ngx_http_helicone_shm_sh_t    *sh;
+    ngx_slab_pool_t               *shpool;
+} ngx_http_helicone_shm_t;
+
+
+static ngx_int_t ngx_http_helicone_shm_init_zone(ngx_shm_zone_t *shm_zone,
+    void *data);
+static void ngx_http_helicone_shm_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
+static ngx_http_helicone_shm_node_t *ngx_http_helicone_shm_find(
+    ngx_http_helicone_shm_t *shm, u_char *sha);
+static void ngx_http_helicone_shm_free(ngx_http_helicone_shm_t *shm,
+    ngx_http_helicone_shm_node_t *n);
+
+
+/* helicone_store shm zone=NAME:SIZE; */
+
+char *
+ngx_http_helicone_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_helicone_main_conf_t *hmcf = conf;
+
+    u_char     *p;
+    ssize_t     size;
+    ngx_str_t  *value, name, s;
+
+    if (hmcf->store_zone) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "shm") != 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "unknown store \"%V\": expected \"shm\"",
+                           &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts != 3
+        || ngx_strncmp(value[2].data, "zone=", 5) != 0)
+    {
+        return "needs zone=NAME:SIZE";
+    }
+
+    name.data = value[2].data + 5;
+    p = (u_char *) ngx_strchr(name.data, ':');
+
+    if (p == NULL || p == name.data) {
+        return "needs zone=NAME:SIZE";
+    }
+
+    name.len = p - name.data;
+
+    s.data = p + 1;
+    s.len = value[2].data + value[2].len - s.data;
+
+    size = ngx_parse_size(&s);
+
+    if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is too small", &value[2]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (ngx_http_helicone_store_zone(cf, hmcf, &name, size) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+ngx_int_t
+ngx_http_helicone_store_zone(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *name, size_t size)
+{
+    ngx_http_helicone_shm_t  *shm;
+
+    shm = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_shm_t));
+    if (shm == NULL) {
+        return NGX_ERROR;
+    }
+
+    hmcf->store_zone = ngx_shared_memory_add(cf, name, size,
+                                             &ngx_http_helicone_module);
+    if (hmcf->store_zone == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (hmcf->store_zone->data) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "zone \"%V\" is already used", name);
+        return NGX_ERROR;
+    }
+
+    hmcf->store_zone->init = ngx_http_helicone_shm_init_zone;
+    hmcf->store_zone->data = shm;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_helicone_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data)
+{
+    ngx_http_helicone_shm_t  *oshm = data;
+
+    size_t                    len;
+    ngx_http_helicone_shm_t  *shm;
+
+    shm = shm_zone->data;
+
+    if (oshm) {
+        /* a reload: the entries stay */
+        shm->sh = oshm->sh;
+        shm->shpool = oshm->shpool;
+        return NGX_OK;
+    }
+
+    shm->shpool = (ngx_slab_pool_t *) shm_zone->shm.addr;
+
+    if (shm_zone->shm.exists) {
+        shm->sh = shm->shpool->data;
+        return NGX_OK;
+    }
+
+    shm->sh = ngx_slab_alloc(shm->shpool, sizeof(ngx_http_helicone_shm_sh_t));
+    if (shm->sh == NULL) {
+        return NGX_ERROR;
+    }
+
+    shm->shpool->data = shm->sh;
+
+    ngx_rbtree_init(&shm->sh->rbtree, &shm->sh->sentinel,
+                    ngx_http_helicone_shm_insert);
+    ngx_queue_init(&shm->sh->lru);
+
+    len = sizeof(" in helicone zone \"\"") + shm_zone->shm.name.len;
+
+    shm->shpool->log_ctx = ngx_slab_alloc(shm->shpool, len);
+    if (shm->shpool->log_ctx == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_sprintf(shm->shpool->log_ctx, " in helicone zone \"%V\"%Z",
+                &shm_zone->shm.name);
+
+    /* eviction makes room: running out of memory is no news */
+    shm->shpool->log_nomem = 0;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_helicone_shm_insert(ngx_rbtree_node_t *temp,
+    ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel)
+{
+    ngx_rbtree_node_t             **p;
+    ngx_http_helicone_shm_node_t   *n, *t;
+
+    for ( ;; ) {
+
+        if (node->key < temp->key) {
+            p = &temp->left;
+
+        } else if (node->key > temp->key) {
+            p = &temp->right;
+
+        } else {
+            n = (ngx_http_helicone_shm_node_t *) node;
+            t = (ngx_http_helicone_shm_node_t *) temp;
+
+            p = (ngx_memcmp(n->sha, t->sha, 32) < 0)
+                ? &temp->left : &temp->right;
+        }
+
+        if (*p == sentinel) {
+            break;
+        }
+
+        temp = *p;
+    }
+
+    *p = node;
+    node->parent = temp;
+    node->left = sentinel;
+    node->right = sentinel;
+    ngx_rbt_red(node);
+}
+
+
+static ngx_http_helicone_shm_node_t *
+ngx_http_helicone_shm_find(ngx_http_helicone_shm_t *shm, u_char *sha)
+{
+    ngx_int_t                      rc;
+    ngx_rbtree_key_t               key;
+    ngx_rbtree_node_t             *node, *sentinel;
+    ngx_http_helicone_shm_node_t  *n;
+
+    ngx_memcpy(&key, sha, sizeof(ngx_rbtree_key_t));
+
+    node = shm->sh->rbtree.root;
+    sentinel = shm->sh->rbtree.sentinel;
+
+    while (node != sentinel) {
+
+        if (key < node->key) {
+            node = node->left;
+            continue;
+        }
+
+        if (key > node->key) {
+            node = node->right;
+            continue;
+        }
+
+        n = (ngx_http_helicone_shm_node_t *) node;
+        rc = ngx_memcmp(sha, n->sha, 32);
+
+        if (rc == 0) {
+            return n;
+        }
+
+        node = (rc < 0) ? node->left : node->right;
+    }
+
+    return NULL;
+}
+
+
+static void
+ngx_http_helicone_shm_free(ngx_http_helicone_shm_t *shm,
+    ngx_http_helicone_shm_node_t *n)
+{
+    ngx_queue_remove(&n->queue);
+    ngx_rbtree_delete(&shm->sh->rbtree, &n->node);
+    ngx_slab_free_locked(shm->shpool, n);
+}
+
+
+/*
+ * Runs fn on the entry named sha, created (zeroed, size bytes) when
+ * absent or expired, under the zone's lock: fn must be short and must
+ * not allocate. NGX_OK with fn's work done; NGX_BUSY when the zone has
+ * no room even after evicting.
+ */
+
+ngx_int_t
+ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
+    size_t size, time_t expires, ngx_http_helicone_store_update_pt fn,
+    void *data)
+{
+    ngx_uint_t                     i;
+    ngx_queue_t                   *q;
+    ngx_http_helicone_shm_t       *shm;
+    ngx_http_helicone_shm_node_t  *n;
+
+    shm = zone->data;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    n = ngx_http_helicone_shm_find(shm, sha);
+
+    if (n && n->expires && n->expires <= ngx_time()) {
+        ngx_http_helicone_shm_free(shm, n);
+        n = NULL;
+    }
+
+    if (n && n->len != size) {
+        /* another kind of entry under the same name: start anew */
+        ngx_http_helicone_shm_free(shm, n);
+        n = NULL;
+    }
+
+    if (n == NULL) {
+        for (i = 0; i < 16; i++) {
+            n = ngx_slab_alloc_locked(shm->shpool,
+                             offsetof(ngx_http_helicone_shm_node_t, data)
+                             + size);
+            if (n) {
+                break;
+            }
+
+            if (ngx_queue_empty(&shm->sh->lru)) {
+                break;
+            }
+
+            /* the least recently used goes */
+            q = ngx_queue_last(&shm->sh->lru);
+            ngx_http_helicone_shm_free(shm,
+                ngx_queue_data(q, ngx_http_helicone_shm_node_t, queue));
+        }
+
+        if (n == NULL) {
+            ngx_shmtx_unlock(&shm->shpool->mutex);
+            return NGX_BUSY;
+        }
+
+        ngx_memcpy(&n->node.key, sha, sizeof(ngx_rbtree_key_t));
+        ngx_memcpy(n->sha, sha, 32);
+        n->len = size;
+        ngx_memzero(n->data, size);
+
+        ngx_rbtree_insert(&shm->sh->rbtree, &n->node);
+
+    } else {
+        ngx_queue_remove(&n->queue);
+    }
+
+    ngx_queue_insert_head(&shm->sh->lru, &n->queue);
+    n->expires = expires;
+
+    fn(n->data, data);
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return NGX_OK;
+}
