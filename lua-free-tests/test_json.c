@@ -18,6 +18,7 @@ typedef struct {
 } json_case_t;
 
 
+static void test_compact(void);
 static int parse_bytes(const char *s, size_t len, helicone_json_value_t *v);
 static int parse_str(const char *s, helicone_json_value_t *v);
 static void test_valid(void);
@@ -918,9 +919,54 @@ test_escape_random_bytes(void)
 }
 
 
+/* the compact copy a cache key is made of */
+
+static void
+test_compact(void)
+{
+    size_t                 len;
+    unsigned char          out[256];
+    helicone_json_value_t  v;
+    helicone_str_t         skip[2];
+
+    static const char  in[] = "{ \"model\" : \"m\",\n \"ts\": 123,"
+                              " \"msg\": [ \"a b\" , {\"x\" : \"\\\" }\"} ] ,"
+                              " \"request_id\":\"r\" }";
+
+    skip[0].data = (const unsigned char *) "ts";
+    skip[0].len = 2;
+    skip[1].data = (const unsigned char *) "request_id";
+    skip[1].len = 10;
+
+    if (helicone_json_parse((const unsigned char *) in, sizeof(in) - 1, &v)
+        != HELICONE_OK)
+    {
+        ok(0, "compact: fixture parses");
+        return;
+    }
+
+    static const char  all[] = "{\"model\":\"m\",\"ts\":123,\"msg\":"
+                               "[\"a b\",{\"x\":\"\\\" }\"}],"
+                               "\"request_id\":\"r\"}";
+    static const char  some[] = "{\"model\":\"m\",\"msg\":[\"a b\","
+                                "{\"x\":\"\\\" }\"}]}";
+
+    len = helicone_json_compact(&v, NULL, 0, out);
+    is_mem(out, len, all, sizeof(all) - 1,
+           "compact: white space gone, strings kept");
+
+    len = helicone_json_compact(&v, skip, 2, out);
+    is_mem(out, len, some, sizeof(some) - 1,
+           "compact: top-level names skipped");
+    ok(len <= v.len && helicone_json_parse(out, len, &v) == HELICONE_OK,
+       "compact: shorter and valid");
+}
+
+
 int
 main(void)
 {
+    test_compact();
     test_valid();
     test_invalid();
     test_bad_utf8();

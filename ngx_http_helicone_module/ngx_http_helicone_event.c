@@ -92,6 +92,7 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
     ctx->end = ngx_current_msec;
 
     ngx_http_helicone_ratelimit_commit(r, ctx);
+    ngx_http_helicone_cache_save(r, ctx);
 
     if (r->connection->error && !ctx->done && !ctx->own_response
         && !ctx->json_error)
@@ -105,7 +106,7 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
     resp_body.data = ctx->capture;
     resp_body.len = ngx_min(ctx->capture_len, hlcf->log_body_max);
 
-    if (ctx->own_response || ctx->json_error) {
+    if ((ctx->own_response && !ctx->cache_hit) || ctx->json_error) {
         resp_body = ctx->error_body;
     }
 
@@ -358,7 +359,8 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     ngx_http_helicone_w_time(w, "requestCreatedAt", ctx->start_sec,
                              ctx->start_msec_part);
     ngx_http_helicone_w_opt_str(w, "model", &ctx->model);
-    ngx_http_helicone_w_str(w, "cacheReferenceId", nil_uuid, 36);
+    ngx_http_helicone_w_str(w, "cacheReferenceId",
+                            ctx->cache_hit ? ctx->cache_ref : nil_uuid, 36);
 
     if (!ctx->omit_request && req_body->data) {
         ngx_http_helicone_w_str(w, "body", req_body->data, req_body->len);
@@ -401,9 +403,26 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
                                ctx->usage.completion_audio_tokens);
     ngx_http_helicone_w_opt_str(w, "model", &ctx->served_model);
 
-    if ((size_t) (w->last - w->pos) > 48) {
+    if ((size_t) (w->last - w->pos) > 96) {
         w->pos = ngx_cpymem(w->pos, "\"cost\":", 7);
-        w->pos += ngx_http_helicone_cost_format(ctx, w->pos);
+
+        if (ctx->cache_hit) {
+            /* a hit cost nothing; the original's cost is what it saved */
+            *w->pos++ = '0';
+
+            w->pos = ngx_cpymem(w->pos, ",\"costSaved\":", 13);
+
+            if (ctx->cache_saved != HELICONE_COST_UNSET) {
+                w->pos += helicone_cost_format_usd(ctx->cache_saved, w->pos);
+
+            } else {
+                w->pos = ngx_cpymem(w->pos, "null", 4);
+            }
+
+        } else {
+            w->pos += ngx_http_helicone_cost_format(ctx, w->pos);
+        }
+
         *w->pos++ = ',';
 
     } else {
@@ -424,7 +443,7 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
 
     ngx_http_helicone_w_bool(w, "aborted", ctx->aborted);
     ngx_http_helicone_w_bool(w, "truncated", ctx->truncated);
-    ngx_http_helicone_w_bool(w, "cacheHit", 0);
+    ngx_http_helicone_w_bool(w, "cacheHit", ctx->cache_hit);
 
     w->pos--;
     ngx_http_helicone_w_raw(w, "}");

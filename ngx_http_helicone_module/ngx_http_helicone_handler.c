@@ -212,6 +212,18 @@ ngx_http_helicone_start(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
                                             "invalid_api_key", &msg);
     }
 
+    /* the cache before the limits: a hit is never rate limited */
+
+    if (ngx_http_helicone_cache_init(r, ctx) == NGX_DECLINED) {
+        return ngx_http_helicone_send_error(r, ctx->error_status,
+                                            ctx->error_type, ctx->error_code,
+                                            &ctx->error_message);
+    }
+
+    if (ngx_http_helicone_cache_lookup(r, ctx) == NGX_OK) {
+        return ngx_http_helicone_cache_send(r, ctx);
+    }
+
     rc = ngx_http_helicone_ratelimit_check(r, ctx);
 
     if (rc == NGX_ERROR) {

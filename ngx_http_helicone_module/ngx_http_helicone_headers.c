@@ -529,7 +529,9 @@ ngx_http_helicone_headers_response(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ngx_http_helicone_ratelimit_headers(r, ctx) != NGX_OK) {
+    if (ngx_http_helicone_ratelimit_headers(r, ctx) != NGX_OK
+        || ngx_http_helicone_cache_headers(r, ctx) != NGX_OK)
+    {
         return NGX_ERROR;
     }
 

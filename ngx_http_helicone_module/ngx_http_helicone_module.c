@@ -176,6 +176,27 @@ static ngx_command_t  ngx_http_helicone_commands[] = {
       0,
       NULL },
 
+    { ngx_string("helicone_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_helicone_loc_conf_t, cache),
+      NULL },
+
+    { ngx_string("helicone_cache_max_ttl"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_sec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_helicone_loc_conf_t, cache_max_ttl),
+      NULL },
+
+    { ngx_string("helicone_cache_max_entry"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_size_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_helicone_loc_conf_t, cache_max_entry),
+      NULL },
+
     { ngx_string("helicone_mock"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_helicone_mock_directive,
@@ -344,6 +365,9 @@ ngx_http_helicone_create_loc_conf(ngx_conf_t *cf)
     hlcf->retry_after_max = NGX_CONF_UNSET_MSEC;
     hlcf->retry_jitter = NGX_CONF_UNSET;
     hlcf->ratelimits = NGX_CONF_UNSET_PTR;
+    hlcf->cache = NGX_CONF_UNSET;
+    hlcf->cache_max_ttl = NGX_CONF_UNSET;
+    hlcf->cache_max_entry = NGX_CONF_UNSET_SIZE;
 
     return hlcf;
 }
@@ -386,6 +410,16 @@ ngx_http_helicone_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               30000);
     ngx_conf_merge_value(conf->retry_jitter, prev->retry_jitter, 0);
     ngx_conf_merge_ptr_value(conf->ratelimits, prev->ratelimits, NULL);
+
+    /* the cache: unset follows the request's headers */
+    if (conf->cache == NGX_CONF_UNSET) {
+        conf->cache = prev->cache;
+    }
+
+    ngx_conf_merge_sec_value(conf->cache_max_ttl, prev->cache_max_ttl,
+                             31536000);
+    ngx_conf_merge_size_value(conf->cache_max_entry, prev->cache_max_entry,
+                              1024 * 1024);
 
     if (conf->log_off == NGX_CONF_UNSET) {
         conf->log_off = prev->log_off;

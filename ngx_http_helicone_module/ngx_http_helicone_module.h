@@ -159,6 +159,10 @@ typedef struct {
     ngx_flag_t                     retry_jitter;
 
     ngx_array_t                   *ratelimits;   /* helicone_rl_policy_t */
+
+    ngx_flag_t                     cache;        /* unset: headers decide */
+    time_t                         cache_max_ttl;
+    size_t                         cache_max_entry;
 } ngx_http_helicone_loc_conf_t;
 
 
@@ -222,6 +226,16 @@ typedef struct {
     ngx_msec_t                     deadline;     /* ngx_current_msec, 0: none */
     ngx_msec_t                     retry_after;  /* asked by the provider */
 
+    u_char                         cache_digest[32]; /* of the key */
+    ngx_uint_t                     cache_buckets;
+    ngx_uint_t                     cache_bucket; /* the one served */
+    ngx_uint_t                     cache_free;   /* the first empty one */
+    time_t                         cache_ttl;
+    ngx_str_t                      cache_entry;  /* a hit, copied */
+    u_char                         cache_ref[36]; /* the original's id */
+    ngx_uint_t                     cache_latency;
+    uint64_t                       cache_saved;  /* pico-USD, or UNSET */
+
     helicone_rl_policy_t          *rl_policy;    /* the one reported */
     uint64_t                       rl_remaining;
     uint64_t                       rl_reset;
@@ -282,6 +296,9 @@ typedef struct {
     unsigned                       logged:1;
     unsigned                       retry:1;      /* retries enabled */
     unsigned                       rate_limited:1;
+    unsigned                       cache_read:1;
+    unsigned                       cache_save:1;
+    unsigned                       cache_hit:1;
     unsigned                       backoff:1;    /* waiting to retry */
     unsigned                       cost_done:1;
     unsigned                       cost_known:1;
@@ -420,6 +437,22 @@ ngx_int_t ngx_http_helicone_store_zone(ngx_conf_t *cf,
 ngx_int_t ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
     size_t size, time_t expires, ngx_http_helicone_store_update_pt fn,
     void *data);
+ngx_int_t ngx_http_helicone_store_get(ngx_shm_zone_t *zone, u_char *sha,
+    ngx_pool_t *pool, ngx_str_t *value);
+ngx_int_t ngx_http_helicone_store_put(ngx_shm_zone_t *zone, u_char *sha,
+    ngx_str_t *value, time_t expires);
+
+/* cache.c */
+ngx_int_t ngx_http_helicone_cache_init(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+ngx_int_t ngx_http_helicone_cache_lookup(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+ngx_int_t ngx_http_helicone_cache_send(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+ngx_int_t ngx_http_helicone_cache_headers(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+void ngx_http_helicone_cache_save(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
 
 /* ratelimit.c */
 char *ngx_http_helicone_ratelimit_directive(ngx_conf_t *cf,

@@ -100,6 +100,11 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
         }
     }
 
+    if (ctx->cache_save) {
+        /* the cache keeps the whole response: capture all of it */
+        cap = ngx_max(cap, hlcf->cache_max_entry + 1);
+    }
+
     ctx->capture_cap = cap;
 
     switch (ctx->mode) {

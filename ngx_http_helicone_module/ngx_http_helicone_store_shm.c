@@ -43,6 +43,7 @@ static ngx_http_helicone_shm_node_t *ngx_http_helicone_shm_find(
     ngx_http_helicone_shm_t *shm, u_char *sha);
 static void ngx_http_helicone_shm_free(ngx_http_helicone_shm_t *shm,
     ngx_http_helicone_shm_node_t *n);
+static void ngx_http_helicone_store_copy(u_char *data, void *value);
 
 
 /* helicone_store shm zone=NAME:SIZE; */
@@ -350,4 +351,70 @@ ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
     ngx_shmtx_unlock(&shm->shpool->mutex);
 
     return NGX_OK;
+}
+
+
+/*
+ * A copy of the entry named sha in pool: NGX_OK with *value,
+ * NGX_DECLINED when absent or expired.
+ */
+
+ngx_int_t
+ngx_http_helicone_store_get(ngx_shm_zone_t *zone, u_char *sha,
+    ngx_pool_t *pool, ngx_str_t *value)
+{
+    ngx_http_helicone_shm_t       *shm;
+    ngx_http_helicone_shm_node_t  *n;
+
+    shm = zone->data;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    n = ngx_http_helicone_shm_find(shm, sha);
+
+    if (n && n->expires && n->expires <= ngx_time()) {
+        ngx_http_helicone_shm_free(shm, n);
+        n = NULL;
+    }
+
+    if (n == NULL) {
+        ngx_shmtx_unlock(&shm->shpool->mutex);
+        return NGX_DECLINED;
+    }
+
+    ngx_queue_remove(&n->queue);
+    ngx_queue_insert_head(&shm->sh->lru, &n->queue);
+
+    /* copied before unlocking: shared memory is not ours after */
+    value->len = n->len;
+    value->data = ngx_pnalloc(pool, n->len);
+
+    if (value->data) {
+        ngx_memcpy(value->data, n->data, n->len);
+    }
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return value->data ? NGX_OK : NGX_ERROR;
+}
+
+
+static void
+ngx_http_helicone_store_copy(u_char *data, void *value)
+{
+    ngx_str_t *v = value;
+
+    ngx_memcpy(data, v->data, v->len);
+}
+
+
+/* Stores value under sha until expires, replacing what was there. */
+
+ngx_int_t
+ngx_http_helicone_store_put(ngx_shm_zone_t *zone, u_char *sha,
+    ngx_str_t *value, time_t expires)
+{
+    return ngx_http_helicone_store_update(zone, sha, value->len, expires,
+                                          ngx_http_helicone_store_copy,
+                                          value);
 }

@@ -39,6 +39,8 @@ static size_t helicone_json_decode_char(const unsigned char **pp,
 static size_t helicone_json_utf8_put(uint32_t cp, unsigned char out[4]);
 static size_t helicone_json_escape_char(const unsigned char **pp,
     const unsigned char *end, unsigned char *dst);
+static unsigned char *helicone_json_compact_value(
+    const helicone_json_value_t *v, unsigned char *out);
 
 
 static const unsigned char  helicone_json_hex_digits[] = "0123456789abcdef";
@@ -1282,4 +1284,97 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
     }
 
     return dst;
+}
+
+
+/* value text without white space outside strings */
+
+static unsigned char *
+helicone_json_compact_value(const helicone_json_value_t *v,
+    unsigned char *out)
+{
+    int                   in_string, escaped;
+    const unsigned char  *p, *end;
+
+    in_string = 0;
+    escaped = 0;
+
+    for (p = v->start, end = v->start + v->len; p < end; p++) {
+
+        if (in_string) {
+            *out++ = *p;
+
+            if (escaped) {
+                escaped = 0;
+
+            } else if (*p == '\\') {
+                escaped = 1;
+
+            } else if (*p == '"') {
+                in_string = 0;
+            }
+
+            continue;
+        }
+
+        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+            continue;
+        }
+
+        if (*p == '"') {
+            in_string = 1;
+        }
+
+        *out++ = *p;
+    }
+
+    return out;
+}
+
+
+size_t
+helicone_json_compact(const helicone_json_value_t *obj,
+    const helicone_str_t *skip, size_t nskip, unsigned char *out)
+{
+    size_t                 i, n;
+    unsigned char         *p;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  k, v;
+
+    if (obj->type != HELICONE_JSON_OBJECT
+        || helicone_json_iter_init(&it, obj) != HELICONE_OK)
+    {
+        return (size_t) (helicone_json_compact_value(obj, out) - out);
+    }
+
+    p = out;
+    *p++ = '{';
+    n = 0;
+
+    while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
+
+        for (i = 0; i < nskip; i++) {
+            if (helicone_json_string_eq(&k, (const char *) skip[i].data,
+                                        skip[i].len))
+            {
+                break;
+            }
+        }
+
+        if (i < nskip) {
+            continue;
+        }
+
+        if (n++) {
+            *p++ = ',';
+        }
+
+        p = helicone_json_compact_value(&k, p);
+        *p++ = ':';
+        p = helicone_json_compact_value(&v, p);
+    }
+
+    *p++ = '}';
+
+    return (size_t) (p - out);
 }

@@ -115,4 +115,13 @@ unsigned char *helicone_json_escape_into(unsigned char *dst,
     unsigned char *end, const unsigned char *src, size_t len);
 
 
+/*
+ * A compact copy of an object (no white space outside strings), without
+ * the top-level members named in skip (decoded names): what a cache key
+ * is made of. out holds obj->len bytes; returns the length written.
+ */
+size_t helicone_json_compact(const helicone_json_value_t *obj,
+    const helicone_str_t *skip, size_t nskip, unsigned char *out);
+
+
 #endif /* _HELICONE_JSON_H_INCLUDED_ */

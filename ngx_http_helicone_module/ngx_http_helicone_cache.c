@@ -1,0 +1,612 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * The response cache, with Helicone's semantics: Helicone-Cache-Enabled
+ * (or -Read, -Save), buckets of Helicone-Cache-Bucket-Max-Size responses
+ * per key, a seed, ignored body keys, the TTL of Cache-Control. Only a
+ * complete 200 is stored, as the client got it (SSE text included), and
+ * a hit replays it.
+ */
+
+#include "ngx_http_helicone_module.h"
+
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+
+
+#define NGX_HTTP_HELICONE_CACHE_TTL       604800      /* 7 days */
+#define NGX_HTTP_HELICONE_CACHE_TTL_MAX   31536000    /* 365 days */
+#define NGX_HTTP_HELICONE_CACHE_BUCKETS   20
+#define NGX_HTTP_HELICONE_CACHE_IGNORE    32
+
+
+/* an entry: this header, then the content type, then the body */
+typedef struct {
+    uint32_t                       status;
+    uint32_t                       latency;      /* ms of the original */
+    uint64_t                       cost;         /* pico-USD, or UNSET */
+    u_char                         id[36];       /* the original request */
+    uint32_t                       type_len;
+    uint32_t                       body_len;
+} ngx_http_helicone_cache_entry_t;
+
+
+static ngx_uint_t ngx_http_helicone_cache_true(ngx_list_t *headers,
+    const char *name, size_t len);
+static ngx_int_t ngx_http_helicone_cache_ignore(ngx_http_request_t *r,
+    ngx_table_elt_t *h, helicone_str_t *keys, size_t *n);
+static time_t ngx_http_helicone_cache_ttl(ngx_http_request_t *r);
+static void ngx_http_helicone_cache_key(ngx_http_helicone_ctx_t *ctx,
+    ngx_uint_t i, u_char *sha);
+
+
+/*
+ * What the request asks of the cache, and the key's digest. NGX_OK;
+ * NGX_DECLINED with ctx->error_* for a bad cache header.
+ */
+
+ngx_int_t
+ngx_http_helicone_cache_init(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    u_char                        *body;
+    size_t                         len, nignore;
+    ngx_int_t                      n;
+    EVP_MD_CTX                    *sha;
+    ngx_table_elt_t               *h, *seed, *auth;
+    helicone_str_t                 ignore[NGX_HTTP_HELICONE_CACHE_IGNORE];
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+    if (hlcf->cache == 1) {
+        ctx->cache_read = 1;
+        ctx->cache_save = 1;
+
+    } else if (hlcf->cache == NGX_CONF_UNSET) {
+        ctx->cache_read = ngx_http_helicone_cache_true(&r->headers_in.headers,
+                                                 "helicone-cache-enabled", 22)
+                          || ngx_http_helicone_cache_true(
+                                 &r->headers_in.headers,
+                                 "helicone-cache-read", 19);
+        ctx->cache_save = ngx_http_helicone_cache_true(&r->headers_in.headers,
+                                                 "helicone-cache-enabled", 22)
+                          || ngx_http_helicone_cache_true(
+                                 &r->headers_in.headers,
+                                 "helicone-cache-save", 19);
+    }
+
+    if (!ctx->cache_read && !ctx->cache_save) {
+        return NGX_OK;
+    }
+
+    ctx->cache_buckets = 1;
+
+    h = ngx_http_helicone_header_find(&r->headers_in.headers,
+                                      "helicone-cache-bucket-max-size", 30);
+    if (h) {
+        n = ngx_atoi(h->value.data, h->value.len);
+
+        if (n < 1 || n > NGX_HTTP_HELICONE_CACHE_BUCKETS) {
+            ctx->error_status = NGX_HTTP_BAD_REQUEST;
+            ctx->error_type = "invalid_request_error";
+            ctx->error_code = "invalid_cache_bucket_size";
+            ngx_str_set(&ctx->error_message,
+                        "Helicone-Cache-Bucket-Max-Size must be 1 to 20");
+            return NGX_DECLINED;
+        }
+
+        ctx->cache_buckets = n;
+    }
+
+    nignore = 0;
+
+    h = ngx_http_helicone_header_find(&r->headers_in.headers,
+                                      "helicone-cache-ignore-keys", 26);
+    if (h && ngx_http_helicone_cache_ignore(r, h, ignore, &nignore)
+             != NGX_OK)
+    {
+        ctx->error_status = NGX_HTTP_BAD_REQUEST;
+        ctx->error_type = "invalid_request_error";
+        ctx->error_code = "invalid_cache_ignore_keys";
+        ngx_str_set(&ctx->error_message,
+                    "Helicone-Cache-Ignore-Keys must list names, "
+                    "\"a\",\"b\" or a,b");
+        return NGX_DECLINED;
+    }
+
+    ctx->cache_ttl = ngx_min(ngx_http_helicone_cache_ttl(r),
+                             hlcf->cache_max_ttl);
+
+    /*
+     * The key: seed, URL, organization, the client's provider key in the
+     * proxy modes, and the body compacted without the ignored keys.
+     */
+
+    seed = ngx_http_helicone_header_find(&r->headers_in.headers,
+                                         "helicone-cache-seed", 19);
+    auth = (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY)
+           ? NULL : r->headers_in.authorization;
+
+    sha = EVP_MD_CTX_new();
+
+    if (sha == NULL || EVP_DigestInit_ex(sha, EVP_sha256(), NULL) != 1) {
+        EVP_MD_CTX_free(sha);
+        return NGX_ERROR;
+    }
+
+    EVP_DigestUpdate(sha, "helicone-cache-1", 17);
+
+    if (seed) {
+        EVP_DigestUpdate(sha, seed->value.data, seed->value.len);
+    }
+
+    EVP_DigestUpdate(sha, "\0", 1);
+    EVP_DigestUpdate(sha, r->unparsed_uri.data, r->unparsed_uri.len);
+    EVP_DigestUpdate(sha, "\0", 1);
+    EVP_DigestUpdate(sha, ctx->org_id.data, ctx->org_id.len);
+    EVP_DigestUpdate(sha, "\0", 1);
+
+    if (auth) {
+        EVP_DigestUpdate(sha, auth->value.data, auth->value.len);
+    }
+
+    EVP_DigestUpdate(sha, "\0", 1);
+
+    if (ctx->json_ok) {
+        body = ngx_pnalloc(r->pool, ctx->json.len);
+        if (body == NULL) {
+            EVP_MD_CTX_free(sha);
+            return NGX_ERROR;
+        }
+
+        len = helicone_json_compact(&ctx->json, ignore, nignore, body);
+        EVP_DigestUpdate(sha, body, len);
+
+    } else {
+        EVP_DigestUpdate(sha, ctx->body.data, ctx->body.len);
+    }
+
+    EVP_DigestFinal_ex(sha, ctx->cache_digest, NULL);
+    EVP_MD_CTX_free(sha);
+
+    return NGX_OK;
+}
+
+
+static ngx_uint_t
+ngx_http_helicone_cache_true(ngx_list_t *headers, const char *name,
+    size_t len)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_helicone_header_find(headers, name, len);
+
+    /* compared case-insensitively, as Helicone does for these */
+    return h && h->value.len == 4
+           && ngx_strncasecmp(h->value.data, (u_char *) "true", 4) == 0;
+}
+
+
+/*
+ * Helicone-Cache-Ignore-Keys: Helicone reads it as JSON inside brackets
+ * ("a","b"); its docs show a,b. Both are taken.
+ */
+
+static ngx_int_t
+ngx_http_helicone_cache_ignore(ngx_http_request_t *r, ngx_table_elt_t *h,
+    helicone_str_t *keys, size_t *n)
+{
+    u_char                *p, *end, *start, *text;
+    size_t                 len;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  root, k, v;
+
+    *n = 0;
+
+    text = ngx_pnalloc(r->pool, h->value.len + 2);
+    if (text == NULL) {
+        return NGX_ERROR;
+    }
+
+    text[0] = '[';
+    ngx_memcpy(text + 1, h->value.data, h->value.len);
+    text[h->value.len + 1] = ']';
+
+    if (helicone_json_parse(text, h->value.len + 2, &root) == HELICONE_OK
+        && helicone_json_iter_init(&it, &root) == HELICONE_OK)
+    {
+        while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
+            if (v.type != HELICONE_JSON_STRING
+                || *n == NGX_HTTP_HELICONE_CACHE_IGNORE)
+            {
+                return NGX_ERROR;
+            }
+
+            p = ngx_pnalloc(r->pool, v.len);
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            len = helicone_json_string_decode(&v, p);
+            keys[*n].data = p;
+            keys[(*n)++].len = len;
+        }
+
+        return NGX_OK;
+    }
+
+    /* bare names, comma separated */
+
+    p = h->value.data;
+    end = p + h->value.len;
+
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == ',')) {
+            p++;
+        }
+
+        start = p;
+
+        while (p < end && *p != ',') {
+            if (*p == '"' || *p == '\\' || *p < 0x20) {
+                return NGX_ERROR;
+            }
+
+            p++;
+        }
+
+        len = p - start;
+
+        while (len && start[len - 1] == ' ') {
+            len--;
+        }
+
+        if (len) {
+            if (*n == NGX_HTTP_HELICONE_CACHE_IGNORE) {
+                return NGX_ERROR;
+            }
+
+            keys[*n].data = start;
+            keys[(*n)++].len = len;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* Cache-Control: s-maxage, else max-age; 7 days when absent */
+
+static time_t
+ngx_http_helicone_cache_ttl(ngx_http_request_t *r)
+{
+    u_char           *p, *end, *s;
+    ngx_int_t         n, smax, max;
+    ngx_table_elt_t  *h;
+
+    h = ngx_http_helicone_header_find(&r->headers_in.headers,
+                                      "cache-control", 13);
+    if (h == NULL) {
+        return NGX_HTTP_HELICONE_CACHE_TTL;
+    }
+
+    smax = NGX_ERROR;
+    max = NGX_ERROR;
+
+    p = h->value.data;
+    end = p + h->value.len;
+
+    while (p < end) {
+        while (p < end && (*p == ' ' || *p == ',')) {
+            p++;
+        }
+
+        if (end - p > 9 && ngx_strncasecmp(p, (u_char *) "s-maxage=", 9) == 0)
+        {
+            s = p + 9;
+
+            for (p = s; p < end && *p >= '0' && *p <= '9'; p++) { /* void */ }
+
+            n = ngx_atoi(s, p - s);
+            smax = (n == NGX_ERROR) ? smax : n;
+            continue;
+        }
+
+        if (end - p > 8 && ngx_strncasecmp(p, (u_char *) "max-age=", 8) == 0)
+        {
+            s = p + 8;
+
+            for (p = s; p < end && *p >= '0' && *p <= '9'; p++) { /* void */ }
+
+            n = ngx_atoi(s, p - s);
+            max = (n == NGX_ERROR) ? max : n;
+            continue;
+        }
+
+        while (p < end && *p != ',') {
+            p++;
+        }
+    }
+
+    n = (smax != NGX_ERROR) ? smax : max;
+
+    if (n == NGX_ERROR) {
+        return NGX_HTTP_HELICONE_CACHE_TTL;
+    }
+
+    return ngx_min(n, NGX_HTTP_HELICONE_CACHE_TTL_MAX);
+}
+
+
+/* bucket i's key: the digest and the index */
+
+static void
+ngx_http_helicone_cache_key(ngx_http_helicone_ctx_t *ctx, ngx_uint_t i,
+    u_char *sha)
+{
+    u_char  buf[33];
+
+    ngx_memcpy(buf, ctx->cache_digest, 32);
+    buf[32] = (u_char) i;
+
+    SHA256(buf, sizeof(buf), sha);
+}
+
+
+/*
+ * NGX_OK: a hit, in ctx->cache_entry; NGX_DECLINED: a miss (a response
+ * is then stored only once every bucket of the key is full, as Helicone
+ * does). Store trouble is a miss.
+ */
+
+ngx_int_t
+ngx_http_helicone_cache_lookup(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    u_char                          sha[32];
+    ngx_str_t                       v, found[NGX_HTTP_HELICONE_CACHE_BUCKETS];
+    ngx_uint_t                      i, pick;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    if (!ctx->cache_read) {
+        return NGX_DECLINED;
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    ctx->cache_free = NGX_HTTP_HELICONE_CACHE_BUCKETS;
+
+    for (i = 0; i < ctx->cache_buckets; i++) {
+        ngx_http_helicone_cache_key(ctx, i, sha);
+
+        if (ngx_http_helicone_store_get(hmcf->store_zone, sha, r->pool, &v)
+            != NGX_OK
+            || v.len < sizeof(ngx_http_helicone_cache_entry_t))
+        {
+            if (ctx->cache_free == NGX_HTTP_HELICONE_CACHE_BUCKETS) {
+                ctx->cache_free = i;
+            }
+
+            continue;
+        }
+
+        found[i] = v;
+    }
+
+    if (ctx->cache_free != NGX_HTTP_HELICONE_CACHE_BUCKETS) {
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "helicone cache: miss, bucket %ui free",
+                       ctx->cache_free);
+        return NGX_DECLINED;
+    }
+
+    /* every bucket full: one of them, at random */
+    pick = (ngx_uint_t) ngx_random() % ctx->cache_buckets;
+
+    ctx->cache_entry = found[pick];
+    ctx->cache_hit = 1;
+    ctx->cache_bucket = pick;
+
+    return NGX_OK;
+}
+
+
+/* A hit, replayed: the stored status, type and body, a new id. */
+
+ngx_int_t
+ngx_http_helicone_cache_send(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_int_t                         rc;
+    ngx_buf_t                        *b;
+    ngx_chain_t                       out;
+    ngx_http_helicone_cache_entry_t   e;
+
+    ngx_memcpy(&e, ctx->cache_entry.data, sizeof(e));
+
+    if (sizeof(e) + e.type_len + e.body_len > ctx->cache_entry.len) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->own_response = 1;
+    ctx->response_bytes = e.body_len;
+
+    ngx_memcpy(ctx->cache_ref, e.id, 36);
+    ctx->cache_latency = e.latency;
+    ctx->cache_saved = e.cost;
+
+    r->headers_out.status = e.status;
+    r->headers_out.content_length_n = e.body_len;
+    r->headers_out.content_type.data = ctx->cache_entry.data + sizeof(e);
+    r->headers_out.content_type.len = e.type_len;
+    r->headers_out.content_type_len = e.type_len;
+
+    /* what the client got is what the log keeps */
+    ctx->capture = ctx->cache_entry.data + sizeof(e) + e.type_len;
+    ctx->capture_len = e.body_len;
+
+    if (ngx_http_helicone_headers_response(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = ctx->capture;
+    b->last = ctx->capture + e.body_len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/* Helicone-Cache: HIT or MISS, and for a hit its bucket and latency. */
+
+ngx_int_t
+ngx_http_helicone_cache_headers(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    u_char     *p;
+    ngx_str_t   v;
+
+    static ngx_str_t  hit = ngx_string("HIT");
+    static ngx_str_t  miss = ngx_string("MISS");
+
+    if (!ctx->cache_read) {
+        return NGX_OK;
+    }
+
+    if (!ctx->cache_hit) {
+        return ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                            "Helicone-Cache", 14, &miss);
+    }
+
+    if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                     "Helicone-Cache", 14, &hit)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, 2 * NGX_INT_T_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v.data = p;
+    v.len = ngx_sprintf(p, "%ui", ctx->cache_bucket) - p;
+
+    if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                     "Helicone-Cache-Bucket-Idx", 25, &v)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p += NGX_INT_T_LEN;
+    v.data = p;
+    v.len = ngx_sprintf(p, "%ui", ctx->cache_latency) - p;
+
+    return ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                        "Helicone-Cache-Latency", 22, &v);
+}
+
+
+/*
+ * In the log phase: a complete 200, not cut, not a hit, as the client
+ * got it, into the first free bucket of its key.
+ */
+
+void
+ngx_http_helicone_cache_save(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    u_char                           *p, sha[32];
+    ngx_str_t                         v, type;
+    ngx_uint_t                        i;
+    ngx_http_helicone_loc_conf_t     *hlcf;
+    ngx_http_helicone_main_conf_t    *hmcf;
+    ngx_http_helicone_cache_entry_t   e;
+
+    if (!ctx->cache_save || ctx->cache_hit || !ctx->done || ctx->truncated
+        || ctx->aborted || !ctx->relayed || ctx->capture_overflow
+        || r->headers_out.status != NGX_HTTP_OK)
+    {
+        return;
+    }
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    if (ctx->capture_len > hlcf->cache_max_entry) {
+        return;
+    }
+
+    if (!ctx->cache_read) {
+        /* save-only: the first free bucket is looked for now */
+        ctx->cache_free = NGX_HTTP_HELICONE_CACHE_BUCKETS;
+
+        for (i = 0; i < ctx->cache_buckets; i++) {
+            ngx_http_helicone_cache_key(ctx, i, sha);
+
+            if (ngx_http_helicone_store_get(hmcf->store_zone, sha, r->pool,
+                                            &v)
+                != NGX_OK)
+            {
+                ctx->cache_free = i;
+                break;
+            }
+        }
+    }
+
+    if (ctx->cache_free >= ctx->cache_buckets) {
+        return;
+    }
+
+    type = r->headers_out.content_type;
+
+    ngx_memzero(&e, sizeof(e));
+    e.status = NGX_HTTP_OK;
+    e.latency = (uint32_t) (ngx_current_msec - ctx->start);
+    e.cost = (ngx_http_helicone_cost(r, ctx) == NGX_OK)
+             ? ctx->cost : HELICONE_COST_UNSET;
+    ngx_memcpy(e.id, ctx->id.data, 36);
+    e.type_len = (uint32_t) type.len;
+    e.body_len = (uint32_t) ctx->capture_len;
+
+    v.len = sizeof(e) + type.len + ctx->capture_len;
+    v.data = ngx_pnalloc(r->pool, v.len);
+    if (v.data == NULL) {
+        return;
+    }
+
+    p = ngx_cpymem(v.data, &e, sizeof(e));
+    p = ngx_cpymem(p, type.data, type.len);
+    ngx_memcpy(p, ctx->capture, ctx->capture_len);
+
+    ngx_http_helicone_cache_key(ctx, ctx->cache_free, sha);
+
+    if (ngx_http_helicone_store_put(hmcf->store_zone, sha, &v,
+                                    ngx_time() + ctx->cache_ttl)
+        != NGX_OK)
+    {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "helicone cache: no room for %uz bytes", v.len);
+    }
+}
