@@ -36,6 +36,7 @@ static ngx_int_t ngx_http_helicone_plan_url(ngx_http_request_t *r,
     ngx_http_helicone_target_t *t);
 static ngx_int_t ngx_http_helicone_plan_header_ok(ngx_str_t *name,
     ngx_str_t *value);
+static ngx_uint_t ngx_http_helicone_plan_internal(ngx_str_t *origin);
 
 
 /* an HTTP token character (RFC 9110) */
@@ -634,7 +635,10 @@ ngx_http_helicone_plan_allowed(ngx_http_request_t *r, ngx_str_t *origin)
         }
     }
 
-    if (!hlcf->target_allow_providers) {
+    if (!hlcf->target_allow_providers
+        || ngx_http_helicone_plan_internal(origin))
+    {
+        /* a provider on this host (ollama) is reached only if listed */
         return 0;
     }
 
@@ -651,6 +655,43 @@ ngx_http_helicone_plan_allowed(ngx_http_request_t *r, ngx_str_t *origin)
     }
 
     return 0;
+}
+
+
+/*
+ * Loopback, link-local (cloud metadata) and unspecified hosts: never
+ * allowed by the "providers" keyword, only when listed by origin.
+ */
+
+static ngx_uint_t
+ngx_http_helicone_plan_internal(ngx_str_t *origin)
+{
+    u_char  *host, *end;
+    size_t   len;
+
+    host = ngx_strlchr(origin->data, origin->data + origin->len, ':');
+    if (host == NULL || origin->data + origin->len - host < 3) {
+        return 1;
+    }
+
+    host += 3;
+    end = origin->data + origin->len;
+
+    /* the port, if any, is not part of the host */
+    if (*host != '[') {
+        end = ngx_strlchr(host, end, ':');
+        end = end ? end : origin->data + origin->len;
+    }
+
+    len = end - host;
+
+    return (len == 9 && ngx_strncasecmp(host, (u_char *) "localhost", 9) == 0)
+           || (len >= 4 && ngx_strncmp(host, "127.", 4) == 0)
+           || (len >= 8 && ngx_strncmp(host, "169.254.", 8) == 0)
+           || (len >= 7 && ngx_strncmp(host, "0.0.0.0", 7) == 0)
+           || (len >= 5 && ngx_strncmp(host, "[::1]", 5) == 0)
+           || (len >= 4 && ngx_strncasecmp(host, (u_char *) "[fe8", 4) == 0)
+           || (len >= 4 && ngx_strncmp(host, "[::]", 4) == 0);
 }
 
 
