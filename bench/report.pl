@@ -1,5 +1,7 @@
 #!/usr/bin/perl
-# Summarises one bench/run: medians per case, ratios gateway/bare.
+# Summarises one bench/run: medians per case, ratios gateway/bare
+# (translate: translated/openai; failover: failover/direct, and the extra
+# p50 of one failover against one upstream round trip).
 # usage: report.pl META RESULTS.TSV OUT.md   (the table also goes to stdout)
 
 use strict;
@@ -44,14 +46,45 @@ sub col {
     return map { $_->{$c} } @$list;
 }
 
-sub ms { defined $_[0] ? sprintf('%.2f ms', $_[0] / 1000) : '-' }
+# milliseconds; below 0.1 ms with three decimals (the -c1 runs)
+sub ms {
+    return '-' unless defined $_[0];
+    return sprintf(abs($_[0]) < 100 ? '%.3f ms' : '%.2f ms', $_[0] / 1000);
+}
 sub ratio { defined $_[0] && defined $_[1] && $_[1] ? sprintf('%.2fx', $_[0] / $_[1]) : '-' }
 
 my %label = (
-    'bare'     => 'bare proxy_pass',
-    'gw-unbuf' => 'gateway, log unbuffered',
-    'gw-buf'   => 'gateway, log buffer=64k flush=1s',
+    'bare'       => 'bare proxy_pass',
+    'gw-unbuf'   => 'gateway, log unbuffered',
+    'gw-buf'     => 'gateway, log buffer=64k flush=1s',
+    'openai'     => 'gateway, OpenAI stream (mockstream)',
+    'translated' => 'gateway, translated Anthropic stream (mockclaude)',
+    'backend'    => 'backend directly (one upstream round trip)',
+    'direct'     => 'gateway, direct success (mock)',
+    'failover'   => 'gateway, 503 then success (mockfail,mock)',
 );
+
+# the case every other case of a mode is compared with
+my %base = (
+    'nonstream'   => 'bare',
+    'stream'      => 'bare',
+    'translate'   => 'openai',
+    'failover'    => 'direct',
+    'failover-c1' => 'direct',
+);
+
+# cases shown without ratios (not a variant of the base)
+my %no_ratio = ('backend' => 1);
+
+sub title {
+    my ($mode, $l) = @_;
+    my $w = "-c$l->[0]{connections} -d" . ($l->[0]{duration_s} // '?') . 's';
+    return {
+        'translate'   => "translate: streaming through the gateway (log unbuffered), OpenAI provider vs Anthropic provider translated both ways; $w",
+        'failover'    => "failover: non-stream through the gateway (log unbuffered), direct success vs a 503 at once then success; $w",
+        'failover-c1' => "failover, low concurrency: the same pair and the backend; $w",
+    }->{$mode} // $mode;
+}
 
 my @md;
 push @md, '# Benchmark: gateway vs bare nginx proxy_pass', '';
@@ -61,14 +94,16 @@ push @md, "- nginx: $meta{nginx}; module $meta{module} at commit $meta{commit}";
 push @md, "- CPU: $meta{cpu}, nproc $meta{nproc}; $meta{kernel}; load average after the run $meta{loadavg}";
 push @md, "- $meta{wrk}: -t$meta{threads} -c$meta{connections} -d$meta{duration} --latency, "
         . "$meta{rounds} interleaved rounds, $meta{warmup} warm-up per server and mode"
-        . ($meta{pin} eq '1' ? ', pinned (server under test on CPU 0; backend and wrk on CPU 1)' : ', not pinned');
+        . ($meta{pin} eq '1' ? ', pinned (server under test on CPU 0; backend and wrk on CPU 1)' : ', not pinned')
+        . ($runs{'failover-c1'} ? "; failover-c1: -c$meta{failover_connections} -d$meta{failover_duration}, no warm-up" : '');
 push @md, "- one worker process for every nginx (backend, bare, gateway)";
 push @md, "- raw wrk outputs: $meta{raw}/ (not committed)";
 push @md, '';
 push @md, 'Medians over the rounds. req/s ratio = gateway / bare (higher is better); latency ratios'
-        . ' = gateway / bare (lower is better). "per-round" is the range of the ratios of each'
+        . ' = gateway / bare (lower is better); in translate the base is the OpenAI stream, in'
+        . ' failover the direct success. "per-round" is the range of the ratios of each'
         . ' round\'s pair. "CPU us/req": CPU time of the nginx worker under test per request;'
-        . ' "bare/gw CPU" = its ratio, the throughput ratio to expect when both are CPU-bound'
+        . ' "bare/gw CPU" = its ratio (base / case), the throughput ratio to expect when both are CPU-bound'
         . ' (less sensitive to other load on the box than req/s). CPU %: of one core during the'
         . ' run; "others" = everything else on the box (other processes, kernel threads).';
 push @md, '';
@@ -78,18 +113,22 @@ my (%summary, %cpu_summary);
 # CPU time the worker under test spent per request, in microseconds
 sub cpu_per_req {
     my ($r) = @_;
-    my ($secs) = $meta{duration} =~ /^([\d.]+)s$/;
+    my $secs = $r->{duration_s};
+    ($secs) = $meta{duration} =~ /^([\d.]+)s?$/ unless defined $secs;
     ($secs) = map { $_ * 60 } $meta{duration} =~ /^([\d.]+)m$/ unless defined $secs;
     return undef unless defined $secs && $r->{requests};
     return $r->{sut_cpu} / 100 * $secs * 1e6 / $r->{requests};
 }
 
+my (%fo, %tr);
+
 for my $mode (@modes) {
-    push @md, "## $mode", '';
+    my $bc = $base{$mode} // 'bare';
+    push @md, '## ' . title($mode, $runs{$mode}{ (keys %{ $runs{$mode} })[0] }), '';
     push @md, '| case | req/s | (min - max) | p50 | p99 | req/s ratio | per-round | p50 ratio | p99 ratio | CPU us/req | bare/gw CPU | CPU % sut / backend / wrk / others |';
     push @md, '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|';
 
-    my $bare = $runs{$mode}{bare};
+    my $bare = $runs{$mode}{$bc};
     my ($b_rps, $b_p50, $b_p99, $b_cpr);
     if ($bare) {
         $b_rps = median(col($bare, 'rps'));
@@ -105,8 +144,10 @@ for my $mode (@modes) {
         my $p50 = median(col($l, 'p50_us'));
         my $p99 = median(col($l, 'p99_us'));
 
+        my $is_base = $case eq $bc;
+        my $nr = $no_ratio{$case};
         my $pr = '-';
-        if ($bare && $case ne 'bare') {
+        if ($bare && !$is_base && !$nr) {
             my %b = map { $_->{round} => $_->{rps} } @$bare;
             my @r = sort { $a <=> $b }
                     map { $_->{rps} / $b{ $_->{round} } }
@@ -123,13 +164,45 @@ for my $mode (@modes) {
 
         push @md, sprintf('| %s | %.0f | (%.0f - %.0f) | %s | %s | %s | %s | %s | %s | %.1f | %s | %s |',
                           $label{$case} // $case, $rps, $rps[0], $rps[-1], ms($p50), ms($p99),
-                          $case eq 'bare' ? '1.00x' : ratio($rps, $b_rps), $pr,
-                          $case eq 'bare' ? '1.00x' : ratio($p50, $b_p50),
-                          $case eq 'bare' ? '1.00x' : ratio($p99, $b_p99), $cpr,
-                          $case eq 'bare' ? '1.00x' : ratio($b_cpr, $cpr), $cpu);
+                          $is_base ? '1.00x' : $nr ? '-' : ratio($rps, $b_rps), $pr,
+                          $is_base ? '1.00x' : $nr ? '-' : ratio($p50, $b_p50),
+                          $is_base ? '1.00x' : $nr ? '-' : ratio($p99, $b_p99), $cpr,
+                          $is_base ? '1.00x' : $nr ? '-' : ratio($b_cpr, $cpr), $cpu);
+        next if $nr;
         $cpu_summary{$mode}{$case} = $b_cpr && $cpr ? $b_cpr / $cpr : undef;
 
         $summary{$mode}{$case} = $b_rps ? $rps / $b_rps : undef;
+    }
+
+    if ($mode eq 'translate' && $runs{$mode}{translated} && $bare) {
+        $tr{rps} = $summary{$mode}{translated};
+        $tr{cpu} = $cpu_summary{$mode}{translated};
+    }
+
+    # one failover: its extra p50 against one upstream round trip (the
+    # backend's own p50 under the same load)
+    if ($mode =~ /^failover/ && $bare && $runs{$mode}{failover} && $runs{$mode}{backend}) {
+        # paired by round: failover - direct of the same round, over that
+        # round's backend p50
+        my $f = $runs{$mode}{failover};
+        my %d = map { $_->{round} => $_->{p50_us} } @$bare;
+        my %rt = map { $_->{round} => $_->{p50_us} } @{ $runs{$mode}{backend} };
+        my @f = grep { defined $d{ $_->{round} } && $rt{ $_->{round} } } @$f;
+        my @pe = sort { $a <=> $b } map { $_->{p50_us} - $d{ $_->{round} } } @f;
+        my @px = sort { $a <=> $b } map { ($_->{p50_us} - $d{ $_->{round} }) / $rt{ $_->{round} } } @f;
+        my $rt = median(values %rt);
+        my $extra = median(@pe);
+        my $x = median(@px);
+        my $cpu_extra = median(map { cpu_per_req($_) } @$f) - $b_cpr;
+        $fo{$mode} = { rt => $rt, extra => $extra, x => $x, conns => $f->[0]{connections} };
+        push @md, '', sprintf('One failover adds %s at p50 (failover p50 - direct p50 of the same round, median;'
+                              . ' per round %s to %s), %s the p50 of one upstream round trip'
+                              . ' (backend directly, median %s; per round %s to %s); target <= 2x: %s.'
+                              . ' Worker CPU per request: %+.1f us.',
+                              ms($extra), ms($pe[0]), ms($pe[-1]),
+                              defined $x ? sprintf('%.2fx', $x) : '-', ms($rt),
+                              @px ? sprintf('%.2fx', $px[0]) : '-', @px ? sprintf('%.2fx', $px[-1]) : '-',
+                              defined $x && $x <= 2 ? 'met' : 'NOT met', $cpu_extra);
     }
 
     my @ev = grep { $_->{log_lines} ne '-' && $_->{log_lines} > 0 } map { @{ $runs{$mode}{$_} // [] } } @cases;
@@ -141,19 +214,40 @@ for my $mode (@modes) {
 }
 
 push @md, '## Against the targets', '';
-push @md, '| mode | case | req/s ratio | bare/gw CPU per request | >= 0.80x (issue, file log on) | >= 0.90x (DESIGN.md 1a) |';
-push @md, '|---|---|---:|---:|---|---|';
-for my $mode (@modes) {
+my @rows;
+for my $mode (grep { ($base{$_} // 'bare') eq 'bare' } @modes) {
     for my $case (grep { $_ ne 'bare' } @cases) {
         my $r = $summary{$mode}{$case};
         next unless defined $r;
         my $c = $cpu_summary{$mode}{$case};
-        push @md, sprintf('| %s | %s | %.2fx | %s | %s | %s |', $mode, $label{$case} // $case, $r,
+        push @rows, sprintf('| %s | %s | %.2fx | %s | %s | %s |', $mode, $label{$case} // $case, $r,
                           defined $c ? sprintf('%.2fx', $c) : '-',
                           $r >= 0.80 ? 'met' : 'NOT met', $r >= 0.90 ? 'met' : 'NOT met');
     }
 }
-push @md, '';
+if (@rows) {
+    push @md, '| mode | case | req/s ratio | bare/gw CPU per request | >= 0.80x (issue, file log on) | >= 0.90x (DESIGN.md 1a) |';
+    push @md, '|---|---|---:|---:|---|---|';
+    push @md, @rows, '';
+}
+
+if (%tr || %fo) {
+    push @md, '| mode | measured | target | result |';
+    push @md, '|---|---|---|---|';
+    if (defined $tr{rps}) {
+        push @md, sprintf('| translate | translated / OpenAI stream: %.2fx req/s (CPU per request %s) | >= 0.90x (issue: translation costs under 10%%) | %s |',
+                          $tr{rps}, defined $tr{cpu} ? sprintf('%.2fx', $tr{cpu}) : '-',
+                          $tr{rps} >= 0.90 ? 'met' : 'NOT met');
+    }
+    for my $mode (grep { $fo{$_} } @modes) {
+        my $f = $fo{$mode};
+        push @md, sprintf('| %s (-c%s) | extra p50 of one failover %s = %s the upstream round trip p50 %s | <= 2x one upstream round trip (issue) | %s |',
+                          $mode, $f->{conns}, ms($f->{extra}),
+                          defined $f->{x} ? sprintf('%.2fx', $f->{x}) : '-', ms($f->{rt}),
+                          defined $f->{x} && $f->{x} <= 2 ? 'met' : 'NOT met');
+    }
+    push @md, '';
+}
 
 my $text = join("\n", @md);
 open my $of, '>', $out or die "$out: $!\n";

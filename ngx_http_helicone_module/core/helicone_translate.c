@@ -33,6 +33,25 @@ typedef enum {
 } helicone_translate_block_e;
 
 
+/*
+ * The request's top-level members, found in one pass: a dozen look-ups
+ * each rescanning a large body would cost more than the translation.
+ */
+
+#define HELICONE_TRANSLATE_MEMBERS  64
+
+typedef struct {
+    const helicone_json_value_t  *obj;
+    size_t                        n;        /* > MEMBERS: look up instead */
+    helicone_json_value_t         key[HELICONE_TRANSLATE_MEMBERS];
+    helicone_json_value_t         val[HELICONE_TRANSLATE_MEMBERS];
+} helicone_translate_req_t;
+
+
+static void helicone_translate_req_index(helicone_translate_req_t *req,
+    const helicone_json_value_t *obj);
+static int helicone_translate_req_get(const helicone_translate_req_t *req,
+    const char *name, helicone_json_value_t *v);
 static int helicone_translate_get(const helicone_json_value_t *obj,
     const char *name, helicone_json_value_t *v);
 static int helicone_translate_is(const helicone_json_value_t *obj,
@@ -57,8 +76,8 @@ static int64_t helicone_translate_add(int64_t a, int64_t b);
 static int64_t helicone_translate_count_of(int64_t n);
 
 static int helicone_translate_check_unsupported(
-    const helicone_json_value_t *req, const char **error);
-static int helicone_translate_max_tokens(const helicone_json_value_t *req,
+    const helicone_translate_req_t *req, const char **error);
+static int helicone_translate_max_tokens(const helicone_translate_req_t *req,
     const helicone_translate_opts_t *opts, int64_t *max, const char **error);
 static int helicone_translate_system(const helicone_json_value_t *msgs,
     helicone_buf_t *out, const char **error);
@@ -84,15 +103,15 @@ static int helicone_translate_tool_use(const helicone_json_value_t *call,
     helicone_buf_t *out, const char **error);
 static int helicone_translate_arguments(const helicone_json_value_t *args,
     helicone_buf_t *out, const char **error);
-static int helicone_translate_stop(const helicone_json_value_t *req,
+static int helicone_translate_stop(const helicone_translate_req_t *req,
     helicone_buf_t *out, const char **error);
-static int helicone_translate_user_id(const helicone_json_value_t *req,
+static int helicone_translate_user_id(const helicone_translate_req_t *req,
     helicone_buf_t *out);
-static int helicone_translate_tools(const helicone_json_value_t *req,
+static int helicone_translate_tools(const helicone_translate_req_t *req,
     helicone_buf_t *out, const char **error);
-static int helicone_translate_tool_choice(const helicone_json_value_t *req,
+static int helicone_translate_tool_choice(const helicone_translate_req_t *req,
     int emit, helicone_buf_t *out, const char **error);
-static int helicone_translate_request_body(const helicone_json_value_t *req,
+static int helicone_translate_request_body(const helicone_translate_req_t *req,
     const helicone_translate_opts_t *opts, helicone_buf_t *out,
     const char **error);
 
@@ -145,6 +164,60 @@ static void helicone_translate_stream_error(helicone_translate_stream_t *s,
 /* helpers */
 
 /* 1 when obj is an object with a member name that is not null */
+
+static void
+helicone_translate_req_index(helicone_translate_req_t *req,
+    const helicone_json_value_t *obj)
+{
+    helicone_json_iter_t   it;
+    helicone_json_value_t  k, v;
+
+    req->obj = obj;
+    req->n = 0;
+
+    if (obj == NULL || obj->type != HELICONE_JSON_OBJECT
+        || helicone_json_iter_init(&it, obj) != HELICONE_OK)
+    {
+        return;
+    }
+
+    while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
+        if (req->n == HELICONE_TRANSLATE_MEMBERS) {
+            req->n++;
+            return;
+        }
+
+        req->key[req->n] = k;
+        req->val[req->n] = v;
+        req->n++;
+    }
+}
+
+
+/* helicone_translate_get() on the indexed members: the last one wins */
+
+static int
+helicone_translate_req_get(const helicone_translate_req_t *req,
+    const char *name, helicone_json_value_t *v)
+{
+    size_t  i, len;
+
+    if (req->n > HELICONE_TRANSLATE_MEMBERS) {
+        return helicone_translate_get(req->obj, name, v);
+    }
+
+    len = strlen(name);
+
+    for (i = req->n; i > 0; i--) {
+        if (helicone_json_string_eq(&req->key[i - 1], name, len)) {
+            *v = req->val[i - 1];
+            return v->type != HELICONE_JSON_NULL;
+        }
+    }
+
+    return 0;
+}
+
 
 static int
 helicone_translate_get(const helicone_json_value_t *obj, const char *name,
@@ -485,14 +558,17 @@ helicone_translate_request(const helicone_json_value_t *req,
     const helicone_translate_opts_t *opts, helicone_buf_t *out,
     const char **error)
 {
-    int             rc;
-    const char     *err;
-    unsigned char  *pos;
+    int                       rc;
+    const char               *err;
+    unsigned char            *pos;
+    helicone_translate_req_t  index;
 
     pos = out->pos;
     err = NULL;
 
-    rc = helicone_translate_request_body(req, opts, out, &err);
+    helicone_translate_req_index(&index, req);
+
+    rc = helicone_translate_request_body(&index, opts, out, &err);
 
     if (error) {
         *error = err;
@@ -519,7 +595,7 @@ helicone_translate_request(const helicone_json_value_t *req,
  */
 
 static int
-helicone_translate_request_body(const helicone_json_value_t *req,
+helicone_translate_request_body(const helicone_translate_req_t *req,
     const helicone_translate_opts_t *opts, helicone_buf_t *out,
     const char **error)
 {
@@ -527,7 +603,7 @@ helicone_translate_request_body(const helicone_json_value_t *req,
     int64_t                max, budget;
     helicone_json_value_t  msgs, v;
 
-    if (req == NULL || req->type != HELICONE_JSON_OBJECT) {
+    if (req->obj == NULL || req->obj->type != HELICONE_JSON_OBJECT) {
         *error = "request body must be a JSON object";
         return HELICONE_DECLINED;
     }
@@ -536,7 +612,7 @@ helicone_translate_request_body(const helicone_json_value_t *req,
         return HELICONE_DECLINED;
     }
 
-    if (!helicone_translate_get(req, "messages", &msgs)
+    if (!helicone_translate_req_get(req, "messages", &msgs)
         || msgs.type != HELICONE_JSON_ARRAY)
     {
         *error = "\"messages\" must be an array";
@@ -554,7 +630,7 @@ helicone_translate_request_body(const helicone_json_value_t *req,
     if (opts && opts->model.len) {
         helicone_buf_add_escaped(out, opts->model.data, opts->model.len);
 
-    } else if (helicone_translate_get(req, "model", &v)) {
+    } else if (helicone_translate_req_get(req, "model", &v)) {
         helicone_translate_body(out, &v);
     }
 
@@ -576,13 +652,13 @@ helicone_translate_request_body(const helicone_json_value_t *req,
      * does not turn thinking on, unlike upstream Helicone.
      */
 
-    thinking = helicone_translate_get(req, "reasoning_effort", &v)
+    thinking = helicone_translate_req_get(req, "reasoning_effort", &v)
                && !helicone_json_string_eq(&v, "none", 4);
 
     if (thinking) {
         helicone_translate_lit(out, ",\"temperature\":1");
 
-    } else if (helicone_translate_get(req, "temperature", &v)) {
+    } else if (helicone_translate_req_get(req, "temperature", &v)) {
         if (v.type != HELICONE_JSON_NUMBER) {
             *error = "\"temperature\" must be a number";
             return HELICONE_DECLINED;
@@ -592,7 +668,7 @@ helicone_translate_request_body(const helicone_json_value_t *req,
         helicone_translate_raw(out, &v);
     }
 
-    if (helicone_translate_get(req, "top_p", &v)) {
+    if (helicone_translate_req_get(req, "top_p", &v)) {
         if (v.type != HELICONE_JSON_NUMBER) {
             *error = "\"top_p\" must be a number";
             return HELICONE_DECLINED;
@@ -607,7 +683,7 @@ helicone_translate_request_body(const helicone_json_value_t *req,
         return rc;
     }
 
-    if (helicone_translate_get(req, "stream", &v)) {
+    if (helicone_translate_req_get(req, "stream", &v)) {
         if (v.type == HELICONE_JSON_TRUE) {
             helicone_translate_lit(out, ",\"stream\":true");
 
@@ -621,7 +697,8 @@ helicone_translate_request_body(const helicone_json_value_t *req,
     }
 
     if (thinking) {
-        if (helicone_json_path_get(req, "reasoning_options.budget_tokens", &v)
+        if (helicone_json_path_get(req->obj,
+                                   "reasoning_options.budget_tokens", &v)
             != HELICONE_OK
             || v.type == HELICONE_JSON_NULL)
         {
@@ -667,13 +744,13 @@ helicone_translate_request_body(const helicone_json_value_t *req,
 
 
 static int
-helicone_translate_check_unsupported(const helicone_json_value_t *req,
+helicone_translate_check_unsupported(const helicone_translate_req_t *req,
     const char **error)
 {
     helicone_json_value_t  v;
 
-    if (helicone_translate_get(req, "functions", &v)
-        || helicone_translate_get(req, "function_call", &v))
+    if (helicone_translate_req_get(req, "functions", &v)
+        || helicone_translate_req_get(req, "function_call", &v))
     {
         *error = "\"functions\" and \"function_call\" are not supported "
                  "for this model, use \"tools\"";
@@ -682,7 +759,7 @@ helicone_translate_check_unsupported(const helicone_json_value_t *req,
 
     /* SDKs may send an empty map, which asks for nothing */
 
-    if (helicone_translate_get(req, "logit_bias", &v)
+    if (helicone_translate_req_get(req, "logit_bias", &v)
         && !(v.type == HELICONE_JSON_OBJECT
              && helicone_translate_count(&v) == 0))
     {
@@ -695,13 +772,13 @@ helicone_translate_check_unsupported(const helicone_json_value_t *req,
 
 
 static int
-helicone_translate_max_tokens(const helicone_json_value_t *req,
+helicone_translate_max_tokens(const helicone_translate_req_t *req,
     const helicone_translate_opts_t *opts, int64_t *max, const char **error)
 {
     helicone_json_value_t  v;
 
-    if (helicone_translate_get(req, "max_completion_tokens", &v)
-        || helicone_translate_get(req, "max_tokens", &v))
+    if (helicone_translate_req_get(req, "max_completion_tokens", &v)
+        || helicone_translate_req_get(req, "max_tokens", &v))
     {
         if (helicone_json_int64(&v, max) != HELICONE_OK || *max < 1) {
             *error = "\"max_tokens\" must be a positive integer";
@@ -1517,14 +1594,14 @@ helicone_translate_arguments(const helicone_json_value_t *args,
 
 
 static int
-helicone_translate_stop(const helicone_json_value_t *req,
+helicone_translate_stop(const helicone_translate_req_t *req,
     helicone_buf_t *out, const char **error)
 {
     unsigned               n;
     helicone_json_iter_t   it;
     helicone_json_value_t  stop, v;
 
-    if (!helicone_translate_get(req, "stop", &stop)) {
+    if (!helicone_translate_req_get(req, "stop", &stop)) {
         return HELICONE_OK;
     }
 
@@ -1565,16 +1642,16 @@ invalid:
 /* the first string of safety_identifier, prompt_cache_key, user */
 
 static int
-helicone_translate_user_id(const helicone_json_value_t *req,
+helicone_translate_user_id(const helicone_translate_req_t *req,
     helicone_buf_t *out)
 {
     helicone_json_value_t  v;
 
-    if (!(helicone_translate_get(req, "safety_identifier", &v)
+    if (!(helicone_translate_req_get(req, "safety_identifier", &v)
           && v.type == HELICONE_JSON_STRING)
-        && !(helicone_translate_get(req, "prompt_cache_key", &v)
+        && !(helicone_translate_req_get(req, "prompt_cache_key", &v)
              && v.type == HELICONE_JSON_STRING)
-        && !(helicone_translate_get(req, "user", &v)
+        && !(helicone_translate_req_get(req, "user", &v)
              && v.type == HELICONE_JSON_STRING))
     {
         return HELICONE_DECLINED;
@@ -1594,14 +1671,14 @@ helicone_translate_user_id(const helicone_json_value_t *req,
  */
 
 static int
-helicone_translate_tools(const helicone_json_value_t *req,
+helicone_translate_tools(const helicone_translate_req_t *req,
     helicone_buf_t *out, const char **error)
 {
     unsigned               n;
     helicone_json_iter_t   it;
     helicone_json_value_t  tools, t, fn, name, desc, params, v;
 
-    if (!helicone_translate_get(req, "tools", &tools)) {
+    if (!helicone_translate_req_get(req, "tools", &tools)) {
         return 0;
     }
 
@@ -1692,12 +1769,12 @@ helicone_translate_tools(const helicone_json_value_t *req,
  */
 
 static int
-helicone_translate_tool_choice(const helicone_json_value_t *req, int emit,
+helicone_translate_tool_choice(const helicone_translate_req_t *req, int emit,
     helicone_buf_t *out, const char **error)
 {
     helicone_json_value_t  tc, name;
 
-    if (!helicone_translate_get(req, "tool_choice", &tc)) {
+    if (!helicone_translate_req_get(req, "tool_choice", &tc)) {
         return HELICONE_OK;
     }
 
