@@ -264,7 +264,7 @@ ngx_http_helicone_provider_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     if (hmcf->overrides == NULL) {
         hmcf->overrides = ngx_array_create(cf->pool, 4,
-                                           sizeof(ngx_http_helicone_override_t));
+                              sizeof(ngx_http_helicone_override_t));
         if (hmcf->overrides == NULL) {
             return NGX_CONF_ERROR;
         }
@@ -284,8 +284,8 @@ ngx_http_helicone_provider_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     ov->line = cf->conf_file->line;
 
     for (i = 0; i < value[1].len; i++) {
-        if (!(ngx_http_helicone_isalnum(value[1].data[i]) || value[1].data[i] == '-'
-              || value[1].data[i] == '_'))
+        if (!(ngx_http_helicone_isalnum(value[1].data[i])
+              || value[1].data[i] == '-' || value[1].data[i] == '_'))
         {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "invalid provider name \"%V\"", &value[1]);
@@ -328,7 +328,9 @@ ngx_http_helicone_provider_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             s.data = value[i].data + 4;
             s.len = value[i].len - 4;
 
-            if (ngx_http_helicone_provider_parse_api(&s, &ov->spec.api) != NGX_OK) {
+            if (ngx_http_helicone_provider_parse_api(&s, &ov->spec.api)
+                != NGX_OK)
+            {
                 goto invalid;
             }
 
@@ -340,7 +342,9 @@ ngx_http_helicone_provider_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             s.data = value[i].data + 5;
             s.len = value[i].len - 5;
 
-            if (ngx_http_helicone_provider_parse_auth(&s, &ov->spec.auth) != NGX_OK) {
+            if (ngx_http_helicone_provider_parse_auth(&s, &ov->spec.auth)
+                != NGX_OK)
+            {
                 goto invalid;
             }
 
@@ -615,8 +619,8 @@ ngx_http_helicone_url_origin(ngx_str_t *url, ngx_str_t *origin)
     host = p;
 
     while (p < last && *p != '/' && *p != ':' && *p != '?' && *p != '#') {
-        if (!(ngx_http_helicone_isalnum(*p) || *p == '.' || *p == '-' || *p == '_'
-              || *p == '[' || *p == ']'))
+        if (!(ngx_http_helicone_isalnum(*p) || *p == '.' || *p == '-'
+              || *p == '_' || *p == '[' || *p == ']'))
         {
             return NGX_ERROR;
         }

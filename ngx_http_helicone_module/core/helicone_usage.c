@@ -49,8 +49,8 @@ enum {
     HELICONE_U_CACHED,              /* prompt_tokens_details.cached_tokens */
     HELICONE_U_INPUT_CACHED,        /* input_tokens_details.cached_tokens */
     HELICONE_U_CACHE_HIT,           /* prompt_cache_hit_tokens (DeepSeek) */
-    HELICONE_U_CACHE_WRITE,         /* prompt_tokens_details.cache_write_tokens */
-    HELICONE_U_W5M_PTD,             /* prompt_tokens_details.cache_write_details */
+    HELICONE_U_CACHE_WRITE,         /* ..._details.cache_write_tokens */
+    HELICONE_U_W5M_PTD,             /* ..._details.cache_write_details */
     HELICONE_U_W1H_PTD,
     HELICONE_U_W5M,                 /* cache_write_details */
     HELICONE_U_W1H,
