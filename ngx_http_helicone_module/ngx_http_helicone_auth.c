@@ -2,17 +2,51 @@
  * Copyright (C) ngx_http_helicone_module authors
  */
 
-/* Helicone API keys: the keys file and each request's credential. */
+/*
+ * Helicone API keys: the keys file, keys in Redis (with a short cache of
+ * Redis's verdicts in the shm zone), and each request's credential.
+ */
 
 #include "ngx_http_helicone_module.h"
 
 #include <helicone_keys.h>
+#include <openssl/sha.h>
+
+
+/* a verdict kept for this long serves while Redis is unreachable */
+#define NGX_HTTP_HELICONE_KEY_STALE  3600
+
+
+/* a cached verdict: this header, then the org id and the name */
+typedef struct {
+    time_t                         checked;      /* when Redis said so */
+    uint32_t                       known;
+    uint32_t                       org_len;
+    uint32_t                       name_len;
+} ngx_http_helicone_key_entry_t;
+
+
+typedef struct {
+    u_char                         sha[32];      /* the key's hash */
+    u_char                         name[32];     /* its verdict's, in shm */
+    ngx_str_t                      stale;        /* an old verdict, or empty */
+} ngx_http_helicone_key_query_t;
 
 
 static int ngx_libc_cdecl ngx_http_helicone_key_cmp(const void *a,
     const void *b);
 static ngx_int_t ngx_http_helicone_credential(ngx_http_request_t *r,
     ngx_uint_t pass, ngx_str_t *key);
+static ngx_int_t ngx_http_helicone_auth_redis(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, u_char *sha);
+static void ngx_http_helicone_auth_reply(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *data,
+    ngx_http_helicone_redis_reply_t *reply);
+static ngx_int_t ngx_http_helicone_auth_verdict(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_str_t *entry);
+static void ngx_http_helicone_auth_remember(ngx_http_request_t *r,
+    ngx_http_helicone_key_query_t *q, ngx_http_helicone_ctx_t *ctx,
+    ngx_uint_t known);
 
 
 ngx_int_t
@@ -94,7 +128,9 @@ ngx_http_helicone_key_cmp(const void *a, const void *b)
 
 /*
  * NGX_OK: the request may go on (ctx->org_id set when the key is known);
- * NGX_DECLINED: a key is required and missing or unknown.
+ * NGX_DECLINED: a key is required and missing or unknown; NGX_BUSY: it
+ * is required and Redis, which would know it, is unavailable; NGX_AGAIN:
+ * Redis is asked, ngx_http_helicone_auth_done() tells once it answered.
  */
 
 ngx_int_t
@@ -116,16 +152,16 @@ ngx_http_helicone_auth(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
 
     if (ngx_http_helicone_credential(r, hlcf->pass, &key) != NGX_OK
-        || hmcf->keys == NULL)
+        || (hmcf->keys == NULL && !hmcf->keys_redis))
     {
         goto unknown;
     }
 
     helicone_key_hash(key.data, key.len, sha);
 
-    keys = hmcf->keys->elts;
+    keys = hmcf->keys ? hmcf->keys->elts : NULL;
     lo = 0;
-    hi = (ngx_int_t) hmcf->keys->nelts - 1;
+    hi = hmcf->keys ? (ngx_int_t) hmcf->keys->nelts - 1 : -1;
 
     while (lo <= hi) {
         mid = lo + (hi - lo) / 2;
@@ -162,6 +198,14 @@ ngx_http_helicone_auth(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
         }
     }
 
+    if (hmcf->keys_redis) {
+        if (ngx_http_helicone_auth_redis(r, ctx, sha) == NGX_AGAIN) {
+            return NGX_AGAIN;
+        }
+
+        return ngx_http_helicone_auth_done(r, ctx);
+    }
+
 unknown:
 
     if (hlcf->auth == NGX_HTTP_HELICONE_AUTH_REQUIRED) {
@@ -169,6 +213,268 @@ unknown:
     }
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_helicone_auth_done(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+    if (ctx->org_id.len || hlcf->auth != NGX_HTTP_HELICONE_AUTH_REQUIRED) {
+        return NGX_OK;
+    }
+
+    return ctx->key_unavailable ? NGX_BUSY : NGX_DECLINED;
+}
+
+
+/*
+ * A key not in the keys file: its verdict from the zone if fresh, else
+ * from Redis. NGX_AGAIN: Redis is asked; NGX_OK: the verdict is in ctx.
+ */
+
+static ngx_int_t
+ngx_http_helicone_auth_redis(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, u_char *sha)
+{
+    u_char                          buf[sizeof("helicone-key") - 1 + 32];
+    ngx_str_t                       v;
+    ngx_http_helicone_key_entry_t   e;
+    ngx_http_helicone_key_query_t  *q;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    q = ngx_pcalloc(r->pool, sizeof(ngx_http_helicone_key_query_t));
+    if (q == NULL) {
+        return NGX_ERROR;
+    }
+
+    ngx_memcpy(q->sha, sha, 32);
+
+    /* verdicts have names of their own in the zone */
+    ngx_memcpy(ngx_cpymem(buf, "helicone-key", sizeof("helicone-key") - 1),
+               sha, 32);
+    SHA256(buf, sizeof(buf), q->name);
+
+    if (ngx_http_helicone_store_get(hmcf->store_zone, q->name, r->pool, &v)
+        == NGX_OK
+        && v.len >= sizeof(ngx_http_helicone_key_entry_t))
+    {
+        ngx_memcpy(&e, v.data, sizeof(e));
+
+        if (e.checked + hmcf->keys_valid > ngx_time()) {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "helicone auth: cached verdict, known:%uD",
+                           e.known);
+
+            return ngx_http_helicone_auth_verdict(r, ctx, &v);
+        }
+
+        q->stale = v;
+    }
+
+    if (ngx_http_helicone_store_redis_key_get(r, ctx, sha,
+                                              ngx_http_helicone_auth_reply, q)
+        == NGX_AGAIN)
+    {
+        return NGX_AGAIN;
+    }
+
+    ngx_http_helicone_auth_reply(r, ctx, q, NULL);
+
+    return NGX_OK;
+}
+
+
+/* Redis's answer: "<org-id> [name]", or nil for an unknown key. */
+
+static void
+ngx_http_helicone_auth_reply(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *data,
+    ngx_http_helicone_redis_reply_t *reply)
+{
+    ngx_http_helicone_key_query_t *q = data;
+
+    u_char          *line;
+    ngx_int_t        rc;
+    helicone_str_t   org, name;
+
+    if (reply == NULL
+        || (reply->type != NGX_HTTP_HELICONE_REDIS_STRING
+            && reply->type != NGX_HTTP_HELICONE_REDIS_NIL))
+    {
+        /* no verdict: an old one serves, if any */
+        if (q->stale.len) {
+            (void) ngx_http_helicone_auth_verdict(r, ctx, &q->stale);
+
+        } else {
+            ctx->key_unavailable = 1;
+        }
+
+        return;
+    }
+
+    if (reply->type == NGX_HTTP_HELICONE_REDIS_NIL) {
+        ngx_http_helicone_auth_remember(r, q, ctx, 0);
+        return;
+    }
+
+    /* the value read as a keys file line: the same rules */
+
+    line = ngx_pnalloc(r->pool, 65 + reply->str.len);
+    if (line == NULL) {
+        ctx->key_unavailable = 1;
+        return;
+    }
+
+    ngx_hex_dump(line, q->sha, 32);
+    line[64] = ' ';
+    ngx_memcpy(line + 65, reply->str.data, reply->str.len);
+
+    rc = helicone_keys_parse_line(line, 65 + reply->str.len, q->sha, &org,
+                                  &name);
+
+    if (rc != HELICONE_OK) {
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "helicone auth: invalid key entry in redis, "
+                      "expected \"<org-id> [name]\"");
+        ngx_http_helicone_auth_remember(r, q, ctx, 0);
+        return;
+    }
+
+    ctx->org_id.data = (u_char *) org.data;
+    ctx->org_id.len = org.len;
+    ctx->key_name.data = (u_char *) name.data;
+    ctx->key_name.len = name.len;
+
+    ngx_http_helicone_auth_remember(r, q, ctx, 1);
+}
+
+
+/* A verdict from the zone into ctx: NGX_OK. */
+
+static ngx_int_t
+ngx_http_helicone_auth_verdict(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_str_t *entry)
+{
+    ngx_http_helicone_key_entry_t  e;
+
+    ngx_memcpy(&e, entry->data, sizeof(e));
+
+    if (!e.known || e.org_len == 0
+        || sizeof(e) + e.org_len + e.name_len > entry->len)
+    {
+        return NGX_OK;
+    }
+
+    /* entry is the request's copy */
+    ctx->org_id.data = entry->data + sizeof(e);
+    ctx->org_id.len = e.org_len;
+    ctx->key_name.data = ctx->org_id.data + e.org_len;
+    ctx->key_name.len = e.name_len;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_helicone_auth_remember(ngx_http_request_t *r,
+    ngx_http_helicone_key_query_t *q, ngx_http_helicone_ctx_t *ctx,
+    ngx_uint_t known)
+{
+    u_char                         *p;
+    ngx_str_t                       v;
+    ngx_http_helicone_key_entry_t   e;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    ngx_memzero(&e, sizeof(e));
+    e.checked = ngx_time();
+    e.known = known;
+
+    if (known) {
+        e.org_len = (uint32_t) ctx->org_id.len;
+        e.name_len = (uint32_t) ctx->key_name.len;
+    }
+
+    v.len = sizeof(e) + e.org_len + e.name_len;
+    v.data = ngx_pnalloc(r->pool, v.len);
+    if (v.data == NULL) {
+        return;
+    }
+
+    p = ngx_cpymem(v.data, &e, sizeof(e));
+    p = ngx_cpymem(p, ctx->org_id.data, e.org_len);
+    ngx_memcpy(p, ctx->key_name.data, e.name_len);
+
+    (void) ngx_http_helicone_store_put(hmcf->store_zone, q->name, &v,
+                                       ngx_time()
+                                       + ngx_max(hmcf->keys_valid,
+                                                 NGX_HTTP_HELICONE_KEY_STALE));
+}
+
+
+/* helicone_keys_redis on | off [valid=time]; */
+
+char *
+ngx_http_helicone_keys_redis_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf)
+{
+    ngx_http_helicone_main_conf_t *hmcf = conf;
+
+    time_t      valid;
+    ngx_str_t  *value, s;
+
+    if (hmcf->keys_redis != NGX_CONF_UNSET) {
+        return "is duplicate";
+    }
+
+    value = cf->args->elts;
+
+    if (ngx_strcmp(value[1].data, "on") == 0) {
+        hmcf->keys_redis = 1;
+
+    } else if (ngx_strcmp(value[1].data, "off") == 0) {
+        hmcf->keys_redis = 0;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid parameter \"%V\"", &value[1]);
+        return NGX_CONF_ERROR;
+    }
+
+    if (cf->args->nelts == 3) {
+        s = value[2];
+
+        if (ngx_strncmp(s.data, "valid=", 6) != 0) {
+            goto invalid;
+        }
+
+        s.data += 6;
+        s.len -= 6;
+
+        valid = ngx_parse_time(&s, 1);
+
+        if (valid == (time_t) NGX_ERROR || valid < 1) {
+            goto invalid;
+        }
+
+        hmcf->keys_valid = valid;
+    }
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[2]);
+    return NGX_CONF_ERROR;
 }
 
 

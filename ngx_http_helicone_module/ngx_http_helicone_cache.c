@@ -18,7 +18,6 @@
 
 #define NGX_HTTP_HELICONE_CACHE_TTL       604800      /* 7 days */
 #define NGX_HTTP_HELICONE_CACHE_TTL_MAX   31536000    /* 365 days */
-#define NGX_HTTP_HELICONE_CACHE_BUCKETS   20
 #define NGX_HTTP_HELICONE_CACHE_IGNORE    32
 
 
@@ -40,6 +39,9 @@ static ngx_int_t ngx_http_helicone_cache_ignore(ngx_http_request_t *r,
 static time_t ngx_http_helicone_cache_ttl(ngx_http_request_t *r);
 static void ngx_http_helicone_cache_key(ngx_http_helicone_ctx_t *ctx,
     ngx_uint_t i, u_char *sha);
+static void ngx_http_helicone_cache_reply(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *data,
+    ngx_http_helicone_redis_reply_t *reply);
 
 
 /*
@@ -359,7 +361,8 @@ ngx_http_helicone_cache_key(ngx_http_helicone_ctx_t *ctx, ngx_uint_t i,
 /*
  * NGX_OK: a hit, in ctx->cache_entry; NGX_DECLINED: a miss (a response
  * is then stored only once every bucket of the key is full, as Helicone
- * does). Store trouble is a miss.
+ * does). Store trouble is a miss. NGX_AGAIN: Redis is asked, and
+ * ngx_http_helicone_cache_lookup_done() tells once it answered.
  */
 
 ngx_int_t
@@ -378,6 +381,21 @@ ngx_http_helicone_cache_lookup(ngx_http_request_t *r,
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
 
     ctx->cache_free = NGX_HTTP_HELICONE_CACHE_BUCKETS;
+
+    if (hmcf->store_redis) {
+        if (ngx_http_helicone_store_redis_cache_get(r, ctx,
+                                                  ctx->cache_buckets,
+                                                  ngx_http_helicone_cache_reply,
+                                                  NULL)
+            == NGX_AGAIN)
+        {
+            return NGX_AGAIN;
+        }
+
+        /* Redis is unavailable: a miss */
+        ctx->cache_free = 0;
+        return NGX_DECLINED;
+    }
 
     for (i = 0; i < ctx->cache_buckets; i++) {
         ngx_http_helicone_cache_key(ctx, i, sha);
@@ -411,6 +429,64 @@ ngx_http_helicone_cache_lookup(ngx_http_request_t *r,
     ctx->cache_bucket = pick;
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_helicone_cache_lookup_done(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    return ctx->cache_hit ? NGX_OK : NGX_DECLINED;
+}
+
+
+/* Redis's answer to the MGET of every bucket: as the lookup in shm. */
+
+static void
+ngx_http_helicone_cache_reply(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *data,
+    ngx_http_helicone_redis_reply_t *reply)
+{
+    ngx_str_t                         *v;
+    ngx_uint_t                         i, pick;
+    ngx_http_helicone_redis_reply_t   *e;
+
+    if (reply == NULL || reply->type != NGX_HTTP_HELICONE_REDIS_ARRAY
+        || reply->nelts != ctx->cache_buckets)
+    {
+        /* no answer: a miss */
+        ctx->cache_free = 0;
+        return;
+    }
+
+    e = reply->elts;
+
+    for (i = 0; i < ctx->cache_buckets; i++) {
+        if (e[i].type != NGX_HTTP_HELICONE_REDIS_STRING
+            || e[i].str.len < sizeof(ngx_http_helicone_cache_entry_t))
+        {
+            ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                           "helicone cache: miss, bucket %ui free", i);
+            ctx->cache_free = i;
+            return;
+        }
+    }
+
+    pick = (ngx_uint_t) ngx_random() % ctx->cache_buckets;
+    v = &ctx->cache_entry;
+
+    /* the answer is gone after this call: the entry is copied */
+    v->len = e[pick].str.len;
+    v->data = ngx_pnalloc(r->pool, v->len);
+    if (v->data == NULL) {
+        ctx->cache_free = 0;
+        return;
+    }
+
+    ngx_memcpy(v->data, e[pick].str.data, v->len);
+
+    ctx->cache_hit = 1;
+    ctx->cache_bucket = pick;
 }
 
 
@@ -554,11 +630,11 @@ ngx_http_helicone_cache_save(ngx_http_request_t *r,
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
 
-    if (ctx->capture_len > hlcf->cache_max_entry) {
+    if (ctx->capture_len > hlcf->cache_max_entry || ctx->cache_ttl <= 0) {
         return;
     }
 
-    if (!ctx->cache_read) {
+    if (!ctx->cache_read && hmcf->store_redis == NULL) {
         /* save-only: the first free bucket is looked for now */
         ctx->cache_free = NGX_HTTP_HELICONE_CACHE_BUCKETS;
 
@@ -575,7 +651,8 @@ ngx_http_helicone_cache_save(ngx_http_request_t *r,
         }
     }
 
-    if (ctx->cache_free >= ctx->cache_buckets) {
+    if (ctx->cache_free >= ctx->cache_buckets && hmcf->store_redis == NULL)
+    {
         return;
     }
 
@@ -599,6 +676,12 @@ ngx_http_helicone_cache_save(ngx_http_request_t *r,
     p = ngx_cpymem(v.data, &e, sizeof(e));
     p = ngx_cpymem(p, type.data, type.len);
     ngx_memcpy(p, ctx->capture, ctx->capture_len);
+
+    if (hmcf->store_redis) {
+        /* into the first bucket free then: fire and forget */
+        ngx_http_helicone_store_redis_cache_put(r, ctx, &v, ctx->cache_ttl);
+        return;
+    }
 
     ngx_http_helicone_cache_key(ctx, ctx->cache_free, sha);
 

@@ -17,6 +17,11 @@
 static void ngx_http_helicone_body_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_helicone_start(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
+static ngx_int_t ngx_http_helicone_steps(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+static ngx_int_t ngx_http_helicone_wait(ngx_http_request_t *r);
+static ngx_int_t ngx_http_helicone_first_attempt(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
 static ngx_int_t ngx_http_helicone_read_json(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 static ngx_int_t ngx_http_helicone_all_failed(ngx_http_request_t *r,
@@ -181,13 +186,15 @@ ngx_http_helicone_body_handler(ngx_http_request_t *r)
 }
 
 
-/* NGX_DONE: an attempt is running; anything else finalizes the request. */
+/*
+ * NGX_DONE: waiting for the store, or an attempt is running; anything
+ * else finalizes the request.
+ */
 
 static ngx_int_t
 ngx_http_helicone_start(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 {
     ngx_int_t  rc;
-    ngx_str_t  msg;
 
     if (ngx_http_helicone_body_collect(r, &ctx->body) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -201,30 +208,97 @@ ngx_http_helicone_start(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
         return rc;
     }
 
-    if (ngx_http_helicone_auth(r, ctx) == NGX_DECLINED) {
-        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                      "helicone auth: missing or unknown Helicone API key");
+    ctx->step = NGX_HTTP_HELICONE_STEP_AUTH;
 
-        ngx_str_set(&msg, "Invalid Helicone API key: pass a valid key in "
-                          "the Authorization or Helicone-Auth header");
-        return ngx_http_helicone_send_error(r, NGX_HTTP_UNAUTHORIZED,
-                                            "invalid_request_error",
-                                            "invalid_api_key", &msg);
+    return ngx_http_helicone_steps(r, ctx);
+}
+
+
+/*
+ * The store's steps: auth, the cache, the limits. Each completes at once
+ * (shm) or returns NGX_AGAIN and is called again, as its _done() half,
+ * when the store has answered (ngx_http_helicone_resume()). The cache
+ * goes before the limits: a hit is never limited, nor counted.
+ */
+
+static ngx_int_t
+ngx_http_helicone_steps(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+    ngx_str_t  msg;
+
+    if (ctx->step == NGX_HTTP_HELICONE_STEP_AUTH) {
+
+        rc = ctx->waited ? ngx_http_helicone_auth_done(r, ctx)
+                         : ngx_http_helicone_auth(r, ctx);
+        ctx->waited = 0;
+
+        if (rc == NGX_AGAIN) {
+            return ngx_http_helicone_wait(r);
+        }
+
+        if (rc == NGX_DECLINED) {
+            ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                          "helicone auth: missing or unknown Helicone API "
+                          "key");
+
+            ngx_str_set(&msg, "Invalid Helicone API key: pass a valid key "
+                              "in the Authorization or Helicone-Auth header");
+            return ngx_http_helicone_send_error(r, NGX_HTTP_UNAUTHORIZED,
+                                                "invalid_request_error",
+                                                "invalid_api_key", &msg);
+        }
+
+        if (rc == NGX_BUSY) {
+            ngx_str_set(&msg, "the Helicone API key could not be checked: "
+                              "the key store is unavailable");
+            return ngx_http_helicone_send_error(r,
+                                                NGX_HTTP_SERVICE_UNAVAILABLE,
+                                                "server_error",
+                                                "key_store_unavailable",
+                                                &msg);
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ngx_http_helicone_cache_init(r, ctx) == NGX_DECLINED) {
+            return ngx_http_helicone_send_error(r, ctx->error_status,
+                                                ctx->error_type,
+                                                ctx->error_code,
+                                                &ctx->error_message);
+        }
+
+        ctx->step = NGX_HTTP_HELICONE_STEP_CACHE;
     }
 
-    /* the cache before the limits: a hit is never rate limited */
+    if (ctx->step == NGX_HTTP_HELICONE_STEP_CACHE) {
 
-    if (ngx_http_helicone_cache_init(r, ctx) == NGX_DECLINED) {
-        return ngx_http_helicone_send_error(r, ctx->error_status,
-                                            ctx->error_type, ctx->error_code,
-                                            &ctx->error_message);
+        rc = ctx->waited ? ngx_http_helicone_cache_lookup_done(r, ctx)
+                         : ngx_http_helicone_cache_lookup(r, ctx);
+        ctx->waited = 0;
+
+        if (rc == NGX_AGAIN) {
+            return ngx_http_helicone_wait(r);
+        }
+
+        if (rc == NGX_OK) {
+            return ngx_http_helicone_cache_send(r, ctx);
+        }
+
+        ctx->step = NGX_HTTP_HELICONE_STEP_LIMIT;
     }
 
-    if (ngx_http_helicone_cache_lookup(r, ctx) == NGX_OK) {
-        return ngx_http_helicone_cache_send(r, ctx);
-    }
+    /* NGX_HTTP_HELICONE_STEP_LIMIT */
 
-    rc = ngx_http_helicone_ratelimit_check(r, ctx);
+    rc = ctx->waited ? ngx_http_helicone_ratelimit_check_done(r, ctx)
+                     : ngx_http_helicone_ratelimit_check(r, ctx);
+    ctx->waited = 0;
+
+    if (rc == NGX_AGAIN) {
+        return ngx_http_helicone_wait(r);
+    }
 
     if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
@@ -241,6 +315,62 @@ ngx_http_helicone_start(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
                                             "rate_limit_error",
                                             "rate_limited", &msg);
     }
+
+    if (rc == NGX_DECLINED) {
+        /* the limits could not be checked, and they fail closed */
+        ngx_str_set(&msg, "the rate limits could not be checked: the store "
+                          "is unavailable");
+        return ngx_http_helicone_send_error(r, NGX_HTTP_SERVICE_UNAVAILABLE,
+                                            "server_error",
+                                            "rate_limit_unavailable", &msg);
+    }
+
+    return ngx_http_helicone_first_attempt(r, ctx);
+}
+
+
+/*
+ * The request waits for the store: its reference from reading the body
+ * keeps it; a client that goes away meanwhile finalizes it, and the
+ * cleanup cancels what it waited for.
+ */
+
+static ngx_int_t
+ngx_http_helicone_wait(ngx_http_request_t *r)
+{
+    r->read_event_handler = ngx_http_test_reading;
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    return NGX_DONE;
+}
+
+
+/* The store's last answer came (from store_redis.c, an event handler). */
+
+void
+ngx_http_helicone_resume(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_int_t  rc;
+
+    r->read_event_handler = ngx_http_block_reading;
+
+    ctx->waited = 1;
+
+    rc = ngx_http_helicone_steps(r, ctx);
+
+    if (rc == NGX_DONE) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+static ngx_int_t
+ngx_http_helicone_first_attempt(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_int_t  rc;
 
     if (ngx_http_helicone_plan(r, ctx) != NGX_OK) {
         if (ctx->error_status == 0) {

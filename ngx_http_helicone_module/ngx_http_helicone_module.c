@@ -24,12 +24,21 @@ static char *ngx_http_helicone_keys(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 static char *ngx_http_helicone_target_allow(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
+static ngx_int_t ngx_http_helicone_init_process(ngx_cycle_t *cycle);
+static void ngx_http_helicone_exit_process(ngx_cycle_t *cycle);
 
 
 static ngx_conf_enum_t  ngx_http_helicone_auth_modes[] = {
     { ngx_string("off"), NGX_HTTP_HELICONE_AUTH_OFF },
     { ngx_string("optional"), NGX_HTTP_HELICONE_AUTH_OPTIONAL },
     { ngx_string("required"), NGX_HTTP_HELICONE_AUTH_REQUIRED },
+    { ngx_null_string, 0 }
+};
+
+
+static ngx_conf_enum_t  ngx_http_helicone_fail_modes[] = {
+    { ngx_string("open"), NGX_HTTP_HELICONE_FAIL_OPEN },
+    { ngx_string("closed"), NGX_HTTP_HELICONE_FAIL_CLOSED },
     { ngx_null_string, 0 }
 };
 
@@ -163,7 +172,7 @@ static ngx_command_t  ngx_http_helicone_commands[] = {
       NULL },
 
     { ngx_string("helicone_store"),
-      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE2,
+      NGX_HTTP_MAIN_CONF|NGX_CONF_2MORE,
       ngx_http_helicone_store_directive,
       NGX_HTTP_MAIN_CONF_OFFSET,
       0,
@@ -173,6 +182,20 @@ static ngx_command_t  ngx_http_helicone_commands[] = {
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_helicone_ratelimit_directive,
       NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("helicone_ratelimit_fail"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_helicone_loc_conf_t, ratelimit_fail),
+      &ngx_http_helicone_fail_modes },
+
+    { ngx_string("helicone_keys_redis"),
+      NGX_HTTP_MAIN_CONF|NGX_CONF_TAKE12,
+      ngx_http_helicone_keys_redis_directive,
+      NGX_HTTP_MAIN_CONF_OFFSET,
       0,
       NULL },
 
@@ -230,10 +253,10 @@ ngx_module_t  ngx_http_helicone_module = {
     NGX_HTTP_MODULE,                       /* module type */
     NULL,                                  /* init master */
     NULL,                                  /* init module */
-    NULL,                                  /* init process */
+    ngx_http_helicone_init_process,        /* init process */
     NULL,                                  /* init thread */
     NULL,                                  /* exit thread */
-    NULL,                                  /* exit process */
+    ngx_http_helicone_exit_process,        /* exit process */
     NULL,                                  /* exit master */
     NGX_MODULE_V1_PADDING
 };
@@ -287,7 +310,11 @@ ngx_http_helicone_create_main_conf(ngx_conf_t *cf)
      *     hmcf->costs_file = { 0, NULL };
      *     hmcf->prices_hash = { NULL };
      *     hmcf->keys = NULL;
+     *     hmcf->store_redis = NULL;
      */
+
+    hmcf->keys_redis = NGX_CONF_UNSET;
+    hmcf->keys_valid = NGX_CONF_UNSET;
 
     if (ngx_array_init(&hmcf->providers, cf->pool, 32,
                        sizeof(ngx_http_helicone_provider_t *))
@@ -314,14 +341,29 @@ ngx_http_helicone_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     if (hmcf->store_zone == NULL) {
-        /* one box, nothing to run: a zone of our own by default */
+        /*
+         * one box, nothing to run: a zone of our own by default; with
+         * Redis it only caches key verdicts
+         */
         ngx_str_set(&name, "helicone");
 
-        if (ngx_http_helicone_store_zone(cf, hmcf, &name, 32 * 1024 * 1024)
+        if (ngx_http_helicone_store_zone(cf, hmcf, &name,
+                                         hmcf->store_redis ? 1024 * 1024
+                                                           : 32 * 1024 * 1024)
             != NGX_OK)
         {
             return NGX_CONF_ERROR;
         }
+    }
+
+    ngx_conf_init_value(hmcf->keys_redis, 0);
+    ngx_conf_init_value(hmcf->keys_valid, 30);
+
+    if (hmcf->keys_redis && hmcf->store_redis == NULL) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"helicone_keys_redis\" needs "
+                           "\"helicone_store redis\"");
+        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
@@ -365,6 +407,7 @@ ngx_http_helicone_create_loc_conf(ngx_conf_t *cf)
     hlcf->retry_after_max = NGX_CONF_UNSET_MSEC;
     hlcf->retry_jitter = NGX_CONF_UNSET;
     hlcf->ratelimits = NGX_CONF_UNSET_PTR;
+    hlcf->ratelimit_fail = NGX_CONF_UNSET_UINT;
     hlcf->cache = NGX_CONF_UNSET;
     hlcf->cache_max_ttl = NGX_CONF_UNSET;
     hlcf->cache_max_entry = NGX_CONF_UNSET_SIZE;
@@ -410,6 +453,8 @@ ngx_http_helicone_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               30000);
     ngx_conf_merge_value(conf->retry_jitter, prev->retry_jitter, 0);
     ngx_conf_merge_ptr_value(conf->ratelimits, prev->ratelimits, NULL);
+    ngx_conf_merge_uint_value(conf->ratelimit_fail, prev->ratelimit_fail,
+                              NGX_HTTP_HELICONE_FAIL_OPEN);
 
     /* the cache: unset follows the request's headers */
     if (conf->cache == NGX_CONF_UNSET) {
@@ -442,6 +487,47 @@ ngx_http_helicone_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     }
 
     return NGX_CONF_OK;
+}
+
+
+/* The worker's Redis connection, opened at once and closed at exit. */
+
+static ngx_int_t
+ngx_http_helicone_init_process(ngx_cycle_t *cycle)
+{
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    if (ngx_process != NGX_PROCESS_WORKER
+        && ngx_process != NGX_PROCESS_SINGLE)
+    {
+        return NGX_OK;
+    }
+
+    hmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_helicone_module);
+
+    if (hmcf == NULL || hmcf->store_redis == NULL) {
+        return NGX_OK;
+    }
+
+    return ngx_http_helicone_store_redis_init_worker(hmcf->store_redis,
+                                                     cycle);
+}
+
+
+static void
+ngx_http_helicone_exit_process(ngx_cycle_t *cycle)
+{
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_cycle_get_module_main_conf(cycle,
+                                               ngx_http_helicone_module);
+
+    if (hmcf == NULL || hmcf->store_redis == NULL) {
+        return;
+    }
+
+    ngx_http_helicone_store_redis_exit_worker(hmcf->store_redis);
 }
 
 

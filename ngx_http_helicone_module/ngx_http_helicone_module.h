@@ -51,6 +51,24 @@
 
 #define NGX_HTTP_HELICONE_UUID_LEN        36
 
+#define NGX_HTTP_HELICONE_CACHE_BUCKETS   20
+
+/* the request's steps before the first attempt, each may wait for the store */
+#define NGX_HTTP_HELICONE_STEP_AUTH       0
+#define NGX_HTTP_HELICONE_STEP_CACHE      1
+#define NGX_HTTP_HELICONE_STEP_LIMIT      2
+
+#define NGX_HTTP_HELICONE_FAIL_OPEN       0
+#define NGX_HTTP_HELICONE_FAIL_CLOSED     1
+
+/* reply types, as Redis names them */
+#define NGX_HTTP_HELICONE_REDIS_STRING    1
+#define NGX_HTTP_HELICONE_REDIS_ARRAY     2
+#define NGX_HTTP_HELICONE_REDIS_INTEGER   3
+#define NGX_HTTP_HELICONE_REDIS_NIL       4
+#define NGX_HTTP_HELICONE_REDIS_STATUS    5
+#define NGX_HTTP_HELICONE_REDIS_ERROR     6
+
 
 typedef enum {
     ngx_http_helicone_attempt_running = 0,
@@ -104,6 +122,34 @@ typedef struct {
 } ngx_http_helicone_key_t;
 
 
+typedef struct ngx_http_helicone_redis_s        ngx_http_helicone_redis_t;
+typedef struct ngx_http_helicone_redis_op_s     ngx_http_helicone_redis_op_t;
+typedef struct ngx_http_helicone_redis_reply_s  ngx_http_helicone_redis_reply_t;
+typedef struct ngx_http_helicone_store_redis_s  ngx_http_helicone_store_redis_t;
+typedef struct ngx_http_helicone_wait_s         ngx_http_helicone_wait_t;
+
+
+/* an answer from Redis, valid during the handler's call only */
+struct ngx_http_helicone_redis_reply_s {
+    ngx_uint_t                         type;     /* NGX_HTTP_HELICONE_REDIS_* */
+    int64_t                            integer;
+    ngx_str_t                          str;      /* string, status, error */
+    ngx_uint_t                         nelts;
+    ngx_http_helicone_redis_reply_t   *elts;     /* one level deep */
+};
+
+
+/* reply NULL: no answer came (timeout, connection lost) */
+typedef void (*ngx_http_helicone_redis_handler_pt)(void *data,
+    ngx_http_helicone_redis_reply_t *reply);
+
+
+typedef struct {
+    ngx_str_t                          text;
+    u_char                             sha1[40];  /* hex */
+} ngx_http_helicone_redis_script_t;
+
+
 typedef struct ngx_http_helicone_sink_s  ngx_http_helicone_sink_t;
 
 typedef ngx_int_t (*ngx_http_helicone_sink_emit_pt)(
@@ -127,6 +173,9 @@ typedef struct {
     ngx_str_t                      costs_file;
     ngx_hash_t                     prices_hash;  /* "provider:model id" */
     ngx_shm_zone_t                *store_zone;   /* helicone_store shm */
+    ngx_http_helicone_store_redis_t  *store_redis; /* NULL: shm only */
+    ngx_flag_t                     keys_redis;   /* helicone_keys_redis */
+    time_t                         keys_valid;   /* its local cache */
     ngx_array_t                    legacy;       /* ngx_http_helicone_legacy_t */
     ngx_array_t                   *keys;         /* sorted by sha */
 } ngx_http_helicone_main_conf_t;
@@ -159,6 +208,7 @@ typedef struct {
     ngx_flag_t                     retry_jitter;
 
     ngx_array_t                   *ratelimits;   /* helicone_rl_policy_t */
+    ngx_uint_t                     ratelimit_fail; /* open or closed */
 
     ngx_flag_t                     cache;        /* unset: headers decide */
     time_t                         cache_max_ttl;
@@ -236,6 +286,10 @@ typedef struct {
     ngx_uint_t                     cache_latency;
     uint64_t                       cache_saved;  /* pico-USD, or UNSET */
 
+    ngx_uint_t                     step;         /* NGX_HTTP_HELICONE_STEP_* */
+    ngx_uint_t                     store_pending; /* answers awaited */
+    ngx_http_helicone_wait_t      *waits;        /* store_redis.c's */
+
     helicone_rl_policy_t          *rl_policy;    /* the one reported */
     uint64_t                       rl_remaining;
     uint64_t                       rl_reset;
@@ -302,6 +356,11 @@ typedef struct {
     unsigned                       backoff:1;    /* waiting to retry */
     unsigned                       cost_done:1;
     unsigned                       cost_known:1;
+    unsigned                       waited:1;     /* the store answered */
+    unsigned                       store_cleanup:1;
+    unsigned                       rl_limited:1;
+    unsigned                       rl_failed:1;  /* a limit not checked */
+    unsigned                       key_unavailable:1; /* no verdict */
 } ngx_http_helicone_ctx_t;
 
 
@@ -329,6 +388,8 @@ extern const size_t         ngx_http_helicone_embedded_costs_len;
 ngx_int_t ngx_http_helicone_handler(ngx_http_request_t *r);
 ngx_http_helicone_ctx_t *ngx_http_helicone_create_ctx(ngx_http_request_t *r);
 void ngx_http_helicone_wake(ngx_http_request_t *r);
+void ngx_http_helicone_resume(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
 ngx_int_t ngx_http_helicone_uuid(u_char *out);
 
 /* body.c */
@@ -338,6 +399,10 @@ ngx_int_t ngx_http_helicone_body_collect(ngx_http_request_t *r,
 /* auth.c */
 ngx_int_t ngx_http_helicone_auth(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
+ngx_int_t ngx_http_helicone_auth_done(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+char *ngx_http_helicone_keys_redis_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_helicone_keys_load(ngx_conf_t *cf,
     ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *path);
 
@@ -434,6 +499,8 @@ char *ngx_http_helicone_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_helicone_store_zone(ngx_conf_t *cf,
     ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *name, size_t size);
+ngx_int_t ngx_http_helicone_store_zone_parse(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *value);
 ngx_int_t ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
     size_t size, time_t expires, ngx_http_helicone_store_update_pt fn,
     void *data);
@@ -442,10 +509,58 @@ ngx_int_t ngx_http_helicone_store_get(ngx_shm_zone_t *zone, u_char *sha,
 ngx_int_t ngx_http_helicone_store_put(ngx_shm_zone_t *zone, u_char *sha,
     ngx_str_t *value, time_t expires);
 
+/* redis.c: a Redis connection per worker; the only file knowing RESP */
+ngx_http_helicone_redis_t *ngx_http_helicone_redis_create(ngx_conf_t *cf,
+    ngx_str_t *url);
+void ngx_http_helicone_redis_set(ngx_http_helicone_redis_t *redis,
+    ngx_str_t *password, ngx_msec_t timeout);
+ngx_http_helicone_redis_script_t *ngx_http_helicone_redis_script(
+    ngx_conf_t *cf, ngx_http_helicone_redis_t *redis, ngx_str_t *text);
+ngx_int_t ngx_http_helicone_redis_init_worker(
+    ngx_http_helicone_redis_t *redis, ngx_cycle_t *cycle);
+void ngx_http_helicone_redis_exit_worker(ngx_http_helicone_redis_t *redis);
+ngx_int_t ngx_http_helicone_redis_command(ngx_http_helicone_redis_t *redis,
+    ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_helicone_redis_handler_pt handler, void *data,
+    ngx_http_helicone_redis_op_t **opp);
+ngx_int_t ngx_http_helicone_redis_eval(ngx_http_helicone_redis_t *redis,
+    ngx_http_helicone_redis_script_t *script, ngx_uint_t nkeys,
+    ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_helicone_redis_handler_pt handler, void *data,
+    ngx_http_helicone_redis_op_t **opp);
+void ngx_http_helicone_redis_cancel(ngx_http_helicone_redis_op_t *op);
+
+/* store_redis.c: the store in Redis, and a request's waits for it */
+typedef void (*ngx_http_helicone_store_done_pt)(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *data,
+    ngx_http_helicone_redis_reply_t *reply);
+
+char *ngx_http_helicone_store_redis_directive(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf);
+ngx_int_t ngx_http_helicone_store_redis_init_worker(
+    ngx_http_helicone_store_redis_t *sr, ngx_cycle_t *cycle);
+void ngx_http_helicone_store_redis_exit_worker(
+    ngx_http_helicone_store_redis_t *sr);
+ngx_int_t ngx_http_helicone_store_redis_key_get(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, u_char *sha,
+    ngx_http_helicone_store_done_pt handler, void *data);
+ngx_int_t ngx_http_helicone_store_redis_cache_get(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_uint_t buckets,
+    ngx_http_helicone_store_done_pt handler, void *data);
+void ngx_http_helicone_store_redis_cache_put(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_str_t *value, time_t ttl);
+ngx_int_t ngx_http_helicone_store_redis_rl_take(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, helicone_rl_policy_t *policy, u_char *sha,
+    ngx_http_helicone_store_done_pt handler, void *data);
+void ngx_http_helicone_store_redis_rl_charge(ngx_http_request_t *r,
+    helicone_rl_policy_t *policy, u_char *sha, uint64_t cost);
+
 /* cache.c */
 ngx_int_t ngx_http_helicone_cache_init(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 ngx_int_t ngx_http_helicone_cache_lookup(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+ngx_int_t ngx_http_helicone_cache_lookup_done(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 ngx_int_t ngx_http_helicone_cache_send(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
@@ -458,6 +573,8 @@ void ngx_http_helicone_cache_save(ngx_http_request_t *r,
 char *ngx_http_helicone_ratelimit_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 ngx_int_t ngx_http_helicone_ratelimit_check(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+ngx_int_t ngx_http_helicone_ratelimit_check_done(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 void ngx_http_helicone_ratelimit_commit(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);

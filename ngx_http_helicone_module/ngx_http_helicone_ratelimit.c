@@ -4,9 +4,10 @@
 
 /*
  * Rate limits: Helicone-RateLimit-Policy and helicone_ratelimit policies,
- * one token bucket per organization, segment and unit in the store. A
- * request is checked (and counted) before any provider is asked; a cents
- * policy is charged the request's cost once it is known.
+ * one token bucket per organization, segment and unit in the store (shm:
+ * core/helicone_ratelimit.c under the zone's lock; Redis: the same in a
+ * Lua script). A request is checked (and counted) before any provider is
+ * asked; a cents policy is charged the request's cost once it is known.
  */
 
 #include "ngx_http_helicone_module.h"
@@ -34,6 +35,14 @@ typedef struct {
 
 static ngx_int_t ngx_http_helicone_rl_key(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, helicone_rl_policy_t *p, u_char *sha);
+static ngx_int_t ngx_http_helicone_rl_apply(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_rl_op_t *op,
+    u_char *sha);
+static void ngx_http_helicone_rl_reply(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *data,
+    ngx_http_helicone_redis_reply_t *reply);
+static ngx_int_t ngx_http_helicone_ratelimit_unavailable(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
 static void ngx_http_helicone_rl_take(u_char *data, void *op);
 static void ngx_http_helicone_rl_charge(u_char *data, void *op);
 
@@ -78,8 +87,10 @@ ngx_http_helicone_ratelimit_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
 /*
  * NGX_OK: within every policy (or none applies); NGX_BUSY: a limit is
- * reached. Missing segments and store trouble let the request through
- * (Helicone fails open).
+ * reached; NGX_DECLINED: a limit could not be checked and they fail
+ * closed. Missing segments let the request through, and store trouble
+ * does too by default (Helicone fails open). NGX_AGAIN: Redis is asked,
+ * and ngx_http_helicone_ratelimit_check_done() tells once it answered.
  */
 
 ngx_int_t
@@ -87,12 +98,10 @@ ngx_http_helicone_ratelimit_check(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
     u_char                          sha[32];
-    ngx_uint_t                      i, n, limited;
-    ngx_keyval_t                   *kv;
+    ngx_uint_t                      i, n;
     ngx_table_elt_t                *h;
     helicone_rl_policy_t           *policies, *header;
-    ngx_http_helicone_rl_op_t       op;
-    ngx_http_helicone_rl_charge_t  *charge;
+    ngx_http_helicone_rl_op_t       op, *rop;
     ngx_http_helicone_loc_conf_t   *hlcf;
     ngx_http_helicone_main_conf_t  *hmcf;
 
@@ -123,18 +132,41 @@ ngx_http_helicone_ratelimit_check(ngx_http_request_t *r,
     policies = hlcf->ratelimits ? hlcf->ratelimits->elts : NULL;
     n = hlcf->ratelimits ? hlcf->ratelimits->nelts : 0;
 
-    limited = 0;
-
-    /* the header's policy first: its figures are the ones reported */
+    /*
+     * the header's policy first: its figures are the ones reported (Redis
+     * answers in the order asked)
+     */
     for (i = 0; i < n + 1; i++) {
 
         op.policy = (i == 0) ? header : &policies[i - 1];
 
-        if (op.policy == NULL || hmcf->store_zone == NULL) {
+        if (op.policy == NULL) {
             continue;
         }
 
         if (ngx_http_helicone_rl_key(r, ctx, op.policy, sha) != NGX_OK) {
+            continue;
+        }
+
+        if (hmcf->store_redis) {
+            rop = ngx_palloc(r->pool, sizeof(ngx_http_helicone_rl_op_t)
+                                      + 32);
+            if (rop == NULL) {
+                return NGX_ERROR;
+            }
+
+            rop->policy = op.policy;
+            ngx_memcpy(rop + 1, sha, 32);
+
+            if (ngx_http_helicone_store_redis_rl_take(r, ctx, op.policy, sha,
+                                                   ngx_http_helicone_rl_reply,
+                                                   rop)
+                != NGX_AGAIN)
+            {
+                /* Redis is unavailable */
+                ctx->rl_failed = 1;
+            }
+
             continue;
         }
 
@@ -144,42 +176,32 @@ ngx_http_helicone_ratelimit_check(ngx_http_request_t *r,
             != NGX_OK)
         {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "helicone ratelimit: no room in the store, "
-                          "request allowed");
+                          "helicone ratelimit: no room in the store");
+            ctx->rl_failed = 1;
             continue;
         }
 
-        if (ctx->rl_policy == NULL || !op.allowed) {
-            ctx->rl_policy = op.policy;
-            ctx->rl_remaining = op.remaining;
-            ctx->rl_reset = op.reset;
-        }
-
-        if (!op.allowed) {
-            limited = 1;
-            continue;
-        }
-
-        if (op.policy->unit == HELICONE_RL_CENTS) {
-            if (ctx->rl_charges == NULL) {
-                ctx->rl_charges = ngx_array_create(r->pool, 2,
-                                      sizeof(ngx_http_helicone_rl_charge_t));
-                if (ctx->rl_charges == NULL) {
-                    return NGX_ERROR;
-                }
-            }
-
-            charge = ngx_array_push(ctx->rl_charges);
-            if (charge == NULL) {
-                return NGX_ERROR;
-            }
-
-            ngx_memcpy(charge->sha, sha, 32);
-            charge->policy = op.policy;
+        if (ngx_http_helicone_rl_apply(r, ctx, &op, sha) != NGX_OK) {
+            return NGX_ERROR;
         }
     }
 
-    if (limited) {
+    if (ctx->store_pending) {
+        return NGX_AGAIN;
+    }
+
+    return ngx_http_helicone_ratelimit_check_done(r, ctx);
+}
+
+
+ngx_int_t
+ngx_http_helicone_ratelimit_check_done(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_keyval_t                  *kv;
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    if (ctx->rl_limited) {
         ctx->rate_limited = 1;
 
         /* Helicone marks the event so */
@@ -202,7 +224,101 @@ ngx_http_helicone_ratelimit_check(ngx_http_request_t *r,
         return NGX_BUSY;
     }
 
+    if (ctx->rl_failed) {
+        hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+        if (hlcf->ratelimit_fail == NGX_HTTP_HELICONE_FAIL_CLOSED) {
+            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                          "helicone ratelimit: limits not checked, "
+                          "request refused (helicone_ratelimit_fail closed)");
+            return NGX_DECLINED;
+        }
+    }
+
     return NGX_OK;
+}
+
+
+/* One policy's verdict into ctx; a cents policy is charged later. */
+
+static ngx_int_t
+ngx_http_helicone_rl_apply(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_rl_op_t *op, u_char *sha)
+{
+    ngx_http_helicone_rl_charge_t  *charge;
+
+    if (ctx->rl_policy == NULL || !op->allowed) {
+        ctx->rl_policy = op->policy;
+        ctx->rl_remaining = op->remaining;
+        ctx->rl_reset = op->reset;
+    }
+
+    if (!op->allowed) {
+        ctx->rl_limited = 1;
+        return NGX_OK;
+    }
+
+    if (op->policy->unit == HELICONE_RL_CENTS) {
+        if (ctx->rl_charges == NULL) {
+            ctx->rl_charges = ngx_array_create(r->pool, 2,
+                                  sizeof(ngx_http_helicone_rl_charge_t));
+            if (ctx->rl_charges == NULL) {
+                return NGX_ERROR;
+            }
+        }
+
+        charge = ngx_array_push(ctx->rl_charges);
+        if (charge == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memcpy(charge->sha, sha, 32);
+        charge->policy = op->policy;
+    }
+
+    return NGX_OK;
+}
+
+
+/* The script's answer: {allowed, remaining, reset}. */
+
+static void
+ngx_http_helicone_rl_reply(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *data,
+    ngx_http_helicone_redis_reply_t *reply)
+{
+    ngx_http_helicone_rl_op_t *op = data;
+
+    ngx_uint_t                        i;
+    ngx_http_helicone_redis_reply_t  *e;
+
+    if (reply == NULL || reply->type != NGX_HTTP_HELICONE_REDIS_ARRAY
+        || reply->nelts != 3)
+    {
+        /* no answer: this policy is not checked */
+        ctx->rl_failed = 1;
+        return;
+    }
+
+    e = reply->elts;
+
+    for (i = 0; i < 3; i++) {
+        if (e[i].type != NGX_HTTP_HELICONE_REDIS_INTEGER || e[i].integer < 0)
+        {
+            ctx->rl_failed = 1;
+            return;
+        }
+    }
+
+    op->allowed = (e[0].integer == 1);
+    op->remaining = (uint64_t) e[1].integer;
+    op->reset = (uint64_t) e[2].integer;
+
+    if (ngx_http_helicone_rl_apply(r, ctx, op, (u_char *) (op + 1))
+        != NGX_OK)
+    {
+        ctx->rl_failed = 1;
+    }
 }
 
 
@@ -310,6 +426,12 @@ ngx_http_helicone_ratelimit_commit(ngx_http_request_t *r,
     for (i = 0; i < ctx->rl_charges->nelts; i++) {
         op.policy = charge[i].policy;
 
+        if (hmcf->store_redis) {
+            ngx_http_helicone_store_redis_rl_charge(r, op.policy,
+                                                    charge[i].sha, op.cost);
+            continue;
+        }
+
         (void) ngx_http_helicone_store_update(hmcf->store_zone,
                                               charge[i].sha,
                                               sizeof(helicone_rl_bucket_t),
@@ -328,6 +450,10 @@ ngx_http_helicone_ratelimit_headers(ngx_http_request_t *r,
 {
     u_char     *p;
     ngx_str_t   v;
+
+    if (ngx_http_helicone_ratelimit_unavailable(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
+    }
 
     if (ctx->rl_policy == NULL) {
         return NGX_OK;
@@ -390,4 +516,23 @@ ngx_http_helicone_ratelimit_headers(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/* A 503 of helicone_ratelimit_fail closed: try again in a second. */
+
+static ngx_int_t
+ngx_http_helicone_ratelimit_unavailable(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    static ngx_str_t  one = ngx_string("1");
+
+    if (!ctx->rl_failed || ctx->rl_limited
+        || r->headers_out.status != NGX_HTTP_SERVICE_UNAVAILABLE)
+    {
+        return NGX_OK;
+    }
+
+    return ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                        "Retry-After", 11, &one);
 }

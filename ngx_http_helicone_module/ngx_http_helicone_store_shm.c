@@ -46,7 +46,10 @@ static void ngx_http_helicone_shm_free(ngx_http_helicone_shm_t *shm,
 static void ngx_http_helicone_store_copy(u_char *data, void *value);
 
 
-/* helicone_store shm zone=NAME:SIZE; */
+/*
+ * helicone_store shm zone=NAME:SIZE;
+ * helicone_store redis url=... (store_redis.c)
+ */
 
 char *
 ngx_http_helicone_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
@@ -54,20 +57,22 @@ ngx_http_helicone_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_helicone_main_conf_t *hmcf = conf;
 
-    u_char     *p;
-    ssize_t     size;
-    ngx_str_t  *value, name, s;
+    ngx_str_t  *value;
 
-    if (hmcf->store_zone) {
+    if (hmcf->store_zone || hmcf->store_redis) {
         return "is duplicate";
     }
 
     value = cf->args->elts;
 
+    if (ngx_strcmp(value[1].data, "redis") == 0) {
+        return ngx_http_helicone_store_redis_directive(cf, hmcf);
+    }
+
     if (ngx_strcmp(value[1].data, "shm") != 0) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown store \"%V\": expected \"shm\"",
-                           &value[1]);
+                           "unknown store \"%V\": expected \"shm\" or "
+                           "\"redis\"", &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -77,31 +82,48 @@ ngx_http_helicone_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return "needs zone=NAME:SIZE";
     }
 
-    name.data = value[2].data + 5;
+    if (ngx_http_helicone_store_zone_parse(cf, hmcf, &value[2]) != NGX_OK) {
+        return NGX_CONF_ERROR;
+    }
+
+    return NGX_CONF_OK;
+}
+
+
+/* "zone=NAME:SIZE": the zone, added */
+
+ngx_int_t
+ngx_http_helicone_store_zone_parse(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *value)
+{
+    u_char     *p;
+    ssize_t     size;
+    ngx_str_t   name, s;
+
+    name.data = value->data + 5;
     p = (u_char *) ngx_strchr(name.data, ':');
 
     if (p == NULL || p == name.data) {
-        return "needs zone=NAME:SIZE";
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid zone \"%V\": expected zone=NAME:SIZE",
+                           value);
+        return NGX_ERROR;
     }
 
     name.len = p - name.data;
 
     s.data = p + 1;
-    s.len = value[2].data + value[2].len - s.data;
+    s.len = value->data + value->len - s.data;
 
     size = ngx_parse_size(&s);
 
     if (size == NGX_ERROR || size < (ssize_t) (8 * ngx_pagesize)) {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "zone \"%V\" is too small", &value[2]);
-        return NGX_CONF_ERROR;
+                           "zone \"%V\" is too small", value);
+        return NGX_ERROR;
     }
 
-    if (ngx_http_helicone_store_zone(cf, hmcf, &name, size) != NGX_OK) {
-        return NGX_CONF_ERROR;
-    }
-
-    return NGX_CONF_OK;
+    return ngx_http_helicone_store_zone(cf, hmcf, &name, size);
 }
 
 

@@ -145,6 +145,56 @@ my @bad = (
 
     [ 'duplicate helicone_auth', 'helicone_auth optional;', '', undef, {},
       qr/\[emerg\] "helicone_auth" directive is duplicate/ ],
+
+    # the store
+    [ 'unknown store', 'helicone_store memcached x=1;', '', undef, {},
+      qr/\[emerg\].*unknown store "memcached": expected "shm" or "redis"/ ],
+
+    [ 'redis store without url', 'helicone_store redis timeout=1s;', '',
+      undef, {}, qr/\[emerg\].*"helicone_store" directive needs url=/ ],
+
+    [ 'redis url of another scheme',
+      'helicone_store redis url=http://127.0.0.1:6379;', '', undef, {},
+      qr/\[emerg\].*invalid redis url "http:\/\/127\.0\.0\.1:6379"/ ],
+
+    [ 'redis url with a password',
+      'helicone_store redis url=redis://:pw@127.0.0.1:6379;', '', undef, {},
+      qr/\[emerg\].*a password goes in password=env:VAR/ ],
+
+    [ 'redis url with a bad database',
+      'helicone_store redis url=redis://127.0.0.1:6379/x;', '', undef, {},
+      qr/\[emerg\].*invalid database in redis url/ ],
+
+    [ 'redis password from an unset variable',
+      'helicone_store redis url=redis://127.0.0.1 '
+      . 'password=env:HG_UNSET_VAR_X;', '', undef, {},
+      qr/\[emerg\].*environment variable "HG_UNSET_VAR_X" is not set/ ],
+
+    [ 'redis timeout invalid',
+      'helicone_store redis url=redis://127.0.0.1 timeout=soon;', '', undef,
+      {}, qr/\[emerg\].*invalid parameter "timeout=soon"/ ],
+
+    [ 'redis prefix with a hash tag',
+      'helicone_store redis url=redis://127.0.0.1 "prefix=a{x}";', '', undef,
+      {}, qr/\[emerg\].*invalid parameter "prefix=a\{x\}"/ ],
+
+    [ 'duplicate helicone_store',
+      "helicone_store shm zone=a:1m;\n"
+      . 'helicone_store redis url=redis://127.0.0.1;', '', undef, {},
+      qr/\[emerg\].*"helicone_store" directive is duplicate/ ],
+
+    [ 'helicone_keys_redis without redis', 'helicone_keys_redis on;', '',
+      undef, {},
+      qr/\[emerg\].*"helicone_keys_redis" needs "helicone_store redis"/ ],
+
+    [ 'helicone_keys_redis valid invalid',
+      "helicone_store redis url=redis://127.0.0.1;\n"
+      . 'helicone_keys_redis on valid=0;', '', undef, {},
+      qr/\[emerg\].*invalid parameter "valid=0"/ ],
+
+    [ 'invalid helicone_ratelimit_fail', '', '',
+      'location /x/ { helicone_pass gateway; helicone_ratelimit_fail shut; }',
+      {}, qr/\[emerg\] invalid value "shut" in \S+nginx\.conf:\d+$/m ],
 );
 
 for my $case (@bad) {
@@ -246,5 +296,22 @@ ok($t->can_connect($t->port('gw')), 'conf - valid config serves');
 $t->stop;
 
 $t->check_no_alerts;
+
+# a full Redis store: names resolved now, nothing connects at -t
+
+my $tr = HgTest->new;
+
+$tr->write_config(config(http => <<'EOF', server => ''));
+helicone_store redis url=redis://localhost:%%PORT_redis%%/2
+                   password=env:HG_TEST_CONF_KEY timeout=250ms prefix=acme
+                   zone=keys:1m;
+    helicone_keys_redis on valid=10s;
+    helicone_ratelimit_fail closed;
+EOF
+
+($rc, $out) = $tr->nginx_t;
+
+is($rc, 0, 'conf - full redis store passes') or diag($out);
+unlike($out, qr/\[(emerg|alert|crit|warn)\]/, 'conf - redis: no warnings');
 
 done_testing;

@@ -1,0 +1,174 @@
+#!/bin/sh
+# The store on the miss path: the gateway with a cache lookup (every
+# request a miss: a random Helicone-Cache-Seed), a rate limit checked,
+# the response stored and the log written, on the shared-memory store vs
+# Redis on loopback. Standalone; the lead may wire it into `make bench`.
+#
+#   sh bench/redis-miss.sh            # 3 rounds of 8s each, 32 and 1 conn
+#
+# Environment: DURATION (8s), ROUNDS (3), CONNECTIONS ("32 1"), NGINX,
+# MODULE, WRK, REDIS_SERVER, KEEP=1 to keep the temp dir.
+#
+# Prints, per store and connection count, the median req/s and mean
+# latency of the rounds; at one connection the difference of the means
+# is what Redis adds to one request (two round trips: MGET, then the
+# rate-limit script; the cache put and the log are not waited for).
+
+set -eu
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+NGINX=${NGINX:-/usr/sbin/nginx}
+MODULE=${MODULE:-$root/build/ngx_http_helicone_module.so}
+WRK=${WRK:-wrk}
+REDIS_SERVER=${REDIS_SERVER:-redis-server}
+DURATION=${DURATION:-8s}
+ROUNDS=${ROUNDS:-3}
+CONNECTIONS=${CONNECTIONS:-32 1}
+
+for bin in "$NGINX" "$WRK" "$REDIS_SERVER"; do
+    command -v "$bin" >/dev/null || { echo "missing: $bin" >&2; exit 1; }
+done
+test -f "$MODULE" || { echo "missing: $MODULE (run make)" >&2; exit 1; }
+
+dir=$(mktemp -d /tmp/redis-miss-XXXXXX)
+pids=""
+
+cleanup() {
+    for p in $pids; do kill "$p" 2>/dev/null || true; done
+    for f in "$dir"/*.pid; do
+        [ -f "$f" ] && kill -QUIT "$(cat "$f")" 2>/dev/null || true
+    done
+    [ "${KEEP:-0}" = 1 ] && echo "kept $dir" || rm -rf "$dir"
+}
+trap cleanup EXIT INT TERM
+
+port() {
+    perl -MIO::Socket::INET -e \
+        'print IO::Socket::INET->new(Listen => 1, LocalAddr =>
+                                     "127.0.0.1")->sockport'
+}
+
+wait_port() {
+    i=0
+    until perl -MIO::Socket::INET -e \
+              "exit !IO::Socket::INET->new('127.0.0.1:$1')" 2>/dev/null
+    do
+        i=$((i + 1))
+        [ $i -gt 100 ] && { echo "port $1 not up" >&2; exit 1; }
+        sleep 0.1
+    done
+}
+
+redis_port=$(port)
+"$REDIS_SERVER" --port "$redis_port" --bind 127.0.0.1 --save '' \
+    --appendonly no --dir "$dir" >"$dir/redis.out" 2>&1 &
+pids="$pids $!"
+wait_port "$redis_port"
+
+mock_port=$(port)
+
+# one gateway per store; the built-in mock provider is the backend
+gateway() {
+    name=$1 store=$2 gw_port=$3 mock=$4
+
+    cat >"$dir/$name.conf" <<EOF
+load_module $MODULE;
+worker_processes 1;
+error_log $dir/$name.error.log warn;
+pid $dir/$name.pid;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    client_body_temp_path $dir/body;
+    proxy_temp_path $dir/proxy;
+    helicone_provider openai url=http://127.0.0.1:$mock_port
+                      auth=none;
+    helicone_auth off;
+    $store
+    helicone_log file path=$dir/$name.jsonl buffer=64k flush=1s;
+
+    server {
+        listen 127.0.0.1:$gw_port;
+        include $root/conf/helicone_attempt.conf;
+
+        location /v1/ {
+            helicone_pass gateway;
+            helicone_ratelimit "1000000000;w=60";
+        }
+    }
+
+    $mock
+}
+EOF
+
+    "$NGINX" -p "$dir/" -c "$dir/$name.conf" -e "$dir/$name.error.log"
+    wait_port "$gw_port"
+}
+
+shm_port=$(port)
+redis_gw_port=$(port)
+
+gateway shm "helicone_store shm zone=bench:64m;" "$shm_port" \
+    "server { listen 127.0.0.1:$mock_port; location / { helicone_mock; } }"
+gateway redis "helicone_store redis url=redis://127.0.0.1:$redis_port;" \
+    "$redis_gw_port" ""
+
+cat >"$dir/miss.lua" <<'EOF'
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["Helicone-Cache-Enabled"] = "true"
+wrk.body = '{"model":"gpt-4o-mini","messages":[{"role":"user",' ..
+           '"content":"Say hello in one short sentence."}]}'
+local run, n = "", 0
+init = function(args)
+    run = args[1] or ""
+end
+request = function()
+    n = n + 1
+    wrk.headers["Helicone-Cache-Seed"] = run .. "-" .. n
+    return wrk.format()
+end
+done = function(summary, latency, requests)
+    io.write(string.format("RESULT %d %.1f %.1f %.1f\n",
+        summary.requests, latency.mean, latency:percentile(50),
+        latency:percentile(99)))
+end
+EOF
+
+runs=0
+
+run() {
+    runs=$((runs + 1))
+    "$WRK" -t1 -c"$2" -d"$DURATION" -s "$dir/miss.lua" \
+        "http://127.0.0.1:$1/v1/chat/completions" -- "$$-$runs" 2>&1 \
+        | awk -v d="$DURATION" '/^RESULT/ { sub(/s$/, "", d);
+              printf "%.0f %s %s %s\n", $2 / d, $3, $4, $5 }'
+}
+
+echo "store   conns   req/s   mean_us  p50_us  p99_us  (median of $ROUNDS)"
+
+for c in $CONNECTIONS; do
+    run "$shm_port" "$c" >/dev/null      # warm-up
+    run "$redis_gw_port" "$c" >/dev/null
+
+    : >"$dir/shm.$c"
+    : >"$dir/redis.$c"
+
+    r=0
+    while [ $r -lt "$ROUNDS" ]; do
+        run "$shm_port" "$c" >>"$dir/shm.$c"
+        run "$redis_gw_port" "$c" >>"$dir/redis.$c"
+        r=$((r + 1))
+    done
+
+    for s in shm redis; do
+        sort -n "$dir/$s.$c" | awk -v s="$s" -v c="$c" -v n="$ROUNDS" '
+            { rps[NR] = $1; mean[NR] = $2; p50[NR] = $3; p99[NR] = $4 }
+            END { m = int((n + 1) / 2);
+                  printf "%-7s %5d %7d %9.0f %7.0f %7.0f\n",
+                         s, c, rps[m], mean[m], p50[m], p99[m] }'
+    done
+done
+
+grep -h '\[\(alert\|crit\|emerg\)\]' "$dir"/*.error.log && exit 1 || true

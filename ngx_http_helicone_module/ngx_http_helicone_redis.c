@@ -1,0 +1,1259 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * A Redis client inside the worker's event loop, and the only file that
+ * knows the wire format: one connection per worker, opened and read with
+ * nginx's own events; hiredis only formats commands and parses replies.
+ * Operations wait in one FIFO (Redis answers in order), go out pipelined,
+ * and share one timer on the earliest deadline. A timeout or an error
+ * fails every pending operation and closes the connection; it is opened
+ * again after a backoff, and meanwhile operations fail at once.
+ */
+
+#include "ngx_http_helicone_module.h"
+
+#include <hiredis/hiredis.h>
+#include <openssl/sha.h>
+
+
+#define NGX_HTTP_HELICONE_REDIS_MAX_ARGS     48
+#define NGX_HTTP_HELICONE_REDIS_MAX_PENDING  4096
+#define NGX_HTTP_HELICONE_REDIS_MAX_OUT      (64 * 1024 * 1024)
+#define NGX_HTTP_HELICONE_REDIS_BACKOFF_MIN  50
+#define NGX_HTTP_HELICONE_REDIS_BACKOFF_MAX  3000
+#define NGX_HTTP_HELICONE_REDIS_LOG_EVERY    10          /* seconds */
+#define NGX_HTTP_HELICONE_REDIS_ELTS         32
+
+
+struct ngx_http_helicone_redis_op_s {
+    ngx_queue_t                          queue;      /* FIFO, or free */
+    ngx_http_helicone_redis_handler_pt   handler;    /* NULL: no answer */
+    void                                *data;       /* NULL: cancelled */
+    ngx_msec_t                           deadline;   /* ngx_current_msec */
+    ngx_http_helicone_redis_script_t    *script;     /* EVALSHA, to retry */
+    char                                *cmd;        /* kept for the retry */
+    size_t                               len;
+    unsigned                             handshake:1;
+};
+
+
+struct ngx_http_helicone_redis_s {
+    /* configuration */
+    ngx_str_t                            url;        /* for messages */
+    ngx_addr_t                           addr;
+    ngx_str_t                            password;   /* empty: no AUTH */
+    ngx_uint_t                           db;
+    ngx_msec_t                           timeout;
+    ngx_array_t                          scripts;    /* script pointers */
+
+    /* the worker's, from init_worker on */
+    ngx_connection_t                    *connection; /* NULL: closed */
+    ngx_peer_connection_t                peer;
+    redisReader                         *reader;
+    ngx_queue_t                          ops;        /* sent or to send */
+    ngx_queue_t                          free;       /* ops to reuse */
+    ngx_uint_t                           nops;
+    ngx_uint_t                           handshake;  /* answers awaited */
+    u_char                              *out;        /* bytes to send */
+    size_t                               out_len;
+    size_t                               out_sent;
+    size_t                               out_size;
+    ngx_event_t                          timer;      /* earliest deadline */
+    ngx_event_t                          reconnect;
+    ngx_msec_t                           backoff;
+    ngx_log_t                            log;        /* of the connection */
+    time_t                               logged;     /* last trouble told */
+    ngx_uint_t                           failed;     /* ops, since then */
+    ngx_uint_t                           failed_total;
+    unsigned                             connected:1; /* TCP is up */
+    unsigned                             ready:1;    /* handshake done */
+    unsigned                             trouble:1;  /* since last ready */
+    unsigned                             running:1;  /* init_worker ran */
+};
+
+
+static ngx_int_t ngx_http_helicone_redis_queue(
+    ngx_http_helicone_redis_t *redis, ngx_uint_t argc, const char **argv,
+    size_t *lens, ngx_http_helicone_redis_script_t *script,
+    ngx_http_helicone_redis_handler_pt handler, void *data,
+    ngx_http_helicone_redis_op_t **opp, ngx_uint_t handshake);
+static ngx_int_t ngx_http_helicone_redis_append(
+    ngx_http_helicone_redis_t *redis, char *cmd, size_t len);
+static void ngx_http_helicone_redis_post_write(
+    ngx_http_helicone_redis_t *redis);
+static void ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis);
+static void ngx_http_helicone_redis_write_handler(ngx_event_t *wev);
+static void ngx_http_helicone_redis_read_handler(ngx_event_t *rev);
+static ngx_int_t ngx_http_helicone_redis_replies(
+    ngx_http_helicone_redis_t *redis, ngx_connection_t *c);
+static ngx_int_t ngx_http_helicone_redis_noscript(
+    ngx_http_helicone_redis_t *redis, ngx_http_helicone_redis_op_t *op);
+static void ngx_http_helicone_redis_dispatch(ngx_http_helicone_redis_t *redis,
+    ngx_http_helicone_redis_op_t *op, redisReply *reply);
+static void ngx_http_helicone_redis_handshake_done(
+    ngx_http_helicone_redis_t *redis, redisReply *reply);
+static void ngx_http_helicone_redis_convert(redisReply *reply,
+    ngx_http_helicone_redis_reply_t *out);
+static void ngx_http_helicone_redis_timer_handler(ngx_event_t *ev);
+static void ngx_http_helicone_redis_reconnect_handler(ngx_event_t *ev);
+static void ngx_http_helicone_redis_failure(ngx_http_helicone_redis_t *redis,
+    ngx_err_t err, const char *what);
+static void ngx_http_helicone_redis_close(ngx_http_helicone_redis_t *redis,
+    ngx_uint_t notify);
+static void ngx_http_helicone_redis_free_op(ngx_http_helicone_redis_t *redis,
+    ngx_http_helicone_redis_op_t *op);
+static void ngx_http_helicone_redis_trouble(ngx_http_helicone_redis_t *redis,
+    ngx_uint_t level, ngx_err_t err, const char *what, ngx_str_t *detail);
+
+
+static u_char  ngx_http_helicone_redis_buf[65536];
+
+
+/*
+ * "redis://host[:port][/db]": the host is resolved now, once; requests
+ * never wait for DNS. Returns NULL after logging why.
+ */
+
+ngx_http_helicone_redis_t *
+ngx_http_helicone_redis_create(ngx_conf_t *cf, ngx_str_t *url)
+{
+    u_char                     *p, *last, *slash;
+    ngx_int_t                   db;
+    ngx_url_t                   u;
+    ngx_http_helicone_redis_t  *redis;
+
+    if (url->len < 8 || ngx_strncasecmp(url->data, (u_char *) "redis://", 8)
+                        != 0)
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid redis url \"%V\": expected "
+                           "\"redis://host:port[/db]\"", url);
+        return NULL;
+    }
+
+    redis = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_redis_t));
+    if (redis == NULL) {
+        return NULL;
+    }
+
+    redis->url = *url;
+    redis->timeout = 100;
+
+    p = url->data + 8;
+    last = url->data + url->len;
+
+    ngx_memzero(&u, sizeof(ngx_url_t));
+
+    slash = ngx_strlchr(p, last, '/');
+
+    u.url.data = p;
+    u.url.len = (slash ? slash : last) - p;
+    u.default_port = 6379;
+
+    p += u.url.len;
+
+    if (p < last) {
+        /* "/db" */
+        db = (last - p > 1) ? ngx_atoi(p + 1, last - p - 1) : 0;
+
+        if (db == NGX_ERROR) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid database in redis url \"%V\"", url);
+            return NULL;
+        }
+
+        redis->db = db;
+    }
+
+    if (u.url.len == 0 || ngx_strlchr(u.url.data, u.url.data + u.url.len, '@'))
+    {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid redis url \"%V\": expected "
+                           "\"redis://host:port[/db]\", a password goes in "
+                           "password=env:VAR", url);
+        return NULL;
+    }
+
+    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "%s in redis url \"%V\"",
+                           u.err ? u.err : "invalid host", url);
+        return NULL;
+    }
+
+    if (u.naddrs == 0) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "no address for redis url \"%V\"", url);
+        return NULL;
+    }
+
+    redis->addr = u.addrs[0];
+
+    if (ngx_array_init(&redis->scripts, cf->pool, 4,
+                       sizeof(ngx_http_helicone_redis_script_t *))
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    return redis;
+}
+
+
+void
+ngx_http_helicone_redis_set(ngx_http_helicone_redis_t *redis,
+    ngx_str_t *password, ngx_msec_t timeout)
+{
+    if (password) {
+        redis->password = *password;
+    }
+
+    if (timeout) {
+        redis->timeout = timeout;
+    }
+}
+
+
+/*
+ * A Lua script the connection loads on every connect: operations then
+ * name it by its SHA-1 (EVALSHA), and fall back to EVAL on NOSCRIPT.
+ */
+
+ngx_http_helicone_redis_script_t *
+ngx_http_helicone_redis_script(ngx_conf_t *cf,
+    ngx_http_helicone_redis_t *redis, ngx_str_t *text)
+{
+    u_char                             sha[SHA_DIGEST_LENGTH];
+    ngx_http_helicone_redis_script_t  *s, **p;
+
+    s = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_redis_script_t));
+    if (s == NULL) {
+        return NULL;
+    }
+
+    p = ngx_array_push(&redis->scripts);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    *p = s;
+
+    s->text = *text;
+
+    SHA1(text->data, text->len, sha);
+    ngx_hex_dump(s->sha1, sha, SHA_DIGEST_LENGTH);
+
+    return s;
+}
+
+
+ngx_int_t
+ngx_http_helicone_redis_init_worker(ngx_http_helicone_redis_t *redis,
+    ngx_cycle_t *cycle)
+{
+    redis->log = *cycle->log;
+
+    /*
+     * nginx's own connect() and recv() messages would come on every
+     * try: ours say it once per interval; real trouble still shows
+     */
+    redis->log.log_level = NGX_LOG_CRIT
+                           | (cycle->log->log_level & NGX_LOG_DEBUG_ALL);
+    redis->log.next = NULL;
+
+    ngx_queue_init(&redis->ops);
+    ngx_queue_init(&redis->free);
+
+    redis->timer.handler = ngx_http_helicone_redis_timer_handler;
+    redis->timer.data = redis;
+    redis->timer.log = cycle->log;
+
+    redis->reconnect.handler = ngx_http_helicone_redis_reconnect_handler;
+    redis->reconnect.data = redis;
+    redis->reconnect.log = cycle->log;
+    redis->reconnect.cancelable = 1;
+
+    redis->backoff = NGX_HTTP_HELICONE_REDIS_BACKOFF_MIN;
+    redis->running = 1;
+
+    ngx_http_helicone_redis_connect(redis);
+
+    return NGX_OK;
+}
+
+
+/* The worker exits: no answers are waited for, no handler is called. */
+
+void
+ngx_http_helicone_redis_exit_worker(ngx_http_helicone_redis_t *redis)
+{
+    ngx_queue_t                   *q;
+    ngx_http_helicone_redis_op_t  *op;
+
+    if (!redis->running) {
+        return;
+    }
+
+    redis->running = 0;
+
+    ngx_http_helicone_redis_close(redis, 0);
+
+    if (redis->reconnect.timer_set) {
+        ngx_del_timer(&redis->reconnect);
+    }
+
+    while (!ngx_queue_empty(&redis->free)) {
+        q = ngx_queue_head(&redis->free);
+        ngx_queue_remove(q);
+        op = ngx_queue_data(q, ngx_http_helicone_redis_op_t, queue);
+        ngx_free(op);
+    }
+
+    if (redis->out) {
+        ngx_free(redis->out);
+        redis->out = NULL;
+    }
+}
+
+
+/*
+ * Queues a command. NGX_AGAIN: handler(data, reply) is called once, from
+ * an event handler, never from here; a NULL reply means no answer came
+ * (timeout, connection lost). NGX_ERROR: Redis is unreachable or the
+ * queue is full; nothing is called. argv is copied.
+ */
+
+ngx_int_t
+ngx_http_helicone_redis_command(ngx_http_helicone_redis_t *redis,
+    ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_helicone_redis_handler_pt handler, void *data,
+    ngx_http_helicone_redis_op_t **opp)
+{
+    size_t       lens[NGX_HTTP_HELICONE_REDIS_MAX_ARGS];
+    ngx_uint_t   i;
+    const char  *args[NGX_HTTP_HELICONE_REDIS_MAX_ARGS];
+
+    if (argc > NGX_HTTP_HELICONE_REDIS_MAX_ARGS) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < argc; i++) {
+        args[i] = (const char *) argv[i].data;
+        lens[i] = argv[i].len;
+    }
+
+    return ngx_http_helicone_redis_queue(redis, argc, args, lens, NULL,
+                                         handler, data, opp, 0);
+}
+
+
+/* EVALSHA script nkeys argv...: as ngx_http_helicone_redis_command(). */
+
+ngx_int_t
+ngx_http_helicone_redis_eval(ngx_http_helicone_redis_t *redis,
+    ngx_http_helicone_redis_script_t *script, ngx_uint_t nkeys,
+    ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_helicone_redis_handler_pt handler, void *data,
+    ngx_http_helicone_redis_op_t **opp)
+{
+    u_char       n[NGX_INT_T_LEN];
+    size_t       lens[NGX_HTTP_HELICONE_REDIS_MAX_ARGS];
+    ngx_uint_t   i;
+    const char  *args[NGX_HTTP_HELICONE_REDIS_MAX_ARGS];
+
+    if (argc + 3 > NGX_HTTP_HELICONE_REDIS_MAX_ARGS) {
+        return NGX_ERROR;
+    }
+
+    args[0] = "EVALSHA";
+    lens[0] = 7;
+    args[1] = (const char *) script->sha1;
+    lens[1] = 40;
+    args[2] = (const char *) n;
+    lens[2] = ngx_sprintf(n, "%ui", nkeys) - n;
+
+    for (i = 0; i < argc; i++) {
+        args[i + 3] = (const char *) argv[i].data;
+        lens[i + 3] = argv[i].len;
+    }
+
+    return ngx_http_helicone_redis_queue(redis, argc + 3, args, lens, script,
+                                         handler, data, opp, 0);
+}
+
+
+/* From the request's cleanup: the answer, when it comes, is dropped. */
+
+void
+ngx_http_helicone_redis_cancel(ngx_http_helicone_redis_op_t *op)
+{
+    op->data = NULL;
+}
+
+
+static ngx_int_t
+ngx_http_helicone_redis_queue(ngx_http_helicone_redis_t *redis,
+    ngx_uint_t argc, const char **argv, size_t *lens,
+    ngx_http_helicone_redis_script_t *script,
+    ngx_http_helicone_redis_handler_pt handler, void *data,
+    ngx_http_helicone_redis_op_t **opp, ngx_uint_t handshake)
+{
+    int                            len;
+    char                          *cmd;
+    ngx_queue_t                   *q;
+    ngx_http_helicone_redis_op_t  *op;
+
+    if (redis->connection == NULL) {
+        redis->failed++;
+        redis->failed_total++;
+        ngx_http_helicone_redis_trouble(redis, NGX_LOG_ERR, 0,
+                                        "is unreachable", NULL);
+        return NGX_ERROR;
+    }
+
+    if (redis->nops >= NGX_HTTP_HELICONE_REDIS_MAX_PENDING
+        || redis->out_len > NGX_HTTP_HELICONE_REDIS_MAX_OUT)
+    {
+        redis->failed++;
+        redis->failed_total++;
+        ngx_http_helicone_redis_trouble(redis, NGX_LOG_ERR, 0,
+                                        "is too slow: too many operations "
+                                        "pending", NULL);
+        return NGX_ERROR;
+    }
+
+    len = redisFormatCommandArgv(&cmd, (int) argc, argv, lens);
+    if (len < 0) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_helicone_redis_append(redis, cmd, len) != NGX_OK) {
+        redisFreeCommand(cmd);
+        return NGX_ERROR;
+    }
+
+    if (!ngx_queue_empty(&redis->free)) {
+        q = ngx_queue_head(&redis->free);
+        ngx_queue_remove(q);
+        op = ngx_queue_data(q, ngx_http_helicone_redis_op_t, queue);
+
+    } else {
+        op = ngx_alloc(sizeof(ngx_http_helicone_redis_op_t), &redis->log);
+        if (op == NULL) {
+            /* the command is out: its answer must find an op */
+            redis->out_len -= len;
+            redisFreeCommand(cmd);
+            return NGX_ERROR;
+        }
+    }
+
+    op->handler = handler;
+    op->data = data;
+    op->deadline = ngx_current_msec + redis->timeout;
+    op->script = script;
+    op->handshake = handshake;
+
+    if (script) {
+        op->cmd = cmd;
+        op->len = len;
+
+    } else {
+        op->cmd = NULL;
+        redisFreeCommand(cmd);
+    }
+
+    ngx_queue_insert_tail(&redis->ops, &op->queue);
+    redis->nops++;
+
+    if (!redis->timer.timer_set) {
+        ngx_add_timer(&redis->timer, redis->timeout);
+    }
+
+    ngx_http_helicone_redis_post_write(redis);
+
+    if (opp) {
+        *opp = op;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, &redis->log, 0,
+                   "helicone redis: queued %*s, %ui pending",
+                   ngx_min(lens[0], 16), argv[0], redis->nops);
+
+    return NGX_AGAIN;
+}
+
+
+static ngx_int_t
+ngx_http_helicone_redis_append(ngx_http_helicone_redis_t *redis, char *cmd,
+    size_t len)
+{
+    u_char  *p;
+    size_t   size;
+
+    if (redis->out_sent && redis->out_sent == redis->out_len) {
+        redis->out_sent = 0;
+        redis->out_len = 0;
+    }
+
+    if (redis->out_len + len > redis->out_size) {
+        size = ngx_max(redis->out_size * 2, 16384);
+
+        while (size < redis->out_len + len) {
+            size *= 2;
+        }
+
+        p = ngx_alloc(size, &redis->log);
+        if (p == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (redis->out) {
+            ngx_memcpy(p, redis->out, redis->out_len);
+            ngx_free(redis->out);
+        }
+
+        redis->out = p;
+        redis->out_size = size;
+    }
+
+    ngx_memcpy(redis->out + redis->out_len, cmd, len);
+    redis->out_len += len;
+
+    return NGX_OK;
+}
+
+
+/* All commands queued in this turn of the event loop go in one send(). */
+
+static void
+ngx_http_helicone_redis_post_write(ngx_http_helicone_redis_t *redis)
+{
+    ngx_connection_t  *c;
+
+    c = redis->connection;
+
+    if (c && redis->connected && !c->write->posted) {
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+}
+
+
+static void
+ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
+{
+    size_t                              lens[3];
+    u_char                              n[NGX_INT_T_LEN];
+    ngx_int_t                           rc;
+    ngx_err_t                           err;
+    ngx_uint_t                          i;
+    const char                         *args[3];
+    ngx_connection_t                   *c;
+    ngx_http_helicone_redis_script_t  **scripts;
+
+    ngx_memzero(&redis->peer, sizeof(ngx_peer_connection_t));
+
+    redis->peer.sockaddr = redis->addr.sockaddr;
+    redis->peer.socklen = redis->addr.socklen;
+    redis->peer.name = &redis->addr.name;
+    redis->peer.get = ngx_event_get_peer;
+    redis->peer.log = &redis->log;
+    redis->peer.log_error = NGX_ERROR_INFO;
+
+    rc = ngx_event_connect_peer(&redis->peer);
+
+    if (rc == NGX_ERROR || rc == NGX_BUSY || rc == NGX_DECLINED) {
+        err = ngx_socket_errno;
+        redis->connection = NULL;
+        ngx_http_helicone_redis_failure(redis, err, "connect() failed");
+        return;
+    }
+
+    c = redis->peer.connection;
+
+    c->data = redis;
+    c->read->handler = ngx_http_helicone_redis_read_handler;
+    c->write->handler = ngx_http_helicone_redis_write_handler;
+
+    redis->connection = c;
+    redis->connected = (rc == NGX_OK);
+    redis->ready = 0;
+    redis->handshake = 0;
+    redis->out_len = 0;
+    redis->out_sent = 0;
+
+    redis->reader = redisReaderCreate();
+    if (redis->reader == NULL) {
+        ngx_http_helicone_redis_failure(redis, 0, "has no reader");
+        return;
+    }
+
+    /* the handshake goes first; operations queued meanwhile follow it */
+
+    if (redis->password.len) {
+        args[0] = "AUTH";
+        lens[0] = 4;
+        args[1] = (const char *) redis->password.data;
+        lens[1] = redis->password.len;
+
+        if (ngx_http_helicone_redis_queue(redis, 2, args, lens, NULL, NULL,
+                                          NULL, NULL, 1)
+            != NGX_AGAIN)
+        {
+            goto failed;
+        }
+
+        redis->handshake++;
+    }
+
+    if (redis->db) {
+        args[0] = "SELECT";
+        lens[0] = 6;
+        args[1] = (const char *) n;
+        lens[1] = ngx_sprintf(n, "%ui", redis->db) - n;
+
+        if (ngx_http_helicone_redis_queue(redis, 2, args, lens, NULL, NULL,
+                                          NULL, NULL, 1)
+            != NGX_AGAIN)
+        {
+            goto failed;
+        }
+
+        redis->handshake++;
+    }
+
+    scripts = redis->scripts.elts;
+
+    for (i = 0; i < redis->scripts.nelts; i++) {
+        args[0] = "SCRIPT";
+        lens[0] = 6;
+        args[1] = "LOAD";
+        lens[1] = 4;
+        args[2] = (const char *) scripts[i]->text.data;
+        lens[2] = scripts[i]->text.len;
+
+        if (ngx_http_helicone_redis_queue(redis, 3, args, lens, NULL, NULL,
+                                          NULL, NULL, 1)
+            != NGX_AGAIN)
+        {
+            goto failed;
+        }
+
+        redis->handshake++;
+    }
+
+    if (redis->handshake == 0) {
+        args[0] = "PING";
+        lens[0] = 4;
+
+        if (ngx_http_helicone_redis_queue(redis, 1, args, lens, NULL, NULL,
+                                          NULL, NULL, 1)
+            != NGX_AGAIN)
+        {
+            goto failed;
+        }
+
+        redis->handshake++;
+    }
+
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &redis->log, 0,
+                   "helicone redis: connecting to %V", &redis->addr.name);
+
+    /* NGX_AGAIN: the write event tells when; the handshake's deadline
+     * bounds the wait */
+    return;
+
+failed:
+
+    ngx_http_helicone_redis_failure(redis, 0, "cannot queue the handshake");
+}
+
+
+static void
+ngx_http_helicone_redis_write_handler(ngx_event_t *wev)
+{
+    int                         err;
+    ssize_t                     n;
+    socklen_t                   len;
+    ngx_connection_t           *c;
+    ngx_http_helicone_redis_t  *redis;
+
+    c = wev->data;
+    redis = c->data;
+
+    if (!redis->connected) {
+        err = 0;
+        len = sizeof(int);
+
+        if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, (void *) &err, &len)
+            == -1)
+        {
+            err = ngx_socket_errno;
+        }
+
+        if (err) {
+            ngx_http_helicone_redis_failure(redis, err, "connect() failed");
+            return;
+        }
+
+        redis->connected = 1;
+
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &redis->log, 0,
+                       "helicone redis: connected to %V", &redis->addr.name);
+    }
+
+    while (redis->out_sent < redis->out_len) {
+        n = c->send(c, redis->out + redis->out_sent,
+                    redis->out_len - redis->out_sent);
+
+        if (n == NGX_ERROR) {
+            ngx_http_helicone_redis_failure(redis, ngx_socket_errno,
+                                            "send() failed");
+            return;
+        }
+
+        if (n == NGX_AGAIN) {
+            if (ngx_handle_write_event(wev, 0) != NGX_OK) {
+                ngx_http_helicone_redis_failure(redis, 0,
+                                                "cannot wait to send");
+            }
+
+            return;
+        }
+
+        redis->out_sent += n;
+    }
+
+    redis->out_len = 0;
+    redis->out_sent = 0;
+
+    if (redis->out_size > 1024 * 1024) {
+        /* a large cache entry went out: give the memory back */
+        ngx_free(redis->out);
+        redis->out = NULL;
+        redis->out_size = 0;
+    }
+}
+
+
+static void
+ngx_http_helicone_redis_read_handler(ngx_event_t *rev)
+{
+    ssize_t                     n;
+    ngx_connection_t           *c;
+    ngx_http_helicone_redis_t  *redis;
+
+    c = rev->data;
+    redis = c->data;
+
+    if (c->close) {
+        /* worker_shutdown_timeout: the worker is going away */
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, &redis->log, 0,
+                       "helicone redis: closed for shutdown");
+        ngx_http_helicone_redis_close(redis, 1);
+        return;
+    }
+
+    for ( ;; ) {
+        n = c->recv(c, ngx_http_helicone_redis_buf,
+                    sizeof(ngx_http_helicone_redis_buf));
+
+        if (n == NGX_AGAIN) {
+            break;
+        }
+
+        if (n == 0 || n == NGX_ERROR) {
+            ngx_http_helicone_redis_failure(redis,
+                                            n ? ngx_socket_errno : 0,
+                                            "closed the connection");
+            return;
+        }
+
+        if (redisReaderFeed(redis->reader,
+                            (const char *) ngx_http_helicone_redis_buf, n)
+            != REDIS_OK)
+        {
+            ngx_http_helicone_redis_failure(redis, 0, "reader failed");
+            return;
+        }
+
+        if (ngx_http_helicone_redis_replies(redis, c) != NGX_OK) {
+            /* closed while answering */
+            return;
+        }
+    }
+
+    if (ngx_handle_read_event(rev, 0) != NGX_OK) {
+        ngx_http_helicone_redis_failure(redis, 0, "cannot wait to read");
+    }
+}
+
+
+/* Each complete reply answers the oldest operation. */
+
+static ngx_int_t
+ngx_http_helicone_redis_replies(ngx_http_helicone_redis_t *redis,
+    ngx_connection_t *c)
+{
+    void                          *reply;
+    ngx_queue_t                   *q;
+    ngx_http_helicone_redis_op_t  *op;
+
+    for ( ;; ) {
+        if (redisReaderGetReply(redis->reader, &reply) != REDIS_OK) {
+            ngx_http_helicone_redis_failure(redis, 0,
+                                            "sent an invalid reply");
+            return NGX_ERROR;
+        }
+
+        if (reply == NULL) {
+            return NGX_OK;
+        }
+
+        if (ngx_queue_empty(&redis->ops)) {
+            freeReplyObject(reply);
+            ngx_http_helicone_redis_failure(redis, 0,
+                                            "sent a reply nobody asked for");
+            return NGX_ERROR;
+        }
+
+        q = ngx_queue_head(&redis->ops);
+        ngx_queue_remove(q);
+        redis->nops--;
+
+        op = ngx_queue_data(q, ngx_http_helicone_redis_op_t, queue);
+
+        if (ngx_queue_empty(&redis->ops) && redis->timer.timer_set) {
+            ngx_del_timer(&redis->timer);
+        }
+
+        if (op->script
+            && ((redisReply *) reply)->type == REDIS_REPLY_ERROR
+            && ((redisReply *) reply)->len >= 8
+            && ngx_strncmp(((redisReply *) reply)->str, "NOSCRIPT", 8) == 0
+            && ngx_http_helicone_redis_noscript(redis, op) == NGX_OK)
+        {
+            freeReplyObject(reply);
+            continue;
+        }
+
+        ngx_http_helicone_redis_dispatch(redis, op, reply);
+
+        freeReplyObject(reply);
+
+        if (redis->connection != c) {
+            return NGX_DONE;
+        }
+    }
+}
+
+
+/* The script is not in Redis (flushed, or a new server): EVAL it. */
+
+static ngx_int_t
+ngx_http_helicone_redis_noscript(ngx_http_helicone_redis_t *redis,
+    ngx_http_helicone_redis_op_t *op)
+{
+    u_char  *p, *rest, *end, *cmd;
+    size_t   head, len;
+
+    end = (u_char *) op->cmd + op->len;
+
+    /* "*N\r\n" "$7\r\nEVALSHA\r\n" "$40\r\n<sha>\r\n" then the rest */
+    p = ngx_strlchr((u_char *) op->cmd, end, '\n');
+    if (p == NULL || end - (p + 1) < 60) {
+        return NGX_ERROR;
+    }
+
+    head = p + 1 - (u_char *) op->cmd;
+    rest = p + 1 + 60;
+
+    len = head + sizeof("$4\r\nEVAL\r\n$\r\n\r\n") - 1 + NGX_SIZE_T_LEN
+          + op->script->text.len + (end - rest);
+
+    cmd = ngx_alloc(len, &redis->log);
+    if (cmd == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_cpymem(cmd, op->cmd, head);
+    p = ngx_sprintf(p, "$4\r\nEVAL\r\n$%uz\r\n", op->script->text.len);
+    p = ngx_cpymem(p, op->script->text.data, op->script->text.len);
+    *p++ = '\r';
+    *p++ = '\n';
+    p = ngx_cpymem(p, rest, end - rest);
+
+    if (ngx_http_helicone_redis_append(redis, (char *) cmd, p - cmd)
+        != NGX_OK)
+    {
+        ngx_free(cmd);
+        return NGX_ERROR;
+    }
+
+    ngx_free(cmd);
+
+    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                  "helicone redis: script %*s not loaded, sent it again",
+                  (size_t) 8, op->script->sha1);
+
+    redisFreeCommand(op->cmd);
+    op->cmd = NULL;
+    op->script = NULL;
+
+    ngx_queue_insert_tail(&redis->ops, &op->queue);
+    redis->nops++;
+
+    if (!redis->timer.timer_set) {
+        ngx_add_timer(&redis->timer, redis->timeout);
+    }
+
+    ngx_http_helicone_redis_post_write(redis);
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_helicone_redis_dispatch(ngx_http_helicone_redis_t *redis,
+    ngx_http_helicone_redis_op_t *op, redisReply *reply)
+{
+    ngx_str_t                        msg;
+    ngx_uint_t                       i;
+    ngx_http_helicone_redis_reply_t  r, elts[NGX_HTTP_HELICONE_REDIS_ELTS];
+
+    if (op->handshake) {
+        ngx_http_helicone_redis_free_op(redis, op);
+        ngx_http_helicone_redis_handshake_done(redis, reply);
+        return;
+    }
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        redis->failed++;
+        redis->failed_total++;
+
+        msg.data = (u_char *) reply->str;
+        msg.len = reply->len;
+
+        ngx_http_helicone_redis_trouble(redis, NGX_LOG_ERR, 0,
+                                        "answered with an error:", &msg);
+    }
+
+    if (op->handler == NULL || op->data == NULL) {
+        /* fire and forget, or the request went away */
+        ngx_http_helicone_redis_free_op(redis, op);
+        return;
+    }
+
+    ngx_http_helicone_redis_convert(reply, &r);
+
+    if (reply->type == REDIS_REPLY_ARRAY) {
+        r.nelts = reply->elements;
+        r.elts = (r.nelts <= NGX_HTTP_HELICONE_REDIS_ELTS)
+                 ? elts
+                 : ngx_alloc(r.nelts * sizeof(ngx_http_helicone_redis_reply_t),
+                             &redis->log);
+
+        if (r.elts == NULL) {
+            r.type = NGX_HTTP_HELICONE_REDIS_ERROR;
+            r.nelts = 0;
+            ngx_str_set(&r.str, "no memory");
+
+        } else {
+            for (i = 0; i < r.nelts; i++) {
+                ngx_http_helicone_redis_convert(reply->element[i],
+                                                &r.elts[i]);
+            }
+        }
+    }
+
+    /* the handler may queue more: the op is freed after it */
+    op->handler(op->data, &r);
+
+    if (r.elts && r.elts != elts) {
+        ngx_free(r.elts);
+    }
+
+    ngx_http_helicone_redis_free_op(redis, op);
+}
+
+
+static void
+ngx_http_helicone_redis_handshake_done(ngx_http_helicone_redis_t *redis,
+    redisReply *reply)
+{
+    ngx_str_t  msg;
+
+    if (reply->type == REDIS_REPLY_ERROR) {
+        msg.data = (u_char *) reply->str;
+        msg.len = reply->len;
+
+        redis->trouble = 1;
+        ngx_http_helicone_redis_trouble(redis, NGX_LOG_ERR, 0,
+                                        "refused the handshake:", &msg);
+
+        ngx_http_helicone_redis_failure(redis, 0, NULL);
+        return;
+    }
+
+    if (--redis->handshake) {
+        return;
+    }
+
+    redis->ready = 1;
+    redis->backoff = NGX_HTTP_HELICONE_REDIS_BACKOFF_MIN;
+
+    if (redis->trouble) {
+        redis->trouble = 0;
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "helicone redis: \"%V\" is back, %ui operations "
+                      "failed meanwhile", &redis->url, redis->failed);
+        redis->failed = 0;
+        redis->logged = 0;
+    }
+}
+
+
+/* Arrays are converted one level deep: that is all our commands need. */
+
+static void
+ngx_http_helicone_redis_convert(redisReply *reply,
+    ngx_http_helicone_redis_reply_t *out)
+{
+    ngx_memzero(out, sizeof(ngx_http_helicone_redis_reply_t));
+
+    switch (reply->type) {
+
+    case REDIS_REPLY_STRING:
+        out->type = NGX_HTTP_HELICONE_REDIS_STRING;
+        break;
+
+    case REDIS_REPLY_ARRAY:
+        out->type = NGX_HTTP_HELICONE_REDIS_ARRAY;
+        out->nelts = reply->elements;
+        return;
+
+    case REDIS_REPLY_INTEGER:
+        out->type = NGX_HTTP_HELICONE_REDIS_INTEGER;
+        out->integer = reply->integer;
+        return;
+
+    case REDIS_REPLY_NIL:
+        out->type = NGX_HTTP_HELICONE_REDIS_NIL;
+        return;
+
+    case REDIS_REPLY_STATUS:
+        out->type = NGX_HTTP_HELICONE_REDIS_STATUS;
+        break;
+
+    default: /* REDIS_REPLY_ERROR */
+        out->type = NGX_HTTP_HELICONE_REDIS_ERROR;
+        break;
+    }
+
+    out->str.data = (u_char *) reply->str;
+    out->str.len = reply->len;
+}
+
+
+/*
+ * The earliest deadline: all operations share the timeout, so one timer
+ * is enough; when it fires it looks again, since the queue moved on.
+ */
+
+static void
+ngx_http_helicone_redis_timer_handler(ngx_event_t *ev)
+{
+    ngx_msec_t                     first;
+    ngx_queue_t                   *q;
+    ngx_http_helicone_redis_t     *redis;
+    ngx_http_helicone_redis_op_t  *op;
+
+    redis = ev->data;
+
+    if (ngx_queue_empty(&redis->ops)) {
+        return;
+    }
+
+    q = ngx_queue_head(&redis->ops);
+    op = ngx_queue_data(q, ngx_http_helicone_redis_op_t, queue);
+    first = op->deadline;
+
+    for (q = ngx_queue_next(q);
+         q != ngx_queue_sentinel(&redis->ops);
+         q = ngx_queue_next(q))
+    {
+        op = ngx_queue_data(q, ngx_http_helicone_redis_op_t, queue);
+
+        if ((ngx_msec_int_t) (op->deadline - first) < 0) {
+            first = op->deadline;
+        }
+    }
+
+    if ((ngx_msec_int_t) (first - ngx_current_msec) > 0) {
+        ngx_add_timer(ev, first - ngx_current_msec);
+        return;
+    }
+
+    ngx_http_helicone_redis_failure(redis, NGX_ETIMEDOUT, "timed out");
+}
+
+
+static void
+ngx_http_helicone_redis_reconnect_handler(ngx_event_t *ev)
+{
+    ngx_http_helicone_redis_t  *redis;
+
+    redis = ev->data;
+
+    if (ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    ngx_http_helicone_redis_connect(redis);
+}
+
+
+/*
+ * The connection is unusable: every pending operation fails, and a new
+ * connection is tried after the backoff, doubled on every failure in a
+ * row up to a cap.
+ */
+
+static void
+ngx_http_helicone_redis_failure(ngx_http_helicone_redis_t *redis,
+    ngx_err_t err, const char *what)
+{
+    ngx_msec_t  delay;
+
+    if (what) {
+        redis->trouble = 1;
+        ngx_http_helicone_redis_trouble(redis, NGX_LOG_ERR, err, what, NULL);
+    }
+
+    if (!redis->ready) {
+        redis->backoff = ngx_min(redis->backoff * 2,
+                                 NGX_HTTP_HELICONE_REDIS_BACKOFF_MAX);
+    }
+
+    ngx_http_helicone_redis_close(redis, 1);
+
+    if (ngx_exiting || ngx_terminate || ngx_quit || !redis->running) {
+        return;
+    }
+
+    /* a little jitter: the workers do not knock at once */
+    delay = redis->backoff + (ngx_msec_t) ngx_random() % (redis->backoff / 4
+                                                          + 1);
+
+    ngx_add_timer(&redis->reconnect, delay);
+}
+
+
+/* notify: pending operations get a NULL reply; else they are dropped. */
+
+static void
+ngx_http_helicone_redis_close(ngx_http_helicone_redis_t *redis,
+    ngx_uint_t notify)
+{
+    ngx_queue_t                   *q, ops;
+    ngx_http_helicone_redis_op_t  *op;
+
+    if (redis->connection) {
+        ngx_close_connection(redis->connection);
+        redis->connection = NULL;
+    }
+
+    redis->connected = 0;
+    redis->ready = 0;
+    redis->handshake = 0;
+    redis->out_len = 0;
+    redis->out_sent = 0;
+
+    if (redis->reader) {
+        redisReaderFree(redis->reader);
+        redis->reader = NULL;
+    }
+
+    if (redis->timer.timer_set) {
+        ngx_del_timer(&redis->timer);
+    }
+
+    if (ngx_queue_empty(&redis->ops)) {
+        return;
+    }
+
+    /*
+     * Handlers run with the queue detached: what they queue fails at
+     * once, since the connection is gone.
+     */
+
+    ngx_queue_init(&ops);
+    ngx_queue_add(&ops, &redis->ops);
+    ngx_queue_init(&redis->ops);
+    redis->nops = 0;
+
+    while (!ngx_queue_empty(&ops)) {
+        q = ngx_queue_head(&ops);
+        ngx_queue_remove(q);
+        op = ngx_queue_data(q, ngx_http_helicone_redis_op_t, queue);
+
+        if (!op->handshake) {
+            redis->failed++;
+            redis->failed_total++;
+        }
+
+        if (notify && op->handler && op->data) {
+            op->handler(op->data, NULL);
+        }
+
+        ngx_http_helicone_redis_free_op(redis, op);
+    }
+}
+
+
+static void
+ngx_http_helicone_redis_free_op(ngx_http_helicone_redis_t *redis,
+    ngx_http_helicone_redis_op_t *op)
+{
+    if (op->cmd) {
+        redisFreeCommand(op->cmd);
+        op->cmd = NULL;
+    }
+
+    op->data = NULL;
+    op->handler = NULL;
+
+    ngx_queue_insert_head(&redis->free, &op->queue);
+}
+
+
+/*
+ * Trouble is told once per interval, with how many operations failed
+ * (the caches and limits went on without Redis) since it was last told.
+ */
+
+static void
+ngx_http_helicone_redis_trouble(ngx_http_helicone_redis_t *redis,
+    ngx_uint_t level, ngx_err_t err, const char *what, ngx_str_t *detail)
+{
+    ngx_str_t  empty = ngx_null_string;
+
+    if (redis->logged
+        && ngx_time() - redis->logged < NGX_HTTP_HELICONE_REDIS_LOG_EVERY)
+    {
+        return;
+    }
+
+    redis->logged = ngx_time();
+
+    ngx_log_error(level, ngx_cycle->log, err,
+                  "helicone redis: \"%V\" %s%s%V, %ui operations failed "
+                  "since the last report (%ui in all)",
+                  &redis->url, what, detail ? " " : "",
+                  detail ? detail : &empty, redis->failed,
+                  redis->failed_total);
+
+    redis->failed = 0;
+}
+

@@ -1,0 +1,613 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * The store in Redis, shared by every nginx that points at it: key names
+ * (prefixed, hash-tagged for Redis Cluster), the rate-limit Lua scripts,
+ * and a request's waits for answers. A request that waits is resumed
+ * when its last answer comes (ngx_http_helicone_resume()); a request
+ * that goes away first leaves its operations cancelled, not freed.
+ */
+
+#include "ngx_http_helicone_module.h"
+
+
+struct ngx_http_helicone_store_redis_s {
+    ngx_http_helicone_redis_t          *redis;
+    ngx_str_t                           prefix;      /* "helicone" */
+    ngx_http_helicone_redis_script_t   *rl_take;
+    ngx_http_helicone_redis_script_t   *rl_charge;
+    ngx_http_helicone_redis_script_t   *cache_put;
+};
+
+
+struct ngx_http_helicone_wait_s {
+    ngx_http_request_t                 *request;
+    ngx_http_helicone_ctx_t            *ctx;
+    ngx_http_helicone_redis_op_t       *op;          /* NULL: answered */
+    ngx_http_helicone_store_done_pt     handler;
+    void                               *data;
+    ngx_http_helicone_wait_t           *next;        /* the request's */
+};
+
+
+static ngx_int_t ngx_http_helicone_store_redis_send(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_redis_script_t *script,
+    ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_helicone_store_done_pt handler, void *data);
+static void ngx_http_helicone_store_redis_reply(void *data,
+    ngx_http_helicone_redis_reply_t *reply);
+static void ngx_http_helicone_store_redis_cleanup(void *data);
+static ngx_int_t ngx_http_helicone_store_redis_name(ngx_pool_t *pool,
+    ngx_str_t *prefix, const char *family, u_char *sha, ngx_int_t index,
+    ngx_str_t *name);
+
+
+/*
+ * The token bucket of core/helicone_ratelimit.c, in Lua, atomic in Redis:
+ * millionths of a token, milliseconds of Redis's own clock (one clock for
+ * every nginx), a new bucket starts full and refills continuously at the
+ * quota per window. A bucket expires when it would be full again anyway
+ * (a missing bucket is a full one), plus a window.
+ * KEYS[1] bucket; ARGV quota, window (s), then the script's own.
+ */
+
+#define NGX_HTTP_HELICONE_RL_LUA_REFILL                                       \
+    "local q = tonumber(ARGV[1])\n"                                           \
+    "local w = tonumber(ARGV[2])\n"                                           \
+    "local t = redis.call('TIME')\n"                                          \
+    "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"\
+    "local b = redis.call('HMGET', KEYS[1], 't', 'u', 'c')\n"                 \
+    "local tokens = tonumber(b[1])\n"                                         \
+    "local updated = tonumber(b[2])\n"                                        \
+    "local cap = tonumber(b[3])\n"                                            \
+    "if not tokens or not updated or not cap or cap == 0 then\n"              \
+    "  tokens = q\n"                                                          \
+    "  updated = now\n"                                                       \
+    "  cap = q\n"                                                             \
+    "else\n"                                                                  \
+    "  if cap ~= q then\n"                                                    \
+    "    cap = q\n"                                                           \
+    "    if tokens > q then tokens = q end\n"                                 \
+    "  end\n"                                                                 \
+    "  if now > updated then\n"                                               \
+    "    local el = now - updated\n"                                          \
+    "    updated = now\n"                                                     \
+    "    if tokens < q then\n"                                                \
+    "      local room = q - tokens\n"                                         \
+    "      local add = room\n"                                                \
+    "      if el < w * 1000 then\n"                                           \
+    "        add = math.floor(q * el / (w * 1000))\n"                         \
+    "      end\n"                                                             \
+    "      if add > room then add = room end\n"                               \
+    "      tokens = tokens + add\n"                                           \
+    "    end\n"                                                               \
+    "  end\n"                                                                 \
+    "end\n"
+
+#define NGX_HTTP_HELICONE_RL_LUA_SAVE                                         \
+    "local remaining = 0\n"                                                   \
+    "if tokens > 0 then remaining = math.floor(tokens / 1000000) end\n"       \
+    "local reset = math.floor(((q - tokens) * w + q - 1) / q)\n"              \
+    "redis.call('HSET', KEYS[1], 't', string.format('%d', tokens),\n"         \
+    "           'u', string.format('%d', updated),\n"                         \
+    "           'c', string.format('%d', cap))\n"                             \
+    "redis.call('EXPIRE', KEYS[1], string.format('%d', reset + w))\n"
+
+
+/* ARGV[3] unit: "0" request takes a whole token, "1" cents needs > 0 */
+
+static ngx_str_t  ngx_http_helicone_rl_take_lua = ngx_string(
+    NGX_HTTP_HELICONE_RL_LUA_REFILL
+    "local allowed = 0\n"
+    "if ARGV[3] == '0' then\n"
+    "  if tokens >= 1000000 then\n"
+    "    allowed = 1\n"
+    "    tokens = tokens - 1000000\n"
+    "  end\n"
+    "elseif tokens > 0 then\n"
+    "  allowed = 1\n"
+    "end\n"
+    NGX_HTTP_HELICONE_RL_LUA_SAVE
+    "return {allowed, remaining, reset}\n"
+);
+
+
+/* ARGV[3] cost in millionths of a cent, charged even into debt */
+
+static ngx_str_t  ngx_http_helicone_rl_charge_lua = ngx_string(
+    NGX_HTTP_HELICONE_RL_LUA_REFILL
+    "local cost = tonumber(ARGV[3])\n"
+    "if cost > 1000000000000 then cost = 1000000000000 end\n"
+    "tokens = tokens - cost\n"
+    NGX_HTTP_HELICONE_RL_LUA_SAVE
+    "return remaining\n"
+);
+
+
+/*
+ * A response into the first free bucket of its key, atomically: KEYS the
+ * buckets (one hash tag, one slot), ARGV the entry and its TTL.
+ */
+
+static ngx_str_t  ngx_http_helicone_cache_put_lua = ngx_string(
+    "for i = 1, #KEYS do\n"
+    "  if redis.call('EXISTS', KEYS[i]) == 0 then\n"
+    "    redis.call('SET', KEYS[i], ARGV[1], 'EX', ARGV[2])\n"
+    "    return i - 1\n"
+    "  end\n"
+    "end\n"
+    "return -1\n"
+);
+
+
+/*
+ * helicone_store redis url=redis://host:port[/db] [password=env:VAR]
+ *     [timeout=time] [prefix=string] [zone=name:size];
+ */
+
+char *
+ngx_http_helicone_store_redis_directive(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf)
+{
+    char                               *env;
+    ngx_str_t                          *value, s, url, password, *pw;
+    ngx_uint_t                          i;
+    ngx_msec_t                          timeout;
+    ngx_http_helicone_store_redis_t    *sr;
+
+    value = cf->args->elts;
+
+    sr = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_store_redis_t));
+    if (sr == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_str_set(&sr->prefix, "helicone");
+    ngx_str_null(&url);
+    pw = NULL;
+    timeout = 0;
+
+    for (i = 2; i < cf->args->nelts; i++) {
+
+        if (ngx_strncmp(value[i].data, "url=", 4) == 0) {
+            url.data = value[i].data + 4;
+            url.len = value[i].len - 4;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "password=env:", 13) == 0
+            && value[i].len > 13)
+        {
+            env = getenv((char *) value[i].data + 13);
+
+            if (env == NULL || *env == '\0') {
+                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                                   "environment variable \"%s\" is not set",
+                                   value[i].data + 13);
+                return NGX_CONF_ERROR;
+            }
+
+            password.len = ngx_strlen(env);
+            password.data = ngx_pnalloc(cf->pool, password.len);
+            if (password.data == NULL) {
+                return NGX_CONF_ERROR;
+            }
+
+            ngx_memcpy(password.data, env, password.len);
+            pw = &password;
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
+            s.data = value[i].data + 8;
+            s.len = value[i].len - 8;
+
+            timeout = ngx_parse_time(&s, 0);
+
+            if (timeout == (ngx_msec_t) NGX_ERROR || timeout == 0) {
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0
+            && value[i].len > 7)
+        {
+            sr->prefix.data = value[i].data + 7;
+            sr->prefix.len = value[i].len - 7;
+
+            if (ngx_strlchr(sr->prefix.data,
+                            sr->prefix.data + sr->prefix.len, '{')
+                || ngx_strlchr(sr->prefix.data,
+                               sr->prefix.data + sr->prefix.len, '}'))
+            {
+                /* our hash tags must stay the only ones */
+                goto invalid;
+            }
+
+            continue;
+        }
+
+        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
+            if (ngx_http_helicone_store_zone_parse(cf, hmcf, &value[i])
+                != NGX_OK)
+            {
+                return NGX_CONF_ERROR;
+            }
+
+            continue;
+        }
+
+        goto invalid;
+    }
+
+    if (url.len == 0) {
+        return "needs url=redis://host:port[/db]";
+    }
+
+    sr->redis = ngx_http_helicone_redis_create(cf, &url);
+    if (sr->redis == NULL) {
+        return NGX_CONF_ERROR;
+    }
+
+    ngx_http_helicone_redis_set(sr->redis, pw, timeout);
+
+    sr->rl_take = ngx_http_helicone_redis_script(cf, sr->redis,
+                                           &ngx_http_helicone_rl_take_lua);
+    sr->rl_charge = ngx_http_helicone_redis_script(cf, sr->redis,
+                                           &ngx_http_helicone_rl_charge_lua);
+    sr->cache_put = ngx_http_helicone_redis_script(cf, sr->redis,
+                                           &ngx_http_helicone_cache_put_lua);
+
+    if (sr->rl_take == NULL || sr->rl_charge == NULL || sr->cache_put == NULL)
+    {
+        return NGX_CONF_ERROR;
+    }
+
+    hmcf->store_redis = sr;
+
+    return NGX_CONF_OK;
+
+invalid:
+
+    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                       "invalid parameter \"%V\"", &value[i]);
+    return NGX_CONF_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_helicone_store_redis_init_worker(ngx_http_helicone_store_redis_t *sr,
+    ngx_cycle_t *cycle)
+{
+    return ngx_http_helicone_redis_init_worker(sr->redis, cycle);
+}
+
+
+void
+ngx_http_helicone_store_redis_exit_worker(ngx_http_helicone_store_redis_t *sr)
+{
+    ngx_http_helicone_redis_exit_worker(sr->redis);
+}
+
+
+/*
+ * "<prefix>:rl:<sha hex>", "<prefix>:key:<sha hex>", and with an index
+ * "<prefix>:{cache:<sha hex>}:<index>", in pool
+ */
+
+static ngx_int_t
+ngx_http_helicone_store_redis_name(ngx_pool_t *pool, ngx_str_t *prefix,
+    const char *family, u_char *sha, ngx_int_t index, ngx_str_t *name)
+{
+    u_char  *p;
+
+    name->data = ngx_pnalloc(pool, prefix->len + ngx_strlen(family) + 64
+                                   + 4 + NGX_INT_T_LEN);
+    if (name->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    p = ngx_sprintf(name->data, "%V%s", prefix, family);
+    p = ngx_hex_dump(p, sha, 32);
+
+    if (index >= 0) {
+        p = ngx_sprintf(p, "}:%i", index);
+    }
+
+    name->len = p - name->data;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The request's operations: NGX_AGAIN, then handler(r, ctx, data, reply)
+ * once the answer comes (reply NULL: none came in time); NGX_ERROR:
+ * Redis is unavailable now.
+ */
+
+ngx_int_t
+ngx_http_helicone_store_redis_key_get(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, u_char *sha,
+    ngx_http_helicone_store_done_pt handler, void *data)
+{
+    ngx_str_t                       argv[2];
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    ngx_str_set(&argv[0], "GET");
+
+    if (ngx_http_helicone_store_redis_name(r->pool,
+                                           &hmcf->store_redis->prefix,
+                                           ":key:", sha, -1, &argv[1])
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_helicone_store_redis_send(r, ctx, NULL, 0, 2, argv,
+                                              handler, data);
+}
+
+
+/* MGET of every bucket: one key each, all in one slot */
+
+ngx_int_t
+ngx_http_helicone_store_redis_cache_get(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_uint_t buckets,
+    ngx_http_helicone_store_done_pt handler, void *data)
+{
+    ngx_str_t                       argv[1 + NGX_HTTP_HELICONE_CACHE_BUCKETS];
+    ngx_uint_t                      i;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    ngx_str_set(&argv[0], "MGET");
+
+    for (i = 0; i < buckets; i++) {
+        if (ngx_http_helicone_store_redis_name(r->pool,
+                                               &hmcf->store_redis->prefix,
+                                               ":{cache:", ctx->cache_digest,
+                                               i, &argv[1 + i])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return ngx_http_helicone_store_redis_send(r, ctx, NULL, 0, 1 + buckets,
+                                              argv, handler, data);
+}
+
+
+/* KEYS bucket; ARGV quota, window, unit */
+
+ngx_int_t
+ngx_http_helicone_store_redis_rl_take(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, helicone_rl_policy_t *policy, u_char *sha,
+    ngx_http_helicone_store_done_pt handler, void *data)
+{
+    u_char                         *p;
+    ngx_str_t                       argv[4];
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    if (ngx_http_helicone_store_redis_name(r->pool,
+                                           &hmcf->store_redis->prefix,
+                                           ":rl:", sha, -1, &argv[0])
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    p = ngx_pnalloc(r->pool, 2 * NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    argv[1].data = p;
+    argv[1].len = ngx_sprintf(p, "%uL", policy->quota) - p;
+    argv[2].data = p + NGX_INT64_LEN;
+    argv[2].len = ngx_sprintf(argv[2].data, "%uL", policy->window)
+                  - argv[2].data;
+
+    if (policy->unit == HELICONE_RL_CENTS) {
+        ngx_str_set(&argv[3], "1");
+
+    } else {
+        ngx_str_set(&argv[3], "0");
+    }
+
+    return ngx_http_helicone_store_redis_send(r, ctx,
+                                              hmcf->store_redis->rl_take, 1,
+                                              4, argv, handler, data);
+}
+
+
+/*
+ * From the log phase, fire and forget: the command is a copy, nothing
+ * points at the request.
+ */
+
+void
+ngx_http_helicone_store_redis_rl_charge(ngx_http_request_t *r,
+    helicone_rl_policy_t *policy, u_char *sha, uint64_t cost)
+{
+    u_char                          n[3][NGX_INT64_LEN];
+    ngx_str_t                       argv[4];
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    if (ngx_http_helicone_store_redis_name(r->pool,
+                                           &hmcf->store_redis->prefix,
+                                           ":rl:", sha, -1, &argv[0])
+        != NGX_OK)
+    {
+        return;
+    }
+
+    argv[1].data = n[0];
+    argv[1].len = ngx_sprintf(n[0], "%uL", policy->quota) - n[0];
+    argv[2].data = n[1];
+    argv[2].len = ngx_sprintf(n[1], "%uL", policy->window) - n[1];
+    argv[3].data = n[2];
+    argv[3].len = ngx_sprintf(n[2], "%uL", cost) - n[2];
+
+    (void) ngx_http_helicone_redis_eval(hmcf->store_redis->redis,
+                                        hmcf->store_redis->rl_charge, 1, 4,
+                                        argv, NULL, NULL, NULL);
+}
+
+
+/* From the log phase, fire and forget: into the first free bucket. */
+
+void
+ngx_http_helicone_store_redis_cache_put(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_str_t *value, time_t ttl)
+{
+    u_char                          n[NGX_TIME_T_LEN];
+    ngx_str_t                       argv[2 + NGX_HTTP_HELICONE_CACHE_BUCKETS];
+    ngx_uint_t                      i;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    for (i = 0; i < ctx->cache_buckets; i++) {
+        if (ngx_http_helicone_store_redis_name(r->pool,
+                                               &hmcf->store_redis->prefix,
+                                               ":{cache:", ctx->cache_digest,
+                                               i, &argv[i])
+            != NGX_OK)
+        {
+            return;
+        }
+    }
+
+    argv[i] = *value;
+    argv[i + 1].data = n;
+    argv[i + 1].len = ngx_sprintf(n, "%T", ttl) - n;
+
+    (void) ngx_http_helicone_redis_eval(hmcf->store_redis->redis,
+                                        hmcf->store_redis->cache_put,
+                                        ctx->cache_buckets,
+                                        ctx->cache_buckets + 2, argv,
+                                        NULL, NULL, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_helicone_store_redis_send(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_redis_script_t *script,
+    ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_helicone_store_done_pt handler, void *data)
+{
+    ngx_int_t                       rc;
+    ngx_http_cleanup_t             *cln;
+    ngx_http_helicone_wait_t       *w;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    w = ngx_pcalloc(r->pool, sizeof(ngx_http_helicone_wait_t));
+    if (w == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!ctx->store_cleanup) {
+        cln = ngx_http_cleanup_add(r, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_helicone_store_redis_cleanup;
+        cln->data = ctx;
+
+        ctx->store_cleanup = 1;
+    }
+
+    w->request = r;
+    w->ctx = ctx;
+    w->handler = handler;
+    w->data = data;
+
+    if (script) {
+        rc = ngx_http_helicone_redis_eval(hmcf->store_redis->redis, script,
+                                          nkeys, argc, argv,
+                                          ngx_http_helicone_store_redis_reply,
+                                          w, &w->op);
+
+    } else {
+        rc = ngx_http_helicone_redis_command(hmcf->store_redis->redis, argc,
+                                          argv,
+                                          ngx_http_helicone_store_redis_reply,
+                                          w, &w->op);
+    }
+
+    if (rc != NGX_AGAIN) {
+        return NGX_ERROR;
+    }
+
+    w->next = ctx->waits;
+    ctx->waits = w;
+    ctx->store_pending++;
+
+    return NGX_AGAIN;
+}
+
+
+/* An answer for a request that still waits; its last resumes it. */
+
+static void
+ngx_http_helicone_store_redis_reply(void *data,
+    ngx_http_helicone_redis_reply_t *reply)
+{
+    ngx_http_helicone_wait_t *w = data;
+
+    ngx_connection_t         *c;
+    ngx_http_request_t       *r;
+    ngx_http_helicone_ctx_t  *ctx;
+
+    r = w->request;
+    ctx = w->ctx;
+    c = r->connection;
+
+    w->op = NULL;
+    ctx->store_pending--;
+
+    w->handler(r, ctx, w->data, reply);
+
+    if (ctx->store_pending == 0) {
+        ngx_http_helicone_resume(r, ctx);
+    }
+
+    ngx_http_run_posted_requests(c);
+}
+
+
+/* The request goes away: its answers, when they come, are dropped. */
+
+static void
+ngx_http_helicone_store_redis_cleanup(void *data)
+{
+    ngx_http_helicone_ctx_t *ctx = data;
+
+    ngx_http_helicone_wait_t  *w;
+
+    for (w = ctx->waits; w; w = w->next) {
+        if (w->op) {
+            ngx_http_helicone_redis_cancel(w->op);
+            w->op = NULL;
+        }
+    }
+
+    ctx->waits = NULL;
+    ctx->store_pending = 0;
+}

@@ -1,0 +1,192 @@
+package HgRedis;
+
+# A real redis-server for the tests, on a free loopback port, started and
+# killed through HgTest's spawn; a small RESP client to look inside; and a
+# server that accepts connections and never answers.
+
+use strict;
+use warnings;
+
+use IO::Select;
+use IO::Socket::INET;
+use Time::HiRes qw(time);
+
+sub available {
+    for my $dir (split /:/, $ENV{PATH} // '') {
+        return 1 if -x "$dir/redis-server";
+    }
+    return 0;
+}
+
+sub start {
+    my ($class, $t, %opt) = @_;
+
+    my $self = bless {
+        t    => $t,
+        name => $opt{name} // 'redis',
+        args => $opt{args} // [],
+        password => $opt{password},
+    }, $class;
+
+    $self->{port} = $t->port($self->{name});
+    $self->run;
+
+    return $self;
+}
+
+sub port { $_[0]{port} }
+
+sub run {
+    my ($self) = @_;
+    my $t = $self->{t};
+
+    die "redis already running\n" if $self->{pid};
+
+    $self->{pid} = $t->spawn('redis-server', '--port', $self->{port},
+                             '--bind', '127.0.0.1', '--save', '',
+                             '--appendonly', 'no', '--daemonize', 'no',
+                             '--dir', $t->dir, @{ $self->{args} },
+                             defined $self->{password}
+                             ? ('--requirepass', $self->{password}) : ());
+
+    $t->wait_for(sub { $self->ping }, timeout => 10)
+        or die "redis-server not ready on port $self->{port}\n";
+
+    return $self;
+}
+
+sub stop {
+    my ($self) = @_;
+    my $pid = delete $self->{pid} or return;
+    $self->{t}->kill_spawned($pid);
+    close delete $self->{sock} if $self->{sock};
+}
+
+sub ping {
+    my ($self) = @_;
+    my $r = eval { $self->cmd('PING') };
+    close delete $self->{sock} if !$r && $self->{sock};
+    return defined $r && $r eq 'PONG';
+}
+
+# One command; the reply as Perl data (arrays as array refs, nil undef,
+# errors die).
+sub cmd {
+    my ($self, @args) = @_;
+
+    if (!$self->{sock}) {
+        $self->{sock} = IO::Socket::INET->new(
+            PeerAddr => '127.0.0.1',
+            PeerPort => $self->{port},
+            Proto    => 'tcp',
+            Timeout  => 2,
+        ) or die "connect to redis: $!\n";
+
+        $self->cmd('AUTH', $self->{password}) if defined $self->{password};
+    }
+
+    my $s = $self->{sock};
+
+    my $req = '*' . scalar(@args) . "\r\n"
+              . join('', map { '$' . length($_) . "\r\n$_\r\n" } @args);
+
+    print {$s} $req or do { delete $self->{sock}; die "write: $!\n" };
+
+    $self->{buf} = '';
+    my $r = $self->_reply(time + 5);
+
+    die "redis: $r->{err}\n" if ref $r eq 'HASH';
+
+    return $r;
+}
+
+sub _line {
+    my ($self, $deadline) = @_;
+
+    while (1) {
+        my $i = index $self->{buf}, "\r\n";
+        if ($i >= 0) {
+            my $line = substr $self->{buf}, 0, $i;
+            substr($self->{buf}, 0, $i + 2) = '';
+            return $line;
+        }
+        $self->_fill($deadline);
+    }
+}
+
+sub _fill {
+    my ($self, $deadline) = @_;
+    my $s = $self->{sock};
+
+    my $wait = $deadline - time;
+    if ($wait <= 0 || !IO::Select->new($s)->can_read($wait)) {
+        delete $self->{sock};
+        die "redis: no reply\n";
+    }
+
+    my $n = sysread $s, my $chunk, 65536;
+    if (!$n) {
+        delete $self->{sock};
+        die "redis: connection closed\n";
+    }
+
+    $self->{buf} .= $chunk;
+}
+
+sub _reply {
+    my ($self, $deadline) = @_;
+    my $line = $self->_line($deadline);
+    my ($type, $rest) = (substr($line, 0, 1), substr($line, 1));
+
+    return $rest if $type eq '+';
+    return $rest + 0 if $type eq ':';
+    return { err => $rest } if $type eq '-';
+
+    if ($type eq '$') {
+        return undef if $rest < 0;
+        $self->_fill($deadline) while length $self->{buf} < $rest + 2;
+        my $v = substr $self->{buf}, 0, $rest;
+        substr($self->{buf}, 0, $rest + 2) = '';
+        return $v;
+    }
+
+    if ($type eq '*') {
+        return undef if $rest < 0;
+        return [ map { $self->_reply($deadline) } 1 .. $rest ];
+    }
+
+    die "redis: bad reply \"$line\"\n";
+}
+
+sub keys {
+    my ($self, $pattern) = @_;
+    return sort @{ $self->cmd('KEYS', $pattern // '*') };
+}
+
+# A listener that takes connections, reads what comes and never answers:
+# a Redis that hangs.
+sub silent {
+    my ($class, $t, $name) = @_;
+    my $port = $t->port($name // 'silent');
+
+    my $code = <<'EOF';
+use IO::Socket::INET; use IO::Select;
+my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $ARGV[0],
+                              Listen => 128, ReuseAddr => 1) or die $!;
+my $sel = IO::Select->new($l);
+while (1) {
+    for my $s ($sel->can_read) {
+        if ($s == $l) { my $c = $l->accept; $sel->add($c) if $c; next }
+        my $n = sysread $s, my $buf, 65536;
+        if (!$n) { $sel->remove($s); close $s }
+    }
+}
+EOF
+
+    my $pid = $t->spawn($^X, '-e', $code, $port);
+    $t->wait_port($port, timeout => 5) or die "silent server not up\n";
+
+    return ($port, $pid);
+}
+
+1;
