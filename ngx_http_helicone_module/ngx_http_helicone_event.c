@@ -70,11 +70,22 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
-    if (hlcf->pass == NGX_HTTP_HELICONE_PASS_OFF || hlcf->sink == NULL) {
+    if (hlcf->pass == NGX_HTTP_HELICONE_PASS_OFF) {
         return NGX_OK;
     }
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_helicone_module);
+
+    if (hlcf->sink == NULL) {
+        /* no event, but the limits and the cache still learn the outcome */
+        if (ctx && !ctx->logged) {
+            ctx->logged = 1;
+            ngx_http_helicone_ratelimit_commit(r, ctx);
+            ngx_http_helicone_cache_save(r, ctx);
+        }
+
+        return NGX_OK;
+    }
 
     if (ctx == NULL) {
         /* refused before our handler ran, say by client_max_body_size */
