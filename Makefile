@@ -4,7 +4,8 @@
 #   make         build build/ngx_http_helicone_module.so against nginx-dev
 #   make run     start the gateway with nginx.conf.example on 127.0.0.1:8080
 #   make test    unit tests (ASan/UBSan) and integration tests (prove)
-#   make bench   load benchmark against bare nginx proxy_pass
+#   make bench   load benchmark against bare nginx proxy_pass, and of the
+#                log sinks (bench/kafka-run; alone: make bench-kafka)
 #   make key     mint a Helicone API key and print its keys-file line
 
 NGX_SRC     ?= /usr/share/nginx/src
@@ -14,6 +15,7 @@ NGX_BUILD   := $(BUILD)/nginx
 MODULE      := $(BUILD)/ngx_http_helicone_module.so
 EMBEDDED    := $(BUILD)/gen/ngx_http_helicone_embedded.c
 RUN_DIR     := $(BUILD)/run
+MOCK_KAFKA  := $(BUILD)/mock_cluster
 CC_OPT      ?= -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter
 
 DEB_BUILD   := nginx nginx-dev gcc make libssl-dev libpcre2-dev zlib1g-dev \
@@ -25,9 +27,10 @@ SOURCES     := config $(wildcard ngx_http_helicone_module/*.[ch]) \
                $(wildcard ngx_http_helicone_module/core/*.[ch])
 DATA        := providers/providers.json providers/models.json costs/costs.json
 
-.PHONY: all deps deps-build run stop test unit integration bench key clean
+.PHONY: all deps deps-build run stop test unit integration bench bench-kafka \
+        key clean fuzz
 
-all: $(MODULE)
+all: $(MODULE) $(MOCK_KAFKA)
 
 # Installs only what is missing, so a second run is quick and quiet.
 deps:
@@ -55,23 +58,37 @@ $(MODULE): $(NGX_BUILD)/objs/Makefile $(SOURCES) $(EMBEDDED)
 	cp $(NGX_BUILD)/objs/ngx_http_helicone_module.so $@.tmp
 	mv -f $@.tmp $@
 
+# librdkafka's mock Kafka cluster, for t/kafka*.t and bench/kafka-run
+$(MOCK_KAFKA): t/kafka/mock_cluster.c
+	mkdir -p $(BUILD)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lrdkafka
+
 run: deps-build $(MODULE)
 	@sh tools/run-example $(NGINX) $(CURDIR)/$(MODULE) $(RUN_DIR)
 
 stop:
 	@test -f $(RUN_DIR)/nginx.pid && kill -QUIT `cat $(RUN_DIR)/nginx.pid` || true
 
-test: deps $(MODULE)
+test: deps $(MODULE) $(MOCK_KAFKA)
 	@sh tools/run-tests
 
 unit:
 	$(MAKE) -C lua-free-tests test
 
-integration: $(MODULE)
+# libFuzzer over the core's parsers, FUZZ_TIME seconds each (default 30)
+fuzz:
+	$(MAKE) -C lua-free-tests fuzz
+
+integration: $(MODULE) $(MOCK_KAFKA)
 	prove -r t/
 
-bench: deps $(MODULE)
+bench: deps $(MODULE) $(MOCK_KAFKA)
 	@sh bench/run
+	@sh bench/kafka-run
+
+# only the log sinks: none, file, Kafka
+bench-kafka: deps $(MODULE) $(MOCK_KAFKA)
+	@sh bench/kafka-run
 
 key:
 	@sh tools/mint-key $(ORG) $(NAME)

@@ -9,6 +9,7 @@
  */
 
 #include "ngx_http_helicone_module.h"
+#include "ngx_http_helicone_sink_kafka.h"
 
 
 typedef struct {
@@ -34,11 +35,16 @@ static void ngx_http_helicone_sink_file_write(ngx_open_file_t *file,
 static void ngx_http_helicone_sink_file_flush(ngx_open_file_t *file,
     ngx_log_t *log);
 static void ngx_http_helicone_sink_file_flush_handler(ngx_event_t *ev);
+static void ngx_http_helicone_log_chain(ngx_http_helicone_loc_conf_t *hlcf,
+    ngx_http_helicone_sink_t *sink);
 
 
 /*
  * helicone_log file path=PATH [buffer=SIZE] [flush=TIME];
+ * helicone_log kafka brokers=LIST topic=NAME [key=...] [spool=DIR];
  * helicone_log off;
+ *
+ * Several lines at one level all get every event.
  */
 
 char *
@@ -47,6 +53,7 @@ ngx_http_helicone_log_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_helicone_loc_conf_t *hlcf = conf;
 
+    char                            *rv;
     size_t                           size;
     ngx_str_t                       *value, path, s;
     ngx_msec_t                       flush;
@@ -71,10 +78,12 @@ ngx_http_helicone_log_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return NGX_CONF_OK;
     }
 
-    if (ngx_strcmp(value[1].data, "file") != 0) {
+    if (ngx_strcmp(value[1].data, "file") != 0
+        && ngx_strcmp(value[1].data, "kafka") != 0)
+    {
         ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown log sink \"%V\": expected \"file\" or "
-                           "\"off\"", &value[1]);
+                           "unknown log sink \"%V\": expected \"file\", "
+                           "\"kafka\" or \"off\"", &value[1]);
         return NGX_CONF_ERROR;
     }
 
@@ -83,6 +92,18 @@ ngx_http_helicone_log_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     hlcf->log_off = 0;
+
+    if (value[1].data[0] == 'k') {
+        /* the Kafka sink: ngx_http_helicone_sink_kafka.c */
+        rv = ngx_http_helicone_kafka_sink(cf, &sink);
+
+        if (rv != NGX_CONF_OK) {
+            return rv;
+        }
+
+        ngx_http_helicone_log_chain(hlcf, sink);
+        return NGX_CONF_OK;
+    }
 
     ngx_str_null(&path);
     size = 0;
@@ -164,8 +185,7 @@ ngx_http_helicone_log_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     sink->emit = ngx_http_helicone_sink_file_emit;
     sink->data = fs;
 
-    /* the last file sink of a level wins; several kinds chain later */
-    hlcf->sink = sink;
+    ngx_http_helicone_log_chain(hlcf, sink);
 
     return NGX_CONF_OK;
 
@@ -174,6 +194,25 @@ invalid:
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid parameter \"%V\"", &value[i]);
     return NGX_CONF_ERROR;
+}
+
+
+/*
+ * The sinks of one level form a chain in the order of their lines; a
+ * level without helicone_log inherits its parent's whole chain (merge).
+ */
+
+static void
+ngx_http_helicone_log_chain(ngx_http_helicone_loc_conf_t *hlcf,
+    ngx_http_helicone_sink_t *sink)
+{
+    ngx_http_helicone_sink_t  **last;
+
+    for (last = &hlcf->sink; *last; last = &(*last)->next) {
+        /* void */
+    }
+
+    *last = sink;
 }
 
 

@@ -23,6 +23,7 @@
 #define NGX_HTTP_HELICONE_KAFKA_REPLAY_FAST    100      /* ms, file open */
 #define NGX_HTTP_HELICONE_KAFKA_REPLAY_SLOW    1000     /* ms, looking */
 #define NGX_HTTP_HELICONE_KAFKA_REPORT         10000    /* ms, warnings */
+#define NGX_HTTP_HELICONE_KAFKA_TERM_FLUSH     500      /* ms, on TERM */
 #define NGX_HTTP_HELICONE_KAFKA_REPLAY_BATCH   2000     /* lines a tick */
 #define NGX_HTTP_HELICONE_KAFKA_REPLAY_WINDOW  10000    /* in flight */
 #define NGX_HTTP_HELICONE_KAFKA_READ           65536    /* first buffer */
@@ -73,6 +74,7 @@ typedef struct {
     size_t                         buf_size;
     unsigned                       replay_eof:1; /* all lines produced */
     unsigned                       replay_end:1; /* file read to its end */
+    unsigned                       dir_error:1;  /* logged once */
 } ngx_http_helicone_kafka_topic_t;
 
 
@@ -90,7 +92,7 @@ struct ngx_http_helicone_kafka_main_conf_s {
     ngx_event_t                    replay;
     ngx_http_helicone_kafka_stats_t  stats;
     ngx_http_helicone_kafka_stats_t  reported;   /* at the last warning */
-    ngx_msec_t                     report_time;  /* 0: none yet */
+    ngx_msec_t                     report_time[3]; /* failed, full, lost */
     rd_kafka_resp_err_t            last_error;   /* of a delivery */
     const char                    *drop_reason;
     ngx_err_t                      drop_err;
@@ -647,6 +649,12 @@ ngx_http_helicone_kafka_init_process(ngx_cycle_t *cycle)
 
     kmcf->log = cycle->log;
 
+    /* the first failure of a kind is told at once */
+    for (i = 0; i < 3; i++) {
+        kmcf->report_time[i] = ngx_current_msec
+                               - NGX_HTTP_HELICONE_KAFKA_REPORT;
+    }
+
     spool = 0;
     ktp = kmcf->topics.elts;
 
@@ -659,6 +667,9 @@ ngx_http_helicone_kafka_init_process(ngx_cycle_t *cycle)
         if (kt->spool == NULL) {
             continue;
         }
+
+        /* claimed names stay unique should a pid come back */
+        kt->replay_seq = (ngx_uint_t) ngx_time();
 
         spool = 1;
 
@@ -736,7 +747,14 @@ ngx_http_helicone_kafka_exit_process(ngx_cycle_t *cycle)
     }
 
     if (kmcf->rk) {
-        ngx_http_helicone_kafka_stop(kmcf, kmcf->flush_timeout);
+        /*
+         * on a fast shutdown (TERM) the master sends KILL after about
+         * 1.5 s: the purge must come before it
+         */
+        ngx_http_helicone_kafka_stop(kmcf,
+            ngx_terminate ? ngx_min(kmcf->flush_timeout,
+                                    NGX_HTTP_HELICONE_KAFKA_TERM_FLUSH)
+                          : kmcf->flush_timeout);
     }
 
     ktp = kmcf->topics.elts;
@@ -924,7 +942,7 @@ ngx_http_helicone_kafka_stop(ngx_http_helicone_kafka_main_conf_t *kmcf,
                               |RD_KAFKA_PURGE_F_INFLIGHT);
 
     /* the purged messages' reports: they spool them */
-    (void) rd_kafka_flush(rk, 1000);
+    (void) rd_kafka_flush(rk, 500);
 
     n = rd_kafka_outq_len(rk);
 
@@ -995,45 +1013,47 @@ ngx_http_helicone_kafka_poll_handler(ngx_event_t *ev)
 static void
 ngx_http_helicone_kafka_report(ngx_http_helicone_kafka_main_conf_t *kmcf)
 {
+    ngx_msec_t                        now, *last;
     ngx_http_helicone_kafka_stats_t  *s, *p;
 
     s = &kmcf->stats;
     p = &kmcf->reported;
+    now = ngx_current_msec;
+    last = kmcf->report_time;
 
-    if (s->failed == p->failed && s->queue_full == p->queue_full
-        && s->dropped == p->dropped)
+    if (s->failed != p->failed
+        && now - last[0] >= NGX_HTTP_HELICONE_KAFKA_REPORT)
     {
-        return;
-    }
-
-    if (kmcf->report_time
-        && ngx_current_msec - kmcf->report_time
-           < NGX_HTTP_HELICONE_KAFKA_REPORT)
-    {
-        return;
-    }
-
-    if (s->failed != p->failed) {
         ngx_log_error(NGX_LOG_WARN, kmcf->log, 0,
                       "helicone kafka: %uL events not delivered (%s)",
                       s->failed - p->failed,
                       rd_kafka_err2str(kmcf->last_error));
+
+        p->failed = s->failed;
+        last[0] = now;
     }
 
-    if (s->queue_full != p->queue_full) {
+    if (s->queue_full != p->queue_full
+        && now - last[1] >= NGX_HTTP_HELICONE_KAFKA_REPORT)
+    {
         ngx_log_error(NGX_LOG_WARN, kmcf->log, 0,
                       "helicone kafka: %uL events refused: queue full",
                       s->queue_full - p->queue_full);
+
+        p->queue_full = s->queue_full;
+        last[1] = now;
     }
 
-    if (s->dropped != p->dropped) {
+    if (s->dropped != p->dropped
+        && now - last[2] >= NGX_HTTP_HELICONE_KAFKA_REPORT)
+    {
         ngx_log_error(NGX_LOG_ERR, kmcf->log, kmcf->drop_err,
                       "helicone kafka: %uL events lost: %s",
                       s->dropped - p->dropped, kmcf->drop_reason);
-    }
 
-    *p = *s;
-    kmcf->report_time = ngx_current_msec ? ngx_current_msec : 1;
+        p->dropped = s->dropped;
+        last[2] = now;
+    }
 }
 
 
@@ -1062,6 +1082,16 @@ ngx_http_helicone_kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 
     kmcf->stats.failed++;
     kmcf->last_error = msg->err;
+
+    if (msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
+        || msg->err == RD_KAFKA_RESP_ERR_RECORD_LIST_TOO_LARGE
+        || msg->err == RD_KAFKA_RESP_ERR_INVALID_MSG_SIZE)
+    {
+        /* the broker will never take it: spooled, it would come back */
+        ngx_http_helicone_kafka_drop(kmcf, "an event larger than the "
+                                     "broker takes", 0);
+        return;
+    }
 
     if (msg->err != RD_KAFKA_RESP_ERR__PURGE_QUEUE
         && msg->err != RD_KAFKA_RESP_ERR__PURGE_INFLIGHT)
@@ -1149,10 +1179,8 @@ ngx_http_helicone_kafka_emit(ngx_http_helicone_sink_t *sink, ngx_log_t *log,
     }
 
     if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
-        ngx_log_error(NGX_LOG_ERR, log, 0,
-                      "helicone kafka: event of %uz bytes is larger than "
-                      "message.max.bytes, dropped", len);
-        ngx_http_helicone_kafka_drop(kt->kmcf, "larger than "
+        /* it would never fit: the spool would not help */
+        ngx_http_helicone_kafka_drop(kt->kmcf, "an event larger than "
                                      "message.max.bytes", 0);
         return NGX_OK;
     }
@@ -1337,4 +1365,635 @@ ngx_http_helicone_kafka_string_end(u_char *p, u_char *end, size_t max)
     }
 
     return NULL;
+}
+
+
+/* the spool ----------------------------------------------------------- */
+
+
+/*
+ * Appends one line to this worker's spool file of the topic,
+ * "<dir>/<topic>.<pid>.jsonl": one writev() per line, O_APPEND.
+ */
+
+static void
+ngx_http_helicone_kafka_spool(ngx_http_helicone_kafka_topic_t *kt,
+    const u_char *line, size_t len)
+{
+    ssize_t                               n;
+    struct iovec                          iov[2];
+    ngx_file_info_t                       fi;
+    ngx_http_helicone_kafka_main_conf_t  *kmcf;
+
+    kmcf = kt->kmcf;
+
+    if (kt->spool == NULL) {
+        ngx_http_helicone_kafka_drop(kmcf, "no spool= is set", 0);
+        return;
+    }
+
+    if (kt->fd == NGX_INVALID_FILE) {
+        kt->fd = ngx_open_file(kt->spool_name, NGX_FILE_APPEND,
+                               NGX_FILE_CREATE_OR_OPEN,
+                               NGX_FILE_DEFAULT_ACCESS);
+
+        if (kt->fd == NGX_INVALID_FILE) {
+            ngx_http_helicone_kafka_drop(kmcf, "the spool file could not "
+                                         "be opened", ngx_errno);
+            return;
+        }
+
+        /* left by an earlier process with this pid, maybe */
+        kt->spool_size = (ngx_fd_info(kt->fd, &fi) == NGX_FILE_ERROR)
+                         ? 0 : ngx_file_size(&fi);
+    }
+
+    if (kt->spool_size + (off_t) len + 1 > kmcf->spool_max_size) {
+        ngx_http_helicone_kafka_drop(kmcf, "the spool file is at "
+                                     "helicone_kafka_spool_max_size", 0);
+        return;
+    }
+
+    iov[0].iov_base = (void *) line;
+    iov[0].iov_len = len;
+    iov[1].iov_base = "\n";
+    iov[1].iov_len = 1;
+
+    n = writev(kt->fd, iov, 2);
+
+    if (n == (ssize_t) len + 1) {
+        kt->spool_size += n;
+        kmcf->stats.spooled++;
+        return;
+    }
+
+    if (n == -1) {
+        ngx_http_helicone_kafka_drop(kmcf, "a write to the spool failed",
+                                     ngx_errno);
+        return;
+    }
+
+    /* the replay skips the cut line */
+    kt->spool_size += n;
+    ngx_http_helicone_kafka_drop(kmcf, "a write to the spool was "
+                                 "incomplete", 0);
+}
+
+
+static void
+ngx_http_helicone_kafka_drop(ngx_http_helicone_kafka_main_conf_t *kmcf,
+    const char *reason, ngx_err_t err)
+{
+    kmcf->stats.dropped++;
+    kmcf->drop_reason = reason;
+    kmcf->drop_err = err;
+}
+
+
+/*
+ * The replay timer: while a spool file is claimed, a batch of its lines
+ * every tick; otherwise a look for a file once a second.
+ */
+
+static void
+ngx_http_helicone_kafka_replay_handler(ngx_event_t *ev)
+{
+    ngx_uint_t                            i, fast;
+    ngx_http_helicone_kafka_topic_t     **ktp;
+    ngx_http_helicone_kafka_main_conf_t  *kmcf;
+
+    if (ngx_exiting) {
+        /* the next generation's workers take the files over */
+        return;
+    }
+
+    kmcf = ev->data;
+    fast = 0;
+
+    if (kmcf->rk) {
+        ktp = kmcf->topics.elts;
+
+        for (i = 0; i < kmcf->topics.nelts; i++) {
+            if (ktp[i]->spool && ktp[i]->rkt) {
+                fast |= ngx_http_helicone_kafka_replay_step(ktp[i]);
+            }
+        }
+    }
+
+    ngx_add_timer(ev, fast ? NGX_HTTP_HELICONE_KAFKA_REPLAY_FAST
+                           : NGX_HTTP_HELICONE_KAFKA_REPLAY_SLOW);
+}
+
+
+/* 1: come back soon */
+
+static ngx_uint_t
+ngx_http_helicone_kafka_replay_step(ngx_http_helicone_kafka_topic_t *kt)
+{
+    u_char                               *line;
+    size_t                                len;
+    ngx_int_t                             rc;
+    ngx_uint_t                            n, window;
+    rd_kafka_resp_err_t                   err;
+    ngx_http_helicone_kafka_main_conf_t  *kmcf;
+
+    kmcf = kt->kmcf;
+
+    if (kt->replay_fd == NGX_INVALID_FILE
+        && ngx_http_helicone_kafka_replay_claim(kt) != NGX_OK)
+    {
+        return 0;
+    }
+
+    /* while deliveries fail, one line at a time probes the cluster */
+    window = kmcf->healthy ? NGX_HTTP_HELICONE_KAFKA_REPLAY_WINDOW : 1;
+
+    for (n = 0; !kt->replay_eof && n < NGX_HTTP_HELICONE_KAFKA_REPLAY_BATCH;
+         n++)
+    {
+        if (kt->replay_inflight >= window) {
+            return 1;
+        }
+
+        rc = ngx_http_helicone_kafka_replay_line(kt, &line, &len);
+
+        if (rc == NGX_DONE) {
+            kt->replay_eof = 1;
+            break;
+        }
+
+        if (rc == NGX_ERROR) {
+            return 0;
+        }
+
+        if (len == 0 || helicone_json_parse(line, len, NULL) != HELICONE_OK)
+        {
+            kt->buf_pos += len + 1;
+            kt->replay_off += len + 1;
+
+            if (len) {
+                ngx_http_helicone_kafka_drop(kmcf, "an invalid line in "
+                                             "the spool", 0);
+            }
+
+            continue;
+        }
+
+        err = ngx_http_helicone_kafka_produce(kt, line, len, kt);
+
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            /* the line stays first for the next tick */
+            return 1;
+        }
+
+        kt->buf_pos += len + 1;
+        kt->replay_off += len + 1;
+
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            kt->replay_inflight++;
+            kmcf->stats.replayed++;
+            continue;
+        }
+
+        if (err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE) {
+            ngx_http_helicone_kafka_drop(kmcf, "an event larger than "
+                                         "message.max.bytes", 0);
+            continue;
+        }
+
+        ngx_http_helicone_kafka_spool(kt, line, len);
+
+        return 0;
+    }
+
+    if (kt->replay_eof && kt->replay_inflight == 0) {
+        ngx_http_helicone_kafka_replay_close(kt);
+    }
+
+    /* a tick with a full window costs nothing */
+    return 1;
+}
+
+
+/*
+ * The next whole line of the claimed file in kt->buf: NGX_OK, NGX_DONE at
+ * the end of the file, NGX_ERROR when it cannot be read.
+ */
+
+static ngx_int_t
+ngx_http_helicone_kafka_replay_line(ngx_http_helicone_kafka_topic_t *kt,
+    u_char **line, size_t *len)
+{
+    u_char  *p, *nl, *buf;
+    size_t   size;
+    ssize_t  n;
+
+    for ( ;; ) {
+        p = kt->buf + kt->buf_pos;
+
+        nl = (kt->buf_len > kt->buf_pos)
+             ? memchr(p, '\n', kt->buf_len - kt->buf_pos) : NULL;
+
+        if (nl) {
+            *line = p;
+            *len = nl - p;
+            return NGX_OK;
+        }
+
+        if (kt->replay_end) {
+            if (kt->buf_len > kt->buf_pos) {
+                /* cut short by a failed write */
+                ngx_http_helicone_kafka_drop(kt->kmcf, "an incomplete line "
+                                             "in the spool", 0);
+                kt->replay_off += kt->buf_len - kt->buf_pos;
+                kt->buf_pos = kt->buf_len;
+            }
+
+            return NGX_DONE;
+        }
+
+        if (kt->buf_pos) {
+            ngx_memmove(kt->buf, p, kt->buf_len - kt->buf_pos);
+            kt->buf_len -= kt->buf_pos;
+            kt->buf_pos = 0;
+        }
+
+        if (kt->buf_len == kt->buf_size) {
+            size = kt->buf_size ? 2 * kt->buf_size
+                                : NGX_HTTP_HELICONE_KAFKA_READ;
+
+            if (size > NGX_HTTP_HELICONE_KAFKA_LINE_MAX) {
+                ngx_log_error(NGX_LOG_ERR, kt->kmcf->log, 0,
+                              "helicone kafka: \"%s\" has a line longer "
+                              "than %uz bytes, the rest of the file is "
+                              "dropped", kt->replay_name,
+                              (size_t) NGX_HTTP_HELICONE_KAFKA_LINE_MAX);
+
+                ngx_http_helicone_kafka_drop(kt->kmcf, "a line in the spool "
+                                             "is too long", 0);
+                kt->replay_end = 1;
+                kt->buf_pos = 0;
+                kt->buf_len = 0;
+                return NGX_DONE;
+            }
+
+            buf = ngx_alloc(size, kt->kmcf->log);
+            if (buf == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (kt->buf) {
+                ngx_memcpy(buf, kt->buf, kt->buf_len);
+                ngx_free(kt->buf);
+            }
+
+            kt->buf = buf;
+            kt->buf_size = size;
+        }
+
+        n = pread(kt->replay_fd, kt->buf + kt->buf_len,
+                  kt->buf_size - kt->buf_len, kt->replay_read);
+
+        if (n == -1) {
+            ngx_log_error(NGX_LOG_ERR, kt->kmcf->log, ngx_errno,
+                          "helicone kafka: pread() \"%s\" failed",
+                          kt->replay_name);
+            return NGX_ERROR;
+        }
+
+        if (n == 0) {
+            kt->replay_end = 1;
+            continue;
+        }
+
+        kt->buf_len += n;
+        kt->replay_read += n;
+    }
+}
+
+
+/*
+ * Claims one spool file of the topic: this worker's own, or one whose
+ * worker is gone (a reload, a crash), by renaming it to a name with this
+ * worker's pid. rename() is atomic: of several workers that try, one
+ * wins. NGX_OK: kt->replay_fd is open; NGX_DECLINED: none; NGX_ERROR.
+ */
+
+static ngx_int_t
+ngx_http_helicone_kafka_replay_claim(ngx_http_helicone_kafka_topic_t *kt)
+{
+    u_char           *name;
+    size_t            len;
+    off_t             offset;
+    ngx_int_t         rc;
+    ngx_pid_t         pid;
+    ngx_dir_t         dir;
+    ngx_uint_t        own;
+    ngx_file_info_t   fi;
+
+    if (ngx_open_dir(&kt->spool->name, &dir) == NGX_ERROR) {
+        if (!kt->dir_error) {
+            ngx_log_error(NGX_LOG_ERR, kt->kmcf->log, ngx_errno,
+                          "helicone kafka: " ngx_open_dir_n " \"%V\" "
+                          "failed", &kt->spool->name);
+            kt->dir_error = 1;
+        }
+
+        return NGX_ERROR;
+    }
+
+    kt->dir_error = 0;
+
+    rc = NGX_DECLINED;
+
+    for ( ;; ) {
+        ngx_set_errno(0);
+
+        if (ngx_read_dir(&dir) == NGX_ERROR) {
+            if (ngx_errno != NGX_ENOMOREFILES) {
+                ngx_log_error(NGX_LOG_ERR, kt->kmcf->log, ngx_errno,
+                              "helicone kafka: " ngx_read_dir_n " \"%V\" "
+                              "failed", &kt->spool->name);
+                rc = NGX_ERROR;
+            }
+
+            break;
+        }
+
+        name = ngx_de_name(&dir);
+        len = ngx_de_namelen(&dir);
+
+        if (len <= kt->name.len + 1
+            || len + kt->spool->name.len + 2 > kt->path_size
+            || ngx_strncmp(name, kt->name.data, kt->name.len) != 0
+            || name[kt->name.len] != '.')
+        {
+            continue;
+        }
+
+        if (ngx_http_helicone_kafka_spool_parse(name + kt->name.len + 1,
+                                                name + len, &pid, &offset,
+                                                &own)
+            != NGX_OK)
+        {
+            continue;
+        }
+
+        if (pid != ngx_pid) {
+            if (kill(pid, 0) == 0 || ngx_errno != NGX_ESRCH) {
+                /* its worker still writes or replays it */
+                continue;
+            }
+
+            own = 0;
+
+        } else if (own && kt->fd != NGX_INVALID_FILE) {
+            /* the spool file this worker writes: later lines, new file */
+            (void) ngx_close_file(kt->fd);
+            kt->fd = NGX_INVALID_FILE;
+            kt->spool_size = 0;
+        }
+
+        ngx_sprintf(kt->path, "%V/%s%Z", &kt->spool->name, name);
+
+        if (ngx_file_info(kt->path, &fi) == NGX_FILE_ERROR) {
+            continue;
+        }
+
+        if (ngx_file_size(&fi) <= offset) {
+            /* nothing left to produce */
+            (void) ngx_delete_file(kt->path);
+            continue;
+        }
+
+        do {
+            kt->replay_seq++;
+            (void) ngx_http_helicone_kafka_replay_path(kt, kt->replay_name,
+                                                       kt->replay_seq,
+                                                       offset);
+        } while (ngx_file_info(kt->replay_name, &fi) != NGX_FILE_ERROR);
+
+        if (ngx_rename_file(kt->path, kt->replay_name) == NGX_FILE_ERROR) {
+            if (ngx_errno != NGX_ENOENT) {
+                ngx_log_error(NGX_LOG_ERR, kt->kmcf->log, ngx_errno,
+                              "helicone kafka: " ngx_rename_file_n " \"%s\" "
+                              "to \"%s\" failed", kt->path, kt->replay_name);
+            }
+
+            /* another worker was first */
+            continue;
+        }
+
+        ngx_log_error(NGX_LOG_NOTICE, kt->kmcf->log, 0,
+                      "helicone kafka: replaying \"%s\" as \"%s\" from "
+                      "byte %O", kt->path, kt->replay_name, offset);
+
+        if (ngx_http_helicone_kafka_replay_open(kt, kt->replay_name, offset)
+            == NGX_OK)
+        {
+            rc = NGX_OK;
+            break;
+        }
+    }
+
+    (void) ngx_close_dir(&dir);
+
+    return rc;
+}
+
+
+static ngx_int_t
+ngx_http_helicone_kafka_replay_open(ngx_http_helicone_kafka_topic_t *kt,
+    u_char *name, off_t offset)
+{
+    ngx_fd_t  fd;
+
+    fd = ngx_open_file(name, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
+
+    if (fd == NGX_INVALID_FILE) {
+        ngx_log_error(NGX_LOG_ERR, kt->kmcf->log, ngx_errno,
+                      "helicone kafka: " ngx_open_file_n " \"%s\" failed",
+                      name);
+        return NGX_ERROR;
+    }
+
+    kt->replay_fd = fd;
+    kt->replay_off = offset;
+    kt->replay_read = offset;
+    kt->buf_pos = 0;
+    kt->buf_len = 0;
+    kt->replay_eof = 0;
+    kt->replay_end = 0;
+
+    return NGX_OK;
+}
+
+
+/* every line delivered, or in the spool again: the file goes */
+
+static void
+ngx_http_helicone_kafka_replay_close(ngx_http_helicone_kafka_topic_t *kt)
+{
+    (void) ngx_close_file(kt->replay_fd);
+    kt->replay_fd = NGX_INVALID_FILE;
+
+    if (ngx_delete_file(kt->replay_name) == NGX_FILE_ERROR) {
+        ngx_log_error(NGX_LOG_ERR, kt->kmcf->log, ngx_errno,
+                      "helicone kafka: " ngx_delete_file_n " \"%s\" failed",
+                      kt->replay_name);
+        return;
+    }
+
+    ngx_log_error(NGX_LOG_NOTICE, kt->kmcf->log, 0,
+                  "helicone kafka: replayed \"%s\"", kt->replay_name);
+}
+
+
+/*
+ * A spool file name after "<topic>.": "<pid>.jsonl", the file a worker
+ * appends to, or "<pid>.<seq>.<offset>.replay", one a worker claimed,
+ * whose lines before offset are done.
+ */
+
+static ngx_int_t
+ngx_http_helicone_kafka_spool_parse(u_char *p, u_char *end, ngx_pid_t *pid,
+    off_t *offset, ngx_uint_t *own)
+{
+    u_char      *dot;
+    off_t        n[3];
+    ngx_uint_t   i;
+
+    for (i = 0; i < 3; i++) {
+        dot = ngx_strlchr(p, end, '.');
+
+        if (dot == NULL || dot == p) {
+            return NGX_ERROR;
+        }
+
+        n[i] = ngx_atoof(p, dot - p);
+
+        if (n[i] == NGX_ERROR) {
+            return NGX_ERROR;
+        }
+
+        p = dot + 1;
+
+        if (i == 0 && end - p == 5 && ngx_strncmp(p, "jsonl", 5) == 0) {
+            break;
+        }
+    }
+
+    if (n[0] <= 0 || n[0] > NGX_MAX_INT32_VALUE) {
+        return NGX_ERROR;
+    }
+
+    *pid = (ngx_pid_t) n[0];
+
+    if (i == 0) {
+        *offset = 0;
+        *own = 1;
+        return NGX_OK;
+    }
+
+    if (end - p != 6 || ngx_strncmp(p, "replay", 6) != 0) {
+        return NGX_ERROR;
+    }
+
+    *offset = n[2];
+    *own = 0;
+
+    return NGX_OK;
+}
+
+
+static u_char *
+ngx_http_helicone_kafka_replay_path(ngx_http_helicone_kafka_topic_t *kt,
+    u_char *buf, ngx_uint_t seq, off_t offset)
+{
+    (void) ngx_sprintf(buf, "%V/%V.%P.%ui.%O.replay%Z", &kt->spool->name,
+                       &kt->name, ngx_pid, seq, offset);
+
+    return buf;
+}
+
+
+/* helicone_kafka_status ----------------------------------------------- */
+
+
+/* this worker's counters as JSON */
+
+static ngx_int_t
+ngx_http_helicone_kafka_status_handler(ngx_http_request_t *r)
+{
+    off_t                                 spool;
+    ngx_int_t                             rc;
+    ngx_buf_t                            *b;
+    ngx_uint_t                            i, replaying;
+    ngx_chain_t                           out;
+    ngx_http_helicone_kafka_stats_t      *s;
+    ngx_http_helicone_kafka_topic_t     **ktp;
+    ngx_http_helicone_kafka_main_conf_t  *kmcf;
+
+    if (!(r->method & (NGX_HTTP_GET|NGX_HTTP_HEAD))) {
+        return NGX_HTTP_NOT_ALLOWED;
+    }
+
+    rc = ngx_http_discard_request_body(r);
+
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
+    kmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_kafka_module);
+
+    s = &kmcf->stats;
+    spool = 0;
+    replaying = 0;
+    ktp = kmcf->topics.elts;
+
+    for (i = 0; i < kmcf->topics.nelts; i++) {
+        spool += ktp[i]->spool_size;
+
+        if (ktp[i]->replay_fd != NGX_INVALID_FILE) {
+            replaying++;
+        }
+    }
+
+    b = ngx_create_temp_buf(r->pool, 512);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->last = ngx_sprintf(b->pos,
+                          "{\"pid\":%P,\"producer\":%s,\"healthy\":%s,"
+                          "\"queued\":%d,\"produced\":%uL,\"delivered\":%uL,"
+                          "\"failed\":%uL,\"queue_full\":%uL,"
+                          "\"spooled\":%uL,\"replayed\":%uL,"
+                          "\"dropped\":%uL,\"spool_bytes\":%O,"
+                          "\"replaying\":%ui}\n",
+                          ngx_pid, kmcf->rk ? "true" : "false",
+                          kmcf->healthy ? "true" : "false",
+                          kmcf->rk ? rd_kafka_outq_len(kmcf->rk) : 0,
+                          s->produced, s->delivered, s->failed,
+                          s->queue_full, s->spooled, s->replayed,
+                          s->dropped, spool, replaying);
+
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = NGX_HTTP_OK;
+    r->headers_out.content_length_n = b->last - b->pos;
+    ngx_str_set(&r->headers_out.content_type, "application/json");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
 }
