@@ -69,7 +69,8 @@ ngx_http_helicone_body_collect(ngx_http_request_t *r, ngx_str_t *body)
 
             p += n;
 
-        } else {
+        } else if (b->last != b->pos) {
+            /* the last buffer of a chunked body may be empty, pos NULL */
             p = ngx_cpymem(p, b->pos, b->last - b->pos);
         }
     }
