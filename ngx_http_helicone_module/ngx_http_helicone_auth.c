@@ -410,8 +410,15 @@ ngx_http_helicone_auth_remember(ngx_http_request_t *r,
     }
 
     p = ngx_cpymem(v.data, &e, sizeof(e));
-    p = ngx_cpymem(p, ctx->org_id.data, e.org_len);
-    ngx_memcpy(p, ctx->key_name.data, e.name_len);
+
+    /* a key line without a name leaves key_name.data NULL */
+    if (e.org_len) {
+        p = ngx_cpymem(p, ctx->org_id.data, e.org_len);
+    }
+
+    if (e.name_len) {
+        ngx_memcpy(p, ctx->key_name.data, e.name_len);
+    }
 
     (void) ngx_http_helicone_store_put(hmcf->store_zone, q->name, &v,
                                        ngx_time()

@@ -448,11 +448,30 @@ sub cleanup {
     return if $self->{owner} != $$;
 
     $self->stop if $self->{pid};
+    $self->_keep_sanitizer_reports;
 
     $_->stop for @{ $self->{mocks} };
     $self->{mocks} = [];
 
     $self->kill_spawned($_) for @{ $self->{spawned} };
+}
+
+# make test-asan: workers report to stderr, which nginx sends to the error
+# log; copy those reports out before the test directory goes away
+sub _keep_sanitizer_reports {
+    my ($self) = @_;
+    my $into = $ENV{HG_SANITIZER_REPORTS} or return;
+
+    my $text = join "\n", grep { defined }
+        _slurp("$self->{dir}/error.log"), _slurp("$self->{dir}/nginx.out");
+    my @hits = grep { /runtime error:|ERROR: AddressSanitizer|Sanitizer:/ }
+               split /\n/, $text;
+    return unless @hits;
+
+    (my $name = $0) =~ s{.*/}{};
+    open my $fh, '>>', "$into/$name.$$.log" or return;
+    print $fh "$_\n" for @hits;
+    close $fh;
 }
 
 sub DESTROY {
