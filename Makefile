@@ -4,8 +4,12 @@
 #   make         build build/ngx_http_helicone_module.so against nginx-dev
 #   make run     start the gateway with nginx.conf.example on 127.0.0.1:8080
 #   make test    unit tests (ASan/UBSan) and integration tests (prove)
-#   make bench   load benchmark against bare nginx proxy_pass, and of the
-#                log sinks (bench/kafka-run; alone: make bench-kafka)
+#   make bench   load benchmark against bare nginx proxy_pass, of the log
+#                sinks (bench/kafka-run; alone: make bench-kafka), of a cache
+#                hit vs bare nginx (bench/cache-run; make bench-cache) and of
+#                the Redis vs shm miss path (bench/redis-miss.sh; make bench-redis)
+#   make test-asan  the integration suite against the module built with
+#                ASan/UBSan; any sanitizer report fails it
 #   make key     mint a Helicone API key and print its keys-file line
 
 NGX_SRC     ?= /usr/share/nginx/src
@@ -27,7 +31,8 @@ SOURCES     := config $(wildcard ngx_http_helicone_module/*.[ch]) \
                $(wildcard ngx_http_helicone_module/core/*.[ch])
 DATA        := providers/providers.json providers/models.json costs/costs.json
 
-.PHONY: all deps deps-build run stop test unit integration bench bench-kafka \
+.PHONY: all deps deps-build run stop test unit integration test-asan bench bench-kafka \
+        bench-cache bench-redis \
         key clean fuzz
 
 all: $(MODULE) $(MOCK_KAFKA)
@@ -82,13 +87,25 @@ fuzz:
 integration: $(MODULE) $(MOCK_KAFKA)
 	prove -r t/
 
+test-asan: deps $(MODULE) $(MOCK_KAFKA)
+	@sh tools/test-asan
+
 bench: deps $(MODULE) $(MOCK_KAFKA)
 	@sh bench/run
 	@sh bench/kafka-run
+	@sh bench/cache-run
+	@sh bench/redis-miss.sh
 
 # only the log sinks: none, file, Kafka
 bench-kafka: deps $(MODULE) $(MOCK_KAFKA)
 	@sh bench/kafka-run
+
+# issue 5: a cache hit vs bare nginx `return 200`; Redis vs shm on the miss path
+bench-cache: deps $(MODULE)
+	@sh bench/cache-run
+
+bench-redis: deps $(MODULE)
+	@sh bench/redis-miss.sh
 
 key:
 	@sh tools/mint-key $(ORG) $(NAME)

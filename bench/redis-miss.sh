@@ -2,12 +2,17 @@
 # The store on the miss path: the gateway with a cache lookup (every
 # request a miss: a random Helicone-Cache-Seed), a rate limit checked,
 # the response stored and the log written, on the shared-memory store vs
-# Redis on loopback. Standalone; the lead may wire it into `make bench`.
+# Redis on loopback. Run by `make bench` (after bench/cache-run) and by
+# `make bench-redis`.
 #
-#   sh bench/redis-miss.sh            # 3 rounds of 8s each, 32 and 1 conn
+#   sh bench/redis-miss.sh            # 2 rounds of 5s each, 32 and 1 conn
 #
-# Environment: DURATION (8s), ROUNDS (3), CONNECTIONS ("32 1"), NGINX,
-# MODULE, WRK, REDIS_SERVER, KEEP=1 to keep the temp dir.
+# Environment: BENCH_DURATION (5s), BENCH_ROUNDS (2), BENCH_WARMUP (1s,
+# per store and connection count), BENCH_KEEP=1 to keep the temp dir;
+# the older names DURATION, ROUNDS, KEEP are still read. CONNECTIONS
+# ("32 1"), NGINX, MODULE, WRK, REDIS_SERVER.
+#
+# Output: the table on stdout and in bench/results/redis-latest.md.
 #
 # Prints, per store and connection count, the median req/s and mean
 # latency of the rounds; at one connection the difference of the means
@@ -22,8 +27,10 @@ NGINX=${NGINX:-/usr/sbin/nginx}
 MODULE=${MODULE:-$root/build/ngx_http_helicone_module.so}
 WRK=${WRK:-wrk}
 REDIS_SERVER=${REDIS_SERVER:-redis-server}
-DURATION=${DURATION:-8s}
-ROUNDS=${ROUNDS:-3}
+DURATION=${BENCH_DURATION:-${DURATION:-5s}}
+ROUNDS=${BENCH_ROUNDS:-${ROUNDS:-2}}
+WARMUP=${BENCH_WARMUP:-1s}
+KEEP=${BENCH_KEEP:-${KEEP:-0}}
 CONNECTIONS=${CONNECTIONS:-32 1}
 
 for bin in "$NGINX" "$WRK" "$REDIS_SERVER"; do
@@ -32,14 +39,20 @@ done
 test -f "$MODULE" || { echo "missing: $MODULE (run make)" >&2; exit 1; }
 
 dir=$(mktemp -d /tmp/redis-miss-XXXXXX)
+chmod 755 "$dir"
 pids=""
+
+# a rebuild during the run changes nothing (as in bench/run)
+cp "$MODULE" "$dir/ngx_http_helicone_module.so"
+chmod 644 "$dir/ngx_http_helicone_module.so"
+MODULE=$dir/ngx_http_helicone_module.so
 
 cleanup() {
     for p in $pids; do kill "$p" 2>/dev/null || true; done
     for f in "$dir"/*.pid; do
         [ -f "$f" ] && kill -QUIT "$(cat "$f")" 2>/dev/null || true
     done
-    [ "${KEEP:-0}" = 1 ] && echo "kept $dir" || rm -rf "$dir"
+    [ "$KEEP" = 1 ] && echo "kept $dir" || rm -rf "$dir"
 }
 trap cleanup EXIT INT TERM
 
@@ -138,19 +151,23 @@ EOF
 
 runs=0
 
+# $1 port, $2 connections, $3 duration (default: DURATION)
 run() {
     runs=$((runs + 1))
-    "$WRK" -t1 -c"$2" -d"$DURATION" -s "$dir/miss.lua" \
+    d=${3:-$DURATION}
+    "$WRK" -t1 -c"$2" -d"$d" -s "$dir/miss.lua" \
         "http://127.0.0.1:$1/v1/chat/completions" -- "$$-$runs" 2>&1 \
-        | awk -v d="$DURATION" '/^RESULT/ { sub(/s$/, "", d);
+        | awk -v d="$d" '/^RESULT/ { sub(/s$/, "", d);
               printf "%.0f %s %s %s\n", $2 / d, $3, $4, $5 }'
 }
 
-echo "store   conns   req/s   mean_us  p50_us  p99_us  (median of $ROUNDS)"
+table=$dir/table.txt
+echo "store   conns   req/s   mean_us  p50_us  p99_us  (median of $ROUNDS)" \
+    | tee "$table"
 
 for c in $CONNECTIONS; do
-    run "$shm_port" "$c" >/dev/null      # warm-up
-    run "$redis_gw_port" "$c" >/dev/null
+    run "$shm_port" "$c" "$WARMUP" >/dev/null      # warm-up
+    run "$redis_gw_port" "$c" "$WARMUP" >/dev/null
 
     : >"$dir/shm.$c"
     : >"$dir/redis.$c"
@@ -167,8 +184,46 @@ for c in $CONNECTIONS; do
             { rps[NR] = $1; mean[NR] = $2; p50[NR] = $3; p99[NR] = $4 }
             END { m = int((n + 1) / 2);
                   printf "%-7s %5d %7d %9.0f %7.0f %7.0f\n",
-                         s, c, rps[m], mean[m], p50[m], p99[m] }'
+                         s, c, rps[m], mean[m], p50[m], p99[m] }' | tee -a "$table"
     done
 done
 
 grep -h '\[\(alert\|crit\|emerg\)\]' "$dir"/*.error.log && exit 1 || true
+
+# ------------------------------------------------------------- report
+
+report=$root/bench/results/redis-latest.md
+mkdir -p "$root/bench/results"
+perl -e '
+    my ($table, $stamp, $duration, $rounds) = @ARGV;
+    open my $fh, "<", $table or die "$table: $!\n";
+    <$fh>;
+    my %v;
+    while (<$fh>) {
+        my ($s, $c, $rps, $mean, $p50, $p99) = split;
+        $v{$c}{$s} = [$rps, $mean, $p50, $p99];
+    }
+    print "# Benchmark: Redis vs shm store on the miss path (bench/redis-miss.sh)\n\n";
+    printf "- date: %s; wrk -t1 -d%s, %s interleaved rounds per connection count, "
+           . "the round with the median req/s (the lower for an even count)\n", $stamp, $duration, $rounds;
+    print "- every request a cache miss (random Helicone-Cache-Seed): cache lookup, "
+          . "rate-limit check, response stored, log written (file, buffered); "
+          . "one nginx worker; helicone_auth off; backend: helicone_mock in the same nginx; "
+          . "Redis (redis-server) on loopback\n\n";
+    print "| store | conns | req/s | ratio to shm | mean | p50 | p99 |\n";
+    print "|---|---:|---:|---:|---:|---:|---:|\n";
+    for my $c (sort { $b <=> $a } keys %v) {
+        for my $s (qw(shm redis)) {
+            my $r = $v{$c}{$s} or next;
+            printf "| %s | %d | %d | %.3f | %.0f us | %.0f us | %.0f us |\n",
+                   $s, $c, $r->[0], $r->[0] / ($v{$c}{shm}[0] || 1),
+                   $r->[1], $r->[2], $r->[3];
+        }
+    }
+    if ($v{1} && $v{1}{shm} && $v{1}{redis}) {
+        printf "\nAt one connection Redis adds %.0f us to a request (difference of the "
+               . "mean latencies: two round trips, MGET then the rate-limit script).\n",
+               $v{1}{redis}[1] - $v{1}{shm}[1];
+    }
+' "$table" "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$DURATION" "$ROUNDS" >"$report"
+echo "redis-miss: wrote $report"
