@@ -496,9 +496,6 @@ ngx_int_t
 ngx_http_helicone_cache_send(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
-    ngx_int_t                         rc;
-    ngx_buf_t                        *b;
-    ngx_chain_t                       out;
     ngx_http_helicone_cache_entry_t   e;
 
     ngx_memcpy(&e, ctx->cache_entry.data, sizeof(e));
@@ -528,27 +525,7 @@ ngx_http_helicone_cache_send(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = ctx->capture;
-    b->last = ctx->capture + e.body_len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_helicone_send_whole(r, ctx->capture, e.body_len);
 }
 
 

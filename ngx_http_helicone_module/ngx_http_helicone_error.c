@@ -51,10 +51,7 @@ ngx_int_t
 ngx_http_helicone_send_error(ngx_http_request_t *r, ngx_uint_t status,
     const char *type, const char *code, ngx_str_t *message)
 {
-    ngx_int_t                 rc;
     ngx_str_t                 body;
-    ngx_buf_t                *b;
-    ngx_chain_t               out;
     ngx_http_helicone_ctx_t  *ctx;
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_helicone_module);
@@ -107,27 +104,7 @@ ngx_http_helicone_send_error(ngx_http_request_t *r, ngx_uint_t status,
         }
     }
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = body.data;
-    b->last = body.data + body.len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_helicone_send_whole(r, body.data, body.len);
 }
 
 

@@ -80,6 +80,7 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
         /* no event, but the limits and the cache still learn the outcome */
         if (ctx && !ctx->logged) {
             ctx->logged = 1;
+            ngx_http_helicone_metrics_record(r, ctx);
             ngx_http_helicone_ratelimit_commit(r, ctx);
             ngx_http_helicone_cache_save(r, ctx);
         }
@@ -102,14 +103,15 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
     ctx->logged = 1;
     ctx->end = ngx_current_msec;
 
-    ngx_http_helicone_ratelimit_commit(r, ctx);
-    ngx_http_helicone_cache_save(r, ctx);
-
     if (r->connection->error && !ctx->done && !ctx->own_response
         && !ctx->json_error)
     {
         ctx->aborted = 1;
     }
+
+    ngx_http_helicone_metrics_record(r, ctx);
+    ngx_http_helicone_ratelimit_commit(r, ctx);
+    ngx_http_helicone_cache_save(r, ctx);
 
     req_body = ctx->body;
     req_body.len = ngx_min(req_body.len, hlcf->log_body_max);

@@ -676,3 +676,40 @@ ngx_http_helicone_all_failed(ngx_http_request_t *r,
     return ngx_http_helicone_send_error(r, status, "server_error",
                                         "upstream_failed", &msg);
 }
+
+
+/*
+ * A response of our own in one buffer: the status and headers already
+ * set, the body sent after them unless the request wants headers only.
+ */
+
+ngx_int_t
+ngx_http_helicone_send_whole(ngx_http_request_t *r, u_char *data,
+    size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = data;
+    b->last = data + len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}

@@ -220,6 +220,20 @@ static ngx_command_t  ngx_http_helicone_commands[] = {
       offsetof(ngx_http_helicone_loc_conf_t, cache_max_entry),
       NULL },
 
+    { ngx_string("helicone_metrics"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_helicone_metrics_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("helicone_health"),
+      NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
+      ngx_http_helicone_health_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("helicone_mock"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_helicone_mock_directive,
@@ -335,7 +349,8 @@ ngx_http_helicone_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_str_t  name;
 
     if (ngx_http_helicone_providers_init(cf, hmcf) != NGX_OK
-        || ngx_http_helicone_costs_init(cf, hmcf) != NGX_OK)
+        || ngx_http_helicone_costs_init(cf, hmcf) != NGX_OK
+        || ngx_http_helicone_metrics_init(cf) != NGX_OK)
     {
         return NGX_CONF_ERROR;
     }

@@ -391,6 +391,8 @@ void ngx_http_helicone_wake(ngx_http_request_t *r);
 void ngx_http_helicone_resume(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 ngx_int_t ngx_http_helicone_uuid(u_char *out);
+ngx_int_t ngx_http_helicone_send_whole(ngx_http_request_t *r, u_char *data,
+    size_t len);
 
 /* body.c */
 ngx_int_t ngx_http_helicone_body_collect(ngx_http_request_t *r,
@@ -591,6 +593,15 @@ size_t ngx_http_helicone_cost_format(ngx_http_helicone_ctx_t *ctx,
 
 /* event.c: the log event, once per request */
 ngx_int_t ngx_http_helicone_log_handler(ngx_http_request_t *r);
+
+/* metrics.c: counters in shared memory, Prometheus text, health */
+ngx_int_t ngx_http_helicone_metrics_init(ngx_conf_t *cf);
+void ngx_http_helicone_metrics_record(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+char *ngx_http_helicone_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_helicone_health_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
 
 /* mock.c: the built-in demo provider */
 char *ngx_http_helicone_mock_directive(ngx_conf_t *cf, ngx_command_t *cmd,
