@@ -27,7 +27,7 @@
 
 /* one label set: provider, model and status */
 typedef struct {
-    ngx_atomic_t                   state;        /* NGX_HTTP_HELICONE_SERIES_* */
+    ngx_atomic_t                   state;        /* SERIES_EMPTY, ... */
     uint32_t                       hash;
     uint16_t                       status;
     u_char                         provider_len;
@@ -57,6 +57,7 @@ typedef struct {
     ngx_atomic_t                   fallbacks;
     ngx_atomic_t                   aborted;
     ngx_atomic_t                   dropped;      /* no series slot left */
+    ngx_atomic_t                   events[NGX_HTTP_HELICONE_EVENT_COUNTERS];
     ngx_http_helicone_histogram_t  duration;
     ngx_http_helicone_histogram_t  first_byte;
     ngx_http_helicone_series_t     series[NGX_HTTP_HELICONE_SERIES];
@@ -88,6 +89,33 @@ static ngx_http_helicone_counter_t  ngx_http_helicone_counters[] = {
     { "helicone_metrics_series_dropped_total",
       "Requests not counted by label set: the series table was full.",
       offsetof(ngx_http_helicone_metrics_t, dropped) },
+    { "helicone_kafka_produced_total", "Log events handed to librdkafka.",
+      offsetof(ngx_http_helicone_metrics_t,
+               events[NGX_HTTP_HELICONE_KAFKA_PRODUCED]) },
+    { "helicone_kafka_delivered_total", "Log events the brokers acknowledged.",
+      offsetof(ngx_http_helicone_metrics_t,
+               events[NGX_HTTP_HELICONE_KAFKA_DELIVERED]) },
+    { "helicone_kafka_failed_total", "Failed delivery reports.",
+      offsetof(ngx_http_helicone_metrics_t,
+               events[NGX_HTTP_HELICONE_KAFKA_FAILED]) },
+    { "helicone_kafka_queue_full_total",
+      "Log events librdkafka's queue refused.",
+      offsetof(ngx_http_helicone_metrics_t,
+               events[NGX_HTTP_HELICONE_KAFKA_QUEUE_FULL]) },
+    { "helicone_kafka_spooled_total", "Log events written to the spool.",
+      offsetof(ngx_http_helicone_metrics_t,
+               events[NGX_HTTP_HELICONE_KAFKA_SPOOLED]) },
+    { "helicone_kafka_replayed_total",
+      "Spooled log events produced again.",
+      offsetof(ngx_http_helicone_metrics_t,
+               events[NGX_HTTP_HELICONE_KAFKA_REPLAYED]) },
+    { "helicone_kafka_dropped_total", "Log events lost.",
+      offsetof(ngx_http_helicone_metrics_t,
+               events[NGX_HTTP_HELICONE_KAFKA_DROPPED]) },
+    { "helicone_redis_failed_total",
+      "Store operations Redis did not answer.",
+      offsetof(ngx_http_helicone_metrics_t,
+               events[NGX_HTTP_HELICONE_REDIS_FAILED]) },
     { NULL, NULL, 0 }
 };
 
@@ -273,6 +301,25 @@ ngx_http_helicone_metrics_record(ngx_http_request_t *r,
 }
 
 
+/* for the sinks and the store, which have no request at hand */
+
+void
+ngx_http_helicone_metrics_count(ngx_http_helicone_event_counter_e which)
+{
+    ngx_http_helicone_metrics_t  *m;
+
+    if (ngx_http_helicone_metrics_zone == NULL
+        || ngx_http_helicone_metrics_zone->data == NULL)
+    {
+        return;
+    }
+
+    m = ngx_http_helicone_metrics_zone->data;
+
+    (void) ngx_atomic_fetch_add(&m->events[which], 1);
+}
+
+
 /*
  * Finds or claims the slot of a label set with no lock: a slot goes from
  * empty to filling by one worker's compare-and-swap, and is read only
@@ -401,7 +448,7 @@ ngx_http_helicone_metrics_handler(ngx_http_request_t *r)
     size_t                        size;
     u_char                       *text, *p;
     ngx_int_t                     rc;
-    ngx_str_t                     type = ngx_string("text/plain; version=0.0.4");
+    ngx_str_t                     type;
     ngx_uint_t                    i, k, n, limit, written;
     ngx_http_helicone_series_t   *s;
     ngx_http_helicone_counter_t  *c;
@@ -429,6 +476,8 @@ ngx_http_helicone_metrics_handler(ngx_http_request_t *r)
     if (rc != NGX_OK) {
         return rc;
     }
+
+    ngx_str_set(&type, "text/plain; version=0.0.4");
 
     if (ngx_http_helicone_metrics_zone == NULL
         || ngx_http_helicone_metrics_zone->data == NULL)
@@ -504,11 +553,9 @@ ngx_http_helicone_metrics_handler(ngx_http_request_t *r)
     }
 
     p = ngx_http_helicone_write_histogram(p,
-                                          "helicone_request_duration_seconds",
-                                          &m->duration);
+            "helicone_request_duration_seconds", &m->duration);
     p = ngx_http_helicone_write_histogram(p,
-                                          "helicone_time_to_first_byte_seconds",
-                                          &m->first_byte);
+            "helicone_time_to_first_byte_seconds", &m->first_byte);
 
     return ngx_http_helicone_send_text(r, &type, text, p - text);
 }

@@ -595,7 +595,20 @@ size_t ngx_http_helicone_cost_format(ngx_http_helicone_ctx_t *ctx,
 ngx_int_t ngx_http_helicone_log_handler(ngx_http_request_t *r);
 
 /* metrics.c: counters in shared memory, Prometheus text, health */
+typedef enum {
+    NGX_HTTP_HELICONE_KAFKA_PRODUCED = 0,
+    NGX_HTTP_HELICONE_KAFKA_DELIVERED,
+    NGX_HTTP_HELICONE_KAFKA_FAILED,
+    NGX_HTTP_HELICONE_KAFKA_QUEUE_FULL,
+    NGX_HTTP_HELICONE_KAFKA_SPOOLED,
+    NGX_HTTP_HELICONE_KAFKA_REPLAYED,
+    NGX_HTTP_HELICONE_KAFKA_DROPPED,
+    NGX_HTTP_HELICONE_REDIS_FAILED,
+    NGX_HTTP_HELICONE_EVENT_COUNTERS
+} ngx_http_helicone_event_counter_e;
+
 ngx_int_t ngx_http_helicone_metrics_init(ngx_conf_t *cf);
+void ngx_http_helicone_metrics_count(ngx_http_helicone_event_counter_e which);
 void ngx_http_helicone_metrics_record(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 char *ngx_http_helicone_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,

@@ -408,6 +408,7 @@ ngx_http_helicone_redis_queue(ngx_http_helicone_redis_t *redis,
     if (redis->connection == NULL) {
         redis->failed++;
         redis->failed_total++;
+        ngx_http_helicone_metrics_count(NGX_HTTP_HELICONE_REDIS_FAILED);
         ngx_http_helicone_redis_trouble(redis, NGX_LOG_ERR, 0,
                                         "is unreachable", NULL);
         return NGX_ERROR;
@@ -418,6 +419,7 @@ ngx_http_helicone_redis_queue(ngx_http_helicone_redis_t *redis,
     {
         redis->failed++;
         redis->failed_total++;
+        ngx_http_helicone_metrics_count(NGX_HTTP_HELICONE_REDIS_FAILED);
         ngx_http_helicone_redis_trouble(redis, NGX_LOG_ERR, 0,
                                         "is too slow: too many operations "
                                         "pending", NULL);
@@ -931,6 +933,7 @@ ngx_http_helicone_redis_dispatch(ngx_http_helicone_redis_t *redis,
     if (reply->type == REDIS_REPLY_ERROR) {
         redis->failed++;
         redis->failed_total++;
+        ngx_http_helicone_metrics_count(NGX_HTTP_HELICONE_REDIS_FAILED);
 
         msg.data = (u_char *) reply->str;
         msg.len = reply->len;
@@ -1201,6 +1204,7 @@ ngx_http_helicone_redis_close(ngx_http_helicone_redis_t *redis,
         if (!op->handshake) {
             redis->failed++;
             redis->failed_total++;
+            ngx_http_helicone_metrics_count(NGX_HTTP_HELICONE_REDIS_FAILED);
         }
 
         if (notify && op->handler && op->data) {

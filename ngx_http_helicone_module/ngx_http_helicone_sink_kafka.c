@@ -1076,11 +1076,13 @@ ngx_http_helicone_kafka_dr(rd_kafka_t *rk, const rd_kafka_message_t *msg,
 
     if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         kmcf->stats.delivered++;
+        ngx_http_helicone_metrics_count(NGX_HTTP_HELICONE_KAFKA_DELIVERED);
         kmcf->healthy = 1;
         return;
     }
 
     kmcf->stats.failed++;
+    ngx_http_helicone_metrics_count(NGX_HTTP_HELICONE_KAFKA_FAILED);
     kmcf->last_error = msg->err;
 
     if (msg->err == RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE
@@ -1187,6 +1189,7 @@ ngx_http_helicone_kafka_emit(ngx_http_helicone_sink_t *sink, ngx_log_t *log,
 
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
         kt->kmcf->stats.queue_full++;
+        ngx_http_helicone_metrics_count(NGX_HTTP_HELICONE_KAFKA_QUEUE_FULL);
     }
 
     ngx_http_helicone_kafka_spool(kt, line, len);
@@ -1224,6 +1227,7 @@ ngx_http_helicone_kafka_produce(ngx_http_helicone_kafka_topic_t *kt,
 
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
         kt->kmcf->stats.produced++;
+        ngx_http_helicone_metrics_count(NGX_HTTP_HELICONE_KAFKA_PRODUCED);
     }
 
     return err;
@@ -1424,6 +1428,7 @@ ngx_http_helicone_kafka_spool(ngx_http_helicone_kafka_topic_t *kt,
     if (n == (ssize_t) len + 1) {
         kt->spool_size += n;
         kmcf->stats.spooled++;
+        ngx_http_helicone_metrics_count(NGX_HTTP_HELICONE_KAFKA_SPOOLED);
         return;
     }
 
@@ -1445,6 +1450,7 @@ ngx_http_helicone_kafka_drop(ngx_http_helicone_kafka_main_conf_t *kmcf,
     const char *reason, ngx_err_t err)
 {
     kmcf->stats.dropped++;
+    ngx_http_helicone_metrics_count(NGX_HTTP_HELICONE_KAFKA_DROPPED);
     kmcf->drop_reason = reason;
     kmcf->drop_err = err;
 }
@@ -1552,6 +1558,7 @@ ngx_http_helicone_kafka_replay_step(ngx_http_helicone_kafka_topic_t *kt)
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             kt->replay_inflight++;
             kmcf->stats.replayed++;
+            ngx_http_helicone_metrics_count(NGX_HTTP_HELICONE_KAFKA_REPLAYED);
             continue;
         }
 

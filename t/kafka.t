@@ -170,6 +170,10 @@ http {
         location = /kafka-status {
             helicone_kafka_status;
         }
+
+        location = /metrics {
+            helicone_metrics;
+        }
     }
 
     server {
@@ -245,6 +249,14 @@ is($st->{produced}, $n, 'status - produced counted');
 is($st->{failed} + $st->{spooled} + $st->{dropped}, 0,
    'status - no failure');
 is($st->{pid}, $worker, 'status - of this worker');
+
+# the same counts in the metrics, summed over workers (one here)
+my $metrics = $t->http(port => $gw, path => '/metrics')->{body} // '';
+my %kafka = $metrics =~ /^helicone_kafka_(\w+)_total (\d+)$/mg;
+is($kafka{delivered}, $n, 'metrics - delivered');
+is($kafka{produced}, $n, 'metrics - produced');
+is($kafka{failed} + $kafka{spooled} + $kafka{dropped}, 0,
+   'metrics - no failure');
 
 # ------------------------------------------------------------ record keys
 

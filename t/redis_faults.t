@@ -52,6 +52,8 @@ http {
             helicone_ratelimit "1000;w=60";
             helicone_ratelimit_fail closed;
         }
+
+        location = /metrics { helicone_metrics; }
     }
 }
 EOF2
@@ -165,6 +167,10 @@ ok($t->wait_for(sub {
 like($t->error_log(since => $offset),
      qr/\[notice\].*helicone redis: ".*" is back, [1-9]\d* operations failed/,
      'back - logged, with the failures counted');
+
+my ($failed) = ($t->http(port => $gw, path => '/metrics')->{body} // '')
+               =~ /^helicone_redis_failed_total (\d+)$/m;
+ok(($failed // 0) > 0, 'back - the failures in the metrics');
 
 is(call($t, $gw, path => '/closed/v1/chat/completions')->{status}, 200,
    'back - closed limits pass again');
