@@ -228,13 +228,16 @@ for my $bad ('not-a-uuid', 'a1b2c3d4-e5f6-4a7b-7c9d-0e1f2a3b4c5d',
 # ------------------------------------------------ bad bytes in headers
 
 # nginx refuses these while reading the header, before a location is
-# chosen: its own HTML 400, no Helicone-Id and no log event
+# chosen: its own HTML 400, no Helicone-Id and no log event; an oversized
+# header line is the same 400 ("Request Header Or Cookie Too Large")
 
 my $body = HgTest::json_encode({ model => 'gpt-4o-mini',
                                  messages => $messages });
 
 for my $case ([ 'bare CR', "X-Test: a\rb" ], [ 'NUL', "X-Test: a\0b" ],
-              [ 'CR in property', "Helicone-Property-P: a\rX-Injected: 1" ])
+              [ 'CR in property', "Helicone-Property-P: a\rX-Injected: 1" ],
+              # past large_client_header_buffers (8k by default)
+              [ 'oversized value', "Helicone-Property-Big: " . ('a' x 16384) ])
 {
     my ($name, $line) = @$case;
 
