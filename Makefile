@@ -10,6 +10,8 @@
 #                the Redis vs shm miss path (bench/redis-miss.sh; make bench-redis)
 #   make test-asan  the integration suite against the module built with
 #                ASan/UBSan; any sanitizer report fails it
+#   make soak    a bounded mixed load (cache hits, failovers, streams);
+#                fails if the worker's RSS or descriptors grow (SOAK_SECONDS)
 #   make key     mint a Helicone API key and print its keys-file line
 
 NGX_SRC     ?= /usr/share/nginx/src
@@ -31,7 +33,7 @@ SOURCES     := config $(wildcard ngx_http_helicone_module/*.[ch]) \
                $(wildcard ngx_http_helicone_module/core/*.[ch])
 DATA        := providers/providers.json providers/models.json costs/costs.json
 
-.PHONY: all deps deps-build run stop test unit integration test-asan bench bench-kafka \
+.PHONY: all deps deps-build run stop test unit integration test-asan soak bench bench-kafka \
         bench-cache bench-redis \
         key clean fuzz
 
@@ -89,6 +91,9 @@ integration: $(MODULE) $(MOCK_KAFKA)
 
 test-asan: deps $(MODULE) $(MOCK_KAFKA)
 	@sh tools/test-asan
+
+soak: deps $(MODULE)
+	@perl bench/soak
 
 bench: deps $(MODULE) $(MOCK_KAFKA)
 	@sh bench/run
