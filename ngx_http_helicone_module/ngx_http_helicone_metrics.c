@@ -20,6 +20,8 @@
 #define NGX_HTTP_HELICONE_MODEL_LEN        96
 #define NGX_HTTP_HELICONE_BUCKETS          14
 
+#define NGX_HTTP_HELICONE_WORKER_SLOTS     64
+
 #define NGX_HTTP_HELICONE_SERIES_EMPTY     0
 #define NGX_HTTP_HELICONE_SERIES_FILLING   1
 #define NGX_HTTP_HELICONE_SERIES_READY     2
@@ -48,6 +50,13 @@ typedef struct {
 } ngx_http_helicone_histogram_t;
 
 
+/* one worker's gauges, found by pid; a dead worker's slot is skipped */
+typedef struct {
+    ngx_atomic_t                   pid;
+    ngx_atomic_t                   value[NGX_HTTP_HELICONE_GAUGES];
+} ngx_http_helicone_worker_slot_t;
+
+
 typedef struct {
     ngx_atomic_t                   cache_hits;
     ngx_atomic_t                   cache_misses;
@@ -58,6 +67,7 @@ typedef struct {
     ngx_atomic_t                   aborted;
     ngx_atomic_t                   dropped;      /* no series slot left */
     ngx_atomic_t                   events[NGX_HTTP_HELICONE_EVENT_COUNTERS];
+    ngx_http_helicone_worker_slot_t  workers[NGX_HTTP_HELICONE_WORKER_SLOTS];
     ngx_http_helicone_histogram_t  duration;
     ngx_http_helicone_histogram_t  first_byte;
     ngx_http_helicone_series_t     series[NGX_HTTP_HELICONE_SERIES];
@@ -138,6 +148,8 @@ static ngx_int_t ngx_http_helicone_metrics_handler(ngx_http_request_t *r);
 static ngx_int_t ngx_http_helicone_health_handler(ngx_http_request_t *r);
 static u_char *ngx_http_helicone_write_labels(u_char *p,
     ngx_http_helicone_series_t *s);
+static u_char *ngx_http_helicone_write_gauges(u_char *p,
+    ngx_http_helicone_metrics_t *m);
 static u_char *ngx_http_helicone_write_histogram(u_char *p,
     const char *name, ngx_http_helicone_histogram_t *h);
 static ngx_int_t ngx_http_helicone_send_text(ngx_http_request_t *r,
@@ -317,6 +329,66 @@ ngx_http_helicone_metrics_count(ngx_http_helicone_event_counter_e which)
     m = ngx_http_helicone_metrics_zone->data;
 
     (void) ngx_atomic_fetch_add(&m->events[which], 1);
+}
+
+
+/*
+ * Adds delta to one of this worker's gauges. The worker claims a slot on
+ * first use: its own, else one that is free or whose process is gone.
+ */
+
+void
+ngx_http_helicone_metrics_gauge(ngx_http_helicone_gauge_e which,
+    ngx_atomic_int_t delta)
+{
+    ngx_uint_t                        i, g;
+    ngx_atomic_uint_t                 pid;
+    ngx_http_helicone_metrics_t      *m;
+    ngx_http_helicone_worker_slot_t  *w;
+
+    static ngx_http_helicone_worker_slot_t  *mine;
+    static ngx_pid_t                         mine_pid;
+
+    if (ngx_http_helicone_metrics_zone == NULL
+        || ngx_http_helicone_metrics_zone->data == NULL)
+    {
+        return;
+    }
+
+    m = ngx_http_helicone_metrics_zone->data;
+
+    if (mine == NULL || mine_pid != ngx_pid) {
+        mine = NULL;
+
+        for (i = 0; i < NGX_HTTP_HELICONE_WORKER_SLOTS && mine == NULL; i++) {
+            w = &m->workers[i];
+            pid = w->pid;
+
+            if (pid == (ngx_atomic_uint_t) ngx_pid) {
+                mine = w;
+                break;
+            }
+
+            if ((pid == 0
+                 || (kill((ngx_pid_t) pid, 0) == -1 && ngx_errno == ESRCH))
+                && ngx_atomic_cmp_set(&w->pid, pid, ngx_pid))
+            {
+                for (g = 0; g < NGX_HTTP_HELICONE_GAUGES; g++) {
+                    w->value[g] = 0;
+                }
+
+                mine = w;
+            }
+        }
+
+        if (mine == NULL) {
+            return;
+        }
+
+        mine_pid = ngx_pid;
+    }
+
+    (void) ngx_atomic_fetch_add(&mine->value[which], delta);
 }
 
 
@@ -552,6 +624,8 @@ ngx_http_helicone_metrics_handler(ngx_http_request_t *r)
                         *(ngx_atomic_t *) ((u_char *) m + c->offset));
     }
 
+    p = ngx_http_helicone_write_gauges(p, m);
+
     p = ngx_http_helicone_write_histogram(p,
             "helicone_request_duration_seconds", &m->duration);
     p = ngx_http_helicone_write_histogram(p,
@@ -594,6 +668,52 @@ ngx_http_helicone_write_labels(u_char *p, ngx_http_helicone_series_t *s)
     }
 
     return ngx_sprintf(p, ",status=\"%ui\"}", (ngx_uint_t) s->status);
+}
+
+
+static u_char *
+ngx_http_helicone_write_gauges(u_char *p, ngx_http_helicone_metrics_t *m)
+{
+    ngx_uint_t                        i, g;
+    ngx_atomic_int_t                  sum[NGX_HTTP_HELICONE_GAUGES];
+    ngx_atomic_uint_t                 pid;
+    ngx_http_helicone_worker_slot_t  *w;
+
+    static const char  *names[] = {
+        "helicone_redis_ready",
+        "helicone_kafka_queue_length",
+        "helicone_kafka_spool_bytes"
+    };
+
+    static const char  *help[] = {
+        "Workers whose Redis connection is ready.",
+        "Messages librdkafka holds, all workers.",
+        "Bytes in the workers' spool files."
+    };
+
+    ngx_memzero(sum, sizeof(sum));
+
+    for (i = 0; i < NGX_HTTP_HELICONE_WORKER_SLOTS; i++) {
+        w = &m->workers[i];
+        pid = w->pid;
+
+        if (pid == 0
+            || (kill((ngx_pid_t) pid, 0) == -1 && ngx_errno == ESRCH))
+        {
+            continue;
+        }
+
+        for (g = 0; g < NGX_HTTP_HELICONE_GAUGES; g++) {
+            sum[g] += (ngx_atomic_int_t) w->value[g];
+        }
+    }
+
+    for (g = 0; g < NGX_HTTP_HELICONE_GAUGES; g++) {
+        p = ngx_sprintf(p, "# HELP %s %s\n# TYPE %s gauge\n%s %A\n",
+                        names[g], help[g], names[g], names[g], sum[g]);
+    }
+
+    return p;
 }
 
 

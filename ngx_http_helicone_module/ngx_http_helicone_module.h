@@ -607,8 +607,18 @@ typedef enum {
     NGX_HTTP_HELICONE_EVENT_COUNTERS
 } ngx_http_helicone_event_counter_e;
 
+/* a worker's own figures, summed over the live workers when shown */
+typedef enum {
+    NGX_HTTP_HELICONE_GAUGE_REDIS_READY = 0,
+    NGX_HTTP_HELICONE_GAUGE_KAFKA_QUEUE,
+    NGX_HTTP_HELICONE_GAUGE_KAFKA_SPOOL,
+    NGX_HTTP_HELICONE_GAUGES
+} ngx_http_helicone_gauge_e;
+
 ngx_int_t ngx_http_helicone_metrics_init(ngx_conf_t *cf);
 void ngx_http_helicone_metrics_count(ngx_http_helicone_event_counter_e which);
+void ngx_http_helicone_metrics_gauge(ngx_http_helicone_gauge_e which,
+    ngx_atomic_int_t delta);
 void ngx_http_helicone_metrics_record(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 char *ngx_http_helicone_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,

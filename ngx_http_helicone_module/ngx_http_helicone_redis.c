@@ -1003,6 +1003,11 @@ ngx_http_helicone_redis_handshake_done(ngx_http_helicone_redis_t *redis,
         return;
     }
 
+    if (!redis->ready) {
+        ngx_http_helicone_metrics_gauge(NGX_HTTP_HELICONE_GAUGE_REDIS_READY,
+                                        1);
+    }
+
     redis->ready = 1;
     redis->backoff = NGX_HTTP_HELICONE_REDIS_BACKOFF_MIN;
 
@@ -1165,6 +1170,11 @@ ngx_http_helicone_redis_close(ngx_http_helicone_redis_t *redis,
     if (redis->connection) {
         ngx_close_connection(redis->connection);
         redis->connection = NULL;
+    }
+
+    if (redis->ready) {
+        ngx_http_helicone_metrics_gauge(NGX_HTTP_HELICONE_GAUGE_REDIS_READY,
+                                        -1);
     }
 
     redis->connected = 0;

@@ -118,6 +118,8 @@ static void ngx_http_helicone_kafka_stop(
 static ngx_int_t ngx_http_helicone_kafka_conf_set(rd_kafka_conf_t *conf,
     const char *name, const char *value, ngx_log_t *log);
 static void ngx_http_helicone_kafka_poll_handler(ngx_event_t *ev);
+static void ngx_http_helicone_kafka_gauges(
+    ngx_http_helicone_kafka_main_conf_t *kmcf);
 static void ngx_http_helicone_kafka_report(
     ngx_http_helicone_kafka_main_conf_t *kmcf);
 static void ngx_http_helicone_kafka_dr(rd_kafka_t *rk,
@@ -1003,8 +1005,45 @@ ngx_http_helicone_kafka_poll_handler(ngx_event_t *ev)
     }
 
     ngx_http_helicone_kafka_report(kmcf);
+    ngx_http_helicone_kafka_gauges(kmcf);
 
     ngx_add_timer(ev, NGX_HTTP_HELICONE_KAFKA_POLL);
+}
+
+
+/* this worker's queue and spool, into the shared metrics as changes */
+
+static void
+ngx_http_helicone_kafka_gauges(ngx_http_helicone_kafka_main_conf_t *kmcf)
+{
+    off_t                              spool;
+    ngx_uint_t                         i;
+    ngx_atomic_int_t                   queue;
+    ngx_http_helicone_kafka_topic_t  **ktp;
+
+    static ngx_atomic_int_t  shown_queue, shown_spool;
+
+    queue = kmcf->rk ? rd_kafka_outq_len(kmcf->rk) : 0;
+
+    spool = 0;
+    ktp = kmcf->topics.elts;
+
+    for (i = 0; i < kmcf->topics.nelts; i++) {
+        spool += ktp[i]->spool_size;
+    }
+
+    if (queue != shown_queue) {
+        ngx_http_helicone_metrics_gauge(NGX_HTTP_HELICONE_GAUGE_KAFKA_QUEUE,
+                                        queue - shown_queue);
+        shown_queue = queue;
+    }
+
+    if ((ngx_atomic_int_t) spool != shown_spool) {
+        ngx_http_helicone_metrics_gauge(NGX_HTTP_HELICONE_GAUGE_KAFKA_SPOOL,
+                                        (ngx_atomic_int_t) spool
+                                        - shown_spool);
+        shown_spool = (ngx_atomic_int_t) spool;
+    }
 }
 
 

@@ -93,6 +93,14 @@ ok($t->wait_for(sub {
         ->{headers}{'helicone-cache'} // '') eq 'HIT' }),
    'healthy - cache hit');
 
+sub redis_ready {
+    my ($v) = ($t->http(port => $gw, path => '/metrics')->{body} // '')
+              =~ /^helicone_redis_ready (-?\d+)$/m;
+    return $v // -1;
+}
+
+is(redis_ready(), 1, 'healthy - metrics: the worker\'s Redis is ready');
+
 # ------------------------------------------------------------- load
 
 # a client that keeps asking through the outage
@@ -128,6 +136,7 @@ ok($t->wait_log(qr/\[error\].*helicone redis: "redis:/, since => $offset),
 
 my $r = call($t, $gw, user => 'u1');
 is($r->{status}, 200, 'down - limits fail open');
+is(redis_ready(), 0, 'down - metrics: no Redis ready');
 ok(!exists $r->{headers}{'helicone-ratelimit-limit'},
    'down - no limit reported');
 ok($r->{elapsed} < 0.5, 'down - answered at once');
@@ -171,6 +180,7 @@ like($t->error_log(since => $offset),
 my ($failed) = ($t->http(port => $gw, path => '/metrics')->{body} // '')
                =~ /^helicone_redis_failed_total (\d+)$/m;
 ok(($failed // 0) > 0, 'back - the failures in the metrics');
+is(redis_ready(), 1, 'back - metrics: Redis ready again');
 
 is(call($t, $gw, path => '/closed/v1/chat/completions')->{status}, 200,
    'back - closed limits pass again');
