@@ -878,6 +878,37 @@ helicone_translate_system(const helicone_json_value_t *msgs,
 }
 
 
+/* {"type":"text","text":...} with the cache_control, if any, inside */
+
+static void
+helicone_translate_text_block(helicone_buf_t *out,
+    const helicone_json_value_t *text, const helicone_json_value_t *cc)
+{
+    helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
+    helicone_translate_raw(out, text);
+
+    if (cc) {
+        helicone_translate_lit(out, ",\"cache_control\":");
+        helicone_translate_raw(out, cc);
+    }
+
+    helicone_translate_lit(out, "}");
+}
+
+
+/* a reasoning_details entry Anthropic takes back: text and signature */
+
+static int
+helicone_translate_signed_thinking(const helicone_json_value_t *d,
+    helicone_json_value_t *thinking, helicone_json_value_t *signature)
+{
+    return helicone_translate_get(d, "thinking", thinking)
+           && thinking->type == HELICONE_JSON_STRING
+           && helicone_translate_get(d, "signature", signature)
+           && signature->type == HELICONE_JSON_STRING;
+}
+
+
 /*
  * Anthropic refuses empty text blocks in "system": they are left out.
  * A message's cache_control goes to its last block, as in messages.
@@ -904,15 +935,7 @@ helicone_translate_system_blocks(const helicone_json_value_t *m,
         }
 
         helicone_translate_sep(out, n);
-        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
-        helicone_translate_raw(out, &content);
-
-        if (has_cc) {
-            helicone_translate_lit(out, ",\"cache_control\":");
-            helicone_translate_raw(out, &cc);
-        }
-
-        helicone_translate_lit(out, "}");
+        helicone_translate_text_block(out, &content, has_cc ? &cc : NULL);
 
         return HELICONE_OK;
     }
@@ -955,15 +978,9 @@ helicone_translate_system_blocks(const helicone_json_value_t *m,
         part_cc = helicone_translate_get(&part, "cache_control", &pcc);
 
         helicone_translate_sep(out, n);
-        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
-        helicone_translate_raw(out, &text);
-
-        if (part_cc || (has_cc && i == last)) {
-            helicone_translate_lit(out, ",\"cache_control\":");
-            helicone_translate_raw(out, part_cc ? &pcc : &cc);
-        }
-
-        helicone_translate_lit(out, "}");
+        helicone_translate_text_block(out, &text,
+                                      part_cc ? &pcc
+                                      : (has_cc && i == last) ? &cc : NULL);
     }
 
     return HELICONE_OK;
@@ -1059,11 +1076,9 @@ helicone_translate_user(const helicone_json_value_t *m, helicone_buf_t *out,
             return HELICONE_OK;
         }
 
-        helicone_translate_lit(out, "[{\"type\":\"text\",\"text\":");
-        helicone_translate_raw(out, &content);
-        helicone_translate_lit(out, ",\"cache_control\":");
-        helicone_translate_raw(out, &cc);
-        helicone_translate_lit(out, "}]}");
+        helicone_translate_lit(out, "[");
+        helicone_translate_text_block(out, &content, &cc);
+        helicone_translate_lit(out, "]}");
         return HELICONE_OK;
     }
 
@@ -1132,11 +1147,7 @@ helicone_translate_assistant(const helicone_json_value_t *m,
         helicone_json_iter_init(&it, &details);
 
         while (helicone_json_iter_next(&it, NULL, &d) == HELICONE_OK) {
-            if (helicone_translate_get(&d, "thinking", &t)
-                && t.type == HELICONE_JSON_STRING
-                && helicone_translate_get(&d, "signature", &sig)
-                && sig.type == HELICONE_JSON_STRING)
-            {
+            if (helicone_translate_signed_thinking(&d, &t, &sig)) {
                 has_thinking = 1;
             }
         }
@@ -1160,11 +1171,7 @@ helicone_translate_assistant(const helicone_json_value_t *m,
         helicone_json_iter_init(&it, &details);
 
         while (helicone_json_iter_next(&it, NULL, &d) == HELICONE_OK) {
-            if (helicone_translate_get(&d, "thinking", &t)
-                && t.type == HELICONE_JSON_STRING
-                && helicone_translate_get(&d, "signature", &sig)
-                && sig.type == HELICONE_JSON_STRING)
-            {
+            if (helicone_translate_signed_thinking(&d, &t, &sig)) {
                 helicone_translate_sep(out, &n);
                 helicone_translate_lit(out,
                                        "{\"type\":\"thinking\",\"thinking\":");
@@ -1188,15 +1195,7 @@ helicone_translate_assistant(const helicone_json_value_t *m,
         /* Anthropic refuses empty text blocks: "" beside tool calls goes */
 
         helicone_translate_sep(out, &n);
-        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
-        helicone_translate_raw(out, &content);
-
-        if (has_cc) {
-            helicone_translate_lit(out, ",\"cache_control\":");
-            helicone_translate_raw(out, &cc);
-        }
-
-        helicone_translate_lit(out, "}");
+        helicone_translate_text_block(out, &content, has_cc ? &cc : NULL);
     }
 
     if (has_calls) {
