@@ -80,11 +80,12 @@ my $n = scalar @{ $openai->requests };
 my $r1 = call($a, headers => $cache, user => 'shared');
 is($r1->{headers}{'helicone-cache'}, 'MISS', 'cache - a miss on A');
 
-my $r2;
-ok($b->wait_for(sub {
-       $r2 = call($b, headers => $cache, user => 'shared');
-       ($r2->{headers}{'helicone-cache'} // '') eq 'HIT' }),
-   'cache - a hit on B');
+# A stores after it answered: wait for the entry, not for a hit, so
+# that B never misses and asks the provider a second time.
+ok($a->wait_for(sub { my @k = $redis->keys('helicone:{cache:*'); @k }),
+   'cache - A stored the entry in Redis');
+my $r2 = call($b, headers => $cache, user => 'shared');
+is($r2->{headers}{'helicone-cache'}, 'HIT', 'cache - a hit on B');
 is($r2->{body}, $r1->{body}, 'cache - the body A stored');
 is(scalar @{ $openai->requests }, $n + 1, 'cache - the provider asked once');
 
