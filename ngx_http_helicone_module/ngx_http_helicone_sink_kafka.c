@@ -66,6 +66,7 @@ typedef struct {
     u_char                        *replay_name;  /* its path */
     ngx_uint_t                     replay_seq;   /* of its name */
     off_t                          replay_off;   /* lines before: produced */
+    off_t                          replay_size;  /* its size when claimed */
     off_t                          replay_read;  /* file offset of buf end */
     ngx_uint_t                     replay_inflight; /* delivery pending */
     u_char                        *buf;          /* read, not yet produced */
@@ -118,6 +119,8 @@ static void ngx_http_helicone_kafka_stop(
 static ngx_int_t ngx_http_helicone_kafka_conf_set(rd_kafka_conf_t *conf,
     const char *name, const char *value, ngx_log_t *log);
 static void ngx_http_helicone_kafka_poll_handler(ngx_event_t *ev);
+static off_t ngx_http_helicone_kafka_spool_held(
+    ngx_http_helicone_kafka_topic_t *kt);
 static void ngx_http_helicone_kafka_gauges(
     ngx_http_helicone_kafka_main_conf_t *kmcf);
 static void ngx_http_helicone_kafka_report(
@@ -1029,7 +1032,7 @@ ngx_http_helicone_kafka_gauges(ngx_http_helicone_kafka_main_conf_t *kmcf)
     ktp = kmcf->topics.elts;
 
     for (i = 0; i < kmcf->topics.nelts; i++) {
-        spool += ktp[i]->spool_size;
+        spool += ngx_http_helicone_kafka_spool_held(ktp[i]);
     }
 
     if (queue != shown_queue) {
@@ -1044,6 +1047,28 @@ ngx_http_helicone_kafka_gauges(ngx_http_helicone_kafka_main_conf_t *kmcf)
                                         - shown_spool);
         shown_spool = (ngx_atomic_int_t) spool;
     }
+}
+
+
+/*
+ * Bytes of events this worker holds on disk: its own spool file, and what
+ * is not yet produced of a file it claimed for replay (which no longer
+ * counts as a spool file once renamed).
+ */
+
+static off_t
+ngx_http_helicone_kafka_spool_held(ngx_http_helicone_kafka_topic_t *kt)
+{
+    off_t  held;
+
+    held = kt->spool_size;
+
+    if (kt->replay_fd != NGX_INVALID_FILE && kt->replay_size > kt->replay_off)
+    {
+        held += kt->replay_size - kt->replay_off;
+    }
+
+    return held;
 }
 
 
@@ -1852,7 +1877,8 @@ static ngx_int_t
 ngx_http_helicone_kafka_replay_open(ngx_http_helicone_kafka_topic_t *kt,
     u_char *name, off_t offset)
 {
-    ngx_fd_t  fd;
+    ngx_fd_t         fd;
+    ngx_file_info_t  fi;
 
     fd = ngx_open_file(name, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
 
@@ -1864,6 +1890,8 @@ ngx_http_helicone_kafka_replay_open(ngx_http_helicone_kafka_topic_t *kt,
     }
 
     kt->replay_fd = fd;
+    kt->replay_size = (ngx_fd_info(fd, &fi) == NGX_FILE_ERROR)
+                      ? offset : ngx_file_size(&fi);
     kt->replay_off = offset;
     kt->replay_read = offset;
     kt->buf_pos = 0;
@@ -1998,7 +2026,7 @@ ngx_http_helicone_kafka_status_handler(ngx_http_request_t *r)
     ktp = kmcf->topics.elts;
 
     for (i = 0; i < kmcf->topics.nelts; i++) {
-        spool += ktp[i]->spool_size;
+        spool += ngx_http_helicone_kafka_spool_held(ktp[i]);
 
         if (ktp[i]->replay_fd != NGX_INVALID_FILE) {
             replaying++;

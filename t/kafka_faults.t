@@ -62,6 +62,10 @@ http {
         location = /kafka-status {
             helicone_kafka_status;
         }
+
+        location = /metrics {
+            helicone_metrics;
+        }
     }
 
     server {
@@ -105,6 +109,20 @@ sub spool_files {
     return sort grep { !/^\./ } readdir $dh;
 }
 
+sub spool_disk_bytes {
+    my $n = 0;
+    $n += -s $t->dir . "/spool/$_" // 0 for spool_files();
+    return $n;
+}
+
+# a gauge of /metrics, summed over the live workers
+sub gauge {
+    my ($name) = @_;
+    my ($v) = ($t->http(port => $gw, path => '/metrics')->{body} // '')
+              =~ /^helicone_kafka_${name} (-?\d+)$/m;
+    return $v // -1;
+}
+
 # -------------------------------------------------------- broker down
 
 my $warm = call();
@@ -141,6 +159,21 @@ is(scalar @lines, $n, 'down - one line per event');
 is_deeply([ sort map { HgTest::json_decode($_)->{id} } @lines ],
           [ sort @ids ], 'down - the spool has the events');
 
+# the gauge counts what this worker holds on disk, also once its replay
+# timer has claimed the file (and probes with one line at a time)
+my $claimed = $t->wait_for(sub { grep { /\.replay$/ } spool_files() },
+                           timeout => 5);
+ok($claimed, 'down - the replay timer claims the spool file');
+my ($held, $disk);
+ok($t->wait_for(sub {
+       $disk = spool_disk_bytes();
+       $held = gauge('spool_bytes');
+       # one line at most is out, in the producer's queue
+       $held > 0 && $held <= $disk && $held >= $disk - length($lines[0]) - 1
+   }, timeout => 5),
+   'down - helicone_kafka_spool_bytes counts the claimed file')
+    or diag("gauge $held, on disk $disk");
+
 ok($t->wait_log(qr/\[warn\] .*helicone kafka: \d+ events not delivered \(Local: Message timed out\)/, since => $off),
    'down - the failure is logged');
 ok($t->wait_log(qr/\[error\] .*helicone kafka: \d+ events lost: no spool= is set/, since => $off),
@@ -158,6 +191,9 @@ diag("broker down: $dups duplicates") if $dups;
 
 ok($t->wait_for(sub { !spool_files() }, timeout => 5),
    'up - the replayed spool file is deleted');
+ok($t->wait_for(sub { gauge('spool_bytes') == 0
+                      && gauge('queue_length') == 0 }, timeout => 5),
+   'up - the spool and queue gauges are back to 0');
 ok($t->wait_log(qr/\[notice\] .*helicone kafka: replaying ".*\/spool\/helicone\.(?<p>\d+)\.jsonl" as ".*\/spool\/helicone\.\k<p>\.\d+\.0\.replay" from byte 0/, since => $off),
    'up - the worker claims its own spool file');
 ok($t->wait_log(qr/\[notice\] .*helicone kafka: replayed ".*\/spool\/helicone\.\d+\.\d+\.0\.replay"/, since => $off),
@@ -218,6 +254,10 @@ $kafka->command('down 1');
 
 my @queued = grep { defined } map { call() } 1 .. 20;
 is(scalar @queued, 20, 'reload - requests served while the broker is down');
+
+# deliveries wait for a minute now: the events are in the queue
+ok($t->wait_for(sub { gauge('queue_length') >= 20 }, timeout => 5),
+   'reload - helicone_kafka_queue_length counts the waiting events');
 
 my $old = $t->wait_for(sub { ($t->worker_pids)[0] }, timeout => 5) // 0;
 $off = $t->log_offset;
