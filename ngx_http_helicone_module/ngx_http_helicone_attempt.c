@@ -465,7 +465,10 @@ ngx_http_helicone_attempt_timeout(ngx_event_t *ev)
 
     a = &((ngx_http_helicone_attempt_t *) ctx->attempts.elts)
                                                 [ctx->attempts.nelts - 1];
-    a->error = "timeout";
+
+    if (a->error == NULL) {
+        a->error = "timeout";
+    }
 
     c = ctx->request->connection;
 

@@ -151,6 +151,19 @@ ngx_http_helicone_attempt_header(ngx_http_request_t *sr,
         return NGX_OK;
     }
 
+    if (status == 0 || sr->http_version < NGX_HTTP_VERSION_10) {
+        /*
+         * The proxy module passes a response without a status line on as
+         * HTTP/0.9. Not for the client: a failed try, and the attempt
+         * timer still ends it if the provider keeps the connection open.
+         */
+        a->error = "invalid_response";
+        a->status = 0;
+        srctx->swallow = 1;
+
+        return NGX_OK;
+    }
+
     if (ctx->timer.timer_set) {
         /* headers came: a slow body is no stalled provider */
         ngx_del_timer(&ctx->timer);

@@ -98,17 +98,7 @@ $t->run;
 
 my $gw = $t->port('gw');
 
-sub event {
-    my ($id) = @_;
-    my $found;
-
-    $t->wait_for(sub {
-        ($found) = grep { $_->{id} eq $id } $t->read_jsonl('helicone.jsonl');
-        $found;
-    });
-
-    return $found;
-}
+sub event { $t->wait_event($_[0]) }
 
 # -------------------------------------------------- translated, JSON
 

@@ -154,16 +154,7 @@ sub call {
                               %a });
 }
 
-sub event {
-    my ($r) = @_;
-    my $id = $r->{headers}{'helicone-id'} // 'none';
-    my $ev;
-    $t->wait_for(sub {
-        ($ev) = grep { $_->{id} eq $id } $t->read_jsonl('helicone.jsonl');
-        $ev;
-    });
-    return $ev;
-}
+sub event { $t->wait_event($_[0]{headers}{'helicone-id'}) }
 
 # ------------------------------------------------------------- chains
 

@@ -362,12 +362,39 @@ $t->run;
 is(scalar @$missing, 0, 'term - consumed after a new start')
     or diag(scalar(@$missing) . " missing");
 
+# ------------------------------------- a worker killed with events queued
+
+# KILL leaves no time to spool: what waits in the producer's memory goes
+# with the worker (docs/operations.md); the next worker carries on
+$kafka->command('down 1');
+
+my @killed = grep { defined } map { call() } 1 .. 4;
+is(scalar @killed, 4, 'kill - requests served while the broker is down');
+ok($t->wait_for(sub { gauge('queue_length') >= 4 }, timeout => 5),
+   'kill - the events wait in the queue');
+
+my $victim = ($t->worker_pids)[0];
+kill 'KILL', $victim;
+ok($t->wait_for(sub { my @w = grep { $_ != $victim } $t->worker_pids; @w },
+                timeout => 10), 'kill - the master starts a new worker');
+ok($t->wait_for(sub { gauge('queue_length') == 0 }, timeout => 5),
+   'kill - the dead worker\'s queue no longer counts');
+
+$kafka->command('up 1');
+
+my @after = grep { defined } map { call() } 1 .. 4;
+($missing) = $kafka->wait_ids('helicone', \@after, timeout => 15);
+is(scalar @$missing, 0, 'kill - the new worker\'s events are consumed');
+$counts = $kafka->id_counts('helicone');
+is(scalar(grep { $counts->{$_} } @killed), 0,
+   'kill - the killed worker\'s queued events are lost');
+
 $t->stop;
 
 unlike($t->error_log, qr/neither delivered nor spooled/,
        'exit - nothing left behind');
 
-$t->check_no_alerts;
+$t->check_no_alerts(except => qr/worker process $victim exited on signal 9/);
 
 $kafka->stop;
 

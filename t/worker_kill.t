@@ -103,5 +103,6 @@ ok($t->wait_for(sub { requests_ok() == 10 }), 'metrics - outlived the worker');
 
 like($t->error_log, qr/worker process $old exited on signal 9/,
      'error log - the kill is reported');
+$t->check_no_alerts(except => qr/worker process $old exited on signal 9/);
 
 done_testing;

@@ -516,11 +516,13 @@ sub wait_log {
     }, %opt);
 }
 
+# except => qr/.../: a line the test caused on purpose (a worker it killed)
 sub check_no_alerts {
-    my ($self) = @_;
+    my ($self, %opt) = @_;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
 
     my @bad = grep { /\[(alert|crit|emerg)\]/ } split /\n/, $self->error_log;
+    @bad = grep { !/$opt{except}/ } @bad if $opt{except};
 
     Test::More::ok(!@bad, 'no alerts in error log')
         or Test::More::diag(join "\n", @bad);
@@ -545,6 +547,22 @@ sub read_jsonl {
     my ($self, $file) = @_;
     my @items = _read_jsonl($self->path($file));
     return wantarray ? @items : \@items;
+}
+
+# the log event of one request id, once it is in the file (or undef)
+sub wait_event {
+    my ($self, $id, %opt) = @_;
+    my $file = $opt{file} // 'helicone.jsonl';
+    my $found;
+
+    $id //= 'none';
+
+    $self->wait_for(sub {
+        ($found) = grep { ($_->{id} // '') eq $id } $self->read_jsonl($file);
+        $found;
+    }, timeout => $opt{timeout} // 5);
+
+    return $found;
 }
 
 sub wait_jsonl {
