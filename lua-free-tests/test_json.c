@@ -41,6 +41,7 @@ static uint32_t rnd(uint32_t *seed);
 static size_t gen_utf8(uint32_t *seed, unsigned char *out, size_t max);
 static void test_escape_roundtrip(void);
 static void test_escape_random_bytes(void);
+static void test_plain_runs(void);
 
 
 static int
@@ -762,6 +763,88 @@ test_escape(void)
 }
 
 
+/*
+ * Long plain runs are scanned a word at a time: one byte that is not
+ * plain, at every offset of a run, must be found exactly where it is by
+ * the escapers, the validator and the skipper.
+ */
+
+static void
+test_plain_runs(void)
+{
+    size_t                  off, i, n, len, jlen;
+    unsigned char           in[64], out[512], json[160], *end;
+    helicone_json_value_t   doc, v;
+
+    static const struct {
+        const char  *raw;      /* the byte in the run */
+        const char  *escaped;  /* what the escapers make of it */
+        const char  *in_json;  /* how it stands in a JSON string */
+        int          valid;    /* the JSON string is valid */
+    } cases[] = {
+        { "\"", "\\\"", "\\\"", 1 },
+        { "\\", "\\\\", "\\\\", 1 },
+        { "\x01", "\\u0001", "\x01", 0 },
+        { "\x1f", "\\u001f", "\x1f", 0 },
+        { "\x7f", "\x7f", "\x7f", 1 },
+        { "\x80", "\\ufffd", "\x80", 0 },
+        { "\xc3\xa9", "\xc3\xa9", "\xc3\xa9", 1 },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        n = 0;
+
+        for (off = 0; off <= 40; off++) {
+            /* "aaa" X "bbb": X at off, 20 plain bytes after it */
+            memset(in, 'a', off);
+            len = off;
+            memcpy(in + len, cases[i].raw, strlen(cases[i].raw));
+            len += strlen(cases[i].raw);
+            memset(in + len, 'b', 20);
+            len += 20;
+
+            end = helicone_json_escape(out, in, len);
+
+            if ((size_t) (end - out) != off + strlen(cases[i].escaped) + 20
+                || memcmp(out + off, cases[i].escaped,
+                          strlen(cases[i].escaped)) != 0
+                || helicone_json_escape_len(in, len) != (size_t) (end - out)
+                || helicone_json_escape_into(out, out + (end - out), in, len)
+                   != out + (end - out)
+                || helicone_json_escape_into(out, out + (end - out) - 1, in,
+                                             len) != NULL)
+            {
+                n++;
+                continue;
+            }
+
+            /* {"s":"aaa" X "bbb","t":7} */
+            jlen = (size_t) snprintf((char *) json, sizeof(json),
+                                     "{\"s\":\"%.*s%s%.*s\",\"t\":7}",
+                                     (int) off, (char *) in, cases[i].in_json,
+                                     20, "bbbbbbbbbbbbbbbbbbbb");
+
+            if ((helicone_json_parse(json, jlen, &doc) == HELICONE_OK)
+                != cases[i].valid)
+            {
+                n++;
+                continue;
+            }
+
+            if (cases[i].valid
+                && (helicone_json_object_get(&doc, "t", 1, &v) != HELICONE_OK
+                    || v.len != 1 || v.start[0] != '7'))
+            {
+                n++;
+            }
+        }
+
+        ok(n == 0, "plain run: case %zu found at every offset 0-40 (%zu "
+           "wrong)", i, n);
+    }
+}
+
+
 static uint32_t
 rnd(uint32_t *seed)
 {
@@ -981,6 +1064,7 @@ main(void)
     test_escape();
     test_escape_roundtrip();
     test_escape_random_bytes();
+    test_plain_runs();
 
     return done_testing();
 }

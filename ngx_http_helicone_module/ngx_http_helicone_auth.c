@@ -10,7 +10,6 @@
 #include "ngx_http_helicone_module.h"
 
 #include <helicone_keys.h>
-#include <openssl/sha.h>
 
 
 /* a verdict kept for this long serves while Redis is unreachable */
@@ -259,7 +258,7 @@ ngx_http_helicone_auth_redis(ngx_http_request_t *r,
     /* verdicts have names of their own in the zone */
     ngx_memcpy(ngx_cpymem(buf, "helicone-key", sizeof("helicone-key") - 1),
                sha, 32);
-    SHA256(buf, sizeof(buf), q->name);
+    helicone_sha256(buf, sizeof(buf), q->name);
 
     if (ngx_http_helicone_store_get(hmcf->store_zone, q->name, r->pool, &v)
         == NGX_OK

@@ -12,8 +12,7 @@
 
 #include "ngx_http_helicone_module.h"
 
-#include <openssl/evp.h>
-#include <openssl/sha.h>
+#include <helicone_keys.h>
 
 
 #define NGX_HTTP_HELICONE_CACHE_TTL       604800      /* 7 days */
@@ -132,10 +131,9 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
     auth = (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY)
            ? NULL : r->headers_in.authorization;
 
-    sha = EVP_MD_CTX_new();
+    sha = helicone_sha256_begin();
 
-    if (sha == NULL || EVP_DigestInit_ex(sha, EVP_sha256(), NULL) != 1) {
-        EVP_MD_CTX_free(sha);
+    if (sha == NULL) {
         return NGX_ERROR;
     }
 
@@ -160,7 +158,7 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
     if (ctx->json_ok) {
         body = ngx_pnalloc(r->pool, ctx->json.len);
         if (body == NULL) {
-            EVP_MD_CTX_free(sha);
+            (void) EVP_DigestFinal_ex(sha, ctx->cache_digest, NULL);
             return NGX_ERROR;
         }
 
@@ -172,7 +170,6 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
     }
 
     EVP_DigestFinal_ex(sha, ctx->cache_digest, NULL);
-    EVP_MD_CTX_free(sha);
 
     return NGX_OK;
 }
@@ -354,7 +351,7 @@ ngx_http_helicone_cache_key(ngx_http_helicone_ctx_t *ctx, ngx_uint_t i,
     ngx_memcpy(buf, ctx->cache_digest, 32);
     buf[32] = (u_char) i;
 
-    SHA256(buf, sizeof(buf), sha);
+    helicone_sha256(buf, sizeof(buf), sha);
 }
 
 

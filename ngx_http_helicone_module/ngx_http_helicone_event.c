@@ -35,6 +35,10 @@ static void ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
     ngx_http_helicone_writer_t *w);
 static void ngx_http_helicone_w_raw(ngx_http_helicone_writer_t *w,
     const char *s);
+static u_char *ngx_http_helicone_w_name(u_char *p, const char *name,
+    size_t len);
+static u_char *ngx_http_helicone_w_digits(u_char *p, uint64_t n,
+    size_t width);
 static void ngx_http_helicone_w_str(ngx_http_helicone_writer_t *w,
     const char *name, u_char *data, size_t len);
 static void ngx_http_helicone_w_opt_str(ngx_http_helicone_writer_t *w,
@@ -43,6 +47,8 @@ static void ngx_http_helicone_w_int(ngx_http_helicone_writer_t *w,
     const char *name, int64_t n);
 static void ngx_http_helicone_w_tokens(ngx_http_helicone_writer_t *w,
     const char *name, int64_t n);
+static void ngx_http_helicone_w_null(ngx_http_helicone_writer_t *w,
+    const char *name);
 static void ngx_http_helicone_w_bool(ngx_http_helicone_writer_t *w,
     const char *name, ngx_uint_t b);
 static void ngx_http_helicone_w_time(ngx_http_helicone_writer_t *w,
@@ -545,19 +551,57 @@ ngx_http_helicone_w_raw(ngx_http_helicone_writer_t *w, const char *s)
 }
 
 
+/*
+ * "name": and decimal digits by hand: the event has some fifty members,
+ * and ngx_sprintf() parsing a format for each was a visible part of it.
+ */
+
+static u_char *
+ngx_http_helicone_w_name(u_char *p, const char *name, size_t len)
+{
+    *p++ = '"';
+    p = ngx_cpymem(p, name, len);
+    *p++ = '"';
+    *p++ = ':';
+
+    return p;
+}
+
+
+/* at least width digits, zeros in front */
+
+static u_char *
+ngx_http_helicone_w_digits(u_char *p, uint64_t n, size_t width)
+{
+    u_char  tmp[NGX_INT64_LEN], *t;
+
+    t = tmp + sizeof(tmp);
+
+    do {
+        *--t = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n || (size_t) (tmp + sizeof(tmp) - t) < width);
+
+    return ngx_cpymem(p, t, tmp + sizeof(tmp) - t);
+}
+
+
 static void
 ngx_http_helicone_w_str(ngx_http_helicone_writer_t *w, const char *name,
     u_char *data, size_t len)
 {
     u_char  *p;
+    size_t   nlen;
 
-    if ((size_t) (w->last - w->pos) <= ngx_strlen(name) + 6) {
+    nlen = ngx_strlen(name);
+
+    if ((size_t) (w->last - w->pos) <= nlen + 6) {
         w->pos = w->last;
         return;
     }
 
-    if (name[0]) {
-        w->pos = ngx_sprintf(w->pos, "\"%s\":", name);
+    if (nlen) {
+        w->pos = ngx_http_helicone_w_name(w->pos, name, nlen);
     }
 
     *w->pos++ = '"';
@@ -581,13 +625,7 @@ ngx_http_helicone_w_opt_str(ngx_http_helicone_writer_t *w, const char *name,
     ngx_str_t *s)
 {
     if (s->len == 0) {
-        if ((size_t) (w->last - w->pos) > ngx_strlen(name) + 8) {
-            w->pos = ngx_sprintf(w->pos, "\"%s\":null,", name);
-
-        } else {
-            w->pos = w->last;
-        }
-
+        ngx_http_helicone_w_null(w, name);
         return;
     }
 
@@ -599,12 +637,26 @@ static void
 ngx_http_helicone_w_int(ngx_http_helicone_writer_t *w, const char *name,
     int64_t n)
 {
-    if ((size_t) (w->last - w->pos) <= ngx_strlen(name) + 24) {
+    size_t  nlen;
+
+    nlen = ngx_strlen(name);
+
+    if ((size_t) (w->last - w->pos) <= nlen + NGX_INT64_LEN + 4) {
         w->pos = w->last;
         return;
     }
 
-    w->pos = ngx_sprintf(w->pos, "\"%s\":%L,", name, n);
+    w->pos = ngx_http_helicone_w_name(w->pos, name, nlen);
+
+    if (n < 0) {
+        *w->pos++ = '-';
+        w->pos = ngx_http_helicone_w_digits(w->pos, 0 - (uint64_t) n, 1);
+
+    } else {
+        w->pos = ngx_http_helicone_w_digits(w->pos, (uint64_t) n, 1);
+    }
+
+    *w->pos++ = ',';
 }
 
 
@@ -619,12 +671,24 @@ ngx_http_helicone_w_tokens(ngx_http_helicone_writer_t *w, const char *name,
         return;
     }
 
-    if ((size_t) (w->last - w->pos) <= ngx_strlen(name) + 8) {
+    ngx_http_helicone_w_null(w, name);
+}
+
+
+static void
+ngx_http_helicone_w_null(ngx_http_helicone_writer_t *w, const char *name)
+{
+    size_t  nlen;
+
+    nlen = ngx_strlen(name);
+
+    if ((size_t) (w->last - w->pos) <= nlen + 8) {
         w->pos = w->last;
         return;
     }
 
-    w->pos = ngx_sprintf(w->pos, "\"%s\":null,", name);
+    w->pos = ngx_http_helicone_w_name(w->pos, name, nlen);
+    w->pos = ngx_cpymem(w->pos, "null,", 5);
 }
 
 
@@ -632,30 +696,58 @@ static void
 ngx_http_helicone_w_bool(ngx_http_helicone_writer_t *w, const char *name,
     ngx_uint_t b)
 {
-    if ((size_t) (w->last - w->pos) <= ngx_strlen(name) + 10) {
+    size_t  nlen;
+
+    nlen = ngx_strlen(name);
+
+    if ((size_t) (w->last - w->pos) <= nlen + 10) {
         w->pos = w->last;
         return;
     }
 
-    w->pos = ngx_sprintf(w->pos, "\"%s\":%s,", name, b ? "true" : "false");
+    w->pos = ngx_http_helicone_w_name(w->pos, name, nlen);
+    w->pos = b ? ngx_cpymem(w->pos, "true,", 5)
+               : ngx_cpymem(w->pos, "false,", 6);
 }
 
+
+/* "2026-11-27T02:20:00.017Z" */
 
 static void
 ngx_http_helicone_w_time(ngx_http_helicone_writer_t *w, const char *name,
     time_t sec, ngx_msec_t msec)
 {
-    ngx_tm_t  tm;
+    u_char    *p;
+    size_t     nlen;
+    ngx_tm_t   tm;
 
-    if ((size_t) (w->last - w->pos) <= ngx_strlen(name) + 32) {
+    nlen = ngx_strlen(name);
+
+    if ((size_t) (w->last - w->pos) <= nlen + 32) {
         w->pos = w->last;
         return;
     }
 
     ngx_gmtime(sec, &tm);
 
-    w->pos = ngx_sprintf(w->pos,
-                         "\"%s\":\"%4d-%02d-%02dT%02d:%02d:%02d.%03MZ\",",
-                         name, tm.ngx_tm_year, tm.ngx_tm_mon, tm.ngx_tm_mday,
-                         tm.ngx_tm_hour, tm.ngx_tm_min, tm.ngx_tm_sec, msec);
+    p = ngx_http_helicone_w_name(w->pos, name, nlen);
+    *p++ = '"';
+    p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_year, 4);
+    *p++ = '-';
+    p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_mon, 2);
+    *p++ = '-';
+    p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_mday, 2);
+    *p++ = 'T';
+    p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_hour, 2);
+    *p++ = ':';
+    p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_min, 2);
+    *p++ = ':';
+    p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_sec, 2);
+    *p++ = '.';
+    p = ngx_http_helicone_w_digits(p, (uint64_t) (msec % 1000), 3);
+    *p++ = 'Z';
+    *p++ = '"';
+    *p++ = ',';
+
+    w->pos = p;
 }

@@ -61,6 +61,48 @@ static const unsigned char  helicone_json_plain[256] = {
 };
 
 
+/*
+ * The first byte at or after p that is not plain, or end. Strings are
+ * mostly long plain runs, so eight bytes are tested at once: a word has
+ * no control byte, quote, backslash, DEL or non-ASCII byte when none of
+ * the tests below flags a byte (they may flag a plain byte too, never
+ * miss one; the byte loop then finds the exact place).
+ */
+
+#define HELICONE_JSON_ONES   0x0101010101010101ULL
+#define HELICONE_JSON_HIGHS  0x8080808080808080ULL
+
+static const unsigned char *
+helicone_json_plain_end(const unsigned char *p, const unsigned char *end)
+{
+    uint64_t  x, q, b, flags;
+
+    while (end - p >= 8) {
+        memcpy(&x, p, 8);
+
+        q = x ^ (HELICONE_JSON_ONES * '"');
+        b = x ^ (HELICONE_JSON_ONES * '\\');
+
+        flags = ((x - HELICONE_JSON_ONES * 0x20) & ~x)    /* < 0x20 */
+                | ((x + HELICONE_JSON_ONES) | x)          /* >= 0x7f */
+                | ((q - HELICONE_JSON_ONES) & ~q)         /* '"' */
+                | ((b - HELICONE_JSON_ONES) & ~b);        /* '\\' */
+
+        if (flags & HELICONE_JSON_HIGHS) {
+            break;
+        }
+
+        p += 8;
+    }
+
+    while (p < end && helicone_json_plain[*p]) {
+        p++;
+    }
+
+    return p;
+}
+
+
 static const unsigned char *
 helicone_json_ws(const unsigned char *p, const unsigned char *end)
 {
@@ -203,12 +245,7 @@ helicone_json_scan_string(const unsigned char *p, const unsigned char *end)
 
         if (helicone_json_plain[c]) {
             /* most of a string: printable ASCII, no escapes */
-            p++;
-
-            while (p < end && helicone_json_plain[*p]) {
-                p++;
-            }
-
+            p = helicone_json_plain_end(p + 1, end);
             continue;
         }
 
@@ -559,7 +596,7 @@ helicone_json_skip_string(const unsigned char *p, const unsigned char *end)
 
     while (p < end) {
         if (helicone_json_plain[*p]) {
-            p++;
+            p = helicone_json_plain_end(p + 1, end);
             continue;
         }
 
@@ -1174,7 +1211,7 @@ size_t
 helicone_json_escape_len(const unsigned char *src, size_t len)
 {
     size_t                n;
-    const unsigned char  *p, *end;
+    const unsigned char  *p, *end, *run;
 
     if (src == NULL) {
         return 0;
@@ -1187,8 +1224,9 @@ helicone_json_escape_len(const unsigned char *src, size_t len)
     while (p < end) {
         if (helicone_json_plain[*p]) {
             /* the common case: printable ASCII passes as it is */
-            p++;
-            n++;
+            run = helicone_json_plain_end(p + 1, end);
+            n += run - p;
+            p = run;
             continue;
         }
 
@@ -1213,10 +1251,7 @@ helicone_json_escape(unsigned char *dst, const unsigned char *src, size_t len)
 
     while (p < end) {
         run = p;
-
-        while (p < end && helicone_json_plain[*p]) {
-            p++;
-        }
+        p = helicone_json_plain_end(p, end);
 
         if (p > run) {
             memcpy(dst, run, (size_t) (p - run));
@@ -1247,10 +1282,7 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
 
     while (p < last) {
         run = p;
-
-        while (p < last && helicone_json_plain[*p]) {
-            p++;
-        }
+        p = helicone_json_plain_end(p, last);
 
         if (p > run) {
             if ((size_t) (end - dst) < (size_t) (p - run)) {

@@ -6,8 +6,6 @@
 
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "helicone_keys.h"
 
 
@@ -19,8 +17,58 @@ static int helicone_keys_space(unsigned char c);
 
 
 /*
- * Should libcrypto fail (it allocates a digest context), out is zeros:
- * a value no key hashes to in practice, so nothing authenticates.
+ * The digest and its context are made once per process and reused: with
+ * OpenSSL 3, EVP_sha256() alone means a fetch under a lock on every use,
+ * and a new context a malloc and a free.
+ */
+
+EVP_MD_CTX *
+helicone_sha256_begin(void)
+{
+    static const EVP_MD  *sha256;
+    static EVP_MD_CTX    *md;
+
+    if (sha256 == NULL) {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+#endif
+        if (sha256 == NULL) {
+            sha256 = EVP_sha256();
+        }
+    }
+
+    if (md == NULL) {
+        md = EVP_MD_CTX_new();
+
+        if (md == NULL) {
+            return NULL;
+        }
+    }
+
+    return EVP_DigestInit_ex(md, sha256, NULL) == 1 ? md : NULL;
+}
+
+
+void
+helicone_sha256(const void *data, size_t len,
+    unsigned char out[HELICONE_SHA256_LEN])
+{
+    EVP_MD_CTX  *md;
+
+    md = helicone_sha256_begin();
+
+    if (md == NULL
+        || EVP_DigestUpdate(md, data, len) != 1
+        || EVP_DigestFinal_ex(md, out, NULL) != 1)
+    {
+        memset(out, 0, HELICONE_SHA256_LEN);
+    }
+}
+
+
+/*
+ * Should libcrypto fail, out is zeros: a value no key hashes to in
+ * practice, so nothing authenticates.
  */
 
 void
@@ -28,20 +76,17 @@ helicone_key_hash(const unsigned char *key, size_t len,
     unsigned char out[HELICONE_SHA256_LEN])
 {
     int           ok;
-    EVP_MD_CTX   *md;
     unsigned int  n;
+    EVP_MD_CTX   *md;
 
-    md = EVP_MD_CTX_new();
+    md = helicone_sha256_begin();
 
     ok = md != NULL
-         && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1
          && EVP_DigestUpdate(md, "Bearer ", 7) == 1
          && (len == 0 || key == NULL
              || EVP_DigestUpdate(md, key, len) == 1)
          && EVP_DigestFinal_ex(md, out, &n) == 1
          && n == HELICONE_SHA256_LEN;
-
-    EVP_MD_CTX_free(md);
 
     if (!ok) {
         memset(out, 0, HELICONE_SHA256_LEN);

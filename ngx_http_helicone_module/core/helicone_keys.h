@@ -8,11 +8,24 @@
 #define _HELICONE_KEYS_H_INCLUDED_
 
 
+#include <openssl/evp.h>
+
 #include "helicone_core.h"
 
 
 #define HELICONE_SHA256_LEN  32
 
+
+/*
+ * A SHA-256 context ready for EVP_DigestUpdate(), or NULL when libcrypto
+ * fails. The same one each call (a worker is one thread): finish it with
+ * EVP_DigestFinal_ex() before the next begin, never free it.
+ */
+EVP_MD_CTX *helicone_sha256_begin(void);
+
+/* SHA-256 of one buffer; zeros when libcrypto fails. */
+void helicone_sha256(const void *data, size_t len,
+    unsigned char out[HELICONE_SHA256_LEN]);
 
 /* SHA-256 of "Bearer " + key: what Helicone stores as api_key_hash. */
 void helicone_key_hash(const unsigned char *key, size_t len,
