@@ -13,6 +13,7 @@
 #   make soak    a bounded mixed load (cache hits, failovers, streams);
 #                fails if the worker's RSS or descriptors grow (SOAK_SECONDS)
 #   make key     mint a Helicone API key and print its keys-file line
+#   make sdk-deps  the official OpenAI and Anthropic SDKs for t/sdk.t (npm)
 
 NGX_SRC     ?= /usr/share/nginx/src
 NGINX       ?= /usr/sbin/nginx
@@ -26,14 +27,15 @@ CC_OPT      ?= -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter
 
 DEB_BUILD   := nginx nginx-dev gcc make libssl-dev libpcre2-dev zlib1g-dev \
                libcjson-dev libhiredis-dev librdkafka-dev
-DEB_TEST    := perl openssl redis-server kcat curl clang libclang-rt-14-dev
+DEB_TEST    := perl openssl redis-server kcat curl clang libclang-rt-14-dev \
+               nodejs
 DEB_BENCH   := wrk
 
 SOURCES     := config $(wildcard ngx_http_helicone_module/*.[ch]) \
                $(wildcard ngx_http_helicone_module/core/*.[ch])
 DATA        := providers/providers.json providers/models.json costs/costs.json
 
-.PHONY: all deps deps-build run stop test unit integration test-asan soak bench bench-kafka \
+.PHONY: all deps deps-build sdk-deps run stop test unit integration test-asan soak bench bench-kafka \
         bench-cache bench-redis \
         key clean fuzz
 
@@ -45,6 +47,10 @@ deps:
 
 deps-build:
 	@sh tools/deps $(DEB_BUILD)
+
+# the official SDKs t/sdk.t drives, from npm (test tooling only)
+sdk-deps:
+	@sh tools/sdk-deps
 
 $(EMBEDDED): $(DATA) tools/embed-data
 	sh tools/embed-data . $@
@@ -76,7 +82,7 @@ run: deps-build $(MODULE)
 stop:
 	@test -f $(RUN_DIR)/nginx.pid && kill -QUIT `cat $(RUN_DIR)/nginx.pid` || true
 
-test: deps $(MODULE) $(MOCK_KAFKA)
+test: deps sdk-deps $(MODULE) $(MOCK_KAFKA)
 	@sh tools/run-tests
 
 unit:
@@ -89,7 +95,7 @@ fuzz:
 integration: $(MODULE) $(MOCK_KAFKA)
 	prove -r t/
 
-test-asan: deps $(MODULE) $(MOCK_KAFKA)
+test-asan: deps sdk-deps $(MODULE) $(MOCK_KAFKA)
 	@sh tools/test-asan
 
 soak: deps $(MODULE)
