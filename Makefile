@@ -8,6 +8,8 @@
 #                sinks (bench/kafka-run; alone: make bench-kafka), of a cache
 #                hit vs bare nginx (bench/cache-run; make bench-cache) and of
 #                the Redis vs shm miss path (bench/redis-miss.sh; make bench-redis)
+#   make bench-instructions  instructions per request under callgrind, to
+#                compare two builds of the module whatever the box is doing
 #   make test-asan  the integration suite against the module built with
 #                ASan/UBSan; any sanitizer report fails it
 #   make soak    a bounded mixed load (cache hits, failovers, streams);
@@ -36,7 +38,7 @@ SOURCES     := config $(wildcard ngx_http_helicone_module/*.[ch]) \
 DATA        := providers/providers.json providers/models.json costs/costs.json
 
 .PHONY: all deps deps-build sdk-deps run stop test unit integration test-asan soak bench bench-kafka \
-        bench-cache bench-redis \
+        bench-cache bench-redis bench-instructions \
         key clean fuzz
 
 all: $(MODULE) $(MOCK_KAFKA)
@@ -117,6 +119,11 @@ bench-cache: deps $(MODULE)
 
 bench-redis: deps $(MODULE)
 	@sh bench/redis-miss.sh
+
+# instructions per request under callgrind: A/B two builds on a busy box,
+# e.g. make bench-instructions INSTR_MODULES="old.so build/ngx_http_helicone_module.so"
+bench-instructions: $(MODULE)
+	@sh bench/instructions $(INSTR_MODULES)
 
 key:
 	@sh tools/mint-key $(ORG) $(NAME)

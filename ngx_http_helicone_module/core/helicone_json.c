@@ -66,16 +66,29 @@ static const unsigned char  helicone_json_plain[256] = {
  * mostly long plain runs, so eight bytes are tested at once: a word has
  * no control byte, quote, backslash, DEL or non-ASCII byte when none of
  * the tests below flags a byte (they may flag a plain byte too, never
- * miss one; the byte loop then finds the exact place).
+ * miss one; the byte loop then finds the exact place). The first bytes
+ * go one by one: most strings of a JSON text are short.
  */
 
 #define HELICONE_JSON_ONES   0x0101010101010101ULL
 #define HELICONE_JSON_HIGHS  0x8080808080808080ULL
 
-static const unsigned char *
+static inline const unsigned char *
 helicone_json_plain_end(const unsigned char *p, const unsigned char *end)
 {
-    uint64_t  x, q, b, flags;
+    uint64_t              x, q, b, flags;
+    const unsigned char  *first;
+
+    /* names and short values end within a few bytes: no words for them */
+    first = (end - p > 16) ? p + 16 : end;
+
+    while (p < first) {
+        if (!helicone_json_plain[*p]) {
+            return p;
+        }
+
+        p++;
+    }
 
     while (end - p >= 8) {
         memcpy(&x, p, 8);
