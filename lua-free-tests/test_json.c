@@ -30,6 +30,7 @@ static char *nest(const char *open, const char *close, const char *inner,
 static void test_depth(void);
 static void test_root(void);
 static void test_object_get(void);
+static void test_object_pick(void);
 static void test_path_get(void);
 static void test_iter(void);
 static void test_decode(void);
@@ -468,6 +469,8 @@ test_object_get(void)
     is_int(helicone_json_object_get(NULL, "a", 1, NULL), HELICONE_ERROR,
            "object_get on NULL");
 
+    test_object_pick();
+
     ok(parse_str("{}", &v) == HELICONE_OK
        && helicone_json_object_get(&v, "a", 1, NULL) == HELICONE_DECLINED,
        "empty object has no members");
@@ -842,6 +845,47 @@ test_plain_runs(void)
         ok(n == 0, "plain run: case %zu found at every offset 0-40 (%zu "
            "wrong)", i, n);
     }
+}
+
+
+/* the one-pass pick agrees with object_get, name by name */
+
+static void
+test_object_pick(void)
+{
+    size_t                  i;
+    const char             *s;
+    helicone_json_value_t   doc, v, out[8];
+
+    static const char *const  names[] = {
+        "model", "n", "a\"b", "o", "s", "", "absent", NULL
+    };
+
+    s = "{\"mod\\u0065l\":\"gpt-4o\",\"n\":1,\"n\":2,\"o\":{\"x\":[1,2]},"
+        "\"a\\\"b\":true,\"nul\\u0000l\":null,\"s\": \"abc\" ,\"\":4}";
+
+    ok(parse_str(s, &doc) == HELICONE_OK, "pick document parses");
+    is_int(helicone_json_object_pick(&doc, names, out), HELICONE_OK,
+           "pick from an object");
+
+    for (i = 0; names[i]; i++) {
+        if (helicone_json_object_get(&doc, names[i], strlen(names[i]), &v)
+            == HELICONE_OK)
+        {
+            ok(out[i].start == v.start && out[i].len == v.len
+               && out[i].type == v.type, "pick \"%s\" as object_get",
+               names[i]);
+
+        } else {
+            ok(out[i].type == HELICONE_JSON_INVALID,
+               "pick \"%s\" absent as object_get", names[i]);
+        }
+    }
+
+    ok(parse_str("[1,2]", &v) == HELICONE_OK, "pick: array parses");
+    out[0].type = HELICONE_JSON_TRUE;
+    ok(helicone_json_object_pick(&v, names, out) == HELICONE_ERROR
+       && out[0].type == HELICONE_JSON_INVALID, "pick from an array: absent");
 }
 
 

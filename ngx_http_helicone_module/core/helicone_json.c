@@ -602,27 +602,39 @@ done:
  * past end, so a bad span gives a wrong answer and no crash.
  */
 
+/*
+ * In validated text a quote ends the string unless an odd number of
+ * backslashes stands before it: memchr() finds the quotes, which for
+ * long strings beats looking at every byte.
+ */
+
 static const unsigned char *
 helicone_json_skip_string(const unsigned char *p, const unsigned char *end)
 {
-    p++;
+    size_t                n;
+    const unsigned char  *body, *q, *b;
+
+    body = p + 1;
+    p = body;
 
     while (p < end) {
-        if (helicone_json_plain[*p]) {
-            p = helicone_json_plain_end(p + 1, end);
-            continue;
+        q = memchr(p, '"', (size_t) (end - p));
+
+        if (q == NULL) {
+            return end;
         }
 
-        if (*p == '"') {
-            return p + 1;
+        n = 0;
+
+        for (b = q; b > body && b[-1] == '\\'; b--) {
+            n++;
         }
 
-        if (*p == '\\' && end - p > 1) {
-            p += 2;
-            continue;
+        if (n % 2 == 0) {
+            return q + 1;
         }
 
-        p++;
+        p = q + 1;
     }
 
     return end;
@@ -815,6 +827,40 @@ helicone_json_object_get(const helicone_json_value_t *obj, const char *name,
     }
 
     return found ? HELICONE_OK : HELICONE_DECLINED;
+}
+
+
+int
+helicone_json_object_pick(const helicone_json_value_t *obj,
+    const char *const *names, helicone_json_value_t *out)
+{
+    size_t                 i, n, len[32];
+    helicone_json_iter_t   it;
+    helicone_json_value_t  k, v;
+
+    for (n = 0; names[n] && n < 32; n++) {
+        out[n].type = HELICONE_JSON_INVALID;
+        out[n].start = NULL;
+        out[n].len = 0;
+        len[n] = strlen(names[n]);
+    }
+
+    if (obj == NULL || obj->type != HELICONE_JSON_OBJECT
+        || helicone_json_iter_init(&it, obj) != HELICONE_OK)
+    {
+        return HELICONE_ERROR;
+    }
+
+    while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
+        for (i = 0; i < n; i++) {
+            if (helicone_json_string_eq(&k, names[i], len[i])) {
+                out[i] = v;
+                break;
+            }
+        }
+    }
+
+    return HELICONE_OK;
 }
 
 
@@ -1037,10 +1083,20 @@ helicone_json_string_eq(const helicone_json_value_t *v, const char *s,
         return 0;
     }
 
-    /* without escapes the text is its own decoding: most names */
-    if (memchr(p, '\\', (size_t) (end - p)) == NULL) {
+    /*
+     * Escapes only make the text longer than its decoding: text as long
+     * as s is equal when it is s byte for byte (and so has no escape);
+     * shorter text, or longer text without escapes, is not.
+     */
+
+    if ((size_t) (end - p) <= len) {
         return (size_t) (end - p) == len
-               && (len == 0 || memcmp(p, s, len) == 0);
+               && (len == 0 || (memcmp(p, s, len) == 0
+                                && memchr(s, '\\', len) == NULL));
+    }
+
+    if (memchr(p, '\\', (size_t) (end - p)) == NULL) {
+        return 0;
     }
 
     i = 0;

@@ -81,15 +81,39 @@ static int helicone_translate_max_tokens(const helicone_translate_req_t *req,
     const helicone_translate_opts_t *opts, int64_t *max, const char **error);
 static int helicone_translate_system(const helicone_json_value_t *msgs,
     helicone_buf_t *out, const char **error);
-static int helicone_translate_system_blocks(const helicone_json_value_t *m,
+/*
+ * A message's members, picked in one pass: the translators ask for
+ * several, and a scan per question re-read the content every time.
+ */
+
+enum {
+    helicone_msg_role = 0,
+    helicone_msg_content,
+    helicone_msg_cache_control,
+    helicone_msg_tool_calls,
+    helicone_msg_reasoning_details,
+    helicone_msg_images,
+    helicone_msg_tool_call_id,
+    helicone_msg_n
+};
+
+typedef struct {
+    helicone_json_value_t  v[helicone_msg_n];
+} helicone_translate_msg_t;
+
+static int helicone_translate_msg_read(const helicone_json_value_t *m,
+    helicone_translate_msg_t *msg);
+static int helicone_translate_mget(const helicone_translate_msg_t *msg,
+    unsigned member, helicone_json_value_t *v);
+static int helicone_translate_system_blocks(const helicone_translate_msg_t *m,
     helicone_buf_t *out, unsigned *n);
 static int helicone_translate_messages(const helicone_json_value_t *msgs,
     helicone_buf_t *out, const char **error);
-static int helicone_translate_user(const helicone_json_value_t *m,
+static int helicone_translate_user(const helicone_translate_msg_t *m,
     helicone_buf_t *out, const char **error);
-static int helicone_translate_assistant(const helicone_json_value_t *m,
+static int helicone_translate_assistant(const helicone_translate_msg_t *m,
     helicone_buf_t *out, const char **error);
-static int helicone_translate_tool_result(const helicone_json_value_t *m,
+static int helicone_translate_tool_result(const helicone_translate_msg_t *m,
     helicone_buf_t *out, const char **error);
 static int helicone_translate_parts(const helicone_json_value_t *parts,
     const helicone_json_value_t *cc, helicone_buf_t *out, unsigned *n,
@@ -140,6 +164,7 @@ static void helicone_translate_delta_text(helicone_translate_stream_t *s,
 static void helicone_translate_delta_args(helicone_translate_stream_t *s,
     unsigned k, const char *args, const helicone_json_value_t *v,
     helicone_buf_t *out);
+static int helicone_translate_has(const helicone_json_value_t *v);
 static int helicone_translate_block_index(const helicone_json_value_t *ev,
     unsigned *index);
 static void helicone_translate_stream_start(helicone_translate_stream_t *s,
@@ -155,6 +180,26 @@ static void helicone_translate_stream_block_stop(
     helicone_buf_t *out);
 static void helicone_translate_stream_delta(helicone_translate_stream_t *s,
     const helicone_json_value_t *ev, helicone_buf_t *out);
+
+
+/*
+ * The members of a Messages stream event that the handlers read, picked
+ * in one pass over the event; the handlers get them as ev[].
+ */
+
+enum {
+    helicone_ev_type = 0,
+    helicone_ev_index,
+    helicone_ev_delta,
+    helicone_ev_block,
+    helicone_ev_message,
+    helicone_ev_usage,
+    helicone_ev_n
+};
+
+static const char *const  helicone_translate_event_members[] = {
+    "type", "index", "delta", "content_block", "message", "usage", NULL
+};
 static void helicone_translate_stream_stop(helicone_translate_stream_t *s,
     helicone_buf_t *out);
 static void helicone_translate_stream_error(helicone_translate_stream_t *s,
@@ -248,6 +293,31 @@ helicone_translate_is(const helicone_json_value_t *obj, const char *name,
     }
 
     return helicone_json_string_eq(&v, s, strlen(s));
+}
+
+
+static int
+helicone_translate_msg_read(const helicone_json_value_t *m,
+    helicone_translate_msg_t *msg)
+{
+    static const char *const  names[] = {
+        "role", "content", "cache_control", "tool_calls",
+        "reasoning_details", "images", "tool_call_id", NULL
+    };
+
+    return helicone_json_object_pick(m, names, msg->v);
+}
+
+
+/* helicone_translate_get() on a picked message member */
+
+static int
+helicone_translate_mget(const helicone_translate_msg_t *msg, unsigned member,
+    helicone_json_value_t *v)
+{
+    *v = msg->v[member];
+
+    return helicone_translate_has(v);
 }
 
 
@@ -804,9 +874,10 @@ static int
 helicone_translate_system(const helicone_json_value_t *msgs,
     helicone_buf_t *out, const char **error)
 {
-    unsigned               n, simple;
-    helicone_json_iter_t   it;
-    helicone_json_value_t  m, role, first, v;
+    unsigned                   n, simple;
+    helicone_json_iter_t       it;
+    helicone_json_value_t      m, role, first, v;
+    helicone_translate_msg_t   msg;
 
     n = 0;
     simple = 1;
@@ -819,7 +890,9 @@ helicone_translate_system(const helicone_json_value_t *msgs,
             return HELICONE_DECLINED;
         }
 
-        if (!helicone_translate_get(&m, "role", &role)
+        helicone_translate_msg_read(&m, &msg);
+
+        if (!helicone_translate_mget(&msg, helicone_msg_role, &role)
             || role.type != HELICONE_JSON_STRING)
         {
             *error = "each message must have a \"role\"";
@@ -833,12 +906,12 @@ helicone_translate_system(const helicone_json_value_t *msgs,
         }
 
         if (n++ == 0) {
-            first = m;
+            first = msg.v[helicone_msg_content];
         }
 
-        if (!helicone_translate_get(&m, "content", &v)
+        if (!helicone_translate_mget(&msg, helicone_msg_content, &v)
             || v.type != HELICONE_JSON_STRING
-            || helicone_translate_get(&m, "cache_control", &v))
+            || helicone_translate_mget(&msg, helicone_msg_cache_control, &v))
         {
             simple = 0;
         }
@@ -849,9 +922,8 @@ helicone_translate_system(const helicone_json_value_t *msgs,
     }
 
     if (n == 1 && simple) {
-        helicone_translate_get(&first, "content", &v);
         helicone_translate_lit(out, ",\"system\":");
-        helicone_translate_raw(out, &v);
+        helicone_translate_raw(out, &first);
         return HELICONE_OK;
     }
 
@@ -861,10 +933,14 @@ helicone_translate_system(const helicone_json_value_t *msgs,
     helicone_json_iter_init(&it, msgs);
 
     while (helicone_json_iter_next(&it, NULL, &m) == HELICONE_OK) {
-        if (helicone_translate_is(&m, "role", "system")
-            || helicone_translate_is(&m, "role", "developer"))
+        helicone_translate_msg_read(&m, &msg);
+        role = msg.v[helicone_msg_role];
+
+        if (helicone_json_string_eq(&role, "system", 6)
+            || helicone_json_string_eq(&role, "developer", 9))
         {
-            if (helicone_translate_system_blocks(&m, out, &n) != HELICONE_OK)
+            if (helicone_translate_system_blocks(&msg, out, &n)
+                != HELICONE_OK)
             {
                 *error = "system message content must be text";
                 return HELICONE_DECLINED;
@@ -915,7 +991,7 @@ helicone_translate_signed_thinking(const helicone_json_value_t *d,
  */
 
 static int
-helicone_translate_system_blocks(const helicone_json_value_t *m,
+helicone_translate_system_blocks(const helicone_translate_msg_t *m,
     helicone_buf_t *out, unsigned *n)
 {
     int                    has_cc, part_cc;
@@ -923,11 +999,11 @@ helicone_translate_system_blocks(const helicone_json_value_t *m,
     helicone_json_iter_t   it;
     helicone_json_value_t  content, cc, part, text, pcc;
 
-    if (!helicone_translate_get(m, "content", &content)) {
+    if (!helicone_translate_mget(m, helicone_msg_content, &content)) {
         return HELICONE_OK;
     }
 
-    has_cc = helicone_translate_get(m, "cache_control", &cc);
+    has_cc = helicone_translate_mget(m, helicone_msg_cache_control, &cc);
 
     if (content.type == HELICONE_JSON_STRING) {
         if (content.len <= 2) {
@@ -996,10 +1072,11 @@ static int
 helicone_translate_messages(const helicone_json_value_t *msgs,
     helicone_buf_t *out, const char **error)
 {
-    int                    rc;
-    unsigned               n;
-    helicone_json_iter_t   it;
-    helicone_json_value_t  m, role;
+    int                        rc;
+    unsigned                   n;
+    helicone_json_iter_t       it;
+    helicone_json_value_t      m, role;
+    helicone_translate_msg_t   msg;
 
     helicone_translate_lit(out, ",\"messages\":[");
 
@@ -1007,7 +1084,8 @@ helicone_translate_messages(const helicone_json_value_t *msgs,
     helicone_json_iter_init(&it, msgs);
 
     while (helicone_json_iter_next(&it, NULL, &m) == HELICONE_OK) {
-        helicone_translate_get(&m, "role", &role);
+        helicone_translate_msg_read(&m, &msg);
+        role = msg.v[helicone_msg_role];
 
         if (helicone_json_string_eq(&role, "system", 6)
             || helicone_json_string_eq(&role, "developer", 9))
@@ -1018,13 +1096,13 @@ helicone_translate_messages(const helicone_json_value_t *msgs,
         helicone_translate_sep(out, &n);
 
         if (helicone_json_string_eq(&role, "user", 4)) {
-            rc = helicone_translate_user(&m, out, error);
+            rc = helicone_translate_user(&msg, out, error);
 
         } else if (helicone_json_string_eq(&role, "assistant", 9)) {
-            rc = helicone_translate_assistant(&m, out, error);
+            rc = helicone_translate_assistant(&msg, out, error);
 
         } else if (helicone_json_string_eq(&role, "tool", 4)) {
-            rc = helicone_translate_tool_result(&m, out, error);
+            rc = helicone_translate_tool_result(&msg, out, error);
 
         } else if (helicone_json_string_eq(&role, "function", 8)) {
             *error = "messages with role \"function\" are not supported "
@@ -1053,18 +1131,18 @@ helicone_translate_messages(const helicone_json_value_t *msgs,
 
 
 static int
-helicone_translate_user(const helicone_json_value_t *m, helicone_buf_t *out,
+helicone_translate_user(const helicone_translate_msg_t *m, helicone_buf_t *out,
     const char **error)
 {
     int                    rc, has_cc;
     unsigned               n;
     helicone_json_value_t  content, cc;
 
-    has_cc = helicone_translate_get(m, "cache_control", &cc);
+    has_cc = helicone_translate_mget(m, helicone_msg_cache_control, &cc);
 
     helicone_translate_lit(out, "{\"role\":\"user\",\"content\":");
 
-    if (!helicone_translate_get(m, "content", &content)) {
+    if (!helicone_translate_mget(m, helicone_msg_content, &content)) {
         helicone_translate_lit(out, "\"\"}");
         return HELICONE_OK;
     }
@@ -1109,7 +1187,7 @@ helicone_translate_user(const helicone_json_value_t *m, helicone_buf_t *out,
  */
 
 static int
-helicone_translate_assistant(const helicone_json_value_t *m,
+helicone_translate_assistant(const helicone_translate_msg_t *m,
     helicone_buf_t *out, const char **error)
 {
     int                    rc, has_cc, has_content, has_calls, has_thinking;
@@ -1117,13 +1195,13 @@ helicone_translate_assistant(const helicone_json_value_t *m,
     helicone_json_iter_t   it;
     helicone_json_value_t  content, cc, calls, details, d, t, sig;
 
-    if (helicone_translate_get(m, "images", &d)) {
+    if (helicone_translate_mget(m, helicone_msg_images, &d)) {
         *error = "assistant \"images\" are not supported for this model";
         return HELICONE_DECLINED;
     }
 
-    has_cc = helicone_translate_get(m, "cache_control", &cc);
-    has_content = helicone_translate_get(m, "content", &content);
+    has_cc = helicone_translate_mget(m, helicone_msg_cache_control, &cc);
+    has_content = helicone_translate_mget(m, helicone_msg_content, &content);
 
     if (has_content && content.type != HELICONE_JSON_STRING
         && content.type != HELICONE_JSON_ARRAY)
@@ -1132,7 +1210,7 @@ helicone_translate_assistant(const helicone_json_value_t *m,
         return HELICONE_DECLINED;
     }
 
-    has_calls = helicone_translate_get(m, "tool_calls", &calls);
+    has_calls = helicone_translate_mget(m, helicone_msg_tool_calls, &calls);
 
     if (has_calls && calls.type != HELICONE_JSON_ARRAY) {
         *error = "\"tool_calls\" must be an array";
@@ -1143,7 +1221,7 @@ helicone_translate_assistant(const helicone_json_value_t *m,
 
     has_thinking = 0;
 
-    if (helicone_translate_get(m, "reasoning_details", &details)) {
+    if (helicone_translate_mget(m, helicone_msg_reasoning_details, &details)) {
         helicone_json_iter_init(&it, &details);
 
         while (helicone_json_iter_next(&it, NULL, &d) == HELICONE_OK) {
@@ -1223,14 +1301,14 @@ helicone_translate_assistant(const helicone_json_value_t *m,
  */
 
 static int
-helicone_translate_tool_result(const helicone_json_value_t *m,
+helicone_translate_tool_result(const helicone_translate_msg_t *m,
     helicone_buf_t *out, const char **error)
 {
     int                    rc;
     unsigned               n;
     helicone_json_value_t  id, content, cc;
 
-    if (!helicone_translate_get(m, "tool_call_id", &id)
+    if (!helicone_translate_mget(m, helicone_msg_tool_call_id, &id)
         || id.type != HELICONE_JSON_STRING)
     {
         *error = "a tool message needs a \"tool_call_id\"";
@@ -1242,7 +1320,7 @@ helicone_translate_tool_result(const helicone_json_value_t *m,
                            "[{\"type\":\"tool_result\",\"tool_use_id\":");
     helicone_translate_raw(out, &id);
 
-    if (helicone_translate_get(m, "content", &content)) {
+    if (helicone_translate_mget(m, helicone_msg_content, &content)) {
         if (content.type == HELICONE_JSON_STRING) {
             if (content.len > 2) {
                 helicone_translate_lit(out, ",\"content\":");
@@ -1266,7 +1344,7 @@ helicone_translate_tool_result(const helicone_json_value_t *m,
         }
     }
 
-    if (helicone_translate_get(m, "cache_control", &cc)) {
+    if (helicone_translate_mget(m, helicone_msg_cache_control, &cc)) {
         helicone_translate_lit(out, ",\"cache_control\":");
         helicone_translate_raw(out, &cc);
     }
@@ -2302,7 +2380,7 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
     const helicone_sse_event_t *ev, helicone_buf_t *out)
 {
     unsigned char                *pos;
-    helicone_json_value_t         root, type;
+    helicone_json_value_t         root, m[helicone_ev_n], *type;
     helicone_translate_stream_t   t;
 
     if (s == NULL || ev == NULL || s->failed || s->stopped || ev->truncated
@@ -2311,10 +2389,14 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
         return HELICONE_OK;
     }
 
+    type = &m[helicone_ev_type];
+
     if (helicone_json_parse(ev->data.data, ev->data.len, &root)
         != HELICONE_OK
-        || !helicone_translate_get(&root, "type", &type)
-        || type.type != HELICONE_JSON_STRING)
+        || helicone_json_object_pick(&root, helicone_translate_event_members,
+                                     m)
+           != HELICONE_OK
+        || type->type != HELICONE_JSON_STRING)
     {
         return HELICONE_OK;
     }
@@ -2322,25 +2404,25 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
     t = *s;
     pos = out->pos;
 
-    if (helicone_json_string_eq(&type, "message_start", 13)) {
-        helicone_translate_stream_start(&t, &root, out);
+    if (helicone_json_string_eq(type, "message_start", 13)) {
+        helicone_translate_stream_start(&t, m, out);
 
-    } else if (helicone_json_string_eq(&type, "content_block_start", 19)) {
-        helicone_translate_stream_block_start(&t, &root, out);
+    } else if (helicone_json_string_eq(type, "content_block_start", 19)) {
+        helicone_translate_stream_block_start(&t, m, out);
 
-    } else if (helicone_json_string_eq(&type, "content_block_delta", 19)) {
-        helicone_translate_stream_block_delta(&t, &root, out);
+    } else if (helicone_json_string_eq(type, "content_block_delta", 19)) {
+        helicone_translate_stream_block_delta(&t, m, out);
 
-    } else if (helicone_json_string_eq(&type, "content_block_stop", 18)) {
-        helicone_translate_stream_block_stop(&t, &root, out);
+    } else if (helicone_json_string_eq(type, "content_block_stop", 18)) {
+        helicone_translate_stream_block_stop(&t, m, out);
 
-    } else if (helicone_json_string_eq(&type, "message_delta", 13)) {
-        helicone_translate_stream_delta(&t, &root, out);
+    } else if (helicone_json_string_eq(type, "message_delta", 13)) {
+        helicone_translate_stream_delta(&t, m, out);
 
-    } else if (helicone_json_string_eq(&type, "message_stop", 12)) {
+    } else if (helicone_json_string_eq(type, "message_stop", 12)) {
         helicone_translate_stream_stop(&t, out);
 
-    } else if (helicone_json_string_eq(&type, "error", 5)) {
+    } else if (helicone_json_string_eq(type, "error", 5)) {
         helicone_translate_stream_error(&t, ev, out);
 
     } else {
@@ -2448,17 +2530,24 @@ helicone_translate_delta_args(helicone_translate_stream_t *s, unsigned k,
 }
 
 
+/* a picked member that is there and not null */
+
+static int
+helicone_translate_has(const helicone_json_value_t *v)
+{
+    return v->type != HELICONE_JSON_INVALID && v->type != HELICONE_JSON_NULL;
+}
+
+
 /* the event's block "index", when it is one we keep state for */
 
 static int
 helicone_translate_block_index(const helicone_json_value_t *ev,
     unsigned *index)
 {
-    int64_t                n;
-    helicone_json_value_t  v;
+    int64_t  n;
 
-    if (!helicone_translate_get(ev, "index", &v)
-        || helicone_json_int64(&v, &n) != HELICONE_OK
+    if (helicone_json_int64(&ev[helicone_ev_index], &n) != HELICONE_OK
         || n < 0 || n >= HELICONE_TRANSLATE_BLOCKS)
     {
         return 0;
@@ -2474,22 +2563,29 @@ static void
 helicone_translate_stream_start(helicone_translate_stream_t *s,
     const helicone_json_value_t *ev, helicone_buf_t *out)
 {
-    helicone_json_value_t  msg, v;
+    helicone_json_value_t  m[4];
 
-    if (helicone_translate_get(ev, "message", &msg)) {
-        if (helicone_translate_get(&msg, "id", &v)) {
-            helicone_translate_keep(&v, s->id, HELICONE_TRANSLATE_ID_MAX,
+    static const char *const  names[] = { "id", "model", "usage", NULL };
+
+    if (helicone_json_object_pick(&ev[helicone_ev_message], names, m)
+        == HELICONE_OK)
+    {
+        if (helicone_translate_has(&m[0])) {
+            helicone_translate_keep(&m[0], s->id, HELICONE_TRANSLATE_ID_MAX,
                                     &s->id_len);
         }
 
-        if (helicone_translate_get(&msg, "model", &v)) {
-            helicone_translate_keep(&v, s->model,
+        if (helicone_translate_has(&m[1])) {
+            helicone_translate_keep(&m[1], s->model,
                                     HELICONE_TRANSLATE_MODEL_MAX,
                                     &s->model_len);
         }
     }
 
-    helicone_usage_from_anthropic(ev, &s->usage);
+    /* the event's own "usage" first, as Anthropic's readers do */
+    (void) helicone_usage_anthropic_object(
+               ev[helicone_ev_usage].type == HELICONE_JSON_OBJECT
+               ? &ev[helicone_ev_usage] : &m[2], &s->usage);
 
     s->started = 1;
 
@@ -2512,7 +2608,9 @@ helicone_translate_stream_block_start(helicone_translate_stream_t *s,
     unsigned               i, k;
     helicone_json_value_t  block, v;
 
-    if (!helicone_translate_get(ev, "content_block", &block)) {
+    block = ev[helicone_ev_block];
+
+    if (!helicone_translate_has(&block)) {
         return;
     }
 
@@ -2586,49 +2684,59 @@ helicone_translate_stream_block_delta(helicone_translate_stream_t *s,
     const helicone_json_value_t *ev, helicone_buf_t *out)
 {
     unsigned               i;
-    helicone_json_value_t  delta, v;
+    helicone_json_value_t  d[5], *type, *v;
 
-    if (!helicone_translate_get(ev, "delta", &delta)) {
+    static const char *const  names[] = {
+        "type", "text", "thinking", "partial_json", NULL
+    };
+
+    if (helicone_json_object_pick(&ev[helicone_ev_delta], names, d)
+        != HELICONE_OK
+        || d[0].type != HELICONE_JSON_STRING)
+    {
         return;
     }
 
-    if (helicone_translate_is(&delta, "type", "text_delta")) {
-        if (helicone_translate_get(&delta, "text", &v)
-            && v.type == HELICONE_JSON_STRING && v.len > 2)
-        {
-            helicone_translate_delta_text(s, "content", &v, out);
+    type = &d[0];
+
+    if (helicone_json_string_eq(type, "text_delta", 10)) {
+        v = &d[1];
+
+        if (v->type == HELICONE_JSON_STRING && v->len > 2) {
+            helicone_translate_delta_text(s, "content", v, out);
         }
 
         return;
     }
 
-    if (helicone_translate_is(&delta, "type", "thinking_delta")) {
-        if (helicone_translate_get(&delta, "thinking", &v)
-            && v.type == HELICONE_JSON_STRING && v.len > 2)
-        {
-            helicone_translate_delta_text(s, "reasoning", &v, out);
+    if (helicone_json_string_eq(type, "thinking_delta", 14)) {
+        v = &d[2];
+
+        if (v->type == HELICONE_JSON_STRING && v->len > 2) {
+            helicone_translate_delta_text(s, "reasoning", v, out);
         }
 
         return;
     }
 
-    if (!helicone_translate_is(&delta, "type", "input_json_delta")
+    v = &d[3];
+
+    if (!helicone_json_string_eq(type, "input_json_delta", 16)
         || !helicone_translate_block_index(ev, &i)
         || s->block_kind[i] != helicone_block_tool
-        || !helicone_translate_get(&delta, "partial_json", &v)
-        || v.type != HELICONE_JSON_STRING)
+        || v->type != HELICONE_JSON_STRING)
     {
         /* signature_delta, citations_delta and the like: no chunk */
         return;
     }
 
-    if (v.len <= 2 && !s->block_args[i]) {
+    if (v->len <= 2 && !s->block_args[i]) {
         return;
     }
 
     s->block_args[i] = 1;
 
-    helicone_translate_delta_args(s, s->block_tool[i], NULL, &v, out);
+    helicone_translate_delta_args(s, s->block_tool[i], NULL, v, out);
 }
 
 
@@ -2662,13 +2770,14 @@ helicone_translate_stream_delta(helicone_translate_stream_t *s,
     helicone_json_value_t   v;
 
     finish = helicone_translate_finish(
-                 helicone_json_path_get(ev, "delta.stop_reason", &v)
+                 helicone_json_object_get(&ev[helicone_ev_delta],
+                                          "stop_reason", 11, &v)
                  == HELICONE_OK ? &v : NULL);
 
     s->finish_reason.data = (const unsigned char *) finish;
     s->finish_reason.len = strlen(finish);
 
-    helicone_usage_from_anthropic(ev, &s->usage);
+    (void) helicone_usage_anthropic_object(&ev[helicone_ev_usage], &s->usage);
 
     helicone_translate_delta_open(s, out);
     helicone_translate_lit(out, "},\"logprobs\":null,\"finish_reason\":\"");

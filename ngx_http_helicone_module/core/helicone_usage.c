@@ -9,8 +9,6 @@
 #include "helicone_usage.h"
 
 
-static int helicone_usage_get(const helicone_json_value_t *usage,
-    const char *path, int64_t *out);
 static int64_t helicone_usage_sum(int64_t a, int64_t b);
 
 
@@ -118,6 +116,23 @@ static const helicone_usage_field_t  helicone_usage_otd[] = {
 
 static const helicone_usage_field_t  helicone_usage_stu[] = {
     helicone_usage_field("web_search_requests", HELICONE_U_WEB_SEARCH),
+    { NULL, 0, 0 }
+};
+
+/* Anthropic's usage, in the same slots */
+
+static const helicone_usage_field_t  helicone_usage_anthropic[] = {
+    helicone_usage_field("input_tokens", HELICONE_U_INPUT),
+    helicone_usage_field("output_tokens", HELICONE_U_OUTPUT),
+    helicone_usage_field("cache_read_input_tokens", HELICONE_U_CACHED),
+    helicone_usage_field("cache_creation_input_tokens",
+                         HELICONE_U_CACHE_WRITE),
+    { NULL, 0, 0 }
+};
+
+static const helicone_usage_field_t  helicone_usage_anthropic_writes[] = {
+    helicone_usage_field("ephemeral_5m_input_tokens", HELICONE_U_W5M),
+    helicone_usage_field("ephemeral_1h_input_tokens", HELICONE_U_W1H),
     { NULL, 0, 0 }
 };
 
@@ -311,63 +326,89 @@ int
 helicone_usage_from_anthropic(const helicone_json_value_t *doc,
     helicone_usage_t *u)
 {
-    int64_t                n;
-    helicone_json_value_t  usage;
+    helicone_json_iter_t   it;
+    helicone_json_value_t  k, v, usage, message;
 
-    if (doc == NULL || doc->type != HELICONE_JSON_OBJECT) {
+    if (doc == NULL || doc->type != HELICONE_JSON_OBJECT
+        || helicone_json_iter_init(&it, doc) != HELICONE_OK)
+    {
         return HELICONE_DECLINED;
     }
 
-    if (helicone_json_object_get(doc, "usage", 5, &usage) != HELICONE_OK
-        || usage.type != HELICONE_JSON_OBJECT)
-    {
-        if (helicone_json_path_get(doc, "message.usage", &usage)
-            != HELICONE_OK
-            || usage.type != HELICONE_JSON_OBJECT)
-        {
-            return HELICONE_DECLINED;
+    /* "usage", or a message_start event's "message.usage": one pass */
+
+    usage.type = HELICONE_JSON_INVALID;
+    message.type = HELICONE_JSON_INVALID;
+
+    while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
+        if (helicone_json_string_eq(&k, "usage", 5)) {
+            usage = v;
+
+        } else if (helicone_json_string_eq(&k, "message", 7)) {
+            message = v;
         }
     }
 
-    if (helicone_usage_get(&usage, "input_tokens", &n) == HELICONE_OK) {
-        u->uncached_input_tokens = n;
-    }
-
-    if (helicone_usage_get(&usage, "output_tokens", &n) == HELICONE_OK) {
-        u->completion_tokens = n;
-    }
-
-    if (helicone_usage_get(&usage, "cache_read_input_tokens", &n)
-        == HELICONE_OK)
+    if (usage.type != HELICONE_JSON_OBJECT
+        && (message.type != HELICONE_JSON_OBJECT
+            || helicone_json_object_get(&message, "usage", 5, &usage)
+               != HELICONE_OK))
     {
-        u->cache_read_tokens = n;
+        return HELICONE_DECLINED;
     }
 
-    if (helicone_usage_get(&usage, "cache_creation_input_tokens", &n)
-        == HELICONE_OK)
-    {
-        u->cache_write_tokens = n;
+    return helicone_usage_anthropic_object(&usage, u);
+}
+
+
+int
+helicone_usage_anthropic_object(const helicone_json_value_t *usage,
+    helicone_usage_t *u)
+{
+    size_t                 i;
+    int64_t                raw[HELICONE_U_N];
+    helicone_json_iter_t   it;
+    helicone_json_value_t  k, v;
+
+    if (usage == NULL || usage->type != HELICONE_JSON_OBJECT) {
+        return HELICONE_DECLINED;
     }
 
-    if (helicone_usage_get(&usage, "cache_creation.ephemeral_5m_input_tokens",
-                           &n)
-        == HELICONE_OK)
-    {
-        u->cache_write_5m_tokens = n;
+    for (i = 0; i < HELICONE_U_N; i++) {
+        raw[i] = -1;
     }
 
-    if (helicone_usage_get(&usage, "cache_creation.ephemeral_1h_input_tokens",
-                           &n)
-        == HELICONE_OK)
-    {
-        u->cache_write_1h_tokens = n;
+    helicone_usage_read(usage, helicone_usage_anthropic, raw);
+
+    if (helicone_json_iter_init(&it, usage) == HELICONE_OK) {
+        while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
+            if (v.type != HELICONE_JSON_OBJECT) {
+                continue;
+            }
+
+            if (helicone_json_string_eq(&k, "cache_creation", 14)) {
+                helicone_usage_read(&v, helicone_usage_anthropic_writes, raw);
+
+            } else if (helicone_json_string_eq(&k, "server_tool_use", 15)) {
+                helicone_usage_read(&v, helicone_usage_stu, raw);
+            }
+        }
     }
 
-    if (helicone_usage_get(&usage, "server_tool_use.web_search_requests", &n)
-        == HELICONE_OK)
-    {
-        u->web_search_requests = n;
-    }
+    /* what this object reports overwrites what an earlier one did */
+
+    helicone_usage_pick(&u->uncached_input_tokens, raw[HELICONE_U_INPUT],
+                        -1, -1);
+    helicone_usage_pick(&u->completion_tokens, raw[HELICONE_U_OUTPUT], -1, -1);
+    helicone_usage_pick(&u->cache_read_tokens, raw[HELICONE_U_CACHED], -1, -1);
+    helicone_usage_pick(&u->cache_write_tokens, raw[HELICONE_U_CACHE_WRITE],
+                        -1, -1);
+    helicone_usage_pick(&u->cache_write_5m_tokens, raw[HELICONE_U_W5M],
+                        -1, -1);
+    helicone_usage_pick(&u->cache_write_1h_tokens, raw[HELICONE_U_W1H],
+                        -1, -1);
+    helicone_usage_pick(&u->web_search_requests, raw[HELICONE_U_WEB_SEARCH],
+                        -1, -1);
 
     if (u->uncached_input_tokens >= 0) {
         u->prompt_tokens = helicone_usage_sum(u->uncached_input_tokens,
@@ -392,24 +433,4 @@ helicone_usage_sum(int64_t a, int64_t b)
     }
 
     return (a > INT64_MAX - b) ? INT64_MAX : a + b;
-}
-
-
-static int
-helicone_usage_get(const helicone_json_value_t *usage, const char *path,
-    int64_t *out)
-{
-    int64_t                n;
-    helicone_json_value_t  v;
-
-    if (helicone_json_path_get(usage, path, &v) != HELICONE_OK
-        || helicone_json_int64(&v, &n) != HELICONE_OK
-        || n < 0)
-    {
-        return HELICONE_DECLINED;
-    }
-
-    *out = n;
-
-    return HELICONE_OK;
 }

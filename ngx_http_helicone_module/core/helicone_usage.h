@@ -57,5 +57,9 @@ int helicone_usage_openai_object(const helicone_json_value_t *usage,
 int helicone_usage_from_anthropic(const helicone_json_value_t *doc,
     helicone_usage_t *u);
 
+/* The same from the "usage" object itself, found by the caller. */
+int helicone_usage_anthropic_object(const helicone_json_value_t *usage,
+    helicone_usage_t *u);
+
 
 #endif /* _HELICONE_USAGE_H_INCLUDED_ */
