@@ -857,34 +857,38 @@ test_object_pick(void)
     const char             *s;
     helicone_json_value_t   doc, v, out[8];
 
-    static const char *const  names[] = {
-        "model", "n", "a\"b", "o", "s", "", "absent", NULL
+    static const helicone_str_t  names[] = {
+        helicone_string("model"), helicone_string("n"),
+        helicone_string("a\"b"), helicone_string("o"), helicone_string("s"),
+        helicone_string(""), helicone_string("absent"),
+        helicone_string("nul\0l")
     };
 
     s = "{\"mod\\u0065l\":\"gpt-4o\",\"n\":1,\"n\":2,\"o\":{\"x\":[1,2]},"
         "\"a\\\"b\":true,\"nul\\u0000l\":null,\"s\": \"abc\" ,\"\":4}";
 
     ok(parse_str(s, &doc) == HELICONE_OK, "pick document parses");
-    is_int(helicone_json_object_pick(&doc, names, out), HELICONE_OK,
+    is_int(helicone_json_object_pick(&doc, names, 8, out), HELICONE_OK,
            "pick from an object");
 
-    for (i = 0; names[i]; i++) {
-        if (helicone_json_object_get(&doc, names[i], strlen(names[i]), &v)
+    for (i = 0; i < 8; i++) {
+        if (helicone_json_object_get(&doc, (const char *) names[i].data,
+                                     names[i].len, &v)
             == HELICONE_OK)
         {
             ok(out[i].start == v.start && out[i].len == v.len
                && out[i].type == v.type, "pick \"%s\" as object_get",
-               names[i]);
+               names[i].data);
 
         } else {
             ok(out[i].type == HELICONE_JSON_INVALID,
-               "pick \"%s\" absent as object_get", names[i]);
+               "pick \"%s\" absent as object_get", names[i].data);
         }
     }
 
     ok(parse_str("[1,2]", &v) == HELICONE_OK, "pick: array parses");
     out[0].type = HELICONE_JSON_TRUE;
-    ok(helicone_json_object_pick(&v, names, out) == HELICONE_ERROR
+    ok(helicone_json_object_pick(&v, names, 8, out) == HELICONE_ERROR
        && out[0].type == HELICONE_JSON_INVALID, "pick from an array: absent");
 }
 

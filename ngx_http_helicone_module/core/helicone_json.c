@@ -832,17 +832,17 @@ helicone_json_object_get(const helicone_json_value_t *obj, const char *name,
 
 int
 helicone_json_object_pick(const helicone_json_value_t *obj,
-    const char *const *names, helicone_json_value_t *out)
+    const helicone_str_t *names, size_t n, helicone_json_value_t *out)
 {
-    size_t                 i, n, len[32];
+    int                    escaped;
+    size_t                 i, raw;
     helicone_json_iter_t   it;
     helicone_json_value_t  k, v;
 
-    for (n = 0; names[n] && n < 32; n++) {
-        out[n].type = HELICONE_JSON_INVALID;
-        out[n].start = NULL;
-        out[n].len = 0;
-        len[n] = strlen(names[n]);
+    for (i = 0; i < n; i++) {
+        out[i].type = HELICONE_JSON_INVALID;
+        out[i].start = NULL;
+        out[i].len = 0;
     }
 
     if (obj == NULL || obj->type != HELICONE_JSON_OBJECT
@@ -852,8 +852,22 @@ helicone_json_object_pick(const helicone_json_value_t *obj,
     }
 
     while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
+        if (k.len < 2) {
+            /* never in validated text */
+            continue;
+        }
+
+        /* a name without escapes is its text: compare bytes */
+        raw = k.len - 2;
+        escaped = (memchr(k.start + 1, '\\', raw) != NULL);
+
         for (i = 0; i < n; i++) {
-            if (helicone_json_string_eq(&k, names[i], len[i])) {
+            if (escaped
+                ? helicone_json_string_eq(&k, (const char *) names[i].data,
+                                          names[i].len)
+                : raw == names[i].len
+                  && memcmp(k.start + 1, names[i].data, raw) == 0)
+            {
                 out[i] = v;
                 break;
             }

@@ -68,13 +68,12 @@ int helicone_json_object_get(const helicone_json_value_t *obj,
     const char *name, size_t name_len, helicone_json_value_t *out);
 
 /*
- * Several members in one pass: out[i] is the member named names[i] (a
- * NULL-terminated list of at most 32), the last of duplicates, or of
- * type HELICONE_JSON_INVALID when absent. HELICONE_ERROR when obj is no
- * object (every out[i] is then absent too).
+ * Several members in one pass: out[i] is the member named names[i], the
+ * last of duplicates, or of type HELICONE_JSON_INVALID when absent.
+ * HELICONE_ERROR when obj is no object (every out[i] is then absent).
  */
 int helicone_json_object_pick(const helicone_json_value_t *obj,
-    const char *const *names, helicone_json_value_t *out);
+    const helicone_str_t *names, size_t n, helicone_json_value_t *out);
 
 /* Follows a dotted path of member names ("usage.prompt_tokens"). */
 int helicone_json_path_get(const helicone_json_value_t *root,

@@ -37,7 +37,7 @@ static void helicone_sse_data_byte(helicone_sse_parser_t *p,
     unsigned char c);
 static int helicone_sse_dispatch(helicone_sse_parser_t *p,
     helicone_sse_event_pt handler, void *ctx);
-static size_t helicone_sse_data_run(helicone_sse_parser_t *p,
+static size_t helicone_sse_value_run(helicone_sse_parser_t *p,
     const unsigned char *data, size_t len);
 
 
@@ -99,11 +99,9 @@ helicone_sse_feed(helicone_sse_parser_t *p, const unsigned char *data,
             }
         }
 
-        if (p->state == sw_value && p->field == helicone_sse_field_data
-            && c != '\r' && c != '\n')
-        {
-            /* the bulk of a stream: data up to the line end, at once */
-            j = helicone_sse_data_run(p, data + i, len - i);
+        if (p->state == sw_value && c != '\r' && c != '\n') {
+            /* the bulk of a stream: a value up to the line end, at once */
+            j = helicone_sse_value_run(p, data + i, len - i);
             i += j - 1;
             continue;
         }
@@ -291,10 +289,14 @@ helicone_sse_data_byte(helicone_sse_parser_t *p, unsigned char c)
 }
 
 
-/* Data bytes up to (not including) the next line end; returns how many. */
+/*
+ * Value bytes up to (not including) the next line end, kept as the field
+ * says: data into the buffer, an event name into its own; returns how
+ * many.
+ */
 
 static size_t
-helicone_sse_data_run(helicone_sse_parser_t *p, const unsigned char *data,
+helicone_sse_value_run(helicone_sse_parser_t *p, const unsigned char *data,
     size_t len)
 {
     size_t  n, room;
@@ -303,15 +305,32 @@ helicone_sse_data_run(helicone_sse_parser_t *p, const unsigned char *data,
         /* void */
     }
 
-    room = (p->buf != NULL && p->len < p->cap) ? p->cap - p->len : 0;
+    switch (p->field) {
 
-    if (n > room) {
-        p->truncated = 1;
-    }
+    case helicone_sse_field_data:
+        room = (p->buf != NULL && p->len < p->cap) ? p->cap - p->len : 0;
 
-    if (room) {
-        memcpy(p->buf + p->len, data, n < room ? n : room);
-        p->len += n < room ? n : room;
+        if (n > room) {
+            p->truncated = 1;
+        }
+
+        if (room) {
+            memcpy(p->buf + p->len, data, n < room ? n : room);
+            p->len += n < room ? n : room;
+        }
+
+        break;
+
+    case helicone_sse_field_event:
+        room = HELICONE_SSE_MAX_EVENT_NAME - p->event_len;
+
+        memcpy(p->event + p->event_len, data, n < room ? n : room);
+        p->event_len += n < room ? n : room;
+
+        break;
+
+    default:
+        break;
     }
 
     return n;

@@ -45,6 +45,7 @@ typedef struct {
     size_t                        n;        /* > MEMBERS: look up instead */
     helicone_json_value_t         key[HELICONE_TRANSLATE_MEMBERS];
     helicone_json_value_t         val[HELICONE_TRANSLATE_MEMBERS];
+    unsigned char                 escaped[HELICONE_TRANSLATE_MEMBERS];
 } helicone_translate_req_t;
 
 
@@ -197,8 +198,10 @@ enum {
     helicone_ev_n
 };
 
-static const char *const  helicone_translate_event_members[] = {
-    "type", "index", "delta", "content_block", "message", "usage", NULL
+static const helicone_str_t  helicone_translate_event_members[] = {
+    helicone_string("type"), helicone_string("index"),
+    helicone_string("delta"), helicone_string("content_block"),
+    helicone_string("message"), helicone_string("usage")
 };
 static void helicone_translate_stream_stop(helicone_translate_stream_t *s,
     helicone_buf_t *out);
@@ -208,7 +211,7 @@ static void helicone_translate_stream_error(helicone_translate_stream_t *s,
 
 /* helpers */
 
-/* 1 when obj is an object with a member name that is not null */
+/* the request's members, listed once; a name's escapes noted once too */
 
 static void
 helicone_translate_req_index(helicone_translate_req_t *req,
@@ -234,6 +237,9 @@ helicone_translate_req_index(helicone_translate_req_t *req,
 
         req->key[req->n] = k;
         req->val[req->n] = v;
+        req->escaped[req->n] = (k.len < 2
+                                || memchr(k.start + 1, '\\', k.len - 2)
+                                   != NULL);
         req->n++;
     }
 }
@@ -245,7 +251,8 @@ static int
 helicone_translate_req_get(const helicone_translate_req_t *req,
     const char *name, helicone_json_value_t *v)
 {
-    size_t  i, len;
+    size_t                        i, len;
+    const helicone_json_value_t  *k;
 
     if (req->n > HELICONE_TRANSLATE_MEMBERS) {
         return helicone_translate_get(req->obj, name, v);
@@ -254,7 +261,12 @@ helicone_translate_req_get(const helicone_translate_req_t *req,
     len = strlen(name);
 
     for (i = req->n; i > 0; i--) {
-        if (helicone_json_string_eq(&req->key[i - 1], name, len)) {
+        k = &req->key[i - 1];
+
+        if (req->escaped[i - 1]
+            ? helicone_json_string_eq(k, name, len)
+            : k->len == len + 2 && memcmp(k->start + 1, name, len) == 0)
+        {
             *v = req->val[i - 1];
             return v->type != HELICONE_JSON_NULL;
         }
@@ -300,12 +312,14 @@ static int
 helicone_translate_msg_read(const helicone_json_value_t *m,
     helicone_translate_msg_t *msg)
 {
-    static const char *const  names[] = {
-        "role", "content", "cache_control", "tool_calls",
-        "reasoning_details", "images", "tool_call_id", NULL
+    static const helicone_str_t  names[helicone_msg_n] = {
+        helicone_string("role"), helicone_string("content"),
+        helicone_string("cache_control"), helicone_string("tool_calls"),
+        helicone_string("reasoning_details"), helicone_string("images"),
+        helicone_string("tool_call_id")
     };
 
-    return helicone_json_object_pick(m, names, msg->v);
+    return helicone_json_object_pick(m, names, helicone_msg_n, msg->v);
 }
 
 
@@ -2394,7 +2408,7 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
     if (helicone_json_parse(ev->data.data, ev->data.len, &root)
         != HELICONE_OK
         || helicone_json_object_pick(&root, helicone_translate_event_members,
-                                     m)
+                                     helicone_ev_n, m)
            != HELICONE_OK
         || type->type != HELICONE_JSON_STRING)
     {
@@ -2563,11 +2577,14 @@ static void
 helicone_translate_stream_start(helicone_translate_stream_t *s,
     const helicone_json_value_t *ev, helicone_buf_t *out)
 {
-    helicone_json_value_t  m[4];
+    helicone_json_value_t  m[3];
 
-    static const char *const  names[] = { "id", "model", "usage", NULL };
+    static const helicone_str_t  names[3] = {
+        helicone_string("id"), helicone_string("model"),
+        helicone_string("usage")
+    };
 
-    if (helicone_json_object_pick(&ev[helicone_ev_message], names, m)
+    if (helicone_json_object_pick(&ev[helicone_ev_message], names, 3, m)
         == HELICONE_OK)
     {
         if (helicone_translate_has(&m[0])) {
@@ -2684,13 +2701,14 @@ helicone_translate_stream_block_delta(helicone_translate_stream_t *s,
     const helicone_json_value_t *ev, helicone_buf_t *out)
 {
     unsigned               i;
-    helicone_json_value_t  d[5], *type, *v;
+    helicone_json_value_t  d[4], *type, *v;
 
-    static const char *const  names[] = {
-        "type", "text", "thinking", "partial_json", NULL
+    static const helicone_str_t  names[4] = {
+        helicone_string("type"), helicone_string("text"),
+        helicone_string("thinking"), helicone_string("partial_json")
     };
 
-    if (helicone_json_object_pick(&ev[helicone_ev_delta], names, d)
+    if (helicone_json_object_pick(&ev[helicone_ev_delta], names, 4, d)
         != HELICONE_OK
         || d[0].type != HELICONE_JSON_STRING)
     {
