@@ -886,6 +886,50 @@ test_object_pick(void)
         }
     }
 
+    /* the same while validating, for documents of every shape */
+    {
+        size_t                  d, j;
+        helicone_json_value_t   root, want[8], got[8];
+
+        static const char *const  docs[] = {
+            "{\"mod\\u0065l\":\"gpt-4o\",\"n\":1,\"n\":2,"
+            "\"o\":{\"x\":[1,{\"s\":\"}\"}]},\"a\\\"b\":true,"
+            "\"nul\\u0000l\":null,\"s\": \"abc\" ,\"\":4}",
+            " { \"o\" : { } , \"s\" : [ ] , \"n\" : -1.5e3 } ",
+            "{\"o\":{\"model\":1},\"model\":\"m\"}",
+            "[{\"model\":1}]",
+            "{}",
+            "\"model\"",
+        };
+
+        for (d = 0; d < sizeof(docs) / sizeof(docs[0]); d++) {
+            ok(helicone_json_parse_pick((const unsigned char *) docs[d],
+                                        strlen(docs[d]), &root, names, 8,
+                                        got)
+               == HELICONE_OK, "parse_pick: document %zu valid", d);
+
+            helicone_json_object_pick(&root, names, 8, want);
+
+            for (j = 0; j < 8; j++) {
+                if (want[j].type != got[j].type
+                    || (want[j].type != HELICONE_JSON_INVALID
+                        && (want[j].start != got[j].start
+                            || want[j].len != got[j].len)))
+                {
+                    break;
+                }
+            }
+
+            ok(j == 8, "parse_pick: document %zu picks as object_pick", d);
+        }
+
+        is_int(helicone_json_parse_pick((const unsigned char *) "{\"n\":1,",
+                                        7, &root, names, 8, got),
+               HELICONE_ERROR, "parse_pick: invalid document");
+        ok(got[1].type == HELICONE_JSON_INVALID,
+           "parse_pick: nothing picked from an invalid document");
+    }
+
     ok(parse_str("[1,2]", &v) == HELICONE_OK, "pick: array parses");
     out[0].type = HELICONE_JSON_TRUE;
     ok(helicone_json_object_pick(&v, names, 8, out) == HELICONE_ERROR

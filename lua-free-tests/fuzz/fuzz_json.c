@@ -5,7 +5,8 @@
 /*
  * Fuzzing of the JSON scanner: validation, look-ups, iteration, string
  * decoding, and escaping (any bytes escaped make a valid JSON string of
- * the predicted length).
+ * the predicted length). Differential: members picked while validating
+ * are those picked after, and validation agrees either way.
  */
 
 #include <stdlib.h>
@@ -14,13 +15,22 @@
 #include "helicone_json.h"
 
 
+static const helicone_str_t  fuzz_names[] = {
+    helicone_string("model"), helicone_string("type"),
+    helicone_string("a"), helicone_string("")
+};
+
+#define FUZZ_NAMES  (sizeof(fuzz_names) / sizeof(fuzz_names[0]))
+
+
 int
 LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
-    size_t                 len, n;
+    int                    rc;
+    size_t                 len, n, i;
     unsigned char         *out, *dec;
     helicone_json_iter_t   it;
-    helicone_json_value_t  v, k, m, s;
+    helicone_json_value_t  v, k, m, s, r, got[FUZZ_NAMES], want[FUZZ_NAMES];
 
     out = malloc(6 * size + 2);
     dec = malloc(6 * size + 2);
@@ -54,7 +64,29 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         abort();
     }
 
-    if (helicone_json_parse(data, size, &v) == HELICONE_OK) {
+    rc = helicone_json_parse(data, size, &v);
+
+    if (helicone_json_parse_pick(data, size, &r, fuzz_names, FUZZ_NAMES, got)
+        != rc)
+    {
+        abort();
+    }
+
+    if (rc == HELICONE_OK) {
+        (void) helicone_json_object_pick(&v, fuzz_names, FUZZ_NAMES, want);
+
+        for (i = 0; i < FUZZ_NAMES; i++) {
+            if (got[i].type != want[i].type
+                || (want[i].type != HELICONE_JSON_INVALID
+                    && (got[i].start != want[i].start
+                        || got[i].len != want[i].len)))
+            {
+                abort();
+            }
+        }
+    }
+
+    if (rc == HELICONE_OK) {
         (void) helicone_json_object_get(&v, "model", 5, &m);
         (void) helicone_json_path_get(&v, "usage.prompt_tokens", &m);
 

@@ -32,6 +32,11 @@ static const unsigned char *helicone_json_skip_string(const unsigned char *p,
     const unsigned char *end);
 static const unsigned char *helicone_json_skip(const unsigned char *p,
     const unsigned char *end);
+static int helicone_json_validate(const unsigned char *p, size_t len,
+    helicone_json_value_t *root, const helicone_str_t *names, size_t n,
+    helicone_json_value_t *out);
+static size_t helicone_json_pick_name(const unsigned char *p,
+    const unsigned char *end, const helicone_str_t *names, size_t n);
 static int helicone_json_string_body(const helicone_json_value_t *v,
     const unsigned char **start, const unsigned char **end);
 static size_t helicone_json_decode_char(const unsigned char **pp,
@@ -465,9 +470,53 @@ int
 helicone_json_parse(const unsigned char *p, size_t len,
     helicone_json_value_t *root)
 {
-    size_t                depth;
+    return helicone_json_validate(p, len, root, NULL, 0, NULL);
+}
+
+
+int
+helicone_json_parse_pick(const unsigned char *p, size_t len,
+    helicone_json_value_t *root, const helicone_str_t *names, size_t n,
+    helicone_json_value_t *out)
+{
+    size_t  i;
+
+    if (helicone_json_validate(p, len, root, names, n, out) == HELICONE_OK) {
+        return HELICONE_OK;
+    }
+
+    /* what an invalid document seemed to hold is not given out */
+
+    for (i = 0; i < n; i++) {
+        out[i].type = HELICONE_JSON_INVALID;
+        out[i].start = NULL;
+        out[i].len = 0;
+    }
+
+    return HELICONE_ERROR;
+}
+
+
+/*
+ * The validator, which also notes the root object's members named in
+ * names as it passes them: the value of the member named by the last key
+ * at depth 1 (member < n) is stored when it ends.
+ */
+
+static int
+helicone_json_validate(const unsigned char *p, size_t len,
+    helicone_json_value_t *root, const helicone_str_t *names, size_t n,
+    helicone_json_value_t *out)
+{
+    size_t                depth, i, member;
     unsigned char         c, cl, stack[HELICONE_JSON_MAX_DEPTH];
-    const unsigned char  *end, *start;
+    const unsigned char  *end, *start, *key, *value;
+
+    for (i = 0; i < n; i++) {
+        out[i].type = HELICONE_JSON_INVALID;
+        out[i].start = NULL;
+        out[i].len = 0;
+    }
 
     if (p == NULL) {
         return HELICONE_ERROR;
@@ -475,6 +524,8 @@ helicone_json_parse(const unsigned char *p, size_t len,
 
     end = p + len;
     depth = 0;
+    member = n;
+    value = NULL;
 
     p = helicone_json_ws(p, end);
     start = p;
@@ -487,6 +538,10 @@ helicone_json_parse(const unsigned char *p, size_t len,
 
         if (p == end) {
             return HELICONE_ERROR;
+        }
+
+        if (member < n && depth == 1) {
+            value = p;
         }
 
         c = *p;
@@ -514,10 +569,15 @@ helicone_json_parse(const unsigned char *p, size_t len,
             }
 
             if (c == '{') {
+                key = p;
                 p = helicone_json_scan_key(p, end);
 
                 if (p == NULL) {
                     return HELICONE_ERROR;
+                }
+
+                if (n && depth == 1) {
+                    member = helicone_json_pick_name(key, end, names, n);
                 }
             }
 
@@ -545,6 +605,14 @@ helicone_json_parse(const unsigned char *p, size_t len,
         /* a value ended: close containers until another value is due */
 
         for ( ;; ) {
+            if (value && depth == 1) {
+                /* a root member's value ends here */
+                out[member].type = helicone_json_type(*value);
+                out[member].start = value;
+                out[member].len = p - value;
+                value = NULL;
+            }
+
             if (depth == 0) {
                 goto done;
             }
@@ -570,10 +638,16 @@ helicone_json_parse(const unsigned char *p, size_t len,
             p++;
 
             if (cl == '}') {
+                key = p;
                 p = helicone_json_scan_key(p, end);
 
                 if (p == NULL) {
                     return HELICONE_ERROR;
+                }
+
+                if (n && depth == 1) {
+                    member = helicone_json_pick_name(helicone_json_ws(key, end),
+                                                     end, names, n);
                 }
             }
 
@@ -594,6 +668,31 @@ done:
     }
 
     return HELICONE_OK;
+}
+
+
+/* which of names the (scanned) key at p is: its index, or n */
+
+static size_t
+helicone_json_pick_name(const unsigned char *p, const unsigned char *end,
+    const helicone_str_t *names, size_t n)
+{
+    size_t                 i;
+    helicone_json_value_t  k;
+
+    k.type = HELICONE_JSON_STRING;
+    k.start = p;
+    k.len = helicone_json_skip_string(p, end) - p;
+
+    for (i = 0; i < n; i++) {
+        if (helicone_json_string_eq(&k, (const char *) names[i].data,
+                                    names[i].len))
+        {
+            return i;
+        }
+    }
+
+    return n;
 }
 
 

@@ -2405,11 +2405,11 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
 
     type = &m[helicone_ev_type];
 
-    if (helicone_json_parse(ev->data.data, ev->data.len, &root)
+    if (helicone_json_parse_pick(ev->data.data, ev->data.len, &root,
+                                 helicone_translate_event_members,
+                                 helicone_ev_n, m)
         != HELICONE_OK
-        || helicone_json_object_pick(&root, helicone_translate_event_members,
-                                     helicone_ev_n, m)
-           != HELICONE_OK
+        || root.type != HELICONE_JSON_OBJECT
         || type->type != HELICONE_JSON_STRING)
     {
         return HELICONE_OK;
