@@ -930,6 +930,18 @@ test_object_pick(void)
            "parse_pick: nothing picked from an invalid document");
     }
 
+    /* which name a string is, escaped or not */
+    ok(parse_str("\"model\"", &v) == HELICONE_OK
+       && helicone_json_string_index(&v, names, 8) == 0, "string_index plain");
+    ok(parse_str("\"mod\\u0065l\"", &v) == HELICONE_OK
+       && helicone_json_string_index(&v, names, 8) == 0,
+       "string_index escaped");
+    ok(parse_str("\"models\"", &v) == HELICONE_OK
+       && helicone_json_string_index(&v, names, 8) == 8, "string_index none");
+    ok(parse_str("7", &v) == HELICONE_OK
+       && helicone_json_string_index(&v, names, 8) == 8,
+       "string_index of a number");
+
     ok(parse_str("[1,2]", &v) == HELICONE_OK, "pick: array parses");
     out[0].type = HELICONE_JSON_TRUE;
     ok(helicone_json_object_pick(&v, names, 8, out) == HELICONE_ERROR

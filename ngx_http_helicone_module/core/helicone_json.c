@@ -37,6 +37,8 @@ static int helicone_json_validate(const unsigned char *p, size_t len,
     helicone_json_value_t *out);
 static size_t helicone_json_pick_name(const unsigned char *p,
     const unsigned char *end, const helicone_str_t *names, size_t n);
+static size_t helicone_json_name_index(const unsigned char *key, size_t len,
+    const helicone_str_t *names, size_t n);
 static int helicone_json_string_body(const helicone_json_value_t *v,
     const unsigned char **start, const unsigned char **end);
 static size_t helicone_json_decode_char(const unsigned char **pp,
@@ -646,8 +648,8 @@ helicone_json_validate(const unsigned char *p, size_t len,
                 }
 
                 if (n && depth == 1) {
-                    member = helicone_json_pick_name(helicone_json_ws(key, end),
-                                                     end, names, n);
+                    key = helicone_json_ws(key, end);
+                    member = helicone_json_pick_name(key, end, names, n);
                 }
             }
 
@@ -677,12 +679,58 @@ static size_t
 helicone_json_pick_name(const unsigned char *p, const unsigned char *end,
     const helicone_str_t *names, size_t n)
 {
-    size_t                 i;
+    return helicone_json_name_index(p, helicone_json_skip_string(p, end) - p,
+                                    names, n);
+}
+
+
+size_t
+helicone_json_string_index(const helicone_json_value_t *v,
+    const helicone_str_t *names, size_t n)
+{
+    if (v == NULL || v->type != HELICONE_JSON_STRING || v->start == NULL) {
+        return n;
+    }
+
+    return helicone_json_name_index(v->start, v->len, names, n);
+}
+
+
+/*
+ * Which of names the member name or string key (its text with the
+ * quotes, len bytes) is: its index, or n. Text without escapes is its own
+ * decoding, so bytes are compared; only text with a backslash is decoded.
+ */
+
+static size_t
+helicone_json_name_index(const unsigned char *key, size_t len,
+    const helicone_str_t *names, size_t n)
+{
+    size_t                 i, raw;
     helicone_json_value_t  k;
 
+    if (len < 2) {
+        /* never in validated text */
+        return n;
+    }
+
+    raw = len - 2;
+
+    if (memchr(key + 1, '\\', raw) == NULL) {
+        for (i = 0; i < n; i++) {
+            if (raw == names[i].len
+                && memcmp(key + 1, names[i].data, raw) == 0)
+            {
+                return i;
+            }
+        }
+
+        return n;
+    }
+
     k.type = HELICONE_JSON_STRING;
-    k.start = p;
-    k.len = helicone_json_skip_string(p, end) - p;
+    k.start = key;
+    k.len = len;
 
     for (i = 0; i < n; i++) {
         if (helicone_json_string_eq(&k, (const char *) names[i].data,
@@ -933,8 +981,7 @@ int
 helicone_json_object_pick(const helicone_json_value_t *obj,
     const helicone_str_t *names, size_t n, helicone_json_value_t *out)
 {
-    int                    escaped;
-    size_t                 i, raw;
+    size_t                 i;
     helicone_json_iter_t   it;
     helicone_json_value_t  k, v;
 
@@ -951,25 +998,10 @@ helicone_json_object_pick(const helicone_json_value_t *obj,
     }
 
     while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
-        if (k.len < 2) {
-            /* never in validated text */
-            continue;
-        }
+        i = helicone_json_name_index(k.start, k.len, names, n);
 
-        /* a name without escapes is its text: compare bytes */
-        raw = k.len - 2;
-        escaped = (memchr(k.start + 1, '\\', raw) != NULL);
-
-        for (i = 0; i < n; i++) {
-            if (escaped
-                ? helicone_json_string_eq(&k, (const char *) names[i].data,
-                                          names[i].len)
-                : raw == names[i].len
-                  && memcmp(k.start + 1, names[i].data, raw) == 0)
-            {
-                out[i] = v;
-                break;
-            }
+        if (i < n) {
+            out[i] = v;
         }
     }
 

@@ -84,6 +84,10 @@ int helicone_json_object_get(const helicone_json_value_t *obj,
 int helicone_json_object_pick(const helicone_json_value_t *obj,
     const helicone_str_t *names, size_t n, helicone_json_value_t *out);
 
+/* Which of names the string v is: its index, n when none or no string. */
+size_t helicone_json_string_index(const helicone_json_value_t *v,
+    const helicone_str_t *names, size_t n);
+
 /* Follows a dotted path of member names ("usage.prompt_tokens"). */
 int helicone_json_path_get(const helicone_json_value_t *root,
     const char *path, helicone_json_value_t *out);

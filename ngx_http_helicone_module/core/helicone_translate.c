@@ -198,6 +198,29 @@ enum {
     helicone_ev_n
 };
 
+/* the events translated, by their "type" */
+
+enum {
+    helicone_event_message_start = 0,
+    helicone_event_block_start,
+    helicone_event_block_delta,
+    helicone_event_block_stop,
+    helicone_event_message_delta,
+    helicone_event_message_stop,
+    helicone_event_error,
+    helicone_event_n
+};
+
+static const helicone_str_t  helicone_translate_event_types[] = {
+    helicone_string("message_start"),
+    helicone_string("content_block_start"),
+    helicone_string("content_block_delta"),
+    helicone_string("content_block_stop"),
+    helicone_string("message_delta"),
+    helicone_string("message_stop"),
+    helicone_string("error")
+};
+
 static const helicone_str_t  helicone_translate_event_members[] = {
     helicone_string("type"), helicone_string("index"),
     helicone_string("delta"), helicone_string("content_block"),
@@ -2418,28 +2441,38 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
     t = *s;
     pos = out->pos;
 
-    if (helicone_json_string_eq(type, "message_start", 13)) {
+    switch (helicone_json_string_index(type, helicone_translate_event_types,
+                                       helicone_event_n))
+    {
+    case helicone_event_message_start:
         helicone_translate_stream_start(&t, m, out);
+        break;
 
-    } else if (helicone_json_string_eq(type, "content_block_start", 19)) {
+    case helicone_event_block_start:
         helicone_translate_stream_block_start(&t, m, out);
+        break;
 
-    } else if (helicone_json_string_eq(type, "content_block_delta", 19)) {
+    case helicone_event_block_delta:
         helicone_translate_stream_block_delta(&t, m, out);
+        break;
 
-    } else if (helicone_json_string_eq(type, "content_block_stop", 18)) {
+    case helicone_event_block_stop:
         helicone_translate_stream_block_stop(&t, m, out);
+        break;
 
-    } else if (helicone_json_string_eq(type, "message_delta", 13)) {
+    case helicone_event_message_delta:
         helicone_translate_stream_delta(&t, m, out);
+        break;
 
-    } else if (helicone_json_string_eq(type, "message_stop", 12)) {
+    case helicone_event_message_stop:
         helicone_translate_stream_stop(&t, out);
+        break;
 
-    } else if (helicone_json_string_eq(type, "error", 5)) {
+    case helicone_event_error:
         helicone_translate_stream_error(&t, ev, out);
+        break;
 
-    } else {
+    default:
         /* ping, and events Anthropic may add */
         return HELICONE_OK;
     }
