@@ -80,8 +80,8 @@ static int helicone_translate_check_unsupported(
     const helicone_translate_req_t *req, const char **error);
 static int helicone_translate_max_tokens(const helicone_translate_req_t *req,
     const helicone_translate_opts_t *opts, int64_t *max, const char **error);
-static int helicone_translate_system(const helicone_json_value_t *msgs,
-    helicone_buf_t *out, const char **error);
+
+
 /*
  * A message's members, picked in one pass: the translators ask for
  * several, and a scan per question re-read the content every time.
@@ -102,13 +102,47 @@ typedef struct {
     helicone_json_value_t  v[helicone_msg_n];
 } helicone_translate_msg_t;
 
+
+/*
+ * The messages, picked once for the two passes over them (system, then
+ * the rest); past the first HELICONE_TRANSLATE_MSGS they are picked as
+ * each pass comes to them.
+ */
+
+#define HELICONE_TRANSLATE_MSGS  32
+
+typedef struct {
+    size_t                     count;    /* messages in the array */
+    size_t                     n;        /* of them picked here */
+    helicone_json_iter_t       rest;     /* the array after those */
+    helicone_json_value_t      obj[HELICONE_TRANSLATE_MSGS];
+    helicone_translate_msg_t   msg[HELICONE_TRANSLATE_MSGS];
+} helicone_translate_msgs_t;
+
+/* a pass over the list */
+
+typedef struct {
+    size_t                     i;
+    helicone_json_iter_t       it;
+    helicone_json_value_t      obj;
+    helicone_translate_msg_t   scratch;
+} helicone_translate_msgs_pass_t;
+
 static int helicone_translate_msg_read(const helicone_json_value_t *m,
     helicone_translate_msg_t *msg);
+static void helicone_translate_msgs_read(helicone_translate_msgs_t *list,
+    const helicone_json_value_t *msgs);
+static const helicone_translate_msg_t *helicone_translate_msgs_next(
+    const helicone_translate_msgs_t *list,
+    helicone_translate_msgs_pass_t *pass);
+
+static int helicone_translate_system(const helicone_translate_msgs_t *msgs,
+    helicone_buf_t *out, const char **error);
 static int helicone_translate_mget(const helicone_translate_msg_t *msg,
     unsigned member, helicone_json_value_t *v);
 static int helicone_translate_system_blocks(const helicone_translate_msg_t *m,
     helicone_buf_t *out, unsigned *n);
-static int helicone_translate_messages(const helicone_json_value_t *msgs,
+static int helicone_translate_messages(const helicone_translate_msgs_t *msgs,
     helicone_buf_t *out, const char **error);
 static int helicone_translate_user(const helicone_translate_msg_t *m,
     helicone_buf_t *out, const char **error);
@@ -355,6 +389,70 @@ helicone_translate_mget(const helicone_translate_msg_t *msg, unsigned member,
     *v = msg->v[member];
 
     return helicone_translate_has(v);
+}
+
+
+static void
+helicone_translate_msgs_read(helicone_translate_msgs_t *list,
+    const helicone_json_value_t *msgs)
+{
+    helicone_json_iter_t   it;
+    helicone_json_value_t  m;
+
+    list->count = 0;
+    list->n = 0;
+
+    if (helicone_json_iter_init(&it, msgs) != HELICONE_OK) {
+        return;
+    }
+
+    list->rest = it;
+
+    while (helicone_json_iter_next(&it, NULL, &m) == HELICONE_OK) {
+        if (list->n < HELICONE_TRANSLATE_MSGS) {
+            list->obj[list->n] = m;
+            helicone_translate_msg_read(&m, &list->msg[list->n]);
+            list->n++;
+            list->rest = it;
+        }
+
+        list->count++;
+    }
+}
+
+
+/* the next message of a pass (pass->i starts at 0), or NULL at the end */
+
+static const helicone_translate_msg_t *
+helicone_translate_msgs_next(const helicone_translate_msgs_t *list,
+    helicone_translate_msgs_pass_t *pass)
+{
+    size_t  i;
+
+    i = pass->i;
+
+    if (i >= list->count) {
+        return NULL;
+    }
+
+    pass->i++;
+
+    if (i < list->n) {
+        pass->obj = list->obj[i];
+        return &list->msg[i];
+    }
+
+    if (i == list->n) {
+        pass->it = list->rest;
+    }
+
+    if (helicone_json_iter_next(&pass->it, NULL, &pass->obj) != HELICONE_OK) {
+        return NULL;
+    }
+
+    helicone_translate_msg_read(&pass->obj, &pass->scratch);
+
+    return &pass->scratch;
 }
 
 
@@ -706,9 +804,10 @@ helicone_translate_request_body(const helicone_translate_req_t *req,
     const helicone_translate_opts_t *opts, helicone_buf_t *out,
     const char **error)
 {
-    int                    rc, thinking, tools;
-    int64_t                max, budget;
-    helicone_json_value_t  msgs, v;
+    int                         rc, thinking, tools;
+    int64_t                     max, budget;
+    helicone_json_value_t       msgs, v;
+    helicone_translate_msgs_t   list;
 
     if (req->obj == NULL || req->obj->type != HELICONE_JSON_OBJECT) {
         *error = "request body must be a JSON object";
@@ -744,12 +843,14 @@ helicone_translate_request_body(const helicone_translate_req_t *req,
     helicone_translate_lit(out, "\",\"max_tokens\":");
     helicone_buf_add_int(out, max);
 
-    rc = helicone_translate_system(&msgs, out, error);
+    helicone_translate_msgs_read(&list, &msgs);
+
+    rc = helicone_translate_system(&list, out, error);
     if (rc != HELICONE_OK) {
         return rc;
     }
 
-    rc = helicone_translate_messages(&msgs, out, error);
+    rc = helicone_translate_messages(&list, out, error);
     if (rc != HELICONE_OK) {
         return rc;
     }
@@ -908,28 +1009,25 @@ helicone_translate_max_tokens(const helicone_translate_req_t *req,
  */
 
 static int
-helicone_translate_system(const helicone_json_value_t *msgs,
+helicone_translate_system(const helicone_translate_msgs_t *msgs,
     helicone_buf_t *out, const char **error)
 {
-    unsigned                   n, simple;
-    helicone_json_iter_t       it;
-    helicone_json_value_t      m, role, first, v;
-    helicone_translate_msg_t   msg;
+    unsigned                         n, simple;
+    helicone_json_value_t            role, first, v;
+    helicone_translate_msgs_pass_t   pass;
+    const helicone_translate_msg_t  *msg;
 
     n = 0;
     simple = 1;
+    pass.i = 0;
 
-    helicone_json_iter_init(&it, msgs);
-
-    while (helicone_json_iter_next(&it, NULL, &m) == HELICONE_OK) {
-        if (m.type != HELICONE_JSON_OBJECT) {
+    while ((msg = helicone_translate_msgs_next(msgs, &pass)) != NULL) {
+        if (pass.obj.type != HELICONE_JSON_OBJECT) {
             *error = "each message must be an object";
             return HELICONE_DECLINED;
         }
 
-        helicone_translate_msg_read(&m, &msg);
-
-        if (!helicone_translate_mget(&msg, helicone_msg_role, &role)
+        if (!helicone_translate_mget(msg, helicone_msg_role, &role)
             || role.type != HELICONE_JSON_STRING)
         {
             *error = "each message must have a \"role\"";
@@ -943,12 +1041,12 @@ helicone_translate_system(const helicone_json_value_t *msgs,
         }
 
         if (n++ == 0) {
-            first = msg.v[helicone_msg_content];
+            first = msg->v[helicone_msg_content];
         }
 
-        if (!helicone_translate_mget(&msg, helicone_msg_content, &v)
+        if (!helicone_translate_mget(msg, helicone_msg_content, &v)
             || v.type != HELICONE_JSON_STRING
-            || helicone_translate_mget(&msg, helicone_msg_cache_control, &v))
+            || helicone_translate_mget(msg, helicone_msg_cache_control, &v))
         {
             simple = 0;
         }
@@ -967,16 +1065,15 @@ helicone_translate_system(const helicone_json_value_t *msgs,
     helicone_translate_lit(out, ",\"system\":[");
 
     n = 0;
-    helicone_json_iter_init(&it, msgs);
+    pass.i = 0;
 
-    while (helicone_json_iter_next(&it, NULL, &m) == HELICONE_OK) {
-        helicone_translate_msg_read(&m, &msg);
-        role = msg.v[helicone_msg_role];
+    while ((msg = helicone_translate_msgs_next(msgs, &pass)) != NULL) {
+        role = msg->v[helicone_msg_role];
 
         if (helicone_json_string_eq(&role, "system", 6)
             || helicone_json_string_eq(&role, "developer", 9))
         {
-            if (helicone_translate_system_blocks(&msg, out, &n)
+            if (helicone_translate_system_blocks(msg, out, &n)
                 != HELICONE_OK)
             {
                 *error = "system message content must be text";
@@ -1106,23 +1203,22 @@ helicone_translate_system_blocks(const helicone_translate_msg_t *m,
  */
 
 static int
-helicone_translate_messages(const helicone_json_value_t *msgs,
+helicone_translate_messages(const helicone_translate_msgs_t *msgs,
     helicone_buf_t *out, const char **error)
 {
-    int                        rc;
-    unsigned                   n;
-    helicone_json_iter_t       it;
-    helicone_json_value_t      m, role;
-    helicone_translate_msg_t   msg;
+    int                              rc;
+    unsigned                         n;
+    helicone_json_value_t            role;
+    helicone_translate_msgs_pass_t   pass;
+    const helicone_translate_msg_t  *msg;
 
     helicone_translate_lit(out, ",\"messages\":[");
 
     n = 0;
-    helicone_json_iter_init(&it, msgs);
+    pass.i = 0;
 
-    while (helicone_json_iter_next(&it, NULL, &m) == HELICONE_OK) {
-        helicone_translate_msg_read(&m, &msg);
-        role = msg.v[helicone_msg_role];
+    while ((msg = helicone_translate_msgs_next(msgs, &pass)) != NULL) {
+        role = msg->v[helicone_msg_role];
 
         if (helicone_json_string_eq(&role, "system", 6)
             || helicone_json_string_eq(&role, "developer", 9))
@@ -1133,13 +1229,13 @@ helicone_translate_messages(const helicone_json_value_t *msgs,
         helicone_translate_sep(out, &n);
 
         if (helicone_json_string_eq(&role, "user", 4)) {
-            rc = helicone_translate_user(&msg, out, error);
+            rc = helicone_translate_user(msg, out, error);
 
         } else if (helicone_json_string_eq(&role, "assistant", 9)) {
-            rc = helicone_translate_assistant(&msg, out, error);
+            rc = helicone_translate_assistant(msg, out, error);
 
         } else if (helicone_json_string_eq(&role, "tool", 4)) {
-            rc = helicone_translate_tool_result(&msg, out, error);
+            rc = helicone_translate_tool_result(msg, out, error);
 
         } else if (helicone_json_string_eq(&role, "function", 8)) {
             *error = "messages with role \"function\" are not supported "
