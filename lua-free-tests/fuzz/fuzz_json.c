@@ -50,6 +50,14 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         abort();
     }
 
+    /* with room to spare (short runs are copied 16 bytes at a time) */
+    if (helicone_json_escape_into(dec, dec + 6 * size + 2, data, size)
+        != dec + len
+        || memcmp(dec, out + 1, len) != 0)
+    {
+        abort();
+    }
+
     out[len + 1] = '"';
 
     if (helicone_json_parse(out, len + 2, &s) != HELICONE_OK
