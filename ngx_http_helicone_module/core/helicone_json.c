@@ -1552,39 +1552,26 @@ static unsigned char *
 helicone_json_compact_value(const helicone_json_value_t *v,
     unsigned char *out)
 {
-    int                   in_string, escaped;
-    const unsigned char  *p, *end;
+    const unsigned char  *p, *end, *q;
 
-    in_string = 0;
-    escaped = 0;
+    p = v->start;
+    end = v->start + v->len;
 
-    for (p = v->start, end = v->start + v->len; p < end; p++) {
-
-        if (in_string) {
-            *out++ = *p;
-
-            if (escaped) {
-                escaped = 0;
-
-            } else if (*p == '\\') {
-                escaped = 1;
-
-            } else if (*p == '"') {
-                in_string = 0;
-            }
-
-            continue;
-        }
-
-        if (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
-            continue;
-        }
-
+    while (p < end) {
         if (*p == '"') {
-            in_string = 1;
+            /* a string as it is, in one copy */
+            q = helicone_json_skip_string(p, end);
+            memcpy(out, p, (size_t) (q - p));
+            out += q - p;
+            p = q;
+            continue;
         }
 
-        *out++ = *p;
+        if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r') {
+            *out++ = *p;
+        }
+
+        p++;
     }
 
     return out;
