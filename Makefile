@@ -31,7 +31,7 @@ DEB_BUILD   := nginx nginx-dev gcc make libssl-dev libpcre2-dev zlib1g-dev \
                libcjson-dev libhiredis-dev librdkafka-dev
 DEB_TEST    := perl openssl redis-server kcat curl clang libclang-rt-14-dev \
                nodejs
-DEB_BENCH   := wrk
+DEB_BENCH   := wrk valgrind
 
 SOURCES     := config $(wildcard ngx_http_helicone_module/*.[ch]) \
                $(wildcard ngx_http_helicone_module/core/*.[ch])
@@ -122,7 +122,7 @@ bench-redis: deps $(MODULE)
 
 # instructions per request under callgrind: A/B two builds on a busy box,
 # e.g. make bench-instructions INSTR_MODULES="old.so build/ngx_http_helicone_module.so"
-bench-instructions: $(MODULE)
+bench-instructions: deps $(MODULE)
 	@sh bench/instructions $(INSTR_MODULES)
 
 key:
