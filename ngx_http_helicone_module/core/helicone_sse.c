@@ -299,10 +299,19 @@ static size_t
 helicone_sse_value_run(helicone_sse_parser_t *p, const unsigned char *data,
     size_t len)
 {
-    size_t  n, room;
+    size_t                n, room;
+    const unsigned char  *nl, *cr;
 
-    for (n = 0; n < len && data[n] != '\r' && data[n] != '\n'; n++) {
-        /* void */
+    /* the line ends at the first CR or LF: LF by memchr(), then a CR
+     * before it, which streams seldom have */
+
+    nl = memchr(data, '\n', len);
+    n = nl ? (size_t) (nl - data) : len;
+
+    cr = memchr(data, '\r', n);
+
+    if (cr) {
+        n = (size_t) (cr - data);
     }
 
     switch (p->field) {
