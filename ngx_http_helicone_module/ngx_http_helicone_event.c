@@ -37,6 +37,8 @@ static void ngx_http_helicone_w_raw(ngx_http_helicone_writer_t *w,
     const char *s);
 static u_char *ngx_http_helicone_w_name(u_char *p, const char *name,
     size_t len);
+static ngx_uint_t ngx_http_helicone_w_key(ngx_http_helicone_writer_t *w,
+    const char *name, size_t value);
 static u_char *ngx_http_helicone_w_digits(u_char *p, uint64_t n,
     size_t width);
 static void ngx_http_helicone_w_str(ngx_http_helicone_writer_t *w,
@@ -568,6 +570,30 @@ ngx_http_helicone_w_name(u_char *p, const char *name, size_t len)
 }
 
 
+/*
+ * "name": when a value of up to value bytes and its comma still fit
+ * after it; else the writer is full and 0 says to write nothing.
+ */
+
+static ngx_uint_t
+ngx_http_helicone_w_key(ngx_http_helicone_writer_t *w, const char *name,
+    size_t value)
+{
+    size_t  nlen;
+
+    nlen = ngx_strlen(name);
+
+    if ((size_t) (w->last - w->pos) <= nlen + 3 + value) {
+        w->pos = w->last;
+        return 0;
+    }
+
+    w->pos = ngx_http_helicone_w_name(w->pos, name, nlen);
+
+    return 1;
+}
+
+
 /* at least width digits, zeros in front */
 
 static u_char *
@@ -637,16 +663,9 @@ static void
 ngx_http_helicone_w_int(ngx_http_helicone_writer_t *w, const char *name,
     int64_t n)
 {
-    size_t  nlen;
-
-    nlen = ngx_strlen(name);
-
-    if ((size_t) (w->last - w->pos) <= nlen + NGX_INT64_LEN + 4) {
-        w->pos = w->last;
+    if (!ngx_http_helicone_w_key(w, name, NGX_INT64_LEN + 1)) {
         return;
     }
-
-    w->pos = ngx_http_helicone_w_name(w->pos, name, nlen);
 
     if (n < 0) {
         *w->pos++ = '-';
@@ -678,17 +697,9 @@ ngx_http_helicone_w_tokens(ngx_http_helicone_writer_t *w, const char *name,
 static void
 ngx_http_helicone_w_null(ngx_http_helicone_writer_t *w, const char *name)
 {
-    size_t  nlen;
-
-    nlen = ngx_strlen(name);
-
-    if ((size_t) (w->last - w->pos) <= nlen + 8) {
-        w->pos = w->last;
-        return;
+    if (ngx_http_helicone_w_key(w, name, 5)) {
+        w->pos = ngx_cpymem(w->pos, "null,", 5);
     }
-
-    w->pos = ngx_http_helicone_w_name(w->pos, name, nlen);
-    w->pos = ngx_cpymem(w->pos, "null,", 5);
 }
 
 
@@ -696,16 +707,10 @@ static void
 ngx_http_helicone_w_bool(ngx_http_helicone_writer_t *w, const char *name,
     ngx_uint_t b)
 {
-    size_t  nlen;
-
-    nlen = ngx_strlen(name);
-
-    if ((size_t) (w->last - w->pos) <= nlen + 10) {
-        w->pos = w->last;
+    if (!ngx_http_helicone_w_key(w, name, 7)) {
         return;
     }
 
-    w->pos = ngx_http_helicone_w_name(w->pos, name, nlen);
     w->pos = b ? ngx_cpymem(w->pos, "true,", 5)
                : ngx_cpymem(w->pos, "false,", 6);
 }
@@ -718,19 +723,15 @@ ngx_http_helicone_w_time(ngx_http_helicone_writer_t *w, const char *name,
     time_t sec, ngx_msec_t msec)
 {
     u_char    *p;
-    size_t     nlen;
     ngx_tm_t   tm;
 
-    nlen = ngx_strlen(name);
-
-    if ((size_t) (w->last - w->pos) <= nlen + 32) {
-        w->pos = w->last;
+    if (!ngx_http_helicone_w_key(w, name, 29)) {
         return;
     }
 
     ngx_gmtime(sec, &tm);
 
-    p = ngx_http_helicone_w_name(w->pos, name, nlen);
+    p = w->pos;
     *p++ = '"';
     p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_year, 4);
     *p++ = '-';
