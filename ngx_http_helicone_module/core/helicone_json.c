@@ -35,6 +35,7 @@ static const unsigned char *helicone_json_skip(const unsigned char *p,
 static int helicone_json_validate(const unsigned char *p, size_t len,
     helicone_json_value_t *root, const helicone_str_t *names, size_t n,
     helicone_json_value_t *out);
+static void helicone_json_absent(helicone_json_value_t *out, size_t n);
 static size_t helicone_json_pick_name(const unsigned char *p,
     const unsigned char *end, const helicone_str_t *names, size_t n);
 static size_t helicone_json_name_index(const unsigned char *key, size_t len,
@@ -481,19 +482,13 @@ helicone_json_parse_pick(const unsigned char *p, size_t len,
     helicone_json_value_t *root, const helicone_str_t *names, size_t n,
     helicone_json_value_t *out)
 {
-    size_t  i;
-
     if (helicone_json_validate(p, len, root, names, n, out) == HELICONE_OK) {
         return HELICONE_OK;
     }
 
     /* what an invalid document seemed to hold is not given out */
 
-    for (i = 0; i < n; i++) {
-        out[i].type = HELICONE_JSON_INVALID;
-        out[i].start = NULL;
-        out[i].len = 0;
-    }
+    helicone_json_absent(out, n);
 
     return HELICONE_ERROR;
 }
@@ -510,15 +505,11 @@ helicone_json_validate(const unsigned char *p, size_t len,
     helicone_json_value_t *root, const helicone_str_t *names, size_t n,
     helicone_json_value_t *out)
 {
-    size_t                depth, i, member;
+    size_t                depth, member;
     unsigned char         c, cl, stack[HELICONE_JSON_MAX_DEPTH];
     const unsigned char  *end, *start, *key, *value;
 
-    for (i = 0; i < n; i++) {
-        out[i].type = HELICONE_JSON_INVALID;
-        out[i].start = NULL;
-        out[i].len = 0;
-    }
+    helicone_json_absent(out, n);
 
     if (p == NULL) {
         return HELICONE_ERROR;
@@ -670,6 +661,21 @@ done:
     }
 
     return HELICONE_OK;
+}
+
+
+/* the n picked members, none found yet */
+
+static void
+helicone_json_absent(helicone_json_value_t *out, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        out[i].type = HELICONE_JSON_INVALID;
+        out[i].start = NULL;
+        out[i].len = 0;
+    }
 }
 
 
@@ -985,11 +991,7 @@ helicone_json_object_pick(const helicone_json_value_t *obj,
     helicone_json_iter_t   it;
     helicone_json_value_t  k, v;
 
-    for (i = 0; i < n; i++) {
-        out[i].type = HELICONE_JSON_INVALID;
-        out[i].start = NULL;
-        out[i].len = 0;
-    }
+    helicone_json_absent(out, n);
 
     if (obj == NULL || obj->type != HELICONE_JSON_OBJECT
         || helicone_json_iter_init(&it, obj) != HELICONE_OK)

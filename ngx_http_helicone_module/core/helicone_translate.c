@@ -215,6 +215,10 @@ static void helicone_translate_stream_block_stop(
     helicone_buf_t *out);
 static void helicone_translate_stream_delta(helicone_translate_stream_t *s,
     const helicone_json_value_t *ev, helicone_buf_t *out);
+static void helicone_translate_stream_stop(helicone_translate_stream_t *s,
+    helicone_buf_t *out);
+static void helicone_translate_stream_error(helicone_translate_stream_t *s,
+    const helicone_sse_event_t *ev, helicone_buf_t *out);
 
 
 /*
@@ -260,10 +264,6 @@ static const helicone_str_t  helicone_translate_event_members[] = {
     helicone_string("delta"), helicone_string("content_block"),
     helicone_string("message"), helicone_string("usage")
 };
-static void helicone_translate_stream_stop(helicone_translate_stream_t *s,
-    helicone_buf_t *out);
-static void helicone_translate_stream_error(helicone_translate_stream_t *s,
-    const helicone_sse_event_t *ev, helicone_buf_t *out);
 
 
 /* helpers */

@@ -326,33 +326,23 @@ int
 helicone_usage_from_anthropic(const helicone_json_value_t *doc,
     helicone_usage_t *u)
 {
-    helicone_json_iter_t   it;
-    helicone_json_value_t  k, v, usage, message;
+    helicone_json_value_t  m[2], usage;
 
-    if (doc == NULL || doc->type != HELICONE_JSON_OBJECT
-        || helicone_json_iter_init(&it, doc) != HELICONE_OK)
-    {
-        return HELICONE_DECLINED;
-    }
+    static const helicone_str_t  names[2] = {
+        helicone_string("usage"), helicone_string("message")
+    };
 
     /* "usage", or a message_start event's "message.usage": one pass */
 
-    usage.type = HELICONE_JSON_INVALID;
-    message.type = HELICONE_JSON_INVALID;
-
-    while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
-        if (helicone_json_string_eq(&k, "usage", 5)) {
-            usage = v;
-
-        } else if (helicone_json_string_eq(&k, "message", 7)) {
-            message = v;
-        }
+    if (helicone_json_object_pick(doc, names, 2, m) != HELICONE_OK) {
+        return HELICONE_DECLINED;
     }
 
+    usage = m[0];
+
     if (usage.type != HELICONE_JSON_OBJECT
-        && (message.type != HELICONE_JSON_OBJECT
-            || helicone_json_object_get(&message, "usage", 5, &usage)
-               != HELICONE_OK))
+        && helicone_json_object_get(&m[1], "usage", 5, &usage)
+           != HELICONE_OK)
     {
         return HELICONE_DECLINED;
     }
