@@ -861,6 +861,182 @@ test_plain_runs(void)
 }
 
 
+/*
+ * Two bytes that are not plain in one word, or in words next to each
+ * other: the first is found where it is, and the scan resumes right
+ * after it (the word test also flags some plain bytes above a hit).
+ */
+
+static void
+test_plain_pairs(void)
+{
+    size_t          i, j, off, gap, len, elen, n, runs;
+    unsigned char   in[96], want[256], out[256], *end;
+
+    static const struct {
+        const char  *raw;
+        const char  *escaped;
+    } cases[] = {
+        { "\"", "\\\"" },          /* quote */
+        { "\\", "\\\\" },        /* backslash */
+        { "\x1f", "\\u001f" },      /* a control byte, then a space */
+        { "\n", "\\n" },
+        { "\xff", "\\ufffd" },      /* carries into the byte above */
+        { "\xc3\xa9", "\xc3\xa9" },
+        { "\x7f", "\x7f" },          /* flagged, yet copied as it is */
+    };
+
+    n = 0;
+    runs = 0;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        for (j = 0; j < sizeof(cases) / sizeof(cases[0]); j++) {
+            for (off = 0; off <= 17; off++) {
+                for (gap = 0; gap <= 9; gap++) {
+                    /* off x " ", X, gap x "~", Y, 11 x "a": spaces and
+                     * tildes are the plain bytes next to the flagged
+                     * ranges */
+                    len = 0;
+                    elen = 0;
+
+                    memset(in, ' ', off);
+                    memset(want, ' ', off);
+                    len += off;
+                    elen += off;
+
+                    memcpy(in + len, cases[i].raw, strlen(cases[i].raw));
+                    len += strlen(cases[i].raw);
+                    memcpy(want + elen, cases[i].escaped,
+                           strlen(cases[i].escaped));
+                    elen += strlen(cases[i].escaped);
+
+                    memset(in + len, '~', gap);
+                    memset(want + elen, '~', gap);
+                    len += gap;
+                    elen += gap;
+
+                    memcpy(in + len, cases[j].raw, strlen(cases[j].raw));
+                    len += strlen(cases[j].raw);
+                    memcpy(want + elen, cases[j].escaped,
+                           strlen(cases[j].escaped));
+                    elen += strlen(cases[j].escaped);
+
+                    memset(in + len, 'a', 11);
+                    memset(want + elen, 'a', 11);
+                    len += 11;
+                    elen += 11;
+
+                    runs++;
+
+                    end = helicone_json_escape(out, in, len);
+
+                    if ((size_t) (end - out) != elen
+                        || memcmp(out, want, elen) != 0
+                        || helicone_json_escape_len(in, len) != elen)
+                    {
+                        n++;
+                        continue;
+                    }
+
+                    memset(out, 0, sizeof(out));
+
+                    if (helicone_json_escape_into(out, out + sizeof(out),
+                                                  in, len) != out + elen
+                        || memcmp(out, want, elen) != 0
+                        || helicone_json_escape_into(out, out + elen, in,
+                                                     len) != out + elen
+                        || memcmp(out, want, elen) != 0
+                        || helicone_json_escape_into(out, out + elen - 1,
+                                                     in, len) != NULL)
+                    {
+                        n++;
+                    }
+                }
+            }
+        }
+    }
+
+    ok(n == 0, "plain pairs: %zu strings escaped as expected (%zu wrong)",
+       runs, n);
+}
+
+
+/*
+ * Long strings made of pieces, with a quote or a backslash every few
+ * bytes as in JSON text within JSON text: the escapers agree with the
+ * pieces' known escapes at every length and with room to the byte
+ * (escape_into works 16 bytes at a time where it can).
+ */
+
+static void
+test_escape_long(void)
+{
+    size_t          k, r, len, elen, n, pick;
+    uint32_t        seed;
+    unsigned char   in[400], want[2400], out[2400], *end;
+
+    static const struct {
+        const char  *raw;
+        const char  *escaped;
+    } pieces[] = {
+        { "a", "a" }, { "bcdefgh", "bcdefgh" }, { " ", " " },
+        { "\"", "\\\"" }, { "\\", "\\\\" }, { "\n", "\\n" },
+        { "\x01", "\\u0001" }, { "\x7f", "\x7f" }, { "~", "~" },
+        { "\xc3\xa9", "\xc3\xa9" }, { "\xe2\x80\xa8", "\\u2028" },
+        { "\xff", "\\ufffd" }, { "0123456789abcdefXYZ", "0123456789abcdefXYZ" },
+    };
+
+    n = 0;
+    seed = 7;
+
+    for (r = 0; r < 3000; r++) {
+        len = 0;
+        elen = 0;
+
+        /* mostly plain pieces and quotes, as in a request body */
+        while (len < 20 + r % 300) {
+            seed = seed * 1103515245 + 12345;
+            pick = (seed >> 16) % 40;
+            k = pick < 13 ? pick : (pick < 30 ? 0 + (pick % 3 == 0) * 3
+                                                : 12);
+
+            memcpy(in + len, pieces[k].raw, strlen(pieces[k].raw));
+            len += strlen(pieces[k].raw);
+            memcpy(want + elen, pieces[k].escaped,
+                   strlen(pieces[k].escaped));
+            elen += strlen(pieces[k].escaped);
+        }
+
+        end = helicone_json_escape(out, in, len);
+
+        if ((size_t) (end - out) != elen || memcmp(out, want, elen) != 0
+            || helicone_json_escape_len(in, len) != elen)
+        {
+            n++;
+            continue;
+        }
+
+        memset(out, 0, sizeof(out));
+
+        if (helicone_json_escape_into(out, out + sizeof(out), in, len)
+            != out + elen
+            || memcmp(out, want, elen) != 0
+            || helicone_json_escape_into(out, out + elen, in, len)
+               != out + elen
+            || memcmp(out, want, elen) != 0
+            || helicone_json_escape_into(out, out + elen - 1, in, len)
+               != NULL
+            || helicone_json_escape_into(out, out + elen / 2, in, len)
+               != NULL)
+        {
+            n++;
+        }
+    }
+
+    ok(n == 0, "long strings: 3000 escaped as expected (%zu wrong)", n);
+}
+
+
 /* the one-pass pick agrees with object_get, name by name */
 
 static void
@@ -1182,6 +1358,8 @@ main(void)
     test_escape_roundtrip();
     test_escape_random_bytes();
     test_plain_runs();
+    test_plain_pairs();
+    test_escape_long();
 
     return done_testing();
 }

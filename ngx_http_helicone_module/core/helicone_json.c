@@ -8,6 +8,13 @@
 
 #include "helicone_json.h"
 
+#if (defined __SSE2__ && defined __GNUC__)
+#include <emmintrin.h>
+#define HELICONE_JSON_SSE2  1
+#else
+#define HELICONE_JSON_SSE2  0
+#endif
+
 
 #define HELICONE_JSON_FFFD_ESCAPE_LEN  6
 
@@ -47,6 +54,11 @@ static size_t helicone_json_decode_char(const unsigned char **pp,
 static size_t helicone_json_utf8_put(uint32_t cp, unsigned char out[4]);
 static size_t helicone_json_escape_char(const unsigned char **pp,
     const unsigned char *end, unsigned char *dst);
+#if (HELICONE_JSON_SSE2)
+static unsigned char *helicone_json_escape_sse2(unsigned char *dst,
+    const unsigned char *end, const unsigned char **pp,
+    const unsigned char *last);
+#endif
 static unsigned char *helicone_json_compact_value(
     const helicone_json_value_t *v, unsigned char *out);
 
@@ -70,47 +82,62 @@ static const unsigned char  helicone_json_plain[256] = {
 
 
 /*
- * The first byte at or after p that is not plain, or end. Strings are
- * mostly long plain runs, so eight bytes are tested at once: a word has
- * no control byte, quote, backslash, DEL or non-ASCII byte when none of
- * the tests below flags a byte (they may flag a plain byte too, never
- * miss one; the byte loop then finds the exact place). The first bytes
- * go one by one: most strings of a JSON text are short.
+ * Eight bytes at once: helicone_json_unplain() is nonzero when the word
+ * has a control byte, quote, backslash, DEL or non-ASCII byte, and its
+ * lowest flagged byte is the first such byte (the subtractions only
+ * borrow, and the addition only carries, out of a byte that is flagged
+ * itself, so a plain byte below the first hit is never flagged). On a
+ * little-endian machine the count of trailing zero bits finds that byte
+ * without a byte loop.
  */
 
 #define HELICONE_JSON_ONES   0x0101010101010101ULL
 #define HELICONE_JSON_HIGHS  0x8080808080808080ULL
 
+#if (defined __GNUC__ && defined __BYTE_ORDER__                               \
+     && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__)
+#define HELICONE_JSON_WORD_INDEX  1
+#define helicone_json_first_flagged(flags)                                    \
+    ((size_t) __builtin_ctzll(flags) >> 3)
+#else
+#define HELICONE_JSON_WORD_INDEX  0
+#endif
+
+
+static inline uint64_t
+helicone_json_unplain(uint64_t x)
+{
+    uint64_t  q, b;
+
+    q = x ^ (HELICONE_JSON_ONES * '"');
+    b = x ^ (HELICONE_JSON_ONES * '\\');
+
+    return (((x - HELICONE_JSON_ONES * 0x20) & ~x)    /* < 0x20 */
+            | ((x + HELICONE_JSON_ONES) | x)          /* >= 0x7f */
+            | ((q - HELICONE_JSON_ONES) & ~q)         /* '"' */
+            | ((b - HELICONE_JSON_ONES) & ~b))        /* '\\' */
+           & HELICONE_JSON_HIGHS;
+}
+
+
+/* The first byte at or after p that is not plain, or end. */
+
 static inline const unsigned char *
 helicone_json_plain_end(const unsigned char *p, const unsigned char *end)
 {
-    uint64_t              x, q, b, flags;
-    const unsigned char  *first;
-
-    /* names and short values end within a few bytes: no words for them */
-    first = (end - p > 16) ? p + 16 : end;
-
-    while (p < first) {
-        if (!helicone_json_plain[*p]) {
-            return p;
-        }
-
-        p++;
-    }
+    uint64_t  x, flags;
 
     while (end - p >= 8) {
         memcpy(&x, p, 8);
 
-        q = x ^ (HELICONE_JSON_ONES * '"');
-        b = x ^ (HELICONE_JSON_ONES * '\\');
+        flags = helicone_json_unplain(x);
 
-        flags = ((x - HELICONE_JSON_ONES * 0x20) & ~x)    /* < 0x20 */
-                | ((x + HELICONE_JSON_ONES) | x)          /* >= 0x7f */
-                | ((q - HELICONE_JSON_ONES) & ~q)         /* '"' */
-                | ((b - HELICONE_JSON_ONES) & ~b);        /* '\\' */
-
-        if (flags & HELICONE_JSON_HIGHS) {
+        if (flags) {
+#if (HELICONE_JSON_WORD_INDEX)
+            return p + helicone_json_first_flagged(flags);
+#else
             break;
+#endif
         }
 
         p += 8;
@@ -1488,6 +1515,9 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
 {
     size_t                n;
     const unsigned char  *p, *last, *run, *q;
+#if (HELICONE_JSON_WORD_INDEX)
+    uint64_t              x, flags;
+#endif
 
     if (src == NULL) {
         return dst;
@@ -1495,6 +1525,47 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
 
     p = src;
     last = src + len;
+
+#if (HELICONE_JSON_SSE2)
+    dst = helicone_json_escape_sse2(dst, end, &p, last);
+#endif
+
+#if (HELICONE_JSON_WORD_INDEX)
+
+    /*
+     * While there are 8 bytes to read and 16 to write, copy a word at a
+     * time, escapes included, without a room check: a word's bytes past
+     * its first escape are written too and then overwritten.
+     */
+
+    while (last - p >= 8 && end - dst >= 16) {
+        memcpy(&x, p, 8);
+        memcpy(dst, &x, 8);
+
+        flags = helicone_json_unplain(x);
+
+        if (flags == 0) {
+            p += 8;
+            dst += 8;
+            continue;
+        }
+
+        n = helicone_json_first_flagged(flags);
+        p += n;
+        dst += n;
+
+        if (*p == '"' || *p == '\\') {
+            dst[0] = '\\';
+            dst[1] = *p++;
+            dst += 2;
+            continue;
+        }
+
+        /* at most 6 bytes, and at least 9 are left */
+        dst += helicone_json_escape_char(&p, last, dst);
+    }
+
+#endif
 
     while (p < last) {
         run = p;
@@ -1546,6 +1617,95 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
 
     return dst;
 }
+
+
+#if (HELICONE_JSON_SSE2)
+
+/*
+ * The bulk of escape_into() on x86-64: sixteen bytes are classified at
+ * once, and every quote and backslash of the window is escaped from that
+ * one classification, which matters for JSON text within JSON text (a
+ * quote every few bytes). Each run before an escape is moved with one
+ * fixed 16-byte copy, so the loop keeps 32 bytes to read and 48 to write
+ * ahead; a byte of another kind ends its window. Stops when the ends are
+ * near: returns the new dst, *pp the first byte not done.
+ */
+
+static unsigned char *
+helicone_json_escape_sse2(unsigned char *dst, const unsigned char *end,
+    const unsigned char **pp, const unsigned char *last)
+{
+    int                   mask;
+    unsigned int          i, start;
+    const unsigned char  *p;
+    __m128i               v, quote, backslash, space, del, special;
+
+    p = *pp;
+
+    quote = _mm_set1_epi8('"');
+    backslash = _mm_set1_epi8('\\');
+    space = _mm_set1_epi8(0x20);
+    del = _mm_set1_epi8(0x7f);
+
+    while (last - p >= 32 && end - dst >= 48) {
+        v = _mm_loadu_si128((const __m128i *) p);
+
+        /* signed: below the space are the control bytes and, as negative
+         * numbers, every byte from 0x80 */
+        special = _mm_or_si128(
+                      _mm_or_si128(_mm_cmpeq_epi8(v, quote),
+                                   _mm_cmpeq_epi8(v, backslash)),
+                      _mm_or_si128(_mm_cmplt_epi8(v, space),
+                                   _mm_cmpeq_epi8(v, del)));
+
+        mask = _mm_movemask_epi8(special);
+
+        if (mask == 0) {
+            _mm_storeu_si128((__m128i *) dst, v);
+            p += 16;
+            dst += 16;
+            continue;
+        }
+
+        start = 0;
+
+        for ( ;; ) {
+            i = (unsigned int) __builtin_ctz((unsigned int) mask);
+
+            memcpy(dst, p + start, 16);
+            dst += i - start;
+
+            if (p[i] != '"' && p[i] != '\\') {
+                /* a control or non-ASCII byte: at most 6 bytes more (30
+                 * are written at most), then the next window from after
+                 * it */
+                p += i;
+                dst += helicone_json_escape_char(&p, last, dst);
+                break;
+            }
+
+            dst[0] = '\\';
+            dst[1] = p[i];
+            dst += 2;
+
+            start = i + 1;
+            mask &= mask - 1;
+
+            if (mask == 0) {
+                memcpy(dst, p + start, 16);
+                dst += 16 - start;
+                p += 16;
+                break;
+            }
+        }
+    }
+
+    *pp = p;
+
+    return dst;
+}
+
+#endif
 
 
 /* value text without white space outside strings */
