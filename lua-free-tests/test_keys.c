@@ -162,7 +162,7 @@ test_ct_equal(void)
 }
 
 
-/* the value helicone_key_hash() falls back to must never match */
+/* an all-zero placeholder line must never match */
 static void
 test_zero_hash(void)
 {

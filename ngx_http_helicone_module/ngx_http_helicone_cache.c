@@ -55,7 +55,7 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
     u_char                        *body;
     size_t                         len, nignore;
     ngx_int_t                      n;
-    EVP_MD_CTX                    *sha;
+    helicone_sha256_t              sha;
     ngx_table_elt_t               *h, *seed, *auth;
     helicone_str_t                 ignore[NGX_HTTP_HELICONE_CACHE_IGNORE];
     ngx_http_helicone_loc_conf_t  *hlcf;
@@ -131,45 +131,39 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
     auth = (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY)
            ? NULL : r->headers_in.authorization;
 
-    sha = helicone_sha256_begin();
-
-    if (sha == NULL) {
-        return NGX_ERROR;
-    }
-
-    EVP_DigestUpdate(sha, "helicone-cache-1", 17);
+    helicone_sha256_init(&sha);
+    helicone_sha256_update(&sha, "helicone-cache-1", 17);
 
     if (seed) {
-        EVP_DigestUpdate(sha, seed->value.data, seed->value.len);
+        helicone_sha256_update(&sha, seed->value.data, seed->value.len);
     }
 
-    EVP_DigestUpdate(sha, "\0", 1);
-    EVP_DigestUpdate(sha, r->unparsed_uri.data, r->unparsed_uri.len);
-    EVP_DigestUpdate(sha, "\0", 1);
-    EVP_DigestUpdate(sha, ctx->org_id.data, ctx->org_id.len);
-    EVP_DigestUpdate(sha, "\0", 1);
+    helicone_sha256_update(&sha, "\0", 1);
+    helicone_sha256_update(&sha, r->unparsed_uri.data, r->unparsed_uri.len);
+    helicone_sha256_update(&sha, "\0", 1);
+    helicone_sha256_update(&sha, ctx->org_id.data, ctx->org_id.len);
+    helicone_sha256_update(&sha, "\0", 1);
 
     if (auth) {
-        EVP_DigestUpdate(sha, auth->value.data, auth->value.len);
+        helicone_sha256_update(&sha, auth->value.data, auth->value.len);
     }
 
-    EVP_DigestUpdate(sha, "\0", 1);
+    helicone_sha256_update(&sha, "\0", 1);
 
     if (ctx->json_ok) {
         body = ngx_pnalloc(r->pool, ctx->json.len);
         if (body == NULL) {
-            (void) EVP_DigestFinal_ex(sha, ctx->cache_digest, NULL);
             return NGX_ERROR;
         }
 
         len = helicone_json_compact(&ctx->json, ignore, nignore, body);
-        EVP_DigestUpdate(sha, body, len);
+        helicone_sha256_update(&sha, body, len);
 
     } else {
-        EVP_DigestUpdate(sha, ctx->body.data, ctx->body.len);
+        helicone_sha256_update(&sha, ctx->body.data, ctx->body.len);
     }
 
-    EVP_DigestFinal_ex(sha, ctx->cache_digest, NULL);
+    helicone_sha256_final(&sha, ctx->cache_digest);
 
     return NGX_OK;
 }

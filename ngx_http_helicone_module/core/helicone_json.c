@@ -120,12 +120,49 @@ helicone_json_unplain(uint64_t x)
 }
 
 
+#if (HELICONE_JSON_SSE2)
+
+/* a bit for each of the 16 bytes at p that is not plain */
+
+static inline unsigned int
+helicone_json_unplain16(const unsigned char *p)
+{
+    __m128i  v;
+
+    v = _mm_loadu_si128((const __m128i *) p);
+
+    /* signed: below the space are the control bytes and, as negative
+     * numbers, every byte from 0x80 */
+    return (unsigned int) _mm_movemask_epi8(
+               _mm_or_si128(
+                   _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+                   _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)))));
+}
+
+#endif
+
+
 /* The first byte at or after p that is not plain, or end. */
 
 static inline const unsigned char *
 helicone_json_plain_end(const unsigned char *p, const unsigned char *end)
 {
     uint64_t  x, flags;
+#if (HELICONE_JSON_SSE2)
+    unsigned int  mask;
+
+    while (end - p >= 16) {
+        mask = helicone_json_unplain16(p);
+
+        if (mask) {
+            return p + __builtin_ctz(mask);
+        }
+
+        p += 16;
+    }
+#endif
 
     while (end - p >= 8) {
         memcpy(&x, p, 8);
@@ -1635,33 +1672,16 @@ static unsigned char *
 helicone_json_escape_sse2(unsigned char *dst, const unsigned char *end,
     const unsigned char **pp, const unsigned char *last)
 {
-    int                   mask;
-    unsigned int          i, start;
+    unsigned int          i, start, mask;
     const unsigned char  *p;
-    __m128i               v, quote, backslash, space, del, special;
 
     p = *pp;
 
-    quote = _mm_set1_epi8('"');
-    backslash = _mm_set1_epi8('\\');
-    space = _mm_set1_epi8(0x20);
-    del = _mm_set1_epi8(0x7f);
-
     while (last - p >= 32 && end - dst >= 48) {
-        v = _mm_loadu_si128((const __m128i *) p);
-
-        /* signed: below the space are the control bytes and, as negative
-         * numbers, every byte from 0x80 */
-        special = _mm_or_si128(
-                      _mm_or_si128(_mm_cmpeq_epi8(v, quote),
-                                   _mm_cmpeq_epi8(v, backslash)),
-                      _mm_or_si128(_mm_cmplt_epi8(v, space),
-                                   _mm_cmpeq_epi8(v, del)));
-
-        mask = _mm_movemask_epi8(special);
+        mask = helicone_json_unplain16(p);
 
         if (mask == 0) {
-            _mm_storeu_si128((__m128i *) dst, v);
+            memcpy(dst, p, 16);
             p += 16;
             dst += 16;
             continue;
@@ -1670,7 +1690,7 @@ helicone_json_escape_sse2(unsigned char *dst, const unsigned char *end,
         start = 0;
 
         for ( ;; ) {
-            i = (unsigned int) __builtin_ctz((unsigned int) mask);
+            i = (unsigned int) __builtin_ctz(mask);
 
             memcpy(dst, p + start, 16);
             dst += i - start;

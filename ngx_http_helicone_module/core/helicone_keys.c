@@ -16,36 +16,27 @@ static int helicone_keys_hex(unsigned char c);
 static int helicone_keys_space(unsigned char c);
 
 
-/*
- * The digest and its context are made once per process and reused: with
- * OpenSSL 3, EVP_sha256() alone means a fetch under a lock on every use,
- * and a new context a malloc and a free.
- */
-
-EVP_MD_CTX *
-helicone_sha256_begin(void)
+void
+helicone_sha256_init(helicone_sha256_t *sha)
 {
-    static const EVP_MD  *sha256;
-    static EVP_MD_CTX    *md;
+    (void) SHA256_Init(sha);
+}
 
-    if (sha256 == NULL) {
-#if OPENSSL_VERSION_NUMBER >= 0x30000000L
-        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
-#endif
-        if (sha256 == NULL) {
-            sha256 = EVP_sha256();
-        }
+
+void
+helicone_sha256_update(helicone_sha256_t *sha, const void *data, size_t len)
+{
+    if (len) {
+        (void) SHA256_Update(sha, data, len);
     }
+}
 
-    if (md == NULL) {
-        md = EVP_MD_CTX_new();
 
-        if (md == NULL) {
-            return NULL;
-        }
-    }
-
-    return EVP_DigestInit_ex(md, sha256, NULL) == 1 ? md : NULL;
+void
+helicone_sha256_final(helicone_sha256_t *sha,
+    unsigned char out[HELICONE_SHA256_LEN])
+{
+    (void) SHA256_Final(out, sha);
 }
 
 
@@ -53,44 +44,26 @@ void
 helicone_sha256(const void *data, size_t len,
     unsigned char out[HELICONE_SHA256_LEN])
 {
-    EVP_MD_CTX  *md;
+    helicone_sha256_t  sha;
 
-    md = helicone_sha256_begin();
-
-    if (md == NULL
-        || EVP_DigestUpdate(md, data, len) != 1
-        || EVP_DigestFinal_ex(md, out, NULL) != 1)
-    {
-        memset(out, 0, HELICONE_SHA256_LEN);
-    }
+    helicone_sha256_init(&sha);
+    helicone_sha256_update(&sha, data, len);
+    helicone_sha256_final(&sha, out);
 }
 
 
-/*
- * Should libcrypto fail, out is zeros: a value no key hashes to in
- * practice, so nothing authenticates.
- */
+/* SHA-256 of "Bearer " + key: what Helicone stores as api_key_hash */
 
 void
 helicone_key_hash(const unsigned char *key, size_t len,
     unsigned char out[HELICONE_SHA256_LEN])
 {
-    int           ok;
-    unsigned int  n;
-    EVP_MD_CTX   *md;
+    helicone_sha256_t  sha;
 
-    md = helicone_sha256_begin();
-
-    ok = md != NULL
-         && EVP_DigestUpdate(md, "Bearer ", 7) == 1
-         && (len == 0 || key == NULL
-             || EVP_DigestUpdate(md, key, len) == 1)
-         && EVP_DigestFinal_ex(md, out, &n) == 1
-         && n == HELICONE_SHA256_LEN;
-
-    if (!ok) {
-        memset(out, 0, HELICONE_SHA256_LEN);
-    }
+    helicone_sha256_init(&sha);
+    helicone_sha256_update(&sha, "Bearer ", 7);
+    helicone_sha256_update(&sha, key, len);
+    helicone_sha256_final(&sha, out);
 }
 
 
@@ -174,7 +147,7 @@ helicone_keys_parse_line(const unsigned char *line, size_t len,
         any |= hash[i];
     }
 
-    /* all zeros is what helicone_key_hash() yields when libcrypto fails */
+    /* all zeros is a placeholder, never the hash of a key */
     if (any == 0) {
         return HELICONE_ERROR;
     }

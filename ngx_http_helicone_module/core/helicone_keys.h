@@ -8,7 +8,17 @@
 #define _HELICONE_KEYS_H_INCLUDED_
 
 
-#include <openssl/evp.h>
+/*
+ * SHA-256 by libcrypto's low-level calls: the same assembly as EVP (the
+ * CPU's SHA extensions where it has them) without OpenSSL 3's malloc and
+ * free of a digest context on every EVP_DigestInit_ex(). They are
+ * deprecated in 3.0, not removed; a libcrypto built without deprecated
+ * calls would need the EVP path back.
+ */
+#ifndef OPENSSL_SUPPRESS_DEPRECATED
+#define OPENSSL_SUPPRESS_DEPRECATED
+#endif
+#include <openssl/sha.h>
 
 #include "helicone_core.h"
 
@@ -16,14 +26,16 @@
 #define HELICONE_SHA256_LEN  32
 
 
-/*
- * A SHA-256 context ready for EVP_DigestUpdate(), or NULL when libcrypto
- * fails. The same one each call (a worker is one thread): finish it with
- * EVP_DigestFinal_ex() before the next begin, never free it.
- */
-EVP_MD_CTX *helicone_sha256_begin(void);
+typedef SHA256_CTX  helicone_sha256_t;
 
-/* SHA-256 of one buffer; zeros when libcrypto fails. */
+/* a digest in pieces: init, update as often as needed, final */
+void helicone_sha256_init(helicone_sha256_t *sha);
+void helicone_sha256_update(helicone_sha256_t *sha, const void *data,
+    size_t len);
+void helicone_sha256_final(helicone_sha256_t *sha,
+    unsigned char out[HELICONE_SHA256_LEN]);
+
+/* SHA-256 of one buffer. */
 void helicone_sha256(const void *data, size_t len,
     unsigned char out[HELICONE_SHA256_LEN]);
 
