@@ -325,14 +325,15 @@ helicone_json_scan_string(const unsigned char *p, const unsigned char *end)
 
     p++;
 
-    while (p < end) {
-        c = *p;
+    for ( ;; ) {
+        /* most of a string: printable ASCII, no escapes */
+        p = helicone_json_plain_end(p, end);
 
-        if (helicone_json_plain[c]) {
-            /* most of a string: printable ASCII, no escapes */
-            p = helicone_json_plain_end(p + 1, end);
-            continue;
+        if (p == end) {
+            return NULL;
         }
+
+        c = *p;
 
         if (c == '"') {
             return p + 1;
@@ -370,7 +371,7 @@ helicone_json_scan_string(const unsigned char *p, const unsigned char *end)
             continue;
         }
 
-        if (c < 0x80) {
+        if (c == 0x7f) {
             p++;
             continue;
         }
@@ -383,8 +384,6 @@ helicone_json_scan_string(const unsigned char *p, const unsigned char *end)
 
         p += n;
     }
-
-    return NULL;
 }
 
 

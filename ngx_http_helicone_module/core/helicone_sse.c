@@ -39,6 +39,8 @@ static int helicone_sse_dispatch(helicone_sse_parser_t *p,
     helicone_sse_event_pt handler, void *ctx);
 static size_t helicone_sse_value_run(helicone_sse_parser_t *p,
     const unsigned char *data, size_t len);
+static size_t helicone_sse_field_run(helicone_sse_parser_t *p,
+    const unsigned char *data, size_t len);
 
 
 static const unsigned char  helicone_sse_bom[3] = { 0xef, 0xbb, 0xbf };
@@ -96,6 +98,16 @@ helicone_sse_feed(helicone_sse_parser_t *p, const unsigned char *data,
                 if (rc != HELICONE_OK) {
                     return rc;
                 }
+            }
+        }
+
+        if (p->state == sw_start && c != ':' && c != '\r' && c != '\n') {
+            /* "data: " and "event: " at once */
+            j = helicone_sse_field_run(p, data + i, len - i);
+
+            if (j) {
+                i += j - 1;
+                continue;
             }
         }
 
@@ -343,6 +355,39 @@ helicone_sse_value_run(helicone_sse_parser_t *p, const unsigned char *data,
     }
 
     return n;
+}
+
+
+/*
+ * At the start of a line: when it begins with "data: " or "event: ",
+ * whole in this piece, the field is begun and its value is due; returns
+ * the bytes taken, or 0 to leave the line to the byte parser.
+ */
+
+static size_t
+helicone_sse_field_run(helicone_sse_parser_t *p, const unsigned char *data,
+    size_t len)
+{
+    size_t  n;
+
+    if (len >= 6 && memcmp(data, "data: ", 6) == 0) {
+        n = 4;
+
+    } else if (len >= 7 && memcmp(data, "event: ", 7) == 0) {
+        n = 5;
+
+    } else {
+        return 0;
+    }
+
+    memcpy(p->name, data, n);
+    p->name_len = n;
+
+    helicone_sse_field_begin(p);
+
+    p->state = sw_value;
+
+    return n + 2;
 }
 
 
