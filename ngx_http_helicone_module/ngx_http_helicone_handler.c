@@ -413,9 +413,14 @@ ngx_http_helicone_read_json(ngx_http_request_t *r,
     size_t                         n;
     ngx_str_t                      msg;
     ngx_uint_t                     gateway;
-    helicone_json_iter_t           it;
-    helicone_json_value_t          k, v, stream, user;
+    helicone_json_value_t          v, m[4], stream, user;
     ngx_http_helicone_loc_conf_t  *hlcf;
+
+    /* the members that matter, picked while the body is checked */
+    static const helicone_str_t  names[4] = {
+        helicone_string("model"), helicone_string("stream"),
+        helicone_string("stream_options"), helicone_string("user")
+    };
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
     gateway = (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY);
@@ -432,7 +437,8 @@ ngx_http_helicone_read_json(ngx_http_request_t *r,
                                             "invalid_json", &msg);
     }
 
-    if (helicone_json_parse(ctx->body.data, ctx->body.len, &ctx->json)
+    if (helicone_json_parse_pick(ctx->body.data, ctx->body.len, &ctx->json,
+                                 names, 4, m)
         != HELICONE_OK
         || ctx->json.type != HELICONE_JSON_OBJECT)
     {
@@ -451,29 +457,10 @@ ngx_http_helicone_read_json(ngx_http_request_t *r,
 
     ctx->json_ok = 1;
 
-    /* the members that matter, in one pass over a body of any size */
-
-    stream.type = HELICONE_JSON_INVALID;
-    user.type = HELICONE_JSON_INVALID;
-    ctx->json_model.type = HELICONE_JSON_INVALID;
-    ctx->json_stream_options.type = HELICONE_JSON_INVALID;
-
-    if (helicone_json_iter_init(&it, &ctx->json) == HELICONE_OK) {
-        while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
-            if (helicone_json_string_eq(&k, "model", 5)) {
-                ctx->json_model = v;
-
-            } else if (helicone_json_string_eq(&k, "stream", 6)) {
-                stream = v;
-
-            } else if (helicone_json_string_eq(&k, "stream_options", 14)) {
-                ctx->json_stream_options = v;
-
-            } else if (helicone_json_string_eq(&k, "user", 4)) {
-                user = v;
-            }
-        }
-    }
+    ctx->json_model = m[0];
+    stream = m[1];
+    ctx->json_stream_options = m[2];
+    user = m[3];
 
     v = ctx->json_model;
 

@@ -726,53 +726,45 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
     const u_char *p, size_t len)
 {
     size_t                 n;
-    helicone_json_iter_t   it;
-    helicone_json_value_t  doc, k, v, model, usage, groq;
+    helicone_json_value_t  doc, v, m[3];
 
-    if (helicone_json_parse(p, len, &doc) != HELICONE_OK
-        || doc.type != HELICONE_JSON_OBJECT)
-    {
-        return;
-    }
-
-    model.type = HELICONE_JSON_INVALID;
+    /* one pass over the top level as it is checked: "choices" can be
+     * large */
+    static const helicone_str_t  names[3] = {
+        helicone_string("usage"), helicone_string("model"),
+        helicone_string("x_groq")
+    };
 
     if (ctx->dialect == NGX_HTTP_HELICONE_API_ANTHROPIC) {
+        if (helicone_json_parse(p, len, &doc) != HELICONE_OK
+            || doc.type != HELICONE_JSON_OBJECT)
+        {
+            return;
+        }
+
         (void) helicone_usage_from_anthropic(&doc, &ctx->usage);
 
-        if (helicone_json_object_get(&doc, "model", 5, &v) == HELICONE_OK) {
-            model = v;
+        if (helicone_json_object_get(&doc, "model", 5, &v) != HELICONE_OK) {
+            v.type = HELICONE_JSON_INVALID;
         }
 
     } else {
-        /* one pass over the top level: "choices" can be large */
-        usage.type = HELICONE_JSON_INVALID;
-        groq.type = HELICONE_JSON_INVALID;
-
-        if (helicone_json_iter_init(&it, &doc) == HELICONE_OK) {
-            while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
-                if (helicone_json_string_eq(&k, "usage", 5)) {
-                    usage = v;
-
-                } else if (helicone_json_string_eq(&k, "model", 5)) {
-                    model = v;
-
-                } else if (helicone_json_string_eq(&k, "x_groq", 6)) {
-                    groq = v;
-                }
-            }
+        if (helicone_json_parse_pick(p, len, &doc, names, 3, m) != HELICONE_OK
+            || doc.type != HELICONE_JSON_OBJECT)
+        {
+            return;
         }
 
-        if (usage.type == HELICONE_JSON_OBJECT) {
-            (void) helicone_usage_openai_object(&usage, &ctx->usage);
+        if (m[0].type == HELICONE_JSON_OBJECT) {
+            (void) helicone_usage_openai_object(&m[0], &ctx->usage);
 
-        } else if (groq.type == HELICONE_JSON_OBJECT) {
+        } else if (m[2].type == HELICONE_JSON_OBJECT) {
             /* Groq streams put it in "x_groq" */
             (void) helicone_usage_from_openai(&doc, &ctx->usage);
         }
-    }
 
-    v = model;
+        v = m[1];
+    }
 
     if (ctx->served_model.len == 0 && v.type == HELICONE_JSON_STRING) {
         ctx->served_model.data = ngx_pnalloc(ctx->request->pool, v.len);

@@ -70,14 +70,9 @@ typedef struct {
 
 #define helicone_usage_field(name, slot)  { name, sizeof(name) - 1, slot }
 
-static const helicone_usage_field_t  helicone_usage_top[] = {
-    helicone_usage_field("prompt_tokens", HELICONE_U_PROMPT),
-    helicone_usage_field("input_tokens", HELICONE_U_INPUT),
-    helicone_usage_field("completion_tokens", HELICONE_U_COMPLETION),
-    helicone_usage_field("output_tokens", HELICONE_U_OUTPUT),
-    helicone_usage_field("prompt_cache_hit_tokens", HELICONE_U_CACHE_HIT),
-    { NULL, 0, 0 }
-};
+/* the members of an OpenAI-style usage object read (see openai_scan) */
+#define helicone_usage_openai_n  11
+
 
 static const helicone_usage_field_t  helicone_usage_ptd[] = {
     helicone_usage_field("cached_tokens", HELICONE_U_CACHED),
@@ -183,54 +178,61 @@ static void
 helicone_usage_openai_scan(const helicone_json_value_t *usage, int64_t *raw)
 {
     size_t                 i;
-    helicone_json_iter_t   it;
-    helicone_json_value_t  k, v, w;
+    int64_t                n;
+    helicone_json_value_t  m[helicone_usage_openai_n], w;
+
+    /* the counts, then the objects that hold more of them */
+    static const helicone_str_t  names[helicone_usage_openai_n] = {
+        helicone_string("prompt_tokens"),
+        helicone_string("input_tokens"),
+        helicone_string("completion_tokens"),
+        helicone_string("output_tokens"),
+        helicone_string("prompt_cache_hit_tokens"),
+        helicone_string("prompt_tokens_details"),
+        helicone_string("cache_write_details"),
+        helicone_string("input_tokens_details"),
+        helicone_string("completion_tokens_details"),
+        helicone_string("output_tokens_details"),
+        helicone_string("server_tool_use")
+    };
+
+    static const int  slots[5] = {
+        HELICONE_U_PROMPT, HELICONE_U_INPUT, HELICONE_U_COMPLETION,
+        HELICONE_U_OUTPUT, HELICONE_U_CACHE_HIT
+    };
 
     for (i = 0; i < HELICONE_U_N; i++) {
         raw[i] = -1;
     }
 
-    helicone_usage_read(usage, helicone_usage_top, raw);
+    /* one pass over the object: usage is read on every response */
 
-    if (helicone_json_iter_init(&it, usage) != HELICONE_OK) {
+    if (helicone_json_object_pick(usage, names, helicone_usage_openai_n, m)
+        != HELICONE_OK)
+    {
         return;
     }
 
-    /* the nested objects, once each */
-
-    while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
-
-        if (v.type != HELICONE_JSON_OBJECT) {
-            continue;
-        }
-
-        if (helicone_json_string_eq(&k, "prompt_tokens_details", 21)) {
-            helicone_usage_read(&v, helicone_usage_ptd, raw);
-
-            if (helicone_json_object_get(&v, "cache_write_details", 19, &w)
-                == HELICONE_OK)
-            {
-                helicone_usage_read(&w, helicone_usage_ptd_writes, raw);
-            }
-
-        } else if (helicone_json_string_eq(&k, "cache_write_details", 19)) {
-            helicone_usage_read(&v, helicone_usage_writes, raw);
-
-        } else if (helicone_json_string_eq(&k, "input_tokens_details", 20)) {
-            helicone_usage_read(&v, helicone_usage_itd, raw);
-
-        } else if (helicone_json_string_eq(&k, "completion_tokens_details",
-                                           25))
-        {
-            helicone_usage_read(&v, helicone_usage_ctd, raw);
-
-        } else if (helicone_json_string_eq(&k, "output_tokens_details", 21)) {
-            helicone_usage_read(&v, helicone_usage_otd, raw);
-
-        } else if (helicone_json_string_eq(&k, "server_tool_use", 15)) {
-            helicone_usage_read(&v, helicone_usage_stu, raw);
+    for (i = 0; i < 5; i++) {
+        if (helicone_json_int64(&m[i], &n) == HELICONE_OK && n >= 0) {
+            raw[slots[i]] = n;
         }
     }
+
+    helicone_usage_read(&m[5], helicone_usage_ptd, raw);
+
+    if (m[5].type == HELICONE_JSON_OBJECT
+        && helicone_json_object_get(&m[5], "cache_write_details", 19, &w)
+           == HELICONE_OK)
+    {
+        helicone_usage_read(&w, helicone_usage_ptd_writes, raw);
+    }
+
+    helicone_usage_read(&m[6], helicone_usage_writes, raw);
+    helicone_usage_read(&m[7], helicone_usage_itd, raw);
+    helicone_usage_read(&m[8], helicone_usage_ctd, raw);
+    helicone_usage_read(&m[9], helicone_usage_otd, raw);
+    helicone_usage_read(&m[10], helicone_usage_stu, raw);
 }
 
 
