@@ -23,11 +23,6 @@ helicone_buf_init(helicone_buf_t *b, unsigned char *p, size_t size)
 }
 
 
-/*
- * Once a write has not fitted, nothing more is written, so the bytes
- * before pos are always a prefix of what a larger buffer would hold.
- */
-
 static int
 helicone_buf_room(helicone_buf_t *b, size_t len)
 {
@@ -37,23 +32,6 @@ helicone_buf_room(helicone_buf_t *b, size_t len)
     }
 
     return 1;
-}
-
-
-void
-helicone_buf_add(helicone_buf_t *b, const void *p, size_t len)
-{
-    if (len == 0) {
-        return;
-    }
-
-    if (p == NULL || !helicone_buf_room(b, len)) {
-        b->overflow = 1;
-        return;
-    }
-
-    memcpy(b->pos, p, len);
-    b->pos += len;
 }
 
 

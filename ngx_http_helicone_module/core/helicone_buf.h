@@ -8,6 +8,8 @@
 #define _HELICONE_BUF_H_INCLUDED_
 
 
+#include <string.h>
+
 #include "helicone_core.h"
 
 
@@ -21,8 +23,32 @@ typedef struct {
 
 void helicone_buf_init(helicone_buf_t *b, unsigned char *p, size_t size);
 
-/* Append bytes / a C string / JSON-escaped bytes (no quotes added). */
-void helicone_buf_add(helicone_buf_t *b, const void *p, size_t len);
+/*
+ * Append bytes / a C string / JSON-escaped bytes (no quotes added).
+ * Once a write has not fitted, nothing more is written, so the bytes
+ * before pos are always a prefix of what a larger buffer would hold.
+ * helicone_buf_add() is inline: translators call it for every literal
+ * piece, and a literal's length makes its copy a few moves.
+ */
+
+static inline void
+helicone_buf_add(helicone_buf_t *b, const void *p, size_t len)
+{
+    if (len == 0) {
+        return;
+    }
+
+    if (p == NULL || b->overflow || b->pos == NULL
+        || (size_t) (b->end - b->pos) < len)
+    {
+        b->overflow = 1;
+        return;
+    }
+
+    memcpy(b->pos, p, len);
+    b->pos += len;
+}
+
 void helicone_buf_add_cstr(helicone_buf_t *b, const char *s);
 void helicone_buf_add_escaped(helicone_buf_t *b, const unsigned char *p,
     size_t len);
