@@ -34,7 +34,7 @@ static const unsigned char *helicone_json_scan_literal(const unsigned char *p,
     const unsigned char *end);
 static const unsigned char *helicone_json_scan_key(const unsigned char *p,
     const unsigned char *end);
-static helicone_json_type_e helicone_json_type(unsigned char c);
+static inline helicone_json_type_e helicone_json_type(unsigned char c);
 static const unsigned char *helicone_json_skip_string(const unsigned char *p,
     const unsigned char *end);
 static const unsigned char *helicone_json_skip(const unsigned char *p,
@@ -501,7 +501,7 @@ helicone_json_scan_key(const unsigned char *p, const unsigned char *end)
 }
 
 
-static helicone_json_type_e
+static inline helicone_json_type_e
 helicone_json_type(unsigned char c)
 {
     switch (c) {
@@ -788,7 +788,9 @@ helicone_json_name_index(const unsigned char *key, size_t len,
     if (memchr(key + 1, '\\', raw) == NULL) {
         for (i = 0; i < n; i++) {
             if (raw == names[i].len
-                && memcmp(key + 1, names[i].data, raw) == 0)
+                && (raw == 0
+                    || (key[1] == names[i].data[0]
+                        && memcmp(key + 1, names[i].data, raw) == 0)))
             {
                 return i;
             }
@@ -827,34 +829,58 @@ helicone_json_name_index(const unsigned char *key, size_t len,
 static const unsigned char *
 helicone_json_skip_string(const unsigned char *p, const unsigned char *end)
 {
-    size_t                n;
-    const unsigned char  *body, *q, *b;
+#if (HELICONE_JSON_SSE2)
+    unsigned int  quotes, backslashes;
+    __m128i       v;
+#endif
 
-    body = p + 1;
-    p = body;
+    /* validated text: a backslash always starts a two-byte escape or
+     * \uXXXX, whose last four bytes are no quote */
+
+    p++;
+
+#if (HELICONE_JSON_SSE2)
+
+    while (end - p >= 16) {
+        v = _mm_loadu_si128((const __m128i *) p);
+
+        quotes = (unsigned int) _mm_movemask_epi8(
+                     _mm_cmpeq_epi8(v, _mm_set1_epi8('"')));
+        backslashes = (unsigned int) _mm_movemask_epi8(
+                          _mm_cmpeq_epi8(v, _mm_set1_epi8('\\')));
+
+        if (backslashes == 0
+            || (quotes && __builtin_ctz(quotes) < __builtin_ctz(backslashes)))
+        {
+            if (quotes) {
+                return p + __builtin_ctz(quotes) + 1;
+            }
+
+            p += 16;
+            continue;
+        }
+
+        p += __builtin_ctz(backslashes) + 2;
+    }
+
+#endif
 
     while (p < end) {
-        q = memchr(p, '"', (size_t) (end - p));
-
-        if (q == NULL) {
-            return end;
+        if (*p == '\\') {
+            p += 2;
+            continue;
         }
 
-        n = 0;
-
-        for (b = q; b > body && b[-1] == '\\'; b--) {
-            n++;
+        if (*p == '"') {
+            return p + 1;
         }
 
-        if (n % 2 == 0) {
-            return q + 1;
-        }
-
-        p = q + 1;
+        p++;
     }
 
     return end;
 }
+
 
 
 static const unsigned char *
