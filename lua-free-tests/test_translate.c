@@ -83,6 +83,7 @@ static void test_response(void);
 static void test_error(void);
 static void test_stream(void);
 static void test_stream_direct(void);
+static void test_text_delta_fast(void);
 static uint32_t rnd(void);
 static size_t mutate(const char *src, unsigned char *dst, size_t cap);
 static void test_fuzz(void);
@@ -1452,6 +1453,111 @@ test_stream(void)
 }
 
 
+/*
+ * Text deltas written as Anthropic writes them are recognised without a
+ * parse: each one must translate exactly as the same event with a space
+ * after its first colon, which takes the general way (and bad ones must
+ * be turned down alike).
+ */
+
+static void
+test_text_delta_fast(void)
+{
+    int                          rc1, rc2;
+    size_t                       i, len, bad;
+    char                         fast[512], slow[512], *colon;
+    unsigned char                out1[2048], out2[2048], small[80];
+    helicone_buf_t               b1, b2;
+    helicone_sse_event_t         ev;
+    helicone_translate_stream_t  s1, s2;
+
+    static const char  *events[] = {
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+            "{\"type\":\"text_delta\",\"text\":\"Hello\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":12,\"delta\":"
+            "{\"type\":\"text_delta\",\"text\":\"a \\\"q\\\" \\u00e9 \\n\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+            "{\"type\":\"text_delta\",\"text\":\"\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+            "{\"type\":\"text_delta\",\"text\":\"\\\"}}\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+            "{\"type\":\"text_delta\",\"text\":\"\xc3\xa9t\xc3\xa9\"}}",
+        /* valid, not as Anthropic writes them: the general way alone */
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+            "{\"type\":\"text_delta\",\"text\":\"x\",\"y\":1}}",
+        "{\"type\":\"content_block_delta\",\"index\":-1,\"delta\":"
+            "{\"type\":\"text_delta\",\"text\":\"x\"}}",
+        /* turned down both ways */
+        "{\"type\":\"content_block_delta\",\"index\":01,\"delta\":"
+            "{\"type\":\"text_delta\",\"text\":\"x\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+            "{\"type\":\"text_delta\",\"text\":\"x\"}}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+            "{\"type\":\"text_delta\",\"text\":\"x\ty\"}}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+            "{\"type\":\"text_delta\",\"text\":\"x\"}",
+        "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":"
+            "{\"type\":\"text_delta\",\"text\":\"\xff\"}}",
+    };
+
+    bad = 0;
+
+    for (i = 0; i < sizeof(events) / sizeof(events[0]); i++) {
+        len = strlen(events[i]);
+        memcpy(fast, events[i], len);
+
+        colon = strchr(events[i], ':');
+        memcpy(slow, events[i], (size_t) (colon - events[i]) + 1);
+        slow[colon - events[i] + 1] = ' ';
+        memcpy(slow + (colon - events[i]) + 2, colon + 1,
+               len - (size_t) (colon - events[i]) - 1);
+
+        helicone_translate_stream_init(&s1, 5, 0);
+        helicone_translate_stream_init(&s2, 5, 0);
+        memcpy(s1.id, "msg_1", 5);
+        s1.id_len = 5;
+        s2 = s1;
+
+        memset(&ev, 0, sizeof(ev));
+        ev.data.data = (const unsigned char *) fast;
+        ev.data.len = len;
+        helicone_buf_init(&b1, out1, sizeof(out1));
+        rc1 = helicone_translate_stream_event(&s1, &ev, &b1);
+
+        ev.data.data = (const unsigned char *) slow;
+        ev.data.len = len + 1;
+        helicone_buf_init(&b2, out2, sizeof(out2));
+        rc2 = helicone_translate_stream_event(&s2, &ev, &b2);
+
+        if (rc1 != rc2 || b1.pos - out1 != b2.pos - out2
+            || memcmp(out1, out2, (size_t) (b1.pos - out1)) != 0
+            || memcmp(&s1, &s2, sizeof(s1)) != 0
+            || (i < 7 && i != 2 && b1.pos == out1)
+            || ((i >= 7 || i == 2) && b1.pos != out1))
+        {
+            diag("text delta %zu: fast %d \"%.*s\", general %d \"%.*s\"",
+                 i, rc1, (int) (b1.pos - out1), out1, rc2,
+                 (int) (b2.pos - out2), out2);
+            bad++;
+        }
+    }
+
+    ok(bad == 0, "text deltas: the fast way writes what the general way "
+       "writes (%zu differ)", bad);
+
+    /* no room: nothing appended, an error, as the general way */
+
+    helicone_translate_stream_init(&s1, 5, 0);
+    memset(&ev, 0, sizeof(ev));
+    ev.data.data = (const unsigned char *) events[0];
+    ev.data.len = strlen(events[0]);
+    helicone_buf_init(&b1, small, sizeof(small));
+    rc1 = helicone_translate_stream_event(&s1, &ev, &b1);
+    ok(rc1 == HELICONE_ERROR && b1.overflow && b1.pos == small,
+       "text delta without room: an error, nothing appended");
+}
+
+
 /* the translator alone: overflow retry, long ids, many blocks */
 
 static void
@@ -2015,6 +2121,7 @@ main(void)
     test_error();
     test_stream();
     test_stream_direct();
+    test_text_delta_fast();
     test_fuzz();
     test_sweep();
     test_sweep_stream();
