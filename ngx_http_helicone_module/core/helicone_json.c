@@ -149,7 +149,7 @@ helicone_json_unplain16(const unsigned char *p)
 static inline const unsigned char *
 helicone_json_plain_end(const unsigned char *p, const unsigned char *end)
 {
-    uint64_t  x, flags;
+    uint64_t      x, flags;
 #if (HELICONE_JSON_SSE2)
     unsigned int  mask;
 
@@ -880,7 +880,6 @@ helicone_json_skip_string(const unsigned char *p, const unsigned char *end)
 
     return end;
 }
-
 
 
 static const unsigned char *

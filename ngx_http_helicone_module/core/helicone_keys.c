@@ -26,7 +26,7 @@ helicone_sha256_init(helicone_sha256_t *sha)
 void
 helicone_sha256_update(helicone_sha256_t *sha, const void *data, size_t len)
 {
-    if (len) {
+    if (len && data) {
         (void) SHA256_Update(sha, data, len);
     }
 }

@@ -2614,7 +2614,8 @@ static int
 helicone_translate_text_delta(const helicone_sse_event_t *ev,
     helicone_json_value_t *text)
 {
-    const unsigned char  *p, *end;
+    const unsigned char    *p, *q, *end;
+    helicone_json_value_t   index;
 
     static const char  head[] = "{\"type\":\"content_block_delta\",\"index\":";
     static const char  mid[] = ",\"delta\":{\"type\":\"text_delta\",\"text\":";
@@ -2631,19 +2632,19 @@ helicone_translate_text_delta(const helicone_sse_event_t *ev,
 
     p += sizeof(head) - 1;
 
-    /* the index, a JSON number: 0 or digits without a leading zero */
+    /* the index: any JSON number, as the general way takes it */
 
-    if (*p == '0') {
-        p++;
+    q = memchr(p, ',', (size_t) (end - p));
 
-    } else if (*p >= '1' && *p <= '9') {
-        while (p < end && *p >= '0' && *p <= '9') {
-            p++;
-        }
-
-    } else {
+    if (q == NULL
+        || helicone_json_parse(p, (size_t) (q - p), &index) != HELICONE_OK
+        || index.type != HELICONE_JSON_NUMBER
+        || index.start != p || index.len != (size_t) (q - p))
+    {
         return 0;
     }
+
+    p = q;
 
     if ((size_t) (end - p) < sizeof(mid) - 1 + 4
         || memcmp(p, mid, sizeof(mid) - 1) != 0)
