@@ -545,7 +545,7 @@ ngx_http_helicone_wake(ngx_http_request_t *r)
 
     if (ctx->done) {
         r->write_event_handler = ngx_http_request_empty_handler;
-        rc = ngx_http_send_special(r, NGX_HTTP_LAST);
+        rc = ngx_http_helicone_response_last(r, ctx);
         ngx_http_finalize_request(r, rc);
         return;
     }

@@ -315,6 +315,7 @@ typedef struct {
     size_t                         feed_start;   /* of it, not yet cut */
     ngx_chain_t                   *free;
     ngx_chain_t                   *busy;
+    ngx_chain_t                   *held;         /* goes out with the end */
     u_char                        *capture;      /* response bytes kept */
     size_t                         capture_len;
     size_t                         capture_size; /* allocated */
@@ -493,6 +494,8 @@ void ngx_http_helicone_response_observe(ngx_http_helicone_ctx_t *ctx,
 ngx_int_t ngx_http_helicone_response_transform(ngx_http_request_t *sr,
     ngx_http_helicone_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out);
 void ngx_http_helicone_response_end(ngx_http_helicone_ctx_t *ctx);
+ngx_int_t ngx_http_helicone_response_last(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
 
 /* store_shm.c: entries named by a SHA-256 in shared memory */
 typedef void (*ngx_http_helicone_store_update_pt)(u_char *data, void *ctx);

@@ -175,7 +175,7 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
 {
     size_t         len;
     ngx_buf_t     *b, *special;
-    ngx_uint_t     last, flush;
+    ngx_uint_t     last, flush, first;
     ngx_chain_t   *cl, **ll;
 
     *out = NULL;
@@ -240,12 +240,26 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
     }
 
     if (ctx->out.pos > ctx->out.start) {
+        first = (ctx->response_bytes == 0);
+
         ngx_http_helicone_response_capture(ctx, ctx->out.start,
                                            ctx->out.pos - ctx->out.start);
         ctx->response_bytes += ctx->out.pos - ctx->out.start;
 
         if (ngx_http_helicone_out_chain(ctx, &ll) != NGX_OK) {
             return NGX_ERROR;
+        }
+
+        if (first && sr->upstream && sr->upstream->length == 0) {
+            /*
+             * The whole response came in one piece, and nothing more can
+             * come: it waits for the end of the client's response, a few
+             * calls away, so that both go out in one write (one segment,
+             * one wake-up of the client) instead of two.
+             */
+            ctx->held = *out;
+            *out = NULL;
+            ll = out;
         }
     }
 
@@ -267,6 +281,32 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * The end of the client's response: the bytes held by transform(), if
+ * any, with the last buffer flag, or the flag alone.
+ */
+
+ngx_int_t
+ngx_http_helicone_response_last(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_chain_t  *cl;
+
+    cl = ctx->held;
+
+    if (cl == NULL) {
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
+    }
+
+    ctx->held = NULL;
+
+    cl->buf->last_buf = 1;
+    cl->buf->last_in_chain = 1;
+
+    return ngx_http_output_filter(r, cl);
 }
 
 

@@ -105,6 +105,16 @@ my %scenario = (
                           chunk_ev('x'), @{ $end{$arg} } ] };
     },
 
+    # a whole stream with a Content-Length, in one write: the gateway reads
+    # it in one piece and sends it with the end of its chunked response
+    whole => sub {
+        my $body = chunk_ev('p') . chunk_ev('q') . chunk_ev('r') . $done_ev;
+        return { raw => "HTTP/1.1 200 OK\r\n"
+                        . "Content-Type: text/event-stream\r\n"
+                        . "Content-Length: " . length($body) . "\r\n"
+                        . "Connection: close\r\n\r\n" . $body };
+    },
+
     # concurrent streams: five events 150 ms apart, tagged with the stream
     tagged => sub {
         my ($req, $arg) = @_;
@@ -389,6 +399,21 @@ for my $how (qw(split crlf nospace comment huge)) {
 is(length $r->{body}, length($done_ev) + length(chunk_ev('x'))
                       + length(chunk_ev('z' x 100_000)),
    'close-delimited, huge event - relayed whole');
+
+# ------------------------------- a whole stream that came in one piece
+
+$r = stream(scenario => 'whole');
+
+is($r->{status}, 200, 'one piece - status');
+is($r->{complete}, 1, 'one piece - client response complete');
+is($r->{headers}{'transfer-encoding'}, 'chunked', 'one piece - chunked');
+is($r->{body}, chunk_ev('p') . chunk_ev('q') . chunk_ev('r') . $done_ev,
+   'one piece - every event relayed, nothing added');
+
+$ev = event_by_id($r->{headers}{'helicone-id'} // '');
+is($ev->{truncated}, JSON::PP::false, 'one piece - event not truncated');
+is($ev->{attempts}[0]{outcome}, 'ok', 'one piece - attempt ok');
+is($ev->{log}{response}{body}, $r->{body}, 'one piece - logged as relayed');
 
 # ------------------------------------------------- five streams at once
 
