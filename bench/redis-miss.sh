@@ -95,8 +95,12 @@ http {
     access_log off;
     client_body_temp_path $dir/body;
     proxy_temp_path $dir/proxy;
-    helicone_provider openai url=http://127.0.0.1:$mock_port
-                      auth=none;
+    # by an upstream{} block, so that misses reuse connections to the mock
+    upstream missmock {
+        server 127.0.0.1:$mock_port;
+        keepalive 32;
+    }
+    helicone_provider openai url=http://missmock auth=none;
     helicone_auth off;
     $store
     helicone_log file path=$dir/$name.jsonl buffer=64k flush=1s;
