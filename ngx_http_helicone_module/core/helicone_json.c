@@ -1696,51 +1696,58 @@ static unsigned char *
 helicone_json_escape_sse2(unsigned char *dst, const unsigned char *end,
     const unsigned char **pp, const unsigned char *last)
 {
-    unsigned int          i, start, mask;
+    unsigned int          i, n, start, quoted, other;
     const unsigned char  *p;
+    __m128i               v;
 
     p = *pp;
 
     while (last - p >= 32 && end - dst >= 48) {
-        mask = helicone_json_unplain16(p);
+        v = _mm_loadu_si128((const __m128i *) p);
 
-        if (mask == 0) {
+        quoted = (unsigned int) _mm_movemask_epi8(
+                     _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                  _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
+
+        /* signed: below the space are the control bytes and, as negative
+         * numbers, every byte from 0x80 */
+        other = (unsigned int) _mm_movemask_epi8(
+                    _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
+                                 _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
+
+        if ((quoted | other) == 0) {
             memcpy(dst, p, 16);
             p += 16;
             dst += 16;
             continue;
         }
 
+        /* the window up to its first byte of another kind, if any */
+        n = other ? (unsigned int) __builtin_ctz(other) : 16;
+        quoted &= (1u << n) - 1;
         start = 0;
 
-        for ( ;; ) {
-            i = (unsigned int) __builtin_ctz(mask);
+        while (quoted) {
+            i = (unsigned int) __builtin_ctz(quoted);
 
             memcpy(dst, p + start, 16);
             dst += i - start;
+            *dst++ = '\\';
 
-            if (p[i] != '"' && p[i] != '\\') {
-                /* a control or non-ASCII byte: at most 6 bytes more (30
-                 * are written at most), then the next window from after
-                 * it */
-                p += i;
-                dst += helicone_json_escape_char(&p, last, dst);
-                break;
-            }
+            /* the quote or backslash itself begins the next run */
+            start = i;
+            quoted &= quoted - 1;
+        }
 
-            dst[0] = '\\';
-            dst[1] = p[i];
-            dst += 2;
+        /* at most 16 escapes have added 16 bytes: 48 are enough */
+        memcpy(dst, p + start, 16);
+        dst += n - start;
+        p += n;
 
-            start = i + 1;
-            mask &= mask - 1;
-
-            if (mask == 0) {
-                memcpy(dst, p + start, 16);
-                dst += 16 - start;
-                p += 16;
-                break;
-            }
+        if (n < 16) {
+            /* a control or non-ASCII byte: at most 6 bytes (30 are
+             * written at most), then the next window from after it */
+            dst += helicone_json_escape_char(&p, last, dst);
         }
     }
 
