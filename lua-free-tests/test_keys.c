@@ -162,7 +162,7 @@ test_ct_equal(void)
 }
 
 
-/* an all-zero placeholder line must never match */
+/* the value the key hash falls back to must never match */
 static void
 test_zero_hash(void)
 {

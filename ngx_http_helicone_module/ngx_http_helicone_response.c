@@ -293,6 +293,7 @@ ngx_int_t
 ngx_http_helicone_response_last(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
+    ngx_int_t     rc;
     ngx_chain_t  *cl;
 
     cl = ctx->held;
@@ -306,7 +307,15 @@ ngx_http_helicone_response_last(ngx_http_request_t *r,
     cl->buf->last_buf = 1;
     cl->buf->last_in_chain = 1;
 
-    return ngx_http_output_filter(r, cl);
+    rc = ngx_http_output_filter(r, cl);
+
+    if (rc == NGX_ERROR || r->connection->error) {
+        /* the client went away before it got the response: logged as
+         * aborted, and not cached, as if it had gone during the attempt */
+        ctx->done = 0;
+    }
+
+    return rc;
 }
 
 

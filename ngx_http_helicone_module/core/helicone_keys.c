@@ -16,18 +16,50 @@ static int helicone_keys_hex(unsigned char c);
 static int helicone_keys_space(unsigned char c);
 
 
+/*
+ * The digest and its context are made once per process and reused: with
+ * OpenSSL 3, EVP_sha256() alone means a fetch under a lock on every use,
+ * and a new context a malloc and a free.
+ */
+
 void
 helicone_sha256_init(helicone_sha256_t *sha)
 {
-    (void) SHA256_Init(sha);
+    static const EVP_MD  *sha256;
+    static EVP_MD_CTX    *md;
+
+    sha->md = NULL;
+
+    if (sha256 == NULL) {
+#if OPENSSL_VERSION_NUMBER >= 0x30000000L
+        sha256 = EVP_MD_fetch(NULL, "SHA256", NULL);
+#endif
+        if (sha256 == NULL) {
+            sha256 = EVP_sha256();
+        }
+    }
+
+    if (md == NULL) {
+        md = EVP_MD_CTX_new();
+
+        if (md == NULL) {
+            return;
+        }
+    }
+
+    if (EVP_DigestInit_ex(md, sha256, NULL) == 1) {
+        sha->md = md;
+    }
 }
 
 
 void
 helicone_sha256_update(helicone_sha256_t *sha, const void *data, size_t len)
 {
-    if (len && data) {
-        (void) SHA256_Update(sha, data, len);
+    if (sha->md && len && data
+        && EVP_DigestUpdate(sha->md, data, len) != 1)
+    {
+        sha->md = NULL;
     }
 }
 
@@ -36,7 +68,11 @@ void
 helicone_sha256_final(helicone_sha256_t *sha,
     unsigned char out[HELICONE_SHA256_LEN])
 {
-    (void) SHA256_Final(out, sha);
+    if (sha->md == NULL || EVP_DigestFinal_ex(sha->md, out, NULL) != 1) {
+        memset(out, 0, HELICONE_SHA256_LEN);
+    }
+
+    sha->md = NULL;
 }
 
 
@@ -147,7 +183,7 @@ helicone_keys_parse_line(const unsigned char *line, size_t len,
         any |= hash[i];
     }
 
-    /* all zeros is a placeholder, never the hash of a key */
+    /* all zeros is what helicone_sha256_final() yields when libcrypto fails */
     if (any == 0) {
         return HELICONE_ERROR;
     }

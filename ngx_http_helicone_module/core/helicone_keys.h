@@ -8,17 +8,7 @@
 #define _HELICONE_KEYS_H_INCLUDED_
 
 
-/*
- * SHA-256 by libcrypto's low-level calls: the same assembly as EVP (the
- * CPU's SHA extensions where it has them) without OpenSSL 3's malloc and
- * free of a digest context on every EVP_DigestInit_ex(). They are
- * deprecated in 3.0, not removed; a libcrypto built without deprecated
- * calls would need the EVP path back.
- */
-#ifndef OPENSSL_SUPPRESS_DEPRECATED
-#define OPENSSL_SUPPRESS_DEPRECATED
-#endif
-#include <openssl/sha.h>
+#include <openssl/evp.h>
 
 #include "helicone_core.h"
 
@@ -26,16 +16,25 @@
 #define HELICONE_SHA256_LEN  32
 
 
-typedef SHA256_CTX  helicone_sha256_t;
+/*
+ * A digest in pieces: init, update as often as needed, final. It runs on
+ * one EVP context per process (a worker is one thread), so one digest
+ * must be finished before the next begins. EVP, not the low-level
+ * SHA256_*() calls: those are deprecated in OpenSSL 3 and bypass its
+ * providers (a FIPS provider, say).
+ */
+typedef struct {
+    EVP_MD_CTX         *md;          /* NULL when libcrypto failed */
+} helicone_sha256_t;
 
-/* a digest in pieces: init, update as often as needed, final */
 void helicone_sha256_init(helicone_sha256_t *sha);
 void helicone_sha256_update(helicone_sha256_t *sha, const void *data,
     size_t len);
+/* out is zeros when libcrypto failed: a value no key hashes to */
 void helicone_sha256_final(helicone_sha256_t *sha,
     unsigned char out[HELICONE_SHA256_LEN]);
 
-/* SHA-256 of one buffer. */
+/* SHA-256 of one buffer; zeros when libcrypto fails. */
 void helicone_sha256(const void *data, size_t len,
     unsigned char out[HELICONE_SHA256_LEN]);
 
