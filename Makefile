@@ -82,7 +82,7 @@ run: deps-build $(MODULE)
 	@sh tools/run-example $(NGINX) $(CURDIR)/$(MODULE) $(RUN_DIR)
 
 stop:
-	@test -f $(RUN_DIR)/nginx.pid && kill -QUIT `cat $(RUN_DIR)/nginx.pid` || true
+	@test -f $(RUN_DIR)/logs/nginx.pid && kill -QUIT `cat $(RUN_DIR)/logs/nginx.pid` || true
 
 test: deps sdk-deps $(MODULE) $(MOCK_KAFKA)
 	@sh tools/run-tests
