@@ -33,7 +33,8 @@ static const unsigned char *helicone_json_scan_number(const unsigned char *p,
 static const unsigned char *helicone_json_scan_literal(const unsigned char *p,
     const unsigned char *end);
 static const unsigned char *helicone_json_scan_key(const unsigned char *p,
-    const unsigned char *end);
+    const unsigned char *end, const unsigned char **key,
+    const unsigned char **key_end);
 static inline helicone_json_type_e helicone_json_type(unsigned char c);
 static const unsigned char *helicone_json_skip_string(const unsigned char *p,
     const unsigned char *end);
@@ -43,8 +44,6 @@ static int helicone_json_validate(const unsigned char *p, size_t len,
     helicone_json_value_t *root, const helicone_str_t *names, size_t n,
     helicone_json_value_t *out);
 static void helicone_json_absent(helicone_json_value_t *out, size_t n);
-static size_t helicone_json_pick_name(const unsigned char *p,
-    const unsigned char *end, const helicone_str_t *names, size_t n);
 static size_t helicone_json_name_index(const unsigned char *key, size_t len,
     const helicone_str_t *names, size_t n);
 static int helicone_json_string_body(const helicone_json_value_t *v,
@@ -474,10 +473,14 @@ helicone_json_scan_literal(const unsigned char *p, const unsigned char *end)
 }
 
 
-/* A member name and its colon; returns where the member value starts. */
+/*
+ * A member name and its colon; returns where the member value starts,
+ * *key and *key_end span the quoted name.
+ */
 
 static const unsigned char *
-helicone_json_scan_key(const unsigned char *p, const unsigned char *end)
+helicone_json_scan_key(const unsigned char *p, const unsigned char *end,
+    const unsigned char **key, const unsigned char **key_end)
 {
     p = helicone_json_ws(p, end);
 
@@ -485,11 +488,15 @@ helicone_json_scan_key(const unsigned char *p, const unsigned char *end)
         return NULL;
     }
 
+    *key = p;
+
     p = helicone_json_scan_string(p, end);
 
     if (p == NULL) {
         return NULL;
     }
+
+    *key_end = p;
 
     p = helicone_json_ws(p, end);
 
@@ -570,7 +577,7 @@ helicone_json_validate(const unsigned char *p, size_t len,
 {
     size_t                depth, member;
     unsigned char         c, cl, stack[HELICONE_JSON_MAX_DEPTH];
-    const unsigned char  *end, *start, *key, *value;
+    const unsigned char  *end, *start, *key, *key_end, *value;
 
     helicone_json_absent(out, n);
 
@@ -625,15 +632,15 @@ helicone_json_validate(const unsigned char *p, size_t len,
             }
 
             if (c == '{') {
-                key = p;
-                p = helicone_json_scan_key(p, end);
+                p = helicone_json_scan_key(p, end, &key, &key_end);
 
                 if (p == NULL) {
                     return HELICONE_ERROR;
                 }
 
                 if (n && depth == 1) {
-                    member = helicone_json_pick_name(key, end, names, n);
+                    member = helicone_json_name_index(key, key_end - key,
+                                                      names, n);
                 }
             }
 
@@ -694,16 +701,15 @@ helicone_json_validate(const unsigned char *p, size_t len,
             p++;
 
             if (cl == '}') {
-                key = p;
-                p = helicone_json_scan_key(p, end);
+                p = helicone_json_scan_key(p, end, &key, &key_end);
 
                 if (p == NULL) {
                     return HELICONE_ERROR;
                 }
 
                 if (n && depth == 1) {
-                    key = helicone_json_ws(key, end);
-                    member = helicone_json_pick_name(key, end, names, n);
+                    member = helicone_json_name_index(key, key_end - key,
+                                                      names, n);
                 }
             }
 
@@ -739,17 +745,6 @@ helicone_json_absent(helicone_json_value_t *out, size_t n)
         out[i].start = NULL;
         out[i].len = 0;
     }
-}
-
-
-/* which of names the (scanned) key at p is: its index, or n */
-
-static size_t
-helicone_json_pick_name(const unsigned char *p, const unsigned char *end,
-    const helicone_str_t *names, size_t n)
-{
-    return helicone_json_name_index(p, helicone_json_skip_string(p, end) - p,
-                                    names, n);
 }
 
 
