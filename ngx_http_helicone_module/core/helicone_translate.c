@@ -34,25 +34,39 @@ typedef enum {
 
 
 /*
- * The request's top-level members, found in one pass: a dozen look-ups
- * each rescanning a large body would cost more than the translation.
+ * The request's top-level members that the translator reads, picked in
+ * one pass: a look-up each would rescan a large body every time.
  */
 
-#define HELICONE_TRANSLATE_MEMBERS  64
+enum {
+    helicone_req_messages = 0,
+    helicone_req_model,
+    helicone_req_reasoning_effort,
+    helicone_req_temperature,
+    helicone_req_top_p,
+    helicone_req_stream,
+    helicone_req_functions,
+    helicone_req_function_call,
+    helicone_req_logit_bias,
+    helicone_req_max_completion_tokens,
+    helicone_req_max_tokens,
+    helicone_req_stop,
+    helicone_req_safety_identifier,
+    helicone_req_prompt_cache_key,
+    helicone_req_user,
+    helicone_req_tools,
+    helicone_req_tool_choice,
+    helicone_req_n
+};
 
 typedef struct {
     const helicone_json_value_t  *obj;
-    size_t                        n;        /* > MEMBERS: look up instead */
-    helicone_json_value_t         key[HELICONE_TRANSLATE_MEMBERS];
-    helicone_json_value_t         val[HELICONE_TRANSLATE_MEMBERS];
-    unsigned char                 escaped[HELICONE_TRANSLATE_MEMBERS];
+    helicone_json_value_t         v[helicone_req_n];
 } helicone_translate_req_t;
 
 
-static void helicone_translate_req_index(helicone_translate_req_t *req,
+static void helicone_translate_req_read(helicone_translate_req_t *req,
     const helicone_json_value_t *obj);
-static int helicone_translate_req_get(const helicone_translate_req_t *req,
-    const char *name, helicone_json_value_t *v);
 static int helicone_translate_get(const helicone_json_value_t *obj,
     const char *name, helicone_json_value_t *v);
 static int helicone_translate_is(const helicone_json_value_t *obj,
@@ -138,7 +152,7 @@ static const helicone_translate_msg_t *helicone_translate_msgs_next(
 
 static int helicone_translate_system(const helicone_translate_msgs_t *msgs,
     helicone_buf_t *out, const char **error);
-static int helicone_translate_mget(const helicone_translate_msg_t *msg,
+static int helicone_translate_mget(const helicone_json_value_t *picked,
     unsigned member, helicone_json_value_t *v);
 static int helicone_translate_system_blocks(const helicone_translate_msg_t *m,
     helicone_buf_t *out, unsigned *n);
@@ -270,68 +284,33 @@ static const helicone_str_t  helicone_translate_event_members[] = {
 
 /* helpers */
 
-/* the request's members, listed once; a name's escapes noted once too */
-
 static void
-helicone_translate_req_index(helicone_translate_req_t *req,
+helicone_translate_req_read(helicone_translate_req_t *req,
     const helicone_json_value_t *obj)
 {
-    helicone_json_iter_t   it;
-    helicone_json_value_t  k, v;
+    static const helicone_str_t  names[helicone_req_n] = {
+        helicone_string("messages"),
+        helicone_string("model"),
+        helicone_string("reasoning_effort"),
+        helicone_string("temperature"),
+        helicone_string("top_p"),
+        helicone_string("stream"),
+        helicone_string("functions"),
+        helicone_string("function_call"),
+        helicone_string("logit_bias"),
+        helicone_string("max_completion_tokens"),
+        helicone_string("max_tokens"),
+        helicone_string("stop"),
+        helicone_string("safety_identifier"),
+        helicone_string("prompt_cache_key"),
+        helicone_string("user"),
+        helicone_string("tools"),
+        helicone_string("tool_choice")
+    };
 
     req->obj = obj;
-    req->n = 0;
 
-    if (obj == NULL || obj->type != HELICONE_JSON_OBJECT
-        || helicone_json_iter_init(&it, obj) != HELICONE_OK)
-    {
-        return;
-    }
-
-    while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
-        if (req->n == HELICONE_TRANSLATE_MEMBERS) {
-            req->n++;
-            return;
-        }
-
-        req->key[req->n] = k;
-        req->val[req->n] = v;
-        req->escaped[req->n] = (k.len < 2
-                                || memchr(k.start + 1, '\\', k.len - 2)
-                                   != NULL);
-        req->n++;
-    }
-}
-
-
-/* helicone_translate_get() on the indexed members: the last one wins */
-
-static int
-helicone_translate_req_get(const helicone_translate_req_t *req,
-    const char *name, helicone_json_value_t *v)
-{
-    size_t                        i, len;
-    const helicone_json_value_t  *k;
-
-    if (req->n > HELICONE_TRANSLATE_MEMBERS) {
-        return helicone_translate_get(req->obj, name, v);
-    }
-
-    len = strlen(name);
-
-    for (i = req->n; i > 0; i--) {
-        k = &req->key[i - 1];
-
-        if (req->escaped[i - 1]
-            ? helicone_json_string_eq(k, name, len)
-            : k->len == len + 2 && memcmp(k->start + 1, name, len) == 0)
-        {
-            *v = req->val[i - 1];
-            return v->type != HELICONE_JSON_NULL;
-        }
-    }
-
-    return 0;
+    (void) helicone_json_object_pick(obj, names, helicone_req_n, req->v);
 }
 
 
@@ -382,13 +361,13 @@ helicone_translate_msg_read(const helicone_json_value_t *m,
 }
 
 
-/* helicone_translate_get() on a picked message member */
+/* helicone_translate_get() on a member picked in one pass */
 
 static int
-helicone_translate_mget(const helicone_translate_msg_t *msg, unsigned member,
+helicone_translate_mget(const helicone_json_value_t *picked, unsigned member,
     helicone_json_value_t *v)
 {
-    *v = msg->v[member];
+    *v = picked[member];
 
     return helicone_translate_has(v);
 }
@@ -773,7 +752,7 @@ helicone_translate_request(const helicone_json_value_t *req,
     pos = out->pos;
     err = NULL;
 
-    helicone_translate_req_index(&index, req);
+    helicone_translate_req_read(&index, req);
 
     rc = helicone_translate_request_body(&index, opts, out, &err);
 
@@ -820,7 +799,7 @@ helicone_translate_request_body(const helicone_translate_req_t *req,
         return HELICONE_DECLINED;
     }
 
-    if (!helicone_translate_req_get(req, "messages", &msgs)
+    if (!helicone_translate_mget(req->v, helicone_req_messages, &msgs)
         || msgs.type != HELICONE_JSON_ARRAY)
     {
         *error = "\"messages\" must be an array";
@@ -838,7 +817,7 @@ helicone_translate_request_body(const helicone_translate_req_t *req,
     if (opts && opts->model.len) {
         helicone_buf_add_escaped(out, opts->model.data, opts->model.len);
 
-    } else if (helicone_translate_req_get(req, "model", &v)) {
+    } else if (helicone_translate_mget(req->v, helicone_req_model, &v)) {
         helicone_translate_body(out, &v);
     }
 
@@ -862,13 +841,14 @@ helicone_translate_request_body(const helicone_translate_req_t *req,
      * does not turn thinking on, unlike upstream Helicone.
      */
 
-    thinking = helicone_translate_req_get(req, "reasoning_effort", &v)
+    thinking = helicone_translate_mget(req->v, helicone_req_reasoning_effort,
+                                       &v)
                && !helicone_json_string_eq(&v, "none", 4);
 
     if (thinking) {
         helicone_translate_lit(out, ",\"temperature\":1");
 
-    } else if (helicone_translate_req_get(req, "temperature", &v)) {
+    } else if (helicone_translate_mget(req->v, helicone_req_temperature, &v)) {
         if (v.type != HELICONE_JSON_NUMBER) {
             *error = "\"temperature\" must be a number";
             return HELICONE_DECLINED;
@@ -878,7 +858,7 @@ helicone_translate_request_body(const helicone_translate_req_t *req,
         helicone_translate_raw(out, &v);
     }
 
-    if (helicone_translate_req_get(req, "top_p", &v)) {
+    if (helicone_translate_mget(req->v, helicone_req_top_p, &v)) {
         if (v.type != HELICONE_JSON_NUMBER) {
             *error = "\"top_p\" must be a number";
             return HELICONE_DECLINED;
@@ -893,7 +873,7 @@ helicone_translate_request_body(const helicone_translate_req_t *req,
         return rc;
     }
 
-    if (helicone_translate_req_get(req, "stream", &v)) {
+    if (helicone_translate_mget(req->v, helicone_req_stream, &v)) {
         if (v.type == HELICONE_JSON_TRUE) {
             helicone_translate_lit(out, ",\"stream\":true");
 
@@ -959,8 +939,8 @@ helicone_translate_check_unsupported(const helicone_translate_req_t *req,
 {
     helicone_json_value_t  v;
 
-    if (helicone_translate_req_get(req, "functions", &v)
-        || helicone_translate_req_get(req, "function_call", &v))
+    if (helicone_translate_mget(req->v, helicone_req_functions, &v)
+        || helicone_translate_mget(req->v, helicone_req_function_call, &v))
     {
         *error = "\"functions\" and \"function_call\" are not supported "
                  "for this model, use \"tools\"";
@@ -969,7 +949,7 @@ helicone_translate_check_unsupported(const helicone_translate_req_t *req,
 
     /* SDKs may send an empty map, which asks for nothing */
 
-    if (helicone_translate_req_get(req, "logit_bias", &v)
+    if (helicone_translate_mget(req->v, helicone_req_logit_bias, &v)
         && !(v.type == HELICONE_JSON_OBJECT
              && helicone_translate_count(&v) == 0))
     {
@@ -987,8 +967,8 @@ helicone_translate_max_tokens(const helicone_translate_req_t *req,
 {
     helicone_json_value_t  v;
 
-    if (helicone_translate_req_get(req, "max_completion_tokens", &v)
-        || helicone_translate_req_get(req, "max_tokens", &v))
+    if (helicone_translate_mget(req->v, helicone_req_max_completion_tokens, &v)
+        || helicone_translate_mget(req->v, helicone_req_max_tokens, &v))
     {
         if (helicone_json_int64(&v, max) != HELICONE_OK || *max < 1) {
             *error = "\"max_tokens\" must be a positive integer";
@@ -1029,7 +1009,7 @@ helicone_translate_system(const helicone_translate_msgs_t *msgs,
             return HELICONE_DECLINED;
         }
 
-        if (!helicone_translate_mget(msg, helicone_msg_role, &role)
+        if (!helicone_translate_mget(msg->v, helicone_msg_role, &role)
             || role.type != HELICONE_JSON_STRING)
         {
             *error = "each message must have a \"role\"";
@@ -1046,9 +1026,9 @@ helicone_translate_system(const helicone_translate_msgs_t *msgs,
             first = msg->v[helicone_msg_content];
         }
 
-        if (!helicone_translate_mget(msg, helicone_msg_content, &v)
+        if (!helicone_translate_mget(msg->v, helicone_msg_content, &v)
             || v.type != HELICONE_JSON_STRING
-            || helicone_translate_mget(msg, helicone_msg_cache_control, &v))
+            || helicone_translate_mget(msg->v, helicone_msg_cache_control, &v))
         {
             simple = 0;
         }
@@ -1135,11 +1115,11 @@ helicone_translate_system_blocks(const helicone_translate_msg_t *m,
     helicone_json_iter_t   it;
     helicone_json_value_t  content, cc, part, text, pcc;
 
-    if (!helicone_translate_mget(m, helicone_msg_content, &content)) {
+    if (!helicone_translate_mget(m->v, helicone_msg_content, &content)) {
         return HELICONE_OK;
     }
 
-    has_cc = helicone_translate_mget(m, helicone_msg_cache_control, &cc);
+    has_cc = helicone_translate_mget(m->v, helicone_msg_cache_control, &cc);
 
     if (content.type == HELICONE_JSON_STRING) {
         if (content.len <= 2) {
@@ -1273,11 +1253,11 @@ helicone_translate_user(const helicone_translate_msg_t *m, helicone_buf_t *out,
     unsigned               n;
     helicone_json_value_t  content, cc;
 
-    has_cc = helicone_translate_mget(m, helicone_msg_cache_control, &cc);
+    has_cc = helicone_translate_mget(m->v, helicone_msg_cache_control, &cc);
 
     helicone_translate_lit(out, "{\"role\":\"user\",\"content\":");
 
-    if (!helicone_translate_mget(m, helicone_msg_content, &content)) {
+    if (!helicone_translate_mget(m->v, helicone_msg_content, &content)) {
         helicone_translate_lit(out, "\"\"}");
         return HELICONE_OK;
     }
@@ -1330,13 +1310,14 @@ helicone_translate_assistant(const helicone_translate_msg_t *m,
     helicone_json_iter_t   it;
     helicone_json_value_t  content, cc, calls, details, d, t, sig;
 
-    if (helicone_translate_mget(m, helicone_msg_images, &d)) {
+    if (helicone_translate_mget(m->v, helicone_msg_images, &d)) {
         *error = "assistant \"images\" are not supported for this model";
         return HELICONE_DECLINED;
     }
 
-    has_cc = helicone_translate_mget(m, helicone_msg_cache_control, &cc);
-    has_content = helicone_translate_mget(m, helicone_msg_content, &content);
+    has_cc = helicone_translate_mget(m->v, helicone_msg_cache_control, &cc);
+    has_content = helicone_translate_mget(m->v, helicone_msg_content,
+                                          &content);
 
     if (has_content && content.type != HELICONE_JSON_STRING
         && content.type != HELICONE_JSON_ARRAY)
@@ -1345,7 +1326,7 @@ helicone_translate_assistant(const helicone_translate_msg_t *m,
         return HELICONE_DECLINED;
     }
 
-    has_calls = helicone_translate_mget(m, helicone_msg_tool_calls, &calls);
+    has_calls = helicone_translate_mget(m->v, helicone_msg_tool_calls, &calls);
 
     if (has_calls && calls.type != HELICONE_JSON_ARRAY) {
         *error = "\"tool_calls\" must be an array";
@@ -1356,7 +1337,9 @@ helicone_translate_assistant(const helicone_translate_msg_t *m,
 
     has_thinking = 0;
 
-    if (helicone_translate_mget(m, helicone_msg_reasoning_details, &details)) {
+    if (helicone_translate_mget(m->v, helicone_msg_reasoning_details,
+                                &details))
+    {
         helicone_json_iter_init(&it, &details);
 
         while (helicone_json_iter_next(&it, NULL, &d) == HELICONE_OK) {
@@ -1443,7 +1426,7 @@ helicone_translate_tool_result(const helicone_translate_msg_t *m,
     unsigned               n;
     helicone_json_value_t  id, content, cc;
 
-    if (!helicone_translate_mget(m, helicone_msg_tool_call_id, &id)
+    if (!helicone_translate_mget(m->v, helicone_msg_tool_call_id, &id)
         || id.type != HELICONE_JSON_STRING)
     {
         *error = "a tool message needs a \"tool_call_id\"";
@@ -1455,7 +1438,7 @@ helicone_translate_tool_result(const helicone_translate_msg_t *m,
                            "[{\"type\":\"tool_result\",\"tool_use_id\":");
     helicone_translate_raw(out, &id);
 
-    if (helicone_translate_mget(m, helicone_msg_content, &content)) {
+    if (helicone_translate_mget(m->v, helicone_msg_content, &content)) {
         if (content.type == HELICONE_JSON_STRING) {
             if (content.len > 2) {
                 helicone_translate_lit(out, ",\"content\":");
@@ -1479,7 +1462,7 @@ helicone_translate_tool_result(const helicone_translate_msg_t *m,
         }
     }
 
-    if (helicone_translate_mget(m, helicone_msg_cache_control, &cc)) {
+    if (helicone_translate_mget(m->v, helicone_msg_cache_control, &cc)) {
         helicone_translate_lit(out, ",\"cache_control\":");
         helicone_translate_raw(out, &cc);
     }
@@ -1813,7 +1796,7 @@ helicone_translate_stop(const helicone_translate_req_t *req,
     helicone_json_iter_t   it;
     helicone_json_value_t  stop, v;
 
-    if (!helicone_translate_req_get(req, "stop", &stop)) {
+    if (!helicone_translate_mget(req->v, helicone_req_stop, &stop)) {
         return HELICONE_OK;
     }
 
@@ -1859,11 +1842,11 @@ helicone_translate_user_id(const helicone_translate_req_t *req,
 {
     helicone_json_value_t  v;
 
-    if (!(helicone_translate_req_get(req, "safety_identifier", &v)
+    if (!(helicone_translate_mget(req->v, helicone_req_safety_identifier, &v)
           && v.type == HELICONE_JSON_STRING)
-        && !(helicone_translate_req_get(req, "prompt_cache_key", &v)
+        && !(helicone_translate_mget(req->v, helicone_req_prompt_cache_key, &v)
              && v.type == HELICONE_JSON_STRING)
-        && !(helicone_translate_req_get(req, "user", &v)
+        && !(helicone_translate_mget(req->v, helicone_req_user, &v)
              && v.type == HELICONE_JSON_STRING))
     {
         return HELICONE_DECLINED;
@@ -1890,7 +1873,7 @@ helicone_translate_tools(const helicone_translate_req_t *req,
     helicone_json_iter_t   it;
     helicone_json_value_t  tools, t, fn, name, desc, params, v;
 
-    if (!helicone_translate_req_get(req, "tools", &tools)) {
+    if (!helicone_translate_mget(req->v, helicone_req_tools, &tools)) {
         return 0;
     }
 
@@ -1986,7 +1969,7 @@ helicone_translate_tool_choice(const helicone_translate_req_t *req, int emit,
 {
     helicone_json_value_t  tc, name;
 
-    if (!helicone_translate_req_get(req, "tool_choice", &tc)) {
+    if (!helicone_translate_mget(req->v, helicone_req_tool_choice, &tc)) {
         return HELICONE_OK;
     }
 
