@@ -61,14 +61,20 @@ enum {
 };
 
 
-typedef struct {
-    const char          *name;
-    size_t               len;
-    int                  slot;       /* HELICONE_U_*, or -1: an object */
-} helicone_usage_field_t;
+typedef struct helicone_usage_field_s  helicone_usage_field_t;
+
+struct helicone_usage_field_s {
+    const char                    *name;
+    size_t                         len;
+    int                            slot;    /* HELICONE_U_*, or -1: ... */
+    const helicone_usage_field_t  *object;  /* ... an object, its fields */
+};
 
 
-#define helicone_usage_field(name, slot)  { name, sizeof(name) - 1, slot }
+#define helicone_usage_field(name, slot)                                      \
+    { name, sizeof(name) - 1, slot, NULL }
+#define helicone_usage_object(name, fields)                                   \
+    { name, sizeof(name) - 1, -1, fields }
 
 /* the members of an OpenAI-style usage object read (see openai_scan) */
 #define helicone_usage_openai_n  11
@@ -78,43 +84,49 @@ static const helicone_usage_field_t  helicone_usage_ptd[] = {
     helicone_usage_field("cached_tokens", HELICONE_U_CACHED),
     helicone_usage_field("cache_write_tokens", HELICONE_U_CACHE_WRITE),
     helicone_usage_field("audio_tokens", HELICONE_U_AUDIO_IN),
-    { NULL, 0, 0 }
+    { NULL, 0, 0, NULL }
 };
 
 static const helicone_usage_field_t  helicone_usage_ptd_writes[] = {
     helicone_usage_field("write_5m_tokens", HELICONE_U_W5M_PTD),
     helicone_usage_field("write_1h_tokens", HELICONE_U_W1H_PTD),
-    { NULL, 0, 0 }
+    { NULL, 0, 0, NULL }
 };
 
 static const helicone_usage_field_t  helicone_usage_writes[] = {
     helicone_usage_field("write_5m_tokens", HELICONE_U_W5M),
     helicone_usage_field("write_1h_tokens", HELICONE_U_W1H),
-    { NULL, 0, 0 }
+    { NULL, 0, 0, NULL }
 };
 
 static const helicone_usage_field_t  helicone_usage_itd[] = {
     helicone_usage_field("cached_tokens", HELICONE_U_INPUT_CACHED),
-    { NULL, 0, 0 }
+    { NULL, 0, 0, NULL }
 };
 
 static const helicone_usage_field_t  helicone_usage_ctd[] = {
     helicone_usage_field("reasoning_tokens", HELICONE_U_REASONING),
     helicone_usage_field("audio_tokens", HELICONE_U_AUDIO_OUT),
-    { NULL, 0, 0 }
+    { NULL, 0, 0, NULL }
 };
 
 static const helicone_usage_field_t  helicone_usage_otd[] = {
     helicone_usage_field("reasoning_tokens", HELICONE_U_OUTPUT_REASONING),
-    { NULL, 0, 0 }
+    { NULL, 0, 0, NULL }
 };
 
 static const helicone_usage_field_t  helicone_usage_stu[] = {
     helicone_usage_field("web_search_requests", HELICONE_U_WEB_SEARCH),
-    { NULL, 0, 0 }
+    { NULL, 0, 0, NULL }
 };
 
 /* Anthropic's usage, in the same slots */
+
+static const helicone_usage_field_t  helicone_usage_anthropic_writes[] = {
+    helicone_usage_field("ephemeral_5m_input_tokens", HELICONE_U_W5M),
+    helicone_usage_field("ephemeral_1h_input_tokens", HELICONE_U_W1H),
+    { NULL, 0, 0, NULL }
+};
 
 static const helicone_usage_field_t  helicone_usage_anthropic[] = {
     helicone_usage_field("input_tokens", HELICONE_U_INPUT),
@@ -122,13 +134,9 @@ static const helicone_usage_field_t  helicone_usage_anthropic[] = {
     helicone_usage_field("cache_read_input_tokens", HELICONE_U_CACHED),
     helicone_usage_field("cache_creation_input_tokens",
                          HELICONE_U_CACHE_WRITE),
-    { NULL, 0, 0 }
-};
-
-static const helicone_usage_field_t  helicone_usage_anthropic_writes[] = {
-    helicone_usage_field("ephemeral_5m_input_tokens", HELICONE_U_W5M),
-    helicone_usage_field("ephemeral_1h_input_tokens", HELICONE_U_W1H),
-    { NULL, 0, 0 }
+    helicone_usage_object("cache_creation", helicone_usage_anthropic_writes),
+    helicone_usage_object("server_tool_use", helicone_usage_stu),
+    { NULL, 0, 0, NULL }
 };
 
 
@@ -141,8 +149,9 @@ static void helicone_usage_pick(int64_t *field, int64_t a, int64_t b,
 
 
 /*
- * Reads the integers of obj named in fields into raw[]: the last of
- * duplicate names wins, negative or non-integral values are ignored.
+ * Reads the integers of obj named in fields into raw[], and the objects
+ * named there by their own fields, in one pass: the last of duplicate
+ * names wins, negative or non-integral values are ignored.
  */
 
 static void
@@ -163,7 +172,12 @@ helicone_usage_read(const helicone_json_value_t *obj,
     while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
         for (f = fields; f->name; f++) {
             if (helicone_json_string_eq(&k, f->name, f->len)) {
-                if (helicone_json_int64(&v, &n) == HELICONE_OK && n >= 0) {
+                if (f->object) {
+                    helicone_usage_read(&v, f->object, raw);
+
+                } else if (helicone_json_int64(&v, &n) == HELICONE_OK
+                           && n >= 0)
+                {
                     raw[f->slot] = n;
                 }
 
@@ -357,10 +371,8 @@ int
 helicone_usage_anthropic_object(const helicone_json_value_t *usage,
     helicone_usage_t *u)
 {
-    size_t                 i;
-    int64_t                raw[HELICONE_U_N];
-    helicone_json_iter_t   it;
-    helicone_json_value_t  k, v;
+    size_t   i;
+    int64_t  raw[HELICONE_U_N];
 
     if (usage == NULL || usage->type != HELICONE_JSON_OBJECT) {
         return HELICONE_DECLINED;
@@ -371,21 +383,6 @@ helicone_usage_anthropic_object(const helicone_json_value_t *usage,
     }
 
     helicone_usage_read(usage, helicone_usage_anthropic, raw);
-
-    if (helicone_json_iter_init(&it, usage) == HELICONE_OK) {
-        while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
-            if (v.type != HELICONE_JSON_OBJECT) {
-                continue;
-            }
-
-            if (helicone_json_string_eq(&k, "cache_creation", 14)) {
-                helicone_usage_read(&v, helicone_usage_anthropic_writes, raw);
-
-            } else if (helicone_json_string_eq(&k, "server_tool_use", 15)) {
-                helicone_usage_read(&v, helicone_usage_stu, raw);
-            }
-        }
-    }
 
     /* what this object reports overwrites what an earlier one did */
 
