@@ -10,9 +10,6 @@
 #include "helicone_json.h"
 
 
-static int helicone_buf_room(helicone_buf_t *b, size_t len);
-
-
 void
 helicone_buf_init(helicone_buf_t *b, unsigned char *p, size_t size)
 {
@@ -20,18 +17,6 @@ helicone_buf_init(helicone_buf_t *b, unsigned char *p, size_t size)
     b->pos = p;
     b->end = p ? p + size : p;
     b->overflow = 0;
-}
-
-
-static int
-helicone_buf_room(helicone_buf_t *b, size_t len)
-{
-    if (b->overflow || b->pos == NULL || (size_t) (b->end - b->pos) < len) {
-        b->overflow = 1;
-        return 0;
-    }
-
-    return 1;
 }
 
 

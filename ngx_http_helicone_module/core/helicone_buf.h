@@ -31,6 +31,20 @@ void helicone_buf_init(helicone_buf_t *b, unsigned char *p, size_t size);
  * piece, and a literal's length makes its copy a few moves.
  */
 
+/* 1 when len more bytes fit; else 0, and the buffer is flagged */
+
+static inline int
+helicone_buf_room(helicone_buf_t *b, size_t len)
+{
+    if (b->overflow || b->pos == NULL || (size_t) (b->end - b->pos) < len) {
+        b->overflow = 1;
+        return 0;
+    }
+
+    return 1;
+}
+
+
 static inline void
 helicone_buf_add(helicone_buf_t *b, const void *p, size_t len)
 {
@@ -38,9 +52,7 @@ helicone_buf_add(helicone_buf_t *b, const void *p, size_t len)
         return;
     }
 
-    if (p == NULL || b->overflow || b->pos == NULL
-        || (size_t) (b->end - b->pos) < len)
-    {
+    if (p == NULL || !helicone_buf_room(b, len)) {
         b->overflow = 1;
         return;
     }
