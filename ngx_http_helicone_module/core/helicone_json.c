@@ -1643,15 +1643,7 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
                 return NULL;
             }
 
-            if (n <= 16 && end - dst >= 16 && last - run >= 16) {
-                /* JSON text in JSON text has short runs: a fixed-size copy
-                 * is a couple of moves, a call to memcpy() much more */
-                memcpy(dst, run, 16);
-
-            } else {
-                memcpy(dst, run, n);
-            }
-
+            memcpy(dst, run, n);
             dst += n;
 
             if (p == last) {
