@@ -25,6 +25,7 @@ MODULE      := $(BUILD)/ngx_http_helicone_module.so
 EMBEDDED    := $(BUILD)/gen/ngx_http_helicone_embedded.c
 RUN_DIR     := $(BUILD)/run
 MOCK_KAFKA  := $(BUILD)/mock_cluster
+APPEND_COST := $(BUILD)/append-cost
 CC_OPT      ?= -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter
 
 DEB_BUILD   := nginx nginx-dev gcc make libssl-dev libpcre2-dev zlib1g-dev \
@@ -78,6 +79,11 @@ $(MOCK_KAFKA): t/kafka/mock_cluster.c
 	mkdir -p $(BUILD)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lrdkafka
 
+# the kernel's cost of a log line on this box, without nginx (bench/run)
+$(APPEND_COST): bench/append-cost.c
+	mkdir -p $(BUILD)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
 run: deps-build $(MODULE)
 	@sh tools/run-example $(NGINX) $(CURDIR)/$(MODULE) $(RUN_DIR)
 
@@ -103,7 +109,7 @@ test-asan: deps sdk-deps $(MODULE) $(MOCK_KAFKA)
 soak: deps $(MODULE)
 	@perl bench/soak
 
-bench: deps $(MODULE) $(MOCK_KAFKA)
+bench: deps $(MODULE) $(MOCK_KAFKA) $(APPEND_COST)
 	@sh bench/run
 	@sh bench/kafka-run
 	@sh bench/cache-run

@@ -57,6 +57,7 @@ my %label = (
     'bare'       => 'bare proxy_pass',
     'gw-unbuf'   => 'gateway, log unbuffered',
     'gw-buf'     => 'gateway, log buffer=64k flush=1s',
+    'gw-null'    => 'gateway, events written to /dev/null',
     'openai'     => 'gateway, OpenAI stream (mockstream)',
     'translated' => 'gateway, translated Anthropic stream (mockclaude)',
     'backend'    => 'backend directly (one upstream round trip)',
@@ -97,6 +98,14 @@ push @md, "- $meta{wrk}: -t$meta{threads} -c$meta{connections} -d$meta{duration}
         . ($meta{pin} eq '1' ? ', pinned (server under test on CPU 0; backend and wrk on CPU 1)' : ', not pinned')
         . ($runs{'failover-c1'} ? "; failover-c1: -c$meta{failover_connections} -d$meta{failover_duration}, no warm-up" : '');
 push @md, "- one worker process for every nginx (backend, bare, gateway)";
+if (defined $meta{append_us}) {
+    my @a = split ' ', $meta{append_us};
+    my @o = split ' ', $meta{overwrite_us};
+    push @md, sprintf('- one %s-byte log line, measured without nginx (build/append-cost, %d runs of'
+                      . ' 256 MB, in the logs\' file system): %s us appended (new page-cache pages),'
+                      . ' %s us written over cached pages', (split ' ', $meta{append_line})[0],
+                      scalar @a, join(' / ', @a), join(' / ', @o));
+}
 push @md, "- raw wrk outputs: $meta{raw}/ (not committed)";
 push @md, '';
 push @md, 'Medians over the rounds. req/s ratio = gateway / bare (higher is better); latency ratios'
@@ -220,9 +229,12 @@ for my $mode (grep { ($base{$_} // 'bare') eq 'bare' } @modes) {
         my $r = $summary{$mode}{$case};
         next unless defined $r;
         my $c = $cpu_summary{$mode}{$case};
+        # gw-null leaves the file log out: not the issue's measure
         push @rows, sprintf('| %s | %s | %.2fx | %s | %s | %s |', $mode, $label{$case} // $case, $r,
                           defined $c ? sprintf('%.2fx', $c) : '-',
-                          $r >= 0.80 ? 'met' : 'NOT met', $r >= 0.90 ? 'met' : 'NOT met');
+                          $case eq 'gw-null' ? sprintf('(no file log: %s)', $r >= 0.80 ? '>= 0.80x' : '< 0.80x')
+                                             : $r >= 0.80 ? 'met' : 'NOT met',
+                          $r >= 0.90 ? 'met' : 'NOT met');
     }
 }
 if (@rows) {
@@ -230,6 +242,17 @@ if (@rows) {
     push @md, '|---|---|---:|---:|---|---|';
     push @md, @rows, '';
 }
+
+# what the file costs the worker: the same gateway with and without it
+for my $mode (grep { $runs{$_}{'gw-null'} && $runs{$_}{'gw-unbuf'} } @modes) {
+    my $null = median(map { cpu_per_req($_) } @{ $runs{$mode}{'gw-null'} });
+    my $unbuf = median(map { cpu_per_req($_) } @{ $runs{$mode}{'gw-unbuf'} });
+    next unless defined $null && defined $unbuf;
+    push @md, sprintf('%s: the log file costs the worker %.1f us per request (CPU per request,'
+                      . ' log unbuffered %.1f us - events to /dev/null %.1f us).',
+                      $mode, $unbuf - $null, $unbuf, $null);
+}
+push @md, '' if grep { $runs{$_}{'gw-null'} } @modes;
 
 if (%tr || %fo) {
     push @md, '| mode | measured | target | result |';
