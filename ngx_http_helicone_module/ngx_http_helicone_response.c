@@ -22,12 +22,14 @@
 
 static int ngx_http_helicone_response_event(void *data,
     const helicone_sse_event_t *ev);
-static void ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
-    const u_char *p, size_t len);
+static ngx_uint_t ngx_http_helicone_response_chunk(
+    ngx_http_helicone_ctx_t *ctx, const helicone_sse_event_t *ev);
+static ngx_uint_t ngx_http_helicone_response_json(
+    ngx_http_helicone_ctx_t *ctx, const u_char *p, size_t len);
 static void ngx_http_helicone_response_capture(ngx_http_helicone_ctx_t *ctx,
     u_char *p, size_t len);
 static ngx_int_t ngx_http_helicone_response_strip(ngx_http_helicone_ctx_t *ctx,
-    const helicone_sse_event_t *ev);
+    const helicone_sse_event_t *ev, ngx_uint_t usage_only);
 static ngx_int_t ngx_http_helicone_response_cut(ngx_http_helicone_ctx_t *ctx,
     const u_char *p, size_t len);
 static ngx_int_t ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
@@ -447,31 +449,22 @@ ngx_http_helicone_response_cut(ngx_http_helicone_ctx_t *ctx, const u_char *p,
 
 /*
  * STRIP: an event ended at ev->end of the current feed. Its raw bytes
- * (held ones first) go out, unless it is the usage chunk we asked for.
+ * (held ones first) go out, unless it is the usage chunk we asked for
+ * (usage_only, as response_json() read it).
  */
 
 static ngx_int_t
 ngx_http_helicone_response_strip(ngx_http_helicone_ctx_t *ctx,
-    const helicone_sse_event_t *ev)
+    const helicone_sse_event_t *ev, ngx_uint_t usage_only)
 {
-    size_t                 len;
-    const u_char          *p;
-    helicone_json_value_t  doc, v;
+    size_t         len;
+    const u_char  *p;
 
     p = ctx->feed + ctx->feed_start;
     len = ev->end - ctx->feed_start;
     ctx->feed_start = ev->end;
 
-    if (!ev->truncated
-        && ngx_http_helicone_response_has_usage(ev)
-        && helicone_json_parse(ev->data.data, ev->data.len, &doc)
-           == HELICONE_OK
-        && doc.type == HELICONE_JSON_OBJECT
-        && helicone_json_object_get(&doc, "usage", 5, &v) == HELICONE_OK
-        && v.type == HELICONE_JSON_OBJECT
-        && helicone_json_object_get(&doc, "choices", 7, &v) == HELICONE_OK
-        && v.type == HELICONE_JSON_ARRAY && v.len == 2)
-    {
+    if (usage_only) {
         /* the client did not ask for it: as if it never came */
         ctx->pending_len = 0;
         return NGX_OK;
@@ -494,11 +487,9 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
 {
     ngx_http_helicone_ctx_t *ctx = data;
 
-    helicone_json_value_t  doc, v;
+    ngx_uint_t  usage_only;
 
-    switch (ctx->mode) {
-
-    case NGX_HTTP_HELICONE_RESPONSE_STREAM:
+    if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STREAM) {
         if (ngx_http_helicone_out_reserve(ctx, 2 * ev->data.len + 4096)
             != NGX_OK)
         {
@@ -512,23 +503,38 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
         }
 
         return 0;
-
-    case NGX_HTTP_HELICONE_RESPONSE_STRIP:
-        (void) ngx_http_helicone_response_strip(ctx, ev);
-        break;
-
-    default:
-        break;
     }
+
+    /* PASS and STRIP: the event is read once, then relayed or cut */
+
+    usage_only = 0;
 
     if (ev->data.len == 6 && ngx_strncmp(ev->data.data, "[DONE]", 6) == 0) {
         ctx->sse_done = 1;
-        return 0;
+
+    } else if (!ev->truncated) {
+        usage_only = ngx_http_helicone_response_chunk(ctx, ev);
     }
 
-    if (ev->truncated) {
-        return 0;
+    if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STRIP) {
+        (void) ngx_http_helicone_response_strip(ctx, ev, usage_only);
     }
+
+    return 0;
+}
+
+
+/*
+ * What a complete event of a relayed stream tells: usage, the served
+ * model, the end. Returns 1 for a chunk of usage alone (a "usage" object
+ * and no choices), the one a STRIP stream cuts.
+ */
+
+static ngx_uint_t
+ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
+    const helicone_sse_event_t *ev)
+{
+    helicone_json_value_t  doc, v;
 
     if (ctx->dialect == NGX_HTTP_HELICONE_API_ANTHROPIC) {
         /* a client speaking Messages to Anthropic: its events carry it */
@@ -547,7 +553,7 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
                    && helicone_json_object_get(&doc, "message", 7, &v)
                       == HELICONE_OK)
         {
-            ngx_http_helicone_response_json(ctx, v.start, v.len);
+            (void) ngx_http_helicone_response_json(ctx, v.start, v.len);
 
         } else if (helicone_json_string_eq(&v, "message_delta", 13)) {
             (void) helicone_usage_from_anthropic(&doc, &ctx->usage);
@@ -560,7 +566,8 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
     if (ctx->served_model.len == 0
         || ngx_http_helicone_response_has_usage(ev))
     {
-        ngx_http_helicone_response_json(ctx, ev->data.data, ev->data.len);
+        return ngx_http_helicone_response_json(ctx, ev->data.data,
+                                               ev->data.len);
     }
 
     return 0;
@@ -663,7 +670,8 @@ ngx_http_helicone_response_end(ngx_http_helicone_ctx_t *ctx)
         return;
     }
 
-    ngx_http_helicone_response_json(ctx, ctx->capture, ctx->capture_len);
+    (void) ngx_http_helicone_response_json(ctx, ctx->capture,
+                                           ctx->capture_len);
 }
 
 
@@ -770,25 +778,34 @@ ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
 }
 
 
-static void
+/*
+ * Usage and the served model from a JSON response or chunk. Returns 1
+ * for an OpenAI chunk of usage alone: a "usage" object and "choices": []
+ * (what the provider sends last when asked for usage).
+ */
+
+static ngx_uint_t
 ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
     const u_char *p, size_t len)
 {
     size_t                 n;
-    helicone_json_value_t  doc, v, m[3];
+    ngx_uint_t             usage_only;
+    helicone_json_value_t  doc, v, m[4];
 
     /* one pass over the top level as it is checked: "choices" can be
      * large */
-    static const helicone_str_t  names[3] = {
+    static const helicone_str_t  names[4] = {
         helicone_string("usage"), helicone_string("model"),
-        helicone_string("x_groq")
+        helicone_string("x_groq"), helicone_string("choices")
     };
+
+    usage_only = 0;
 
     if (ctx->dialect == NGX_HTTP_HELICONE_API_ANTHROPIC) {
         if (helicone_json_parse(p, len, &doc) != HELICONE_OK
             || doc.type != HELICONE_JSON_OBJECT)
         {
-            return;
+            return 0;
         }
 
         (void) helicone_usage_from_anthropic(&doc, &ctx->usage);
@@ -798,14 +815,16 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
         }
 
     } else {
-        if (helicone_json_parse_pick(p, len, &doc, names, 3, m) != HELICONE_OK
+        if (helicone_json_parse_pick(p, len, &doc, names, 4, m) != HELICONE_OK
             || doc.type != HELICONE_JSON_OBJECT)
         {
-            return;
+            return 0;
         }
 
         if (m[0].type == HELICONE_JSON_OBJECT) {
             (void) helicone_usage_openai_object(&m[0], &ctx->usage);
+
+            usage_only = (m[3].type == HELICONE_JSON_ARRAY && m[3].len == 2);
 
         } else if (m[2].type == HELICONE_JSON_OBJECT) {
             /* Groq streams put it in "x_groq" */
@@ -818,10 +837,12 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
     if (ctx->served_model.len == 0 && v.type == HELICONE_JSON_STRING) {
         ctx->served_model.data = ngx_pnalloc(ctx->request->pool, v.len);
         if (ctx->served_model.data == NULL) {
-            return;
+            return usage_only;
         }
 
         n = helicone_json_string_decode(&v, ctx->served_model.data);
         ctx->served_model.len = (n == (size_t) -1) ? 0 : n;
     }
+
+    return usage_only;
 }

@@ -43,6 +43,22 @@ my $openai = $t->mock_llm('openai', handler => sub {
             "data: [DONE]\n\n" ] };
     }
 
+    if ($c eq 'usage in the last chunk') {
+        # a provider that reports usage with its last choice, in no chunk
+        # of its own, even when asked for it
+        my $last = HgTest::json_encode({
+            id => 'chatcmpl-mock', object => 'chat.completion.chunk',
+            created => 1700000000, model => $model,
+            choices => [ { index => 0, delta => {},
+                           finish_reason => 'stop' } ],
+            usage => { prompt_tokens => 7, completion_tokens => 2,
+                       total_tokens => 9 } });
+        return { sse => [
+            MockLLM::sse_data(MockLLM::openai_chunk($model, 'Hi', undef)),
+            MockLLM::sse_data($last),
+            "data: [DONE]\n\n" ] };
+    }
+
     return undef;
 });
 
@@ -343,6 +359,20 @@ is($ev->{log}{response}{model}, $model, 'stream - model from the chunks');
 is($ev->{log}{response}{body}, $r->{body}, 'stream - body is the SSE text');
 ok(defined $ev->{log}{response}{timeToFirstToken},
    'stream - time to first token');
+
+# usage that comes with a choice is the client's chunk too: only a chunk
+# of usage alone (no choices) is the one the gateway asked for
+$r = call(json => { model => $model,
+                    messages => msgs('usage in the last chunk'),
+                    stream => JSON::PP::true });
+$ev = event($r->{headers}{'helicone-id'});
+is(scalar(grep { ($_->{data} // '') =~ /"finish_reason":"stop"/ }
+          @{ $r->{events} }), 1,
+   'usage with the last choice - that chunk reaches the client');
+is($ev->{log}{response}{promptTokens}, 7,
+   'usage with the last choice - usage logged');
+is($r->{events}[-1]{data}, '[DONE]',
+   'usage with the last choice - the stream ends with [DONE]');
 
 $r = call(json => { model => $model, messages => msgs(),
                     stream => JSON::PP::true,
