@@ -248,8 +248,9 @@ ngx_http_helicone_lower_key(u_char *dst, u_char *src, size_t len)
 
 
 /*
- * helicone_provider NAME url=URL [api=openai|anthropic] [path=/chat/path]
- *     [auth=bearer|x-api-key|api-key|none] [legacy=NAME];
+ * helicone_provider NAME [url=URL] [api=openai|anthropic|azure]
+ *     [path=/chat/path] [auth=bearer|x-api-key|api-key|none]
+ *     [api_version=VERSION] [legacy=NAME];  (url= for a new provider)
  */
 
 char *

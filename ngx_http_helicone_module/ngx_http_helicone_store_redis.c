@@ -143,7 +143,7 @@ static ngx_str_t  ngx_http_helicone_cache_put_lua = ngx_string(
 
 
 /*
- * helicone_store redis url=redis://host:port[/db] [password=env:VAR]
+ * helicone_store redis url=redis://host[:port][/db] [password=env:VAR]
  *     [timeout=time] [prefix=string] [zone=name:size];
  */
 
@@ -245,7 +245,7 @@ ngx_http_helicone_store_redis_directive(ngx_conf_t *cf,
     }
 
     if (url.len == 0) {
-        return "needs url=redis://host:port[/db]";
+        return "needs url=redis://host[:port][/db]";
     }
 
     sr->redis = ngx_http_helicone_redis_create(cf, &url);
