@@ -265,7 +265,10 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
         }
     }
 
-    if (last || (flush && *out == NULL)) {
+    /* while bytes are held no flush goes out: the header, still in the
+     * write filter, leaves with them */
+
+    if (last || (flush && *out == NULL && ctx->held == NULL)) {
         special = ngx_calloc_buf(sr->pool);
         cl = ngx_alloc_chain_link(sr->pool);
         if (special == NULL || cl == NULL) {
