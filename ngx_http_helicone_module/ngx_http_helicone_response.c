@@ -178,7 +178,7 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
     size_t         len;
     ngx_buf_t     *b, *special;
     ngx_uint_t     last, flush, first;
-    ngx_chain_t   *cl, **ll;
+    ngx_chain_t   *cl, **ll, **hl;
 
     *out = NULL;
     ll = out;
@@ -241,6 +241,17 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
         }
     }
 
+    if (last && ctx->pending_len) {
+        /* STRIP: a last event without its blank line is never complete,
+         * and is not ours to cut: the client gets the bytes as sent */
+        if (ngx_http_helicone_out_reserve(ctx, ctx->pending_len) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        helicone_buf_add(&ctx->out, ctx->pending, ctx->pending_len);
+        ctx->pending_len = 0;
+    }
+
     if (ctx->out.pos > ctx->out.start) {
         first = (ctx->response_bytes == 0);
 
@@ -252,14 +263,19 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
             return NGX_ERROR;
         }
 
-        if (first && sr->upstream && sr->upstream->length == 0) {
+        if (ctx->held
+            || (first && sr->upstream && sr->upstream->length == 0))
+        {
             /*
              * The whole response came in one piece, and nothing more can
              * come: it waits for the end of the client's response, a few
              * calls away, so that both go out in one write (one segment,
-             * one wake-up of the client) instead of two.
+             * one wake-up of the client) instead of two. Bytes made after
+             * that (an unfinished last event) wait behind it.
              */
-            ctx->held = *out;
+            for (hl = &ctx->held; *hl; hl = &(*hl)->next) { /* void */ }
+
+            *hl = *out;
             *out = NULL;
             ll = out;
         }
@@ -299,20 +315,22 @@ ngx_http_helicone_response_last(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
     ngx_int_t     rc;
-    ngx_chain_t  *cl;
+    ngx_chain_t  *cl, *held;
 
-    cl = ctx->held;
+    held = ctx->held;
 
-    if (cl == NULL) {
+    if (held == NULL) {
         return ngx_http_send_special(r, NGX_HTTP_LAST);
     }
 
     ctx->held = NULL;
 
+    for (cl = held; cl->next; cl = cl->next) { /* void */ }
+
     cl->buf->last_buf = 1;
     cl->buf->last_in_chain = 1;
 
-    rc = ngx_http_output_filter(r, cl);
+    rc = ngx_http_output_filter(r, held);
 
     if (rc == NGX_ERROR || r->connection->error) {
         /* the client went away before it got the response: logged as

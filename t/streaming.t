@@ -105,6 +105,15 @@ my %scenario = (
                           chunk_ev('x'), @{ $end{$arg} } ] };
     },
 
+    # the last event without its blank line, the stream then complete:
+    # "whole" in one piece, else paced
+    noblank => sub {
+        my ($req, $arg) = @_;
+        my @ev = (chunk_ev('m'), chunk_ev('n'), "data: [DONE]\n");
+        return { sse => [ map { { delay_ms => $arg eq 'whole' ? 0 : 50,
+                                  data => $_ } } @ev ] };
+    },
+
     # a whole stream with a Content-Length, in one write: the gateway reads
     # it in one piece and sends it with the end of its chunked response
     whole => sub {
@@ -414,6 +423,18 @@ $ev = event_by_id($r->{headers}{'helicone-id'} // '');
 is($ev->{truncated}, JSON::PP::false, 'one piece - event not truncated');
 is($ev->{attempts}[0]{outcome}, 'ok', 'one piece - attempt ok');
 is($ev->{log}{response}{body}, $r->{body}, 'one piece - logged as relayed');
+
+# -------------------------- a last event without its closing blank line
+
+# the gateway cuts only complete events (its own usage chunk): an unfinished
+# last one is the provider's, and reaches the client as it was sent
+for my $arg ('whole', 'paced') {
+    $r = stream(scenario => "noblank:$arg");
+
+    is($r->{status}, 200, "no blank line, $arg - status");
+    is($r->{body}, chunk_ev('m') . chunk_ev('n') . "data: [DONE]\n",
+       "no blank line, $arg - every byte relayed, the last line too");
+}
 
 # ------------------------------------------------- five streams at once
 
