@@ -574,7 +574,8 @@ ngx_http_helicone_cache_headers(ngx_http_request_t *r,
 
 /*
  * In the log phase: a complete 200, not cut, not a hit, as the client
- * got it, into the first free bucket of its key.
+ * got it, into the first free bucket of its key. A stream is complete
+ * with its end event ("[DONE]", message_stop); no error may be in it.
  */
 
 void
@@ -590,6 +591,7 @@ ngx_http_helicone_cache_save(ngx_http_request_t *r,
 
     if (!ctx->cache_save || ctx->cache_hit || !ctx->done || ctx->truncated
         || ctx->aborted || !ctx->relayed || ctx->capture_overflow
+        || ctx->provider_error || (ctx->event_stream && !ctx->sse_done)
         || r->headers_out.status != NGX_HTTP_OK)
     {
         return;

@@ -335,6 +335,7 @@ typedef struct {
     unsigned                       include_usage:1; /* and for its usage */
     unsigned                       event_stream:1; /* response is SSE */
     unsigned                       sse_done:1;   /* "[DONE]" seen */
+    unsigned                       provider_error:1; /* an error in a 200 */
     unsigned                       capture_overflow:1;
     unsigned                       omit_request:1;
     unsigned                       omit_response:1;

@@ -570,6 +570,9 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
         if (helicone_json_string_eq(&v, "message_stop", 12)) {
             ctx->sse_done = 1;
 
+        } else if (helicone_json_string_eq(&v, "error", 5)) {
+            ctx->provider_error = 1;
+
         } else if (helicone_json_string_eq(&v, "message_start", 13)
                    && helicone_json_object_get(&doc, "message", 7, &v)
                       == HELICONE_OK)
@@ -583,9 +586,10 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
         return 0;
     }
 
-    /* most chunks carry neither; skip the JSON scan for those */
+    /* most chunks carry none of these; skip the JSON scan for those */
     if (ctx->served_model.len == 0
-        || ngx_http_helicone_response_has_usage(ev))
+        || ngx_http_helicone_response_has_usage(ev)
+        || memmem(ev->data.data, ev->data.len, "\"error\"", 7) != NULL)
     {
         return ngx_http_helicone_response_json(ctx, ev->data.data,
                                                ev->data.len);
@@ -676,6 +680,10 @@ ngx_http_helicone_response_end(ngx_http_helicone_ctx_t *ctx)
 {
     if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STREAM && ctx->translate) {
         ctx->usage = ctx->translate->usage;
+
+        if (ctx->translate->failed) {
+            ctx->provider_error = 1;
+        }
 
         if (ctx->served_model.len == 0 && ctx->translate->model_len) {
             ctx->served_model.data = ctx->translate->model;
@@ -811,13 +819,14 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
 {
     size_t                 n;
     ngx_uint_t             usage_only;
-    helicone_json_value_t  doc, v, m[4];
+    helicone_json_value_t  doc, v, m[5];
 
     /* one pass over the top level as it is checked: "choices" can be
      * large */
-    static const helicone_str_t  names[4] = {
+    static const helicone_str_t  names[5] = {
         helicone_string("usage"), helicone_string("model"),
-        helicone_string("x_groq"), helicone_string("choices")
+        helicone_string("x_groq"), helicone_string("choices"),
+        helicone_string("error")
     };
 
     usage_only = 0;
@@ -836,10 +845,15 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
         }
 
     } else {
-        if (helicone_json_parse_pick(p, len, &doc, names, 4, m) != HELICONE_OK
+        if (helicone_json_parse_pick(p, len, &doc, names, 5, m) != HELICONE_OK
             || doc.type != HELICONE_JSON_OBJECT)
         {
             return 0;
+        }
+
+        if (m[4].type == HELICONE_JSON_OBJECT) {
+            /* a provider's error in a 200: a stream's mid-way error chunk */
+            ctx->provider_error = 1;
         }
 
         if (m[0].type == HELICONE_JSON_OBJECT) {

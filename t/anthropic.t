@@ -48,6 +48,19 @@ my $anthropic = $t->mock_llm('anthropic', handler => sub {
                  body => 'this is not JSON' };
     }
 
+    if ($text eq 'error midway') {
+        # Anthropic's way to fail a stream: an error event, then a clean end
+        return { sse => [
+            MockLLM::anthropic_event({ type => 'message_start', message => {
+                %{ MockLLM::anthropic_message($j->{model}, []) } } }),
+            MockLLM::anthropic_event({ type => 'content_block_delta',
+                index => 0, delta => { type => 'text_delta',
+                                       text => 'Hel' } }),
+            MockLLM::anthropic_event({ type => 'error',
+                error => { type => 'overloaded_error',
+                           message => 'Overloaded' } }) ] };
+    }
+
     if ($text eq 'cut') {
         return { sse => [
             MockLLM::anthropic_event({ type => 'message_start', message => {
@@ -235,6 +248,21 @@ is($r->{complete}, 0, 'stream cut - the client sees it broke');
 unlike($r->{body}, qr/\[DONE\]/, 'stream cut - no [DONE] invented');
 $ev = event($r->{headers}{'helicone-id'});
 is($ev->{truncated}, JSON::PP::true, 'stream cut - logged truncated');
+
+# an error event mid-stream: the client gets it, and it is not cached
+my @midway = (port => $gw, headers => [ [ 'Helicone-Cache-Enabled', 'true' ] ],
+              json => { model => 'claude-sonnet-4', stream => JSON::PP::true,
+                        messages => [ { role => 'user',
+                                        content => 'error midway' } ] });
+my $asked = scalar @{ $anthropic->requests };
+$r = $t->chat(@midway);
+like($r->{body}, qr/overloaded_error/, 'stream error - the client gets it');
+unlike($r->{body}, qr/\[DONE\]/, 'stream error - no [DONE]');
+ok(event($r->{headers}{'helicone-id'}), 'stream error - logged');
+$r = $t->chat(@midway);
+is($r->{headers}{'helicone-cache'}, 'MISS', 'stream error - not cached');
+is(scalar @{ $anthropic->requests }, $asked + 2,
+   'stream error - Anthropic asked each time');
 
 # -------------------------------------------------- errors, bad output
 

@@ -27,6 +27,22 @@ sub run {
                  json => MockLLM::openai_completion('gpt-4o-mini',
                                                     'x' x 300000) }
             if $c eq 'big';
+        # a provider's error mid-stream, then a clean end
+        return { sse => [
+                     MockLLM::sse_data(MockLLM::openai_chunk('gpt-4o-mini',
+                                                             'Hi', undef)),
+                     MockLLM::sse_data({ error => {
+                         message => 'The server had an error',
+                         type => 'server_error' } }),
+                     "data: [DONE]\n\n" ] }
+            if $c eq 'stream error';
+        # a clean end without the stream's own end
+        return { sse => [
+                     MockLLM::sse_data(MockLLM::openai_chunk('gpt-4o-mini',
+                                                             'Hi', undef)),
+                     MockLLM::sse_data(MockLLM::openai_chunk('gpt-4o-mini',
+                                                             '', 'stop')) ] }
+            if $c eq 'stream without end';
         return undef;
     });
 
@@ -172,6 +188,19 @@ sub run {
          'stream - as an event stream');
 
     # ------------------------------------------------------------- not stored
+
+    # a stream is stored only whole and without an error in it; the log
+    # event is written in the same log phase as the entry
+    for my $case ('stream error', 'stream without end') {
+        my $m = [ { role => 'user', content => $case } ];
+        $n = $calls->();
+        $r = $call->(headers => $on, stream => JSON::PP::true, messages => $m);
+        is($r->{status}, 200, "$case - relayed");
+        ok($t->wait_event($r->{headers}{'helicone-id'}), "$case - logged");
+        $r = $call->(headers => $on, stream => JSON::PP::true, messages => $m);
+        is($r->{headers}{'helicone-cache'}, 'MISS', "$case - not cached");
+        is($calls->(), $n + 2, "$case - the provider asked each time");
+    }
 
     $n = $calls->();
     $call->(headers => $on, messages => [ { role => 'user', content => 'fail' } ]);
