@@ -60,6 +60,7 @@ static void test_fixtures(void);
 static void test_stop(void);
 static void test_random(void);
 static void test_no_buffer(void);
+static void test_idle(void);
 
 
 static const fixture_t  fixtures[] = {
@@ -744,6 +745,58 @@ test_event_ends(void)
 }
 
 
+/* idle after each prefix of a stream: only between events */
+
+static void
+test_idle(void)
+{
+    size_t                  i, k, len, bad;
+    unsigned char           buf[64];
+    helicone_sse_parser_t   p;
+
+    /* idle[k]: after the first k bytes, idle ('1') or not ('0') */
+    static const struct {
+        const char  *name;
+        const char  *in;
+        const char  *idle;
+    } cases[] = {
+        { "idle: a comment", ": ping\n\n", "100000011" },
+        { "idle: an event", "data: a\n\n", "1000000001" },
+        { "idle: a name, no data", "event: x\n\n", "10000000001" },
+        { "idle: an id line, then an event", "id: 5\ndata: b\n\n",
+          "1000001000000001" },
+        { "idle: CRLF", "data: c\r\n\r\n", "100000000011" },
+        { "idle: a BOM, a comment", "\xef\xbb\xbf: c\n", "10010001" },
+    };
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        len = strlen(cases[i].in);
+        bad = (strlen(cases[i].idle) != len + 1);
+
+        helicone_sse_init(&p, buf, sizeof(buf));
+
+        for (k = 0; !bad && k <= len; k++) {
+            if (k > 0) {
+                helicone_sse_feed(&p, (const unsigned char *) cases[i].in
+                                  + k - 1, 1, NULL, NULL);
+            }
+
+            if (helicone_sse_idle(&p) != (cases[i].idle[k] == '1')) {
+                bad++;
+            }
+        }
+
+        is_int((int) bad, 0, cases[i].name);
+    }
+
+    /* whole, not byte by byte: the same at the end */
+    helicone_sse_init(&p, buf, sizeof(buf));
+    helicone_sse_feed(&p, (const unsigned char *) ": a\n\ndata: x", 12,
+                      NULL, NULL);
+    ok(!helicone_sse_idle(&p), "idle: not inside an event fed whole");
+}
+
+
 int
 main(void)
 {
@@ -752,6 +805,7 @@ main(void)
     test_no_buffer();
     test_random();
     test_event_ends();
+    test_idle();
 
     return done_testing();
 }

@@ -32,6 +32,8 @@ static ngx_int_t ngx_http_helicone_response_strip(ngx_http_helicone_ctx_t *ctx,
     const helicone_sse_event_t *ev, ngx_uint_t usage_only);
 static ngx_int_t ngx_http_helicone_response_cut(ngx_http_helicone_ctx_t *ctx,
     const u_char *p, size_t len);
+static ngx_int_t ngx_http_helicone_response_release(
+    ngx_http_helicone_ctx_t *ctx, const u_char *p, size_t len);
 static ngx_int_t ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 static ngx_uint_t ngx_http_helicone_response_has_usage(
@@ -176,6 +178,7 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
     ngx_http_helicone_ctx_t *ctx, ngx_chain_t *in, ngx_chain_t **out)
 {
     size_t         len;
+    ngx_int_t      rc;
     ngx_buf_t     *b, *special;
     ngx_uint_t     last, flush, first;
     ngx_chain_t   *cl, **ll, **hl;
@@ -218,13 +221,23 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
             (void) helicone_sse_feed(&ctx->sse, b->pos, len,
                                      ngx_http_helicone_response_event, ctx);
 
-            if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STRIP
-                && ngx_http_helicone_response_cut(ctx, b->pos
-                                                  + ctx->feed_start,
-                                                  len - ctx->feed_start)
-                   != NGX_OK)
-            {
-                return NGX_ERROR;
+            if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STRIP) {
+                /*
+                 * Between events (after comments, keep-alives) nothing
+                 * here can be our usage chunk: it goes out now; else the
+                 * bytes of the event begun wait for its end.
+                 */
+                rc = helicone_sse_idle(&ctx->sse)
+                     ? ngx_http_helicone_response_release(ctx,
+                                     b->pos + ctx->feed_start,
+                                     len - ctx->feed_start)
+                     : ngx_http_helicone_response_cut(ctx,
+                                     b->pos + ctx->feed_start,
+                                     len - ctx->feed_start);
+
+                if (rc != NGX_OK) {
+                    return NGX_ERROR;
+                }
             }
 
             ctx->feed = NULL;
@@ -241,15 +254,12 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
         }
     }
 
-    if (last && ctx->pending_len) {
+    if (last && ctx->pending_len
+        && ngx_http_helicone_response_release(ctx, NULL, 0) != NGX_OK)
+    {
         /* STRIP: a last event without its blank line is never complete,
          * and is not ours to cut: the client gets the bytes as sent */
-        if (ngx_http_helicone_out_reserve(ctx, ctx->pending_len) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        helicone_buf_add(&ctx->out, ctx->pending, ctx->pending_len);
-        ctx->pending_len = 0;
+        return NGX_ERROR;
     }
 
     if (ctx->out.pos > ctx->out.start) {
@@ -431,17 +441,7 @@ ngx_http_helicone_response_cut(ngx_http_helicone_ctx_t *ctx, const u_char *p,
 
     if (ctx->pending_len + len > NGX_HTTP_HELICONE_PENDING_MAX) {
         /* too large to be our usage chunk: let it through now */
-        if (ngx_http_helicone_out_reserve(ctx, ctx->pending_len + len)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
-
-        helicone_buf_add(&ctx->out, ctx->pending, ctx->pending_len);
-        helicone_buf_add(&ctx->out, p, len);
-        ctx->pending_len = 0;
-
-        return NGX_OK;
+        return ngx_http_helicone_response_release(ctx, p, len);
     }
 
     if (ctx->pending_len + len > ctx->pending_size) {
@@ -491,6 +491,16 @@ ngx_http_helicone_response_strip(ngx_http_helicone_ctx_t *ctx,
         return NGX_OK;
     }
 
+    return ngx_http_helicone_response_release(ctx, p, len);
+}
+
+
+/* STRIP: the bytes held back, then len more at p, go out. */
+
+static ngx_int_t
+ngx_http_helicone_response_release(ngx_http_helicone_ctx_t *ctx,
+    const u_char *p, size_t len)
+{
     if (ngx_http_helicone_out_reserve(ctx, ctx->pending_len + len) != NGX_OK) {
         return NGX_ERROR;
     }

@@ -105,6 +105,13 @@ my %scenario = (
                           chunk_ev('x'), @{ $end{$arg} } ] };
     },
 
+    # a keep-alive comment at once, the first event 800 ms later
+    pinged => sub {
+        return { sse => [ { delay_ms => 0, data => ": ping\n\n" },
+                          { delay_ms => 800, data => chunk_ev('late') },
+                          { delay_ms => 0, data => $done_ev } ] };
+    },
+
     # the last event without its blank line, the stream then complete:
     # "whole" in one piece, else paced
     noblank => sub {
@@ -423,6 +430,21 @@ $ev = event_by_id($r->{headers}{'helicone-id'} // '');
 is($ev->{truncated}, JSON::PP::false, 'one piece - event not truncated');
 is($ev->{attempts}[0]{outcome}, 'ok', 'one piece - attempt ok');
 is($ev->{log}{response}{body}, $r->{body}, 'one piece - logged as relayed');
+
+# ------------------------------------------ a keep-alive before any event
+
+# the gateway asked for usage itself (it cuts that chunk): a comment is no
+# event and goes out as it comes, so a client's read timeout sees it
+$r = stream(scenario => 'pinged');
+is($r->{body}, ": ping\n\n" . chunk_ev('late') . $done_ev,
+   'keep-alive - relayed with the stream');
+my ($ping_at) = map { $_->[0] } grep { $_->[1] =~ /: ping/ } @{ $r->{chunks} };
+my ($preq2) = grep { ($_->{json}{messages}[0]{content} // '') eq 'pinged' }
+              $openai->wait_requests(1);
+ok(defined $ping_at && $r->{t0} + $ping_at < $preq2->{time} + 0.8,
+   'keep-alive - reaches the client before the first event is sent')
+    or diag(sprintf "ping at %.3f s, event sent at %.3f s after the request",
+                    $ping_at // -1, $preq2->{time} + 0.8 - $r->{t0});
 
 # -------------------------- a last event without its closing blank line
 

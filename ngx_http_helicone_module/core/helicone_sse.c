@@ -131,6 +131,14 @@ helicone_sse_feed(helicone_sse_parser_t *p, const unsigned char *data,
 
 
 int
+helicone_sse_idle(const helicone_sse_parser_t *p)
+{
+    return (p->state == sw_start || p->state == sw_cr)
+           && !p->has_data && p->event_len == 0;
+}
+
+
+int
 helicone_sse_finish(helicone_sse_parser_t *p)
 {
     switch (p->state) {

@@ -62,6 +62,13 @@ int helicone_sse_feed(helicone_sse_parser_t *p, const unsigned char *data,
     size_t len, helicone_sse_event_pt handler, void *ctx);
 
 /*
+ * Whether no part of an event is pending: at the start of a line, with
+ * no data and no event name taken since the last blank line. Bytes fed
+ * so far are then complete events, comments or fields of no event.
+ */
+int helicone_sse_idle(const helicone_sse_parser_t *p);
+
+/*
  * At the end of the stream: HELICONE_OK when it ended on an event
  * boundary, HELICONE_AGAIN when an event was left incomplete (it is not
  * dispatched, as the SSE specification says).
