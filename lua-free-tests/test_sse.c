@@ -61,6 +61,7 @@ static void test_stop(void);
 static void test_random(void);
 static void test_no_buffer(void);
 static void test_idle(void);
+static void test_grow(void);
 
 
 static const fixture_t  fixtures[] = {
@@ -797,6 +798,150 @@ test_idle(void)
 }
 
 
+/* grow(): malloc'd buffers, all freed at the end; NULL after "left" */
+
+typedef struct {
+    unsigned char  *bufs[64];
+    size_t          n;
+    size_t          left;
+} grower_t;
+
+
+static unsigned char *
+grow(void *ctx, size_t size)
+{
+    grower_t       *g = ctx;
+    unsigned char  *b;
+
+    if (g->left == 0 || g->n == sizeof(g->bufs) / sizeof(g->bufs[0])) {
+        return NULL;
+    }
+
+    b = malloc(size);
+    if (b == NULL) {
+        abort();
+    }
+
+    g->left--;
+    g->bufs[g->n++] = b;
+
+    return b;
+}
+
+
+static void
+grower_free(grower_t *g)
+{
+    while (g->n) {
+        free(g->bufs[--g->n]);
+    }
+}
+
+
+/* the last event's data, whole up to 1100 bytes */
+
+typedef struct {
+    size_t          len;
+    int             truncated;
+    unsigned char   data[1100];
+} last_event_t;
+
+
+static int
+record_last(void *ctx, const helicone_sse_event_t *ev)
+{
+    last_event_t  *r = ctx;
+
+    r->len = ev->data.len < sizeof(r->data) ? ev->data.len
+                                            : sizeof(r->data);
+    memcpy(r->data, ev->data.data, r->len);
+    r->truncated = ev->truncated;
+
+    return 0;
+}
+
+
+/* data longer than the buffer: grown whole, or cut at max */
+
+static void
+test_grow(void)
+{
+    size_t                  i, len, step, bad;
+    last_event_t           *r;
+    grower_t                g;
+    unsigned char           buf[16], in[1200];
+    helicone_sse_parser_t   p;
+
+    r = calloc(1, sizeof(last_event_t));
+    if (r == NULL) {
+        abort();
+    }
+
+    memcpy(in, "data: ", 6);
+
+    for (i = 6; i < 1006; i++) {
+        in[i] = (unsigned char) ('a' + i % 26);
+    }
+
+    memcpy(in + 1006, "\n\n", 2);
+    len = 1008;
+
+    /* fed whole, and one byte, then 7 bytes at a time */
+    for (step = 0; step < 3; step++) {
+        size_t  piece = step == 0 ? len : step == 1 ? 1 : 7;
+
+        memset(&g, 0, sizeof(grower_t));
+        g.left = 64;
+        memset(r, 0, sizeof(last_event_t));
+
+        helicone_sse_init(&p, buf, sizeof(buf));
+        helicone_sse_set_grow(&p, grow, &g, 4096);
+
+        for (i = 0; i < len; i += piece) {
+            helicone_sse_feed(&p, in + i, len - i < piece ? len - i : piece,
+                              record_last, r);
+        }
+
+        bad = (r->len != 1000 || r->truncated
+               || memcmp(r->data, in + 6, 1000) != 0);
+
+        is_int((int) bad, 0, step == 0 ? "grow: 1000 bytes of data, whole"
+                             : step == 1 ? "grow: the same byte by byte"
+                             : "grow: the same 7 bytes at a time");
+        ok(p.cap <= 4096 && g.n >= 1 && g.n <= 8,
+           "grow:   doubling, a few times");
+
+        grower_free(&g);
+    }
+
+    /* up to max only: the event is truncated there */
+    memset(&g, 0, sizeof(grower_t));
+    g.left = 64;
+    memset(r, 0, sizeof(last_event_t));
+
+    helicone_sse_init(&p, buf, sizeof(buf));
+    helicone_sse_set_grow(&p, grow, &g, 100);
+    helicone_sse_feed(&p, in, len, record_last, r);
+
+    ok(r->len == 100 && r->truncated && memcmp(r->data, in + 6, 100) == 0,
+       "grow: no further than max, then truncated");
+    grower_free(&g);
+
+    /* grow() failing: as without it */
+    memset(&g, 0, sizeof(grower_t));
+    memset(r, 0, sizeof(last_event_t));
+
+    helicone_sse_init(&p, buf, sizeof(buf));
+    helicone_sse_set_grow(&p, grow, &g, 4096);
+    helicone_sse_feed(&p, in, len, record_last, r);
+
+    ok(r->len == sizeof(buf) && r->truncated,
+       "grow: a failed grow truncates at the buffer");
+
+    free(r);
+}
+
+
 int
 main(void)
 {
@@ -806,6 +951,7 @@ main(void)
     test_random();
     test_event_ends();
     test_idle();
+    test_grow();
 
     return done_testing();
 }

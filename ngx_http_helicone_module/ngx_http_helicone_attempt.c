@@ -601,6 +601,11 @@ ngx_http_helicone_attempt_cut(ngx_http_request_t *sr,
         return 1;
     }
 
+    /* a translated stream that lost an event it could not take whole */
+    if (ctx->sse_overflow) {
+        return 1;
+    }
+
     /* a stream that ended on a close: complete only with its "[DONE]" */
     if (ctx->event_stream && !ctx->sse_done && u && u->length == -1) {
         return 1;

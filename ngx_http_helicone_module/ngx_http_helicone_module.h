@@ -336,6 +336,8 @@ typedef struct {
     unsigned                       event_stream:1; /* response is SSE */
     unsigned                       sse_done:1;   /* "[DONE]" seen */
     unsigned                       provider_error:1; /* an error in a 200 */
+    unsigned                       sse_overflow:1; /* an event too large to
+                                                      translate */
     unsigned                       capture_overflow:1;
     unsigned                       omit_request:1;
     unsigned                       omit_response:1;

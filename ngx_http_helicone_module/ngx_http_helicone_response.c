@@ -24,6 +24,8 @@ static int ngx_http_helicone_response_event(void *data,
     const helicone_sse_event_t *ev);
 static ngx_uint_t ngx_http_helicone_response_chunk(
     ngx_http_helicone_ctx_t *ctx, const helicone_sse_event_t *ev);
+static unsigned char *ngx_http_helicone_response_grow(void *pool,
+    size_t size);
 static ngx_uint_t ngx_http_helicone_response_json(
     ngx_http_helicone_ctx_t *ctx, const u_char *p, size_t len);
 static void ngx_http_helicone_response_capture(ngx_http_helicone_ctx_t *ctx,
@@ -125,6 +127,10 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
 
         helicone_translate_stream_init(ctx->translate, ngx_time(),
                                        ctx->include_usage);
+
+        /* an event is translated whole: it may be as large as a body */
+        helicone_sse_set_grow(&ctx->sse, ngx_http_helicone_response_grow,
+                              r->pool, hlcf->response_buffer);
 
         ngx_str_set(&r->headers_out.content_type, "text/event-stream");
         r->headers_out.content_type_len = r->headers_out.content_type.len;
@@ -521,6 +527,22 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
     ngx_uint_t  usage_only;
 
     if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STREAM) {
+        if (ctx->sse_overflow) {
+            return 0;
+        }
+
+        if (ev->truncated) {
+            /* its content cannot be translated, and the client must not
+             * get the stream without it: it ends here, cut */
+            ctx->sse_overflow = 1;
+
+            ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
+                          "helicone: an event of the provider's stream is "
+                          "larger than helicone_response_buffer and cannot "
+                          "be translated");
+            return 0;
+        }
+
         if (ngx_http_helicone_out_reserve(ctx, 2 * ev->data.len + 4096)
             != NGX_OK)
         {
@@ -606,6 +628,15 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
     }
 
     return 0;
+}
+
+
+/* a larger SSE buffer for a translated stream's event */
+
+static unsigned char *
+ngx_http_helicone_response_grow(void *pool, size_t size)
+{
+    return ngx_pnalloc(pool, size);
 }
 
 

@@ -48,6 +48,29 @@ my $anthropic = $t->mock_llm('anthropic', handler => sub {
                  body => 'this is not JSON' };
     }
 
+    if ($text eq 'a long delta') {
+        # one text delta of 20,000 characters between short ones: larger
+        # than the SSE buffer a translated stream starts with (16 KB)
+        my $delta = sub {
+            MockLLM::anthropic_event({ type => 'content_block_delta',
+                index => 0, delta => { type => 'text_delta',
+                                       text => $_[0] } });
+        };
+        return { sse => [
+            MockLLM::anthropic_event({ type => 'message_start', message => {
+                %{ MockLLM::anthropic_message($j->{model}, []) } } }),
+            MockLLM::anthropic_event({ type => 'content_block_start',
+                index => 0, content_block => { type => 'text',
+                                               text => '' } }),
+            $delta->('<'), $delta->('y' x 20000), $delta->('>'),
+            MockLLM::anthropic_event({ type => 'content_block_stop',
+                                       index => 0 }),
+            MockLLM::anthropic_event({ type => 'message_delta',
+                delta => { stop_reason => 'end_turn' },
+                usage => { output_tokens => 3 } }),
+            MockLLM::anthropic_event({ type => 'message_stop' }) ] };
+    }
+
     if ($text eq 'error midway') {
         # Anthropic's way to fail a stream: an error event, then a clean end
         return { sse => [
@@ -98,6 +121,12 @@ http {
         access_log %%DIR%%/cost.log cost;
 
         location /v1/ { helicone_pass gateway; }
+
+        # an event larger than this cannot be translated
+        location /small/v1/ {
+            helicone_pass gateway;
+            helicone_response_buffer 8k;
+        }
 
         location /native/ {
             rewrite ^/native(/.*)$ $1 break;
@@ -248,6 +277,31 @@ is($r->{complete}, 0, 'stream cut - the client sees it broke');
 unlike($r->{body}, qr/\[DONE\]/, 'stream cut - no [DONE] invented');
 $ev = event($r->{headers}{'helicone-id'});
 is($ev->{truncated}, JSON::PP::true, 'stream cut - logged truncated');
+
+# an event past the SSE buffer's first 16 KB is translated whole
+my @long = (json => { model => 'claude-sonnet-4', stream => JSON::PP::true,
+                      messages => [ { role => 'user',
+                                      content => 'a long delta' } ] });
+$r = $t->chat(port => $gw, @long);
+my $text = join '', map { $_->{json} && $_->{json}{choices}
+                          && @{ $_->{json}{choices} }
+                          ? $_->{json}{choices}[0]{delta}{content} // '' : '' }
+                    @{ $r->{events} };
+is(length $text, 20002, 'long event - all of it translated');
+is($text, '<' . ('y' x 20000) . '>', 'long event - in order');
+is($r->{events}[-1]{data}, '[DONE]', 'long event - a clean end');
+
+# larger than helicone_response_buffer: the stream is cut, not thinned
+$r = $t->chat(port => $gw, path => '/small/v1/chat/completions', @long);
+is($r->{complete}, 0, 'event too large - the client sees the stream break');
+unlike($r->{body}, qr/\[DONE\]/, 'event too large - no [DONE]');
+unlike($r->{body}, qr/"content":">"/,
+       'event too large - nothing after the lost event');
+$ev = event($r->{headers}{'helicone-id'});
+is($ev->{truncated}, JSON::PP::true, 'event too large - logged truncated');
+ok($t->wait_for(sub { $t->read_file('error.log') =~
+                      /larger than helicone_response_buffer/ }),
+   'event too large - said in the error log');
 
 # an error event mid-stream: the client gets it, and it is not cached
 my @midway = (port => $gw, headers => [ [ 'Helicone-Cache-Enabled', 'true' ] ],

@@ -5,7 +5,9 @@
 /*
  * Differential fuzzing of the SSE parser: the input fed whole must give
  * the same events, byte for byte and at the same offsets, as the input
- * fed in pieces cut where the input's first bytes say.
+ * fed in pieces cut where the input's first bytes say; the pieces go to
+ * a parser whose buffer starts small and grows up to the size the whole
+ * run's buffer has, which must change nothing either.
  */
 
 #include <stdlib.h>
@@ -28,9 +30,34 @@ typedef struct {
 } fuzz_record_t;
 
 
+typedef struct {
+    unsigned char  *bufs[64];
+    size_t          n;
+} fuzz_grower_t;
+
+
 static int fuzz_event(void *ctx, const helicone_sse_event_t *ev);
+static unsigned char *fuzz_grow(void *ctx, size_t size);
 static void fuzz_run(const unsigned char *in, size_t len, const size_t *cuts,
-    size_t ncuts, size_t cap, fuzz_record_t *rec, int *finish);
+    size_t ncuts, size_t cap, int grow, fuzz_record_t *rec, int *finish);
+
+
+static unsigned char *
+fuzz_grow(void *ctx, size_t size)
+{
+    fuzz_grower_t  *g = ctx;
+
+    if (g->n == sizeof(g->bufs) / sizeof(g->bufs[0])) {
+        abort();
+    }
+
+    g->bufs[g->n] = malloc(size);
+    if (g->bufs[g->n] == NULL) {
+        abort();
+    }
+
+    return g->bufs[g->n++];
+}
 
 
 static int
@@ -66,19 +93,28 @@ fuzz_event(void *ctx, const helicone_sse_event_t *ev)
 
 static void
 fuzz_run(const unsigned char *in, size_t len, const size_t *cuts,
-    size_t ncuts, size_t cap, fuzz_record_t *rec, int *finish)
+    size_t ncuts, size_t cap, int grow, fuzz_record_t *rec, int *finish)
 {
-    size_t                  i, from, to;
+    size_t                  i, from, to, first;
     unsigned char          *buf;
+    fuzz_grower_t           g;
     helicone_sse_parser_t   p;
 
-    buf = malloc(cap ? cap : 1);
+    /* growing: from a few bytes up to cap */
+    first = (grow && cap > 16) ? 16 : cap;
+
+    buf = malloc(first ? first : 1);
     if (buf == NULL) {
         abort();
     }
 
     memset(rec, 0, sizeof(fuzz_record_t));
-    helicone_sse_init(&p, buf, cap);
+    g.n = 0;
+    helicone_sse_init(&p, buf, first);
+
+    if (grow) {
+        helicone_sse_set_grow(&p, fuzz_grow, &g, cap);
+    }
 
     from = 0;
 
@@ -97,6 +133,10 @@ fuzz_run(const unsigned char *in, size_t len, const size_t *cuts,
     *finish = helicone_sse_finish(&p);
 
     free(buf);
+
+    while (g.n) {
+        free(g.bufs[--g.n]);
+    }
 }
 
 
@@ -126,8 +166,8 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
         }
     }
 
-    fuzz_run(data, size, NULL, 0, cap, &whole, &f1);
-    fuzz_run(data, size, cuts, ncuts, cap, &split, &f2);
+    fuzz_run(data, size, NULL, 0, cap, 0, &whole, &f1);
+    fuzz_run(data, size, cuts, ncuts, cap, 1, &split, &f2);
 
     if (whole.n != split.n || f1 != f2
         || memcmp(whole.end, split.end, whole.n * sizeof(size_t)) != 0

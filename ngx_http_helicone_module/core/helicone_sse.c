@@ -41,6 +41,7 @@ static size_t helicone_sse_value_run(helicone_sse_parser_t *p,
     const unsigned char *data, size_t len);
 static size_t helicone_sse_field_run(helicone_sse_parser_t *p,
     const unsigned char *data, size_t len);
+static size_t helicone_sse_room(helicone_sse_parser_t *p, size_t need);
 
 
 static const unsigned char  helicone_sse_bom[3] = { 0xef, 0xbb, 0xbf };
@@ -55,6 +56,16 @@ helicone_sse_init(helicone_sse_parser_t *p, unsigned char *buf, size_t cap)
     p->field = helicone_sse_field_other;
     p->buf = buf;
     p->cap = buf ? cap : 0;
+}
+
+
+void
+helicone_sse_set_grow(helicone_sse_parser_t *p, helicone_sse_grow_pt grow,
+    void *ctx, size_t max)
+{
+    p->grow = grow;
+    p->grow_ctx = ctx;
+    p->max = max;
 }
 
 
@@ -300,12 +311,45 @@ helicone_sse_value_byte(helicone_sse_parser_t *p, unsigned char c)
 static void
 helicone_sse_data_byte(helicone_sse_parser_t *p, unsigned char c)
 {
-    if (p->len < p->cap && p->buf != NULL) {
+    if (helicone_sse_room(p, 1)) {
         p->buf[p->len++] = c;
 
     } else {
         p->truncated = 1;
     }
+}
+
+
+/* Room for the data's next bytes: what is left, after growing the
+ * buffer towards need more when it can. */
+
+static size_t
+helicone_sse_room(helicone_sse_parser_t *p, size_t need)
+{
+    size_t          size;
+    unsigned char  *buf;
+
+    if (p->buf == NULL || p->len > p->cap) {
+        return 0;
+    }
+
+    if (p->cap - p->len < need && p->grow != NULL && p->cap < p->max) {
+        size = (p->cap > p->max / 2) ? p->max : p->cap * 2;
+
+        if (size - p->len < need) {
+            size = (p->max - p->len < need) ? p->max : p->len + need;
+        }
+
+        buf = p->grow(p->grow_ctx, size);
+
+        if (buf != NULL) {
+            memcpy(buf, p->buf, p->len);
+            p->buf = buf;
+            p->cap = size;
+        }
+    }
+
+    return p->cap - p->len;
 }
 
 
@@ -337,7 +381,7 @@ helicone_sse_value_run(helicone_sse_parser_t *p, const unsigned char *data,
     switch (p->field) {
 
     case helicone_sse_field_data:
-        room = (p->buf != NULL && p->len < p->cap) ? p->cap - p->len : 0;
+        room = helicone_sse_room(p, n);
 
         if (n > room) {
             p->truncated = 1;

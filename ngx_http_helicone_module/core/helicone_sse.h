@@ -27,6 +27,10 @@ typedef struct {
 typedef int (*helicone_sse_event_pt)(void *ctx,
     const helicone_sse_event_t *ev);
 
+/* A buffer of size bytes for an event's data, or NULL; the caller owns
+ * it (the parser copies the data so far and forgets the old one). */
+typedef unsigned char *(*helicone_sse_grow_pt)(void *ctx, size_t size);
+
 
 typedef struct {
     unsigned            state;
@@ -37,6 +41,9 @@ typedef struct {
     unsigned char      *buf;         /* data of the current event */
     size_t              len;
     size_t              cap;
+    helicone_sse_grow_pt  grow;      /* NULL: data past cap is cut */
+    void               *grow_ctx;
+    size_t              max;         /* cap grows up to this */
     unsigned            has_data:1;
     unsigned            truncated:1;
     unsigned            bom_checked:1;
@@ -52,6 +59,14 @@ typedef struct {
 /* buf of cap bytes holds one event's data; the caller owns it. */
 void helicone_sse_init(helicone_sse_parser_t *p, unsigned char *buf,
     size_t cap);
+
+/*
+ * Lets an event's data outgrow the buffer: grow() is asked for a larger
+ * one, doubling, up to max bytes; past that (or when grow fails) the
+ * event is truncated as without it.
+ */
+void helicone_sse_set_grow(helicone_sse_parser_t *p,
+    helicone_sse_grow_pt grow, void *ctx, size_t max);
 
 /*
  * Feeds the next bytes, split anywhere; calls handler for each complete
