@@ -43,6 +43,7 @@ static void ngx_http_helicone_rl_reply(ngx_http_request_t *r,
     ngx_http_helicone_redis_reply_t *reply);
 static ngx_int_t ngx_http_helicone_ratelimit_unavailable(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
+static void ngx_http_helicone_ratelimit_refused(ngx_http_request_t *r);
 static void ngx_http_helicone_rl_take(u_char *data, void *op);
 static void ngx_http_helicone_rl_charge(u_char *data, void *op);
 
@@ -228,9 +229,7 @@ ngx_http_helicone_ratelimit_check_done(ngx_http_request_t *r,
         hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
         if (hlcf->ratelimit_fail == NGX_HTTP_HELICONE_FAIL_CLOSED) {
-            ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                          "helicone ratelimit: limits not checked, "
-                          "request refused (helicone_ratelimit_fail closed)");
+            ngx_http_helicone_ratelimit_refused(r);
             return NGX_DECLINED;
         }
     }
@@ -516,6 +515,35 @@ ngx_http_helicone_ratelimit_headers(ngx_http_request_t *r,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * A request refused because its limits could not be checked: told at
+ * most once every 10 seconds, with the count since, as the store's own
+ * trouble is (an outage refuses every request).
+ */
+
+static void
+ngx_http_helicone_ratelimit_refused(ngx_http_request_t *r)
+{
+    static time_t      told;
+    static ngx_uint_t  refused;
+
+    refused++;
+
+    if (told && ngx_time() - told < 10) {
+        return;
+    }
+
+    told = ngx_time();
+
+    ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                  "helicone ratelimit: limits not checked, %ui requests "
+                  "refused since the last report "
+                  "(helicone_ratelimit_fail closed)", refused);
+
+    refused = 0;
 }
 
 

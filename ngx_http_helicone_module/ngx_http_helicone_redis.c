@@ -59,6 +59,7 @@ struct ngx_http_helicone_redis_s {
     u_char                              *out;        /* bytes to send */
     size_t                               out_len;
     size_t                               out_sent;
+    size_t                               out_handshake; /* its bytes, first */
     size_t                               out_size;
     ngx_event_t                          timer;      /* earliest deadline */
     ngx_event_t                          reconnect;
@@ -70,6 +71,7 @@ struct ngx_http_helicone_redis_s {
     unsigned                             connected:1; /* TCP is up */
     unsigned                             ready:1;    /* handshake done */
     unsigned                             trouble:1;  /* since last ready */
+    unsigned                             told:1;     /* trouble was logged */
     unsigned                             running:1;  /* init_worker ran */
 };
 
@@ -495,8 +497,10 @@ ngx_http_helicone_redis_append(ngx_http_helicone_redis_t *redis, char *cmd,
     size_t   size;
 
     if (redis->out_sent && redis->out_sent == redis->out_len) {
+        /* all sent, the handshake's commands included */
         redis->out_sent = 0;
         redis->out_len = 0;
+        redis->out_handshake = 0;
     }
 
     if (redis->out_len + len > redis->out_size) {
@@ -584,6 +588,7 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
     redis->handshake = 0;
     redis->out_len = 0;
     redis->out_sent = 0;
+    redis->out_handshake = 0;
 
     redis->reader = redisReaderCreate();
     if (redis->reader == NULL) {
@@ -659,6 +664,9 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
         redis->handshake++;
     }
 
+    /* operations queued from now on wait for the handshake's answers */
+    redis->out_handshake = redis->out_len;
+
     ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &redis->log, 0,
                    "helicone redis: connecting to %V", &redis->addr.name);
 
@@ -676,6 +684,7 @@ static void
 ngx_http_helicone_redis_write_handler(ngx_event_t *wev)
 {
     int                         err;
+    size_t                      limit;
     ssize_t                     n;
     socklen_t                   len;
     ngx_connection_t           *c;
@@ -705,9 +714,16 @@ ngx_http_helicone_redis_write_handler(ngx_event_t *wev)
                        "helicone redis: connected to %V", &redis->addr.name);
     }
 
-    while (redis->out_sent < redis->out_len) {
+    /*
+     * Until the handshake is answered only its commands go: an operation
+     * sent behind a refused SELECT would run in another database.
+     */
+    limit = redis->ready ? redis->out_len
+                         : ngx_min(redis->out_handshake, redis->out_len);
+
+    while (redis->out_sent < limit) {
         n = c->send(c, redis->out + redis->out_sent,
-                    redis->out_len - redis->out_sent);
+                    limit - redis->out_sent);
 
         if (n == NGX_ERROR) {
             ngx_http_helicone_redis_failure(redis, ngx_socket_errno,
@@ -727,8 +743,14 @@ ngx_http_helicone_redis_write_handler(ngx_event_t *wev)
         redis->out_sent += n;
     }
 
+    if (redis->out_sent < redis->out_len) {
+        /* the rest when the handshake is done */
+        return;
+    }
+
     redis->out_len = 0;
     redis->out_sent = 0;
+    redis->out_handshake = 0;
 
     if (redis->out_size > 1024 * 1024) {
         /* a large cache entry went out: give the memory back */
@@ -1011,13 +1033,23 @@ ngx_http_helicone_redis_handshake_done(ngx_http_helicone_redis_t *redis,
     redis->ready = 1;
     redis->backoff = NGX_HTTP_HELICONE_REDIS_BACKOFF_MIN;
 
+    /* what was queued behind the handshake */
+    ngx_http_helicone_redis_post_write(redis);
+
+    /*
+     * Back after trouble: told only when the trouble was (the log's
+     * interval holds however often a connection comes and goes).
+     */
     if (redis->trouble) {
         redis->trouble = 0;
-        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
-                      "helicone redis: \"%V\" is back, %ui operations "
-                      "failed meanwhile", &redis->url, redis->failed);
-        redis->failed = 0;
-        redis->logged = 0;
+
+        if (redis->told) {
+            redis->told = 0;
+            ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                          "helicone redis: \"%V\" is back, %ui operations "
+                          "failed meanwhile", &redis->url, redis->failed);
+            redis->failed = 0;
+        }
     }
 }
 
@@ -1182,6 +1214,7 @@ ngx_http_helicone_redis_close(ngx_http_helicone_redis_t *redis,
     redis->handshake = 0;
     redis->out_len = 0;
     redis->out_sent = 0;
+    redis->out_handshake = 0;
 
     if (redis->reader) {
         redisReaderFree(redis->reader);
@@ -1260,6 +1293,7 @@ ngx_http_helicone_redis_trouble(ngx_http_helicone_redis_t *redis,
     }
 
     redis->logged = ngx_time();
+    redis->told = 1;
 
     ngx_log_error(level, ngx_cycle->log, err,
                   "helicone redis: \"%V\" %s%s%V, %ui operations failed "
