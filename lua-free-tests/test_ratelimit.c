@@ -147,6 +147,49 @@ test_cents(void)
 }
 
 
+/* requests every few milliseconds must not keep a slow bucket empty */
+
+static void
+test_slow_refill(void)
+{
+    int                   passed;
+    uint64_t              rem, reset, now, end;
+    helicone_rl_bucket_t  b;
+    helicone_rl_policy_t  p;
+
+    static const struct {
+        const char  *policy;
+        uint64_t     every;       /* ms between requests */
+        int          after;       /* passes in one window once empty */
+        const char  *name;
+    } cases[] = {
+        { "1;w=3600", 2, 1, "slow refill: 1 per hour, asked every 2 ms" },
+        { "100;w=86400", 2, 100, "slow refill: 100 per day, every 2 ms" },
+        { "3;w=60", 1, 3, "slow refill: 3 per minute, every 1 ms" },
+    };
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        parse(cases[i].policy, &p);
+        memset(&b, 0, sizeof(b));
+        now = 1000000;
+
+        /* empty it */
+        while (helicone_rl_take(&b, &p, now, &rem, &reset)) {
+            /* void */
+        }
+
+        passed = 0;
+        end = now + p.window * 1000;
+
+        for (now += cases[i].every; now <= end; now += cases[i].every) {
+            passed += helicone_rl_take(&b, &p, now, &rem, &reset);
+        }
+
+        is_int(passed, cases[i].after, cases[i].name);
+    }
+}
+
+
 int
 main(void)
 {
@@ -154,6 +197,7 @@ main(void)
     test_format();
     test_requests();
     test_cents();
+    test_slow_refill();
 
     return done_testing();
 }

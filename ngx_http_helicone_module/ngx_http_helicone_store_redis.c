@@ -58,14 +58,16 @@ static ngx_int_t ngx_http_helicone_store_redis_name(ngx_pool_t *pool,
     "local w = tonumber(ARGV[2])\n"                                           \
     "local t = redis.call('TIME')\n"                                          \
     "local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)\n"\
-    "local b = redis.call('HMGET', KEYS[1], 't', 'u', 'c')\n"                 \
+    "local b = redis.call('HMGET', KEYS[1], 't', 'u', 'c', 'r')\n"            \
     "local tokens = tonumber(b[1])\n"                                         \
     "local updated = tonumber(b[2])\n"                                        \
     "local cap = tonumber(b[3])\n"                                            \
+    "local rest = tonumber(b[4]) or 0\n"                                      \
     "if not tokens or not updated or not cap or cap == 0 then\n"              \
     "  tokens = q\n"                                                          \
     "  updated = now\n"                                                       \
     "  cap = q\n"                                                             \
+    "  rest = 0\n"                                                            \
     "else\n"                                                                  \
     "  if cap ~= q then\n"                                                    \
     "    cap = q\n"                                                           \
@@ -73,15 +75,28 @@ static ngx_int_t ngx_http_helicone_store_redis_name(ngx_pool_t *pool,
     "  end\n"                                                                 \
     "  if now > updated then\n"                                               \
     "    local el = now - updated\n"                                          \
+    "    local span = w * 1000\n"                                             \
     "    updated = now\n"                                                     \
-    "    if tokens < q then\n"                                                \
+    "    if tokens >= q then\n"                                               \
+    "      rest = 0\n"                                                        \
+    "    else\n"                                                              \
     "      local room = q - tokens\n"                                         \
     "      local add = room\n"                                                \
-    "      if el < w * 1000 then\n"                                           \
-    "        add = math.floor(q * el / (w * 1000))\n"                         \
+    "      local part = 0\n"                                                  \
+    "      if el < span then\n"                                               \
+    "        if rest >= span then rest = 0 end\n"                             \
+    "        part = q * el + rest\n"                                          \
+    "        add = math.floor(part / span)\n"                                 \
+    "        part = part - add * span\n"                                      \
+    "        if part < 0 then part = 0 end\n"                                 \
     "      end\n"                                                             \
-    "      if add > room then add = room end\n"                               \
-    "      tokens = tokens + add\n"                                           \
+    "      if add >= room then\n"                                             \
+    "        tokens = q\n"                                                    \
+    "        rest = 0\n"                                                      \
+    "      else\n"                                                            \
+    "        tokens = tokens + add\n"                                         \
+    "        rest = part\n"                                                   \
+    "      end\n"                                                             \
     "    end\n"                                                               \
     "  end\n"                                                                 \
     "end\n"
@@ -92,7 +107,8 @@ static ngx_int_t ngx_http_helicone_store_redis_name(ngx_pool_t *pool,
     "local reset = math.floor(((q - tokens) * w + q - 1) / q)\n"              \
     "redis.call('HSET', KEYS[1], 't', string.format('%d', tokens),\n"         \
     "           'u', string.format('%d', updated),\n"                         \
-    "           'c', string.format('%d', cap))\n"                             \
+    "           'c', string.format('%d', cap),\n"                             \
+    "           'r', string.format('%d', rest))\n"                            \
     "redis.call('EXPIRE', KEYS[1], string.format('%d', reset + w))\n"
 
 

@@ -250,13 +250,15 @@ static void
 helicone_rl_refill(helicone_rl_bucket_t *b, const helicone_rl_policy_t *p,
     uint64_t now)
 {
-    uint64_t  elapsed, add, room;
+    uint64_t            elapsed, add, room;
+    helicone_rl_wide_t  part, span;
 
     if (b->capacity == 0) {
         /* a new bucket starts full */
         b->tokens = (int64_t) p->quota;
         b->updated = now;
         b->capacity = p->quota;
+        b->rest = 0;
         return;
     }
 
@@ -277,21 +279,38 @@ helicone_rl_refill(helicone_rl_bucket_t *b, const helicone_rl_policy_t *p,
     b->updated = now;
 
     if (b->tokens >= (int64_t) p->quota) {
+        /* a full bucket banks no time */
+        b->rest = 0;
         return;
     }
 
     room = (uint64_t) ((int64_t) p->quota - b->tokens);
+    span = (helicone_rl_wide_t) p->window * 1000;
 
-    /* quota * elapsed / window, in 128 bits: both may be large */
     if (elapsed >= p->window * 1000) {
         add = room;
+        part = 0;
 
     } else {
-        add = (uint64_t) ((helicone_rl_wide_t) p->quota * elapsed
-                          / ((helicone_rl_wide_t) p->window * 1000));
+        /*
+         * quota * elapsed / window, in 128 bits (both may be large), with
+         * what earlier refills left short of a millionth: frequent
+         * requests cannot keep a slow bucket from refilling
+         */
+        part = (helicone_rl_wide_t) p->quota * elapsed
+               + (b->rest < span ? b->rest : 0);
+        add = (uint64_t) (part / span);
+        part %= span;
     }
 
-    b->tokens += (int64_t) (add < room ? add : room);
+    if (add >= room) {
+        b->tokens = (int64_t) p->quota;
+        b->rest = 0;
+        return;
+    }
+
+    b->tokens += (int64_t) add;
+    b->rest = (uint64_t) part;
 }
 
 

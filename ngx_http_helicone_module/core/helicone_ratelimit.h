@@ -39,6 +39,8 @@ typedef struct {
     int64_t             tokens;         /* millionths; may go negative */
     uint64_t            updated;        /* ms of the last refill */
     uint64_t            capacity;       /* the quota it was filled to */
+    uint64_t            rest;           /* refill short of a millionth, in
+                                           millionths x ms / (window ms) */
 } helicone_rl_bucket_t;
 
 
