@@ -25,7 +25,8 @@ typedef struct {
 typedef struct {
     ngx_rbtree_t                   rbtree;
     ngx_rbtree_node_t              sentinel;
-    ngx_queue_t                    lru;
+    ngx_queue_t                    lru;          /* entries that expire */
+    ngx_queue_t                    lasting;      /* the rest: limit buckets */
 } ngx_http_helicone_shm_sh_t;
 
 
@@ -191,6 +192,7 @@ ngx_http_helicone_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_rbtree_init(&shm->sh->rbtree, &shm->sh->sentinel,
                     ngx_http_helicone_shm_insert);
     ngx_queue_init(&shm->sh->lru);
+    ngx_queue_init(&shm->sh->lasting);
 
     len = sizeof(" in helicone zone \"\"") + shm_zone->shm.name.len;
 
@@ -309,7 +311,7 @@ ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
     void *data)
 {
     ngx_uint_t                     i;
-    ngx_queue_t                   *q;
+    ngx_queue_t                   *q, *lru;
     ngx_http_helicone_shm_t       *shm;
     ngx_http_helicone_shm_node_t  *n;
 
@@ -331,6 +333,12 @@ ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
     }
 
     if (n == NULL) {
+        /* larger than a quarter of the zone: not worth emptying it for */
+        if (size > (size_t) (shm->shpool->end - shm->shpool->start) / 4) {
+            ngx_shmtx_unlock(&shm->shpool->mutex);
+            return NGX_BUSY;
+        }
+
         for (i = 0; i < 16; i++) {
             n = ngx_slab_alloc_locked(shm->shpool,
                              offsetof(ngx_http_helicone_shm_node_t, data)
@@ -339,12 +347,20 @@ ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
                 break;
             }
 
-            if (ngx_queue_empty(&shm->sh->lru)) {
+            /*
+             * The least recently used goes: an entry that expires (a
+             * cached response, a key) first; a limit's bucket only when
+             * nothing else is left, or cache traffic would reset limits.
+             */
+            lru = !ngx_queue_empty(&shm->sh->lru) ? &shm->sh->lru
+                  : !ngx_queue_empty(&shm->sh->lasting) ? &shm->sh->lasting
+                  : NULL;
+
+            if (lru == NULL) {
                 break;
             }
 
-            /* the least recently used goes */
-            q = ngx_queue_last(&shm->sh->lru);
+            q = ngx_queue_last(lru);
             ngx_http_helicone_shm_free(shm,
                 ngx_queue_data(q, ngx_http_helicone_shm_node_t, queue));
         }
@@ -365,7 +381,8 @@ ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
         ngx_queue_remove(&n->queue);
     }
 
-    ngx_queue_insert_head(&shm->sh->lru, &n->queue);
+    ngx_queue_insert_head(expires ? &shm->sh->lru : &shm->sh->lasting,
+                          &n->queue);
     n->expires = expires;
 
     fn(n->data, data);
@@ -405,7 +422,8 @@ ngx_http_helicone_store_get(ngx_shm_zone_t *zone, u_char *sha,
     }
 
     ngx_queue_remove(&n->queue);
-    ngx_queue_insert_head(&shm->sh->lru, &n->queue);
+    ngx_queue_insert_head(n->expires ? &shm->sh->lru : &shm->sh->lasting,
+                          &n->queue);
 
     /* copied before unlocking: shared memory is not ours after */
     value->len = n->len;
