@@ -25,6 +25,7 @@
 #define NGX_HTTP_HELICONE_KAFKA_REPORT         10000    /* ms, warnings */
 #define NGX_HTTP_HELICONE_KAFKA_TERM_FLUSH     500      /* ms, on TERM */
 #define NGX_HTTP_HELICONE_KAFKA_REPLAY_BATCH   2000     /* lines a tick */
+#define NGX_HTTP_HELICONE_KAFKA_REPLAY_BYTES   (4 * 1024 * 1024) /* a tick */
 #define NGX_HTTP_HELICONE_KAFKA_REPLAY_WINDOW  10000    /* in flight */
 #define NGX_HTTP_HELICONE_KAFKA_READ           65536    /* first buffer */
 #define NGX_HTTP_HELICONE_KAFKA_LINE_MAX       (64 * 1024 * 1024)
@@ -1562,12 +1563,14 @@ ngx_http_helicone_kafka_replay_step(ngx_http_helicone_kafka_topic_t *kt)
 {
     u_char                               *line;
     size_t                                len;
+    size_t                                bytes;
     ngx_int_t                             rc;
     ngx_uint_t                            n, window;
     rd_kafka_resp_err_t                   err;
     ngx_http_helicone_kafka_main_conf_t  *kmcf;
 
     kmcf = kt->kmcf;
+    bytes = 0;
 
     if (kt->replay_fd == NGX_INVALID_FILE
         && ngx_http_helicone_kafka_replay_claim(kt) != NGX_OK)
@@ -1581,7 +1584,10 @@ ngx_http_helicone_kafka_replay_step(ngx_http_helicone_kafka_topic_t *kt)
     for (n = 0; !kt->replay_eof && n < NGX_HTTP_HELICONE_KAFKA_REPLAY_BATCH;
          n++)
     {
-        if (kt->replay_inflight >= window) {
+        if (kt->replay_inflight >= window
+            || bytes >= NGX_HTTP_HELICONE_KAFKA_REPLAY_BYTES)
+        {
+            /* the rest next tick: large events must not stall the loop */
             return 1;
         }
 
@@ -1618,6 +1624,7 @@ ngx_http_helicone_kafka_replay_step(ngx_http_helicone_kafka_topic_t *kt)
 
         kt->buf_pos += len + 1;
         kt->replay_off += len + 1;
+        bytes += len;
 
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
             kt->replay_inflight++;
