@@ -36,6 +36,7 @@ static ngx_uint_t ngx_http_helicone_cache_true(ngx_list_t *headers,
 static ngx_int_t ngx_http_helicone_cache_ignore(ngx_http_request_t *r,
     ngx_table_elt_t *h, helicone_str_t *keys, size_t *n);
 static time_t ngx_http_helicone_cache_ttl(ngx_http_request_t *r);
+static ngx_int_t ngx_http_helicone_cache_seconds(u_char *p, u_char *end);
 static void ngx_http_helicone_cache_key(ngx_http_helicone_ctx_t *ctx,
     ngx_uint_t i, u_char *sha);
 static void ngx_http_helicone_cache_reply(ngx_http_request_t *r,
@@ -303,7 +304,7 @@ ngx_http_helicone_cache_ttl(ngx_http_request_t *r)
 
             for (p = s; p < end && *p >= '0' && *p <= '9'; p++) { /* void */ }
 
-            n = ngx_atoi(s, p - s);
+            n = ngx_http_helicone_cache_seconds(s, p);
             smax = (n == NGX_ERROR) ? smax : n;
             continue;
         }
@@ -314,7 +315,7 @@ ngx_http_helicone_cache_ttl(ngx_http_request_t *r)
 
             for (p = s; p < end && *p >= '0' && *p <= '9'; p++) { /* void */ }
 
-            n = ngx_atoi(s, p - s);
+            n = ngx_http_helicone_cache_seconds(s, p);
             max = (n == NGX_ERROR) ? max : n;
             continue;
         }
@@ -331,6 +332,23 @@ ngx_http_helicone_cache_ttl(ngx_http_request_t *r)
     }
 
     return ngx_min(n, NGX_HTTP_HELICONE_CACHE_TTL_MAX);
+}
+
+
+/* A count of seconds: more than fits is as long as any (capped later). */
+
+static ngx_int_t
+ngx_http_helicone_cache_seconds(u_char *p, u_char *end)
+{
+    ngx_int_t  n;
+
+    if (p == end) {
+        return NGX_ERROR;
+    }
+
+    n = ngx_atoi(p, end - p);
+
+    return (n == NGX_ERROR) ? NGX_MAX_INT_T_VALUE : n;
 }
 
 

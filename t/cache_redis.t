@@ -34,6 +34,24 @@ like($keys[0], qr/^helicone:\{cache:[0-9a-f]{64}\}:\d+$/,
 my $ttl = $redis->cmd('TTL', $keys[0]);
 ok($ttl > 0 && $ttl <= 604800, 'redis - with a TTL');
 
+# a max-age too large for any integer is as long as the cap (365 days),
+# not ignored (7 days)
+my %before = map { $_ => 1 } $redis->keys('helicone:{cache:*');
+my $r = $t->chat(port => $t->port('gw'),
+                 headers => [ [ 'Helicone-Cache-Enabled', 'true' ],
+                              [ 'Cache-Control',
+                                'max-age=99999999999999999999' ] ],
+                 json => { model => 'gpt-4o-mini', user => 'forever',
+                           messages => [ { role => 'user',
+                                           content => 'hi' } ] });
+my @new;
+ok($t->wait_for(sub {
+       @new = grep { !$before{$_} } $redis->keys('helicone:{cache:*') }),
+   'huge max-age - stored');
+$ttl = @new ? $redis->cmd('TTL', $new[0]) : 0;
+ok($ttl > 364 * 86400 && $ttl <= 365 * 86400,
+   'huge max-age - capped at 365 days') or diag("TTL $ttl");
+
 $t->stop;
 $t->check_no_alerts;
 
