@@ -1449,6 +1449,7 @@ static void
 ngx_http_helicone_kafka_spool(ngx_http_helicone_kafka_topic_t *kt,
     const u_char *line, size_t len)
 {
+    u_char                                last;
     ssize_t                               n;
     struct iovec                          iov[2];
     ngx_file_info_t                       fi;
@@ -1475,6 +1476,16 @@ ngx_http_helicone_kafka_spool(ngx_http_helicone_kafka_topic_t *kt,
         /* left by an earlier process with this pid, maybe */
         kt->spool_size = (ngx_fd_info(kt->fd, &fi) == NGX_FILE_ERROR)
                          ? 0 : ngx_file_size(&fi);
+
+        /* ...cut mid-line when it died: that line ends here, alone (the
+         * replay skips it), and does not swallow the next one */
+        if (kt->spool_size > 0
+            && pread(kt->fd, &last, 1, kt->spool_size - 1) == 1
+            && last != '\n'
+            && write(kt->fd, "\n", 1) == 1)
+        {
+            kt->spool_size++;
+        }
     }
 
     if (kt->spool_size + (off_t) len + 1 > kmcf->spool_max_size) {
@@ -1503,8 +1514,19 @@ ngx_http_helicone_kafka_spool(ngx_http_helicone_kafka_topic_t *kt,
         return;
     }
 
-    /* the replay skips the cut line */
-    kt->spool_size += n;
+    /*
+     * A part of the line went (a full disk): it is taken back, so that
+     * the next line does not join it; if that fails too, it is ended
+     * alone, as a line the replay skips.
+     */
+    if (ftruncate(kt->fd, kt->spool_size) != 0) {
+        kt->spool_size += n;
+
+        if (write(kt->fd, "\n", 1) == 1) {
+            kt->spool_size++;
+        }
+    }
+
     ngx_http_helicone_kafka_drop(kmcf, "a write to the spool was "
                                  "incomplete", 0);
 }
