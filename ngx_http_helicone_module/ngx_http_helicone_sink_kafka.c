@@ -113,6 +113,11 @@ static char *ngx_http_helicone_kafka_init_main_conf(ngx_conf_t *cf,
 static ngx_int_t ngx_http_helicone_kafka_init_process(ngx_cycle_t *cycle);
 static void ngx_http_helicone_kafka_exit_process(ngx_cycle_t *cycle);
 
+static rd_kafka_conf_t *ngx_http_helicone_kafka_conf(
+    ngx_http_helicone_kafka_main_conf_t *kmcf, ngx_log_t *log,
+    ngx_uint_t real);
+static ngx_int_t ngx_http_helicone_kafka_check(ngx_conf_t *cf,
+    ngx_http_helicone_kafka_main_conf_t *kmcf);
 static ngx_int_t ngx_http_helicone_kafka_start(
     ngx_http_helicone_kafka_main_conf_t *kmcf);
 static void ngx_http_helicone_kafka_stop(
@@ -624,6 +629,11 @@ ngx_http_helicone_kafka_init_main_conf(ngx_conf_t *cf, void *conf)
         return NGX_CONF_ERROR;
     }
 
+    if (kmcf->brokers.len && ngx_http_helicone_kafka_check(cf, kmcf) != NGX_OK)
+    {
+        return NGX_CONF_ERROR;
+    }
+
     return NGX_CONF_OK;
 }
 
@@ -817,41 +827,49 @@ ngx_http_helicone_kafka_exit_process(ngx_cycle_t *cycle)
 }
 
 
-static ngx_int_t
-ngx_http_helicone_kafka_start(ngx_http_helicone_kafka_main_conf_t *kmcf)
+/*
+ * The producer's configuration: our defaults, then the properties; with
+ * the brokers and the log queue for a real producer, without them for
+ * the check at configuration time (nothing connects).
+ */
+
+static rd_kafka_conf_t *
+ngx_http_helicone_kafka_conf(ngx_http_helicone_kafka_main_conf_t *kmcf,
+    ngx_log_t *log, ngx_uint_t real)
 {
-    char                              errstr[512];
-    ngx_uint_t                        i;
-    rd_kafka_t                       *rk;
-    ngx_keyval_t                     *kv;
-    rd_kafka_conf_t                  *conf;
-    rd_kafka_topic_conf_t            *tconf;
-    ngx_http_helicone_kafka_topic_t **ktp;
+    ngx_uint_t        i;
+    ngx_keyval_t     *kv;
+    rd_kafka_conf_t  *conf;
 
     conf = rd_kafka_conf_new();
     if (conf == NULL) {
-        return NGX_ERROR;
+        return NULL;
     }
 
     /* defaults first, so that properties override them */
 
     if (ngx_http_helicone_kafka_conf_set(conf, "enable.idempotence", "true",
-                                         kmcf->log) != NGX_OK
-        || ngx_http_helicone_kafka_conf_set(conf, "acks", "all", kmcf->log)
+                                         log) != NGX_OK
+        || ngx_http_helicone_kafka_conf_set(conf, "acks", "all", log)
            != NGX_OK
         || ngx_http_helicone_kafka_conf_set(conf, "message.timeout.ms",
-                                            "30000", kmcf->log) != NGX_OK
+                                            "30000", log) != NGX_OK
         || ngx_http_helicone_kafka_conf_set(conf, "client.id",
-                                            "ngx_http_helicone", kmcf->log)
-           != NGX_OK
-        || ngx_http_helicone_kafka_conf_set(conf, "log.queue", "true",
-                                            kmcf->log) != NGX_OK
-        || ngx_http_helicone_kafka_conf_set(conf, "bootstrap.servers",
-                                            (char *) kmcf->brokers.data,
-                                            kmcf->log) != NGX_OK)
+                                            "ngx_http_helicone", log)
+           != NGX_OK)
     {
-        rd_kafka_conf_destroy(conf);
-        return NGX_ERROR;
+        goto failed;
+    }
+
+    if (real
+        && (ngx_http_helicone_kafka_conf_set(conf, "log.queue", "true", log)
+            != NGX_OK
+            || ngx_http_helicone_kafka_conf_set(conf, "bootstrap.servers",
+                                                (char *) kmcf->brokers.data,
+                                                log)
+               != NGX_OK))
+    {
+        goto failed;
     }
 
     if (kmcf->properties) {
@@ -861,13 +879,75 @@ ngx_http_helicone_kafka_start(ngx_http_helicone_kafka_main_conf_t *kmcf)
             if (ngx_http_helicone_kafka_conf_set(conf,
                                                  (char *) kv[i].key.data,
                                                  (char *) kv[i].value.data,
-                                                 kmcf->log)
+                                                 log)
                 != NGX_OK)
             {
-                rd_kafka_conf_destroy(conf);
-                return NGX_ERROR;
+                goto failed;
             }
         }
+    }
+
+    return conf;
+
+failed:
+
+    rd_kafka_conf_destroy(conf);
+
+    return NULL;
+}
+
+
+/*
+ * At nginx -t and every start: the properties as a whole, as the workers'
+ * rd_kafka_new() will see them (properties that only make sense together
+ * are checked there), by a producer made without brokers and destroyed.
+ */
+
+static ngx_int_t
+ngx_http_helicone_kafka_check(ngx_conf_t *cf,
+    ngx_http_helicone_kafka_main_conf_t *kmcf)
+{
+    char              errstr[512];
+    rd_kafka_t       *rk;
+    rd_kafka_conf_t  *conf;
+
+    conf = ngx_http_helicone_kafka_conf(kmcf, cf->log, 0);
+    if (conf == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* no brokers: nothing to say in the master's log */
+    rd_kafka_conf_set_log_cb(conf, NULL);
+
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
+
+    if (rk == NULL) {
+        rd_kafka_conf_destroy(conf);
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "helicone_kafka_property: the producer cannot be "
+                           "made with these properties: %s", errstr);
+        return NGX_ERROR;
+    }
+
+    rd_kafka_destroy(rk);
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_helicone_kafka_start(ngx_http_helicone_kafka_main_conf_t *kmcf)
+{
+    char                              errstr[512];
+    ngx_uint_t                        i;
+    rd_kafka_t                       *rk;
+    rd_kafka_conf_t                  *conf;
+    rd_kafka_topic_conf_t            *tconf;
+    ngx_http_helicone_kafka_topic_t **ktp;
+
+    conf = ngx_http_helicone_kafka_conf(kmcf, kmcf->log, 1);
+    if (conf == NULL) {
+        return NGX_ERROR;
     }
 
     rd_kafka_conf_set_opaque(conf, kmcf);

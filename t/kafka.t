@@ -80,6 +80,17 @@ my @bad = (
     [ 'acks against idempotence', 'helicone_kafka_property acks 1;', undef,
       qr/^nginx: \[emerg\] helicone_kafka_property: "acks" must be "all" while "enable\.idempotence" is true$conf_re/m ],
 
+    [ 'properties that conflict',
+      'helicone_kafka_property max.in.flight.requests.per.connection 10;',
+      'helicone_log kafka brokers=127.0.0.1:9 topic=t;',
+      qr/^nginx: \[emerg\] helicone_kafka_property: the producer cannot be made with these properties: .*max\.in\.flight.*$conf_re/m ],
+
+    [ 'a CA file that is not there',
+      'helicone_kafka_property security.protocol ssl;'
+      . ' helicone_kafka_property ssl.ca.location /nonexistent/ca.pem;',
+      'helicone_log kafka brokers=127.0.0.1:9 topic=t;',
+      qr/^nginx: \[emerg\] helicone_kafka_property: the producer cannot be made with these properties: .*ca.*$conf_re/mi ],
+
     [ 'no topic', '', 'helicone_log kafka brokers=127.0.0.1:9;',
       qr/^nginx: \[emerg\] "helicone_log" directive needs topic=$conf_re/m ],
 
