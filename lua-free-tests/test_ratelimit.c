@@ -101,6 +101,10 @@ test_requests(void)
     is_int(rem, 0, "requests: none remaining");
     is_int(reset, 60, "requests: full again in the window");
 
+    /* empty: the next token in 12 s, full again in 60 */
+    is_int((int) helicone_rl_wait(&b, &p), 12,
+           "requests: wait for one token, not for the whole bucket");
+
     /* 12 s later one token came back (5 per 60 s) */
     ok(helicone_rl_take(&b, &p, now + 12000, &rem, &reset),
        "requests: refilled after window/quota");
@@ -136,6 +140,8 @@ test_cents(void)
     ok(b.tokens == -(int64_t) (HELICONE_RL_UNIT * 5 / 2), "cents: debt kept");
 
     /* 2.5 cents of debt at 10 per hour: 900 s to positive */
+    is_int((int) helicone_rl_wait(&b, &p), 901,
+           "cents: wait until positive (a millionth past zero)");
     ok(!helicone_rl_take(&b, &p, 5000 + 900000, &rem, &reset),
        "cents: exactly zero is still refused");
     ok(helicone_rl_take(&b, &p, 5000 + 900000 + 360, &rem, &reset),

@@ -293,6 +293,7 @@ typedef struct {
     helicone_rl_policy_t          *rl_policy;    /* the one reported */
     uint64_t                       rl_remaining;
     uint64_t                       rl_reset;
+    uint64_t                       rl_wait;      /* Retry-After of a 429 */
     ngx_array_t                   *rl_charges;   /* cents, after the fact */
 
     ngx_uint_t                     retry_num;    /* the policy in force */

@@ -23,6 +23,7 @@ typedef struct {
     ngx_uint_t                     allowed;
     uint64_t                       remaining;
     uint64_t                       reset;
+    uint64_t                       wait;         /* s until one passes */
     uint64_t                       cost;         /* millionths of a cent */
 } ngx_http_helicone_rl_op_t;
 
@@ -250,6 +251,7 @@ ngx_http_helicone_rl_apply(ngx_http_request_t *r,
         ctx->rl_policy = op->policy;
         ctx->rl_remaining = op->remaining;
         ctx->rl_reset = op->reset;
+        ctx->rl_wait = op->wait;
     }
 
     if (!op->allowed) {
@@ -279,7 +281,7 @@ ngx_http_helicone_rl_apply(ngx_http_request_t *r,
 }
 
 
-/* The script's answer: {allowed, remaining, reset}. */
+/* The script's answer: {allowed, remaining, reset, wait}. */
 
 static void
 ngx_http_helicone_rl_reply(ngx_http_request_t *r,
@@ -292,7 +294,7 @@ ngx_http_helicone_rl_reply(ngx_http_request_t *r,
     ngx_http_helicone_redis_reply_t  *e;
 
     if (reply == NULL || reply->type != NGX_HTTP_HELICONE_REDIS_ARRAY
-        || reply->nelts != 3)
+        || reply->nelts != 4)
     {
         /* no answer: this policy is not checked */
         ctx->rl_failed = 1;
@@ -301,7 +303,7 @@ ngx_http_helicone_rl_reply(ngx_http_request_t *r,
 
     e = reply->elts;
 
-    for (i = 0; i < 3; i++) {
+    for (i = 0; i < 4; i++) {
         if (e[i].type != NGX_HTTP_HELICONE_REDIS_INTEGER || e[i].integer < 0)
         {
             ctx->rl_failed = 1;
@@ -312,6 +314,7 @@ ngx_http_helicone_rl_reply(ngx_http_request_t *r,
     op->allowed = (e[0].integer == 1);
     op->remaining = (uint64_t) e[1].integer;
     op->reset = (uint64_t) e[2].integer;
+    op->wait = (uint64_t) e[3].integer;
 
     if (ngx_http_helicone_rl_apply(r, ctx, op, (u_char *) (op + 1))
         != NGX_OK)
@@ -385,6 +388,8 @@ ngx_http_helicone_rl_take(u_char *data, void *op)
     o->allowed = helicone_rl_take((helicone_rl_bucket_t *) data, o->policy,
                                   (uint64_t) ngx_current_msec, &o->remaining,
                                   &o->reset);
+    o->wait = o->allowed ? 0 : helicone_rl_wait((helicone_rl_bucket_t *) data,
+                                                o->policy);
 }
 
 
@@ -494,27 +499,30 @@ ngx_http_helicone_ratelimit_headers(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ctx->rl_reset == 0) {
+    if (ctx->rl_reset) {
+        p += NGX_INT64_LEN;
+        v.data = p;
+        v.len = ngx_sprintf(p, "%uL", ctx->rl_reset) - p;
+
+        if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                         "Helicone-RateLimit-Reset", 24, &v)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (!ctx->rate_limited) {
         return NGX_OK;
     }
 
+    /* when the next request would pass, not when the bucket is full */
     p += NGX_INT64_LEN;
     v.data = p;
-    v.len = ngx_sprintf(p, "%uL", ctx->rl_reset) - p;
+    v.len = ngx_sprintf(p, "%uL", ngx_max(ctx->rl_wait, 1)) - p;
 
-    if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
-                                     "Helicone-RateLimit-Reset", 24, &v)
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    if (ctx->rate_limited) {
-        return ngx_http_helicone_header_add(r, &r->headers_out.headers,
-                                            "Retry-After", 11, &v);
-    }
-
-    return NGX_OK;
+    return ngx_http_helicone_header_add(r, &r->headers_out.headers,
+                                        "Retry-After", 11, &v);
 }
 
 

@@ -126,7 +126,13 @@ static ngx_str_t  ngx_http_helicone_rl_take_lua = ngx_string(
     "  allowed = 1\n"
     "end\n"
     NGX_HTTP_HELICONE_RL_LUA_SAVE
-    "return {allowed, remaining, reset}\n"
+    "local wait = 0\n"
+    "if allowed == 0 then\n"
+    "  local need = 1 - tokens\n"
+    "  if ARGV[3] == '0' then need = 1000000 - tokens end\n"
+    "  wait = math.floor((need * w + q - 1) / q)\n"
+    "end\n"
+    "return {allowed, remaining, reset, wait}\n"
 );
 
 

@@ -346,6 +346,22 @@ helicone_rl_take(helicone_rl_bucket_t *b, const helicone_rl_policy_t *p,
 }
 
 
+uint64_t
+helicone_rl_wait(const helicone_rl_bucket_t *b, const helicone_rl_policy_t *p)
+{
+    int64_t  need;
+
+    need = (p->unit == HELICONE_RL_REQUEST) ? HELICONE_RL_UNIT : 1;
+
+    if (b->tokens >= need || p->quota == 0) {
+        return 0;
+    }
+
+    return (uint64_t) (((helicone_rl_wide_t) (need - b->tokens) * p->window
+                        + p->quota - 1) / p->quota);
+}
+
+
 void
 helicone_rl_charge(helicone_rl_bucket_t *b, const helicone_rl_policy_t *p,
     uint64_t now, uint64_t cost)

@@ -62,6 +62,13 @@ size_t helicone_rl_format(const helicone_rl_policy_t *p, unsigned char *buf);
  * helicone_rl_charge). A new bucket (capacity 0) starts full. Returns 1
  * when allowed; *remaining whole tokens left, *reset seconds until full.
  */
+/*
+ * Seconds until the bucket lets a request through again (0: now): a whole
+ * token for requests, a positive balance for cents; rounded up.
+ */
+uint64_t helicone_rl_wait(const helicone_rl_bucket_t *b,
+    const helicone_rl_policy_t *p);
+
 int helicone_rl_take(helicone_rl_bucket_t *b, const helicone_rl_policy_t *p,
     uint64_t now, uint64_t *remaining, uint64_t *reset);
 

@@ -77,7 +77,13 @@ sub run {
     is($r->{headers}{'helicone-ratelimit-limit'}, '3', '429 - limit');
     is($r->{headers}{'helicone-ratelimit-remaining'}, '0', '429 - remaining');
     is($r->{headers}{'helicone-ratelimit-policy'}, '3;w=60', '429 - policy');
-    ok($r->{headers}{'retry-after'} > 0, '429 - Retry-After');
+    # a token comes back every 20 s: that is when to retry, not the 60 s
+    # until the bucket is full again (Helicone-RateLimit-Reset)
+    ok($r->{headers}{'retry-after'} > 0 && $r->{headers}{'retry-after'} <= 20,
+       '429 - Retry-After: until one request would pass')
+        or diag("Retry-After: $r->{headers}{'retry-after'}");
+    ok($r->{headers}{'helicone-ratelimit-reset'} > 20,
+       '429 - Reset: until the bucket is full');
     like($r->{json}{message} // $r->{json}{error}{message},
          qr/rate limit via Helicone-RateLimit-Policy/, '429 - body');
     is($r->{json}{error}{code}, 'rate_limited', '429 - OpenAI error code');
