@@ -879,8 +879,9 @@ static ngx_int_t
 ngx_http_helicone_redis_noscript(ngx_http_helicone_redis_t *redis,
     ngx_http_helicone_redis_op_t *op)
 {
-    u_char  *p, *rest, *end, *cmd;
-    size_t   head, len;
+    u_char         *p, *rest, *end, *cmd;
+    size_t          head, len;
+    static time_t   told;
 
     end = (u_char *) op->cmd + op->len;
 
@@ -917,9 +918,14 @@ ngx_http_helicone_redis_noscript(ngx_http_helicone_redis_t *redis,
 
     ngx_free(cmd);
 
-    ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
-                  "helicone redis: script %*s not loaded, sent it again",
-                  (size_t) 8, op->script->sha1);
+    /* every operation in flight meets it after a SCRIPT FLUSH: told once
+     * per interval */
+    if (ngx_time() - told >= NGX_HTTP_HELICONE_REDIS_LOG_EVERY) {
+        told = ngx_time();
+        ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
+                      "helicone redis: script %*s not loaded, sent it again",
+                      (size_t) 8, op->script->sha1);
+    }
 
     redisFreeCommand(op->cmd);
     op->cmd = NULL;

@@ -53,6 +53,17 @@ is($r->{status}, 200, 'noscript - still checked');
 is($r->{headers}{'helicone-ratelimit-remaining'}, '3',
    'noscript - and counted');
 
+# flushed again at once: still checked, and said once per 10 s
+$redis->cmd('SCRIPT', 'FLUSH');
+$r = $t->chat(port => $t->port('gw'), path => '/v1/chat/completions',
+              headers => [ [ 'Helicone-RateLimit-Policy', '4;w=61' ] ],
+              json => { model => 'gpt-4o-mini',
+                        messages => [ { role => 'user', content => 'hi' } ] });
+is($r->{headers}{'helicone-ratelimit-remaining'}, '2',
+   'noscript again - counted');
+my @told = $t->error_log =~ /script \w+ not loaded, sent it again/g;
+is(scalar @told, 1, 'noscript - told once for two flushes in 10 s');
+
 $t->stop;
 $t->check_no_alerts;
 
