@@ -1172,17 +1172,18 @@ ngx_http_helicone_redis_failure(ngx_http_helicone_redis_t *redis,
 {
     ngx_msec_t  delay;
 
-    if (what) {
-        redis->trouble = 1;
-        ngx_http_helicone_redis_trouble(redis, NGX_LOG_ERR, err, what, NULL);
-    }
-
     if (!redis->ready) {
         redis->backoff = ngx_min(redis->backoff * 2,
                                  NGX_HTTP_HELICONE_REDIS_BACKOFF_MAX);
     }
 
+    /* the pending operations fail first, so that the report counts them */
     ngx_http_helicone_redis_close(redis, 1);
+
+    if (what) {
+        redis->trouble = 1;
+        ngx_http_helicone_redis_trouble(redis, NGX_LOG_ERR, err, what, NULL);
+    }
 
     if (ngx_exiting || ngx_terminate || ngx_quit || !redis->running) {
         return;
