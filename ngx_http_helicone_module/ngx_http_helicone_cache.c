@@ -544,9 +544,6 @@ ngx_int_t
 ngx_http_helicone_cache_headers(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
-    u_char     *p;
-    ngx_str_t   v;
-
     static ngx_str_t  hit = ngx_string("HIT");
     static ngx_str_t  miss = ngx_string("MISS");
 
@@ -566,27 +563,15 @@ ngx_http_helicone_cache_headers(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    p = ngx_pnalloc(r->pool, 2 * NGX_INT_T_LEN);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    v.data = p;
-    v.len = ngx_sprintf(p, "%ui", ctx->cache_bucket) - p;
-
-    if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
-                                     "Helicone-Cache-Bucket-Idx", 25, &v)
+    if (ngx_http_helicone_header_add_number(r, "Helicone-Cache-Bucket-Idx",
+                                            25, ctx->cache_bucket)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    p += NGX_INT_T_LEN;
-    v.data = p;
-    v.len = ngx_sprintf(p, "%ui", ctx->cache_latency) - p;
-
-    return ngx_http_helicone_header_add(r, &r->headers_out.headers,
-                                        "Helicone-Cache-Latency", 22, &v);
+    return ngx_http_helicone_header_add_number(r, "Helicone-Cache-Latency",
+                                               22, ctx->cache_latency);
 }
 
 

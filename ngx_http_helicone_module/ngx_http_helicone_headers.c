@@ -123,6 +123,28 @@ ngx_http_helicone_header_add(ngx_http_request_t *r, ngx_list_t *headers,
 }
 
 
+/* A response header whose value is a number. */
+
+ngx_int_t
+ngx_http_helicone_header_add_number(ngx_http_request_t *r, const char *name,
+    size_t len, uint64_t n)
+{
+    u_char     *p;
+    ngx_str_t   v;
+
+    p = ngx_pnalloc(r->pool, NGX_INT64_LEN);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    v.data = p;
+    v.len = ngx_sprintf(p, "%uL", n) - p;
+
+    return ngx_http_helicone_header_add(r, &r->headers_out.headers, name, len,
+                                        &v);
+}
+
+
 /* A fresh list holding the elements of src; dst may be src's struct copy. */
 
 ngx_int_t

@@ -424,6 +424,8 @@ ngx_table_elt_t *ngx_http_helicone_header_find(ngx_list_t *headers,
     const char *name, size_t len);
 ngx_int_t ngx_http_helicone_header_add(ngx_http_request_t *r,
     ngx_list_t *headers, const char *name, size_t len, ngx_str_t *value);
+ngx_int_t ngx_http_helicone_header_add_number(ngx_http_request_t *r,
+    const char *name, size_t len, uint64_t n);
 ngx_int_t ngx_http_helicone_headers_response(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 

@@ -463,7 +463,7 @@ ngx_http_helicone_ratelimit_headers(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    p = ngx_pnalloc(r->pool, 128 + 3 * NGX_INT64_LEN);
+    p = ngx_pnalloc(r->pool, 128);
     if (p == NULL) {
         return NGX_ERROR;
     }
@@ -488,28 +488,19 @@ ngx_http_helicone_ratelimit_headers(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    p += 128;
-    v.data = p;
-    v.len = ngx_sprintf(p, "%uL", ctx->rl_remaining) - p;
-
-    if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
-                                     "Helicone-RateLimit-Remaining", 28, &v)
+    if (ngx_http_helicone_header_add_number(r, "Helicone-RateLimit-Remaining",
+                                            28, ctx->rl_remaining)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (ctx->rl_reset) {
-        p += NGX_INT64_LEN;
-        v.data = p;
-        v.len = ngx_sprintf(p, "%uL", ctx->rl_reset) - p;
-
-        if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
-                                         "Helicone-RateLimit-Reset", 24, &v)
-            != NGX_OK)
-        {
-            return NGX_ERROR;
-        }
+    if (ctx->rl_reset
+        && ngx_http_helicone_header_add_number(r, "Helicone-RateLimit-Reset",
+                                               24, ctx->rl_reset)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     if (!ctx->rate_limited) {
@@ -517,12 +508,8 @@ ngx_http_helicone_ratelimit_headers(ngx_http_request_t *r,
     }
 
     /* when the next request would pass, not when the bucket is full */
-    p += NGX_INT64_LEN;
-    v.data = p;
-    v.len = ngx_sprintf(p, "%uL", ngx_max(ctx->rl_wait, 1)) - p;
-
-    return ngx_http_helicone_header_add(r, &r->headers_out.headers,
-                                        "Retry-After", 11, &v);
+    return ngx_http_helicone_header_add_number(r, "Retry-After", 11,
+                                               ngx_max(ctx->rl_wait, 1));
 }
 
 
