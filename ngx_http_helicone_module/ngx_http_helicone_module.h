@@ -645,4 +645,25 @@ char *ngx_http_helicone_log_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 
 
+/*
+ * Trouble that recurs (a store down, requests refused for it) is logged
+ * at most once per interval per worker: whether it may be now, *last
+ * moved on if so.
+ */
+
+#define NGX_HTTP_HELICONE_LOG_EVERY  10   /* seconds */
+
+static ngx_inline ngx_uint_t
+ngx_http_helicone_log_due(time_t *last)
+{
+    if (*last && ngx_time() - *last < NGX_HTTP_HELICONE_LOG_EVERY) {
+        return 0;
+    }
+
+    *last = ngx_time();
+
+    return 1;
+}
+
+
 #endif /* _NGX_HTTP_HELICONE_MODULE_H_INCLUDED_ */

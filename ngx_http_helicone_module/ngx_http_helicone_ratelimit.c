@@ -515,7 +515,7 @@ ngx_http_helicone_ratelimit_headers(ngx_http_request_t *r,
 
 /*
  * A request refused because its limits could not be checked: told at
- * most once every 10 seconds, with the count since, as the store's own
+ * most once per interval, with the count since, as the store's own
  * trouble is (an outage refuses every request).
  */
 
@@ -527,11 +527,9 @@ ngx_http_helicone_ratelimit_refused(ngx_http_request_t *r)
 
     refused++;
 
-    if (told && ngx_time() - told < 10) {
+    if (!ngx_http_helicone_log_due(&told)) {
         return;
     }
-
-    told = ngx_time();
 
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "helicone ratelimit: limits not checked, %ui requests "

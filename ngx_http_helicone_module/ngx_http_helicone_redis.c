@@ -23,7 +23,6 @@
 #define NGX_HTTP_HELICONE_REDIS_MAX_OUT      (64 * 1024 * 1024)
 #define NGX_HTTP_HELICONE_REDIS_BACKOFF_MIN  50
 #define NGX_HTTP_HELICONE_REDIS_BACKOFF_MAX  3000
-#define NGX_HTTP_HELICONE_REDIS_LOG_EVERY    10          /* seconds */
 #define NGX_HTTP_HELICONE_REDIS_ELTS         32
 
 
@@ -920,8 +919,7 @@ ngx_http_helicone_redis_noscript(ngx_http_helicone_redis_t *redis,
 
     /* every operation in flight meets it after a SCRIPT FLUSH: told once
      * per interval */
-    if (ngx_time() - told >= NGX_HTTP_HELICONE_REDIS_LOG_EVERY) {
-        told = ngx_time();
+    if (ngx_http_helicone_log_due(&told)) {
         ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                       "helicone redis: script %*s not loaded, sent it again",
                       (size_t) 8, op->script->sha1);
@@ -1293,13 +1291,10 @@ ngx_http_helicone_redis_trouble(ngx_http_helicone_redis_t *redis,
 {
     ngx_str_t  empty = ngx_null_string;
 
-    if (redis->logged
-        && ngx_time() - redis->logged < NGX_HTTP_HELICONE_REDIS_LOG_EVERY)
-    {
+    if (!ngx_http_helicone_log_due(&redis->logged)) {
         return;
     }
 
-    redis->logged = ngx_time();
     redis->told = 1;
 
     ngx_log_error(level, ngx_cycle->log, err,
