@@ -104,7 +104,11 @@ static ngx_int_t ngx_http_helicone_store_redis_name(ngx_pool_t *pool,
 #define NGX_HTTP_HELICONE_RL_LUA_SAVE                                         \
     "local remaining = 0\n"                                                   \
     "if tokens > 0 then remaining = math.floor(tokens / 1000000) end\n"       \
-    "local reset = math.floor(((q - tokens) * w + q - 1) / q)\n"              \
+    "local function secs_to(target)\n"                                        \
+    "  if tokens >= target then return 0 end\n"                               \
+    "  return math.floor(((target - tokens) * w + q - 1) / q)\n"              \
+    "end\n"                                                                   \
+    "local reset = secs_to(q)\n"                                              \
     "redis.call('HSET', KEYS[1], 't', string.format('%d', tokens),\n"         \
     "           'u', string.format('%d', updated),\n"                         \
     "           'c', string.format('%d', cap),\n"                             \
@@ -127,10 +131,10 @@ static ngx_str_t  ngx_http_helicone_rl_take_lua = ngx_string(
     "end\n"
     NGX_HTTP_HELICONE_RL_LUA_SAVE
     "local wait = 0\n"
-    "if allowed == 0 then\n"
-    "  local need = 1 - tokens\n"
-    "  if ARGV[3] == '0' then need = 1000000 - tokens end\n"
-    "  wait = math.floor((need * w + q - 1) / q)\n"
+    "if allowed == 0 and ARGV[3] == '0' then\n"
+    "  wait = secs_to(1000000)\n"
+    "elseif allowed == 0 then\n"
+    "  wait = secs_to(1)\n"
     "end\n"
     "return {allowed, remaining, reset, wait}\n"
 );

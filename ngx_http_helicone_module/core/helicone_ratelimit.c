@@ -16,6 +16,8 @@ typedef unsigned __int128  helicone_rl_wide_t;
 static int helicone_rl_lower(unsigned char c);
 static int helicone_rl_prefix(const unsigned char **p,
     const unsigned char *end, const char *s);
+static uint64_t helicone_rl_seconds_to(const helicone_rl_bucket_t *b,
+    const helicone_rl_policy_t *p, int64_t target);
 static void helicone_rl_refill(helicone_rl_bucket_t *b,
     const helicone_rl_policy_t *p, uint64_t now);
 
@@ -318,8 +320,7 @@ int
 helicone_rl_take(helicone_rl_bucket_t *b, const helicone_rl_policy_t *p,
     uint64_t now, uint64_t *remaining, uint64_t *reset)
 {
-    int       allowed;
-    uint64_t  missing;
+    int  allowed;
 
     helicone_rl_refill(b, p, now);
 
@@ -336,11 +337,8 @@ helicone_rl_take(helicone_rl_bucket_t *b, const helicone_rl_policy_t *p,
 
     *remaining = b->tokens > 0 ? (uint64_t) b->tokens / HELICONE_RL_UNIT : 0;
 
-    missing = (uint64_t) ((int64_t) p->quota - b->tokens);
-
-    /* seconds until full again, rounded up */
-    *reset = (uint64_t) (((helicone_rl_wide_t) missing * p->window
-                          + p->quota - 1) / p->quota);
+    /* seconds until full again */
+    *reset = helicone_rl_seconds_to(b, p, (int64_t) p->quota);
 
     return allowed;
 }
@@ -349,15 +347,22 @@ helicone_rl_take(helicone_rl_bucket_t *b, const helicone_rl_policy_t *p,
 uint64_t
 helicone_rl_wait(const helicone_rl_bucket_t *b, const helicone_rl_policy_t *p)
 {
-    int64_t  need;
+    return helicone_rl_seconds_to(b, p, (p->unit == HELICONE_RL_REQUEST)
+                                        ? HELICONE_RL_UNIT : 1);
+}
 
-    need = (p->unit == HELICONE_RL_REQUEST) ? HELICONE_RL_UNIT : 1;
 
-    if (b->tokens >= need || p->quota == 0) {
+/* Seconds, rounded up, until the refill brings the tokens to target. */
+
+static uint64_t
+helicone_rl_seconds_to(const helicone_rl_bucket_t *b,
+    const helicone_rl_policy_t *p, int64_t target)
+{
+    if (b->tokens >= target) {
         return 0;
     }
 
-    return (uint64_t) (((helicone_rl_wide_t) (need - b->tokens) * p->window
+    return (uint64_t) (((helicone_rl_wide_t) (target - b->tokens) * p->window
                         + p->quota - 1) / p->quota);
 }
 
