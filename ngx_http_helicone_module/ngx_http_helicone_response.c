@@ -20,6 +20,17 @@
 #define NGX_HTTP_HELICONE_PENDING_MAX    (64 * 1024)
 
 
+/* the members response_json() picks from an OpenAI body or chunk */
+enum {
+    ngx_http_helicone_chunk_usage = 0,
+    ngx_http_helicone_chunk_model,
+    ngx_http_helicone_chunk_groq,
+    ngx_http_helicone_chunk_choices,
+    ngx_http_helicone_chunk_error,
+    ngx_http_helicone_chunk_n
+};
+
+
 static int ngx_http_helicone_response_event(void *data,
     const helicone_sse_event_t *ev);
 static ngx_uint_t ngx_http_helicone_response_chunk(
@@ -38,8 +49,8 @@ static ngx_int_t ngx_http_helicone_response_release(
     ngx_http_helicone_ctx_t *ctx, const u_char *p, size_t len);
 static ngx_int_t ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
-static ngx_uint_t ngx_http_helicone_response_has_usage(
-    const helicone_sse_event_t *ev);
+static ngx_uint_t ngx_http_helicone_response_has_name(
+    const helicone_sse_event_t *ev, const char *name);
 static ngx_int_t ngx_http_helicone_out_reserve(ngx_http_helicone_ctx_t *ctx,
     size_t size);
 static ngx_int_t ngx_http_helicone_out_chain(ngx_http_helicone_ctx_t *ctx,
@@ -618,10 +629,10 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
         return 0;
     }
 
-    /* most chunks carry none of these; skip the JSON scan for those */
+    /* the model from the first chunk; then only the chunks that matter */
     if (ctx->served_model.len == 0
-        || ngx_http_helicone_response_has_usage(ev)
-        || memmem(ev->data.data, ev->data.len, "\"error\"", 7) != NULL)
+        || ngx_http_helicone_response_has_name(ev, "usage")
+        || ngx_http_helicone_response_has_name(ev, "error"))
     {
         return ngx_http_helicone_response_json(ctx, ev->data.data,
                                                ev->data.len);
@@ -641,12 +652,14 @@ ngx_http_helicone_response_grow(void *pool, size_t size)
 
 
 /*
- * Most chunks have no "usage": look before parsing any JSON. memchr()
- * for its "u" (a few in a chunk) beats memmem() on short chunks.
+ * Whether a chunk may have a member name (5 letters: "usage", "error")
+ * before parsing any JSON. memchr() for its first letter beats memmem()
+ * on short chunks.
  */
 
 static ngx_uint_t
-ngx_http_helicone_response_has_usage(const helicone_sse_event_t *ev)
+ngx_http_helicone_response_has_name(const helicone_sse_event_t *ev,
+    const char *name)
 {
     const u_char  *p, *start, *end;
 
@@ -658,13 +671,13 @@ ngx_http_helicone_response_has_usage(const helicone_sse_event_t *ev)
     end = start + ev->data.len;
 
     for (p = start + 1; end - p >= 6; p++) {
-        p = memchr(p, 'u', (size_t) (end - p));
+        p = memchr(p, name[0], (size_t) (end - p));
 
         if (p == NULL || end - p < 6) {
             return 0;
         }
 
-        if (p[-1] == '"' && ngx_strncmp(p, "usage\"", 6) == 0) {
+        if (p[-1] == '"' && ngx_strncmp(p, name, 5) == 0 && p[5] == '"') {
             return 1;
         }
     }
@@ -860,11 +873,11 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
 {
     size_t                 n;
     ngx_uint_t             usage_only;
-    helicone_json_value_t  doc, v, m[5];
+    helicone_json_value_t  doc, v, m[ngx_http_helicone_chunk_n];
 
     /* one pass over the top level as it is checked: "choices" can be
      * large */
-    static const helicone_str_t  names[5] = {
+    static const helicone_str_t  names[ngx_http_helicone_chunk_n] = {
         helicone_string("usage"), helicone_string("model"),
         helicone_string("x_groq"), helicone_string("choices"),
         helicone_string("error")
@@ -886,28 +899,34 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
         }
 
     } else {
-        if (helicone_json_parse_pick(p, len, &doc, names, 5, m) != HELICONE_OK
+        if (helicone_json_parse_pick(p, len, &doc, names,
+                                     ngx_http_helicone_chunk_n, m)
+            != HELICONE_OK
             || doc.type != HELICONE_JSON_OBJECT)
         {
             return 0;
         }
 
-        if (m[4].type == HELICONE_JSON_OBJECT) {
+        if (m[ngx_http_helicone_chunk_error].type == HELICONE_JSON_OBJECT) {
             /* a provider's error in a 200: a stream's mid-way error chunk */
             ctx->provider_error = 1;
         }
 
-        if (m[0].type == HELICONE_JSON_OBJECT) {
-            (void) helicone_usage_openai_object(&m[0], &ctx->usage);
+        if (m[ngx_http_helicone_chunk_usage].type == HELICONE_JSON_OBJECT) {
+            (void) helicone_usage_openai_object(
+                       &m[ngx_http_helicone_chunk_usage], &ctx->usage);
 
-            usage_only = (m[3].type == HELICONE_JSON_ARRAY && m[3].len == 2);
+            v = m[ngx_http_helicone_chunk_choices];
+            usage_only = (v.type == HELICONE_JSON_ARRAY && v.len == 2);
 
-        } else if (m[2].type == HELICONE_JSON_OBJECT) {
+        } else if (m[ngx_http_helicone_chunk_groq].type
+                   == HELICONE_JSON_OBJECT)
+        {
             /* Groq streams put it in "x_groq" */
             (void) helicone_usage_from_openai(&doc, &ctx->usage);
         }
 
-        v = m[1];
+        v = m[ngx_http_helicone_chunk_model];
     }
 
     if (ctx->served_model.len == 0 && v.type == HELICONE_JSON_STRING) {
