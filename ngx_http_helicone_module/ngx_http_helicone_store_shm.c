@@ -44,6 +44,8 @@ static ngx_http_helicone_shm_node_t *ngx_http_helicone_shm_find(
     ngx_http_helicone_shm_t *shm, u_char *sha);
 static void ngx_http_helicone_shm_free(ngx_http_helicone_shm_t *shm,
     ngx_http_helicone_shm_node_t *n);
+static void ngx_http_helicone_shm_used(ngx_http_helicone_shm_t *shm,
+    ngx_http_helicone_shm_node_t *n);
 static void ngx_http_helicone_store_copy(u_char *data, void *value);
 
 
@@ -298,6 +300,17 @@ ngx_http_helicone_shm_free(ngx_http_helicone_shm_t *shm,
 }
 
 
+/* n was just used: first in its LRU (entries that expire, or the rest) */
+
+static void
+ngx_http_helicone_shm_used(ngx_http_helicone_shm_t *shm,
+    ngx_http_helicone_shm_node_t *n)
+{
+    ngx_queue_insert_head(n->expires ? &shm->sh->lru : &shm->sh->lasting,
+                          &n->queue);
+}
+
+
 /*
  * Runs fn on the entry named sha, created (zeroed, size bytes) when
  * absent or expired, under the zone's lock: fn must be short and must
@@ -381,9 +394,8 @@ ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
         ngx_queue_remove(&n->queue);
     }
 
-    ngx_queue_insert_head(expires ? &shm->sh->lru : &shm->sh->lasting,
-                          &n->queue);
     n->expires = expires;
+    ngx_http_helicone_shm_used(shm, n);
 
     fn(n->data, data);
 
@@ -422,8 +434,7 @@ ngx_http_helicone_store_get(ngx_shm_zone_t *zone, u_char *sha,
     }
 
     ngx_queue_remove(&n->queue);
-    ngx_queue_insert_head(n->expires ? &shm->sh->lru : &shm->sh->lasting,
-                          &n->queue);
+    ngx_http_helicone_shm_used(shm, n);
 
     /* copied before unlocking: shared memory is not ours after */
     value->len = n->len;
