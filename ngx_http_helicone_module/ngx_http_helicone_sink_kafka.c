@@ -150,6 +150,8 @@ static u_char *ngx_http_helicone_kafka_string_end(u_char *p, u_char *end,
 
 static void ngx_http_helicone_kafka_spool(ngx_http_helicone_kafka_topic_t *kt,
     const u_char *line, size_t len);
+static void ngx_http_helicone_kafka_spool_cut(
+    ngx_http_helicone_kafka_topic_t *kt);
 static void ngx_http_helicone_kafka_drop(
     ngx_http_helicone_kafka_main_conf_t *kmcf, const char *reason,
     ngx_err_t err);
@@ -595,8 +597,8 @@ ngx_http_helicone_kafka_init_main_conf(ngx_conf_t *cf, void *conf)
     }
 
     /*
-     * librdkafka checks this pair only when the producer is made, in the
-     * workers; a worker without a producer would spool every event
+     * the check below would refuse this pair too; this says it in our
+     * words, and also when no helicone_log kafka is configured yet
      */
 
     ngx_str_set(&acks, "all");
@@ -1557,14 +1559,12 @@ ngx_http_helicone_kafka_spool(ngx_http_helicone_kafka_topic_t *kt,
         kt->spool_size = (ngx_fd_info(kt->fd, &fi) == NGX_FILE_ERROR)
                          ? 0 : ngx_file_size(&fi);
 
-        /* ...cut mid-line when it died: that line ends here, alone (the
-         * replay skips it), and does not swallow the next one */
+        /* ...cut mid-line when it died */
         if (kt->spool_size > 0
             && pread(kt->fd, &last, 1, kt->spool_size - 1) == 1
-            && last != '\n'
-            && write(kt->fd, "\n", 1) == 1)
+            && last != '\n')
         {
-            kt->spool_size++;
+            ngx_http_helicone_kafka_spool_cut(kt);
         }
     }
 
@@ -1594,21 +1594,29 @@ ngx_http_helicone_kafka_spool(ngx_http_helicone_kafka_topic_t *kt,
         return;
     }
 
-    /*
-     * A part of the line went (a full disk): it is taken back, so that
-     * the next line does not join it; if that fails too, it is ended
-     * alone, as a line the replay skips.
-     */
+    /* a part of the line went (a full disk): it is taken back, so that
+     * the next line does not join it */
     if (ftruncate(kt->fd, kt->spool_size) != 0) {
         kt->spool_size += n;
-
-        if (write(kt->fd, "\n", 1) == 1) {
-            kt->spool_size++;
-        }
+        ngx_http_helicone_kafka_spool_cut(kt);
     }
 
     ngx_http_helicone_kafka_drop(kmcf, "a write to the spool was "
                                  "incomplete", 0);
+}
+
+
+/*
+ * The spool file ends in a cut line: it is ended here, alone (the replay
+ * skips it as invalid), so that the next line does not join it.
+ */
+
+static void
+ngx_http_helicone_kafka_spool_cut(ngx_http_helicone_kafka_topic_t *kt)
+{
+    if (write(kt->fd, "\n", 1) == 1) {
+        kt->spool_size++;
+    }
 }
 
 
