@@ -35,7 +35,8 @@ typedef struct {
 
 
 static ngx_int_t ngx_http_helicone_rl_key(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, helicone_rl_policy_t *p, u_char *sha);
+    ngx_http_helicone_ctx_t *ctx, helicone_rl_policy_t *p,
+    ngx_uint_t client, u_char *sha);
 static ngx_int_t ngx_http_helicone_rl_apply(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_rl_op_t *op,
     u_char *sha);
@@ -146,7 +147,9 @@ ngx_http_helicone_ratelimit_check(ngx_http_request_t *r,
             continue;
         }
 
-        if (ngx_http_helicone_rl_key(r, ctx, op.policy, sha) != NGX_OK) {
+        if (ngx_http_helicone_rl_key(r, ctx, op.policy, i == 0, sha)
+            != NGX_OK)
+        {
             continue;
         }
 
@@ -325,13 +328,15 @@ ngx_http_helicone_rl_reply(ngx_http_request_t *r,
 
 
 /*
- * The bucket's name, hashed: organization, segment and its value, unit,
- * and the window (a bucket per policy shape, as Helicone keys them).
+ * The bucket's name, hashed: who set the policy (the operator or the
+ * client), organization, segment and its value, unit, window and quota.
+ * A bucket per policy: a client's policy is a bucket of its own that can
+ * only add a limit, never share (and refill) the operator's.
  */
 
 static ngx_int_t
 ngx_http_helicone_rl_key(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx,
-    helicone_rl_policy_t *p, u_char *sha)
+    helicone_rl_policy_t *p, ngx_uint_t client, u_char *sha)
 {
     u_char        *last, key[NGX_HTTP_HELICONE_RL_KEY_MAX];
     ngx_str_t      value;
@@ -369,10 +374,11 @@ ngx_http_helicone_rl_key(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx,
         return NGX_DECLINED;
     }
 
-    last = ngx_slprintf(key, key + sizeof(key), "rl:%V:%ui:%*s:%V:%ui:%uL",
-                        &ctx->org_id, (ngx_uint_t) p->segment,
-                        p->name_len, p->name, &value, (ngx_uint_t) p->unit,
-                        p->window);
+    last = ngx_slprintf(key, key + sizeof(key),
+                        "rl:%s:%V:%ui:%*s:%V:%ui:%uL:%uL",
+                        client ? "client" : "operator", &ctx->org_id,
+                        (ngx_uint_t) p->segment, p->name_len, p->name,
+                        &value, (ngx_uint_t) p->unit, p->window, p->quota);
 
     helicone_key_hash(key, last - key, sha);
 

@@ -43,6 +43,11 @@ sub run {
                 helicone_ratelimit "5;w=3600";
             }
 
+            location /rlr/v1/ {
+                helicone_pass gateway;
+                helicone_ratelimit "5;w=3600;s=user";
+            }
+
             location /cents/v1/ {
                 helicone_pass gateway;
                 helicone_ratelimit "0.0005;w=3600;u=cents";
@@ -134,6 +139,41 @@ sub run {
 
     $r = $call->('/v1/chat/completions', [ 'Helicone-RateLimit-Policy', 'garbage' ]);
     is($r->{status}, 200, 'malformed policy - fails open');
+
+    # --------------------------------------- a client's policy only adds
+
+    # the operator's 5 per user: a client's generous policy neither shares
+    # nor refills that bucket
+    my @dave = ([ 'Helicone-User-Id', 'dave' ]);
+    @st = map { $call->('/rlr/v1/chat/completions', @dave)->{status} } 1 .. 5;
+    is_deeply(\@st, [ (200) x 5 ], 'operator policy - the quota passes');
+    is($call->('/rlr/v1/chat/completions', @dave)->{status}, 429,
+       'operator policy - then 429');
+    my %got;
+    $got{ $call->('/rlr/v1/chat/completions', @dave,
+                  [ 'Helicone-RateLimit-Policy', '999999999999;w=3600;s=user' ])
+          ->{status} }++ for 1 .. 10;
+    is_deeply(\%got, { 429 => 10 },
+              'client policy - cannot relax the operator\'s')
+        or diag(explain \%got);
+    $r = $call->('/rlr/v1/chat/completions', @dave,
+                 [ 'Helicone-RateLimit-Policy', '5;w=3600;s=user' ]);
+    is($r->{status}, 429, 'client policy - the same figures: still limited');
+
+    # a stricter client policy is a limit of its own: both must pass
+    my @erin = ([ 'Helicone-User-Id', 'erin' ],
+                [ 'Helicone-RateLimit-Policy', '1;w=3600;s=user' ]);
+    is($call->('/rlr/v1/chat/completions', @erin)->{status}, 200,
+       'client policy - stricter: first passes');
+    $r = $call->('/rlr/v1/chat/completions', @erin);
+    is($r->{status}, 429, 'client policy - stricter: adds a limit');
+    is($r->{headers}{'helicone-ratelimit-policy'}, '1;w=3600;s=user',
+       'client policy - the limit reached is reported');
+    @st = map { $call->('/rlr/v1/chat/completions',
+                        [ 'Helicone-User-Id', 'erin' ])->{status} } 1 .. 4;
+    is_deeply(\@st, [ (200) x 3, 429 ],
+              'client policy - took from the operator\'s bucket too')
+        or diag("@st");
 
     # ------------------------------------------------------------- cents
 
