@@ -5,7 +5,8 @@
 /*
  * What a request cost: the price of the served provider and model, from
  * the registry (by provider model id) or else Helicone's legacy tables
- * (by model name), applied to the usage the response reported.
+ * (by model name), applied to the usage the response reported; and, for
+ * cost limits, the ceiling charged when that price is unknown.
  */
 
 #include "ngx_http_helicone_module.h"
@@ -20,6 +21,15 @@ static helicone_price_t *ngx_http_helicone_price_find(
 static const helicone_legacy_row_t *ngx_http_helicone_legacy_find(
     ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *provider,
     ngx_str_t *model);
+static helicone_usage_kind_e ngx_http_helicone_legacy_kind(
+    ngx_http_helicone_provider_t *provider);
+static ngx_int_t ngx_http_helicone_price_sets_init(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf, ngx_array_t *keys);
+static void ngx_http_helicone_ceiling_registry(
+    ngx_http_helicone_prices_t *set, helicone_usage_t *usage,
+    uint64_t *pico);
+static void ngx_http_helicone_ceiling_legacy(ngx_http_helicone_legacy_t *t,
+    helicone_usage_t *usage, helicone_usage_kind_e kind, uint64_t *pico);
 
 
 ngx_int_t
@@ -71,6 +81,10 @@ ngx_http_helicone_costs_init(ngx_conf_t *cf,
         return NGX_ERROR;
     }
 
+    if (ngx_http_helicone_price_sets_init(cf, hmcf, &keys.keys) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     hash.hash = &hmcf->prices_hash;
     hash.key = ngx_hash_key_lc;
     hash.max_size = 8192;
@@ -114,11 +128,12 @@ ngx_http_helicone_cost(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
     t = ctx->served->target;
     provider = &t->provider->name;
 
-    /* the model priced: override, else the response's, else the one sent */
-    if (ctx->model_override.len) {
-        model = ctx->model_override;
-
-    } else if (ctx->served_model.len) {
+    /*
+     * the model priced: the response's, else the one sent; never
+     * Helicone-Model-Override, which a client could point at a cheap
+     * price (it only renames the model in the event)
+     */
+    if (ctx->served_model.len) {
         model = ctx->served_model;
 
     } else {
@@ -127,7 +142,7 @@ ngx_http_helicone_cost(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 
     price = ngx_http_helicone_price_find(hmcf, provider, &model);
 
-    if (price == NULL && ctx->model_override.len == 0 && t->model.len
+    if (price == NULL && t->model.len
         && (t->model.len != model.len
             || ngx_strncmp(t->model.data, model.data, model.len) != 0))
     {
@@ -152,17 +167,7 @@ ngx_http_helicone_cost(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
         return NGX_DECLINED;
     }
 
-    if (t->provider->api == NGX_HTTP_HELICONE_API_ANTHROPIC) {
-        kind = HELICONE_USAGE_ANTHROPIC;
-
-    } else if (provider->len == 3 && ngx_strncmp(provider->data, "xai", 3) == 0)
-    {
-        /* xAI's completion count leaves reasoning out */
-        kind = HELICONE_USAGE_XAI;
-
-    } else {
-        kind = HELICONE_USAGE_OPENAI;
-    }
+    kind = ngx_http_helicone_legacy_kind(t->provider);
 
     if (helicone_cost_legacy(row, &ctx->usage, kind, &ctx->cost)
         != HELICONE_OK)
@@ -171,6 +176,219 @@ ngx_http_helicone_cost(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
     }
 
     ctx->cost_known = 1;
+
+    return NGX_OK;
+}
+
+
+static helicone_usage_kind_e
+ngx_http_helicone_legacy_kind(ngx_http_helicone_provider_t *provider)
+{
+    if (provider->api == NGX_HTTP_HELICONE_API_ANTHROPIC) {
+        return HELICONE_USAGE_ANTHROPIC;
+    }
+
+    if (provider->name.len == 3
+        && ngx_strncmp(provider->name.data, "xai", 3) == 0)
+    {
+        /* xAI's completion count leaves reasoning out */
+        return HELICONE_USAGE_XAI;
+    }
+
+    return HELICONE_USAGE_OPENAI;
+}
+
+
+/*
+ * What a cost limit charges when the price is unknown (an unknown price
+ * must not be free): the usage at the served provider's most expensive
+ * known price (its registry prices, else its legacy table), or at the
+ * most expensive price known at all when the provider has none.
+ * NGX_OK with *pico; NGX_DECLINED without usage.
+ */
+
+ngx_int_t
+ngx_http_helicone_cost_ceiling(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, uint64_t *pico)
+{
+    ngx_uint_t                      i;
+    ngx_http_helicone_prices_t     *set;
+    ngx_http_helicone_legacy_t     *t;
+    ngx_http_helicone_provider_t   *provider;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    if (ctx->served == NULL || ctx->served->target->provider == NULL
+        || !ctx->usage.found)
+    {
+        return NGX_DECLINED;
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+    provider = ctx->served->target->provider;
+
+    *pico = 0;
+
+    set = hmcf->price_sets.elts;
+
+    for (i = 0; i < hmcf->price_sets.nelts; i++) {
+        if (set[i].provider.len == provider->name.len
+            && ngx_strncasecmp(set[i].provider.data, provider->name.data,
+                               provider->name.len) == 0)
+        {
+            ngx_http_helicone_ceiling_registry(&set[i], &ctx->usage, pico);
+            return NGX_OK;
+        }
+    }
+
+    t = hmcf->legacy.elts;
+
+    for (i = 0; i < hmcf->legacy.nelts; i++) {
+        if (t[i].provider.len == provider->legacy_name.len
+            && ngx_strncasecmp(t[i].provider.data,
+                               provider->legacy_name.data,
+                               provider->legacy_name.len) == 0)
+        {
+            ngx_http_helicone_ceiling_legacy(&t[i], &ctx->usage,
+                                   ngx_http_helicone_legacy_kind(provider),
+                                   pico);
+            return NGX_OK;
+        }
+    }
+
+    /* a provider without prices: the dearest of all */
+
+    for (i = 0; i < hmcf->price_sets.nelts; i++) {
+        ngx_http_helicone_ceiling_registry(&set[i], &ctx->usage, pico);
+    }
+
+    for (i = 0; i < hmcf->legacy.nelts; i++) {
+        ngx_http_helicone_ceiling_legacy(&t[i], &ctx->usage,
+                                   ngx_http_helicone_legacy_kind(provider),
+                                   pico);
+    }
+
+    return NGX_OK;
+}
+
+
+/* Raises *pico to the usage's cost at the dearest of set's prices. */
+
+static void
+ngx_http_helicone_ceiling_registry(ngx_http_helicone_prices_t *set,
+    helicone_usage_t *usage, uint64_t *pico)
+{
+    uint64_t           cost;
+    ngx_uint_t         i;
+    helicone_price_t **price;
+
+    price = set->prices.elts;
+
+    for (i = 0; i < set->prices.nelts; i++) {
+        if (helicone_cost_registry(price[i], usage, &cost) == HELICONE_OK
+            && cost > *pico)
+        {
+            *pico = cost;
+        }
+    }
+}
+
+
+static void
+ngx_http_helicone_ceiling_legacy(ngx_http_helicone_legacy_t *t,
+    helicone_usage_t *usage, helicone_usage_kind_e kind, uint64_t *pico)
+{
+    size_t    i;
+    uint64_t  cost;
+
+    for (i = 0; i < t->nrows; i++) {
+        if (helicone_cost_legacy(&t->rows[i], usage, kind, &cost)
+            == HELICONE_OK
+            && cost > *pico)
+        {
+            *pico = cost;
+        }
+    }
+}
+
+
+/*
+ * The registry's prices by provider, from the hash's keys
+ * ("provider:model id"); a price named by several ids is kept once.
+ */
+
+static ngx_int_t
+ngx_http_helicone_price_sets_init(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf, ngx_array_t *keys)
+{
+    u_char                      *colon;
+    ngx_str_t                    provider;
+    ngx_uint_t                   i, j;
+    ngx_hash_key_t              *k;
+    helicone_price_t           **price;
+    ngx_http_helicone_prices_t  *set;
+
+    if (ngx_array_init(&hmcf->price_sets, cf->pool, 32,
+                       sizeof(ngx_http_helicone_prices_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    k = keys->elts;
+
+    for (i = 0; i < keys->nelts; i++) {
+        colon = ngx_strlchr(k[i].key.data, k[i].key.data + k[i].key.len, ':');
+        if (colon == NULL) {
+            continue;
+        }
+
+        provider.data = k[i].key.data;
+        provider.len = colon - k[i].key.data;
+
+        set = hmcf->price_sets.elts;
+
+        for (j = 0; j < hmcf->price_sets.nelts; j++) {
+            if (set[j].provider.len == provider.len
+                && ngx_strncmp(set[j].provider.data, provider.data,
+                               provider.len) == 0)
+            {
+                break;
+            }
+        }
+
+        if (j == hmcf->price_sets.nelts) {
+            set = ngx_array_push(&hmcf->price_sets);
+            if (set == NULL) {
+                return NGX_ERROR;
+            }
+
+            set->provider = provider;
+
+            if (ngx_array_init(&set->prices, cf->pool, 16,
+                               sizeof(helicone_price_t *))
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+
+        } else {
+            set = &set[j];
+        }
+
+        price = set->prices.elts;
+
+        if (set->prices.nelts && price[set->prices.nelts - 1] == k[i].value)
+        {
+            continue;
+        }
+
+        price = ngx_array_push(&set->prices);
+        if (price == NULL) {
+            return NGX_ERROR;
+        }
+
+        *price = k[i].value;
+    }
 
     return NGX_OK;
 }

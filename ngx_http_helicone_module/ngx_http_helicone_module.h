@@ -115,6 +115,13 @@ typedef struct {
 } ngx_http_helicone_legacy_t;
 
 
+/* a provider's registry prices, for the ceiling of an unknown price */
+typedef struct {
+    ngx_str_t                      provider;     /* registry name, lower */
+    ngx_array_t                    prices;       /* helicone_price_t * */
+} ngx_http_helicone_prices_t;
+
+
 typedef struct {
     u_char                         sha[32];      /* sha256("Bearer " key) */
     ngx_str_t                      org;
@@ -177,6 +184,7 @@ typedef struct {
     ngx_flag_t                     keys_redis;   /* helicone_keys_redis */
     time_t                         keys_valid;   /* its local cache */
     ngx_array_t                    legacy;       /* ngx_http_helicone_legacy_t */
+    ngx_array_t                    price_sets;   /* ngx_http_helicone_prices_t */
     ngx_array_t                   *keys;         /* sorted by sha */
 } ngx_http_helicone_main_conf_t;
 
@@ -599,6 +607,8 @@ ngx_int_t ngx_http_helicone_cost(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 size_t ngx_http_helicone_cost_format(ngx_http_helicone_ctx_t *ctx,
     u_char *buf);
+ngx_int_t ngx_http_helicone_cost_ceiling(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, uint64_t *pico);
 
 /* event.c: the log event, once per request */
 ngx_int_t ngx_http_helicone_log_handler(ngx_http_request_t *r);

@@ -409,27 +409,37 @@ ngx_http_helicone_rl_charge(u_char *data, void *op)
 }
 
 
-/* Cents policies are charged the request's cost, when one is known. */
+/*
+ * Cents policies are charged the request's cost, priced by the model
+ * served; when that price is unknown, by the provider's dearest known.
+ */
 
 void
 ngx_http_helicone_ratelimit_commit(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
+    uint64_t                        cost;
     ngx_uint_t                      i;
     ngx_http_helicone_rl_op_t       op;
     ngx_http_helicone_rl_charge_t  *charge;
     ngx_http_helicone_main_conf_t  *hmcf;
 
-    if (ctx->rl_charges == NULL
-        || ngx_http_helicone_cost(r, ctx) != NGX_OK)
-    {
+    if (ctx->rl_charges == NULL) {
+        return;
+    }
+
+    if (ngx_http_helicone_cost(r, ctx) == NGX_OK) {
+        cost = ctx->cost;
+
+    } else if (ngx_http_helicone_cost_ceiling(r, ctx, &cost) != NGX_OK) {
+        /* no usage reported: nothing to charge */
         return;
     }
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
 
     /* pico-USD to millionths of a cent: x 100 cents x 1e6 / 1e12 */
-    op.cost = ctx->cost / 10000;
+    op.cost = cost / 10000;
 
     charge = ctx->rl_charges->elts;
 

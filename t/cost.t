@@ -2,7 +2,9 @@
 
 # Tests for helicone costs: helicone_costs replaces the price data, a
 # reload picks up new prices, legacy tables price what the registry
-# does not, Helicone-Model-Override picks the model, unknown is null.
+# does not, Helicone-Model-Override does not pick the price, unknown is
+# null; cost limits are charged by the model served, and an unknown price
+# at the provider's dearest known one.
 
 use strict;
 use warnings;
@@ -48,12 +50,18 @@ http {
     helicone_provider openai url=http://127.0.0.1:%%PORT_openai%% auth=none;
     helicone_costs %%DIR%%/costs.json;
     helicone_auth off;
+    helicone_store shm zone=limits:1m;
     helicone_log file path=%%DIR%%/helicone.jsonl;
 
     server {
         listen 127.0.0.1:%%PORT_gw%%;
         include %%ATTEMPT_CONF%%;
         location /v1/ { helicone_pass gateway; }
+
+        location /cents/v1/ {
+            helicone_pass gateway;
+            helicone_ratelimit "0.01;w=3600;u=cents;s=user";
+        }
     }
 }
 EOF
@@ -89,14 +97,54 @@ is(cost_of('sub-prefix-x/openai'), 0.000045,
 
 is(cost_of('no-such-model/openai'), undef, 'unknown model - cost null');
 
-# the override names the model priced
+# the override only renames: the model served is the one priced
 is(cost_of('no-such-model/openai', [ 'Helicone-Model-Override',
                                      'exact-model' ]),
-   0.000017, 'Helicone-Model-Override - prices its model');
+   undef, 'Helicone-Model-Override - does not price its model');
+is(cost_of('gpt-4o-mini', [ 'Helicone-Model-Override', 'exact-model' ]),
+   0.000041, 'Helicone-Model-Override - the served model is priced');
 
 my @ev = $t->read_jsonl('helicone.jsonl');
 is($ev[-1]{heliconeMeta}{modelOverride}, 'exact-model',
    'Helicone-Model-Override - logged');
+
+# a cost limit of 0.01 cents: each request costs 0.0041 cents, so three
+# pass (0.01, 0.0059, 0.0018 left) and the fourth is refused
+sub limited_after {
+    my ($model, @headers) = @_;
+
+    my @st;
+    for (1 .. 6) {
+        my $r = $t->chat(port => $t->port('gw'), path => '/cents/v1/chat/completions',
+                         headers => \@headers,
+                         json => { model => $model,
+                                   messages => [ { role => 'user',
+                                                   content => 'hi' } ] });
+        push @st, $r->{status};
+        last if $r->{status} == 429;
+        $t->wait_jsonl('helicone.jsonl', ++$n);
+    }
+    $t->wait_jsonl('helicone.jsonl', ++$n);
+
+    return "@st";
+}
+
+is(limited_after('gpt-4o-mini', [ 'Helicone-User-Id', 'u1' ]),
+   '200 200 200 429', 'cost limit - charged the served price');
+is(limited_after('gpt-4o-mini', [ 'Helicone-User-Id', 'u2' ],
+                 [ 'Helicone-Model-Override', 'no-such-model-zzz' ]),
+   '200 200 200 429', 'cost limit - an unknown override changes nothing');
+is(limited_after('gpt-4o-mini', [ 'Helicone-User-Id', 'u3' ],
+                 [ 'Helicone-Model-Override', 'exact-model' ]),
+   '200 200 200 429', 'cost limit - a cheap override changes nothing');
+
+# no price for the model served: charged the provider's dearest known
+# price (gpt-4o-mini here), never nothing
+is(limited_after('no-such-model/openai', [ 'Helicone-User-Id', 'u4' ]),
+   '200 200 200 429', 'cost limit - an unknown price is not free');
+@ev = $t->read_jsonl('helicone.jsonl');
+is($ev[-2]{log}{response}{cost}, undef,
+   'cost limit - the unknown cost is still logged as null');
 
 # new prices, picked up by a reload
 $t->write_file('costs.json', prices(2, 20));
