@@ -39,6 +39,8 @@ static time_t ngx_http_helicone_cache_ttl(ngx_http_request_t *r);
 static ngx_int_t ngx_http_helicone_cache_seconds(u_char *p, u_char *end);
 static void ngx_http_helicone_cache_key(ngx_http_helicone_ctx_t *ctx,
     ngx_uint_t i, u_char *sha);
+static void ngx_http_helicone_cache_credentials(ngx_http_request_t *r,
+    helicone_sha256_t *sha);
 static void ngx_http_helicone_cache_reply(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, void *data,
     ngx_http_helicone_redis_reply_t *reply);
@@ -57,7 +59,7 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
     size_t                         len, nignore;
     ngx_int_t                      n;
     helicone_sha256_t              sha;
-    ngx_table_elt_t               *h, *seed, *auth;
+    ngx_table_elt_t               *h, *seed;
     helicone_str_t                 ignore[NGX_HTTP_HELICONE_CACHE_IGNORE];
     ngx_http_helicone_loc_conf_t  *hlcf;
 
@@ -123,14 +125,13 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
                              hlcf->cache_max_ttl);
 
     /*
-     * The key: seed, URL, organization, the client's provider key in the
-     * proxy modes, and the body compacted without the ignored keys.
+     * The key: seed, URL (with its query, where a key may be), the
+     * organization, every credential header the client sends upstream in
+     * the proxy modes, and the body compacted without the ignored keys.
      */
 
     seed = ngx_http_helicone_header_find(&r->headers_in.headers,
                                          "helicone-cache-seed", 19);
-    auth = (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY)
-           ? NULL : r->headers_in.authorization;
 
     helicone_sha256_init(&sha);
     helicone_sha256_update(&sha, "helicone-cache-1", 17);
@@ -145,8 +146,8 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
     helicone_sha256_update(&sha, ctx->org_id.data, ctx->org_id.len);
     helicone_sha256_update(&sha, "\0", 1);
 
-    if (auth) {
-        helicone_sha256_update(&sha, auth->value.data, auth->value.len);
+    if (hlcf->pass != NGX_HTTP_HELICONE_PASS_GATEWAY) {
+        ngx_http_helicone_cache_credentials(r, &sha);
     }
 
     helicone_sha256_update(&sha, "\0", 1);
@@ -167,6 +168,52 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
     helicone_sha256_final(&sha, ctx->cache_digest);
 
     return NGX_OK;
+}
+
+
+/*
+ * Every credential header the client sends (name and value): two clients
+ * with different provider keys never share an answer, nor does a bad key
+ * get a good key's.
+ */
+
+static void
+ngx_http_helicone_cache_credentials(ngx_http_request_t *r,
+    helicone_sha256_t *sha)
+{
+    u_char            name[32];
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    part = &r->headers_in.headers.part;
+    h = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                break;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (!ngx_http_helicone_header_credential(&h[i])
+            || h[i].key.len > sizeof(name))
+        {
+            continue;
+        }
+
+        ngx_strlow(name, h[i].key.data, h[i].key.len);
+
+        helicone_sha256_update(sha, name, h[i].key.len);
+        helicone_sha256_update(sha, ":", 1);
+        helicone_sha256_update(sha, h[i].value.data, h[i].value.len);
+        helicone_sha256_update(sha, "\n", 1);
+    }
 }
 
 

@@ -42,11 +42,15 @@ static ngx_str_t  ngx_http_helicone_hop_headers[] = {
 };
 
 
-/* the client's credentials, replaced by the provider key in gateway mode */
+/*
+ * the client's credentials: replaced by the provider key in gateway mode,
+ * part of the cache key in the proxy modes
+ */
 static ngx_str_t  ngx_http_helicone_auth_headers[] = {
     ngx_string("authorization"),
     ngx_string("x-api-key"),
     ngx_string("api-key"),
+    ngx_string("x-goog-api-key"),
     ngx_null_string
 };
 
@@ -395,10 +399,23 @@ ngx_http_helicone_header_hop(ngx_table_elt_t *h, ngx_uint_t pass)
     }
 
     if (pass == NGX_HTTP_HELICONE_PASS_GATEWAY) {
-        for (n = ngx_http_helicone_auth_headers; n->len; n++) {
-            if (ngx_http_helicone_header_is(h, (char *) n->data, n->len)) {
-                return 1;
-            }
+        return ngx_http_helicone_header_credential(h);
+    }
+
+    return 0;
+}
+
+
+/* 1 when h is one of the headers a client's credential travels in */
+
+ngx_uint_t
+ngx_http_helicone_header_credential(ngx_table_elt_t *h)
+{
+    ngx_str_t  *n;
+
+    for (n = ngx_http_helicone_auth_headers; n->len; n++) {
+        if (ngx_http_helicone_header_is(h, (char *) n->data, n->len)) {
+            return 1;
         }
     }
 

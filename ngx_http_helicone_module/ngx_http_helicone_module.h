@@ -430,6 +430,7 @@ ngx_int_t ngx_http_helicone_headers_copy(ngx_http_request_t *r,
     ngx_list_t *dst, ngx_list_t *src);
 ngx_table_elt_t *ngx_http_helicone_header_find(ngx_list_t *headers,
     const char *name, size_t len);
+ngx_uint_t ngx_http_helicone_header_credential(ngx_table_elt_t *h);
 ngx_int_t ngx_http_helicone_header_add(ngx_http_request_t *r,
     ngx_list_t *headers, const char *name, size_t len, ngx_str_t *value);
 ngx_int_t ngx_http_helicone_header_add_number(ngx_http_request_t *r,

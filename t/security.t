@@ -1,0 +1,114 @@
+#!/usr/bin/perl
+
+# Tests for the rules of docs/security.md that a hostile review found
+# broken: what a client's headers, model names and query strings can and
+# cannot do to the cache key, the upstream URL and headers, the metrics
+# and the log event.
+
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/lib";
+
+use Test::More;
+
+use HgTest;
+use MockLLM;
+
+my $t = HgTest->new;
+
+plan(skip_all => 'module not built') unless $t->has_module;
+
+my $anthropic = $t->mock_llm('anthropic');
+my $openai = $t->mock_llm('openai');
+
+$t->write_config($t->conf_head . <<'EOF2');
+http {
+    %%HTTP_HEAD%%
+    helicone_provider anthropic url=http://127.0.0.1:%%PORT_anthropic%%;
+    helicone_provider openai url=http://127.0.0.1:%%PORT_openai%%;
+    helicone_auth off;
+    helicone_store shm zone=store:1m;
+    helicone_log file path=%%DIR%%/helicone.jsonl;
+
+    server {
+        listen 127.0.0.1:%%PORT_gw%%;
+        include %%ATTEMPT_CONF%%;
+
+        location /anthropic/ {
+            rewrite ^/anthropic(/.*)$ $1 break;
+            helicone_pass anthropic;
+            helicone_cache on;
+        }
+
+        location /v1/ {
+            helicone_pass openai;
+            helicone_cache on;
+        }
+    }
+}
+EOF2
+
+$t->run;
+
+my $gw = $t->port('gw');
+
+# ------------------------------------------------- the proxy cache's key
+
+# every credential the request carries upstream is part of the key: a
+# different (or bad) key never gets another key's answer
+sub anthropic_call {
+    my (@h) = @_;
+    return $t->chat(port => $gw, path => '/anthropic/v1/messages',
+                    headers => [ [ 'anthropic-version', '2023-06-01' ], @h ],
+                    json => { model => 'claude-3-5-haiku-20241022',
+                              max_tokens => 10,
+                              messages => [ { role => 'user',
+                                              content => 'cache me' } ] });
+}
+
+my $r = anthropic_call([ 'x-api-key', 'key-A' ]);
+is($r->{status}, 200, 'cache key - x-api-key A stored');
+ok($t->wait_for(sub {
+       (anthropic_call([ 'x-api-key', 'key-A' ])->{headers}{'helicone-cache'}
+        // '') eq 'HIT' }), 'cache key - x-api-key A hits');
+my $n = scalar @{ $anthropic->requests };
+$r = anthropic_call([ 'x-api-key', 'B-invalid' ]);
+is($r->{headers}{'helicone-cache'}, 'MISS',
+   'cache key - x-api-key B misses A\'s answer');
+is(scalar @{ $anthropic->requests }, $n + 1,
+   'cache key - the provider is asked for B');
+
+sub openai_call {
+    my ($path, @h) = @_;
+    return $t->chat(port => $gw, path => $path, headers => \@h,
+                    json => { model => 'gpt-4o-mini',
+                              messages => [ { role => 'user',
+                                              content => 'cache me' } ] });
+}
+
+$r = openai_call('/v1/chat/completions', [ 'api-key', 'azure-A' ]);
+ok($t->wait_for(sub {
+       (openai_call('/v1/chat/completions', [ 'api-key', 'azure-A' ])
+            ->{headers}{'helicone-cache'} // '') eq 'HIT' }),
+   'cache key - api-key A hits');
+is(openai_call('/v1/chat/completions', [ 'api-key', 'azure-B' ])
+       ->{headers}{'helicone-cache'}, 'MISS',
+   'cache key - api-key B misses');
+is(openai_call('/v1/chat/completions', [ 'x-goog-api-key', 'g-B' ])
+       ->{headers}{'helicone-cache'}, 'MISS',
+   'cache key - x-goog-api-key misses');
+
+$r = openai_call('/v1/chat/completions?key=q-A');
+ok($t->wait_for(sub {
+       (openai_call('/v1/chat/completions?key=q-A')
+            ->{headers}{'helicone-cache'} // '') eq 'HIT' }),
+   'cache key - a key in the query hits');
+is(openai_call('/v1/chat/completions?key=q-B')->{headers}{'helicone-cache'},
+   'MISS', 'cache key - another key in the query misses');
+
+$t->stop;
+$t->check_no_alerts;
+
+done_testing;
