@@ -419,10 +419,23 @@ ngx_http_helicone_auth_remember(ngx_http_request_t *r,
         ngx_memcpy(p, ctx->key_name.data, e.name_len);
     }
 
-    (void) ngx_http_helicone_store_put(hmcf->store_zone, q->name, &v,
-                                       ngx_time()
-                                       + ngx_max(hmcf->keys_valid,
-                                                 NGX_HTTP_HELICONE_KEY_STALE));
+    if (known) {
+        /* kept an hour: it serves while Redis is unreachable */
+        (void) ngx_http_helicone_store_put(hmcf->store_zone, q->name, &v,
+                                    ngx_time()
+                                    + ngx_max(hmcf->keys_valid,
+                                              NGX_HTTP_HELICONE_KEY_STALE));
+        return;
+    }
+
+    /*
+     * an unknown key's verdict: only as long as it is valid, and the
+     * first to go, so a flood of made-up keys cannot push out known ones
+     */
+    (void) ngx_http_helicone_store_put_expendable(hmcf->store_zone, q->name,
+                                                  &v,
+                                                  ngx_time()
+                                                  + hmcf->keys_valid);
 }
 
 

@@ -528,6 +528,8 @@ ngx_int_t ngx_http_helicone_store_get(ngx_shm_zone_t *zone, u_char *sha,
     ngx_pool_t *pool, ngx_str_t *value);
 ngx_int_t ngx_http_helicone_store_put(ngx_shm_zone_t *zone, u_char *sha,
     ngx_str_t *value, time_t expires);
+ngx_int_t ngx_http_helicone_store_put_expendable(ngx_shm_zone_t *zone,
+    u_char *sha, ngx_str_t *value, time_t expires);
 
 /* redis.c: a Redis connection per worker; the only file knowing RESP */
 ngx_http_helicone_redis_t *ngx_http_helicone_redis_create(ngx_conf_t *cf,

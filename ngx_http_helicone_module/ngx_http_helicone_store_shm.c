@@ -4,9 +4,10 @@
 
 /*
  * The shared-memory store: entries named by a SHA-256, in an rbtree with
- * an LRU queue, in one zone shared by all workers. The least recently
- * used entries make room for new ones. Callers work on an entry under
- * the zone's lock and copy out what they keep.
+ * LRU queues, in one zone shared by all workers. The least recently used
+ * entries make room for new ones: expendable ones first, then those that
+ * expire, limit buckets last. Callers work on an entry under the zone's
+ * lock and copy out what they keep.
  */
 
 #include "ngx_http_helicone_module.h"
@@ -18,6 +19,7 @@ typedef struct {
     u_char                         sha[32];
     time_t                         expires;      /* 0: never */
     size_t                         len;
+    ngx_uint_t                     expendable;   /* evicted first */
     u_char                         data[1];
 } ngx_http_helicone_shm_node_t;
 
@@ -25,6 +27,7 @@ typedef struct {
 typedef struct {
     ngx_rbtree_t                   rbtree;
     ngx_rbtree_node_t              sentinel;
+    ngx_queue_t                    expendable;   /* unknown keys' verdicts */
     ngx_queue_t                    lru;          /* entries that expire */
     ngx_queue_t                    lasting;      /* the rest: limit buckets */
 } ngx_http_helicone_shm_sh_t;
@@ -46,6 +49,11 @@ static void ngx_http_helicone_shm_free(ngx_http_helicone_shm_t *shm,
     ngx_http_helicone_shm_node_t *n);
 static void ngx_http_helicone_shm_used(ngx_http_helicone_shm_t *shm,
     ngx_http_helicone_shm_node_t *n);
+static ngx_http_helicone_shm_node_t *ngx_http_helicone_shm_alloc(
+    ngx_http_helicone_shm_t *shm, size_t size);
+static ngx_int_t ngx_http_helicone_store_set(ngx_shm_zone_t *zone,
+    u_char *sha, size_t size, time_t expires, ngx_uint_t expendable,
+    ngx_http_helicone_store_update_pt fn, void *data);
 static void ngx_http_helicone_store_copy(u_char *data, void *value);
 
 
@@ -193,6 +201,7 @@ ngx_http_helicone_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_rbtree_init(&shm->sh->rbtree, &shm->sh->sentinel,
                     ngx_http_helicone_shm_insert);
+    ngx_queue_init(&shm->sh->expendable);
     ngx_queue_init(&shm->sh->lru);
     ngx_queue_init(&shm->sh->lasting);
 
@@ -300,14 +309,53 @@ ngx_http_helicone_shm_free(ngx_http_helicone_shm_t *shm,
 }
 
 
-/* n was just used: first in its LRU (entries that expire, or the rest) */
+/* n was just used: first in its LRU */
 
 static void
 ngx_http_helicone_shm_used(ngx_http_helicone_shm_t *shm,
     ngx_http_helicone_shm_node_t *n)
 {
-    ngx_queue_insert_head(n->expires ? &shm->sh->lru : &shm->sh->lasting,
+    ngx_queue_insert_head(n->expendable ? &shm->sh->expendable
+                          : n->expires ? &shm->sh->lru : &shm->sh->lasting,
                           &n->queue);
+}
+
+
+/*
+ * An entry of size bytes, evicting until it fits: the least recently
+ * used expendable entry (an unknown key's verdict) goes first, then one
+ * that expires (a cached response, a known key's verdict), and a limit's
+ * bucket only when nothing else is left, or cache traffic would reset
+ * limits. NULL only when the zone is empty and it still does not fit.
+ */
+
+static ngx_http_helicone_shm_node_t *
+ngx_http_helicone_shm_alloc(ngx_http_helicone_shm_t *shm, size_t size)
+{
+    ngx_queue_t                   *q, *lru;
+    ngx_http_helicone_shm_node_t  *n;
+
+    for ( ;; ) {
+        n = ngx_slab_alloc_locked(shm->shpool,
+                                  offsetof(ngx_http_helicone_shm_node_t, data)
+                                  + size);
+        if (n) {
+            return n;
+        }
+
+        lru = !ngx_queue_empty(&shm->sh->expendable) ? &shm->sh->expendable
+              : !ngx_queue_empty(&shm->sh->lru) ? &shm->sh->lru
+              : !ngx_queue_empty(&shm->sh->lasting) ? &shm->sh->lasting
+              : NULL;
+
+        if (lru == NULL) {
+            return NULL;
+        }
+
+        q = ngx_queue_last(lru);
+        ngx_http_helicone_shm_free(shm,
+                          ngx_queue_data(q, ngx_http_helicone_shm_node_t, queue));
+    }
 }
 
 
@@ -323,8 +371,15 @@ ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
     size_t size, time_t expires, ngx_http_helicone_store_update_pt fn,
     void *data)
 {
-    ngx_uint_t                     i;
-    ngx_queue_t                   *q, *lru;
+    return ngx_http_helicone_store_set(zone, sha, size, expires, 0, fn, data);
+}
+
+
+static ngx_int_t
+ngx_http_helicone_store_set(ngx_shm_zone_t *zone, u_char *sha, size_t size,
+    time_t expires, ngx_uint_t expendable,
+    ngx_http_helicone_store_update_pt fn, void *data)
+{
     ngx_http_helicone_shm_t       *shm;
     ngx_http_helicone_shm_node_t  *n;
 
@@ -352,31 +407,7 @@ ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
             return NGX_BUSY;
         }
 
-        for (i = 0; i < 16; i++) {
-            n = ngx_slab_alloc_locked(shm->shpool,
-                             offsetof(ngx_http_helicone_shm_node_t, data)
-                             + size);
-            if (n) {
-                break;
-            }
-
-            /*
-             * The least recently used goes: an entry that expires (a
-             * cached response, a key) first; a limit's bucket only when
-             * nothing else is left, or cache traffic would reset limits.
-             */
-            lru = !ngx_queue_empty(&shm->sh->lru) ? &shm->sh->lru
-                  : !ngx_queue_empty(&shm->sh->lasting) ? &shm->sh->lasting
-                  : NULL;
-
-            if (lru == NULL) {
-                break;
-            }
-
-            q = ngx_queue_last(lru);
-            ngx_http_helicone_shm_free(shm,
-                ngx_queue_data(q, ngx_http_helicone_shm_node_t, queue));
-        }
+        n = ngx_http_helicone_shm_alloc(shm, size);
 
         if (n == NULL) {
             ngx_shmtx_unlock(&shm->shpool->mutex);
@@ -395,6 +426,7 @@ ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
     }
 
     n->expires = expires;
+    n->expendable = expendable;
     ngx_http_helicone_shm_used(shm, n);
 
     fn(n->data, data);
@@ -465,7 +497,21 @@ ngx_int_t
 ngx_http_helicone_store_put(ngx_shm_zone_t *zone, u_char *sha,
     ngx_str_t *value, time_t expires)
 {
-    return ngx_http_helicone_store_update(zone, sha, value->len, expires,
-                                          ngx_http_helicone_store_copy,
-                                          value);
+    return ngx_http_helicone_store_set(zone, sha, value->len, expires, 0,
+                                       ngx_http_helicone_store_copy, value);
+}
+
+
+/*
+ * The same for an entry that must never push out others (a verdict on
+ * an unknown key: anyone can make those by the thousand): the first to
+ * go when room is needed.
+ */
+
+ngx_int_t
+ngx_http_helicone_store_put_expendable(ngx_shm_zone_t *zone, u_char *sha,
+    ngx_str_t *value, time_t expires)
+{
+    return ngx_http_helicone_store_set(zone, sha, value->len, expires, 1,
+                                       ngx_http_helicone_store_copy, value);
 }

@@ -3,7 +3,8 @@
 # Tests for Helicone keys in Redis (helicone_keys_redis): a key added or
 # revoked in Redis takes effect without a reload, once the local verdict
 # expires; the keys file still counts; while Redis is down, keys seen
-# recently keep working and unseen ones get a 503.
+# recently keep working (even after a flood of made-up keys filled the
+# zone) and unseen ones get a 503.
 
 use strict;
 use warnings;
@@ -41,7 +42,8 @@ http {
     %%HTTP_HEAD%%
     helicone_provider openai url=http://127.0.0.1:%%PORT_openai%% auth=none;
     helicone_keys %%DIR%%/keys;
-    helicone_store redis url=redis://127.0.0.1:$port timeout=2s;
+    helicone_store redis url=redis://127.0.0.1:$port timeout=2s
+                   zone=kz:64k;
     helicone_keys_redis on valid=1s;
     helicone_log file path=%%DIR%%/helicone.jsonl;
 
@@ -110,6 +112,16 @@ is(call('sk-bad')->{status}, 401, 'malformed entry - refused');
 # Redis down: what was seen stays, what was not cannot be checked
 $redis->cmd('SET', 'helicone:key:' . key_hash($SEEN_KEY), 'org-seen');
 is(call($SEEN_KEY)->{status}, 200, 'seen key - accepted');
+
+# a flood of made-up keys: their verdicts fill the zone many times over,
+# and must not push out the known key's
+my $refused = 0;
+for my $i (1 .. 1500) {
+    $refused++ if call("sk-helicone-flood-$i-" . int(rand(1e9)))->{status}
+                  == 401;
+}
+is($refused, 1500, 'flood - made-up keys refused');
+
 my $seen = time;
 
 $redis->stop;

@@ -2,8 +2,9 @@
 
 # The shared-memory store when it is full: cached responses make room for
 # each other, but never by evicting a rate limit's bucket (that would
-# reset the limit), and an entry too large for the zone is not stored
-# rather than emptying the zone for nothing.
+# reset the limit), an entry that fits gets the room it needs however
+# many small ones must go, and an entry too large for the zone is not
+# stored rather than emptying the zone for nothing.
 
 use strict;
 use warnings;
@@ -85,6 +86,20 @@ $r = call('/three/v1/chat/completions', 'hi');
 is($r->{status}, 429, 'cache pressure - the limit holds, its bucket kept')
     or diag("remaining: " . ($r->{headers}{'helicone-ratelimit-remaining'}
                              // '-'));
+
+# many small entries, then one that needs several pages in a row: as many
+# small ones go as it takes
+for my $i (1 .. 120) {
+    call('/v1/chat/completions', "size:10:small-$i", @on);
+}
+$r = call('/v1/chat/completions', 'size:12000:wide', @on);
+# its event is written once the entry was stored (or not)
+$t->wait_event($r->{headers}{'helicone-id'});
+is(call('/v1/chat/completions', 'size:12000:wide', @on)
+   ->{headers}{'helicone-cache'}, 'HIT',
+   'room - a wide entry after many small ones is stored at once');
+is(call('/three/v1/chat/completions', 'hi')->{status}, 429,
+   'room - the limit holds');
 
 # a response larger than a quarter of the zone: served, not stored, and
 # the zone is not emptied trying
