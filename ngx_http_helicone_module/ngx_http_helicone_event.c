@@ -340,6 +340,11 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
 
     ngx_http_helicone_w_raw(w, "\"log\":{\"request\":{");
     ngx_http_helicone_w_str(w, "id", ctx->id.data, ctx->id.len);
+
+    if (ctx->client_id.len) {
+        ngx_http_helicone_w_str(w, "clientRequestId", ctx->client_id.data,
+                                ctx->client_id.len);
+    }
     ngx_http_helicone_w_str(w, "userId", ctx->user_id.data,
                             ctx->user_id.len);
 

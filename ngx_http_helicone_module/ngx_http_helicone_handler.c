@@ -111,24 +111,34 @@ ngx_http_helicone_create_ctx(ngx_http_request_t *r)
         return NULL;
     }
 
-    p = ngx_pnalloc(r->pool, NGX_HTTP_HELICONE_UUID_LEN);
+    p = ngx_pnalloc(r->pool, 2 * NGX_HTTP_HELICONE_UUID_LEN);
     if (p == NULL) {
         return NULL;
     }
 
+    /*
+     * the event's id is ours, unique per request: a client may send one
+     * Helicone-Request-Id many times, and consumers deduplicate on id
+     */
     ctx->id.data = p;
     ctx->id.len = NGX_HTTP_HELICONE_UUID_LEN;
+
+    if (ngx_http_helicone_uuid(p) != NGX_OK) {
+        return NULL;
+    }
 
     h = ngx_http_helicone_header_find(&r->headers_in.headers,
                                       "helicone-request-id", 19);
 
     if (h && helicone_uuid_valid(h->value.data, h->value.len)) {
+        p += NGX_HTTP_HELICONE_UUID_LEN;
+
         for (i = 0; i < NGX_HTTP_HELICONE_UUID_LEN; i++) {
             p[i] = ngx_tolower(h->value.data[i]);
         }
 
-    } else if (ngx_http_helicone_uuid(p) != NGX_OK) {
-        return NULL;
+        ctx->client_id.data = p;
+        ctx->client_id.len = NGX_HTTP_HELICONE_UUID_LEN;
     }
 
     ngx_http_set_ctx(r, ctx, ngx_http_helicone_module);

@@ -254,6 +254,7 @@ typedef struct {
 typedef struct {
     ngx_http_request_t            *request;
     ngx_str_t                      id;           /* Helicone-Id */
+    ngx_str_t                      client_id;    /* Helicone-Request-Id */
 
     time_t                         start_sec;
     ngx_msec_t                     start_msec_part;

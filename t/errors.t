@@ -209,12 +209,26 @@ like($err->{message} // '', qr/goneprov/,
 
 my $rid = 'A1B2C3D4-E5F6-4A7B-8C9D-0E1F2A3B4C5D';
 
-$r = request(json => { model => 'gpt-4o-mini', messages => $messages },
-             headers => [ [ 'Helicone-Request-Id', $rid ] ]);
-$ncalls++;
-is($r->{status}, 200, 'request id - served');
-is($r->{headers}{'helicone-id'}, lc $rid, 'request id - echoed lower-cased');
-$expect{ lc $rid } = [ 200, 'request id' ];
+# one id sent three times: three requests, three event ids of our own,
+# the client's in a field of its own
+my %ids;
+for my $i (1 .. 3) {
+    $r = request(json => { model => 'gpt-4o-mini', messages => $messages },
+                 headers => [ [ 'Helicone-Request-Id', $rid ] ]);
+    $ncalls++;
+    is($r->{status}, 200, "request id $i - served");
+    my $id = $r->{headers}{'helicone-id'} // '';
+    like($id, $uuid4, "request id $i - Helicone-Id is ours");
+    $ids{$id}++;
+    $expect{$id} = [ 200, "request id $i" ];
+}
+is(scalar keys %ids, 3, 'request id - reused: each request its own id');
+ok(!exists $ids{ lc $rid }, 'request id - not the client\'s');
+for my $id (keys %ids) {
+    my $ev = $t->wait_event($id) // {};
+    is($ev->{log}{request}{clientRequestId}, lc $rid,
+       'request id - the client\'s kept, lower-cased');
+}
 
 for my $bad ('not-a-uuid', 'a1b2c3d4-e5f6-4a7b-7c9d-0e1f2a3b4c5d',
              'a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d0')
