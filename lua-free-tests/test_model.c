@@ -25,6 +25,7 @@ static void check(const char *s, int rc, size_t n, const want_t *w,
 static void test_split(void);
 static void test_lists(void);
 static void test_errors(void);
+static void test_segment(void);
 
 
 static int
@@ -244,12 +245,45 @@ test_errors(void)
 }
 
 
+static void
+test_segment(void)
+{
+    size_t  i;
+
+    static const char  *good[] = {
+        "gpt-4o", "my_deploy.v2", "...", ".a", "a..b", "o1:2024"
+    };
+
+    static const char  *bad[] = {
+        "", ".", "..", "../x", "a/b", "a\\b", "a%2fb", "a?b", "a#b",
+        "a b", "a\tb", "a\x7f", "a\x01"
+    };
+
+    for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+        ok(helicone_model_segment_ok((const unsigned char *) good[i],
+                                     strlen(good[i])) == 1,
+           "segment ok: \"%s\"", good[i]);
+    }
+
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ok(helicone_model_segment_ok((const unsigned char *) bad[i],
+                                     strlen(bad[i])) == 0,
+           "segment refused: #%zu", i);
+    }
+
+    ok(helicone_model_segment_ok((const unsigned char *) "a\0b", 3) == 0,
+       "segment refused: NUL");
+    ok(helicone_model_segment_ok(NULL, 0) == 0, "segment refused: NULL");
+}
+
+
 int
 main(void)
 {
     test_split();
     test_lists();
     test_errors();
+    test_segment();
 
     return done_testing();
 }

@@ -182,6 +182,17 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
                 ep = (k < m->endpoints.nelts) ? &ep[k] : NULL;
             }
 
+            if (ep == NULL && p->api == NGX_HTTP_HELICONE_API_AZURE
+                && !helicone_model_segment_ok((u_char *) e->model.data,
+                                              e->model.len))
+            {
+                /* the deployment is a path segment: it must stay one */
+                return ngx_http_helicone_plan_refuse(r, ctx,
+                           NGX_HTTP_BAD_REQUEST, "invalid_model",
+                           "invalid deployment name \"%*s\" for \"%V\"",
+                           e->model.len, e->model.data, &p->name);
+            }
+
             if (ngx_http_helicone_plan_add(ctx, p,
                         ep ? ep->id.data : (u_char *) e->model.data,
                         ep ? ep->id.len : e->model.len)

@@ -22,12 +22,18 @@ plan(skip_all => 'module not built') unless $t->has_module;
 
 my $anthropic = $t->mock_llm('anthropic');
 my $openai = $t->mock_llm('openai');
+my $azure = $t->mock_llm('azure');
+
+$ENV{HG_TEST_AZURE_KEY} = 'azure-secret-9';
 
 $t->write_config($t->conf_head . <<'EOF2');
 http {
     %%HTTP_HEAD%%
     helicone_provider anthropic url=http://127.0.0.1:%%PORT_anthropic%%;
     helicone_provider openai url=http://127.0.0.1:%%PORT_openai%%;
+    helicone_provider myazure url=http://127.0.0.1:%%PORT_azure%% api=azure
+                      api_version=2024-10-21;
+    helicone_provider_key myazure env=HG_TEST_AZURE_KEY;
     helicone_auth off;
     helicone_store shm zone=store:1m;
     helicone_log file path=%%DIR%%/helicone.jsonl;
@@ -45,6 +51,10 @@ http {
         location /v1/ {
             helicone_pass openai;
             helicone_cache on;
+        }
+
+        location /gw/v1/ {
+            helicone_pass gateway;
         }
     }
 }
@@ -107,6 +117,33 @@ ok($t->wait_for(sub {
    'cache key - a key in the query hits');
 is(openai_call('/v1/chat/completions?key=q-B')->{headers}{'helicone-cache'},
    'MISS', 'cache key - another key in the query misses');
+
+# ------------------------------------------- Azure deployments: one segment
+
+sub gw_call {
+    my ($model, @h) = @_;
+    return $t->chat(port => $gw, path => '/gw/v1/chat/completions',
+                    headers => \@h,
+                    json => { model => $model,
+                              messages => [ { role => 'user',
+                                              content => 'hi' } ] });
+}
+
+$r = gw_call('my-deploy/myazure');
+is($r->{status}, 200, 'azure - a deployment name is served');
+my @az = $azure->wait_requests(1);
+like($az[-1]{path} // '', qr{^/openai/deployments/my-deploy/chat/completions\?},
+     'azure - the deployment is one path segment');
+
+$n = scalar @{ $azure->requests };
+for my $bad ('../../../../v1/foo', '..', 'a%2F..%2Fb', "a\tb", 'a\\b',
+             'x?y=1', 'x#y')
+{
+    $r = gw_call("$bad/myazure");
+    is($r->{status}, 400, "azure - \"$bad\" refused");
+    is($r->{json}{error}{code}, 'invalid_model', "azure - \"$bad\" why");
+}
+is(scalar @{ $azure->requests }, $n, 'azure - the provider never asked');
 
 $t->stop;
 $t->check_no_alerts;

@@ -205,3 +205,26 @@ helicone_model_split(const unsigned char *t, size_t len,
 
     return HELICONE_DECLINED;
 }
+
+
+int
+helicone_model_segment_ok(const unsigned char *s, size_t len)
+{
+    size_t  i;
+
+    if (s == NULL || len == 0 || (len == 1 && s[0] == '.')
+        || (len == 2 && s[0] == '.' && s[1] == '.'))
+    {
+        return 0;
+    }
+
+    for (i = 0; i < len; i++) {
+        if (s[i] <= ' ' || s[i] == 0x7f || s[i] == '/' || s[i] == '\\'
+            || s[i] == '%' || s[i] == '?' || s[i] == '#')
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}

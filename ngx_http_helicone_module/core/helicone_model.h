@@ -39,5 +39,12 @@ int helicone_model_parse(const unsigned char *s, size_t len,
     helicone_model_entry_t *entries, size_t max, size_t *n,
     helicone_model_provider_pt is_provider, void *ctx);
 
+/*
+ * 1 when a model name can be one URL path segment (Azure's deployment):
+ * not empty, not "." or "..", and no '/', '\\', '%', '?', '#', space or
+ * control byte; 0 otherwise.
+ */
+int helicone_model_segment_ok(const unsigned char *s, size_t len);
+
 
 #endif /* _HELICONE_MODEL_H_INCLUDED_ */
