@@ -251,6 +251,13 @@ ngx_http_helicone_metrics_record(ngx_http_request_t *r,
 
     } else if (ctx->cache_hit) {
         ngx_str_set(&provider, "cache");
+
+    } else if (ctx->attempts.nelts == 0) {
+        /*
+         * refused before any provider was asked: the model is only the
+         * client's text, and made-up names would fill the table for good
+         */
+        ngx_str_set(&model, "other");
     }
 
     s = ngx_http_helicone_series(m, &provider, &model, status);

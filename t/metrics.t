@@ -2,7 +2,8 @@
 
 # Tests for helicone_metrics and helicone_health: requests, tokens and cost
 # by provider, model and status; cache hits and misses; attempts, retries
-# and fallbacks; the latency histograms; counters kept across a reload.
+# and fallbacks; the latency histograms; counters kept across a reload;
+# refused requests counted under model="other", never the client's text.
 
 use strict;
 use warnings;
@@ -52,6 +53,11 @@ http {
         location /chain/v1/ {
             helicone_pass gateway;
             helicone_fallback_models m2/two;
+        }
+
+        location /locked/v1/ {
+            helicone_pass gateway;
+            helicone_auth required;
         }
 
         location /cached/v1/ {
@@ -197,6 +203,32 @@ is(chat('/v1/chat/completions', 'we\\"ird/one')->{status}, 200,
 $t->wait_for(sub { metrics() =~ /model="we\\"ird"/ });
 like(metrics(), qr/^helicone_requests_total\{provider="one",model="we\\"ird",status="200"\} 1$/m,
      'labels - quote escaped');
+
+# refused requests (no provider asked) take no label from the client:
+# made-up models would fill the label table for good
+for my $i (1 .. 20) {
+    chat('/locked/v1/chat/completions', "made-up-$i");
+}
+is(chat('/v1/chat/completions', 'no-such-model-anywhere')->{status}, 404,
+   'refused - unknown model');
+$t->wait_for(sub {
+    (sample(metrics(), 'helicone_requests_total',
+            '{provider="none",model="other",status="401"}') // 0) == 20;
+});
+$m = metrics();
+is(sample($m, 'helicone_requests_total',
+          '{provider="none",model="other",status="401"}'), 20,
+   'refused - 401s counted under model="other"');
+$t->wait_for(sub {
+    sample(metrics(), 'helicone_requests_total',
+           '{provider="none",model="other",status="404"}');
+});
+$m = metrics();
+is(sample($m, 'helicone_requests_total',
+          '{provider="none",model="other",status="404"}'), 1,
+   'refused - a 404 too');
+unlike($m, qr/made-up|no-such-model-anywhere/,
+       'refused - no label from the client\'s text');
 
 $t->check_no_alerts;
 
