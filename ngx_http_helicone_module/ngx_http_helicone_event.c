@@ -10,6 +10,8 @@
 
 #include "ngx_http_helicone_module.h"
 
+#include <helicone_redact.h>
+
 
 
 #define NGX_HTTP_HELICONE_EVENT_SCHEMA   1
@@ -56,6 +58,9 @@ static void ngx_http_helicone_w_bool(ngx_http_helicone_writer_t *w,
 static void ngx_http_helicone_w_time(ngx_http_helicone_writer_t *w,
     const char *name, time_t sec, ngx_msec_t msec);
 static size_t ngx_http_helicone_str_size(ngx_str_t *s);
+static size_t ngx_http_helicone_url_size(ngx_str_t *url);
+static void ngx_http_helicone_w_url(ngx_http_helicone_writer_t *w,
+    ngx_pool_t *pool, const char *name, ngx_str_t *url);
 static ngx_int_t ngx_http_helicone_event_url(ngx_http_request_t *r,
     ngx_str_t *url);
 
@@ -216,6 +221,20 @@ ngx_http_helicone_event_url(ngx_http_request_t *r, ngx_str_t *url)
 }
 
 
+/* the escaped size of a URL once redacted (helicone_url_redact()) */
+
+static size_t
+ngx_http_helicone_url_size(ngx_str_t *url)
+{
+    if (url->data == NULL) {
+        return 0;
+    }
+
+    return ngx_http_helicone_str_size(url)
+           + helicone_url_redact_size(url->data, url->len) - url->len;
+}
+
+
 static size_t
 ngx_http_helicone_str_size(ngx_str_t *s)
 {
@@ -245,7 +264,7 @@ ngx_http_helicone_event_size(ngx_http_request_t *r,
            + ngx_http_helicone_str_size(&ctx->model)
            + ngx_http_helicone_str_size(&ctx->served_model)
            + ngx_http_helicone_str_size(&ctx->model_override)
-           + ngx_http_helicone_str_size(url)
+           + ngx_http_helicone_url_size(url)
            + (req_body ? ngx_http_helicone_str_size(req_body) : 0)
            + (resp_body ? ngx_http_helicone_str_size(resp_body) : 0);
 
@@ -264,7 +283,7 @@ ngx_http_helicone_event_size(ngx_http_request_t *r,
         t = a[i].target;
 
         /* twice: the target served also fills request-level fields */
-        size += 256 + 2 * ngx_http_helicone_str_size(&t->url)
+        size += 256 + 2 * ngx_http_helicone_url_size(&t->url)
                 + 2 * ngx_http_helicone_str_size(&t->model)
                 + (t->provider ? 2 * t->provider->name.len
                                  + t->provider->legacy_name.len : 0);
@@ -376,10 +395,10 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     }
 
     if (t && t->url.len) {
-        ngx_http_helicone_w_str(w, "targetUrl", t->url.data, t->url.len);
+        ngx_http_helicone_w_url(w, r->pool, "targetUrl", &t->url);
     }
 
-    ngx_http_helicone_w_str(w, "path", url->data, url->len);
+    ngx_http_helicone_w_url(w, r->pool, "path", url);
     ngx_http_helicone_w_int(w, "bodySize", ctx->body.len);
     ngx_http_helicone_w_bool(w, "isStream", ctx->stream);
     ngx_http_helicone_w_time(w, "requestCreatedAt", ctx->start_sec,
@@ -502,7 +521,12 @@ ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
         }
 
         ngx_http_helicone_w_opt_str(w, "model", &t->model);
-        ngx_http_helicone_w_opt_str(w, "url", &t->url);
+        if (t->url.len) {
+            ngx_http_helicone_w_url(w, ctx->request->pool, "url", &t->url);
+
+        } else {
+            ngx_http_helicone_w_null(w, "url");
+        }
         ngx_http_helicone_w_int(w, "retry", a[i].retry);
         ngx_http_helicone_w_int(w, "status", a[i].status);
         ngx_http_helicone_w_str(w, "outcome",
@@ -614,6 +638,31 @@ ngx_http_helicone_w_digits(u_char *p, uint64_t n, size_t width)
     } while (n || (size_t) (tmp + sizeof(tmp) - t) < width);
 
     return ngx_cpymem(p, t, tmp + sizeof(tmp) - t);
+}
+
+
+/*
+ * A URL with its key parameters redacted: a provider key in the query
+ * (Gemini's ?key=) must not reach the log
+ */
+
+static void
+ngx_http_helicone_w_url(ngx_http_helicone_writer_t *w, ngx_pool_t *pool,
+    const char *name, ngx_str_t *url)
+{
+    u_char  *p;
+    size_t   len;
+
+    p = ngx_pnalloc(pool, helicone_url_redact_size(url->data, url->len) + 1);
+    if (p == NULL) {
+        /* no room to redact: nothing rather than a key */
+        ngx_http_helicone_w_str(w, name, (u_char *) "", 0);
+        return;
+    }
+
+    len = helicone_url_redact(url->data, url->len, p);
+
+    ngx_http_helicone_w_str(w, name, p, len);
 }
 
 

@@ -118,6 +118,26 @@ ok($t->wait_for(sub {
 is(openai_call('/v1/chat/completions?key=q-B')->{headers}{'helicone-cache'},
    'MISS', 'cache key - another key in the query misses');
 
+# ------------------------------------------- keys in the query: not logged
+
+my $secret = 'AIzaSyNOTREALbutSECRET0123456789';
+$r = openai_call("/v1/chat/completions?alt=sse&key=$secret&api-key=$secret"
+                 . "&x=1");
+is($r->{status}, 200, 'query key - served');
+my $got = ($openai->wait_requests(1))[-1] // {};
+like($got->{path} // '', qr/key=\Q$secret\E/,
+     'query key - the provider still gets it');
+my $ev = $t->wait_event($r->{headers}{'helicone-id'}) // {};
+my $text = HgTest::json_encode($ev);
+unlike($text, qr/\Q$secret\E/, 'query key - nowhere in the event');
+like($ev->{log}{request}{path} // '',
+     qr{/v1/chat/completions\?alt=sse&key=REDACTED&api-key=REDACTED&x=1$},
+     'query key - path redacted');
+like($ev->{log}{request}{targetUrl} // '', qr/key=REDACTED&api-key=REDACTED/,
+     'query key - targetUrl redacted');
+like($ev->{attempts}[0]{url} // '', qr/key=REDACTED&api-key=REDACTED/,
+     'query key - attempts[].url redacted');
+
 # ------------------------------------------- Azure deployments: one segment
 
 sub gw_call {
