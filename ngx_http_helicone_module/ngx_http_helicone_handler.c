@@ -234,8 +234,9 @@ ngx_http_helicone_start(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 static ngx_int_t
 ngx_http_helicone_steps(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 {
-    ngx_int_t  rc;
-    ngx_str_t  msg;
+    ngx_int_t                      rc;
+    ngx_str_t                      msg;
+    ngx_http_helicone_loc_conf_t  *hlcf;
 
     if (ctx->step == NGX_HTTP_HELICONE_STEP_AUTH) {
 
@@ -252,8 +253,19 @@ ngx_http_helicone_steps(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
                           "helicone auth: missing or unknown Helicone API "
                           "key");
 
-            ngx_str_set(&msg, "Invalid Helicone API key: pass a valid key "
-                              "in the Authorization or Helicone-Auth header");
+            /* the proxy modes take it in Helicone-Auth only */
+            hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+            if (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY) {
+                ngx_str_set(&msg, "Invalid Helicone API key: pass a valid "
+                                  "key in the Authorization, x-api-key or "
+                                  "Helicone-Auth header");
+
+            } else {
+                ngx_str_set(&msg, "Invalid Helicone API key: pass a valid "
+                                  "key in the Helicone-Auth header");
+            }
+
             return ngx_http_helicone_send_error(r, NGX_HTTP_UNAUTHORIZED,
                                                 "invalid_request_error",
                                                 "invalid_api_key", &msg);

@@ -20,6 +20,8 @@ static ngx_int_t ngx_http_helicone_property_add(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_str_t *name, ngx_str_t *value);
 static ngx_uint_t ngx_http_helicone_header_hop(ngx_table_elt_t *h,
     ngx_uint_t pass);
+static ngx_uint_t ngx_http_helicone_header_nominated(ngx_list_t *headers,
+    ngx_table_elt_t *h);
 static void ngx_http_helicone_headers_retry(ngx_http_helicone_ctx_t *ctx,
     ngx_table_elt_t *h);
 
@@ -360,12 +362,28 @@ static ngx_int_t
 ngx_http_helicone_property_add(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_str_t *name, ngx_str_t *value)
 {
+    ngx_uint_t     i;
     ngx_keyval_t  *kv;
 
     if (ctx->properties == NULL) {
         ctx->properties = ngx_array_create(r->pool, 4, sizeof(ngx_keyval_t));
         if (ctx->properties == NULL) {
             return NGX_ERROR;
+        }
+    }
+
+    /*
+     * a name once (the event's JSON has no duplicate keys): headers that
+     * differ only in case, or repeat, give the last value
+     */
+    kv = ctx->properties->elts;
+
+    for (i = 0; i < ctx->properties->nelts; i++) {
+        if (kv[i].key.len == name->len
+            && ngx_strncmp(kv[i].key.data, name->data, name->len) == 0)
+        {
+            kv[i].value = *value;
+            return NGX_OK;
         }
     }
 
@@ -403,6 +421,64 @@ ngx_http_helicone_header_hop(ngx_table_elt_t *h, ngx_uint_t pass)
     }
 
     return 0;
+}
+
+
+/*
+ * 1 when the client's Connection header names h: hop-by-hop by the
+ * client's word (RFC 9110, 7.6.1), so not forwarded
+ */
+
+static ngx_uint_t
+ngx_http_helicone_header_nominated(ngx_list_t *headers, ngx_table_elt_t *h)
+{
+    u_char           *p, *end, *start;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *c;
+
+    part = &headers->part;
+    c = part->elts;
+
+    for (i = 0; /* void */ ; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return 0;
+            }
+
+            part = part->next;
+            c = part->elts;
+            i = 0;
+        }
+
+        if (c[i].hash == 0
+            || !ngx_http_helicone_header_is(&c[i], "connection", 10))
+        {
+            continue;
+        }
+
+        p = c[i].value.data;
+        end = p + c[i].value.len;
+
+        while (p < end) {
+            while (p < end && (*p == ' ' || *p == '\t' || *p == ',')) {
+                p++;
+            }
+
+            start = p;
+
+            while (p < end && *p != ',' && *p != ' ' && *p != '\t') {
+                p++;
+            }
+
+            if (p > start
+                && ngx_http_helicone_header_is(h, (char *) start, p - start))
+            {
+                return 1;
+            }
+        }
+    }
 }
 
 
@@ -470,7 +546,9 @@ ngx_http_helicone_headers_upstream(ngx_http_request_t *r,
         if (h[i].hash == 0
             || ngx_http_helicone_header_hop(&h[i],
                                  t->headers ? NGX_HTTP_HELICONE_PASS_TARGET
-                                            : hlcf->pass))
+                                            : hlcf->pass)
+            || ngx_http_helicone_header_nominated(&r->headers_in.headers,
+                                                  &h[i]))
         {
             continue;
         }

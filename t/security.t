@@ -56,6 +56,12 @@ http {
         location /gw/v1/ {
             helicone_pass gateway;
         }
+
+        location /locked/v1/ {
+            rewrite ^/locked(/.*)$ $1 break;
+            helicone_pass openai;
+            helicone_auth required;
+        }
     }
 }
 EOF2
@@ -118,6 +124,15 @@ ok($t->wait_for(sub {
 is(openai_call('/v1/chat/completions?key=q-B')->{headers}{'helicone-cache'},
    'MISS', 'cache key - another key in the query misses');
 
+sub gw_call {
+    my ($model, @h) = @_;
+    return $t->chat(port => $gw, path => '/gw/v1/chat/completions',
+                    headers => \@h,
+                    json => { model => $model,
+                              messages => [ { role => 'user',
+                                              content => 'hi' } ] });
+}
+
 # ------------------------------------------- keys in the query: not logged
 
 my $secret = 'AIzaSyNOTREALbutSECRET0123456789';
@@ -138,16 +153,56 @@ like($ev->{log}{request}{targetUrl} // '', qr/key=REDACTED&api-key=REDACTED/,
 like($ev->{attempts}[0]{url} // '', qr/key=REDACTED&api-key=REDACTED/,
      'query key - attempts[].url redacted');
 
-# ------------------------------------------- Azure deployments: one segment
+# ----------------------------------------- headers the client's Connection names
 
-sub gw_call {
-    my ($model, @h) = @_;
-    return $t->chat(port => $gw, path => '/gw/v1/chat/completions',
-                    headers => \@h,
-                    json => { model => $model,
-                              messages => [ { role => 'user',
-                                              content => 'hi' } ] });
-}
+$n = scalar @{ $openai->requests };
+$r = openai_call('/v1/chat/completions?hop=1',
+                 [ 'Connection', 'close, X-Hop-Secret' ],
+                 [ 'Connection', 'x-other-hop' ],
+                 [ 'X-Hop-Secret', 'for the next hop only' ],
+                 [ 'X-Other-Hop', 'also' ],
+                 [ 'X-Kept', 'end to end' ]);
+is($r->{status}, 200, 'connection - served');
+$got = ($openai->wait_requests($n + 1))[-1] // {};
+ok(!exists $got->{headers}{'x-hop-secret'},
+   'connection - a header it names is not forwarded');
+ok(!exists $got->{headers}{'x-other-hop'},
+   'connection - named in a second Connection header: not either');
+is($got->{headers}{'x-kept'}, 'end to end',
+   'connection - other headers are');
+
+$n = scalar @{ $azure->requests };
+$r = gw_call('my-deploy/myazure', [ 'Connection', 'keep-alive, x-hop-secret' ],
+             [ 'X-Hop-Secret', 'no' ], [ 'Connection', 'close' ]);
+$got = ($azure->wait_requests($n + 1))[-1] // {};
+ok(!exists $got->{headers}{'x-hop-secret'}, 'connection - gateway mode too');
+
+# ----------------------------------------- property names once in the event
+
+$r = gw_call('my-deploy/myazure', [ 'Helicone-Property-Team', 'red' ],
+             [ 'helicone-property-team', 'blue' ],
+             [ 'Helicone-Session-Id', 's1' ], [ 'Helicone-Session-Id', 's2' ]);
+$ev = $t->wait_event($r->{headers}{'helicone-id'}) // {};
+my ($line) = grep { index($_, $r->{headers}{'helicone-id'}) >= 0 }
+             split /\n/, $t->read_file('helicone.jsonl');
+my @teams = ($line // '') =~ /"team":/g;
+is(scalar @teams, 1, 'properties - a name differing only in case: once');
+is($ev->{log}{request}{properties}{team}, 'blue',
+   'properties - the last value');
+my @sessions = ($line // '') =~ /"Helicone-Session-Id":/g;
+is(scalar @sessions, 1, 'properties - a repeated session header: once');
+
+# ----------------------------------------- the proxy mode's 401 says how
+
+$r = openai_call('/locked/v1/chat/completions',
+                 [ 'Authorization', 'Bearer sk-provider-key' ]);
+is($r->{status}, 401, 'proxy 401 - refused');
+my $msg = $r->{json}{error}{message} // '';
+like($msg, qr/Helicone-Auth/, 'proxy 401 - names Helicone-Auth');
+unlike($msg, qr/Authorization/,
+       'proxy 401 - not Authorization, which is the provider\'s here');
+
+# ------------------------------------------- Azure deployments: one segment
 
 $r = gw_call('my-deploy/myazure');
 is($r->{status}, 200, 'azure - a deployment name is served');
