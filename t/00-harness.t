@@ -334,6 +334,31 @@ is($t->nginx_pid, undef, 'stop - pid cleared');
 
 $t->check_no_alerts;
 
+# ready means the workers run, not only the port: the master listens
+# before it forks them (a test that read the worker list at once found
+# none); eight workers widen the window, the list is read at once
+my $many = HgTest->new;
+(my $head8 = $many->conf_head(module => 0))
+    =~ s/worker_processes 1;/worker_processes 8;/;
+$many->write_config($head8 . <<'EOF');
+http {
+    %%HTTP_HEAD%%
+    server {
+        listen 127.0.0.1:%%PORT_many%%;
+        location / { return 200 "ok"; }
+    }
+}
+EOF
+is($many->workers_expected, 8, 'workers - expected from the config');
+$many->run;
+my @all = $many->worker_pids;
+is(scalar @all, 8, 'workers - all there when run returns');
+my @again = $many->reload;
+my %named = map { $_ => 1 } $many->worker_pids;
+is(scalar(grep { $named{$_} } @again), 8,
+   'workers - all named when reload returns');
+$many->stop;
+
 # a broken config: nginx -t fails, run() dies with the log
 
 my $bad = HgTest->new;

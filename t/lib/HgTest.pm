@@ -164,6 +164,19 @@ sub write_config {
     return $self->write_file('nginx.conf', $self->{config});
 }
 
+# the workers nginx will run: 0 without a master, at least 1 for "auto"
+sub workers_expected {
+    my ($self) = @_;
+    my $conf = $self->{config} // return 0;
+
+    return 0 if $conf =~ /^\s*master_process\s+off\s*;/m;
+
+    my ($n) = $conf =~ /^\s*worker_processes\s+(\d+|auto)\s*;/m;
+
+    return 1 if !defined $n || $n eq 'auto';
+    return $n;
+}
+
 sub listen_ports {
     my ($self) = @_;
     my %seen;
@@ -232,14 +245,19 @@ sub run {
     $self->{pid} = $pid;
 
     my @ports = $self->listen_ports;
+    my $workers = $self->workers_expected;
     my $timeout = $opt{timeout} // 10;
 
+    # the master listens before it forks the workers, and a new worker
+    # is one by its title only once it has set it: ready means both
     my $ok = $self->wait_for(sub {
         if (waitpid($pid, WNOHANG) == $pid) {
             $self->{pid} = undef;
             $self->{exit} = $?;
             return 'exited';
         }
+
+        return undef if $self->worker_pids < $workers;
 
         if (!@ports) {
             return -s "$d/nginx.pid" ? 'up' : undef;
@@ -307,6 +325,7 @@ sub reload {
     my $log = "$self->{dir}/error.log";
     my $offset = -s $log // 0;
     my %old = map { $_ => 1 } $self->worker_pids;
+    my $want = $self->workers_expected || 1;
 
     kill 'HUP', $pid;
 
@@ -320,7 +339,8 @@ sub reload {
         my @started = grep { !$old{$_} }
                       $new =~ /start worker process (\d+)/g;
 
-        return @started ? { workers => \@started } : undef;
+        # one line per worker forked: all of them, not the first
+        return @started >= $want ? { workers => \@started } : undef;
 
     }, timeout => $timeout);
 
@@ -330,6 +350,14 @@ sub reload {
         return () if $opt{allow_fail};
         die "$why\n" . $self->_failure_context;
     }
+
+    # "start worker process" is logged before the worker has its title
+    my @started = @{ $result->{workers} };
+    $self->wait_for(sub {
+        my %alive = map { $_ => 1 } $self->_children;
+        my %named = map { $_ => 1 } $self->worker_pids;
+        !grep { $alive{$_} && !$named{$_} } @started;
+    }, timeout => $timeout);
 
     if ($opt{wait_old}) {
         $self->wait_for(sub {
