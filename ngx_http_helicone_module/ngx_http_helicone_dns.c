@@ -26,6 +26,8 @@ static void ngx_http_helicone_dns_wake(ngx_http_helicone_upstream_t *hu);
 static void ngx_http_helicone_dns_waiter_cleanup(void *data);
 static ngx_int_t ngx_http_helicone_dns_servers(ngx_conf_t *cf,
     ngx_str_t *path, ngx_array_t *names);
+static ngx_int_t ngx_http_helicone_dns_read(ngx_conf_t *cf, ngx_str_t *path,
+    ngx_str_t *text);
 static ngx_uint_t ngx_http_helicone_dns_same(ngx_http_helicone_upstream_t *hu,
     ngx_resolver_addr_t *addrs, ngx_uint_t naddrs);
 
@@ -116,24 +118,16 @@ ngx_http_helicone_dns_resolver(ngx_conf_t *cf, ngx_str_t *resolv_conf,
 }
 
 
-/*
- * The "nameserver" lines of a resolv.conf file, at most three as glibc
- * takes. An address may carry a port ("127.0.0.1:5353", "[::1]:5353"),
- * which glibc does not read: tests use it. None: 127.0.0.1, as glibc.
- */
+/* The file's text; none (empty) if it does not exist. */
 
 static ngx_int_t
-ngx_http_helicone_dns_servers(ngx_conf_t *cf, ngx_str_t *path,
-    ngx_array_t *names)
+ngx_http_helicone_dns_read(ngx_conf_t *cf, ngx_str_t *path, ngx_str_t *text)
 {
-    u_char           *p, *q, *last, *start, *end, *buf;
-    size_t            colons;
     ssize_t           n;
-    ngx_uint_t        bracket;
-    ngx_str_t        *name;
     ngx_file_t        file;
     ngx_file_info_t   fi;
 
+    ngx_str_null(text);
     ngx_memzero(&file, sizeof(ngx_file_t));
 
     file.name = *path;
@@ -142,22 +136,28 @@ ngx_http_helicone_dns_servers(ngx_conf_t *cf, ngx_str_t *path,
     file.fd = ngx_open_file(path->data, NGX_FILE_RDONLY, NGX_FILE_OPEN, 0);
 
     if (file.fd == NGX_INVALID_FILE) {
+
+        if (ngx_errno == NGX_ENOENT) {
+            return NGX_OK;
+        }
+
         ngx_conf_log_error(NGX_LOG_EMERG, cf, ngx_errno,
-                           "helicone upstream: no \"resolver\" in http{} "
-                           "and " ngx_open_file_n " \"%V\" failed", path);
+                           "helicone upstream: " ngx_open_file_n " \"%V\" "
+                           "failed", path);
         return NGX_ERROR;
     }
 
-    buf = NULL;
     n = NGX_ERROR;
 
     if (ngx_fd_info(file.fd, &fi) != NGX_FILE_ERROR
         && ngx_file_size(&fi) <= 65536)
     {
-        buf = ngx_pnalloc(cf->temp_pool, (size_t) ngx_file_size(&fi) + 1);
+        text->data = ngx_pnalloc(cf->temp_pool,
+                                 (size_t) ngx_file_size(&fi) + 1);
 
-        if (buf) {
-            n = ngx_read_file(&file, buf, (size_t) ngx_file_size(&fi), 0);
+        if (text->data) {
+            n = ngx_read_file(&file, text->data, (size_t) ngx_file_size(&fi),
+                              0);
         }
     }
 
@@ -169,8 +169,34 @@ ngx_http_helicone_dns_servers(ngx_conf_t *cf, ngx_str_t *path,
         return NGX_ERROR;
     }
 
-    p = buf;
-    last = buf + n;
+    text->len = n;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The "nameserver" lines of a resolv.conf file, at most three as glibc
+ * takes. An address may carry a port ("127.0.0.1:5353", "[::1]:5353"),
+ * which glibc does not read: tests use it. None (or no file): 127.0.0.1,
+ * as glibc.
+ */
+
+static ngx_int_t
+ngx_http_helicone_dns_servers(ngx_conf_t *cf, ngx_str_t *path,
+    ngx_array_t *names)
+{
+    u_char      *p, *q, *last, *start, *end;
+    size_t       colons;
+    ngx_str_t   *name, text;
+    ngx_uint_t   bracket;
+
+    if (ngx_http_helicone_dns_read(cf, path, &text) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = text.data;
+    last = text.data + text.len;
 
     while (p < last && names->nelts < 3) {
 

@@ -171,4 +171,41 @@ isnt($rc, 0, 'no attempt location - nginx -t fails');
 like($out, qr/helicone_pass in location "\/v1\/" needs the attempt location "\/_helicone\/attempt" in its server: add "include \/etc\/nginx\/helicone_attempt\.conf;"/,
      'no attempt location - the message names the missing include');
 
+# resolv.conf as Debian writes it, and none at all
+
+$n = HgTest->new;
+$n->write_file('resolv.conf', "# from DHCP\nsearch lan\n"
+                              . "nameserver ::1\n"
+                              . "nameserver 127.0.0.1:5353 # a port\n"
+                              . "nameserver fe80::1%eth0\n"
+                              . "nameserver 127.0.0.9\n"
+                              . "options timeout:2\n");
+
+my $conf = <<'EOF';
+http {
+    %%HTTP_HEAD%%
+    helicone_resolv_conf %%FILE%%;
+    server {
+        listen 127.0.0.1:%%PORT_gw%%;
+        include %%ATTEMPT_CONF%%;
+        location /v1/ { helicone_pass gateway; }
+    }
+}
+EOF
+
+(my $with = $conf) =~ s/%%FILE%%/%%DIR%%\/resolv.conf/;
+$n->write_config($n->conf_head . $with);
+($rc, $out) = $n->nginx_t;
+is($rc, 0, 'resolv.conf - nginx -t passes');
+like($n->error_log . $out,
+     qr/provider names go to \[::1\] 127\.0\.0\.1:5353 127\.0\.0\.9 from/,
+     'resolv.conf - IPv6 bracketed, a port kept, a zone skipped');
+
+(my $without = $conf) =~ s/%%FILE%%/%%DIR%%\/no-such-file/;
+$n->write_config($n->conf_head . $without);
+($rc, $out) = $n->nginx_t;
+is($rc, 0, 'no resolv.conf - nginx -t passes');
+like($n->error_log . $out, qr/provider names go to 127\.0\.0\.1 from/,
+     'no resolv.conf - the local host, as glibc');
+
 done_testing;
