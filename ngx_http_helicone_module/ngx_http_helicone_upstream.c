@@ -19,6 +19,7 @@
 typedef struct {
     ngx_str_t                      name;         /* provider, origin, "*" */
     ngx_http_helicone_upstream_conf_t  conf;     /* NGX_CONF_UNSET: not set */
+    ngx_uint_t                     used;         /* applied to an upstream */
 } ngx_http_helicone_upstream_tuning_t;
 
 
@@ -238,6 +239,7 @@ ngx_http_helicone_upstream_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     t->name = value[1];
+    t->used = (value[1].len == 1 && value[1].data[0] == '*');
     c = &t->conf;
 
     c->keepalive = NGX_CONF_UNSET_UINT;
@@ -354,6 +356,7 @@ ngx_http_helicone_upstream_postconfiguration(ngx_conf_t *cf)
     ngx_http_helicone_upstream_t           **hup;
     ngx_http_helicone_provider_t           **pp;
     ngx_http_helicone_main_conf_t           *hmcf;
+    ngx_http_helicone_upstream_tuning_t     *tuning;
     ngx_http_helicone_upstream_main_conf_t  *humcf;
 
     cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
@@ -422,6 +425,19 @@ ngx_http_helicone_upstream_postconfiguration(ngx_conf_t *cf)
                 hup[i]->resolver = humcf->resolver;
                 hup[i]->resolver_timeout = humcf->resolver_timeout;
             }
+        }
+    }
+
+    /* a name that matched nothing is a typo, not a wish */
+
+    tuning = humcf->tunings.elts;
+
+    for (i = 0; i < humcf->tunings.nelts; i++) {
+        if (!tuning[i].used) {
+            ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
+                          "helicone_upstream \"%V\": no provider or "
+                          "origin of that name", &tuning[i].name);
+            return NGX_ERROR;
         }
     }
 
@@ -688,8 +704,9 @@ static void
 ngx_http_helicone_upstream_tune(ngx_http_helicone_upstream_main_conf_t *humcf,
     ngx_http_helicone_upstream_t *hu, ngx_str_t *provider)
 {
+    in_port_t                             port;
     ngx_uint_t                            i, pass;
-    ngx_str_t                            *name;
+    ngx_str_t                            *name, host;
     ngx_http_helicone_upstream_conf_t    *c;
     ngx_http_helicone_upstream_tuning_t  *t;
 
@@ -703,10 +720,13 @@ ngx_http_helicone_upstream_tune(ngx_http_helicone_upstream_main_conf_t *humcf,
                 continue;
             }
 
-            if (pass == 1 && !(name->len == hu->origin.len
-                               && ngx_strncasecmp(name->data,
-                                                  hu->origin.data,
-                                                  name->len) == 0))
+            if (pass == 1
+                && (ngx_http_helicone_upstream_parse_origin(name, &host,
+                                                            &port)
+                    != NGX_OK
+                    || port != hu->port || host.len != hu->host.len
+                    || ngx_strncasecmp(host.data, hu->host.data, host.len)
+                       != 0))
             {
                 continue;
             }
@@ -718,6 +738,7 @@ ngx_http_helicone_upstream_tune(ngx_http_helicone_upstream_main_conf_t *humcf,
                 continue;
             }
 
+            t[i].used = 1;
             c = &t[i].conf;
 
             hu->conf.keepalive = (c->keepalive != NGX_CONF_UNSET_UINT)

@@ -201,6 +201,25 @@ like($n->error_log . $out,
      qr/provider names go to \[::1\] 127\.0\.0\.1:5353 127\.0\.0\.9 from/,
      'resolv.conf - IPv6 bracketed, a port kept, a zone skipped');
 
+(my $typo = $with) =~ s/(helicone_resolv_conf)/helicone_upstream opneai keepalive=8;\n    $1/;
+$n->write_config($n->conf_head . $typo);
+($rc, $out) = $n->nginx_t;
+isnt($rc, 0, 'helicone_upstream - an unknown name fails nginx -t');
+like($out, qr/helicone_upstream "opneai": no provider or origin of that name/,
+     'helicone_upstream - and says which');
+
+(my $bad = $with) =~ s/(helicone_resolv_conf)/helicone_upstream openai keepalive=x;\n    $1/;
+$n->write_config($n->conf_head . $bad);
+($rc, $out) = $n->nginx_t;
+like($out, qr/invalid parameter "keepalive=x"/,
+     'helicone_upstream - a bad value fails nginx -t');
+
+(my $good = $with) =~ s/(helicone_resolv_conf)/helicone_upstream openai keepalive=8;\n    helicone_upstream https:\/\/api.anthropic.com:443 max_fails=2;\n    $1/;
+$n->write_config($n->conf_head . $good);
+($rc, $out) = $n->nginx_t;
+is($rc, 0, 'helicone_upstream - a provider and an origin are known')
+    or diag($out);
+
 (my $without = $conf) =~ s/%%FILE%%/%%DIR%%\/no-such-file/;
 $n->write_config($n->conf_head . $without);
 ($rc, $out) = $n->nginx_t;
