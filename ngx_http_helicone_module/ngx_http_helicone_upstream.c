@@ -1103,7 +1103,12 @@ ngx_http_helicone_upstream_free_peer(ngx_peer_connection_t *pc, void *data,
 
     if (state & NGX_PEER_FAILED) {
 
-        if (pc->cached && !pd->fresh) {
+        /* a timeout is the provider's, kept connection or not */
+
+        if (pc->cached && !pd->fresh && pc->connection
+            && !pc->connection->read->timedout
+            && !pc->connection->write->timedout)
+        {
             pd->fresh = 1;
 
             ngx_log_error(NGX_LOG_INFO, pc->log, 0,
