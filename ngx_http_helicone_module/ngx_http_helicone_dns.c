@@ -496,7 +496,7 @@ ngx_http_helicone_dns_same(ngx_http_helicone_upstream_t *hu,
     }
 
     for (i = 0; i < hu->npeers; i++) {
-        if (ngx_http_helicone_upstream_peer(hu, addrs[i].sockaddr,
+        if (ngx_http_helicone_balancer_peer(hu, addrs[i].sockaddr,
                                             addrs[i].socklen)
             == NULL)
         {
@@ -542,7 +542,7 @@ ngx_http_helicone_dns_set_peers(ngx_http_helicone_upstream_t *hu,
                                        peer->socklen, peer->text,
                                        NGX_SOCKADDR_STRLEN, 1);
 
-        old = ngx_http_helicone_upstream_peer(hu, &peer->sockaddr.sockaddr,
+        old = ngx_http_helicone_balancer_peer(hu, &peer->sockaddr.sockaddr,
                                               peer->socklen);
         if (old) {
             peer->fails = old->fails;
@@ -572,7 +572,7 @@ ngx_http_helicone_dns_set_peers(ngx_http_helicone_upstream_t *hu,
     /* the workers would all start with the same address */
     hu->next = ngx_random() % n;
 
-    ngx_http_helicone_upstream_peers_changed(hu);
+    ngx_http_helicone_balancer_peers_changed(hu);
 }
 
 

@@ -5,7 +5,7 @@
 /*
  * Provider connections: one nginx upstream per provider origin, whose
  * addresses come from DNS at run time (dns.c) and whose connections are
- * kept alive per worker (upstream.c).
+ * kept alive per worker (balancer.c).
  */
 
 #ifndef _NGX_HTTP_HELICONE_UPSTREAM_H_INCLUDED_
@@ -76,11 +76,13 @@ typedef struct {
 extern ngx_module_t  ngx_http_helicone_upstream_module;
 
 
-/* upstream.c */
-ngx_http_helicone_peer_t *ngx_http_helicone_upstream_peer(
+/* balancer.c */
+ngx_int_t ngx_http_helicone_balancer_init_peer(ngx_http_request_t *r,
+    ngx_http_upstream_srv_conf_t *us);
+ngx_http_helicone_peer_t *ngx_http_helicone_balancer_peer(
     ngx_http_helicone_upstream_t *hu, struct sockaddr *sockaddr,
     socklen_t socklen);
-void ngx_http_helicone_upstream_peers_changed(
+void ngx_http_helicone_balancer_peers_changed(
     ngx_http_helicone_upstream_t *hu);
 
 /* dns.c */
