@@ -267,7 +267,10 @@ ngx_http_helicone_dns_servers(ngx_conf_t *cf, ngx_str_t *path,
 }
 
 
-/* An origin whose host is an IP address: one peer for good, no DNS. */
+/*
+ * An origin whose host is an IP address (or "localhost"): one peer for
+ * good, no DNS.
+ */
 
 ngx_int_t
 ngx_http_helicone_dns_literal(ngx_conf_t *cf, ngx_http_helicone_upstream_t *hu)
@@ -283,6 +286,13 @@ ngx_http_helicone_dns_literal(ngx_conf_t *cf, ngx_http_helicone_upstream_t *hu)
     if (len > 2 && host[0] == '[') {
         host++;
         len -= 2;
+    }
+
+    /* /etc/hosts's name, which a DNS server may not know (a local model) */
+
+    if (len == 9 && ngx_strncasecmp(host, (u_char *) "localhost", 9) == 0) {
+        host = (u_char *) "127.0.0.1";
+        len = 9;
     }
 
     if (ngx_parse_addr(cf->pool, &addr, host, len) != NGX_OK) {
@@ -342,8 +352,8 @@ ngx_http_helicone_dns_wait(ngx_http_request_t *r,
     }
 
     if (!hu->resolving) {
-        /* failed at once, or answered from the resolver's cache */
-        return hu->npeers ? NGX_OK : NGX_DECLINED;
+        /* failed at once (an answer from the resolver's cache is above) */
+        return NGX_DECLINED;
     }
 
     w = ngx_pcalloc(r->pool, sizeof(ngx_http_helicone_dns_waiter_t));

@@ -76,6 +76,7 @@ http {
     helicone_provider few url=http://127.0.0.2:%%PORT_plain%% auth=none;
     helicone_provider slow url=http://127.0.0.1:%%PORT_slow%% auth=none;
     helicone_provider stale url=http://127.0.0.1:%%PORT_stale%% auth=none;
+    helicone_provider local url=http://localhost:%%PORT_back%% auth=none;
     helicone_provider secure url=https://llm.test:%%PORT_tls%% auth=none;
     helicone_provider resume url=https://resume.test:%%PORT_tls%% auth=none;
 
@@ -138,6 +139,10 @@ my @status = map { ask('plain')->{status} } 1 .. 5;
 is("@status", '200 200 200 200 200', 'reuse - five requests');
 is(scalar @{ $plain->requests }, 5, 'reuse - five reached the mock');
 is(accepts($plain), 1, 'reuse - over one connection');
+
+# "localhost" is not asked of DNS (our server does not know it)
+is(ask('local')->{status}, 200, 'localhost - reached without DNS');
+is($dns->queries('localhost'), 0, 'localhost - no DNS query');
 
 # ------------------------------------------------------------- per connection
 
