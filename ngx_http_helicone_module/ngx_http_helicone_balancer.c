@@ -31,6 +31,7 @@ typedef struct {
     socklen_t                      socklen;
     ngx_str_t                      name;
     u_char                         text[NGX_SOCKADDR_STRLEN];
+    ngx_uint_t                     moved;        /* addresses that failed */
     unsigned                       fresh:1;      /* a kept one failed */
 } ngx_http_helicone_balancer_data_t;
 
@@ -226,7 +227,8 @@ ngx_http_helicone_balancer_peer(ngx_http_helicone_upstream_t *hu,
  * The attempt is over with this peer. A kept connection that failed was
  * most likely closed by the provider while idle: the proxy tries once more
  * (it adds a try for a cached connection), on a new connection, and the
- * address is not blamed.
+ * address is not blamed. A new connection that failed before the request
+ * went out leaves a try for the next address.
  */
 
 static void
@@ -255,17 +257,29 @@ ngx_http_helicone_balancer_free_peer(ngx_peer_connection_t *pc, void *data,
                           "helicone upstream: a kept connection to \"%V\" "
                           "failed, trying a new one", &hu->host);
 
-        } else if (peer) {
-            peer->fails++;
-            peer->failed = ngx_time();
+        } else {
+            if (peer) {
+                peer->fails++;
+                peer->failed = ngx_time();
 
-            if (hu->conf.max_fails && peer->fails == hu->conf.max_fails
-                && hu->npeers > 1)
-            {
-                ngx_log_error(NGX_LOG_WARN, pc->log, 0,
-                              "helicone upstream: %V of \"%V\" set aside "
-                              "for %T s", &peer->name, &hu->host,
-                              hu->conf.fail_timeout);
+                if (hu->conf.max_fails && peer->fails == hu->conf.max_fails
+                    && hu->npeers > 1)
+                {
+                    ngx_log_error(NGX_LOG_WARN, pc->log, 0,
+                                  "helicone upstream: %V of \"%V\" set "
+                                  "aside for %T s", &peer->name, &hu->host,
+                                  hu->conf.fail_timeout);
+                }
+            }
+
+            /*
+             * nothing was sent (the connection failed): the name's next
+             * address may take the request, as an upstream{}'s next
+             * server would; the proxy tries again while tries are left
+             */
+
+            if (!pd->u->request_sent && ++pd->moved < hu->npeers) {
+                return;
             }
         }
 

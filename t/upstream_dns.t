@@ -45,7 +45,10 @@ for my $who (qw(a b)) {
     );
 }
 
-my $dns = HgDns->start(t => $t, names => { 'moving.test' => '127.0.0.2' });
+my $dns = HgDns->start(t => $t, names => {
+    'moving.test' => '127.0.0.2',
+    'spread.test' => '127.0.0.2 127.0.0.3',
+    'half.test' => '127.0.0.2 127.0.0.9' });
 $t->write_file('resolv.conf', "# the harness's DNS server\n"
                               . "search example.org\n"
                               . $dns->resolv_conf);
@@ -58,6 +61,10 @@ http {
     helicone_provider moving url=http://moving.test:%%PORT_move%% auth=none;
     helicone_provider nowhere url=http://nowhere.test:%%PORT_move%%
                       auth=none;
+    helicone_provider spread url=http://spread.test:%%PORT_move%% auth=none;
+    helicone_provider half url=http://half.test:%%PORT_move%% auth=none;
+    helicone_upstream spread keepalive=0;
+    helicone_upstream half keepalive=0;
     helicone_auth off;
     helicone_log file path=%%DIR%%/helicone.jsonl;
 
@@ -97,6 +104,24 @@ is($r->{status}, 200, 'resolved - 200');
 is(answered_by($r), 'a', 'resolved - the address DNS gave');
 ok($dns->queries('moving.test') >= 1, 'resolved - asked our DNS server');
 
+# ------------------------------------------------------------- addresses
+
+# two addresses, a new connection each time: both get requests
+my %by;
+$by{ answered_by(ask('spread')) }++ for 1 .. 6;
+is(join(' ', map { "$_=$by{$_}" } sort keys %by), 'a=3 b=3',
+   'two addresses - requests spread over both');
+
+# one of two refuses: the request goes to the other, the client sees
+# nothing, and the dead one is set aside for a while
+my $since = $t->log_offset;
+my @half = map { my $r = ask('half'); $r->{status} . answered_by($r) } 1 .. 4;
+is("@half", '200a 200a 200a 200a', 'a dead address - every request served');
+ok($t->wait_log(qr/helicone upstream: 127\.0\.0\.9:$port of "half\.test" set aside for 10 s/, since => $since),
+   'a dead address - set aside, and said so');
+my $refused = () = $t->error_log(since => $since) =~ /connect\(\) failed/g;
+is($refused, 1, 'a dead address - tried once, not again while set aside');
+
 # ------------------------------------------------------------- moved
 
 $dns->set('moving.test' => '127.0.0.3');
@@ -118,7 +143,7 @@ is(scalar @{ $mock{a}->requests }, $before, 'moved - nothing more to a');
 
 # ------------------------------------------------------------- no such name
 
-my $since = $t->log_offset;
+$since = $t->log_offset;
 $r = ask('nowhere');
 is($r->{status}, 502, 'unresolvable - 502');
 is($r->{json}{error}{code}, 'upstream_failed', 'unresolvable - JSON error');
