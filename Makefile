@@ -8,6 +8,7 @@
 #                sinks (bench/kafka-run; alone: make bench-kafka), of a cache
 #                hit vs bare nginx (bench/cache-run; make bench-cache) and of
 #                the Redis vs shm miss path (bench/redis-miss.sh; make bench-redis)
+#                and of provider connections (bench/conn-run; make bench-conn)
 #   make bench-instructions  instructions per request under callgrind, to
 #                compare two builds of the module whatever the box is doing
 #   make test-asan  the integration suite against the module built with
@@ -39,7 +40,7 @@ SOURCES     := config $(wildcard ngx_http_helicone_module/*.[ch]) \
 DATA        := providers/providers.json providers/models.json costs/costs.json
 
 .PHONY: all deps deps-build sdk-deps run stop test unit integration test-asan soak bench bench-kafka \
-        bench-cache bench-redis bench-instructions \
+        bench-cache bench-redis bench-conn bench-instructions \
         key clean fuzz
 
 all: $(MODULE) $(MOCK_KAFKA)
@@ -114,6 +115,7 @@ bench: deps $(MODULE) $(MOCK_KAFKA) $(APPEND_COST)
 	@sh bench/kafka-run
 	@sh bench/cache-run
 	@sh bench/redis-miss.sh
+	@sh bench/conn-run
 
 # only the log sinks: none, file, Kafka
 bench-kafka: deps $(MODULE) $(MOCK_KAFKA)
@@ -125,6 +127,11 @@ bench-cache: deps $(MODULE)
 
 bench-redis: deps $(MODULE)
 	@sh bench/redis-miss.sh
+
+# issue 12: a TLS provider 20 ms away, direct vs through the gateway; the
+# module's upstream vs an explicit upstream{} block on loopback
+bench-conn: deps $(MODULE)
+	@sh bench/conn-run
 
 # instructions per request under callgrind: A/B two builds on a busy box,
 # e.g. make bench-instructions INSTR_MODULES="old.so build/ngx_http_helicone_module.so"

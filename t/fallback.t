@@ -90,6 +90,8 @@ my $closed = $t->port('closed');
 $t->write_config($t->conf_head . <<'EOF');
 http {
     %%HTTP_HEAD%%
+    # kept connections close soon, for the descriptor check after the load
+    helicone_upstream * keepalive_timeout=1s;
     helicone_provider one url=http://127.0.0.1:%%PORT_one%% auth=none;
     helicone_provider two url=http://127.0.0.1:%%PORT_two%% auth=none;
     helicone_provider dead url=http://127.0.0.1:%%PORT_closed%% auth=none;
