@@ -30,6 +30,7 @@ static char *nest(const char *open, const char *close, const char *inner,
 static void test_depth(void);
 static void test_root(void);
 static void test_object_get(void);
+static void test_may_have(void);
 static void test_object_pick(void);
 static void test_path_get(void);
 static void test_iter(void);
@@ -404,6 +405,85 @@ test_root(void)
     ok(parse_str(s, &v) == HELICONE_OK && v.len == 7, "number root span");
 
     ok(parse_str("[1]", NULL) == HELICONE_OK, "root may be NULL");
+}
+
+
+/*
+ * helicone_json_may_have(), the prefilter of stream chunks: each case at
+ * every offset after 0..40 bytes of padding, so that the name falls on
+ * every place of a 16-byte window and across two.
+ */
+
+static void
+test_may_have(void)
+{
+    size_t          i, k, pad, len, bad;
+    unsigned char   buf[512];
+
+    static const struct {
+        const char  *doc;
+        int          expect;
+    } cases[] = {
+        { "{\"usage\":{\"prompt_tokens\":1}}", 1 },
+        { "{\"choices\":[],\"usage\":null}", 0 },
+        { "{\"usage\" :  null ,\"x\":1}", 0 },
+        { "{\"usage\":\n\tnull}", 0 },
+        { "{\"usage\":nul", 1 },
+        { "{\"usage\":null,\"usage\":{\"a\":1}}", 1 },
+        { "{\"usage\":0}", 1 },
+        { "{\"choices\":[{\"delta\":{\"content\":\"usage\"}}]}", 0 },
+        { "{\"content\":\"the \\\"usage\\\": x\"}", 0 },
+        { "{\"content\":\"the \\\\\"usage\":1}", 1 },
+        { "{\"usages\":{}}", 0 },
+        { "{\"xusage\":{}}", 0 },
+        { "usage\":{}", 0 },
+        { "\"usage\"", 0 },
+        { "\"usage\":", 1 },
+        { "", 0 },
+        { "usage", 0 },
+        { "{\"us\\u0061ge\":{}}", 0 },
+        { "{\"a\":\"usag\",\"b\":\"sage\",\"u\":\"e\"}", 0 },
+    };
+
+    bad = 0;
+
+    for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        len = strlen(cases[k].doc);
+
+        for (pad = 0; pad <= 40; pad++) {
+            memset(buf, 'u', pad);
+            memcpy(buf + pad, cases[k].doc, len);
+
+            /* the padding is outside what is searched: a name may not
+             * be read across the start */
+            if (helicone_json_may_have(buf + pad, len, "usage", 5)
+                != cases[k].expect)
+            {
+                bad++;
+                diag("case %zu at offset %zu", k, pad);
+            }
+
+            /* and bytes after the end are never read as its own */
+            for (i = 0; i < 8; i++) {
+                buf[pad + len + i] = "\"usage\""[i % 7];
+            }
+
+            if (len > 0
+                && helicone_json_may_have(buf + pad, len - 1, "usage", 5)
+                   > cases[k].expect
+                && cases[k].expect == 0)
+            {
+                bad++;
+                diag("case %zu short by one at offset %zu", k, pad);
+            }
+        }
+    }
+
+    ok(bad == 0, "may_have: every case at every offset");
+
+    ok(helicone_json_may_have((const unsigned char *) "{\"error\":{}}",
+                              12, "error", 5) == 1,
+       "may_have: another name");
 }
 
 
@@ -1350,6 +1430,7 @@ main(void)
     test_depth();
     test_root();
     test_object_get();
+    test_may_have();
     test_path_get();
     test_iter();
     test_decode();

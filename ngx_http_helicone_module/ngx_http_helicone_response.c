@@ -49,8 +49,6 @@ static ngx_int_t ngx_http_helicone_response_release(
     ngx_http_helicone_ctx_t *ctx, const u_char *p, size_t len);
 static ngx_int_t ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
-static ngx_uint_t ngx_http_helicone_response_has_name(
-    const helicone_sse_event_t *ev, const char *name);
 static ngx_int_t ngx_http_helicone_out_reserve(ngx_http_helicone_ctx_t *ctx,
     size_t size);
 static ngx_int_t ngx_http_helicone_out_chain(ngx_http_helicone_ctx_t *ctx,
@@ -629,10 +627,13 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
         return 0;
     }
 
-    /* the model from the first chunk; then only the chunks that matter */
+    /*
+     * The model from the first chunk; then only the chunks that matter:
+     * usage (not the "usage": null of every chunk) or an error.
+     */
     if (ctx->served_model.len == 0
-        || ngx_http_helicone_response_has_name(ev, "usage")
-        || ngx_http_helicone_response_has_name(ev, "error"))
+        || helicone_json_may_have(ev->data.data, ev->data.len, "usage", 5)
+        || helicone_json_may_have(ev->data.data, ev->data.len, "error", 5))
     {
         return ngx_http_helicone_response_json(ctx, ev->data.data,
                                                ev->data.len);
@@ -648,41 +649,6 @@ static unsigned char *
 ngx_http_helicone_response_grow(void *pool, size_t size)
 {
     return ngx_pnalloc(pool, size);
-}
-
-
-/*
- * Whether a chunk may have a member name (5 letters: "usage", "error")
- * before parsing any JSON. memchr() for its first letter beats memmem()
- * on short chunks.
- */
-
-static ngx_uint_t
-ngx_http_helicone_response_has_name(const helicone_sse_event_t *ev,
-    const char *name)
-{
-    const u_char  *p, *start, *end;
-
-    if (ev->data.len < 7) {
-        return 0;
-    }
-
-    start = ev->data.data;
-    end = start + ev->data.len;
-
-    for (p = start + 1; end - p >= 6; p++) {
-        p = memchr(p, name[0], (size_t) (end - p));
-
-        if (p == NULL || end - p < 6) {
-            return 0;
-        }
-
-        if (p[-1] == '"' && ngx_strncmp(p, name, 5) == 0 && p[5] == '"') {
-            return 1;
-        }
-    }
-
-    return 0;
 }
 
 

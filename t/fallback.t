@@ -358,6 +358,7 @@ for my $i (1 .. 100) {
     my $pid = fork // die $!;
     if ($pid == 0) {
         my $res = $t->chat(port => $gw, headers => [ [ 'X-Case', '500-one' ] ],
+                           timeout => 30,
                            json => { model => 'm1/one,m2/two',
                                      messages => [] });
         POSIX::_exit($res->{status} == 200 ? 0 : 1);

@@ -19,6 +19,8 @@
 #define HELICONE_JSON_FFFD_ESCAPE_LEN  6
 
 
+static const unsigned char *helicone_json_find(const unsigned char *p,
+    const unsigned char *end, const char *s, size_t n);
 static const unsigned char *helicone_json_ws(const unsigned char *p,
     const unsigned char *end);
 static size_t helicone_json_utf8_len(const unsigned char *p,
@@ -141,6 +143,60 @@ helicone_json_unplain16(const unsigned char *p)
 }
 
 #endif
+
+
+/*
+ * The first place at or after p where the n bytes of s (n >= 2) stand,
+ * or NULL. Candidates are the places where both the first and the last
+ * byte of s stand, 16 at a time: two letters at a fixed distance are
+ * rare in a chunk, where a single letter (memchr()) is everywhere and
+ * glibc's memmem() takes several instructions a byte.
+ */
+
+static const unsigned char *
+helicone_json_find(const unsigned char *p, const unsigned char *end,
+    const char *s, size_t n)
+{
+#if (HELICONE_JSON_SSE2)
+    __m128i       first, last;
+    unsigned int  mask;
+
+    first = _mm_set1_epi8(s[0]);
+    last = _mm_set1_epi8(s[n - 1]);
+
+    while ((size_t) (end - p) >= 16 + n - 1) {
+        mask = (unsigned int) _mm_movemask_epi8(
+                   _mm_and_si128(
+                       _mm_cmpeq_epi8(
+                           _mm_loadu_si128((const __m128i *) p), first),
+                       _mm_cmpeq_epi8(
+                           _mm_loadu_si128((const __m128i *) (p + n - 1)),
+                           last)));
+
+        while (mask) {
+            if (memcmp(p + __builtin_ctz(mask) + 1, s + 1, n - 2) == 0) {
+                return p + __builtin_ctz(mask);
+            }
+
+            mask &= mask - 1;
+        }
+
+        p += 16;
+    }
+#endif
+
+    while ((size_t) (end - p) >= n) {
+        if (p[0] == (unsigned char) s[0] && p[n - 1] == (unsigned char) s[n - 1]
+            && memcmp(p + 1, s + 1, n - 2) == 0)
+        {
+            return p;
+        }
+
+        p++;
+    }
+
+    return NULL;
+}
 
 
 /* The first byte at or after p that is not plain, or end. */
@@ -745,6 +801,50 @@ helicone_json_absent(helicone_json_value_t *out, size_t n)
         out[i].start = NULL;
         out[i].len = 0;
     }
+}
+
+
+int
+helicone_json_may_have(const unsigned char *p, size_t len, const char *name,
+    size_t name_len)
+{
+    const unsigned char  *q, *start, *end;
+
+    start = p;
+    end = p + len;
+
+    /* OpenAI's chunks carry "usage":null in every one of them once
+     * usage is asked for: a key with null is no hit */
+
+    while ((size_t) (end - p) >= name_len + 2) {
+        q = helicone_json_find(p, end, name, name_len);
+
+        if (q == NULL) {
+            return 0;
+        }
+
+        p = q + name_len;
+
+        if (q == start || p == end || q[-1] != '"' || *p != '"') {
+            continue;
+        }
+
+        q = helicone_json_ws(p + 1, end);
+
+        if (q == end || *q != ':') {
+            continue;
+        }
+
+        q = helicone_json_ws(q + 1, end);
+
+        if ((size_t) (end - q) >= 4 && memcmp(q, "null", 4) == 0) {
+            continue;
+        }
+
+        return 1;
+    }
+
+    return 0;
 }
 
 

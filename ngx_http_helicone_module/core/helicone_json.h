@@ -84,6 +84,17 @@ int helicone_json_object_get(const helicone_json_value_t *obj,
 int helicone_json_object_pick(const helicone_json_value_t *obj,
     const helicone_str_t *names, size_t n, helicone_json_value_t *out);
 
+/*
+ * Whether p..p+len may hold a member "name" whose value is not null,
+ * without parsing: 0 when no "name" key stands there with another value
+ * than null, 1 when one may (the caller then parses). Text that reads
+ * like the key gives 1: the answer errs on the side of parsing. A name
+ * spelled with escapes ("us\u0061ge") is not seen. name: name_len >= 2
+ * bytes, no quotes.
+ */
+int helicone_json_may_have(const unsigned char *p, size_t len,
+    const char *name, size_t name_len);
+
 /* Which of names the string v is: its index, n when none or no string. */
 size_t helicone_json_string_index(const helicone_json_value_t *v,
     const helicone_str_t *names, size_t n);

@@ -543,12 +543,15 @@ sub default_action {
     }
 
     my $d = $o{stream_delay_ms} // 0;
-    my @ev = map { { delay_ms => $d, data => sse_data(openai_chunk($model, $_)) } }
+    # asked for usage, OpenAI puts "usage": null in every other chunk
+    my $asked = $j->{stream_options} && $j->{stream_options}{include_usage};
+    my @ev = map { { delay_ms => $d,
+                     data => sse_data(openai_chunk($model, $_, undef, $asked)) } }
              'Hello', ' from', ' mock';
 
-    push @ev, { data => sse_data(openai_chunk($model, undef, 'stop')) };
+    push @ev, { data => sse_data(openai_chunk($model, undef, 'stop', $asked)) };
 
-    if ($j->{stream_options} && $j->{stream_options}{include_usage}) {
+    if ($asked) {
         push @ev, { data => sse_data({
             id      => 'chatcmpl-mock',
             object  => 'chat.completion.chunk',
@@ -668,7 +671,7 @@ sub openai_completion {
 }
 
 sub openai_chunk {
-    my ($model, $content, $finish_reason) = @_;
+    my ($model, $content, $finish_reason, $usage_null) = @_;
 
     return $JSON->encode({
         id      => 'chatcmpl-mock',
@@ -680,6 +683,7 @@ sub openai_chunk {
             delta         => defined $content ? { content => $content } : {},
             finish_reason => $finish_reason,
         } ],
+        $usage_null ? (usage => undef) : (),
     });
 }
 
