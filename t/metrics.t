@@ -198,6 +198,18 @@ $t->wait_for(sub { metrics() =~ /model="we\\"ird"/ });
 like(metrics(), qr/^helicone_requests_total\{provider="one",model="we\\"ird",status="200"\} 1$/m,
      'labels - quote escaped');
 
+# Prometheus's own linter: HELP and TYPE for every family, names, units
+SKIP: {
+    skip 'promtool is not installed (make deps: prometheus)', 2
+        unless system('command -v promtool >/dev/null 2>&1') == 0;
+
+    my $text = metrics();
+    $t->write_file('metrics.txt', $text);
+    my $out = `promtool check metrics < '${\ $t->path('metrics.txt')}' 2>&1`;
+    is($? >> 8, 0, 'promtool check metrics - passes') or diag($out);
+    is($out, '', 'promtool check metrics - no complaint');
+}
+
 $t->check_no_alerts;
 
 done_testing;
