@@ -90,6 +90,8 @@ like($files, qr{ \./etc/nginx/helicone_attempt\.conf$}m,
      'deb - helicone_attempt.conf');
 like($files, qr{ \./etc/nginx/sites-available/helicone$}m,
      'deb - the example site');
+like($files, qr{^-rw-r----- \S+ +0 .* \./etc/nginx/helicone-keys$}m,
+     'deb - an empty keys file, not world-readable');
 
 my $root = "$dir/root";
 my $ctl = "$dir/control";
