@@ -20,7 +20,6 @@ static ngx_int_t ngx_http_helicone_cors_allow_headers(ngx_http_request_t *r,
     ngx_str_t *requested);
 static ngx_uint_t ngx_http_helicone_cors_header_allowed(u_char *name,
     size_t len);
-static ngx_uint_t ngx_http_helicone_cors_replaced(ngx_str_t *name);
 static ngx_int_t ngx_http_helicone_cors_add(ngx_http_request_t *r,
     const char *name, size_t len, ngx_str_t *value);
 
@@ -47,7 +46,7 @@ static ngx_str_t  ngx_http_helicone_cors_prefixes[] = {
 };
 
 /* response headers that say who may read a response: always ours */
-static ngx_str_t  ngx_http_helicone_cors_replaced_headers[] = {
+static ngx_str_t  ngx_http_helicone_cors_replaced[] = {
     ngx_string("access-control-allow-origin"),
     ngx_string("access-control-allow-credentials"),
     ngx_string("access-control-expose-headers"),
@@ -203,10 +202,8 @@ ngx_http_helicone_cors_preflight(ngx_http_request_t *r)
 ngx_int_t
 ngx_http_helicone_cors_headers(ngx_http_request_t *r)
 {
-    ngx_str_t                      v;
-    ngx_uint_t                     i;
+    ngx_str_t                     *name, v;
     ngx_table_elt_t               *origin, *h;
-    ngx_list_part_t               *part;
     ngx_http_helicone_loc_conf_t  *hlcf;
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
@@ -220,23 +217,13 @@ ngx_http_helicone_cors_headers(ngx_http_request_t *r)
      * from a first pass); a preflight's headers stay
      */
 
-    part = &r->headers_out.headers.part;
-    h = part->elts;
-
-    for (i = 0; /* void */ ; i++) {
-
-        if (i >= part->nelts) {
-            if (part->next == NULL) {
-                break;
-            }
-
-            part = part->next;
-            h = part->elts;
-            i = 0;
-        }
-
-        if (h[i].hash && ngx_http_helicone_cors_replaced(&h[i].key)) {
-            h[i].hash = 0;
+    for (name = ngx_http_helicone_cors_replaced; name->len; name++) {
+        while ((h = ngx_http_helicone_header_find(&r->headers_out.headers,
+                                                  (char *) name->data,
+                                                  name->len))
+               != NULL)
+        {
+            h->hash = 0;
         }
     }
 
@@ -387,23 +374,6 @@ ngx_http_helicone_cors_header_allowed(u_char *name, size_t len)
 
     for (s = ngx_http_helicone_cors_prefixes; s->len; s++) {
         if (len > s->len && ngx_strncasecmp(s->data, name, s->len) == 0) {
-            return 1;
-        }
-    }
-
-    return 0;
-}
-
-
-static ngx_uint_t
-ngx_http_helicone_cors_replaced(ngx_str_t *name)
-{
-    ngx_str_t  *s;
-
-    for (s = ngx_http_helicone_cors_replaced_headers; s->len; s++) {
-        if (s->len == name->len
-            && ngx_strncasecmp(s->data, name->data, name->len) == 0)
-        {
             return 1;
         }
     }
