@@ -17,6 +17,9 @@
 #                fails if the worker's RSS or descriptors grow (SOAK_SECONDS)
 #   make key     mint a Helicone API key and print its keys-file line
 #   make sdk-deps  the official OpenAI and Anthropic SDKs for t/sdk.t (npm)
+#   make install   the module, conf/ and the load_module snippet, as Debian
+#                lays them out (DESTDIR; NGX_MODULES_DIR, NGX_CONF_DIR)
+#   make deb     build/deb/libnginx-mod-http-helicone_*.deb (debhelper)
 
 NGX_SRC     ?= /usr/share/nginx/src
 NGINX       ?= /usr/sbin/nginx
@@ -28,11 +31,13 @@ RUN_DIR     := $(BUILD)/run
 MOCK_KAFKA  := $(BUILD)/mock_cluster
 APPEND_COST := $(BUILD)/append-cost
 CC_OPT      ?= -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter
+LD_OPT      ?=
 
 DEB_BUILD   := nginx nginx-dev gcc make libssl-dev libpcre2-dev zlib1g-dev \
                libcjson-dev libhiredis-dev librdkafka-dev
 DEB_TEST    := perl openssl redis-server kcat curl clang libclang-rt-14-dev \
-               nodejs
+               nodejs jq prometheus
+DEB_PACKAGE := debhelper dpkg-dev lintian
 DEB_BENCH   := wrk valgrind
 
 SOURCES     := config $(wildcard ngx_http_helicone_module/*.[ch]) \
@@ -41,13 +46,13 @@ DATA        := providers/providers.json providers/models.json costs/costs.json
 
 .PHONY: all deps deps-build sdk-deps run stop test unit integration test-asan soak bench bench-kafka \
         bench-cache bench-redis bench-conn bench-instructions \
-        key clean fuzz
+        key clean fuzz install deb
 
 all: $(MODULE) $(MOCK_KAFKA)
 
 # Installs only what is missing, so a second run is quick and quiet.
 deps:
-	@sh tools/deps $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH)
+	@sh tools/deps $(DEB_BUILD) $(DEB_TEST) $(DEB_BENCH) $(DEB_PACKAGE)
 
 deps-build:
 	@sh tools/deps $(DEB_BUILD)
@@ -67,7 +72,7 @@ $(NGX_BUILD)/objs/Makefile: config
 	mkdir -p $(BUILD)
 	cp -r $(NGX_SRC) $(NGX_BUILD)
 	sh tools/embed-data . $(EMBEDDED)
-	cd $(NGX_BUILD) && sh $(CURDIR)/tools/configure-nginx $(CURDIR) "$(CC_OPT)"
+	cd $(NGX_BUILD) && sh $(CURDIR)/tools/configure-nginx $(CURDIR) "$(CC_OPT)" "$(LD_OPT)"
 
 $(MODULE): $(NGX_BUILD)/objs/Makefile $(SOURCES) $(EMBEDDED)
 	$(MAKE) -C $(NGX_BUILD) -f objs/Makefile modules
@@ -140,6 +145,14 @@ bench-instructions: deps $(MODULE)
 
 key:
 	@sh tools/mint-key $(ORG) $(NAME)
+
+# Debian's layout; paths overridable, e.g. make install DESTDIR=/tmp/root
+install: $(MODULE)
+	@sh tools/install $(MODULE)
+
+deb:
+	@sh tools/deps $(DEB_BUILD) $(DEB_PACKAGE)
+	@sh tools/deb
 
 clean:
 	rm -rf $(BUILD)

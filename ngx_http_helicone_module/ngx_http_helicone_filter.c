@@ -63,6 +63,12 @@ ngx_http_helicone_header_filter(ngx_http_request_t *r)
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
+    if (hlcf->pass != NGX_HTTP_HELICONE_PASS_OFF
+        && ngx_http_helicone_cors_headers(r) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     if (hlcf->pass == NGX_HTTP_HELICONE_PASS_OFF
         || r->headers_out.status < NGX_HTTP_BAD_REQUEST)
     {

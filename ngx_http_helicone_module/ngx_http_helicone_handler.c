@@ -49,6 +49,12 @@ ngx_http_helicone_handler(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
+    /* a browser's preflight carries no key: answered before anything */
+    rc = ngx_http_helicone_cors_preflight(r);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_helicone_module);

@@ -151,7 +151,7 @@ static u_char *ngx_http_helicone_write_labels(u_char *p,
 static u_char *ngx_http_helicone_write_gauges(u_char *p,
     ngx_http_helicone_metrics_t *m);
 static u_char *ngx_http_helicone_write_histogram(u_char *p,
-    const char *name, ngx_http_helicone_histogram_t *h);
+    const char *name, const char *help, ngx_http_helicone_histogram_t *h);
 static ngx_int_t ngx_http_helicone_send_text(ngx_http_request_t *r,
     ngx_str_t *type, u_char *text, size_t len);
 
@@ -634,9 +634,13 @@ ngx_http_helicone_metrics_handler(ngx_http_request_t *r)
     p = ngx_http_helicone_write_gauges(p, m);
 
     p = ngx_http_helicone_write_histogram(p,
-            "helicone_request_duration_seconds", &m->duration);
+            "helicone_request_duration_seconds",
+            "Time from the request to the end of its response.",
+            &m->duration);
     p = ngx_http_helicone_write_histogram(p,
-            "helicone_time_to_first_byte_seconds", &m->first_byte);
+            "helicone_time_to_first_byte_seconds",
+            "Time from the request to the first byte of a provider's answer.",
+            &m->first_byte);
 
     return ngx_http_helicone_send_text(r, &type, text, p - text);
 }
@@ -726,12 +730,13 @@ ngx_http_helicone_write_gauges(u_char *p, ngx_http_helicone_metrics_t *m)
 
 static u_char *
 ngx_http_helicone_write_histogram(u_char *p, const char *name,
-    ngx_http_helicone_histogram_t *h)
+    const char *help, ngx_http_helicone_histogram_t *h)
 {
     ngx_uint_t         i;
     ngx_atomic_uint_t  cumulative;
 
-    p = ngx_sprintf(p, "# TYPE %s histogram\n", name);
+    p = ngx_sprintf(p, "# HELP %s %s\n# TYPE %s histogram\n",
+                    name, help, name);
 
     cumulative = 0;
 

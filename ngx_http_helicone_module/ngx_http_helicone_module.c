@@ -220,6 +220,13 @@ static ngx_command_t  ngx_http_helicone_commands[] = {
       offsetof(ngx_http_helicone_loc_conf_t, cache_max_entry),
       NULL },
 
+    { ngx_string("helicone_cors"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_1MORE,
+      ngx_http_helicone_cors_directive,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
     { ngx_string("helicone_metrics"),
       NGX_HTTP_LOC_CONF|NGX_CONF_NOARGS,
       ngx_http_helicone_metrics_directive,
@@ -426,6 +433,7 @@ ngx_http_helicone_create_loc_conf(ngx_conf_t *cf)
     hlcf->cache = NGX_CONF_UNSET;
     hlcf->cache_max_ttl = NGX_CONF_UNSET;
     hlcf->cache_max_entry = NGX_CONF_UNSET_SIZE;
+    hlcf->cors = NGX_CONF_UNSET_PTR;
 
     return hlcf;
 }
@@ -468,6 +476,7 @@ ngx_http_helicone_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               30000);
     ngx_conf_merge_value(conf->retry_jitter, prev->retry_jitter, 0);
     ngx_conf_merge_ptr_value(conf->ratelimits, prev->ratelimits, NULL);
+    ngx_conf_merge_ptr_value(conf->cors, prev->cors, NULL);
     ngx_conf_merge_uint_value(conf->ratelimit_fail, prev->ratelimit_fail,
                               NGX_HTTP_HELICONE_FAIL_OPEN);
 

@@ -221,6 +221,9 @@ typedef struct {
     ngx_flag_t                     cache;        /* unset: headers decide */
     time_t                         cache_max_ttl;
     size_t                         cache_max_entry;
+
+    ngx_array_t                   *cors;         /* ngx_str_t origins, or
+                                                    "*"; NULL: off */
 } ngx_http_helicone_loc_conf_t;
 
 
@@ -644,6 +647,10 @@ void ngx_http_helicone_metrics_gauge(ngx_http_helicone_gauge_e which,
     ngx_atomic_int_t delta);
 void ngx_http_helicone_metrics_record(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
+char *ngx_http_helicone_cors_directive(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+ngx_int_t ngx_http_helicone_cors_preflight(ngx_http_request_t *r);
+ngx_int_t ngx_http_helicone_cors_headers(ngx_http_request_t *r);
 char *ngx_http_helicone_metrics_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 char *ngx_http_helicone_health_directive(ngx_conf_t *cf, ngx_command_t *cmd,

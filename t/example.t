@@ -3,6 +3,7 @@
 # Tests for make run: tools/run-example starts nginx.conf.example (moved
 # to free ports) and a newcomer's curl works against the built-in mock,
 # plain and streamed, each request logged; metrics and health answer.
+# Then README's way to require a key from make key: 401 without it.
 
 use strict;
 use warnings;
@@ -77,6 +78,40 @@ $t->wait_for(sub {
 like($t->http(port => $gw, path => '/metrics')->{body},
      qr/^helicone_requests_total\{provider="openai",model="gpt-4o-mini",status="200"\} 2$/m,
      'metrics - both requests');
+
+$t->kill_spawned($pid);
+
+# README's "Which key?": a key from make key, its line in the keys file
+# the edited example names, auth required
+my $minted = `sh '$root/tools/mint-key' my-org me`;
+my ($key) = $minted =~ /^key: (\S+)$/m;
+my ($line) = $minted =~ /^line: (.+)$/m;
+ok($key && $line, 'make key - a key and its line') or diag($minted);
+
+mkdir "$dir/example/build";
+mkdir "$dir/example/build/run";
+$t->write_file('example/build/run/helicone-keys', "$line\n");
+
+my $auth = "helicone_keys  build/run/helicone-keys;\n"
+         . "    helicone_auth  required;";
+ok($conf =~ s{^(\s*)helicone_auth\s+optional;}{$1$auth}m,
+   'auth - the example edited as the README says');
+$t->write_file('example/nginx.conf', $conf);
+
+$pid = $t->spawn('sh', '-c', 'cd "$1" && exec sh "$2" "$3" "$4" run "$5"',
+                 'run-example', $dir, "$root/tools/run-example",
+                 $t->nginx_binary, $t->module_path,
+                 "$dir/example/nginx.conf");
+ok($t->wait_port($gw), 'auth - started again');
+
+$r = $t->http(port => $gw, method => 'POST',
+              path => '/v1/chat/completions', body => $body);
+is($r->{status}, 401, 'auth - no key, a 401');
+
+$r = $t->http(port => $gw, method => 'POST',
+              path => '/v1/chat/completions', body => $body,
+              headers => [ [ 'Authorization', "Bearer $key" ] ]);
+is($r->{status}, 200, 'auth - the minted key passes');
 
 $t->kill_spawned($pid);
 

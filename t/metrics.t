@@ -229,6 +229,17 @@ is(sample($m, 'helicone_requests_total',
    'refused - a 404 too');
 unlike($m, qr/made-up|no-such-model-anywhere/,
        'refused - no label from the client\'s text');
+# Prometheus's own linter: HELP and TYPE for every family, names, units
+SKIP: {
+    skip 'promtool is not installed (make deps: prometheus)', 2
+        unless system('command -v promtool >/dev/null 2>&1') == 0;
+
+    my $text = metrics();
+    $t->write_file('metrics.txt', $text);
+    my $out = `promtool check metrics < '${\ $t->path('metrics.txt')}' 2>&1`;
+    is($? >> 8, 0, 'promtool check metrics - passes') or diag($out);
+    is($out, '', 'promtool check metrics - no complaint');
+}
 
 $t->check_no_alerts;
 

@@ -1,10 +1,12 @@
 #!/usr/bin/perl
 
 # Tests with the official SDKs (OpenAI and Anthropic, for Node.js, pinned
-# in t/sdk/package.json): pointed at the gateway with only a new base URL
-# and key, they work unchanged, streaming included. The OpenAI SDK talks
-# to gateway mode, to an OpenAI provider and to an Anthropic one through
-# the translation; the Anthropic SDK talks to proxy mode.
+# in t/sdk/package.json: the current majors, and the last Anthropic 0.x):
+# pointed at the gateway with only a new base URL and key, they work
+# unchanged, streaming included. The OpenAI SDK talks to gateway mode, to
+# an OpenAI provider and to an Anthropic one through the translation; the
+# Anthropic SDKs talk to proxy mode, with the key as Authorization: Bearer
+# (1.x) and as x-api-key (0.x).
 
 use strict;
 use warnings;
@@ -29,7 +31,8 @@ chomp $node;
 plan(skip_all => 'node is not installed') unless $node;
 plan(skip_all => 'the SDKs are not installed: make sdk-deps')
     unless -d "$sdk/node_modules/openai"
-           && -d "$sdk/node_modules/\@anthropic-ai/sdk";
+           && -d "$sdk/node_modules/\@anthropic-ai/sdk"
+           && -d "$sdk/node_modules/anthropic-old";
 
 my $key = 'sk-helicone-sdk-test-0123456789';
 my $org = 'org-sdk';
@@ -145,25 +148,33 @@ is($r->{usage}{completion_tokens}, 4, 'translated stream - usage');
 
 # ------------------------------------------- Anthropic SDK, proxy mode
 
-$r = sdk('anthropic-message', "$base/anthropic", $key,
-         'claude-3-5-haiku-20241022');
-is($r->{content}, 'Hello from mock', 'anthropic message - the content');
-is($r->{stop}, 'end_turn', 'anthropic message - stop_reason');
-is($r->{usage}{input_tokens}, 20, 'anthropic message - usage');
+# the current SDK sends the client's key as "Authorization: Bearer", the
+# last 0.x as "x-api-key": either reaches Anthropic, Helicone-Auth does not
+for my $sdk ([ 'anthropic', 'authorization', 'Bearer sk-ant-client-own-key' ],
+             [ 'anthropic-old', 'x-api-key', 'sk-ant-client-own-key' ])
+{
+    my ($case, $header, $value) = @$sdk;
 
-($seen) = grep { ($_->{path} // '') =~ m{^/v1/messages} }
-          reverse @{ $claude->requests };
-is($seen->{headers}{'x-api-key'}, 'sk-ant-client-own-key',
-   'anthropic message - the client\'s own key passes');
-ok(!exists $seen->{headers}{'helicone-auth'},
-   'anthropic message - Helicone-Auth stripped');
+    $r = sdk("$case-message", "$base/anthropic", $key,
+             'claude-3-5-haiku-20241022');
+    is($r->{content}, 'Hello from mock', "$case message - the content");
+    is($r->{stop}, 'end_turn', "$case message - stop_reason");
+    is($r->{usage}{input_tokens}, 20, "$case message - usage");
 
-$r = sdk('anthropic-stream', "$base/anthropic", $key,
-         'claude-3-5-haiku-20241022');
-is_deeply($r->{deltas}, [ 'Hello', ' from', ' mock' ],
-          'anthropic stream - the text events');
-is($r->{content}, 'Hello from mock', 'anthropic stream - the final message');
-is($r->{usage}{output_tokens}, 4, 'anthropic stream - usage');
+    ($seen) = grep { ($_->{path} // '') =~ m{^/v1/messages} }
+              reverse @{ $claude->requests };
+    is($seen->{headers}{$header}, $value,
+       "$case message - the client's own key passes as $header");
+    ok(!exists $seen->{headers}{'helicone-auth'},
+       "$case message - Helicone-Auth stripped");
+
+    $r = sdk("$case-stream", "$base/anthropic", $key,
+             'claude-3-5-haiku-20241022');
+    is_deeply($r->{deltas}, [ 'Hello', ' from', ' mock' ],
+              "$case stream - the text events");
+    is($r->{content}, 'Hello from mock', "$case stream - the final message");
+    is($r->{usage}{output_tokens}, 4, "$case stream - usage");
+}
 
 my @events = $t->wait_jsonl('helicone.jsonl', $calls);
 is(scalar @events, $calls, 'one event per SDK call, errors included');

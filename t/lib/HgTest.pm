@@ -189,10 +189,15 @@ sub listen_ports {
 
 # ---------------------------------------------------------------- nginx
 
+# the prefix is the test dir unless set_prefix() chose another (t/deb.t:
+# the root a package was unpacked into, as nginx's -p)
+sub set_prefix { $_[0]{prefix} = $_[1] }
+
 sub nginx_args {
     my ($self) = @_;
     my $d = $self->{dir};
-    return ('-p', "$d/", '-c', "$d/nginx.conf", '-e', "$d/error.log");
+    return ('-p', $self->{prefix} // "$d/", '-c', "$d/nginx.conf",
+            '-e', "$d/error.log");
 }
 
 sub nginx_t {

@@ -7,9 +7,14 @@
 // The SDKs are used as they are: only the base URL, the key and (for
 // Anthropic in proxy mode) a Helicone-Auth header differ from a call to
 // the provider itself. No retries, so a failure shows as it is.
+//
+// Two Anthropic SDKs: the current major, which sends the key as
+// "Authorization: Bearer", as "anthropic-*" cases, and the last 0.x, which
+// sends it as "x-api-key", as "anthropic-old-*" (package.json's alias).
 
 import OpenAI from 'openai';
 import Anthropic from '@anthropic-ai/sdk';
+import AnthropicOld from 'anthropic-old';
 
 const [, , name, baseURL, key, model = 'gpt-4o-mini'] = process.argv;
 const messages = [{ role: 'user', content: 'Say hello' }];
@@ -18,8 +23,8 @@ function openai() {
     return new OpenAI({ baseURL, apiKey: key, maxRetries: 0, timeout: 10000 });
 }
 
-function anthropic() {
-    return new Anthropic({
+function anthropic(Sdk) {
+    return new Sdk({
         baseURL,
         apiKey: 'sk-ant-client-own-key',
         maxRetries: 0,
@@ -67,9 +72,13 @@ const cases = {
         }
     },
 
-    // Messages, and a Messages stream through the SDK's own helper
-    async 'anthropic-message'() {
-        const m = await anthropic().messages.create({
+};
+
+// Messages, and a Messages stream through the SDK's own helper
+for (const [prefix, Sdk] of [['anthropic', Anthropic],
+                             ['anthropic-old', AnthropicOld]]) {
+    cases[`${prefix}-message`] = async () => {
+        const m = await anthropic(Sdk).messages.create({
             model, max_tokens: 64, messages,
         });
         return {
@@ -77,10 +86,10 @@ const cases = {
             stop: m.stop_reason,
             usage: m.usage,
         };
-    },
+    };
 
-    async 'anthropic-stream'() {
-        const stream = anthropic().messages.stream({
+    cases[`${prefix}-stream`] = async () => {
+        const stream = anthropic(Sdk).messages.stream({
             model, max_tokens: 64, messages,
         });
         const deltas = [];
@@ -92,8 +101,8 @@ const cases = {
             stop: m.stop_reason,
             usage: m.usage,
         };
-    },
-};
+    };
+}
 
 async function openaiStream(usage) {
     const stream = await openai().chat.completions.create({
