@@ -128,6 +128,12 @@ http {
             helicone_deadline 700ms;
         }
 
+        # the load below: a busy box must not turn its attempts into 504s
+        location /load/v1/ {
+            helicone_pass gateway;
+            helicone_attempt_timeout 30s;
+        }
+
         location /proxy/ {
             rewrite ^/proxy(/.*)$ $1 break;
             helicone_pass one;
@@ -358,7 +364,7 @@ for my $i (1 .. 100) {
     my $pid = fork // die $!;
     if ($pid == 0) {
         my $res = $t->chat(port => $gw, headers => [ [ 'X-Case', '500-one' ] ],
-                           timeout => 30,
+                           path => '/load/v1/chat/completions', timeout => 60,
                            json => { model => 'm1/one,m2/two',
                                      messages => [] });
         POSIX::_exit($res->{status} == 200 ? 0 : 1);
