@@ -294,6 +294,8 @@ typedef struct {
     u_char                         cache_ref[36]; /* the original's id */
     ngx_uint_t                     cache_latency;
     uint64_t                       cache_saved;  /* pico-USD, or UNSET */
+    ngx_str_t                      cache_provider; /* who served the hit */
+    ngx_str_t                      cache_model;  /* the model id it got */
 
     ngx_uint_t                     step;         /* NGX_HTTP_HELICONE_STEP_* */
     ngx_uint_t                     store_pending; /* answers awaited */
