@@ -184,7 +184,8 @@ typedef struct {
     ngx_flag_t                     keys_redis;   /* helicone_keys_redis */
     time_t                         keys_valid;   /* its local cache */
     ngx_array_t                    legacy;       /* ngx_http_helicone_legacy_t */
-    ngx_array_t                    price_sets;   /* ngx_http_helicone_prices_t */
+    ngx_array_t                    price_sets;   /* by provider, for
+                                                    cost_ceiling() */
     ngx_array_t                   *keys;         /* sorted by sha */
 } ngx_http_helicone_main_conf_t;
 

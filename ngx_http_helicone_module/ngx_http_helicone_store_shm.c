@@ -353,8 +353,8 @@ ngx_http_helicone_shm_alloc(ngx_http_helicone_shm_t *shm, size_t size)
         }
 
         q = ngx_queue_last(lru);
-        ngx_http_helicone_shm_free(shm,
-                          ngx_queue_data(q, ngx_http_helicone_shm_node_t, queue));
+        n = ngx_queue_data(q, ngx_http_helicone_shm_node_t, queue);
+        ngx_http_helicone_shm_free(shm, n);
     }
 }
 
