@@ -204,7 +204,8 @@ ngx_http_helicone_cache_credentials(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (!ngx_http_helicone_header_credential(&h[i])
+        if (h[i].hash == 0
+            || !ngx_http_helicone_header_credential(&h[i])
             || h[i].key.len > sizeof(name))
         {
             continue;
