@@ -519,6 +519,15 @@ ngx_int_t ngx_http_helicone_response_last(ngx_http_request_t *r,
 /* store_shm.c: entries named by a SHA-256 in shared memory */
 typedef void (*ngx_http_helicone_store_update_pt)(u_char *data, void *ctx);
 
+/* an entry pushes out only entries of its rank or lower, lowest first */
+typedef enum {
+    NGX_HTTP_HELICONE_STORE_EXPENDABLE = 0,   /* an unknown key's verdict */
+    NGX_HTTP_HELICONE_STORE_CACHED,           /* a cached response */
+    NGX_HTTP_HELICONE_STORE_KEPT,             /* a known key's verdict */
+    NGX_HTTP_HELICONE_STORE_LASTING,          /* a limit's bucket */
+    NGX_HTTP_HELICONE_STORE_RANKS
+} ngx_http_helicone_store_rank_e;
+
 char *ngx_http_helicone_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_helicone_store_zone(ngx_conf_t *cf,
@@ -532,8 +541,9 @@ ngx_int_t ngx_http_helicone_store_get(ngx_shm_zone_t *zone, u_char *sha,
     ngx_pool_t *pool, ngx_str_t *value);
 ngx_int_t ngx_http_helicone_store_put(ngx_shm_zone_t *zone, u_char *sha,
     ngx_str_t *value, time_t expires);
-ngx_int_t ngx_http_helicone_store_put_expendable(ngx_shm_zone_t *zone,
-    u_char *sha, ngx_str_t *value, time_t expires);
+ngx_int_t ngx_http_helicone_store_put_ranked(ngx_shm_zone_t *zone,
+    u_char *sha, ngx_str_t *value, time_t expires,
+    ngx_http_helicone_store_rank_e rank);
 
 /* redis.c: a Redis connection per worker; the only file knowing RESP */
 ngx_http_helicone_redis_t *ngx_http_helicone_redis_create(ngx_conf_t *cf,
