@@ -420,22 +420,25 @@ ngx_http_helicone_auth_remember(ngx_http_request_t *r,
     }
 
     if (known) {
-        /* kept an hour: it serves while Redis is unreachable */
-        (void) ngx_http_helicone_store_put(hmcf->store_zone, q->name, &v,
+        /* kept an hour (it serves while Redis is unreachable), and above
+         * cached responses: cache traffic cannot push it out */
+        (void) ngx_http_helicone_store_put_ranked(hmcf->store_zone, q->name,
+                                    &v,
                                     ngx_time()
                                     + ngx_max(hmcf->keys_valid,
-                                              NGX_HTTP_HELICONE_KEY_STALE));
+                                              NGX_HTTP_HELICONE_KEY_STALE),
+                                    NGX_HTTP_HELICONE_STORE_KEPT);
         return;
     }
 
     /*
-     * an unknown key's verdict: only as long as it is valid, and the
-     * first to go, so a flood of made-up keys cannot push out known ones
+     * an unknown key's verdict: only as long as it is valid, and it can
+     * push out nothing but its kind, so made-up keys cannot push out
+     * known ones
      */
-    (void) ngx_http_helicone_store_put_expendable(hmcf->store_zone, q->name,
-                                                  &v,
-                                                  ngx_time()
-                                                  + hmcf->keys_valid);
+    (void) ngx_http_helicone_store_put_ranked(hmcf->store_zone, q->name, &v,
+                                    ngx_time() + hmcf->keys_valid,
+                                    NGX_HTTP_HELICONE_STORE_EXPENDABLE);
 }
 
 

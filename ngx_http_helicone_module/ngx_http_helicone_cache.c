@@ -28,6 +28,8 @@ typedef struct {
     u_char                         id[36];       /* the original request */
     uint32_t                       type_len;
     uint32_t                       body_len;
+    uint32_t                       provider_len; /* after the body */
+    uint32_t                       model_len;    /* after the provider */
 } ngx_http_helicone_cache_entry_t;
 
 
@@ -134,7 +136,8 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
                                          "helicone-cache-seed", 19);
 
     helicone_sha256_init(&sha);
-    helicone_sha256_update(&sha, "helicone-cache-1", 17);
+    /* -2: entries carry the provider and model (the -1 ones did not) */
+    helicone_sha256_update(&sha, "helicone-cache-2", 17);
 
     if (seed) {
         helicone_sha256_update(&sha, seed->value.data, seed->value.len);
@@ -201,7 +204,8 @@ ngx_http_helicone_cache_credentials(ngx_http_request_t *r,
             i = 0;
         }
 
-        if (!ngx_http_helicone_header_credential(&h[i])
+        if (h[i].hash == 0
+            || !ngx_http_helicone_header_credential(&h[i])
             || h[i].key.len > sizeof(name))
         {
             continue;
@@ -546,19 +550,32 @@ ngx_http_helicone_cache_reply(ngx_http_request_t *r,
 }
 
 
-/* A hit, replayed: the stored status, type and body, a new id. */
+/*
+ * A hit, replayed: the stored status, type and body, a new id, and the
+ * provider and model that answered, as the original's headers said.
+ */
 
 ngx_int_t
 ngx_http_helicone_cache_send(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
+    u_char                           *p;
     ngx_http_helicone_cache_entry_t   e;
 
     ngx_memcpy(&e, ctx->cache_entry.data, sizeof(e));
 
-    if (sizeof(e) + e.type_len + e.body_len > ctx->cache_entry.len) {
+    if ((uint64_t) sizeof(e) + e.type_len + e.body_len + e.provider_len
+        + e.model_len > ctx->cache_entry.len)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    p = ctx->cache_entry.data + sizeof(e) + e.type_len + e.body_len;
+
+    ctx->cache_provider.data = p;
+    ctx->cache_provider.len = e.provider_len;
+    ctx->cache_model.data = p + e.provider_len;
+    ctx->cache_model.len = e.model_len;
 
     ctx->own_response = 1;
     ctx->response_bytes = e.body_len;
@@ -633,8 +650,9 @@ ngx_http_helicone_cache_save(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
     u_char                           *p, sha[32];
-    ngx_str_t                         v, type;
+    ngx_str_t                         v, type, provider, model;
     ngx_uint_t                        i;
+    ngx_http_helicone_target_t       *t;
     ngx_http_helicone_loc_conf_t     *hlcf;
     ngx_http_helicone_main_conf_t    *hmcf;
     ngx_http_helicone_cache_entry_t   e;
@@ -678,6 +696,16 @@ ngx_http_helicone_cache_save(ngx_http_request_t *r,
 
     type = r->headers_out.content_type;
 
+    ngx_str_null(&provider);
+    ngx_str_null(&model);
+
+    t = ctx->served ? ctx->served->target : NULL;
+
+    if (t && t->provider) {
+        provider = t->provider->name;
+        model = t->model;
+    }
+
     ngx_memzero(&e, sizeof(e));
     e.status = NGX_HTTP_OK;
     e.latency = (uint32_t) (ngx_current_msec - ctx->start);
@@ -686,8 +714,11 @@ ngx_http_helicone_cache_save(ngx_http_request_t *r,
     ngx_memcpy(e.id, ctx->id.data, 36);
     e.type_len = (uint32_t) type.len;
     e.body_len = (uint32_t) ctx->capture_len;
+    e.provider_len = (uint32_t) provider.len;
+    e.model_len = (uint32_t) model.len;
 
-    v.len = sizeof(e) + type.len + ctx->capture_len;
+    v.len = sizeof(e) + type.len + ctx->capture_len + provider.len
+            + model.len;
     v.data = ngx_pnalloc(r->pool, v.len);
     if (v.data == NULL) {
         return;
@@ -695,7 +726,9 @@ ngx_http_helicone_cache_save(ngx_http_request_t *r,
 
     p = ngx_cpymem(v.data, &e, sizeof(e));
     p = ngx_cpymem(p, type.data, type.len);
-    ngx_memcpy(p, ctx->capture, ctx->capture_len);
+    p = ngx_cpymem(p, ctx->capture, ctx->capture_len);
+    p = ngx_cpymem(p, provider.data, provider.len);
+    ngx_memcpy(p, model.data, model.len);
 
     if (hmcf->store_redis) {
         /* into the first bucket free then: fire and forget */

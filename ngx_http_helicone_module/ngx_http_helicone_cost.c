@@ -21,6 +21,8 @@ static helicone_price_t *ngx_http_helicone_price_find(
 static const helicone_legacy_row_t *ngx_http_helicone_legacy_find(
     ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *provider,
     ngx_str_t *model);
+static ngx_http_helicone_legacy_t *ngx_http_helicone_legacy_table(
+    ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *provider);
 static helicone_usage_kind_e ngx_http_helicone_legacy_kind(
     ngx_http_helicone_provider_t *provider);
 static ngx_int_t ngx_http_helicone_price_sets_init(ngx_conf_t *cf,
@@ -212,6 +214,7 @@ ngx_http_helicone_cost_ceiling(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, uint64_t *pico)
 {
     ngx_uint_t                      i;
+    helicone_usage_kind_e           kind;
     ngx_http_helicone_prices_t     *set;
     ngx_http_helicone_legacy_t     *t;
     ngx_http_helicone_provider_t   *provider;
@@ -225,6 +228,7 @@ ngx_http_helicone_cost_ceiling(ngx_http_request_t *r,
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
     provider = ctx->served->target->provider;
+    kind = ngx_http_helicone_legacy_kind(provider);
 
     *pico = 0;
 
@@ -240,19 +244,11 @@ ngx_http_helicone_cost_ceiling(ngx_http_request_t *r,
         }
     }
 
-    t = hmcf->legacy.elts;
+    t = ngx_http_helicone_legacy_table(hmcf, &provider->legacy_name);
 
-    for (i = 0; i < hmcf->legacy.nelts; i++) {
-        if (t[i].provider.len == provider->legacy_name.len
-            && ngx_strncasecmp(t[i].provider.data,
-                               provider->legacy_name.data,
-                               provider->legacy_name.len) == 0)
-        {
-            ngx_http_helicone_ceiling_legacy(&t[i], &ctx->usage,
-                                   ngx_http_helicone_legacy_kind(provider),
-                                   pico);
-            return NGX_OK;
-        }
+    if (t) {
+        ngx_http_helicone_ceiling_legacy(t, &ctx->usage, kind, pico);
+        return NGX_OK;
     }
 
     /* a provider without prices: the dearest of all */
@@ -261,10 +257,10 @@ ngx_http_helicone_cost_ceiling(ngx_http_request_t *r,
         ngx_http_helicone_ceiling_registry(&set[i], &ctx->usage, pico);
     }
 
+    t = hmcf->legacy.elts;
+
     for (i = 0; i < hmcf->legacy.nelts; i++) {
-        ngx_http_helicone_ceiling_legacy(&t[i], &ctx->usage,
-                                   ngx_http_helicone_legacy_kind(provider),
-                                   pico);
+        ngx_http_helicone_ceiling_legacy(&t[i], &ctx->usage, kind, pico);
     }
 
     return NGX_OK;
@@ -436,6 +432,24 @@ static const helicone_legacy_row_t *
 ngx_http_helicone_legacy_find(ngx_http_helicone_main_conf_t *hmcf,
     ngx_str_t *provider, ngx_str_t *model)
 {
+    ngx_http_helicone_legacy_t  *t;
+
+    t = ngx_http_helicone_legacy_table(hmcf, provider);
+    if (t == NULL) {
+        return NULL;
+    }
+
+    return helicone_cost_legacy_match(t->rows, t->nrows, model->data,
+                                      model->len);
+}
+
+
+/* The legacy table of a provider (its legacy name), or NULL. */
+
+static ngx_http_helicone_legacy_t *
+ngx_http_helicone_legacy_table(ngx_http_helicone_main_conf_t *hmcf,
+    ngx_str_t *provider)
+{
     ngx_uint_t                   i;
     ngx_http_helicone_legacy_t  *t;
 
@@ -446,8 +460,7 @@ ngx_http_helicone_legacy_find(ngx_http_helicone_main_conf_t *hmcf,
             && ngx_strncasecmp(t[i].provider.data, provider->data,
                                provider->len) == 0)
         {
-            return helicone_cost_legacy_match(t[i].rows, t[i].nrows,
-                                              model->data, model->len);
+            return &t[i];
         }
     }
 

@@ -189,7 +189,10 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
 }
 
 
-/* the request's URL as the client addressed it */
+/*
+ * the request's URL as the client addressed it: the Host header with its
+ * port (headers_in.server has the name only)
+ */
 
 static ngx_int_t
 ngx_http_helicone_event_url(ngx_http_request_t *r, ngx_str_t *url)
@@ -197,7 +200,8 @@ ngx_http_helicone_event_url(ngx_http_request_t *r, ngx_str_t *url)
     u_char     *p;
     ngx_str_t  *host, localhost = ngx_string("localhost");
 
-    host = r->headers_in.server.len ? &r->headers_in.server : &localhost;
+    host = r->headers_in.host ? &r->headers_in.host->value
+           : r->headers_in.server.len ? &r->headers_in.server : &localhost;
 
     url->len = sizeof("https://") - 1 + host->len + r->unparsed_uri.len;
     url->data = ngx_pnalloc(r->pool, url->len);

@@ -22,6 +22,8 @@ static ngx_uint_t ngx_http_helicone_header_hop(ngx_table_elt_t *h,
     ngx_uint_t pass);
 static ngx_uint_t ngx_http_helicone_header_nominated(ngx_list_t *headers,
     ngx_table_elt_t *h);
+static ngx_int_t ngx_http_helicone_headers_served(ngx_http_request_t *r,
+    ngx_str_t *provider, ngx_str_t *model);
 static void ngx_http_helicone_headers_retry(ngx_http_helicone_ctx_t *ctx,
     ngx_table_elt_t *h);
 
@@ -631,10 +633,8 @@ ngx_http_helicone_headers_response(ngx_http_request_t *r,
 {
     ngx_str_t                      index;
     ngx_http_helicone_target_t    *t;
-    ngx_http_helicone_loc_conf_t  *hlcf;
 
     static ngx_str_t  success = ngx_string("success");
-    static ngx_str_t  byok = ngx_string("BYOK");
 
     if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
                                      "Helicone-Id", 11, &ctx->id)
@@ -657,6 +657,14 @@ ngx_http_helicone_headers_response(ngx_http_request_t *r,
 
         return ngx_http_helicone_header_add(r, &r->headers_out.headers,
                                             "X-Helicone-Error", 16, &limited);
+    }
+
+    if (ctx->cache_hit) {
+        /* as the original response said them */
+        return ctx->cache_provider.len
+               ? ngx_http_helicone_headers_served(r, &ctx->cache_provider,
+                                                  &ctx->cache_model)
+               : NGX_OK;
     }
 
     if (ctx->served == NULL) {
@@ -686,17 +694,31 @@ ngx_http_helicone_headers_response(ngx_http_request_t *r,
         return NGX_OK;
     }
 
+    return ngx_http_helicone_headers_served(r, &t->provider->name,
+                                            &t->model);
+}
+
+
+/* Who answered: Helicone-Provider, -Model and, in gateway mode, -Mode. */
+
+static ngx_int_t
+ngx_http_helicone_headers_served(ngx_http_request_t *r, ngx_str_t *provider,
+    ngx_str_t *model)
+{
+    ngx_http_helicone_loc_conf_t  *hlcf;
+
+    static ngx_str_t  byok = ngx_string("BYOK");
+
     if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
-                                     "Helicone-Provider", 17,
-                                     &t->provider->name)
+                                     "Helicone-Provider", 17, provider)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (t->model.len
+    if (model->len
         && ngx_http_helicone_header_add(r, &r->headers_out.headers,
-                                        "Helicone-Model", 14, &t->model)
+                                        "Helicone-Model", 14, model)
            != NGX_OK)
     {
         return NGX_ERROR;

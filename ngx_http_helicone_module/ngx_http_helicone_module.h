@@ -184,7 +184,8 @@ typedef struct {
     ngx_flag_t                     keys_redis;   /* helicone_keys_redis */
     time_t                         keys_valid;   /* its local cache */
     ngx_array_t                    legacy;       /* ngx_http_helicone_legacy_t */
-    ngx_array_t                    price_sets;   /* ngx_http_helicone_prices_t */
+    ngx_array_t                    price_sets;   /* by provider, for
+                                                    cost_ceiling() */
     ngx_array_t                   *keys;         /* sorted by sha */
 } ngx_http_helicone_main_conf_t;
 
@@ -297,6 +298,8 @@ typedef struct {
     u_char                         cache_ref[36]; /* the original's id */
     ngx_uint_t                     cache_latency;
     uint64_t                       cache_saved;  /* pico-USD, or UNSET */
+    ngx_str_t                      cache_provider; /* who served the hit */
+    ngx_str_t                      cache_model;  /* the model id it got */
 
     ngx_uint_t                     step;         /* NGX_HTTP_HELICONE_STEP_* */
     ngx_uint_t                     store_pending; /* answers awaited */
@@ -519,6 +522,15 @@ ngx_int_t ngx_http_helicone_response_last(ngx_http_request_t *r,
 /* store_shm.c: entries named by a SHA-256 in shared memory */
 typedef void (*ngx_http_helicone_store_update_pt)(u_char *data, void *ctx);
 
+/* an entry pushes out only entries of its rank or lower, lowest first */
+typedef enum {
+    NGX_HTTP_HELICONE_STORE_EXPENDABLE = 0,   /* an unknown key's verdict */
+    NGX_HTTP_HELICONE_STORE_CACHED,           /* a cached response */
+    NGX_HTTP_HELICONE_STORE_KEPT,             /* a known key's verdict */
+    NGX_HTTP_HELICONE_STORE_LASTING,          /* a limit's bucket */
+    NGX_HTTP_HELICONE_STORE_RANKS
+} ngx_http_helicone_store_rank_e;
+
 char *ngx_http_helicone_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_helicone_store_zone(ngx_conf_t *cf,
@@ -532,8 +544,9 @@ ngx_int_t ngx_http_helicone_store_get(ngx_shm_zone_t *zone, u_char *sha,
     ngx_pool_t *pool, ngx_str_t *value);
 ngx_int_t ngx_http_helicone_store_put(ngx_shm_zone_t *zone, u_char *sha,
     ngx_str_t *value, time_t expires);
-ngx_int_t ngx_http_helicone_store_put_expendable(ngx_shm_zone_t *zone,
-    u_char *sha, ngx_str_t *value, time_t expires);
+ngx_int_t ngx_http_helicone_store_put_ranked(ngx_shm_zone_t *zone,
+    u_char *sha, ngx_str_t *value, time_t expires,
+    ngx_http_helicone_store_rank_e rank);
 
 /* redis.c: a Redis connection per worker; the only file knowing RESP */
 ngx_http_helicone_redis_t *ngx_http_helicone_redis_create(ngx_conf_t *cf,

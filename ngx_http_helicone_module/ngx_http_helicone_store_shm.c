@@ -4,10 +4,12 @@
 
 /*
  * The shared-memory store: entries named by a SHA-256, in an rbtree with
- * LRU queues, in one zone shared by all workers. The least recently used
- * entries make room for new ones: expendable ones first, then those that
- * expire, limit buckets last. Callers work on an entry under the zone's
- * lock and copy out what they keep.
+ * an LRU queue per rank, in one zone shared by all workers. The least
+ * recently used entries make room for new ones, lowest rank first, and
+ * a new entry pushes out only entries of its own rank or lower: unknown
+ * keys' verdicts, cached responses, known keys' verdicts, limit buckets.
+ * Callers work on an entry under the zone's lock and copy out what they
+ * keep.
  */
 
 #include "ngx_http_helicone_module.h"
@@ -19,7 +21,7 @@ typedef struct {
     u_char                         sha[32];
     time_t                         expires;      /* 0: never */
     size_t                         len;
-    ngx_uint_t                     expendable;   /* evicted first */
+    ngx_uint_t                     rank;         /* its LRU queue */
     u_char                         data[1];
 } ngx_http_helicone_shm_node_t;
 
@@ -27,9 +29,7 @@ typedef struct {
 typedef struct {
     ngx_rbtree_t                   rbtree;
     ngx_rbtree_node_t              sentinel;
-    ngx_queue_t                    expendable;   /* unknown keys' verdicts */
-    ngx_queue_t                    lru;          /* entries that expire */
-    ngx_queue_t                    lasting;      /* the rest: limit buckets */
+    ngx_queue_t                    lru[NGX_HTTP_HELICONE_STORE_RANKS];
 } ngx_http_helicone_shm_sh_t;
 
 
@@ -50,9 +50,9 @@ static void ngx_http_helicone_shm_free(ngx_http_helicone_shm_t *shm,
 static void ngx_http_helicone_shm_used(ngx_http_helicone_shm_t *shm,
     ngx_http_helicone_shm_node_t *n);
 static ngx_http_helicone_shm_node_t *ngx_http_helicone_shm_alloc(
-    ngx_http_helicone_shm_t *shm, size_t size);
+    ngx_http_helicone_shm_t *shm, size_t size, ngx_uint_t rank);
 static ngx_int_t ngx_http_helicone_store_set(ngx_shm_zone_t *zone,
-    u_char *sha, size_t size, time_t expires, ngx_uint_t expendable,
+    u_char *sha, size_t size, time_t expires, ngx_uint_t rank,
     ngx_http_helicone_store_update_pt fn, void *data);
 static void ngx_http_helicone_store_copy(u_char *data, void *value);
 
@@ -174,6 +174,7 @@ ngx_http_helicone_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data)
     ngx_http_helicone_shm_t  *oshm = data;
 
     size_t                    len;
+    ngx_uint_t                i;
     ngx_http_helicone_shm_t  *shm;
 
     shm = shm_zone->data;
@@ -201,9 +202,9 @@ ngx_http_helicone_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_rbtree_init(&shm->sh->rbtree, &shm->sh->sentinel,
                     ngx_http_helicone_shm_insert);
-    ngx_queue_init(&shm->sh->expendable);
-    ngx_queue_init(&shm->sh->lru);
-    ngx_queue_init(&shm->sh->lasting);
+    for (i = 0; i < NGX_HTTP_HELICONE_STORE_RANKS; i++) {
+        ngx_queue_init(&shm->sh->lru[i]);
+    }
 
     len = sizeof(" in helicone zone \"\"") + shm_zone->shm.name.len;
 
@@ -315,24 +316,24 @@ static void
 ngx_http_helicone_shm_used(ngx_http_helicone_shm_t *shm,
     ngx_http_helicone_shm_node_t *n)
 {
-    ngx_queue_insert_head(n->expendable ? &shm->sh->expendable
-                          : n->expires ? &shm->sh->lru : &shm->sh->lasting,
-                          &n->queue);
+    ngx_queue_insert_head(&shm->sh->lru[n->rank], &n->queue);
 }
 
 
 /*
  * An entry of size bytes, evicting until it fits: the least recently
- * used expendable entry (an unknown key's verdict) goes first, then one
- * that expires (a cached response, a known key's verdict), and a limit's
- * bucket only when nothing else is left, or cache traffic would reset
- * limits. NULL only when the zone is empty and it still does not fit.
+ * used of the lowest rank goes first, and nothing above rank: unknown
+ * keys' verdicts cannot push out known ones (anyone can make those by
+ * the thousand), nor can cache traffic reset limits. NULL when even that
+ * leaves no room.
  */
 
 static ngx_http_helicone_shm_node_t *
-ngx_http_helicone_shm_alloc(ngx_http_helicone_shm_t *shm, size_t size)
+ngx_http_helicone_shm_alloc(ngx_http_helicone_shm_t *shm, size_t size,
+    ngx_uint_t rank)
 {
-    ngx_queue_t                   *q, *lru;
+    ngx_uint_t                     i;
+    ngx_queue_t                   *q;
     ngx_http_helicone_shm_node_t  *n;
 
     for ( ;; ) {
@@ -343,18 +344,19 @@ ngx_http_helicone_shm_alloc(ngx_http_helicone_shm_t *shm, size_t size)
             return n;
         }
 
-        lru = !ngx_queue_empty(&shm->sh->expendable) ? &shm->sh->expendable
-              : !ngx_queue_empty(&shm->sh->lru) ? &shm->sh->lru
-              : !ngx_queue_empty(&shm->sh->lasting) ? &shm->sh->lasting
-              : NULL;
+        for (i = 0; i <= rank; i++) {
+            if (!ngx_queue_empty(&shm->sh->lru[i])) {
+                break;
+            }
+        }
 
-        if (lru == NULL) {
+        if (i > rank) {
             return NULL;
         }
 
-        q = ngx_queue_last(lru);
-        ngx_http_helicone_shm_free(shm,
-                          ngx_queue_data(q, ngx_http_helicone_shm_node_t, queue));
+        q = ngx_queue_last(&shm->sh->lru[i]);
+        n = ngx_queue_data(q, ngx_http_helicone_shm_node_t, queue);
+        ngx_http_helicone_shm_free(shm, n);
     }
 }
 
@@ -371,14 +373,21 @@ ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
     size_t size, time_t expires, ngx_http_helicone_store_update_pt fn,
     void *data)
 {
-    return ngx_http_helicone_store_set(zone, sha, size, expires, 0, fn, data);
+    ngx_uint_t  rank;
+
+    /* what expires is cached; what does not is a limit's bucket */
+    rank = expires ? NGX_HTTP_HELICONE_STORE_CACHED
+                   : NGX_HTTP_HELICONE_STORE_LASTING;
+
+    return ngx_http_helicone_store_set(zone, sha, size, expires, rank, fn,
+                                       data);
 }
 
 
 static ngx_int_t
 ngx_http_helicone_store_set(ngx_shm_zone_t *zone, u_char *sha, size_t size,
-    time_t expires, ngx_uint_t expendable,
-    ngx_http_helicone_store_update_pt fn, void *data)
+    time_t expires, ngx_uint_t rank, ngx_http_helicone_store_update_pt fn,
+    void *data)
 {
     ngx_http_helicone_shm_t       *shm;
     ngx_http_helicone_shm_node_t  *n;
@@ -407,7 +416,7 @@ ngx_http_helicone_store_set(ngx_shm_zone_t *zone, u_char *sha, size_t size,
             return NGX_BUSY;
         }
 
-        n = ngx_http_helicone_shm_alloc(shm, size);
+        n = ngx_http_helicone_shm_alloc(shm, size, rank);
 
         if (n == NULL) {
             ngx_shmtx_unlock(&shm->shpool->mutex);
@@ -426,7 +435,7 @@ ngx_http_helicone_store_set(ngx_shm_zone_t *zone, u_char *sha, size_t size,
     }
 
     n->expires = expires;
-    n->expendable = expendable;
+    n->rank = rank;
     ngx_http_helicone_shm_used(shm, n);
 
     fn(n->data, data);
@@ -497,21 +506,17 @@ ngx_int_t
 ngx_http_helicone_store_put(ngx_shm_zone_t *zone, u_char *sha,
     ngx_str_t *value, time_t expires)
 {
-    return ngx_http_helicone_store_set(zone, sha, value->len, expires, 0,
-                                       ngx_http_helicone_store_copy, value);
+    return ngx_http_helicone_store_put_ranked(zone, sha, value, expires,
+                                              NGX_HTTP_HELICONE_STORE_CACHED);
 }
 
 
-/*
- * The same for an entry that must never push out others (a verdict on
- * an unknown key: anyone can make those by the thousand): the first to
- * go when room is needed.
- */
+/* The same with a rank: what it may push out, and what may push it out. */
 
 ngx_int_t
-ngx_http_helicone_store_put_expendable(ngx_shm_zone_t *zone, u_char *sha,
-    ngx_str_t *value, time_t expires)
+ngx_http_helicone_store_put_ranked(ngx_shm_zone_t *zone, u_char *sha,
+    ngx_str_t *value, time_t expires, ngx_http_helicone_store_rank_e rank)
 {
-    return ngx_http_helicone_store_set(zone, sha, value->len, expires, 1,
+    return ngx_http_helicone_store_set(zone, sha, value->len, expires, rank,
                                        ngx_http_helicone_store_copy, value);
 }

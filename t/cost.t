@@ -48,6 +48,7 @@ $t->write_config($t->conf_head . <<'EOF');
 http {
     %%HTTP_HEAD%%
     helicone_provider openai url=http://127.0.0.1:%%PORT_openai%% auth=none;
+    helicone_provider noprices url=http://127.0.0.1:%%PORT_openai%% auth=none;
     helicone_costs %%DIR%%/costs.json;
     helicone_auth off;
     helicone_store shm zone=limits:1m;
@@ -145,6 +146,11 @@ is(limited_after('no-such-model/openai', [ 'Helicone-User-Id', 'u4' ]),
 @ev = $t->read_jsonl('helicone.jsonl');
 is($ev[-2]{log}{response}{cost}, undef,
    'cost limit - the unknown cost is still logged as null');
+
+# a provider with no prices at all: the dearest price known, here the
+# legacy row at $5/$6 (0.0073 cents a request): two pass
+is(limited_after('any-model/noprices', [ 'Helicone-User-Id', 'u5' ]),
+   '200 200 429', 'cost limit - a provider without prices: the dearest');
 
 # new prices, picked up by a reload
 $t->write_file('costs.json', prices(2, 20));

@@ -200,6 +200,11 @@ is_deeply($rq->{properties},
 is($rq->{provider}, 'OPENAI', 'full - legacy provider');
 is($rq->{targetUrl}, $target, 'full - target URL');
 is($rq->{path}, 'http://127.0.0.1/v1/chat/completions', 'full - path');
+
+# the URL as the client addressed it: with the port of its Host header
+my $hp = call(body => $body, headers => [ [ 'Host', "127.0.0.1:$gw" ] ]);
+is(event($hp->{headers}{'helicone-id'})->{log}{request}{path},
+   "http://127.0.0.1:$gw/v1/chat/completions", 'path - with the port');
 is($rq->{bodySize}, length $body, 'full - request body size');
 is($rq->{isStream}, JSON::PP::false, 'full - not a stream');
 like($rq->{requestCreatedAt} // '', $iso, 'full - request time');

@@ -4,8 +4,9 @@
 
 /*
  * Fuzzing of the header and policy parsers: rate-limit policies (parse,
- * format, parse again gives the same policy), model strings, retry
- * values, onCodes, request ids, keys file lines, usage objects.
+ * format, parse again gives the same policy), model strings and path
+ * segments, retry values, onCodes, request ids, keys file lines, usage
+ * objects, and URLs redacted within the room promised.
  */
 
 #include <stdlib.h>
@@ -15,6 +16,7 @@
 #include "helicone_model.h"
 #include "helicone_policy.h"
 #include "helicone_ratelimit.h"
+#include "helicone_redact.h"
 #include "helicone_usage.h"
 #include "helicone_uuid.h"
 
@@ -37,7 +39,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 {
     size_t                  n, len;
     uint64_t                u;
-    unsigned char           buf[128], sha[32];
+    unsigned char           buf[128], sha[32], *out;
     helicone_str_t          org, name;
     helicone_codes_t        codes;
     helicone_usage_t        usage;
@@ -66,6 +68,18 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     (void) helicone_model_parse(data, size, entries,
                                 HELICONE_MODEL_MAX_ENTRIES, &n,
                                 fuzz_provider, NULL);
+    (void) helicone_model_segment_ok(data, size);
+
+    /* exactly the room promised: ASan catches a write past it */
+    len = helicone_url_redact_size(data, size);
+    out = malloc(len ? len : 1);
+
+    if (out == NULL || helicone_url_redact(data, size, out) > len) {
+        abort();
+    }
+
+    free(out);
+
     (void) helicone_policy_uint(data, size, &u);
     (void) helicone_policy_factor(data, size, &u);
     (void) helicone_uuid_valid(data, size);

@@ -27,4 +27,23 @@ typedef struct {
 #define helicone_string(s)  { (const unsigned char *) s, sizeof(s) - 1 }
 
 
+/* The value of a hex digit, either case; -1 for any other byte. */
+
+static inline int
+helicone_hex(unsigned char c)
+{
+    if (c >= '0' && c <= '9') {
+        return c - '0';
+    }
+
+    c |= 0x20;
+
+    if (c >= 'a' && c <= 'f') {
+        return c - 'a' + 10;
+    }
+
+    return -1;
+}
+
+
 #endif /* _HELICONE_CORE_H_INCLUDED_ */

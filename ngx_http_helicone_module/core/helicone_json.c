@@ -25,7 +25,6 @@ static const unsigned char *helicone_json_ws(const unsigned char *p,
     const unsigned char *end);
 static size_t helicone_json_utf8_len(const unsigned char *p,
     const unsigned char *end);
-static int helicone_json_hex(unsigned char c);
 static int helicone_json_hex4(const unsigned char *p, const unsigned char *end,
     uint32_t *cp);
 static const unsigned char *helicone_json_scan_string(const unsigned char *p,
@@ -323,23 +322,6 @@ helicone_json_utf8_len(const unsigned char *p, const unsigned char *end)
 
 
 static int
-helicone_json_hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
-
-
-static int
 helicone_json_hex4(const unsigned char *p, const unsigned char *end,
     uint32_t *cp)
 {
@@ -354,7 +336,7 @@ helicone_json_hex4(const unsigned char *p, const unsigned char *end,
     v = 0;
 
     for (i = 0; i < 4; i++) {
-        d = helicone_json_hex(p[i]);
+        d = helicone_hex(p[i]);
 
         if (d < 0) {
             return HELICONE_ERROR;

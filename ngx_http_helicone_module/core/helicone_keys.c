@@ -12,7 +12,6 @@
 #define HELICONE_KEYS_HEX_LEN  (2 * HELICONE_SHA256_LEN)
 
 
-static int helicone_keys_hex(unsigned char c);
 static int helicone_keys_space(unsigned char c);
 
 
@@ -104,23 +103,6 @@ helicone_key_hash(const unsigned char *key, size_t len,
 
 
 static int
-helicone_keys_hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
-
-
-static int
 helicone_keys_space(unsigned char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v'
@@ -172,8 +154,8 @@ helicone_keys_parse_line(const unsigned char *line, size_t len,
     }
 
     for (i = 0; i < HELICONE_SHA256_LEN; i++) {
-        hi = helicone_keys_hex(tok[2 * i]);
-        lo = helicone_keys_hex(tok[2 * i + 1]);
+        hi = helicone_hex(tok[2 * i]);
+        lo = helicone_hex(tok[2 * i + 1]);
 
         if (hi < 0 || lo < 0) {
             return HELICONE_ERROR;

@@ -13,7 +13,6 @@
 #define HELICONE_REDACT_NAME_MAX  16
 
 
-static int helicone_redact_hex(unsigned char c);
 static int helicone_redact_secret(const unsigned char *name, size_t len);
 
 
@@ -21,23 +20,6 @@ static const char  *helicone_redact_names[] = {
     "key", "api_key", "api-key", "apikey", "x-api-key", "access_token",
     "token", "secret", "password", "sig", "signature", NULL
 };
-
-
-static int
-helicone_redact_hex(unsigned char c)
-{
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-
-    c |= 0x20;
-
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-
-    return -1;
-}
 
 
 /* 1 when a parameter name (as sent: maybe percent-encoded) is a key's */
@@ -56,8 +38,8 @@ helicone_redact_secret(const unsigned char *name, size_t len)
         c = name[i];
 
         if (c == '%' && i + 2 < len) {
-            hi = helicone_redact_hex(name[i + 1]);
-            lo = helicone_redact_hex(name[i + 2]);
+            hi = helicone_hex(name[i + 1]);
+            lo = helicone_hex(name[i + 2]);
 
             if (hi >= 0 && lo >= 0) {
                 c = (unsigned char) (hi * 16 + lo);

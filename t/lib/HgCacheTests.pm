@@ -115,6 +115,13 @@ sub run {
     ok(defined $r2->{headers}{'helicone-cache-latency'}, 'hit - latency');
     isnt($r2->{headers}{'helicone-id'}, $r1->{headers}{'helicone-id'},
          'hit - its own id');
+    # who answered, as the original response said
+    for my $h ('helicone-provider', 'helicone-model',
+               'helicone-gateway-mode')
+    {
+        ok(defined $r1->{headers}{$h}, "miss - $h");
+        is($r2->{headers}{$h}, $r1->{headers}{$h}, "hit - the same $h");
+    }
     is($calls->(), $n + 1, 'hit - the provider asked once');
 
     my $hit;
