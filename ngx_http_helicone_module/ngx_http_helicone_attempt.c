@@ -420,6 +420,12 @@ ngx_http_helicone_attempt_run(ngx_http_request_t *r,
 
     timeout = hlcf->attempt_timeout;
 
+    if (ctx->asked.increase_timeout) {
+        /* Helicone-Increase-Timeout: a slow model's long first byte;
+         * helicone_deadline still bounds it */
+        timeout = ngx_max(timeout, NGX_HTTP_HELICONE_INCREASED_TIMEOUT);
+    }
+
     if (ctx->deadline) {
         timeout = ngx_min(timeout, ctx->deadline - ngx_current_msec);
     }

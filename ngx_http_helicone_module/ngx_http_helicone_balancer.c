@@ -38,6 +38,8 @@ typedef struct {
 
 static ngx_http_helicone_peer_t *ngx_http_helicone_balancer_pick(
     ngx_http_helicone_upstream_t *hu);
+static ngx_int_t ngx_http_helicone_balancer_timeouts(ngx_http_request_t *r,
+    ngx_http_upstream_t *u);
 static ngx_int_t ngx_http_helicone_balancer_get_peer(ngx_peer_connection_t *pc,
     void *data);
 static void ngx_http_helicone_balancer_free_peer(ngx_peer_connection_t *pc,
@@ -74,6 +76,10 @@ ngx_http_helicone_balancer_init_peer(ngx_http_request_t *r,
     pd->upstream = hu;
     pd->u = u;
 
+    if (ngx_http_helicone_balancer_timeouts(r, u) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     u->peer.data = pd;
     u->peer.get = ngx_http_helicone_balancer_get_peer;
     u->peer.free = ngx_http_helicone_balancer_free_peer;
@@ -86,6 +92,41 @@ ngx_http_helicone_balancer_init_peer(ngx_http_request_t *r,
 
     /* expired addresses are used while new ones are looked up */
     ngx_http_helicone_dns_refresh(hu);
+
+    return NGX_OK;
+}
+
+
+/*
+ * Helicone-Increase-Timeout: the proxy's wait between two reads (the
+ * attempt location's proxy_read_timeout, which also bounds the wait for
+ * a response header) grows to Helicone's 30 minutes for this attempt,
+ * on a copy of the location's upstream settings.
+ */
+
+static ngx_int_t
+ngx_http_helicone_balancer_timeouts(ngx_http_request_t *r,
+    ngx_http_upstream_t *u)
+{
+    ngx_http_upstream_conf_t  *conf;
+    ngx_http_helicone_ctx_t   *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_helicone_module);
+
+    if (ctx == NULL || !ctx->asked.increase_timeout
+        || u->conf->read_timeout >= NGX_HTTP_HELICONE_INCREASED_TIMEOUT)
+    {
+        return NGX_OK;
+    }
+
+    conf = ngx_palloc(r->pool, sizeof(ngx_http_upstream_conf_t));
+    if (conf == NULL) {
+        return NGX_ERROR;
+    }
+
+    *conf = *u->conf;
+    conf->read_timeout = NGX_HTTP_HELICONE_INCREASED_TIMEOUT;
+    u->conf = conf;
 
     return NGX_OK;
 }

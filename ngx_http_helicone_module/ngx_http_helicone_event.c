@@ -35,6 +35,8 @@ static void ngx_http_helicone_event_write(ngx_http_request_t *r,
     ngx_str_t *req_body, ngx_str_t *resp_body, ngx_str_t *url);
 static void ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
     ngx_http_helicone_writer_t *w);
+static void ngx_http_helicone_event_tokenlimit(ngx_http_helicone_ctx_t *ctx,
+    ngx_http_helicone_writer_t *w);
 static void ngx_http_helicone_w_raw(ngx_http_helicone_writer_t *w,
     const char *s);
 static u_char *ngx_http_helicone_w_name(u_char *p, const char *name,
@@ -268,6 +270,7 @@ ngx_http_helicone_event_size(ngx_http_request_t *r,
            + ngx_http_helicone_str_size(&ctx->model)
            + ngx_http_helicone_str_size(&ctx->served_model)
            + ngx_http_helicone_str_size(&ctx->model_override)
+           + ngx_http_helicone_str_size(&ctx->tokenlimit.model)
            + ngx_http_helicone_url_size(url)
            + (req_body ? ngx_http_helicone_str_size(req_body) : 0)
            + (resp_body ? ngx_http_helicone_str_size(resp_body) : 0);
@@ -341,8 +344,8 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     /* heliconeMeta */
 
     ngx_http_helicone_w_raw(w, "\"heliconeMeta\":{");
-    ngx_http_helicone_w_bool(w, "omitRequestLog", ctx->omit_request);
-    ngx_http_helicone_w_bool(w, "omitResponseLog", ctx->omit_response);
+    ngx_http_helicone_w_bool(w, "omitRequestLog", ctx->asked.omit_request);
+    ngx_http_helicone_w_bool(w, "omitResponseLog", ctx->asked.omit_response);
 
     if (ctx->model_override.len) {
         ngx_http_helicone_w_opt_str(w, "modelOverride", &ctx->model_override);
@@ -408,10 +411,15 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     ngx_http_helicone_w_time(w, "requestCreatedAt", ctx->start_sec,
                              ctx->start_msec_part);
     ngx_http_helicone_w_opt_str(w, "model", &ctx->model);
+
+    if (ctx->tokenlimit.strategy != HELICONE_TOKENLIMIT_NONE) {
+        ngx_http_helicone_event_tokenlimit(ctx, w);
+    }
+
     ngx_http_helicone_w_str(w, "cacheReferenceId",
                             ctx->cache_hit ? ctx->cache_ref : nil_uuid, 36);
 
-    if (!ctx->omit_request && req_body->data) {
+    if (!ctx->asked.omit_request && req_body->data) {
         ngx_http_helicone_w_str(w, "body", req_body->data, req_body->len);
         ngx_http_helicone_w_bool(w, "bodyTruncated",
                                  req_body->len < ctx->body.len);
@@ -478,7 +486,7 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
         w->pos = w->last;
     }
 
-    if (!ctx->omit_response && resp_body->data) {
+    if (!ctx->asked.omit_response && resp_body->data) {
         ngx_http_helicone_w_str(w, "body", resp_body->data, resp_body->len);
         ngx_http_helicone_w_bool(w, "bodyTruncated",
                                  ctx->capture_overflow
@@ -562,6 +570,46 @@ ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
     }
 
     ngx_http_helicone_w_raw(w, "],");
+}
+
+
+/*
+ * What Helicone-Token-Limit-Exception-Handler did: the strategy, the
+ * estimate as sent and as forwarded, the limit (null: the model's window
+ * is unknown), and what was dropped, cut or chosen.
+ */
+
+static void
+ngx_http_helicone_event_tokenlimit(ngx_http_helicone_ctx_t *ctx,
+    ngx_http_helicone_writer_t *w)
+{
+    const char                             *name;
+    ngx_http_helicone_tokenlimit_result_t  *tl;
+
+    tl = &ctx->tokenlimit;
+    name = helicone_tokenlimit_name(tl->strategy);
+
+    ngx_http_helicone_w_raw(w, "\"tokenLimit\":{");
+    ngx_http_helicone_w_str(w, "strategy", (u_char *) name, ngx_strlen(name));
+    ngx_http_helicone_w_int(w, "estimate", (int64_t) tl->estimate);
+
+    if (tl->limit) {
+        ngx_http_helicone_w_int(w, "limit", (int64_t) tl->limit);
+
+    } else {
+        ngx_http_helicone_w_null(w, "limit");
+    }
+
+    ngx_http_helicone_w_int(w, "result", (int64_t) tl->result);
+    ngx_http_helicone_w_int(w, "dropped", (int64_t) tl->dropped);
+    ngx_http_helicone_w_int(w, "cut", (int64_t) tl->cut);
+
+    if (tl->model.len) {
+        ngx_http_helicone_w_opt_str(w, "model", &tl->model);
+    }
+
+    w->pos--;   /* the last comma */
+    ngx_http_helicone_w_raw(w, "},");
 }
 
 

@@ -400,6 +400,20 @@ ngx_http_helicone_first_attempt(ngx_http_request_t *r,
 {
     ngx_int_t  rc;
 
+    rc = ngx_http_helicone_tokenlimit(r, ctx);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_OK && ctx->tokenlimit.model.len == 0) {
+        /* a rewritten body: its members are found again */
+        rc = ngx_http_helicone_read_json(r, ctx);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+    }
+
     if (ngx_http_helicone_plan(r, ctx) != NGX_OK) {
         if (ctx->error_status == 0) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;

@@ -26,6 +26,91 @@ static ngx_int_t ngx_http_helicone_headers_served(ngx_http_request_t *r,
     ngx_str_t *provider, ngx_str_t *model);
 static void ngx_http_helicone_headers_retry(ngx_http_helicone_ctx_t *ctx,
     ngx_table_elt_t *h);
+static void ngx_http_helicone_header_str(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h, void *data);
+static void ngx_http_helicone_header_flag(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h, void *data);
+static void ngx_http_helicone_header_property(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h, void *data);
+static void ngx_http_helicone_header_tokenlimit(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h, void *data);
+
+
+typedef void (*ngx_http_helicone_header_read_pt)(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h, void *data);
+
+/* A Helicone-* request header read once per request into the ctx. */
+typedef struct {
+    ngx_str_t                          name;     /* lower case */
+    ngx_http_helicone_header_read_pt   read;
+    size_t                             offset;   /* of its ctx field */
+    void                              *data;     /* the reader's own */
+} ngx_http_helicone_header_t;
+
+
+#define ngx_http_helicone_ctx_field(f)  offsetof(ngx_http_helicone_ctx_t, f)
+
+static ngx_str_t  ngx_http_helicone_session_id =
+    ngx_string("Helicone-Session-Id");
+static ngx_str_t  ngx_http_helicone_session_path =
+    ngx_string("Helicone-Session-Path");
+static ngx_str_t  ngx_http_helicone_session_name =
+    ngx_string("Helicone-Session-Name");
+static ngx_str_t  ngx_http_helicone_prompt_id =
+    ngx_string("Helicone-Prompt-Id");
+
+/*
+ * The Helicone-* headers that shape this request's handling and its log
+ * (docs/headers.md lists them all, t/headers.t checks that it does).
+ * Helicone-Property-* and Helicone-Retry-* are read by their prefix;
+ * Helicone-Auth, -Cache-*, -RateLimit-Policy, -Fallbacks, -Target-Url
+ * and -Request-Id by the concern that uses them.
+ */
+static ngx_http_helicone_header_t  ngx_http_helicone_headers_in[] = {
+
+    { ngx_string("helicone-user-id"), ngx_http_helicone_header_str,
+      ngx_http_helicone_ctx_field(user_id), NULL },
+
+    { ngx_string("helicone-session-id"), ngx_http_helicone_header_property,
+      0, &ngx_http_helicone_session_id },
+
+    { ngx_string("helicone-session-path"), ngx_http_helicone_header_property,
+      0, &ngx_http_helicone_session_path },
+
+    { ngx_string("helicone-session-name"), ngx_http_helicone_header_property,
+      0, &ngx_http_helicone_session_name },
+
+    { ngx_string("helicone-prompt-id"), ngx_http_helicone_header_property,
+      0, &ngx_http_helicone_prompt_id },
+
+    { ngx_string("helicone-model-override"), ngx_http_helicone_header_str,
+      ngx_http_helicone_ctx_field(model_override), NULL },
+
+    { ngx_string("helicone-omit-request"), ngx_http_helicone_header_flag,
+      ngx_http_helicone_ctx_field(asked.omit_request), NULL },
+
+    { ngx_string("helicone-omit-response"), ngx_http_helicone_header_flag,
+      ngx_http_helicone_ctx_field(asked.omit_response), NULL },
+
+    { ngx_string("helicone-token-limit-exception-handler"),
+      ngx_http_helicone_header_tokenlimit,
+      ngx_http_helicone_ctx_field(asked.token_limit), NULL },
+
+    { ngx_string("helicone-stream-usage"), ngx_http_helicone_header_flag,
+      ngx_http_helicone_ctx_field(asked.stream_usage), NULL },
+
+    { ngx_string("helicone-increase-timeout"), ngx_http_helicone_header_flag,
+      ngx_http_helicone_ctx_field(asked.increase_timeout), NULL },
+
+    { ngx_string("helicone-target-provider"), ngx_http_helicone_header_str,
+      ngx_http_helicone_ctx_field(asked.target_provider), NULL },
+
+    { ngx_string("helicone-stream-force-format"),
+      ngx_http_helicone_header_flag,
+      ngx_http_helicone_ctx_field(asked.force_format), NULL },
+
+    { ngx_null_string, NULL, 0, NULL }
+};
 
 
 /* hop-by-hop, framing or ours to set: never copied upstream */
@@ -205,15 +290,11 @@ void
 ngx_http_helicone_headers_read(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
-    ngx_str_t         name;
-    ngx_uint_t        i;
-    ngx_list_part_t  *part;
-    ngx_table_elt_t  *h;
-
-    static ngx_str_t  session_id = ngx_string("Helicone-Session-Id");
-    static ngx_str_t  session_path = ngx_string("Helicone-Session-Path");
-    static ngx_str_t  session_name = ngx_string("Helicone-Session-Name");
-    static ngx_str_t  prompt_id = ngx_string("Helicone-Prompt-Id");
+    ngx_str_t                    name;
+    ngx_uint_t                   i;
+    ngx_list_part_t             *part;
+    ngx_table_elt_t             *h;
+    ngx_http_helicone_header_t  *hh;
 
     part = &r->headers_in.headers.part;
     h = part->elts;
@@ -259,56 +340,66 @@ ngx_http_helicone_headers_read(ngx_http_request_t *r,
             continue;
         }
 
-        if (ngx_http_helicone_header_is(&h[i], "helicone-user-id", 16)) {
-            ctx->user_id = h[i].value;
-
-        } else if (ngx_http_helicone_header_is(&h[i],
-                                               "helicone-session-id", 19))
-        {
-            (void) ngx_http_helicone_property_add(r, ctx, &session_id,
-                                                  &h[i].value);
-
-        } else if (ngx_http_helicone_header_is(&h[i],
-                                               "helicone-session-path", 21))
-        {
-            (void) ngx_http_helicone_property_add(r, ctx, &session_path,
-                                                  &h[i].value);
-
-        } else if (ngx_http_helicone_header_is(&h[i],
-                                               "helicone-session-name", 21))
-        {
-            (void) ngx_http_helicone_property_add(r, ctx, &session_name,
-                                                  &h[i].value);
-
-        } else if (ngx_http_helicone_header_is(&h[i],
-                                               "helicone-prompt-id", 18))
-        {
-            (void) ngx_http_helicone_property_add(r, ctx, &prompt_id,
-                                                  &h[i].value);
-
-        } else if (ngx_http_helicone_header_is(&h[i],
-                                               "helicone-model-override", 23))
-        {
-            ctx->model_override = h[i].value;
-
-        } else if (ngx_http_helicone_header_is(&h[i],
-                                               "helicone-omit-request", 21))
-        {
-            ctx->omit_request = ngx_http_helicone_header_true(&h[i]);
-
-        } else if (ngx_http_helicone_header_is(&h[i],
-                                               "helicone-omit-response", 22))
-        {
-            ctx->omit_response = ngx_http_helicone_header_true(&h[i]);
-
-        } else if (h[i].key.len > 15
-                   && ngx_strncasecmp(h[i].key.data,
-                                      (u_char *) "helicone-retry-", 15)
-                      == 0)
+        if (h[i].key.len > 15
+            && ngx_strncasecmp(h[i].key.data, (u_char *) "helicone-retry-", 15)
+               == 0)
         {
             ngx_http_helicone_headers_retry(ctx, &h[i]);
+            continue;
+        }
+
+        for (hh = ngx_http_helicone_headers_in; hh->name.len; hh++) {
+            if (hh->name.len == h[i].key.len
+                && ngx_strncasecmp(h[i].key.data, hh->name.data,
+                                   hh->name.len) == 0)
+            {
+                hh->read(r, ctx, &h[i], hh->data ? hh->data
+                                                 : (u_char *) ctx + hh->offset);
+                break;
+            }
         }
     }
+}
+
+
+/* A header's value, as sent, into an ngx_str_t of the ctx. */
+
+static void
+ngx_http_helicone_header_str(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h, void *data)
+{
+    *(ngx_str_t *) data = h->value;
+}
+
+
+/* "true" (any case) sets an ngx_flag_t of the ctx; anything else clears it. */
+
+static void
+ngx_http_helicone_header_flag(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h, void *data)
+{
+    *(ngx_flag_t *) data = ngx_http_helicone_header_true(h);
+}
+
+
+/* Session and prompt headers are logged as properties of that name. */
+
+static void
+ngx_http_helicone_header_property(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h, void *data)
+{
+    (void) ngx_http_helicone_property_add(r, ctx, data, &h->value);
+}
+
+
+/* truncate, middle-out or fallback; Helicone ignores any other value. */
+
+static void
+ngx_http_helicone_header_tokenlimit(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h, void *data)
+{
+    *(ngx_uint_t *) data = helicone_tokenlimit_strategy(h->value.data,
+                                                        h->value.len);
 }
 
 

@@ -178,7 +178,8 @@ ngx_http_helicone_json_load_models(ngx_conf_t *cf,
     ngx_http_helicone_main_conf_t *hmcf, u_char *text, size_t len,
     ngx_str_t *source, ngx_hash_keys_arrays_t *keys)
 {
-    cJSON                          *root, *models, *aliases, *m, *e, *v;
+    cJSON                          *root, *models, *aliases, *contexts, *m,
+                                   *e, *v;
     ngx_str_t                       name, provider, id;
     ngx_uint_t                      i, j;
     ngx_array_t                     all;
@@ -306,6 +307,27 @@ ngx_http_helicone_json_load_models(ngx_conf_t *cf,
                 != NGX_OK)
             {
                 goto failed;
+            }
+        }
+    }
+
+    /* context windows, where known: what a token limit is taken from */
+
+    contexts = cJSON_GetObjectItemCaseSensitive(root, "contexts");
+
+    if (cJSON_IsObject(contexts)) {
+        mp = all.elts;
+
+        cJSON_ArrayForEach(v, contexts) {
+            if (!cJSON_IsNumber(v) || v->valuedouble < 1) {
+                continue;
+            }
+
+            for (i = 0; i < all.nelts; i++) {
+                if (ngx_strcmp(mp[i]->name.data, v->string) == 0) {
+                    mp[i]->context = (ngx_uint_t) v->valuedouble;
+                    break;
+                }
             }
         }
     }

@@ -19,6 +19,7 @@
 #include <helicone_buf.h>
 #include <helicone_translate.h>
 #include <helicone_cost.h>
+#include <helicone_tokenlimit.h>
 #include <helicone_policy.h>
 #include <helicone_ratelimit.h>
 
@@ -105,6 +106,8 @@ typedef struct {
 typedef struct {
     ngx_str_t                      name;         /* registry model name */
     ngx_array_t                    endpoints;    /* cheapest first */
+    ngx_uint_t                     context;      /* window in tokens;
+                                                    0: unknown */
 } ngx_http_helicone_model_t;
 
 
@@ -255,6 +258,37 @@ typedef struct {
 } ngx_http_helicone_attempt_t;
 
 
+/* Helicone-Increase-Timeout's wait for a first byte: Helicone's 30 min */
+#define NGX_HTTP_HELICONE_INCREASED_TIMEOUT  (30 * 60 * 1000)
+
+
+/* What the client's Helicone-* request headers ask (headers.c). */
+typedef struct {
+    ngx_str_t                      target_provider; /* names a target's
+                                                       provider */
+    ngx_uint_t                     token_limit;  /* helicone_tokenlimit_e */
+    ngx_flag_t                     omit_request;
+    ngx_flag_t                     omit_response;
+    ngx_flag_t                     stream_usage; /* proxy mode: ask usage */
+    ngx_flag_t                     increase_timeout;
+    ngx_flag_t                     force_format; /* whole SSE events only */
+} ngx_http_helicone_asked_t;
+
+
+/* What the token-limit handler did, for the log event (tokenlimit.c). */
+typedef struct {
+    ngx_uint_t                     strategy;     /* helicone_tokenlimit_e
+                                                    that ran; NONE: none */
+    uint64_t                       estimate;     /* tokens, as sent */
+    uint64_t                       limit;        /* 0: the model's window is
+                                                    unknown */
+    uint64_t                       result;       /* tokens, as forwarded */
+    ngx_uint_t                     dropped;      /* messages dropped */
+    ngx_uint_t                     cut;          /* texts shortened */
+    ngx_str_t                      model;        /* fallback's choice */
+} ngx_http_helicone_tokenlimit_result_t;
+
+
 typedef struct {
     ngx_http_request_t            *request;
     ngx_str_t                      id;           /* Helicone-Id */
@@ -279,6 +313,8 @@ typedef struct {
     ngx_array_t                   *properties;   /* ngx_keyval_t */
     ngx_str_t                      model_override;
     ngx_str_t                      target_origin; /* target mode */
+    ngx_http_helicone_asked_t      asked;        /* headers.c */
+    ngx_http_helicone_tokenlimit_result_t  tokenlimit; /* tokenlimit.c */
 
     ngx_http_helicone_target_t    *targets;
     ngx_uint_t                     ntargets;
@@ -351,12 +387,13 @@ typedef struct {
     unsigned                       include_usage:1; /* and for its usage */
     unsigned                       event_stream:1; /* response is SSE */
     unsigned                       sse_done:1;   /* "[DONE]" seen */
+    unsigned                       cut_usage:1;  /* STRIP: the usage chunk
+                                                    is ours, not the
+                                                    client's */
     unsigned                       provider_error:1; /* an error in a 200 */
     unsigned                       sse_overflow:1; /* an event too large to
                                                       translate */
     unsigned                       capture_overflow:1;
-    unsigned                       omit_request:1;
-    unsigned                       omit_response:1;
     unsigned                       running:1;    /* attempt in flight */
     unsigned                       relayed:1;    /* response headers sent */
     unsigned                       done:1;
@@ -484,6 +521,10 @@ ngx_int_t ngx_http_helicone_providers_init(ngx_conf_t *cf,
     ngx_http_helicone_main_conf_t *hmcf);
 ngx_http_helicone_provider_t *ngx_http_helicone_provider_find(
     ngx_http_helicone_main_conf_t *hmcf, u_char *name, size_t len);
+/* tokenlimit.c */
+ngx_int_t ngx_http_helicone_tokenlimit(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+
 ngx_http_helicone_model_t *ngx_http_helicone_model_find(
     ngx_http_helicone_main_conf_t *hmcf, u_char *name, size_t len);
 char *ngx_http_helicone_provider_directive(ngx_conf_t *cf,

@@ -618,6 +618,18 @@ ngx_http_helicone_plan_target(ngx_http_request_t *r,
         }
     }
 
+    /*
+     * Helicone-Target-Provider names the provider of an origin the table
+     * does not know (a self-hosted model server): how its usage is read
+     * and priced. A known origin is what it is: a client naming a cheaper
+     * provider would lower what its cost limits are charged.
+     */
+    if (t->provider == NULL && ctx->asked.target_provider.len) {
+        t->provider = ngx_http_helicone_provider_find(hmcf,
+                                           ctx->asked.target_provider.data,
+                                           ctx->asked.target_provider.len);
+    }
+
     return ngx_http_helicone_plan_uri(r, &origin, &t->url);
 }
 
@@ -817,6 +829,33 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
         if (t->body.data == NULL) {
             /* Helicone-Fallbacks may have changed it already */
             t->body = ctx->body;
+        }
+
+        if (ctx->asked.stream_usage && ctx->stream && ctx->json_ok
+            && t->body.data == ctx->body.data
+            && (t->provider == NULL
+                || t->provider->api == NGX_HTTP_HELICONE_API_OPENAI))
+        {
+            /* Helicone-Stream-Usage: usage asked for, as gateway mode
+             * always does, and cut from what the client gets */
+            ngx_memzero(&rw, sizeof(helicone_rewrite_opts_t));
+            rw.include_usage = 1;
+            rw.found = 1;
+            rw.model_value = ctx->json_model;
+            rw.stream_options = ctx->json_stream_options;
+
+            p = ngx_pnalloc(r->pool, helicone_rewrite_size(&ctx->json, &rw));
+            if (p == NULL) {
+                return NGX_ERROR;
+            }
+
+            if (helicone_rewrite_request(&ctx->json, &rw, p, &len, &injected)
+                == HELICONE_OK)
+            {
+                t->body.data = p;
+                t->body.len = len;
+                t->usage_injected = injected;
+            }
         }
 
         return NGX_OK;

@@ -85,8 +85,13 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
         ctx->mode = ctx->event_stream ? NGX_HTTP_HELICONE_RESPONSE_STREAM
                                       : NGX_HTTP_HELICONE_RESPONSE_JSON;
 
-    } else if (t->usage_injected && ctx->event_stream) {
+    } else if ((t->usage_injected || ctx->asked.force_format)
+               && ctx->event_stream)
+    {
+        /* our usage chunk cut, or (Helicone-Stream-Force-Format) whole
+         * events only: strip mode sends a piece only at event ends */
         ctx->mode = NGX_HTTP_HELICONE_RESPONSE_STRIP;
+        ctx->cut_usage = t->usage_injected;
 
     } else {
         ctx->mode = NGX_HTTP_HELICONE_RESPONSE_PASS;
@@ -579,7 +584,8 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
     }
 
     if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STRIP) {
-        (void) ngx_http_helicone_response_strip(ctx, ev, usage_only);
+        (void) ngx_http_helicone_response_strip(ctx, ev,
+                                                usage_only && ctx->cut_usage);
     }
 
     return 0;
