@@ -4,7 +4,8 @@
 #   make         build build/ngx_http_helicone_module.so against nginx-dev
 #   make run     start the gateway with nginx.conf.example on 127.0.0.1:8080
 #   make test    unit tests (ASan/UBSan) and integration tests (prove)
-#   make bench   load benchmark against bare nginx proxy_pass, of the log
+#   make bench   load benchmark against bare nginx proxy_pass, of streams
+#                and paced p99 (bench/stream-run; alone: make bench-stream), of the log
 #                sinks (bench/kafka-run; alone: make bench-kafka), of a cache
 #                hit vs bare nginx (bench/cache-run; make bench-cache) and of
 #                the Redis vs shm miss path (bench/redis-miss.sh; make bench-redis)
@@ -30,6 +31,7 @@ EMBEDDED    := $(BUILD)/gen/ngx_http_helicone_embedded.c
 RUN_DIR     := $(BUILD)/run
 MOCK_KAFKA  := $(BUILD)/mock_cluster
 APPEND_COST := $(BUILD)/append-cost
+PACED       := $(BUILD)/paced
 CC_OPT      ?= -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter
 LD_OPT      ?=
 
@@ -45,8 +47,8 @@ SOURCES     := config $(wildcard ngx_http_helicone_module/*.[ch]) \
 DATA        := providers/providers.json providers/models.json costs/costs.json
 
 .PHONY: all deps deps-build sdk-deps run stop test unit integration test-asan soak bench bench-kafka \
-        bench-cache bench-redis bench-conn bench-instructions \
-        key clean fuzz install deb
+        bench-cache bench-redis bench-conn bench-instructions bench-stream \
+        key clean fuzz install deb lint
 
 all: $(MODULE) $(MOCK_KAFKA)
 
@@ -85,6 +87,11 @@ $(MOCK_KAFKA): t/kafka/mock_cluster.c
 	mkdir -p $(BUILD)
 	$(CC) -O2 -Wall -Wextra -Werror -o $@ $< -lrdkafka
 
+# a paced load with latency from when each request was due (bench/stream-run)
+$(PACED): bench/paced.c
+	mkdir -p $(BUILD)
+	$(CC) -O2 -Wall -Wextra -Werror -o $@ $<
+
 # the kernel's cost of a log line on this box, without nginx (bench/run)
 $(APPEND_COST): bench/append-cost.c
 	mkdir -p $(BUILD)
@@ -115,12 +122,17 @@ test-asan: deps sdk-deps $(MODULE) $(MOCK_KAFKA)
 soak: deps $(MODULE)
 	@perl bench/soak
 
-bench: deps $(MODULE) $(MOCK_KAFKA) $(APPEND_COST)
+bench: deps $(MODULE) $(MOCK_KAFKA) $(APPEND_COST) $(PACED)
 	@sh bench/run
+	@sh bench/stream-run
 	@sh bench/kafka-run
 	@sh bench/cache-run
 	@sh bench/redis-miss.sh
 	@sh bench/conn-run
+
+# streams of 17 and 200 events and paced p99, against bare nginx
+bench-stream: deps $(MODULE) $(PACED)
+	@sh bench/stream-run
 
 # only the log sinks: none, file, Kafka
 bench-kafka: deps $(MODULE) $(MOCK_KAFKA)
