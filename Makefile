@@ -3,7 +3,11 @@
 #   make deps    install every Debian package the project needs (root, idempotent)
 #   make         build build/ngx_http_helicone_module.so against nginx-dev
 #   make run     start the gateway with nginx.conf.example on 127.0.0.1:8080
-#   make test    unit tests (ASan/UBSan) and integration tests (prove)
+#   make test    lint, unit tests (ASan/UBSan) and integration tests (prove)
+#   make lint    what STYLE.md relies on: 80 columns, no tabs, prefixes
+#   make unit    the C unit tests of core/ alone (lua-free-tests, ASan/UBSan)
+#   make integration  the t/ suite alone (prove -r t/)
+#   make fuzz    libFuzzer over core's parsers (FUZZ_TIME seconds each)
 #   make bench   load benchmark against bare nginx proxy_pass, of streams
 #                and paced p99 (bench/stream-run; alone: make bench-stream), of the log
 #                sinks (bench/kafka-run; alone: make bench-kafka), of a cache
@@ -108,6 +112,9 @@ test: deps sdk-deps $(MODULE) $(MOCK_KAFKA)
 
 unit:
 	$(MAKE) -C lua-free-tests test
+
+lint:
+	@sh tools/lint
 
 # libFuzzer over the core's parsers, FUZZ_TIME seconds each (default 30)
 fuzz:

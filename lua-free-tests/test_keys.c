@@ -169,8 +169,8 @@ test_zero_hash(void)
     unsigned char   sha[HELICONE_SHA256_LEN];
     helicone_str_t  org, name;
 
-    is_int(parse("0000000000000000000000000000000000000000000000000000000000000000"
-                 " org", sha, &org, &name),
+    is_int(parse("00000000000000000000000000000000"
+                 "00000000000000000000000000000000 org", sha, &org, &name),
            HELICONE_ERROR, "an all-zero hash is refused");
 }
 

@@ -186,7 +186,7 @@ typedef struct {
     ngx_http_helicone_store_redis_t  *store_redis; /* NULL: shm only */
     ngx_flag_t                     keys_redis;   /* helicone_keys_redis */
     time_t                         keys_valid;   /* its local cache */
-    ngx_array_t                    legacy;       /* ngx_http_helicone_legacy_t */
+    ngx_array_t                    legacy;  /* ngx_http_helicone_legacy_t */
     ngx_array_t                    price_sets;   /* by provider, for
                                                     cost_ceiling() */
     ngx_array_t                   *keys;         /* sorted by sha */
@@ -351,12 +351,12 @@ typedef struct {
     ngx_uint_t                     retry_factor;
     ngx_msec_t                     retry_min;
     ngx_msec_t                     retry_max;
-    ngx_array_t                    attempts;     /* ngx_http_helicone_attempt_t */
+    ngx_array_t                    attempts; /* ngx_http_helicone_attempt_t */
     ngx_http_helicone_attempt_t   *served;
 
     helicone_sse_parser_t          sse;
     helicone_usage_t               usage;
-    ngx_uint_t                     mode;         /* NGX_HTTP_HELICONE_RESPONSE_* */
+    ngx_uint_t                     mode;  /* NGX_HTTP_HELICONE_RESPONSE_* */
     ngx_uint_t                     dialect;      /* NGX_HTTP_HELICONE_API_* */
     helicone_translate_stream_t   *translate;
     helicone_buf_t                 out;          /* transformed bytes */
