@@ -17,6 +17,7 @@ use Test::More;
 
 use HgTest;
 use HgDns;
+use HgTls;
 use MockLLM;
 
 my $t = HgTest->new;
@@ -27,23 +28,8 @@ plan(skip_all => 'no openssl binary') unless -x '/usr/bin/openssl';
 my $d = $t->dir;
 
 # a test CA and a certificate for the TLS front of the mock
-sub openssl {
-    my $out = `openssl @_ 2>&1`;
-    die "openssl @_: $out" if $?;
-}
-
-openssl("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=hg-test-ca"
-        . " -keyout $d/ca.key -out $d/ca.crt");
-openssl("req -newkey rsa:2048 -nodes -subj /CN=llm.test"
-        . " -keyout $d/llm.key -out $d/llm.csr");
-$t->write_file('san.ext', "subjectAltName=DNS:llm.test,DNS:resume.test\n");
-openssl("x509 -req -in $d/llm.csr -CA $d/ca.crt -CAkey $d/ca.key"
-        . " -CAcreateserial -days 2 -extfile $d/san.ext -out $d/llm.crt");
-
-my $attempt = $t->read_file($t->root . '/conf/helicone_attempt.conf');
-$attempt =~ s{proxy_ssl_trusted_certificate\s+\S+;}
-             {proxy_ssl_trusted_certificate $d/ca.crt;};
-$t->write_file('attempt-test-ca.conf', $attempt);
+HgTls::certificate($t, 'llm.test', 'resume.test');
+HgTls::attempt_conf($t) or die "no CA file in the attempt location\n";
 
 my $dns = HgDns->start(t => $t, ttl => 300,
                        names => { 'llm.test' => '127.0.0.1',
