@@ -397,7 +397,12 @@ ngx_http_helicone_upstream_postconfiguration(ngx_conf_t *cf)
     tuning = humcf->tunings.elts;
 
     for (i = 0; i < humcf->tunings.nelts; i++) {
-        if (!tuning[i].used) {
+        if (!tuning[i].used
+            /* a provider whose host has an upstream{} block of its own */
+            && ngx_http_helicone_provider_find(hmcf, tuning[i].name.data,
+                                               tuning[i].name.len)
+               == NULL)
+        {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "helicone_upstream \"%V\": no provider or "
                           "origin of that name", &tuning[i].name);
