@@ -90,6 +90,17 @@ http {
         listen 127.0.0.1:%%PORT_gw%%;
         include %%DIR%%/attempt-test-ca.conf;
         location /v1/ { helicone_pass gateway; }
+
+        location /proxy/ {
+            rewrite ^/proxy(/.*)$ $1 break;
+            helicone_pass plain;
+        }
+
+        location /target/ {
+            rewrite ^/target(/.*)$ $1 break;
+            helicone_pass target;
+            helicone_target_allow http://127.0.0.1:%%PORT_plain%%;
+        }
     }
 }
 EOF
@@ -125,6 +136,21 @@ my @status = map { ask('plain')->{status} } 1 .. 5;
 is("@status", '200 200 200 200 200', 'reuse - five requests');
 is(scalar @{ $plain->requests }, 5, 'reuse - five reached the mock');
 is(accepts($plain), 1, 'reuse - over one connection');
+
+# the same pool in every mode: proxy mode and target mode reach the
+# origin over the connection gateway mode left
+my $json = { model => 'gpt-4o-mini', messages => [] };
+my @modes = map {
+    ($t->chat(port => $gw, path => '/proxy/v1/chat/completions',
+              json => $json)->{status},
+     $t->chat(port => $gw, path => '/target/v1/chat/completions',
+              headers => [ [ 'Helicone-Target-Url',
+                             'http://127.0.0.1:' . $t->port('plain') ] ],
+              json => $json)->{status})
+} 1 .. 2;
+is("@modes", '200 200 200 200', 'proxy and target modes - answered');
+is(scalar @{ $plain->requests }, 9, 'proxy and target modes - reached the mock');
+is(accepts($plain), 1, 'proxy and target modes - over the same connection');
 
 # "localhost" is not asked of DNS (our server does not know it)
 is(ask('local')->{status}, 200, 'localhost - reached without DNS');
