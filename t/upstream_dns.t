@@ -147,6 +147,8 @@ $since = $t->log_offset;
 $r = ask('nowhere');
 is($r->{status}, 502, 'unresolvable - 502');
 is($r->{json}{error}{code}, 'upstream_failed', 'unresolvable - JSON error');
+like($r->{json}{error}{message}, qr/^the provider request failed: nowhere \(gpt-4o-mini\): dns$/,
+     'unresolvable - the client is told it was DNS');
 ok($t->wait_log(qr/helicone upstream: DNS lookup of "nowhere\.test" failed: Host not found/, since => $since),
    'unresolvable - the log says DNS and names the host');
 my $ev = $t->wait_event($r->{headers}{'helicone-id'});
