@@ -61,6 +61,7 @@ http {
     helicone_provider moving url=http://moving.test:%%PORT_move%% auth=none;
     helicone_provider nowhere url=http://nowhere.test:%%PORT_move%%
                       auth=none;
+    helicone_provider late url=http://late.test:%%PORT_move%% auth=none;
     helicone_provider spread url=http://spread.test:%%PORT_move%% auth=none;
     helicone_provider half url=http://half.test:%%PORT_move%% auth=none;
     helicone_upstream spread keepalive=0;
@@ -173,6 +174,14 @@ is(answered_by(ask('moving')), 'b', 'DNS down - still served');
 
 my $warned = () = $t->error_log(since => $since) =~ /still using its last/g;
 is($warned, 1, 'DNS down - told once per interval');
+
+# a name first asked while DNS is down: the attempt gives up in seconds
+$r = ask('late');
+is($r->{status}, 502, 'DNS down, a new name - 502');
+like($r->{json}{error}{message}, qr/: dns$/, 'DNS down, a new name - said');
+like($t->error_log(since => $since),
+     qr/DNS lookup of "late\.test" failed: Operation timed out/,
+     'DNS down, a new name - the lookup timed out');
 
 $t->stop;
 $t->check_no_alerts;
