@@ -12,7 +12,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 
 use HgTest;
-use HgTls;
+use HgProvider;
 
 my $t = HgTest->new;
 
@@ -22,10 +22,10 @@ plan(skip_all => 'no openssl binary') unless -x '/usr/bin/openssl';
 my $d = $t->dir;
 
 # a private CA and a certificate for "llm.test" signed by it
-HgTls::certificate($t, 'llm.test', 'other.test');
+HgProvider::certificate($t, 'llm.test', 'other.test');
 
 # the shipped attempt location, trusting our CA instead of the system's
-ok(HgTls::attempt_conf($t), 'attempt conf - names a trusted CA file');
+ok(HgProvider::attempt_conf($t), 'attempt conf - names a trusted CA file');
 
 my $mock = $t->mock_llm('openai');
 

@@ -18,6 +18,7 @@ use Test::More;
 
 use HgTest;
 use HgDns;
+use HgProvider;
 use MockLLM;
 
 my $t = HgTest->new;
@@ -81,13 +82,7 @@ $t->run;
 
 my $gw = $t->port('gw');
 
-sub ask {
-    my ($provider) = @_;
-    return $t->chat(port => $gw, timeout => 15,
-                    json => { model => "gpt-4o-mini/$provider",
-                              messages => [ { role => 'user',
-                                              content => 'hi' } ] });
-}
+sub ask { HgProvider::ask($t, $gw, $_[0]) }
 
 sub answered_by {
     my ($r) = @_;

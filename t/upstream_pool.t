@@ -17,7 +17,7 @@ use Test::More;
 
 use HgTest;
 use HgDns;
-use HgTls;
+use HgProvider;
 use MockLLM;
 
 my $t = HgTest->new;
@@ -28,8 +28,8 @@ plan(skip_all => 'no openssl binary') unless -x '/usr/bin/openssl';
 my $d = $t->dir;
 
 # a test CA and a certificate for the TLS front of the mock
-HgTls::certificate($t, 'llm.test', 'resume.test');
-HgTls::attempt_conf($t) or die "no CA file in the attempt location\n";
+HgProvider::certificate($t, 'llm.test', 'resume.test');
+HgProvider::attempt_conf($t) or die "no CA file in the attempt location\n";
 
 my $dns = HgDns->start(t => $t, ttl => 300,
                        names => { 'llm.test' => '127.0.0.1',
@@ -109,13 +109,7 @@ $t->run;
 
 my $gw = $t->port('gw');
 
-sub ask {
-    my ($provider) = @_;
-    return $t->chat(port => $gw, timeout => 15,
-                    json => { model => "gpt-4o-mini/$provider",
-                              messages => [ { role => 'user',
-                                              content => 'hi' } ] });
-}
+sub ask { HgProvider::ask($t, $gw, $_[0]) }
 
 sub accepts {
     my ($mock) = @_;

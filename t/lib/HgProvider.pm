@@ -1,8 +1,9 @@
-package HgTls;
+package HgProvider;
 
-# A test CA for TLS providers, made with openssl in the test's directory:
-# ca.crt, and llm.crt / llm.key for the names given; and the shipped
-# attempt location trusting that CA instead of the system's.
+# Tests of provider connections: a test CA for TLS providers, made with
+# openssl in the test's directory (ca.crt, and llm.crt / llm.key for the
+# names given); the shipped attempt location trusting that CA instead of
+# the system's; a chat request routed to one provider.
 
 use strict;
 use warnings;
@@ -12,7 +13,7 @@ sub openssl {
     die "openssl @_: $out" if $?;
 }
 
-# HgTls::certificate($t, 'llm.test', 'other.test'): the first name is the
+# HgProvider::certificate($t, 'llm.test', 'other.test'): the first name is the
 # subject, all of them are in subjectAltName
 sub certificate {
     my ($t, @names) = @_;
@@ -39,6 +40,15 @@ sub attempt_conf {
     $t->write_file('attempt-test-ca.conf', $attempt);
 
     return 1;
+}
+
+# HgProvider::ask($t, $port, 'name'): a gateway request for that provider
+sub ask {
+    my ($t, $port, $provider) = @_;
+    return $t->chat(port => $port, timeout => 15,
+                    json => { model => "gpt-4o-mini/$provider",
+                              messages => [ { role => 'user',
+                                              content => 'hi' } ] });
 }
 
 1;
