@@ -19,6 +19,8 @@ struct ngx_http_helicone_idle_s {
     ngx_http_helicone_upstream_t  *upstream;
     ngx_sockaddr_t                 sockaddr;
     socklen_t                      socklen;
+    size_t                         len;          /* of text */
+    u_char                         text[NGX_SOCKADDR_STRLEN];
 };
 
 
@@ -164,6 +166,8 @@ ngx_http_helicone_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
 
         ngx_memcpy(&pd->sockaddr, &item->sockaddr, item->socklen);
         pd->socklen = item->socklen;
+        pd->name.len = item->len;
+        ngx_memcpy(pd->text, item->text, item->len);
 
         c->idle = 0;
         c->sent = 0;
@@ -194,11 +198,12 @@ ngx_http_helicone_balancer_get_peer(ngx_peer_connection_t *pc, void *data)
 
         ngx_memcpy(&pd->sockaddr, &peer->sockaddr, peer->socklen);
         pd->socklen = peer->socklen;
+        pd->name.len = peer->name.len;
+        ngx_memcpy(pd->text, peer->name.data, peer->name.len);
     }
 
+    /* a copy: the address set may change before the request ends */
     pd->name.data = pd->text;
-    pd->name.len = ngx_sock_ntop(&pd->sockaddr.sockaddr, pd->socklen,
-                                 pd->text, NGX_SOCKADDR_STRLEN, 1);
 
     pc->sockaddr = &pd->sockaddr.sockaddr;
     pc->socklen = pd->socklen;
@@ -402,6 +407,8 @@ ngx_http_helicone_balancer_keep(ngx_peer_connection_t *pc,
     item->connection = c;
     ngx_memcpy(&item->sockaddr, pc->sockaddr, pc->socklen);
     item->socklen = pc->socklen;
+    item->len = pd->name.len;
+    ngx_memcpy(item->text, pd->name.data, pd->name.len);
 
     pc->connection = NULL;
 

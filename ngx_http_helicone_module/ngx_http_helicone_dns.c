@@ -23,6 +23,8 @@ typedef struct {
 
 static void ngx_http_helicone_dns_handler(ngx_resolver_ctx_t *ctx);
 static void ngx_http_helicone_dns_wake(ngx_http_helicone_upstream_t *hu);
+static ngx_uint_t ngx_http_helicone_dns_stale(
+    ngx_http_helicone_upstream_t *hu);
 static void ngx_http_helicone_dns_waiter_cleanup(void *data);
 static ngx_int_t ngx_http_helicone_dns_servers(ngx_conf_t *cf,
     ngx_str_t *path, ngx_array_t *names);
@@ -324,8 +326,11 @@ ngx_http_helicone_dns_literal(ngx_conf_t *cf, ngx_http_helicone_upstream_t *hu)
 /*
  * Before an attempt connects: NGX_OK when the name has addresses (a lookup
  * starts behind the request if they are expired), NGX_AGAIN when the
- * request waits for the first answer (ngx_http_core_run_phases() follows
- * it), NGX_DECLINED when the name could not be resolved.
+ * request waits for an answer (ngx_http_core_run_phases() follows it),
+ * NGX_DECLINED when the name could not be resolved. A request waits for
+ * the first answer, and for one that replaces addresses left unused long
+ * past their TTL (the provider idle for a while): those may be gone. If
+ * that lookup fails, the old addresses serve.
  */
 
 ngx_int_t
@@ -347,13 +352,13 @@ ngx_http_helicone_dns_wait(ngx_http_request_t *r,
 
     ngx_http_helicone_dns_refresh(hu);
 
-    if (hu->npeers) {
+    if (hu->npeers && !ngx_http_helicone_dns_stale(hu)) {
         return NGX_OK;
     }
 
     if (!hu->resolving) {
-        /* failed at once (an answer from the resolver's cache is above) */
-        return NGX_DECLINED;
+        /* done at once: an answer from the resolver's cache, or failed */
+        return hu->npeers ? NGX_OK : NGX_DECLINED;
     }
 
     w = ngx_pcalloc(r->pool, sizeof(ngx_http_helicone_dns_waiter_t));
@@ -375,6 +380,17 @@ ngx_http_helicone_dns_wait(ngx_http_request_t *r,
                    "helicone upstream: waiting for DNS of \"%V\"", &hu->host);
 
     return NGX_AGAIN;
+}
+
+
+/* Expired for longer than its TTL (60 s at most): nobody used the name. */
+
+static ngx_uint_t
+ngx_http_helicone_dns_stale(ngx_http_helicone_upstream_t *hu)
+{
+    return hu->resolver
+           && ngx_time() - hu->expires
+              >= ngx_min(hu->ttl, NGX_HTTP_HELICONE_DNS_STALE);
 }
 
 
@@ -466,6 +482,7 @@ ngx_http_helicone_dns_handler(ngx_resolver_ctx_t *ctx)
 
         hu->expires = ngx_max(ctx->valid,
                               ngx_time() + NGX_HTTP_HELICONE_DNS_MIN_TTL);
+        hu->ttl = hu->expires - ngx_time();
 
     } else {
         hu->expires = ngx_time() + NGX_HTTP_HELICONE_DNS_RETRY;

@@ -114,6 +114,40 @@ ngx_module_t  ngx_http_helicone_upstream_module = {
 };
 
 
+#define NGX_HTTP_HELICONE_PARAM_NUMBER  0
+#define NGX_HTTP_HELICONE_PARAM_MSEC    1
+#define NGX_HTTP_HELICONE_PARAM_SEC     2
+
+
+/* helicone_upstream's parameters */
+
+typedef struct {
+    ngx_str_t                      name;         /* "keepalive=" */
+    ngx_uint_t                     type;         /* NGX_HTTP_HELICONE_PARAM_* */
+    ngx_uint_t                     zero;         /* 0 is a valid number */
+    size_t                         offset;
+} ngx_http_helicone_upstream_param_t;
+
+
+static ngx_http_helicone_upstream_param_t
+    ngx_http_helicone_upstream_params[] =
+{
+    { ngx_string("keepalive="), NGX_HTTP_HELICONE_PARAM_NUMBER, 1,
+      offsetof(ngx_http_helicone_upstream_conf_t, keepalive) },
+    { ngx_string("keepalive_timeout="), NGX_HTTP_HELICONE_PARAM_MSEC, 0,
+      offsetof(ngx_http_helicone_upstream_conf_t, keepalive_timeout) },
+    { ngx_string("keepalive_requests="), NGX_HTTP_HELICONE_PARAM_NUMBER, 0,
+      offsetof(ngx_http_helicone_upstream_conf_t, keepalive_requests) },
+    { ngx_string("keepalive_time="), NGX_HTTP_HELICONE_PARAM_MSEC, 0,
+      offsetof(ngx_http_helicone_upstream_conf_t, keepalive_time) },
+    { ngx_string("max_fails="), NGX_HTTP_HELICONE_PARAM_NUMBER, 1,
+      offsetof(ngx_http_helicone_upstream_conf_t, max_fails) },
+    { ngx_string("fail_timeout="), NGX_HTTP_HELICONE_PARAM_SEC, 0,
+      offsetof(ngx_http_helicone_upstream_conf_t, fail_timeout) },
+    { ngx_null_string, 0, 0, 0 }
+};
+
+
 /* what suits a real provider: see docs/directives.md, helicone_upstream */
 
 static ngx_http_helicone_upstream_conf_t  ngx_http_helicone_upstream_defaults
@@ -165,8 +199,19 @@ ngx_http_helicone_upstream_init_main_conf(ngx_conf_t *cf, void *conf)
 {
     ngx_http_helicone_upstream_main_conf_t *humcf = conf;
 
+    u_char  *env;
+
     if (humcf->resolv_conf.data == NULL) {
-        ngx_str_set(&humcf->resolv_conf, "/etc/resolv.conf");
+        /* tests point it away from the machine's DNS server */
+        env = (u_char *) getenv("HELICONE_RESOLV_CONF");
+
+        if (env && *env) {
+            humcf->resolv_conf.data = env;
+            humcf->resolv_conf.len = ngx_strlen(env);
+
+        } else {
+            ngx_str_set(&humcf->resolv_conf, "/etc/resolv.conf");
+        }
     }
 
     return NGX_CONF_OK;
@@ -185,10 +230,11 @@ ngx_http_helicone_upstream_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 {
     ngx_http_helicone_upstream_main_conf_t *humcf = conf;
 
+    u_char                               *field;
     ngx_int_t                             n;
     ngx_str_t                            *value, s;
     ngx_uint_t                            i;
-    ngx_http_helicone_upstream_conf_t    *c;
+    ngx_http_helicone_upstream_param_t   *p;
     ngx_http_helicone_upstream_tuning_t  *t;
 
     value = cf->args->elts;
@@ -200,92 +246,61 @@ ngx_http_helicone_upstream_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     t->name = value[1];
     t->used = (value[1].len == 1 && value[1].data[0] == '*');
-    c = &t->conf;
 
-    c->keepalive = NGX_CONF_UNSET_UINT;
-    c->keepalive_timeout = NGX_CONF_UNSET_MSEC;
-    c->keepalive_requests = NGX_CONF_UNSET_UINT;
-    c->keepalive_time = NGX_CONF_UNSET_MSEC;
-    c->max_fails = NGX_CONF_UNSET_UINT;
-    c->fail_timeout = NGX_CONF_UNSET;
+    t->conf.keepalive = NGX_CONF_UNSET_UINT;
+    t->conf.keepalive_timeout = NGX_CONF_UNSET_MSEC;
+    t->conf.keepalive_requests = NGX_CONF_UNSET_UINT;
+    t->conf.keepalive_time = NGX_CONF_UNSET_MSEC;
+    t->conf.max_fails = NGX_CONF_UNSET_UINT;
+    t->conf.fail_timeout = NGX_CONF_UNSET;
 
     for (i = 2; i < cf->args->nelts; i++) {
 
-        s = value[i];
+        for (p = ngx_http_helicone_upstream_params; p->name.len; p++) {
+            if (value[i].len > p->name.len
+                && ngx_strncmp(value[i].data, p->name.data, p->name.len) == 0)
+            {
+                break;
+            }
+        }
 
-        if (ngx_strncmp(s.data, "keepalive=", 10) == 0) {
-            s.data += 10;
-            s.len -= 10;
+        if (p->name.len == 0) {
+            goto invalid;
+        }
+
+        s.data = value[i].data + p->name.len;
+        s.len = value[i].len - p->name.len;
+
+        field = (u_char *) &t->conf + p->offset;
+
+        switch (p->type) {
+
+        case NGX_HTTP_HELICONE_PARAM_NUMBER:
             n = ngx_atoi(s.data, s.len);
-            if (n == NGX_ERROR) {
+            if (n == NGX_ERROR || (n == 0 && !p->zero)) {
                 goto invalid;
             }
 
-            c->keepalive = n;
-            continue;
-        }
+            *(ngx_uint_t *) field = n;
+            break;
 
-        if (ngx_strncmp(s.data, "keepalive_timeout=", 18) == 0) {
-            s.data += 18;
-            s.len -= 18;
+        case NGX_HTTP_HELICONE_PARAM_MSEC:
             n = ngx_parse_time(&s, 0);
             if (n == NGX_ERROR || n == 0) {
                 goto invalid;
             }
 
-            c->keepalive_timeout = n;
-            continue;
-        }
+            *(ngx_msec_t *) field = n;
+            break;
 
-        if (ngx_strncmp(s.data, "keepalive_requests=", 19) == 0) {
-            s.data += 19;
-            s.len -= 19;
-            n = ngx_atoi(s.data, s.len);
-            if (n == NGX_ERROR || n == 0) {
-                goto invalid;
-            }
-
-            c->keepalive_requests = n;
-            continue;
-        }
-
-        if (ngx_strncmp(s.data, "keepalive_time=", 15) == 0) {
-            s.data += 15;
-            s.len -= 15;
-            n = ngx_parse_time(&s, 0);
-            if (n == NGX_ERROR || n == 0) {
-                goto invalid;
-            }
-
-            c->keepalive_time = n;
-            continue;
-        }
-
-        if (ngx_strncmp(s.data, "max_fails=", 10) == 0) {
-            s.data += 10;
-            s.len -= 10;
-            n = ngx_atoi(s.data, s.len);
-            if (n == NGX_ERROR) {
-                goto invalid;
-            }
-
-            c->max_fails = n;
-            continue;
-        }
-
-        if (ngx_strncmp(s.data, "fail_timeout=", 13) == 0) {
-            s.data += 13;
-            s.len -= 13;
+        default: /* NGX_HTTP_HELICONE_PARAM_SEC */
             n = ngx_parse_time(&s, 1);
             if (n == NGX_ERROR || n == 0) {
                 goto invalid;
             }
 
-            c->fail_timeout = n;
-            continue;
+            *(time_t *) field = n;
         }
-
-        goto invalid;
     }
 
     return NGX_CONF_OK;
@@ -393,7 +408,12 @@ ngx_http_helicone_upstream_postconfiguration(ngx_conf_t *cf)
     tuning = humcf->tunings.elts;
 
     for (i = 0; i < humcf->tunings.nelts; i++) {
-        if (!tuning[i].used) {
+        if (!tuning[i].used
+            /* a provider whose host has an upstream{} block of its own */
+            && ngx_http_helicone_provider_find(hmcf, tuning[i].name.data,
+                                               tuning[i].name.len)
+               == NULL)
+        {
             ngx_log_error(NGX_LOG_EMERG, cf->log, 0,
                           "helicone_upstream \"%V\": no provider or "
                           "origin of that name", &tuning[i].name);

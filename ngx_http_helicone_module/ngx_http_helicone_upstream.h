@@ -19,6 +19,7 @@
 #define NGX_HTTP_HELICONE_DNS_RETRY     10    /* s, after a failed one */
 #define NGX_HTTP_HELICONE_DNS_MIN_TTL   1     /* s, a TTL of 0 */
 #define NGX_HTTP_HELICONE_DNS_ADDRS     16    /* addresses kept per name */
+#define NGX_HTTP_HELICONE_DNS_STALE     60    /* s past expiry at most, idle */
 
 
 typedef struct {
@@ -64,6 +65,7 @@ typedef struct {
     ngx_uint_t                     npeers;
     ngx_uint_t                     next;         /* round robin */
     time_t                         expires;      /* 0: never resolved */
+    time_t                         ttl;          /* of the last answer */
     time_t                         dns_logged;   /* last failure told */
     ngx_queue_t                    waiters;      /* for a first answer */
     ngx_queue_t                    idle;         /* most recent first */

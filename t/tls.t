@@ -12,6 +12,7 @@ use lib "$FindBin::Bin/lib";
 use Test::More;
 
 use HgTest;
+use HgProvider;
 
 my $t = HgTest->new;
 
@@ -21,25 +22,10 @@ plan(skip_all => 'no openssl binary') unless -x '/usr/bin/openssl';
 my $d = $t->dir;
 
 # a private CA and a certificate for "llm.test" signed by it
-sub openssl {
-    my $out = `openssl @_ 2>&1`;
-    die "openssl @_: $out" if $?;
-}
-
-openssl("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=hg-test-ca"
-        . " -keyout $d/ca.key -out $d/ca.crt");
-openssl("req -newkey rsa:2048 -nodes -subj /CN=llm.test"
-        . " -keyout $d/llm.key -out $d/llm.csr");
-$t->write_file('san.ext', "subjectAltName=DNS:llm.test,DNS:other.test\n");
-openssl("x509 -req -in $d/llm.csr -CA $d/ca.crt -CAkey $d/ca.key"
-        . " -CAcreateserial -days 2 -extfile $d/san.ext -out $d/llm.crt");
+HgProvider::certificate($t, 'llm.test', 'other.test');
 
 # the shipped attempt location, trusting our CA instead of the system's
-my $attempt = $t->read_file($t->root . '/conf/helicone_attempt.conf');
-ok($attempt =~ s{proxy_ssl_trusted_certificate\s+\S+;}
-                {proxy_ssl_trusted_certificate $d/ca.crt;},
-   'attempt conf - names a trusted CA file');
-$t->write_file('attempt-test-ca.conf', $attempt);
+ok(HgProvider::attempt_conf($t), 'attempt conf - names a trusted CA file');
 
 my $mock = $t->mock_llm('openai');
 

@@ -18,6 +18,7 @@ use Test::More;
 
 use HgTest;
 use HgDns;
+use HgProvider;
 use MockLLM;
 
 my $t = HgTest->new;
@@ -61,6 +62,7 @@ http {
     helicone_provider moving url=http://moving.test:%%PORT_move%% auth=none;
     helicone_provider nowhere url=http://nowhere.test:%%PORT_move%%
                       auth=none;
+    helicone_provider late url=http://late.test:%%PORT_move%% auth=none;
     helicone_provider spread url=http://spread.test:%%PORT_move%% auth=none;
     helicone_provider half url=http://half.test:%%PORT_move%% auth=none;
     helicone_upstream spread keepalive=0;
@@ -80,13 +82,7 @@ $t->run;
 
 my $gw = $t->port('gw');
 
-sub ask {
-    my ($provider) = @_;
-    return $t->chat(port => $gw, timeout => 15,
-                    json => { model => "gpt-4o-mini/$provider",
-                              messages => [ { role => 'user',
-                                              content => 'hi' } ] });
-}
+sub ask { HgProvider::ask($t, $gw, $_[0]) }
 
 sub answered_by {
     my ($r) = @_;
@@ -141,12 +137,21 @@ my @who = map { answered_by(ask('moving')) } 1 .. 3;
 is("@who", 'b b b', 'moved - the old address no longer used');
 is(scalar @{ $mock{a}->requests }, $before, 'moved - nothing more to a');
 
+# a name nobody used for longer than its TTL past expiry: the addresses
+# may be gone, so its next request waits for a fresh answer instead of
+# trying them (TTL 1 s: idle 3 s is enough)
+$dns->set('moving.test' => '127.0.0.2');
+select undef, undef, undef, 3;
+is(answered_by(ask('moving')), 'a', 'idle name - looked up again first');
+
 # ------------------------------------------------------------- no such name
 
 $since = $t->log_offset;
 $r = ask('nowhere');
 is($r->{status}, 502, 'unresolvable - 502');
 is($r->{json}{error}{code}, 'upstream_failed', 'unresolvable - JSON error');
+like($r->{json}{error}{message}, qr/^the provider request failed: nowhere \(gpt-4o-mini\): dns$/,
+     'unresolvable - the client is told it was DNS');
 ok($t->wait_log(qr/helicone upstream: DNS lookup of "nowhere\.test" failed: Host not found/, since => $since),
    'unresolvable - the log says DNS and names the host');
 my $ev = $t->wait_event($r->{headers}{'helicone-id'});
@@ -160,17 +165,25 @@ $since = $t->log_offset;
 $all_ok = 1;
 my $told = $t->wait_for(sub {
     my $r = ask('moving');
-    $all_ok = 0 unless $r->{status} == 200 && answered_by($r) eq 'b';
+    $all_ok = 0 unless $r->{status} == 200 && answered_by($r) eq 'a';
     $t->error_log(since => $since)
         =~ /DNS lookup of "moving\.test" failed \([^)]*\), still using its last 1 addresses/;
 }, timeout => 30);
 
 ok($told, 'DNS down - the failure is logged');
 ok($all_ok, 'DNS down - the last good address keeps serving');
-is(answered_by(ask('moving')), 'b', 'DNS down - still served');
+is(answered_by(ask('moving')), 'a', 'DNS down - still served');
 
 my $warned = () = $t->error_log(since => $since) =~ /still using its last/g;
 is($warned, 1, 'DNS down - told once per interval');
+
+# a name first asked while DNS is down: the attempt gives up in seconds
+$r = ask('late');
+is($r->{status}, 502, 'DNS down, a new name - 502');
+like($r->{json}{error}{message}, qr/: dns$/, 'DNS down, a new name - said');
+like($t->error_log(since => $since),
+     qr/DNS lookup of "late\.test" failed: Operation timed out/,
+     'DNS down, a new name - the lookup timed out');
 
 $t->stop;
 $t->check_no_alerts;

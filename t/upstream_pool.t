@@ -17,6 +17,7 @@ use Test::More;
 
 use HgTest;
 use HgDns;
+use HgProvider;
 use MockLLM;
 
 my $t = HgTest->new;
@@ -27,23 +28,8 @@ plan(skip_all => 'no openssl binary') unless -x '/usr/bin/openssl';
 my $d = $t->dir;
 
 # a test CA and a certificate for the TLS front of the mock
-sub openssl {
-    my $out = `openssl @_ 2>&1`;
-    die "openssl @_: $out" if $?;
-}
-
-openssl("req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=hg-test-ca"
-        . " -keyout $d/ca.key -out $d/ca.crt");
-openssl("req -newkey rsa:2048 -nodes -subj /CN=llm.test"
-        . " -keyout $d/llm.key -out $d/llm.csr");
-$t->write_file('san.ext', "subjectAltName=DNS:llm.test,DNS:resume.test\n");
-openssl("x509 -req -in $d/llm.csr -CA $d/ca.crt -CAkey $d/ca.key"
-        . " -CAcreateserial -days 2 -extfile $d/san.ext -out $d/llm.crt");
-
-my $attempt = $t->read_file($t->root . '/conf/helicone_attempt.conf');
-$attempt =~ s{proxy_ssl_trusted_certificate\s+\S+;}
-             {proxy_ssl_trusted_certificate $d/ca.crt;};
-$t->write_file('attempt-test-ca.conf', $attempt);
+HgProvider::certificate($t, 'llm.test', 'resume.test');
+HgProvider::attempt_conf($t) or die "no CA file in the attempt location\n";
 
 my $dns = HgDns->start(t => $t, ttl => 300,
                        names => { 'llm.test' => '127.0.0.1',
@@ -104,6 +90,17 @@ http {
         listen 127.0.0.1:%%PORT_gw%%;
         include %%DIR%%/attempt-test-ca.conf;
         location /v1/ { helicone_pass gateway; }
+
+        location /proxy/ {
+            rewrite ^/proxy(/.*)$ $1 break;
+            helicone_pass plain;
+        }
+
+        location /target/ {
+            rewrite ^/target(/.*)$ $1 break;
+            helicone_pass target;
+            helicone_target_allow http://127.0.0.1:%%PORT_plain%%;
+        }
     }
 }
 EOF
@@ -112,13 +109,7 @@ $t->run;
 
 my $gw = $t->port('gw');
 
-sub ask {
-    my ($provider) = @_;
-    return $t->chat(port => $gw, timeout => 15,
-                    json => { model => "gpt-4o-mini/$provider",
-                              messages => [ { role => 'user',
-                                              content => 'hi' } ] });
-}
+sub ask { HgProvider::ask($t, $gw, $_[0]) }
 
 sub accepts {
     my ($mock) = @_;
@@ -139,6 +130,21 @@ my @status = map { ask('plain')->{status} } 1 .. 5;
 is("@status", '200 200 200 200 200', 'reuse - five requests');
 is(scalar @{ $plain->requests }, 5, 'reuse - five reached the mock');
 is(accepts($plain), 1, 'reuse - over one connection');
+
+# the same pool in every mode: proxy mode and target mode reach the
+# origin over the connection gateway mode left
+my $json = { model => 'gpt-4o-mini', messages => [] };
+my @modes = map {
+    ($t->chat(port => $gw, path => '/proxy/v1/chat/completions',
+              json => $json)->{status},
+     $t->chat(port => $gw, path => '/target/v1/chat/completions',
+              headers => [ [ 'Helicone-Target-Url',
+                             'http://127.0.0.1:' . $t->port('plain') ] ],
+              json => $json)->{status})
+} 1 .. 2;
+is("@modes", '200 200 200 200', 'proxy and target modes - answered');
+is(scalar @{ $plain->requests }, 9, 'proxy and target modes - reached the mock');
+is(accepts($plain), 1, 'proxy and target modes - over the same connection');
 
 # "localhost" is not asked of DNS (our server does not know it)
 is(ask('local')->{status}, 200, 'localhost - reached without DNS');

@@ -28,6 +28,10 @@ my $ROOT = abs_path(dirname(abs_path(__FILE__)) . '/../..');
 my %LIVE;           # refaddr => weak ref, for END cleanup
 my %PORTS_GIVEN;    # ports handed out by any object in this process
 
+# provider names never go to the machine's DNS server: without a resolver
+# or helicone_resolv_conf, the module asks 127.0.0.1 (a file of no servers)
+$ENV{HELICONE_RESOLV_CONF} //= '/dev/null';
+
 sub new {
     my ($class, %opt) = @_;
 
