@@ -1,0 +1,140 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * The client APIs gateway mode serves, one row each: how a request's URL
+ * names it, which providers serve it as it is and which through a
+ * translator. The rest of the module asks the row, not the URL.
+ */
+
+#include "ngx_http_helicone_module.h"
+
+
+
+static ngx_http_helicone_api_t  ngx_http_helicone_apis[] = {
+
+    { ngx_string("/chat/completions"), NGX_HTTP_HELICONE_ENDPOINT_CHAT,
+      NGX_HTTP_POST,
+      offsetof(ngx_http_helicone_provider_t, chat_path),
+      "/chat/completions", NULL,
+      helicone_translate_request, helicone_translate_response,
+      0, 1, 1, 1 },
+
+    { ngx_string("/responses"), NGX_HTTP_HELICONE_ENDPOINT_RESPONSES,
+      NGX_HTTP_POST,
+      offsetof(ngx_http_helicone_provider_t, responses_path),
+      "/openai/responses", NULL,
+      NULL, NULL,
+      0, 1, 1, 0 },
+
+    { ngx_string("/embeddings"), NGX_HTTP_HELICONE_ENDPOINT_EMBEDDINGS,
+      NGX_HTTP_POST,
+      offsetof(ngx_http_helicone_provider_t, embeddings_path),
+      "/embeddings", NULL,
+      NULL, NULL,
+      0, 1, 0, 1 },
+
+    { ngx_string("/models"), NGX_HTTP_HELICONE_ENDPOINT_MODELS,
+      NGX_HTTP_GET|NGX_HTTP_HEAD, 0, NULL, ngx_http_helicone_models_list,
+      NULL, NULL,
+      0, 0, 0, 0 },
+
+    { ngx_string("/models"), NGX_HTTP_HELICONE_ENDPOINT_MODEL,
+      NGX_HTTP_GET|NGX_HTTP_HEAD, 0, NULL,
+      ngx_http_helicone_models_retrieve,
+      NULL, NULL,
+      1, 0, 0, 0 },
+};
+
+
+/*
+ * The row for the request's URI: one that ends with the row's path, or
+ * has the path, a slash and an id after it. NULL: no API of ours.
+ */
+
+ngx_http_helicone_api_t *
+ngx_http_helicone_api_find(ngx_http_request_t *r)
+{
+    u_char                   *p, *last;
+    size_t                    len;
+    ngx_uint_t                i;
+    ngx_http_helicone_api_t  *api;
+
+    last = r->uri.data + r->uri.len;
+
+    for (i = 0; i < sizeof(ngx_http_helicone_apis)
+                    / sizeof(ngx_http_helicone_api_t); i++)
+    {
+        api = &ngx_http_helicone_apis[i];
+        len = api->path.len;
+
+        if (!api->id) {
+            if (r->uri.len >= len
+                && ngx_strncmp(last - len, api->path.data, len) == 0)
+            {
+                return api;
+            }
+
+            continue;
+        }
+
+        /* ".../models/<id>": the id may itself have slashes */
+        for (p = r->uri.data; last - p > (ssize_t) len + 1; p++) {
+            p = ngx_strlchr(p, last, '/');
+
+            if (p == NULL || last - p <= (ssize_t) len + 1) {
+                break;
+            }
+
+            if (ngx_strncmp(p, api->path.data, len) == 0 && p[len] == '/') {
+                return api;
+            }
+        }
+    }
+
+    return NULL;
+}
+
+
+/* Whether provider p can take a request of this API, natively or not. */
+
+ngx_uint_t
+ngx_http_helicone_api_serves(ngx_http_helicone_api_t *api,
+    ngx_http_helicone_provider_t *p)
+{
+    if (p->api == NGX_HTTP_HELICONE_API_ANTHROPIC) {
+        return api->anthropic_request != NULL;
+    }
+
+    if (p->api == NGX_HTTP_HELICONE_API_AZURE) {
+        return api->azure != NULL;
+    }
+
+    return ngx_http_helicone_api_path(api, p)->len != 0;
+}
+
+
+/* A provider gateway mode may use: it has a key, or needs none. */
+
+ngx_uint_t
+ngx_http_helicone_api_usable(ngx_http_helicone_provider_t *p)
+{
+    return p->has_key || p->auth == NGX_HTTP_HELICONE_KEY_NONE;
+}
+
+
+/* The provider's own path for the API; empty when it has none. */
+
+ngx_str_t *
+ngx_http_helicone_api_path(ngx_http_helicone_api_t *api,
+    ngx_http_helicone_provider_t *p)
+{
+    static ngx_str_t  none = ngx_null_string;
+
+    if (api->native == 0) {
+        return &none;
+    }
+
+    return (ngx_str_t *) ((u_char *) p + api->native);
+}
