@@ -89,6 +89,26 @@ is($r->{id}, 'claude-3.5-haiku', 'models.retrieve - the id');
 is($r->{owned_by}, 'anthropic', 'models.retrieve - owned_by');
 is($r->{object}, 'model', 'models.retrieve - object');
 
+# ------------------------------------------------------------ embeddings
+
+$r = sdk('embeddings-string', 'text-embedding-3-small');
+is($r->{count}, 1, 'embeddings string - one vector');
+is_deeply($r->{first}, [ 0.5, 0.25, 0 ],
+          'embeddings string - base64 asked by the SDK, decoded by it');
+is($r->{usage}{prompt_tokens}, 2, 'embeddings string - usage');
+like($r->{heliconeId} // '', qr/^[0-9a-f-]{36}$/,
+     'embeddings string - Helicone-Id');
+
+my ($seen) = grep { ($_->{path} // '') eq '/v1/embeddings' }
+             @{ $openai->requests };
+is($seen->{json}{encoding_format}, 'base64',
+   'embeddings string - the SDK\'s encoding_format reached the provider');
+
+$r = sdk('embeddings-array', 'text-embedding-3-small');
+is($r->{count}, 3, 'embeddings array - one vector per input');
+is_deeply($r->{indexes}, [ 0, 1, 2 ], 'embeddings array - the indexes');
+is($r->{usage}{prompt_tokens}, 6, 'embeddings array - usage');
+
 $t->stop;
 $t->check_no_alerts;
 
