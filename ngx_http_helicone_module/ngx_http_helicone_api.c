@@ -12,38 +12,53 @@
 
 
 
+/*
+ * path, kind, methods, the provider's path for it, Azure's path;
+ * answered here; the translators to Anthropic; the reader of a relayed
+ * stream's events; id, json, stream_usage, deployment
+ */
+
 static ngx_http_helicone_api_t  ngx_http_helicone_apis[] = {
 
     { ngx_string("/chat/completions"), NGX_HTTP_HELICONE_ENDPOINT_CHAT,
       NGX_HTTP_POST,
       offsetof(ngx_http_helicone_provider_t, chat_path),
-      "/chat/completions", NULL,
+      "/chat/completions",
+      NULL,
       helicone_translate_request, helicone_translate_response,
+      NULL,
       0, 1, 1, 1 },
 
     { ngx_string("/responses"), NGX_HTTP_HELICONE_ENDPOINT_RESPONSES,
       NGX_HTTP_POST,
       offsetof(ngx_http_helicone_provider_t, responses_path),
-      "/openai/responses", NULL,
+      "/openai/responses",
+      NULL,
       NULL, NULL,
-      0, 1, 1, 0 },
+      helicone_responses_event_read,
+      0, 1, 0, 0 },
 
     { ngx_string("/embeddings"), NGX_HTTP_HELICONE_ENDPOINT_EMBEDDINGS,
       NGX_HTTP_POST,
       offsetof(ngx_http_helicone_provider_t, embeddings_path),
-      "/embeddings", NULL,
+      "/embeddings",
+      NULL,
       NULL, NULL,
+      NULL,
       0, 1, 0, 1 },
 
     { ngx_string("/models"), NGX_HTTP_HELICONE_ENDPOINT_MODELS,
-      NGX_HTTP_GET|NGX_HTTP_HEAD, 0, NULL, ngx_http_helicone_models_list,
+      NGX_HTTP_GET|NGX_HTTP_HEAD, 0, NULL,
+      ngx_http_helicone_models_list,
       NULL, NULL,
+      NULL,
       0, 0, 0, 0 },
 
     { ngx_string("/models"), NGX_HTTP_HELICONE_ENDPOINT_MODEL,
       NGX_HTTP_GET|NGX_HTTP_HEAD, 0, NULL,
       ngx_http_helicone_models_retrieve,
       NULL, NULL,
+      NULL,
       1, 0, 0, 0 },
 };
 

@@ -59,8 +59,17 @@ ngx_http_helicone_handler(ngx_http_request_t *r)
         }
     }
 
+    /* in the proxy modes it only tells how to read the response */
+    ctx->api = ngx_http_helicone_api_find(r);
+
+    if (hlcf->pass != NGX_HTTP_HELICONE_PASS_GATEWAY
+        && ctx->api && ctx->api->local)
+    {
+        /* proxied as any other URL */
+        ctx->api = NULL;
+    }
+
     if (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY) {
-        ctx->api = ngx_http_helicone_api_find(r);
 
         if (ctx->api == NULL) {
             ngx_str_set(&msg, "the gateway serves POST .../chat/completions, "

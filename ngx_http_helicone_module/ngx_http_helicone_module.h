@@ -18,6 +18,7 @@
 #include <helicone_usage.h>
 #include <helicone_buf.h>
 #include <helicone_translate.h>
+#include <helicone_translate_responses.h>
 #include <helicone_cost.h>
 #include <helicone_policy.h>
 #include <helicone_ratelimit.h>
@@ -241,6 +242,11 @@ typedef int (*ngx_http_helicone_api_response_pt)(
     const helicone_json_value_t *resp, int64_t created, helicone_buf_t *out,
     helicone_usage_t *usage);
 
+/* a relayed stream's event: HELICONE_RESPONSES_* bits, usage, model */
+typedef unsigned (*ngx_http_helicone_api_event_pt)(
+    const helicone_json_value_t *doc, helicone_usage_t *usage,
+    helicone_json_value_t *model);
+
 /*
  * A client API: how its URL is recognized, which providers serve it as
  * it is (a path of their own) and which through a translator.
@@ -256,6 +262,7 @@ typedef struct {
     ngx_http_helicone_api_local_pt  local;       /* answered here */
     ngx_http_helicone_api_request_pt   anthropic_request;  /* NULL: none */
     ngx_http_helicone_api_response_pt  anthropic_response;
+    ngx_http_helicone_api_event_pt     read_event;  /* NULL: chat chunks */
     unsigned                       id:1;         /* path + "/" + an id */
     unsigned                       json:1;       /* a body with "model" */
     unsigned                       stream_usage:1; /* stream_options'

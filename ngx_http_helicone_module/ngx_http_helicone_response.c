@@ -35,6 +35,10 @@ static int ngx_http_helicone_response_event(void *data,
     const helicone_sse_event_t *ev);
 static ngx_uint_t ngx_http_helicone_response_chunk(
     ngx_http_helicone_ctx_t *ctx, const helicone_sse_event_t *ev);
+static void ngx_http_helicone_response_api_event(ngx_http_helicone_ctx_t *ctx,
+    const helicone_sse_event_t *ev);
+static void ngx_http_helicone_response_model(ngx_http_helicone_ctx_t *ctx,
+    helicone_json_value_t *v);
 static unsigned char *ngx_http_helicone_response_grow(void *pool,
     size_t size);
 static ngx_uint_t ngx_http_helicone_response_json(
@@ -600,6 +604,14 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
 {
     helicone_json_value_t  doc, v;
 
+    if (ctx->api && ctx->api->read_event
+        && ctx->dialect != NGX_HTTP_HELICONE_API_ANTHROPIC)
+    {
+        /* an API whose events are not chat chunks: its own reader */
+        ngx_http_helicone_response_api_event(ctx, ev);
+        return 0;
+    }
+
     if (ctx->dialect == NGX_HTTP_HELICONE_API_ANTHROPIC) {
         /* a client speaking Messages to Anthropic: its events carry it */
         if (helicone_json_parse(ev->data.data, ev->data.len, &doc)
@@ -639,6 +651,57 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
     }
 
     return 0;
+}
+
+
+/* An event of the API's own kind (Responses): the end, usage, model. */
+
+static void
+ngx_http_helicone_response_api_event(ngx_http_helicone_ctx_t *ctx,
+    const helicone_sse_event_t *ev)
+{
+    unsigned               said;
+    helicone_json_value_t  doc, model;
+
+    if (helicone_json_parse(ev->data.data, ev->data.len, &doc) != HELICONE_OK
+        || doc.type != HELICONE_JSON_OBJECT)
+    {
+        return;
+    }
+
+    said = ctx->api->read_event(&doc, &ctx->usage, &model);
+
+    if (said & HELICONE_RESPONSES_END) {
+        ctx->sse_done = 1;
+    }
+
+    if (said & HELICONE_RESPONSES_ERROR) {
+        ctx->provider_error = 1;
+    }
+
+    ngx_http_helicone_response_model(ctx, &model);
+}
+
+
+/* The model the response names, the first time one is named. */
+
+static void
+ngx_http_helicone_response_model(ngx_http_helicone_ctx_t *ctx,
+    helicone_json_value_t *v)
+{
+    size_t  n;
+
+    if (ctx->served_model.len || v->type != HELICONE_JSON_STRING) {
+        return;
+    }
+
+    ctx->served_model.data = ngx_pnalloc(ctx->request->pool, v->len);
+    if (ctx->served_model.data == NULL) {
+        return;
+    }
+
+    n = helicone_json_string_decode(v, ctx->served_model.data);
+    ctx->served_model.len = (n == (size_t) -1) ? 0 : n;
 }
 
 
@@ -810,16 +873,9 @@ ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
 
             if (rc == HELICONE_OK
                 && helicone_json_object_get(&doc, "model", 5, &v)
-                   == HELICONE_OK
-                && v.type == HELICONE_JSON_STRING)
+                   == HELICONE_OK)
             {
-                ctx->served_model.data = ngx_pnalloc(r->pool, v.len);
-                if (ctx->served_model.data == NULL) {
-                    return NGX_ERROR;
-                }
-
-                ctx->served_model.len = helicone_json_string_decode(&v,
-                                                  ctx->served_model.data);
+                ngx_http_helicone_response_model(ctx, &v);
             }
         }
 
@@ -871,7 +927,6 @@ static ngx_uint_t
 ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
     const u_char *p, size_t len)
 {
-    size_t                 n;
     ngx_uint_t             usage_only;
     helicone_json_value_t  doc, v, m[ngx_http_helicone_chunk_n];
 
@@ -929,15 +984,7 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
         v = m[ngx_http_helicone_chunk_model];
     }
 
-    if (ctx->served_model.len == 0 && v.type == HELICONE_JSON_STRING) {
-        ctx->served_model.data = ngx_pnalloc(ctx->request->pool, v.len);
-        if (ctx->served_model.data == NULL) {
-            return usage_only;
-        }
-
-        n = helicone_json_string_decode(&v, ctx->served_model.data);
-        ctx->served_model.len = (n == (size_t) -1) ? 0 : n;
-    }
+    ngx_http_helicone_response_model(ctx, &v);
 
     return usage_only;
 }

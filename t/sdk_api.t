@@ -109,6 +109,42 @@ is($r->{count}, 3, 'embeddings array - one vector per input');
 is_deeply($r->{indexes}, [ 0, 1, 2 ], 'embeddings array - the indexes');
 is($r->{usage}{prompt_tokens}, 6, 'embeddings array - usage');
 
+# ------------------------------------------------------------- Responses
+
+for my $case ([ 'openai', 'gpt-4o-mini' ]) {
+    my ($who, $model) = @$case;
+
+    $r = sdk('responses-plain', $model);
+    is($r->{text}, 'Hello from mock', "responses $who - output_text");
+    is($r->{status}, 'completed', "responses $who - status");
+    is($r->{object}, 'response', "responses $who - object");
+    ok($r->{usage}{input_tokens} > 0 && $r->{usage}{output_tokens} > 0,
+       "responses $who - usage");
+    like($r->{heliconeId} // '', qr/^[0-9a-f-]{36}$/,
+         "responses $who - Helicone-Id");
+
+    $r = sdk('responses-stream', $model);
+    is_deeply($r->{deltas}, [ 'Hello', ' from', ' mock' ],
+              "responses stream $who - the deltas, for await");
+    is($r->{types}[0], 'response.created', "responses stream $who - first");
+    is($r->{types}[-1], 'response.completed',
+       "responses stream $who - last");
+    ok(scalar(grep { $_ eq 'response.output_text.done' } @{ $r->{types} }),
+       "responses stream $who - output_text.done");
+    is($r->{text}, 'Hello from mock',
+       "responses stream $who - the completed response's output");
+    ok(($r->{usage}{output_tokens} // 0) > 0,
+       "responses stream $who - usage in response.completed");
+
+    $r = sdk('responses-tool', $model);
+    is($r->{call}{name}, 'get_weather', "responses tool $who - the call");
+    is_deeply(eval { decode_json($r->{call}{arguments} // '') },
+              { city => 'Paris' }, "responses tool $who - its arguments");
+    ok(length($r->{call}{call_id} // ''), "responses tool $who - a call_id");
+    is($r->{text}, 'It is 21', "responses tool $who - the answer to its "
+                               . 'result');
+}
+
 $t->stop;
 $t->check_no_alerts;
 
