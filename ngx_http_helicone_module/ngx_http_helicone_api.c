@@ -11,11 +11,22 @@
 #include "ngx_http_helicone_module.h"
 
 
+static helicone_translate_stream_t *ngx_http_helicone_api_chat_stream(
+    ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx, size_t max);
+static helicone_translate_stream_t *ngx_http_helicone_api_responses_stream(
+    ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx, size_t max);
+static int ngx_http_helicone_api_responses_event(
+    helicone_translate_stream_t *s, const helicone_sse_event_t *ev,
+    helicone_buf_t *out);
+static unsigned char *ngx_http_helicone_api_grow(void *pool, size_t size);
+
+
 
 /*
  * path, kind, methods, the provider's path for it, Azure's path;
- * answered here; the translators to Anthropic; the reader of a relayed
- * stream's events; id, json, stream_usage, deployment
+ * answered here; the translators to Anthropic (request, response,
+ * stream); the reader of a relayed stream's events; id, json,
+ * stream_usage, deployment
  */
 
 static ngx_http_helicone_api_t  ngx_http_helicone_apis[] = {
@@ -26,6 +37,7 @@ static ngx_http_helicone_api_t  ngx_http_helicone_apis[] = {
       "/chat/completions",
       NULL,
       helicone_translate_request, helicone_translate_response,
+      ngx_http_helicone_api_chat_stream, helicone_translate_stream_event,
       NULL,
       0, 1, 1, 1 },
 
@@ -34,7 +46,10 @@ static ngx_http_helicone_api_t  ngx_http_helicone_apis[] = {
       offsetof(ngx_http_helicone_provider_t, responses_path),
       "/openai/responses",
       NULL,
-      NULL, NULL,
+      helicone_translate_responses_request,
+      helicone_translate_responses_response,
+      ngx_http_helicone_api_responses_stream,
+      ngx_http_helicone_api_responses_event,
       helicone_responses_event_read,
       0, 1, 0, 0 },
 
@@ -43,21 +58,21 @@ static ngx_http_helicone_api_t  ngx_http_helicone_apis[] = {
       offsetof(ngx_http_helicone_provider_t, embeddings_path),
       "/embeddings",
       NULL,
-      NULL, NULL,
+      NULL, NULL, NULL, NULL,
       NULL,
       0, 1, 0, 1 },
 
     { ngx_string("/models"), NGX_HTTP_HELICONE_ENDPOINT_MODELS,
       NGX_HTTP_GET|NGX_HTTP_HEAD, 0, NULL,
       ngx_http_helicone_models_list,
-      NULL, NULL,
+      NULL, NULL, NULL, NULL,
       NULL,
       0, 0, 0, 0 },
 
     { ngx_string("/models"), NGX_HTTP_HELICONE_ENDPOINT_MODEL,
       NGX_HTTP_GET|NGX_HTTP_HEAD, 0, NULL,
       ngx_http_helicone_models_retrieve,
-      NULL, NULL,
+      NULL, NULL, NULL, NULL,
       NULL,
       1, 0, 0, 0 },
 };
@@ -152,4 +167,70 @@ ngx_http_helicone_api_path(ngx_http_helicone_api_t *api,
     }
 
     return (ngx_str_t *) ((u_char *) p + api->native);
+}
+
+
+/* Chat: one state; the usage chunk when the client asked for it. */
+
+static helicone_translate_stream_t *
+ngx_http_helicone_api_chat_stream(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, size_t max)
+{
+    helicone_translate_stream_t  *s;
+
+    s = ngx_palloc(r->pool, sizeof(helicone_translate_stream_t));
+    if (s == NULL) {
+        return NULL;
+    }
+
+    helicone_translate_stream_init(s, ngx_time(), ctx->include_usage);
+
+    return s;
+}
+
+
+/*
+ * Responses: the state and the output items it keeps for the final
+ * event, growing from 4k up to max (helicone_response_buffer), as a
+ * translated JSON body may.
+ */
+
+static helicone_translate_stream_t *
+ngx_http_helicone_api_responses_stream(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, size_t max)
+{
+    size_t                        size;
+    u_char                       *items;
+    helicone_responses_stream_t  *s;
+
+    size = ngx_min(4096, max);
+
+    s = ngx_palloc(r->pool, sizeof(helicone_responses_stream_t));
+    items = ngx_pnalloc(r->pool, size);
+
+    if (s == NULL || items == NULL) {
+        return NULL;
+    }
+
+    helicone_responses_stream_init(s, ngx_time(), items, size,
+                                   ngx_http_helicone_api_grow, r->pool, max);
+
+    return &s->base;
+}
+
+
+static int
+ngx_http_helicone_api_responses_event(helicone_translate_stream_t *s,
+    const helicone_sse_event_t *ev, helicone_buf_t *out)
+{
+    /* the chat part is the first member of the Responses state */
+    return helicone_responses_stream_event((helicone_responses_stream_t *) s,
+                                           ev, out);
+}
+
+
+static unsigned char *
+ngx_http_helicone_api_grow(void *pool, size_t size)
+{
+    return ngx_pnalloc(pool, size);
 }

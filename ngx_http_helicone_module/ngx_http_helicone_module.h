@@ -242,6 +242,13 @@ typedef int (*ngx_http_helicone_api_response_pt)(
     const helicone_json_value_t *resp, int64_t created, helicone_buf_t *out,
     helicone_usage_t *usage);
 
+/* a translated stream's state (its chat part first), for one response */
+typedef helicone_translate_stream_t *(*ngx_http_helicone_api_stream_pt)(
+    ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx, size_t max);
+typedef int (*ngx_http_helicone_api_stream_event_pt)(
+    helicone_translate_stream_t *s, const helicone_sse_event_t *ev,
+    helicone_buf_t *out);
+
 /* a relayed stream's event: HELICONE_RESPONSES_* bits, usage, model */
 typedef unsigned (*ngx_http_helicone_api_event_pt)(
     const helicone_json_value_t *doc, helicone_usage_t *usage,
@@ -262,6 +269,8 @@ typedef struct {
     ngx_http_helicone_api_local_pt  local;       /* answered here */
     ngx_http_helicone_api_request_pt   anthropic_request;  /* NULL: none */
     ngx_http_helicone_api_response_pt  anthropic_response;
+    ngx_http_helicone_api_stream_pt    anthropic_stream;
+    ngx_http_helicone_api_stream_event_pt  anthropic_event;
     ngx_http_helicone_api_event_pt     read_event;  /* NULL: chat chunks */
     unsigned                       id:1;         /* path + "/" + an id */
     unsigned                       json:1;       /* a body with "model" */

@@ -134,14 +134,12 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
         return NGX_OK;
 
     case NGX_HTTP_HELICONE_RESPONSE_STREAM:
-        ctx->translate = ngx_palloc(r->pool,
-                                    sizeof(helicone_translate_stream_t));
+        /* the API's translator: chat chunks, Responses events */
+        ctx->translate = ctx->api->anthropic_stream(r, ctx,
+                                                    hlcf->response_buffer);
         if (ctx->translate == NULL) {
             return NGX_ERROR;
         }
-
-        helicone_translate_stream_init(ctx->translate, ngx_time(),
-                                       ctx->include_usage);
 
         /* an event is translated whole: it may be as large as a body */
         helicone_sse_set_grow(&ctx->sse, ngx_http_helicone_response_grow,
@@ -539,7 +537,8 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
 {
     ngx_http_helicone_ctx_t *ctx = data;
 
-    ngx_uint_t  usage_only;
+    size_t      size;
+    ngx_uint_t  usage_only, tries;
 
     if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STREAM) {
         if (ctx->sse_overflow) {
@@ -558,13 +557,23 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
             return 0;
         }
 
-        if (ngx_http_helicone_out_reserve(ctx, 2 * ev->data.len + 4096)
-            != NGX_OK)
-        {
-            return 0;
-        }
+        size = 2 * ev->data.len + 4096;
 
-        (void) helicone_translate_stream_event(ctx->translate, ev, &ctx->out);
+        for (tries = 0; tries < 16; tries++) {
+            if (ngx_http_helicone_out_reserve(ctx, size) != NGX_OK) {
+                return 0;
+            }
+
+            if (ctx->api->anthropic_event(ctx->translate, ev, &ctx->out)
+                != HELICONE_ERROR)
+            {
+                break;
+            }
+
+            /* an event that ends a response may carry all of it: more */
+            ctx->out.overflow = 0;
+            size = 2 * (size_t) (ctx->out.end - ctx->out.start);
+        }
 
         if (ctx->translate->stopped) {
             ctx->sse_done = 1;
@@ -868,8 +877,8 @@ ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
         if (helicone_json_parse(ctx->capture, ctx->capture_len, &doc)
             == HELICONE_OK)
         {
-            rc = helicone_translate_response(&doc, ngx_time(), &ctx->out,
-                                             &ctx->usage);
+            rc = ctx->api->anthropic_response(&doc, ngx_time(), &ctx->out,
+                                              &ctx->usage);
 
             if (rc == HELICONE_OK
                 && helicone_json_object_get(&doc, "model", 5, &v)

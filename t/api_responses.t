@@ -22,11 +22,13 @@ my $t = HgTest->new;
 plan(skip_all => 'module not built') unless $t->has_module;
 
 my $openai = $t->mock_llm('openai');
+my $claude = $t->mock_llm('claude');
 my $down = $t->mock_llm('down', handler => sub {
     return MockLLM::openai_error(500, 'broken', 'server_error');
 });
 
 $ENV{HG_TEST_OPENAI_KEY} = 'sk-openai-secret';
+$ENV{HG_TEST_CLAUDE_KEY} = 'sk-ant-secret';
 
 $t->write_config($t->conf_head . <<'EOF2');
 http {
@@ -39,6 +41,10 @@ http {
     helicone_provider azure url=http://127.0.0.1:%%PORT_openai%% api=azure
                       api_version=2025-04-01-preview;
     helicone_provider_key azure env=HG_TEST_OPENAI_KEY;
+    helicone_provider anthropic url=http://127.0.0.1:%%PORT_claude%%;
+    helicone_provider claudedown url=http://127.0.0.1:%%PORT_down%%
+                      api=anthropic auth=none;
+    helicone_provider_key anthropic env=HG_TEST_CLAUDE_KEY;
     helicone_auth off;
     helicone_log file path=%%DIR%%/helicone.jsonl;
 
@@ -158,6 +164,133 @@ $r = responses({ model => 'x/plain', input => 'Say hello' });
 is($r->{status}, 400, 'a provider without a Responses path - 400');
 is((eval { decode_json($r->{body}) } // {})->{error}{code},
    'unsupported_endpoint', 'a provider without a Responses path - code');
+
+# ------------------------------------------ translated to Anthropic Messages
+
+my $haiku = 'claude-3-5-haiku-20241022';
+
+$r = responses({ model => $haiku, instructions => 'Be brief.',
+                 input => [ { role => 'user', content => 'Say hello' } ],
+                 max_output_tokens => 64, temperature => 0.5 });
+is($r->{status}, 200, 'translated - status');
+$j = eval { decode_json($r->{body}) } // {};
+is($j->{object}, 'response', 'translated - a response object');
+is($j->{status}, 'completed', 'translated - completed');
+is($j->{output}[0]{content}[0]{text}, 'Hello from mock',
+   'translated - the text');
+is($j->{usage}{input_tokens}, 32, 'translated - input tokens, cache included');
+is($j->{usage}{input_tokens_details}{cached_tokens}, 5,
+   'translated - cached tokens');
+like($r->{headers}{'content-type'}, qr{^application/json},
+     'translated - JSON');
+
+($req) = grep { $_->{path} eq '/v1/messages' } @{ $claude->requests };
+is($req->{headers}{'x-api-key'}, 'sk-ant-secret',
+   'translated - the Anthropic key');
+is($req->{json}{max_tokens}, 64, 'translated - max_output_tokens');
+is($req->{json}{system}[0]{text}, 'Be brief.', 'translated - instructions');
+is($req->{json}{messages}[0]{content}, 'Say hello',
+   'translated - the input message');
+is($req->{json}{temperature}, 0.5, 'translated - temperature');
+
+$ev = last_event();
+is($ev->{log}{response}{promptTokens}, 32, 'translated event - input tokens');
+is($ev->{log}{response}{completionTokens}, 4,
+   'translated event - output tokens');
+is($ev->{log}{response}{promptCacheReadTokens}, 5,
+   'translated event - cached tokens');
+ok(($ev->{log}{response}{cost} // 0) > 0, 'translated event - a cost');
+is($ev->{log}{request}{provider}, 'ANTHROPIC', 'translated event - provider');
+
+$r = responses({ model => $haiku, input => 'Say hello',
+                 stream => JSON::PP::true }, @cache);
+is($r->{headers}{'helicone-cache'}, 'MISS', 'translated stream - MISS');
+@types = map { /^event: (\S+)/m ? $1 : () } split /\n\n/, $r->{body};
+is($types[0], 'response.created', 'translated stream - response.created');
+is($types[-1], 'response.completed',
+   'translated stream - response.completed');
+is(join('', map { /"delta":"([^"]*)"/ ? $1 : () }
+            grep { /output_text\.delta/ } split /\n\n/, $r->{body}),
+   'Hello from mock', 'translated stream - the deltas');
+$ev = last_event();
+is($ev->{truncated}, JSON::PP::false, 'translated stream - not truncated');
+is($ev->{log}{response}{completionTokens}, 4, 'translated stream - usage');
+$body = $r->{body};
+$r = responses({ model => $haiku, input => 'Say hello',
+                 stream => JSON::PP::true }, @cache);
+is($r->{headers}{'helicone-cache'}, 'HIT', 'translated stream - cached');
+is($r->{body}, $body, 'translated stream - the same events');
+
+# a tool call and its result
+$r = responses({ model => $haiku, input => 'Weather?',
+                 tools => [ { type => 'function', name => 'get_weather',
+                              parameters => { type => 'object' } } ],
+                 tool_choice => 'required' });
+$j = eval { decode_json($r->{body}) } // {};
+is($j->{output}[0]{type}, 'function_call', 'translated tool - a call');
+is($j->{output}[0]{call_id}, 'toolu_mock', 'translated tool - its call_id');
+is_deeply(eval { decode_json($j->{output}[0]{arguments}) },
+          { city => 'Paris' }, 'translated tool - its arguments');
+($req) = grep { $_->{path} eq '/v1/messages' } reverse @{ $claude->requests };
+is($req->{json}{tools}[0]{name}, 'get_weather', 'translated tool - tools');
+is_deeply($req->{json}{tool_choice}, { type => 'any' },
+          'translated tool - required is any');
+
+$r = responses({ model => $haiku, input => [
+    { role => 'user', content => 'Weather?' },
+    { type => 'function_call', call_id => 'toolu_mock',
+      name => 'get_weather', arguments => '{"city":"Paris"}' },
+    { type => 'function_call_output', call_id => 'toolu_mock',
+      output => '{"temp":21}' } ],
+    tools => [ { type => 'function', name => 'get_weather' } ] });
+$j = eval { decode_json($r->{body}) } // {};
+is($j->{output}[0]{content}[0]{text}, 'It is 21',
+   'translated tool result - the answer');
+($req) = grep { $_->{path} eq '/v1/messages' } reverse @{ $claude->requests };
+is($req->{json}{messages}[1]{content}[0]{type}, 'tool_use',
+   'translated tool result - the call as tool_use');
+is_deeply($req->{json}{messages}[1]{content}[0]{input}, { city => 'Paris' },
+          'translated tool result - its input an object');
+is($req->{json}{messages}[2]{content}[0]{tool_use_id}, 'toolu_mock',
+   'translated tool result - tool_result');
+
+# reasoning effort
+$r = responses({ model => $haiku, input => 'x',
+                 reasoning => { effort => 'low' } });
+($req) = grep { $_->{path} eq '/v1/messages' } reverse @{ $claude->requests };
+is_deeply($req->{json}{thinking}, { type => 'enabled', budget_tokens => 1024 },
+          'reasoning effort low - a thinking budget');
+is($req->{json}{max_tokens}, 4096 + 1024,
+   'reasoning effort low - the budget on top of the default');
+
+# what cannot be translated: a 400 naming the field, nothing sent
+my $n = scalar @{ $claude->requests };
+$r = responses({ model => $haiku, input => 'x',
+                 previous_response_id => 'resp_1' });
+is($r->{status}, 400, 'previous_response_id - 400');
+$j = eval { decode_json($r->{body}) } // {};
+like($j->{error}{message} // '', qr/previous_response_id.*anthropic/,
+     'previous_response_id - the field and the provider named');
+is($j->{error}{code}, 'unsupported_request', 'previous_response_id - code');
+is(scalar @{ $claude->requests }, $n, 'previous_response_id - not sent');
+
+$r = responses({ model => $haiku, input => 'x',
+                 tools => [ { type => 'web_search' } ] });
+like((eval { decode_json($r->{body}) } // {})->{error}{message} // '',
+     qr/tools/, 'a built-in tool - 400 naming tools');
+
+# a fallback from a translated provider to a native one
+$r = responses({ model => "$haiku/claudedown,gpt-4o-mini/openai",
+                 input => 'Say hello' });
+is($r->{status}, 200, 'fallback across dialects - served');
+is($r->{headers}{'helicone-provider'}, 'openai',
+   'fallback across dialects - by the native one');
+is((eval { decode_json($r->{body}) } // {})->{output}[0]{content}[0]{text},
+   'Hello from mock', 'fallback across dialects - its response as it is');
+$ev = last_event();
+is(scalar @{ $ev->{attempts} // [] }, 2, 'fallback across dialects - two');
+ok(scalar(grep { $_->{path} eq '/v1/messages' } @{ $down->requests }),
+   'fallback across dialects - the first asked in Messages');
 
 $t->stop;
 $t->check_no_alerts;

@@ -111,7 +111,9 @@ is($r->{usage}{prompt_tokens}, 6, 'embeddings array - usage');
 
 # ------------------------------------------------------------- Responses
 
-for my $case ([ 'openai', 'gpt-4o-mini' ]) {
+for my $case ([ 'openai', 'gpt-4o-mini' ],
+              [ 'anthropic', 'claude-3-5-haiku-20241022' ])
+{
     my ($who, $model) = @$case;
 
     $r = sdk('responses-plain', $model);
@@ -144,6 +146,12 @@ for my $case ([ 'openai', 'gpt-4o-mini' ]) {
     is($r->{text}, 'It is 21', "responses tool $who - the answer to its "
                                . 'result');
 }
+
+# what a Messages provider cannot do: a 400 naming the field
+$r = sdk('responses-error', 'claude-3-5-haiku-20241022');
+is($r->{class}, 'BadRequestError', 'previous_response_id to Anthropic - 400');
+like($r->{message} // '', qr/previous_response_id/,
+     'previous_response_id to Anthropic - the field named');
 
 $t->stop;
 $t->check_no_alerts;

@@ -214,8 +214,6 @@ static void helicone_translate_delta_args(helicone_translate_stream_t *s,
     unsigned k, const char *args, const helicone_json_value_t *v,
     helicone_buf_t *out);
 static int helicone_translate_has(const helicone_json_value_t *v);
-static int helicone_translate_text_delta(const helicone_sse_event_t *ev,
-    helicone_json_value_t *text);
 static int helicone_translate_block_index(const helicone_json_value_t *ev,
     unsigned *index);
 static void helicone_translate_stream_start(helicone_translate_stream_t *s,
@@ -2593,7 +2591,7 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
  * the same event with white space, is left to the general way (0).
  */
 
-static int
+int
 helicone_translate_text_delta(const helicone_sse_event_t *ev,
     helicone_json_value_t *text)
 {

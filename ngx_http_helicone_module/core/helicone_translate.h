@@ -98,5 +98,13 @@ void helicone_translate_stream_init(helicone_translate_stream_t *s,
 int helicone_translate_stream_event(helicone_translate_stream_t *s,
     const helicone_sse_event_t *ev, helicone_buf_t *out);
 
+/*
+ * A text delta event as Anthropic writes it (on one line, no white
+ * space): 1 and *text, its JSON string, found without parsing the whole
+ * event; 0 for anything else (parse it then). The bulk of a stream.
+ */
+int helicone_translate_text_delta(const helicone_sse_event_t *ev,
+    helicone_json_value_t *text);
+
 
 #endif /* _HELICONE_TRANSLATE_H_INCLUDED_ */

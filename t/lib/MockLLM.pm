@@ -620,7 +620,23 @@ sub anthropic_action {
 
     my $model = $j->{model};
 
-    return { status => 200, json => anthropic_message($model) }
+    # a call of the first tool, until a tool result comes back
+    my $answered = grep { ref $_->{content} eq 'ARRAY'
+                          && grep { ($_->{type} // '') eq 'tool_result' }
+                             @{ $_->{content} } } @{ $j->{messages} // [] };
+
+    if ($j->{tools} && @{ $j->{tools} } && !$answered) {
+        my $call = { type => 'tool_use', id => 'toolu_mock',
+                     name => $j->{tools}[0]{name},
+                     input => { city => 'Paris' } };
+
+        return { status => 200, json => {
+            %{ anthropic_message($model, [ $call ]) },
+            stop_reason => 'tool_use' } };
+    }
+
+    return { status => 200, json => anthropic_message($model,
+             $answered ? [ { type => 'text', text => 'It is 21' } ] : undef) }
         unless $j->{stream};
 
     my $u = anthropic_usage();
