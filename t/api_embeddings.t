@@ -81,6 +81,8 @@ ok(!exists $req->{json}{stream_options}, 'provider - no stream_options');
 my ($ev) = $t->wait_jsonl('helicone.jsonl', 1);
 like($ev->{log}{request}{path}, qr{/v1/embeddings$}, 'event - the path');
 is($ev->{log}{response}{promptTokens}, 2, 'event - prompt tokens');
+is($ev->{log}{response}{completionTokens}, undef,
+   'event - no completion tokens');
 is($ev->{log}{response}{status}, 200, 'event - status');
 is($ev->{attempts}[0]{outcome}, 'ok', 'event - the attempt');
 # 2 tokens at $0.02 per 1M
