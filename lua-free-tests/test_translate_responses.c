@@ -249,9 +249,9 @@ test_request(void)
            "\"max_output_tokens\":64,\"temperature\":0.5,\"top_p\":0.9,"
            "\"stream\":true,\"user\":\"u1\",\"store\":false,"
            "\"metadata\":{\"a\":\"b\"}}",
-           REQ("64") ",\"system\":[{\"type\":\"text\",\"text\":"
-           "\"Be brief.\"}],\"messages\":[{\"role\":\"user\",\"content\":"
-           "\"Hi\"}],\"temperature\":0.5,\"top_p\":0.9,\"stream\":true,"
+           REQ("64") ",\"messages\":[{\"role\":\"user\",\"content\":"
+           "\"Hi\"}],\"system\":[{\"type\":\"text\",\"text\":"
+           "\"Be brief.\"}],\"temperature\":0.5,\"top_p\":0.9,\"stream\":true,"
            "\"metadata\":{\"user_id\":\"u1\"}}");
 
     req_is("messages of every role, parts, images",
@@ -265,16 +265,30 @@ test_request(void)
            "\"text\":\"A cat\"}]},"
            "{\"role\":\"system\",\"content\":[{\"type\":\"input_text\","
            "\"text\":\"More\"}]}]}",
-           "{\"model\":\"" MODEL "\",\"max_tokens\":4096,\"system\":["
-           "{\"type\":\"text\",\"text\":\"Rules\"},"
-           "{\"type\":\"text\",\"text\":\"More\"}],\"messages\":["
+           "{\"model\":\"" MODEL "\",\"max_tokens\":4096,\"messages\":["
            "{\"role\":\"user\",\"content\":[{\"type\":\"text\",\"text\":"
            "\"Look\"},{\"type\":\"image\",\"source\":{\"type\":\"base64\","
            "\"media_type\":\"image/png\",\"data\":\"iVBO\"}},"
            "{\"type\":\"image\",\"source\":{\"type\":\"url\",\"url\":"
            "\"https://x/y.png\"}}]},"
            "{\"role\":\"assistant\",\"content\":[{\"type\":\"text\","
-           "\"text\":\"A cat\"}]}]}");
+           "\"text\":\"A cat\"}]}],\"system\":["
+           "{\"type\":\"text\",\"text\":\"Rules\"},"
+           "{\"type\":\"text\",\"text\":\"More\"}]}");
+
+#define SYS "{\"role\":\"system\",\"content\":\"s\"},"
+#define SYS_OUT ",{\"type\":\"text\",\"text\":\"s\"}"
+
+    req_is("more system messages than remembered: read again, in order",
+           "{\"instructions\":\"i\",\"input\":[" SYS SYS SYS SYS SYS SYS SYS
+           SYS SYS SYS SYS SYS SYS SYS SYS SYS SYS
+           "{\"role\":\"user\",\"content\":\"x\"},"
+           "{\"role\":\"developer\",\"content\":\"d\"}]}",
+           REQ("4096") ",\"messages\":[{\"role\":\"user\",\"content\":"
+           "\"x\"}],\"system\":[{\"type\":\"text\",\"text\":\"i\"}"
+           SYS_OUT SYS_OUT SYS_OUT SYS_OUT SYS_OUT SYS_OUT SYS_OUT SYS_OUT
+           SYS_OUT SYS_OUT SYS_OUT SYS_OUT SYS_OUT SYS_OUT SYS_OUT SYS_OUT
+           SYS_OUT ",{\"type\":\"text\",\"text\":\"d\"}]}");
 
     req_is("a tool call and its result, tools, tool_choice",
            "{\"input\":[{\"role\":\"user\",\"content\":\"Weather?\"},"

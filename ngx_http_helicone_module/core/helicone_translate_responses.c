@@ -90,6 +90,57 @@ static const struct {
 };
 
 
+/* an input item's members, picked in one pass */
+
+enum {
+    helicone_it_type = 0,
+    helicone_it_role,
+    helicone_it_content,
+    helicone_it_call_id,
+    helicone_it_name,
+    helicone_it_arguments,
+    helicone_it_output,
+    helicone_it_n
+};
+
+static const helicone_str_t  helicone_it_names[] = {
+    helicone_string("type"), helicone_string("role"),
+    helicone_string("content"), helicone_string("call_id"),
+    helicone_string("name"), helicone_string("arguments"),
+    helicone_string("output")
+};
+
+/* its roles */
+
+enum {
+    helicone_role_user = 0,
+    helicone_role_assistant,
+    helicone_role_system,
+    helicone_role_developer,
+    helicone_role_n
+};
+
+static const helicone_str_t  helicone_role_names[] = {
+    helicone_string("user"), helicone_string("assistant"),
+    helicone_string("system"), helicone_string("developer")
+};
+
+
+/*
+ * The system and developer messages met among the input items, written
+ * after "messages" as "system" without a second pass over the input;
+ * past HELICONE_RESPONSES_SYSTEM_MAX the input is read again for them.
+ */
+
+#define HELICONE_RESPONSES_SYSTEM_MAX  16
+
+typedef struct {
+    helicone_json_value_t   content[HELICONE_RESPONSES_SYSTEM_MAX];
+    unsigned                n;
+    unsigned                more:1;
+} helicone_responses_system_t;
+
+
 typedef enum {
     helicone_item_none = 0,
     helicone_item_text,
@@ -112,11 +163,17 @@ static int helicone_responses_max_tokens(const helicone_json_value_t *m,
     const helicone_translate_opts_t *opts, int64_t *max, int64_t *budget,
     const char **error);
 static int helicone_responses_system(const helicone_json_value_t *m,
-    helicone_buf_t *out, const char **error);
+    const helicone_responses_system_t *sys, helicone_buf_t *out,
+    const char **error);
+static int helicone_responses_system_content(
+    const helicone_json_value_t *content, helicone_buf_t *out, unsigned *n,
+    const char **error);
 static int helicone_responses_messages(const helicone_json_value_t *input,
-    helicone_buf_t *out, const char **error);
+    helicone_responses_system_t *sys, helicone_buf_t *out,
+    const char **error);
 static int helicone_responses_item(const helicone_json_value_t *item,
-    helicone_buf_t *out, unsigned *n, const char **error);
+    helicone_responses_system_t *sys, helicone_buf_t *out, unsigned *n,
+    const char **error);
 static int helicone_responses_content(const helicone_json_value_t *content,
     helicone_buf_t *out, const char **error);
 static int helicone_responses_part(const helicone_json_value_t *part,
@@ -282,10 +339,11 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
 {
     int                    rc, tools;
     size_t                 i;
-    int64_t                max, budget;
-    const char            *err;
-    unsigned char         *pos;
-    helicone_json_value_t  m[helicone_rq_n], *v;
+    int64_t                       max, budget;
+    const char                   *err;
+    unsigned char                *pos;
+    helicone_json_value_t         m[helicone_rq_n], *v;
+    helicone_responses_system_t   sys;
 
     pos = out->pos;
     err = NULL;
@@ -341,8 +399,11 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
     helicone_responses_lit(out, "\",\"max_tokens\":");
     helicone_buf_add_int(out, max);
 
-    if (helicone_responses_system(m, out, &err) != HELICONE_OK
-        || helicone_responses_messages(v, out, &err) != HELICONE_OK)
+    sys.n = 0;
+    sys.more = 0;
+
+    if (helicone_responses_messages(v, &sys, out, &err) != HELICONE_OK
+        || helicone_responses_system(m, &sys, out, &err) != HELICONE_OK)
     {
         goto done;
     }
@@ -550,11 +611,13 @@ helicone_responses_max_tokens(const helicone_json_value_t *m,
 
 static int
 helicone_responses_system(const helicone_json_value_t *m,
-    helicone_buf_t *out, const char **error)
+    const helicone_responses_system_t *sys, helicone_buf_t *out,
+    const char **error)
 {
-    unsigned                     n;
-    helicone_json_iter_t         it, pit;
-    helicone_json_value_t        item, content, part, text;
+    size_t                       role;
+    unsigned                     i, n;
+    helicone_json_iter_t         it;
+    helicone_json_value_t        item, im[helicone_it_n];
     const helicone_json_value_t *instructions;
 
     n = 0;
@@ -566,63 +629,51 @@ helicone_responses_system(const helicone_json_value_t *m,
             return HELICONE_DECLINED;
         }
 
-        if (instructions->len > 2) {
-            helicone_responses_lit(out, ",\"system\":[{\"type\":\"text\","
-                                        "\"text\":");
-            helicone_buf_add(out, instructions->start, instructions->len);
-            helicone_responses_lit(out, "}");
-            n = 1;
+        if (instructions->len > 2
+            && helicone_responses_system_content(instructions, out, &n,
+                                                 error)
+               != HELICONE_OK)
+        {
+            return HELICONE_DECLINED;
         }
     }
 
-    if (m[helicone_rq_input].type != HELICONE_JSON_ARRAY) {
+    if (!sys->more) {
+        for (i = 0; i < sys->n; i++) {
+            if (helicone_responses_system_content(&sys->content[i], out, &n,
+                                                  error)
+                != HELICONE_OK)
+            {
+                return HELICONE_DECLINED;
+            }
+        }
+
         goto done;
     }
+
+    /* too many to remember: read them again */
 
     helicone_json_iter_init(&it, &m[helicone_rq_input]);
 
     while (helicone_json_iter_next(&it, NULL, &item) == HELICONE_OK) {
-        if (!helicone_responses_is(&item, "role", "system")
-            && !helicone_responses_is(&item, "role", "developer"))
+        /* type, role and content only */
+        if (helicone_json_object_pick(&item, helicone_it_names,
+                                      helicone_it_call_id, im)
+            != HELICONE_OK)
         {
             continue;
         }
 
-        if (!helicone_responses_get(&item, "content", &content)) {
-            continue;
-        }
+        role = helicone_json_string_index(&im[helicone_it_role],
+                                          helicone_role_names,
+                                          helicone_role_n);
 
-        if (content.type == HELICONE_JSON_STRING) {
-            helicone_buf_add_cstr(out, n ? "," : ",\"system\":[");
-            helicone_responses_lit(out, "{\"type\":\"text\",\"text\":");
-            helicone_buf_add(out, content.start, content.len);
-            helicone_responses_lit(out, "}");
-            n++;
-            continue;
-        }
-
-        if (content.type != HELICONE_JSON_ARRAY) {
-            *error = "a system message's \"content\" must be a string or an "
-                     "array";
+        if ((role == helicone_role_system || role == helicone_role_developer)
+            && helicone_responses_system_content(&im[helicone_it_content],
+                                                 out, &n, error)
+               != HELICONE_OK)
+        {
             return HELICONE_DECLINED;
-        }
-
-        helicone_json_iter_init(&pit, &content);
-
-        while (helicone_json_iter_next(&pit, NULL, &part) == HELICONE_OK) {
-            if (!helicone_responses_is(&part, "type", "input_text")
-                || !helicone_responses_get(&part, "text", &text)
-                || text.type != HELICONE_JSON_STRING)
-            {
-                *error = "a system message may hold input_text parts only";
-                return HELICONE_DECLINED;
-            }
-
-            helicone_buf_add_cstr(out, n ? "," : ",\"system\":[");
-            helicone_responses_lit(out, "{\"type\":\"text\",\"text\":");
-            helicone_buf_add(out, text.start, text.len);
-            helicone_responses_lit(out, "}");
-            n++;
         }
     }
 
@@ -636,6 +687,50 @@ done:
 }
 
 
+/* one system message's content as text blocks, n the blocks so far */
+
+static int
+helicone_responses_system_content(const helicone_json_value_t *content,
+    helicone_buf_t *out, unsigned *n, const char **error)
+{
+    helicone_json_iter_t   it;
+    helicone_json_value_t  part, text;
+
+    if (content->type == HELICONE_JSON_STRING) {
+        helicone_buf_add_cstr(out, (*n)++ ? "," : ",\"system\":[");
+        helicone_responses_lit(out, "{\"type\":\"text\",\"text\":");
+        helicone_buf_add(out, content->start, content->len);
+        helicone_responses_lit(out, "}");
+        return HELICONE_OK;
+    }
+
+    if (content->type != HELICONE_JSON_ARRAY) {
+        *error = "a system message's \"content\" must be a string or an "
+                 "array";
+        return HELICONE_DECLINED;
+    }
+
+    helicone_json_iter_init(&it, content);
+
+    while (helicone_json_iter_next(&it, NULL, &part) == HELICONE_OK) {
+        if (!helicone_responses_is(&part, "type", "input_text")
+            || !helicone_responses_get(&part, "text", &text)
+            || text.type != HELICONE_JSON_STRING)
+        {
+            *error = "a system message may hold input_text parts only";
+            return HELICONE_DECLINED;
+        }
+
+        helicone_buf_add_cstr(out, (*n)++ ? "," : ",\"system\":[");
+        helicone_responses_lit(out, "{\"type\":\"text\",\"text\":");
+        helicone_buf_add(out, text.start, text.len);
+        helicone_responses_lit(out, "}");
+    }
+
+    return HELICONE_OK;
+}
+
+
 /*
  * "messages": each input item a message of its own (Messages joins
  * turns of one role); a string input is one user message.
@@ -643,7 +738,8 @@ done:
 
 static int
 helicone_responses_messages(const helicone_json_value_t *input,
-    helicone_buf_t *out, const char **error)
+    helicone_responses_system_t *sys, helicone_buf_t *out,
+    const char **error)
 {
     unsigned               n;
     helicone_json_iter_t   it;
@@ -662,7 +758,9 @@ helicone_responses_messages(const helicone_json_value_t *input,
     helicone_json_iter_init(&it, input);
 
     while (helicone_json_iter_next(&it, NULL, &item) == HELICONE_OK) {
-        if (helicone_responses_item(&item, out, &n, error) != HELICONE_OK) {
+        if (helicone_responses_item(&item, sys, out, &n, error)
+            != HELICONE_OK)
+        {
             return HELICONE_DECLINED;
         }
     }
@@ -680,53 +778,59 @@ helicone_responses_messages(const helicone_json_value_t *input,
 
 static int
 helicone_responses_item(const helicone_json_value_t *item,
-    helicone_buf_t *out, unsigned *n, const char **error)
+    helicone_responses_system_t *sys, helicone_buf_t *out, unsigned *n,
+    const char **error)
 {
-    helicone_json_value_t  type, role, content, v;
+    size_t                  role;
+    helicone_json_value_t   m[helicone_it_n], *type;
 
-    if (item->type != HELICONE_JSON_OBJECT) {
+    if (helicone_json_object_pick(item, helicone_it_names, helicone_it_n, m)
+        != HELICONE_OK)
+    {
         *error = "every \"input\" item must be an object";
         return HELICONE_DECLINED;
     }
 
-    if (!helicone_responses_get(item, "type", &type)) {
-        type.type = HELICONE_JSON_INVALID;
-    }
+    type = &m[helicone_it_type];
 
-    if (type.type == HELICONE_JSON_INVALID
-        || helicone_json_string_eq(&type, "message", 7))
+    if (type->type == HELICONE_JSON_INVALID
+        || helicone_json_string_eq(type, "message", 7))
     {
-        if (!helicone_responses_get(item, "role", &role)) {
-            *error = "an \"input\" message needs a \"role\"";
-            return HELICONE_DECLINED;
-        }
+        role = helicone_json_string_index(&m[helicone_it_role],
+                                          helicone_role_names,
+                                          helicone_role_n);
 
-        if (helicone_json_string_eq(&role, "system", 6)
-            || helicone_json_string_eq(&role, "developer", 9))
-        {
-            /* in "system" already */
+        if (role == helicone_role_system || role == helicone_role_developer) {
+            /* for "system", written after "messages" */
+            if (sys->n < HELICONE_RESPONSES_SYSTEM_MAX) {
+                sys->content[sys->n++] = m[helicone_it_content];
+
+            } else {
+                sys->more = 1;
+            }
+
             return HELICONE_OK;
         }
 
-        if (!helicone_json_string_eq(&role, "user", 4)
-            && !helicone_json_string_eq(&role, "assistant", 9))
-        {
+        if (role == helicone_role_n) {
             *error = "an \"input\" message's role must be user, assistant, "
                      "system or developer";
             return HELICONE_DECLINED;
         }
 
-        if (!helicone_responses_get(item, "content", &content)) {
+        if (m[helicone_it_content].type == HELICONE_JSON_INVALID) {
             *error = "an \"input\" message needs \"content\"";
             return HELICONE_DECLINED;
         }
 
         helicone_responses_sep(out, n);
-        helicone_responses_lit(out, "{\"role\":");
-        helicone_buf_add(out, role.start, role.len);
-        helicone_responses_lit(out, ",\"content\":");
+        helicone_buf_add_cstr(out, role == helicone_role_user
+                                   ? "{\"role\":\"user\",\"content\":"
+                                   : "{\"role\":\"assistant\",\"content\":");
 
-        if (helicone_responses_content(&content, out, error) != HELICONE_OK) {
+        if (helicone_responses_content(&m[helicone_it_content], out, error)
+            != HELICONE_OK)
+        {
             return HELICONE_DECLINED;
         }
 
@@ -734,24 +838,19 @@ helicone_responses_item(const helicone_json_value_t *item,
         return HELICONE_OK;
     }
 
-    if (helicone_json_string_eq(&type, "function_call", 13)) {
+    if (helicone_json_string_eq(type, "function_call", 13)) {
         helicone_responses_sep(out, n);
         helicone_responses_lit(out, "{\"role\":\"assistant\",\"content\":"
                                     "[{\"type\":\"tool_use\",\"id\":");
-        helicone_responses_string(out, helicone_responses_get(item, "call_id",
-                                                               &v)
-                                       ? &v : NULL);
+        helicone_responses_string(out, &m[helicone_it_call_id]);
         helicone_responses_lit(out, ",\"name\":");
-        helicone_responses_string(out, helicone_responses_get(item, "name",
-                                                               &v)
-                                       ? &v : NULL);
+        helicone_responses_string(out, &m[helicone_it_name]);
         helicone_responses_lit(out, ",\"input\":");
 
-        if (!helicone_responses_get(item, "arguments", &v)) {
-            v.type = HELICONE_JSON_NULL;
-        }
-
-        if (helicone_responses_arguments(&v, out, error) != HELICONE_OK) {
+        if (helicone_responses_arguments(&m[helicone_it_arguments], out,
+                                         error)
+            != HELICONE_OK)
+        {
             return HELICONE_DECLINED;
         }
 
@@ -759,24 +858,21 @@ helicone_responses_item(const helicone_json_value_t *item,
         return HELICONE_OK;
     }
 
-    if (helicone_json_string_eq(&type, "function_call_output", 20)) {
+    if (helicone_json_string_eq(type, "function_call_output", 20)) {
         helicone_responses_sep(out, n);
         helicone_responses_lit(out, "{\"role\":\"user\",\"content\":"
                                     "[{\"type\":\"tool_result\","
                                     "\"tool_use_id\":");
-        helicone_responses_string(out, helicone_responses_get(item, "call_id",
-                                                               &v)
-                                       ? &v : NULL);
+        helicone_responses_string(out, &m[helicone_it_call_id]);
         helicone_responses_lit(out, ",\"content\":");
 
-        if (!helicone_responses_get(item, "output", &v)) {
-            v.type = HELICONE_JSON_NULL;
-        }
-
-        if (v.type == HELICONE_JSON_NULL) {
+        if (!helicone_responses_given(&m[helicone_it_output])) {
             helicone_responses_lit(out, "\"\"");
 
-        } else if (helicone_responses_content(&v, out, error) != HELICONE_OK) {
+        } else if (helicone_responses_content(&m[helicone_it_output], out,
+                                              error)
+                   != HELICONE_OK)
+        {
             return HELICONE_DECLINED;
         }
 
@@ -784,12 +880,12 @@ helicone_responses_item(const helicone_json_value_t *item,
         return HELICONE_OK;
     }
 
-    if (helicone_json_string_eq(&type, "reasoning", 9)) {
+    if (helicone_json_string_eq(type, "reasoning", 9)) {
         /* an earlier turn's reasoning: Messages drops it there too */
         return HELICONE_OK;
     }
 
-    if (helicone_json_string_eq(&type, "item_reference", 14)) {
+    if (helicone_json_string_eq(type, "item_reference", 14)) {
         *error = "an \"item_reference\" input needs responses stored by the "
                  "provider, which cannot be done";
         return HELICONE_DECLINED;
@@ -947,7 +1043,7 @@ helicone_responses_arguments(const helicone_json_value_t *args,
     size_t                 n;
     helicone_json_value_t  obj;
 
-    if (args->type == HELICONE_JSON_NULL || args->len <= 2) {
+    if (!helicone_responses_given(args) || args->len <= 2) {
         helicone_responses_lit(out, "{}");
         return HELICONE_OK;
     }
@@ -1346,13 +1442,40 @@ enum {
     helicone_sv_block,
     helicone_sv_message,
     helicone_sv_error,
+    helicone_sv_usage,
     helicone_sv_n
 };
 
 static const helicone_str_t  helicone_sv_members[] = {
     helicone_string("type"), helicone_string("delta"),
     helicone_string("content_block"), helicone_string("message"),
-    helicone_string("error")
+    helicone_string("error"), helicone_string("usage")
+};
+
+/* the members of message_start's message read */
+
+enum {
+    helicone_sm_id = 0,
+    helicone_sm_model,
+    helicone_sm_usage,
+    helicone_sm_n
+};
+
+static const helicone_str_t  helicone_sm_members[] = {
+    helicone_string("id"), helicone_string("model"), helicone_string("usage")
+};
+
+/* and of a content block */
+
+enum {
+    helicone_sb_type = 0,
+    helicone_sb_id,
+    helicone_sb_name,
+    helicone_sb_n
+};
+
+static const helicone_str_t  helicone_sb_members[] = {
+    helicone_string("type"), helicone_string("id"), helicone_string("name")
 };
 
 enum {
@@ -1477,7 +1600,8 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
         break;
 
     case helicone_se_message_delta:
-        (void) helicone_usage_from_anthropic(&root, &t.base.usage);
+        (void) helicone_usage_anthropic_object(&m[helicone_sv_usage],
+                                               &t.base.usage);
 
         if (helicone_responses_get(&m[helicone_sv_delta], "stop_reason",
                                    &text))
@@ -1614,9 +1738,15 @@ static void
 helicone_responses_stream_start(helicone_responses_stream_t *s,
     const helicone_json_value_t *message, helicone_buf_t *out)
 {
-    helicone_json_value_t  v;
+    size_t                 len;
+    unsigned char         *resp;
+    helicone_json_value_t  v[helicone_sm_n];
 
-    if (s->base.started || message->type != HELICONE_JSON_OBJECT) {
+    if (s->base.started
+        || helicone_json_object_pick(message, helicone_sm_members,
+                                     helicone_sm_n, v)
+           != HELICONE_OK)
+    {
         return;
     }
 
@@ -1624,32 +1754,40 @@ helicone_responses_stream_start(helicone_responses_stream_t *s,
 
     /* the id and model as they are written, escapes kept */
 
-    if (helicone_responses_get(message, "id", &v)
-        && v.type == HELICONE_JSON_STRING
-        && v.len - 2 <= HELICONE_TRANSLATE_ID_MAX)
+    if (v[helicone_sm_id].type == HELICONE_JSON_STRING
+        && v[helicone_sm_id].len - 2 <= HELICONE_TRANSLATE_ID_MAX)
     {
-        memcpy(s->base.id, v.start + 1, v.len - 2);
-        s->base.id_len = v.len - 2;
+        memcpy(s->base.id, v[helicone_sm_id].start + 1,
+               v[helicone_sm_id].len - 2);
+        s->base.id_len = v[helicone_sm_id].len - 2;
     }
 
-    if (helicone_responses_get(message, "model", &v)
-        && v.type == HELICONE_JSON_STRING
-        && v.len - 2 <= HELICONE_TRANSLATE_MODEL_MAX)
+    if (v[helicone_sm_model].type == HELICONE_JSON_STRING
+        && v[helicone_sm_model].len - 2 <= HELICONE_TRANSLATE_MODEL_MAX)
     {
-        memcpy(s->base.model, v.start + 1, v.len - 2);
-        s->base.model_len = v.len - 2;
+        memcpy(s->base.model, v[helicone_sm_model].start + 1,
+               v[helicone_sm_model].len - 2);
+        s->base.model_len = v[helicone_sm_model].len - 2;
     }
 
-    (void) helicone_usage_from_anthropic(message, &s->base.usage);
+    (void) helicone_usage_anthropic_object(&v[helicone_sm_usage],
+                                           &s->base.usage);
 
     helicone_responses_event(s, out, "response.created");
     helicone_responses_lit(out, ",\"response\":");
+    resp = out->pos;
     helicone_responses_stream_response(s, out, "in_progress", 0);
+    len = (size_t) (out->pos - resp);
     helicone_responses_lit(out, "}\n\n");
 
+    /* the same response object again */
     helicone_responses_event(s, out, "response.in_progress");
     helicone_responses_lit(out, ",\"response\":");
-    helicone_responses_stream_response(s, out, "in_progress", 0);
+
+    if (!out->overflow) {
+        helicone_buf_add(out, resp, len);
+    }
+
     helicone_responses_lit(out, "}\n\n");
 }
 
@@ -1659,21 +1797,30 @@ helicone_responses_block_start(helicone_responses_stream_t *s,
     const helicone_json_value_t *block, helicone_buf_t *out)
 {
     helicone_buf_t          id;
-    helicone_json_value_t   v, name;
+    helicone_json_value_t   b[helicone_sb_n], v, name;
 
     if (s->open != helicone_item_none) {
         /* blocks come one after another: close one left open */
         helicone_responses_block_stop(s, out);
     }
 
-    if (helicone_responses_is(block, "type", "text")) {
+    if (helicone_json_object_pick(block, helicone_sb_members, helicone_sb_n,
+                                  b)
+        != HELICONE_OK)
+    {
+        s->open = helicone_item_skip;
+        return;
+    }
+
+    v = b[helicone_sb_id];
+    name = b[helicone_sb_name];
+
+    if (helicone_json_string_eq(&b[helicone_sb_type], "text", 4)) {
         s->open = helicone_item_text;
 
-    } else if (helicone_responses_is(block, "type", "tool_use")
-               && helicone_responses_get(block, "id", &v)
+    } else if (helicone_json_string_eq(&b[helicone_sb_type], "tool_use", 8)
                && v.type == HELICONE_JSON_STRING
                && v.len - 2 + 3 <= HELICONE_RESPONSES_ITEM_ID_MAX
-               && helicone_responses_get(block, "name", &name)
                && name.type == HELICONE_JSON_STRING)
     {
         s->open = helicone_item_tool;
