@@ -16,11 +16,6 @@ static const helicone_str_t  helicone_responses_ends[] = {
 };
 
 
-/* "" s: only a string literal compiles, so sizeof is its length */
-#define helicone_responses_lit(b, s)                                          \
-    helicone_buf_add(b, "" s, sizeof(s) - 1)
-
-
 /* reasoning effort -> thinking budget; Anthropic's least is 1024 */
 #define HELICONE_RESPONSES_BUDGET_LOW     1024
 #define HELICONE_RESPONSES_BUDGET_MEDIUM  4096
@@ -149,16 +144,7 @@ typedef enum {
 } helicone_responses_item_e;
 
 
-static int helicone_responses_get(const helicone_json_value_t *obj,
-    const char *name, helicone_json_value_t *v);
-static int helicone_responses_is(const helicone_json_value_t *obj,
-    const char *name, const char *value);
 static int helicone_responses_given(const helicone_json_value_t *v);
-static void helicone_responses_string(helicone_buf_t *b,
-    const helicone_json_value_t *v);
-static void helicone_responses_body(helicone_buf_t *b,
-    const helicone_json_value_t *v);
-static void helicone_responses_sep(helicone_buf_t *b, unsigned *n);
 static int helicone_responses_max_tokens(const helicone_json_value_t *m,
     const helicone_translate_opts_t *opts, int64_t *max, int64_t *budget,
     const char **error);
@@ -222,71 +208,12 @@ static void helicone_responses_reserve(helicone_responses_stream_t *s,
     size_t len);
 
 
-/* helpers */
-
-static int
-helicone_responses_get(const helicone_json_value_t *obj, const char *name,
-    helicone_json_value_t *v)
-{
-    return obj->type == HELICONE_JSON_OBJECT
-           && helicone_json_object_get(obj, name, strlen(name), v)
-              == HELICONE_OK;
-}
-
-
-static int
-helicone_responses_is(const helicone_json_value_t *obj, const char *name,
-    const char *value)
-{
-    helicone_json_value_t  v;
-
-    return helicone_responses_get(obj, name, &v)
-           && helicone_json_string_eq(&v, value, strlen(value));
-}
-
-
 /* present and not null */
 
 static int
 helicone_responses_given(const helicone_json_value_t *v)
 {
     return v->type != HELICONE_JSON_INVALID && v->type != HELICONE_JSON_NULL;
-}
-
-
-/* a string value as it is, or "" for anything else */
-
-static void
-helicone_responses_string(helicone_buf_t *b, const helicone_json_value_t *v)
-{
-    if (v == NULL || v->type != HELICONE_JSON_STRING) {
-        helicone_responses_lit(b, "\"\"");
-        return;
-    }
-
-    helicone_buf_add(b, v->start, v->len);
-}
-
-
-/* the content of a string value, between its quotes, still escaped */
-
-static void
-helicone_responses_body(helicone_buf_t *b, const helicone_json_value_t *v)
-{
-    if (v->type != HELICONE_JSON_STRING || v->len < 2) {
-        return;
-    }
-
-    helicone_buf_add(b, v->start + 1, v->len - 2);
-}
-
-
-static void
-helicone_responses_sep(helicone_buf_t *b, unsigned *n)
-{
-    if ((*n)++) {
-        helicone_responses_lit(b, ",");
-    }
 }
 
 
@@ -387,16 +314,16 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
         goto done;
     }
 
-    helicone_responses_lit(out, "{\"model\":\"");
+    helicone_translate_lit(out, "{\"model\":\"");
 
     if (opts && opts->model.len) {
         helicone_buf_add_escaped(out, opts->model.data, opts->model.len);
 
     } else {
-        helicone_responses_body(out, &m[helicone_rq_model]);
+        helicone_translate_body(out, &m[helicone_rq_model]);
     }
 
-    helicone_responses_lit(out, "\",\"max_tokens\":");
+    helicone_translate_lit(out, "\",\"max_tokens\":");
     helicone_buf_add_int(out, max);
 
     sys.n = 0;
@@ -410,11 +337,11 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
 
     if (budget) {
         /* thinking wants temperature 1 and no top_p below 0.95 */
-        helicone_responses_lit(out, ",\"temperature\":1,\"thinking\":"
+        helicone_translate_lit(out, ",\"temperature\":1,\"thinking\":"
                                     "{\"type\":\"enabled\","
                                     "\"budget_tokens\":");
         helicone_buf_add_int(out, budget);
-        helicone_responses_lit(out, "}");
+        helicone_translate_lit(out, "}");
 
     } else {
         if (helicone_responses_given(&m[helicone_rq_temperature])) {
@@ -423,7 +350,7 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
                 goto done;
             }
 
-            helicone_responses_lit(out, ",\"temperature\":");
+            helicone_translate_lit(out, ",\"temperature\":");
             helicone_buf_add(out, m[helicone_rq_temperature].start,
                              m[helicone_rq_temperature].len);
         }
@@ -434,7 +361,7 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
                 goto done;
             }
 
-            helicone_responses_lit(out, ",\"top_p\":");
+            helicone_translate_lit(out, ",\"top_p\":");
             helicone_buf_add(out, m[helicone_rq_top_p].start,
                              m[helicone_rq_top_p].len);
         }
@@ -443,7 +370,7 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
     v = &m[helicone_rq_stream];
 
     if (v->type == HELICONE_JSON_TRUE) {
-        helicone_responses_lit(out, ",\"stream\":true");
+        helicone_translate_lit(out, ",\"stream\":true");
 
     } else if (helicone_responses_given(v) && v->type != HELICONE_JSON_FALSE) {
         err = "\"stream\" must be a boolean";
@@ -454,9 +381,9 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
         ? &m[helicone_rq_safety_identifier] : &m[helicone_rq_user];
 
     if (v->type == HELICONE_JSON_STRING && v->len > 2) {
-        helicone_responses_lit(out, ",\"metadata\":{\"user_id\":");
+        helicone_translate_lit(out, ",\"metadata\":{\"user_id\":");
         helicone_buf_add(out, v->start, v->len);
-        helicone_responses_lit(out, "}");
+        helicone_translate_lit(out, "}");
     }
 
     tools = helicone_responses_tools(&m[helicone_rq_tools], out, &err);
@@ -468,7 +395,7 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
         goto done;
     }
 
-    helicone_responses_lit(out, "}");
+    helicone_translate_lit(out, "}");
 
     rc = HELICONE_OK;
 
@@ -509,9 +436,9 @@ helicone_responses_text_format(const helicone_json_value_t *text,
         return HELICONE_DECLINED;
     }
 
-    if (helicone_responses_get(text, "format", &format)
+    if (helicone_translate_get(text, "format", &format)
         && helicone_responses_given(&format)
-        && !helicone_responses_is(&format, "type", "text"))
+        && !helicone_translate_is(&format, "type", "text"))
     {
         *error = "\"text.format\" other than text cannot be translated";
         return HELICONE_DECLINED;
@@ -563,7 +490,7 @@ helicone_responses_max_tokens(const helicone_json_value_t *m,
         return HELICONE_DECLINED;
     }
 
-    if (!helicone_responses_get(&m[helicone_rq_reasoning], "effort", &effort)
+    if (!helicone_translate_get(&m[helicone_rq_reasoning], "effort", &effort)
         || effort.type == HELICONE_JSON_NULL
         || helicone_json_string_eq(&effort, "none", 4)
         || helicone_json_string_eq(&effort, "minimal", 7))
@@ -680,7 +607,7 @@ helicone_responses_system(const helicone_json_value_t *m,
 done:
 
     if (n) {
-        helicone_responses_lit(out, "]");
+        helicone_translate_lit(out, "]");
     }
 
     return HELICONE_OK;
@@ -698,9 +625,9 @@ helicone_responses_system_content(const helicone_json_value_t *content,
 
     if (content->type == HELICONE_JSON_STRING) {
         helicone_buf_add_cstr(out, (*n)++ ? "," : ",\"system\":[");
-        helicone_responses_lit(out, "{\"type\":\"text\",\"text\":");
+        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
         helicone_buf_add(out, content->start, content->len);
-        helicone_responses_lit(out, "}");
+        helicone_translate_lit(out, "}");
         return HELICONE_OK;
     }
 
@@ -713,8 +640,8 @@ helicone_responses_system_content(const helicone_json_value_t *content,
     helicone_json_iter_init(&it, content);
 
     while (helicone_json_iter_next(&it, NULL, &part) == HELICONE_OK) {
-        if (!helicone_responses_is(&part, "type", "input_text")
-            || !helicone_responses_get(&part, "text", &text)
+        if (!helicone_translate_is(&part, "type", "input_text")
+            || !helicone_translate_get(&part, "text", &text)
             || text.type != HELICONE_JSON_STRING)
         {
             *error = "a system message may hold input_text parts only";
@@ -722,9 +649,9 @@ helicone_responses_system_content(const helicone_json_value_t *content,
         }
 
         helicone_buf_add_cstr(out, (*n)++ ? "," : ",\"system\":[");
-        helicone_responses_lit(out, "{\"type\":\"text\",\"text\":");
+        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
         helicone_buf_add(out, text.start, text.len);
-        helicone_responses_lit(out, "}");
+        helicone_translate_lit(out, "}");
     }
 
     return HELICONE_OK;
@@ -745,12 +672,12 @@ helicone_responses_messages(const helicone_json_value_t *input,
     helicone_json_iter_t   it;
     helicone_json_value_t  item;
 
-    helicone_responses_lit(out, ",\"messages\":[");
+    helicone_translate_lit(out, ",\"messages\":[");
 
     if (input->type == HELICONE_JSON_STRING) {
-        helicone_responses_lit(out, "{\"role\":\"user\",\"content\":");
+        helicone_translate_lit(out, "{\"role\":\"user\",\"content\":");
         helicone_buf_add(out, input->start, input->len);
-        helicone_responses_lit(out, "}]");
+        helicone_translate_lit(out, "}]");
         return HELICONE_OK;
     }
 
@@ -770,7 +697,7 @@ helicone_responses_messages(const helicone_json_value_t *input,
         return HELICONE_DECLINED;
     }
 
-    helicone_responses_lit(out, "]");
+    helicone_translate_lit(out, "]");
 
     return HELICONE_OK;
 }
@@ -823,7 +750,7 @@ helicone_responses_item(const helicone_json_value_t *item,
             return HELICONE_DECLINED;
         }
 
-        helicone_responses_sep(out, n);
+        helicone_translate_sep(out, n);
         helicone_buf_add_cstr(out, role == helicone_role_user
                                    ? "{\"role\":\"user\",\"content\":"
                                    : "{\"role\":\"assistant\",\"content\":");
@@ -834,18 +761,18 @@ helicone_responses_item(const helicone_json_value_t *item,
             return HELICONE_DECLINED;
         }
 
-        helicone_responses_lit(out, "}");
+        helicone_translate_lit(out, "}");
         return HELICONE_OK;
     }
 
     if (helicone_json_string_eq(type, "function_call", 13)) {
-        helicone_responses_sep(out, n);
-        helicone_responses_lit(out, "{\"role\":\"assistant\",\"content\":"
+        helicone_translate_sep(out, n);
+        helicone_translate_lit(out, "{\"role\":\"assistant\",\"content\":"
                                     "[{\"type\":\"tool_use\",\"id\":");
-        helicone_responses_string(out, &m[helicone_it_call_id]);
-        helicone_responses_lit(out, ",\"name\":");
-        helicone_responses_string(out, &m[helicone_it_name]);
-        helicone_responses_lit(out, ",\"input\":");
+        helicone_translate_string(out, &m[helicone_it_call_id]);
+        helicone_translate_lit(out, ",\"name\":");
+        helicone_translate_string(out, &m[helicone_it_name]);
+        helicone_translate_lit(out, ",\"input\":");
 
         if (helicone_responses_arguments(&m[helicone_it_arguments], out,
                                          error)
@@ -854,20 +781,20 @@ helicone_responses_item(const helicone_json_value_t *item,
             return HELICONE_DECLINED;
         }
 
-        helicone_responses_lit(out, "}]}");
+        helicone_translate_lit(out, "}]}");
         return HELICONE_OK;
     }
 
     if (helicone_json_string_eq(type, "function_call_output", 20)) {
-        helicone_responses_sep(out, n);
-        helicone_responses_lit(out, "{\"role\":\"user\",\"content\":"
+        helicone_translate_sep(out, n);
+        helicone_translate_lit(out, "{\"role\":\"user\",\"content\":"
                                     "[{\"type\":\"tool_result\","
                                     "\"tool_use_id\":");
-        helicone_responses_string(out, &m[helicone_it_call_id]);
-        helicone_responses_lit(out, ",\"content\":");
+        helicone_translate_string(out, &m[helicone_it_call_id]);
+        helicone_translate_lit(out, ",\"content\":");
 
         if (!helicone_responses_given(&m[helicone_it_output])) {
-            helicone_responses_lit(out, "\"\"");
+            helicone_translate_lit(out, "\"\"");
 
         } else if (helicone_responses_content(&m[helicone_it_output], out,
                                               error)
@@ -876,7 +803,7 @@ helicone_responses_item(const helicone_json_value_t *item,
             return HELICONE_DECLINED;
         }
 
-        helicone_responses_lit(out, "}]}");
+        helicone_translate_lit(out, "}]}");
         return HELICONE_OK;
     }
 
@@ -918,18 +845,18 @@ helicone_responses_content(const helicone_json_value_t *content,
     }
 
     n = 0;
-    helicone_responses_lit(out, "[");
+    helicone_translate_lit(out, "[");
     helicone_json_iter_init(&it, content);
 
     while (helicone_json_iter_next(&it, NULL, &part) == HELICONE_OK) {
-        helicone_responses_sep(out, &n);
+        helicone_translate_sep(out, &n);
 
         if (helicone_responses_part(&part, out, error) != HELICONE_OK) {
             return HELICONE_DECLINED;
         }
     }
 
-    helicone_responses_lit(out, "]");
+    helicone_translate_lit(out, "]");
 
     return HELICONE_OK;
 }
@@ -941,7 +868,7 @@ helicone_responses_part(const helicone_json_value_t *part,
 {
     helicone_json_value_t  type, v;
 
-    if (!helicone_responses_get(part, "type", &type)) {
+    if (!helicone_translate_get(part, "type", &type)) {
         *error = "a content part needs a \"type\"";
         return HELICONE_DECLINED;
     }
@@ -950,7 +877,7 @@ helicone_responses_part(const helicone_json_value_t *part,
         || helicone_json_string_eq(&type, "output_text", 11)
         || helicone_json_string_eq(&type, "refusal", 7))
     {
-        if (!helicone_responses_get(part,
+        if (!helicone_translate_get(part,
                  helicone_json_string_eq(&type, "refusal", 7) ? "refusal"
                                                               : "text", &v)
             || v.type != HELICONE_JSON_STRING)
@@ -959,14 +886,14 @@ helicone_responses_part(const helicone_json_value_t *part,
             return HELICONE_DECLINED;
         }
 
-        helicone_responses_lit(out, "{\"type\":\"text\",\"text\":");
+        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
         helicone_buf_add(out, v.start, v.len);
-        helicone_responses_lit(out, "}");
+        helicone_translate_lit(out, "}");
         return HELICONE_OK;
     }
 
     if (helicone_json_string_eq(&type, "input_image", 11)) {
-        if (!helicone_responses_get(part, "image_url", &v)
+        if (!helicone_translate_get(part, "image_url", &v)
             || v.type != HELICONE_JSON_STRING)
         {
             *error = "an input_image part needs an \"image_url\" (file_id "
@@ -1012,20 +939,20 @@ helicone_responses_image(const helicone_json_value_t *url,
             return HELICONE_DECLINED;
         }
 
-        helicone_responses_lit(out, "{\"type\":\"image\",\"source\":"
+        helicone_translate_lit(out, "{\"type\":\"image\",\"source\":"
                                     "{\"type\":\"base64\",\"media_type\":\"");
         helicone_buf_add(out, p + 5, (size_t) (semi - p - 5));
-        helicone_responses_lit(out, "\",\"data\":\"");
+        helicone_translate_lit(out, "\",\"data\":\"");
         helicone_buf_add(out, semi + sizeof(b64) - 1,
                          (size_t) (end - semi - (sizeof(b64) - 1)));
-        helicone_responses_lit(out, "\"}}");
+        helicone_translate_lit(out, "\"}}");
         return HELICONE_OK;
     }
 
-    helicone_responses_lit(out, "{\"type\":\"image\",\"source\":"
+    helicone_translate_lit(out, "{\"type\":\"image\",\"source\":"
                                 "{\"type\":\"url\",\"url\":");
     helicone_buf_add(out, url->start, url->len);
-    helicone_responses_lit(out, "}}");
+    helicone_translate_lit(out, "}}");
 
     return HELICONE_OK;
 }
@@ -1044,7 +971,7 @@ helicone_responses_arguments(const helicone_json_value_t *args,
     helicone_json_value_t  obj;
 
     if (!helicone_responses_given(args) || args->len <= 2) {
-        helicone_responses_lit(out, "{}");
+        helicone_translate_lit(out, "{}");
         return HELICONE_OK;
     }
 
@@ -1100,12 +1027,12 @@ helicone_responses_tools(const helicone_json_value_t *tools,
     helicone_json_iter_init(&it, tools);
 
     while (helicone_json_iter_next(&it, NULL, &tool) == HELICONE_OK) {
-        if (!helicone_responses_is(&tool, "type", "function")) {
+        if (!helicone_translate_is(&tool, "type", "function")) {
             *error = "only function \"tools\" can be translated";
             return -1;
         }
 
-        if (!helicone_responses_get(&tool, "name", &v)
+        if (!helicone_translate_get(&tool, "name", &v)
             || v.type != HELICONE_JSON_STRING)
         {
             *error = "a function tool needs a \"name\"";
@@ -1115,33 +1042,33 @@ helicone_responses_tools(const helicone_json_value_t *tools,
         helicone_buf_add_cstr(out, n ? "," : ",\"tools\":[");
         n++;
 
-        helicone_responses_lit(out, "{\"name\":");
+        helicone_translate_lit(out, "{\"name\":");
         helicone_buf_add(out, v.start, v.len);
 
-        if (helicone_responses_get(&tool, "description", &v)
+        if (helicone_translate_get(&tool, "description", &v)
             && v.type == HELICONE_JSON_STRING)
         {
-            helicone_responses_lit(out, ",\"description\":");
+            helicone_translate_lit(out, ",\"description\":");
             helicone_buf_add(out, v.start, v.len);
         }
 
-        helicone_responses_lit(out, ",\"input_schema\":");
+        helicone_translate_lit(out, ",\"input_schema\":");
 
-        if (helicone_responses_get(&tool, "parameters", &v)
+        if (helicone_translate_get(&tool, "parameters", &v)
             && v.type == HELICONE_JSON_OBJECT)
         {
             helicone_buf_add(out, v.start, v.len);
 
         } else {
-            helicone_responses_lit(out, "{\"type\":\"object\","
+            helicone_translate_lit(out, "{\"type\":\"object\","
                                         "\"properties\":{}}");
         }
 
-        helicone_responses_lit(out, "}");
+        helicone_translate_lit(out, "}");
     }
 
     if (n) {
-        helicone_responses_lit(out, "]");
+        helicone_translate_lit(out, "]");
     }
 
     return (int) n;
@@ -1169,7 +1096,7 @@ helicone_responses_tool_choice(const helicone_json_value_t *m, int tools,
         || helicone_json_string_eq(choice, "auto", 4))
     {
         if (serial) {
-            helicone_responses_lit(out, ",\"tool_choice\":{\"type\":\"auto\","
+            helicone_translate_lit(out, ",\"tool_choice\":{\"type\":\"auto\","
                                         "\"disable_parallel_tool_use\":true}");
         }
 
@@ -1177,18 +1104,18 @@ helicone_responses_tool_choice(const helicone_json_value_t *m, int tools,
     }
 
     if (helicone_json_string_eq(choice, "none", 4)) {
-        helicone_responses_lit(out, ",\"tool_choice\":{\"type\":\"none\"}");
+        helicone_translate_lit(out, ",\"tool_choice\":{\"type\":\"none\"}");
         return HELICONE_OK;
     }
 
     if (helicone_json_string_eq(choice, "required", 8)) {
-        helicone_responses_lit(out, ",\"tool_choice\":{\"type\":\"any\"");
+        helicone_translate_lit(out, ",\"tool_choice\":{\"type\":\"any\"");
 
-    } else if (helicone_responses_is(choice, "type", "function")
-               && helicone_responses_get(choice, "name", &v)
+    } else if (helicone_translate_is(choice, "type", "function")
+               && helicone_translate_get(choice, "name", &v)
                && v.type == HELICONE_JSON_STRING)
     {
-        helicone_responses_lit(out, ",\"tool_choice\":{\"type\":\"tool\","
+        helicone_translate_lit(out, ",\"tool_choice\":{\"type\":\"tool\","
                                     "\"name\":");
         helicone_buf_add(out, v.start, v.len);
 
@@ -1199,10 +1126,10 @@ helicone_responses_tool_choice(const helicone_json_value_t *m, int tools,
     }
 
     if (serial) {
-        helicone_responses_lit(out, ",\"disable_parallel_tool_use\":true");
+        helicone_translate_lit(out, ",\"disable_parallel_tool_use\":true");
     }
 
-    helicone_responses_lit(out, "}");
+    helicone_translate_lit(out, "}");
 
     return HELICONE_OK;
 }
@@ -1221,13 +1148,13 @@ helicone_responses_head(helicone_buf_t *out, const unsigned char *id,
         id_len -= 4;
     }
 
-    helicone_responses_lit(out, "{\"id\":\"resp_");
+    helicone_translate_lit(out, "{\"id\":\"resp_");
     helicone_buf_add(out, id, id_len);
-    helicone_responses_lit(out, "\",\"object\":\"response\",\"created_at\":");
+    helicone_translate_lit(out, "\",\"object\":\"response\",\"created_at\":");
     helicone_buf_add_int(out, created);
-    helicone_responses_lit(out, ",\"model\":\"");
+    helicone_translate_lit(out, ",\"model\":\"");
     helicone_buf_add(out, model, model_len);
-    helicone_responses_lit(out, "\"");
+    helicone_translate_lit(out, "\"");
 }
 
 
@@ -1235,20 +1162,20 @@ static void
 helicone_responses_status(helicone_buf_t *out, int incomplete, int refused)
 {
     if (incomplete || refused) {
-        helicone_responses_lit(out, ",\"status\":\"incomplete\","
+        helicone_translate_lit(out, ",\"status\":\"incomplete\","
                                     "\"incomplete_details\":{\"reason\":");
 
         if (incomplete) {
-            helicone_responses_lit(out, "\"max_output_tokens\"}");
+            helicone_translate_lit(out, "\"max_output_tokens\"}");
 
         } else {
-            helicone_responses_lit(out, "\"content_filter\"}");
+            helicone_translate_lit(out, "\"content_filter\"}");
         }
 
         return;
     }
 
-    helicone_responses_lit(out, ",\"status\":\"completed\","
+    helicone_translate_lit(out, ",\"status\":\"completed\","
                                 "\"incomplete_details\":null");
 }
 
@@ -1273,18 +1200,18 @@ helicone_responses_usage(helicone_buf_t *out, const helicone_usage_t *u)
 
     in += read + write;
 
-    helicone_responses_lit(out, ",\"usage\":{\"input_tokens\":");
+    helicone_translate_lit(out, ",\"usage\":{\"input_tokens\":");
     helicone_buf_add_int(out, in);
-    helicone_responses_lit(out, ",\"input_tokens_details\":"
+    helicone_translate_lit(out, ",\"input_tokens_details\":"
                                 "{\"cached_tokens\":");
     helicone_buf_add_int(out, read);
-    helicone_responses_lit(out, "},\"output_tokens\":");
+    helicone_translate_lit(out, "},\"output_tokens\":");
     helicone_buf_add_int(out, output);
-    helicone_responses_lit(out, ",\"output_tokens_details\":"
+    helicone_translate_lit(out, ",\"output_tokens_details\":"
                                 "{\"reasoning_tokens\":0},"
                                 "\"total_tokens\":");
     helicone_buf_add_int(out, in + output);
-    helicone_responses_lit(out, "}");
+    helicone_translate_lit(out, "}");
 }
 
 
@@ -1299,23 +1226,23 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
     helicone_json_value_t  content, block, id, model, v;
 
     if (resp == NULL || resp->type != HELICONE_JSON_OBJECT
-        || !helicone_responses_get(resp, "content", &content)
+        || !helicone_translate_get(resp, "content", &content)
         || content.type != HELICONE_JSON_ARRAY
-        || !helicone_responses_is(resp, "type", "message"))
+        || !helicone_translate_is(resp, "type", "message"))
     {
         return HELICONE_DECLINED;
     }
 
     pos = out->pos;
 
-    if (!helicone_responses_get(resp, "id", &id)
+    if (!helicone_translate_get(resp, "id", &id)
         || id.type != HELICONE_JSON_STRING)
     {
         id.start = (const unsigned char *) "\"msg\"";
         id.len = 5;
     }
 
-    if (!helicone_responses_get(resp, "model", &model)
+    if (!helicone_translate_get(resp, "model", &model)
         || model.type != HELICONE_JSON_STRING)
     {
         model.start = (const unsigned char *) "\"\"";
@@ -1326,12 +1253,12 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
                             model.start + 1, model.len - 2);
 
     helicone_responses_status(out,
-                              helicone_responses_is(resp, "stop_reason",
+                              helicone_translate_is(resp, "stop_reason",
                                                     "max_tokens"),
-                              helicone_responses_is(resp, "stop_reason",
+                              helicone_translate_is(resp, "stop_reason",
                                                     "refusal"));
 
-    helicone_responses_lit(out, ",\"error\":null,\"output\":[");
+    helicone_translate_lit(out, ",\"error\":null,\"output\":[");
 
     /* text blocks in a message item, each a part; each tool_use a call */
 
@@ -1342,17 +1269,17 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
 
     while (helicone_json_iter_next(&it, NULL, &block) == HELICONE_OK) {
 
-        if (helicone_responses_is(&block, "type", "text")
-            && helicone_responses_get(&block, "text", &v)
+        if (helicone_translate_is(&block, "type", "text")
+            && helicone_translate_get(&block, "text", &v)
             && v.type == HELICONE_JSON_STRING)
         {
             if (!text) {
-                helicone_responses_sep(out, &n);
-                helicone_responses_lit(out, "{\"id\":\"");
+                helicone_translate_sep(out, &n);
+                helicone_translate_lit(out, "{\"id\":\"");
                 helicone_buf_add(out, id.start + 1, id.len - 2);
-                helicone_responses_lit(out, "_");
+                helicone_translate_lit(out, "_");
                 helicone_buf_add_int(out, (int64_t) n - 1);
-                helicone_responses_lit(out, "\",\"type\":\"message\","
+                helicone_translate_lit(out, "\",\"type\":\"message\","
                                             "\"status\":\"completed\","
                                             "\"role\":\"assistant\","
                                             "\"content\":[");
@@ -1360,66 +1287,66 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
                 parts = 0;
             }
 
-            helicone_responses_sep(out, &parts);
-            helicone_responses_lit(out, "{\"type\":\"output_text\","
+            helicone_translate_sep(out, &parts);
+            helicone_translate_lit(out, "{\"type\":\"output_text\","
                                         "\"annotations\":[],"
                                         "\"logprobs\":[],\"text\":");
             helicone_buf_add(out, v.start, v.len);
-            helicone_responses_lit(out, "}");
+            helicone_translate_lit(out, "}");
             continue;
         }
 
-        if (!helicone_responses_is(&block, "type", "tool_use")) {
+        if (!helicone_translate_is(&block, "type", "tool_use")) {
             /* thinking: its tokens are in the usage, its text is not */
             continue;
         }
 
         if (text) {
-            helicone_responses_lit(out, "]}");
+            helicone_translate_lit(out, "]}");
             text = 0;
         }
 
-        helicone_responses_sep(out, &n);
+        helicone_translate_sep(out, &n);
 
-        if (!helicone_responses_get(&block, "id", &v)
+        if (!helicone_translate_get(&block, "id", &v)
             || v.type != HELICONE_JSON_STRING)
         {
             v.start = (const unsigned char *) "\"\"";
             v.len = 2;
         }
 
-        helicone_responses_lit(out, "{\"id\":\"fc_");
+        helicone_translate_lit(out, "{\"id\":\"fc_");
         helicone_buf_add(out, v.start + 1, v.len - 2);
-        helicone_responses_lit(out, "\",\"type\":\"function_call\","
+        helicone_translate_lit(out, "\",\"type\":\"function_call\","
                                     "\"status\":\"completed\",\"call_id\":");
         helicone_buf_add(out, v.start, v.len);
-        helicone_responses_lit(out, ",\"name\":");
-        helicone_responses_string(out, helicone_responses_get(&block, "name",
+        helicone_translate_lit(out, ",\"name\":");
+        helicone_translate_string(out, helicone_translate_get(&block, "name",
                                                                &v)
                                        ? &v : NULL);
-        helicone_responses_lit(out, ",\"arguments\":\"");
+        helicone_translate_lit(out, ",\"arguments\":\"");
 
-        if (helicone_responses_get(&block, "input", &v)) {
+        if (helicone_translate_get(&block, "input", &v)) {
             helicone_buf_add_escaped(out, v.start, v.len);
 
         } else {
-            helicone_responses_lit(out, "{}");
+            helicone_translate_lit(out, "{}");
         }
 
-        helicone_responses_lit(out, "\"}");
+        helicone_translate_lit(out, "\"}");
     }
 
     if (text) {
-        helicone_responses_lit(out, "]}");
+        helicone_translate_lit(out, "]}");
     }
 
-    helicone_responses_lit(out, "]");
+    helicone_translate_lit(out, "]");
 
     helicone_usage_init(&u);
     (void) helicone_usage_from_anthropic(resp, &u);
     helicone_responses_usage(out, &u);
 
-    helicone_responses_lit(out, "}");
+    helicone_translate_lit(out, "}");
 
     if (out->overflow) {
         out->pos = pos;
@@ -1603,7 +1530,7 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
         (void) helicone_usage_anthropic_object(&m[helicone_sv_usage],
                                                &t.base.usage);
 
-        if (helicone_responses_get(&m[helicone_sv_delta], "stop_reason",
+        if (helicone_translate_get(&m[helicone_sv_delta], "stop_reason",
                                    &text))
         {
             t.incomplete = helicone_json_string_eq(&text, "max_tokens", 10);
@@ -1680,11 +1607,11 @@ static void
 helicone_responses_event_open(helicone_responses_stream_t *s,
     helicone_buf_t *out, const char *type, size_t len)
 {
-    helicone_responses_lit(out, "event: ");
+    helicone_translate_lit(out, "event: ");
     helicone_buf_add(out, type, len);
-    helicone_responses_lit(out, "\ndata: {\"type\":\"");
+    helicone_translate_lit(out, "\ndata: {\"type\":\"");
     helicone_buf_add(out, type, len);
-    helicone_responses_lit(out, "\",\"sequence_number\":");
+    helicone_translate_lit(out, "\",\"sequence_number\":");
     helicone_buf_add_int(out, s->seq++);
 }
 
@@ -1699,9 +1626,9 @@ static void
 helicone_responses_item_ref(helicone_responses_stream_t *s,
     helicone_buf_t *out)
 {
-    helicone_responses_lit(out, ",\"item_id\":\"");
+    helicone_translate_lit(out, ",\"item_id\":\"");
     helicone_buf_add(out, s->item_id, s->item_id_len);
-    helicone_responses_lit(out, "\",\"output_index\":");
+    helicone_translate_lit(out, "\",\"output_index\":");
     helicone_buf_add_int(out, s->output_index);
 }
 
@@ -1716,21 +1643,21 @@ helicone_responses_stream_response(helicone_responses_stream_t *s,
                             s->base.model, s->base.model_len);
 
     if (!output) {
-        helicone_responses_lit(out, ",\"status\":\"");
+        helicone_translate_lit(out, ",\"status\":\"");
         helicone_buf_add_cstr(out, status);
-        helicone_responses_lit(out, "\",\"incomplete_details\":null,"
+        helicone_translate_lit(out, "\",\"incomplete_details\":null,"
                                     "\"error\":null,\"output\":[],"
                                     "\"usage\":null}");
         return;
     }
 
     helicone_responses_status(out, s->incomplete, s->refused);
-    helicone_responses_lit(out, ",\"error\":null,\"output\":[");
+    helicone_translate_lit(out, ",\"error\":null,\"output\":[");
     helicone_buf_add(out, s->items.start,
                      (size_t) (s->items.pos - s->items.start));
-    helicone_responses_lit(out, "]");
+    helicone_translate_lit(out, "]");
     helicone_responses_usage(out, &s->base.usage);
-    helicone_responses_lit(out, "}");
+    helicone_translate_lit(out, "}");
 }
 
 
@@ -1774,21 +1701,21 @@ helicone_responses_stream_start(helicone_responses_stream_t *s,
                                            &s->base.usage);
 
     helicone_responses_event(s, out, "response.created");
-    helicone_responses_lit(out, ",\"response\":");
+    helicone_translate_lit(out, ",\"response\":");
     resp = out->pos;
     helicone_responses_stream_response(s, out, "in_progress", 0);
     len = (size_t) (out->pos - resp);
-    helicone_responses_lit(out, "}\n\n");
+    helicone_translate_lit(out, "}\n\n");
 
     /* the same response object again */
     helicone_responses_event(s, out, "response.in_progress");
-    helicone_responses_lit(out, ",\"response\":");
+    helicone_translate_lit(out, ",\"response\":");
 
     if (!out->overflow) {
         helicone_buf_add(out, resp, len);
     }
 
-    helicone_responses_lit(out, "}\n\n");
+    helicone_translate_lit(out, "}\n\n");
 }
 
 
@@ -1841,11 +1768,11 @@ helicone_responses_block_start(helicone_responses_stream_t *s,
         helicone_buf_add(&id, s->base.id,
                          s->base.id_len < sizeof(s->item_id) - 24
                          ? s->base.id_len : 0);
-        helicone_responses_lit(&id, "_");
+        helicone_translate_lit(&id, "_");
         helicone_buf_add_int(&id, s->output_index);
 
     } else {
-        helicone_responses_lit(&id, "fc_");
+        helicone_translate_lit(&id, "fc_");
         helicone_buf_add(&id, v.start + 1, v.len - 2);
     }
 
@@ -1859,56 +1786,56 @@ helicone_responses_block_start(helicone_responses_stream_t *s,
                                      ? v.len + name.len : 0));
 
     if (s->nitems++) {
-        helicone_responses_lit(&s->items, ",");
+        helicone_translate_lit(&s->items, ",");
     }
 
     s->item_start = (size_t) (s->items.pos - s->items.start);
 
-    helicone_responses_lit(&s->items, "{\"id\":\"");
+    helicone_translate_lit(&s->items, "{\"id\":\"");
     helicone_buf_add(&s->items, s->item_id, s->item_id_len);
 
     helicone_responses_event(s, out, "response.output_item.added");
-    helicone_responses_lit(out, ",\"output_index\":");
+    helicone_translate_lit(out, ",\"output_index\":");
     helicone_buf_add_int(out, s->output_index);
-    helicone_responses_lit(out, ",\"item\":{\"id\":\"");
+    helicone_translate_lit(out, ",\"item\":{\"id\":\"");
     helicone_buf_add(out, s->item_id, s->item_id_len);
 
     if (s->open == helicone_item_text) {
-        helicone_responses_lit(&s->items, "\",\"type\":\"message\","
+        helicone_translate_lit(&s->items, "\",\"type\":\"message\","
                                           "\"status\":\"completed\","
                                           "\"role\":\"assistant\","
                                           "\"content\":[{\"type\":"
                                           "\"output_text\",\"annotations\":"
                                           "[],\"logprobs\":[],\"text\":\"");
 
-        helicone_responses_lit(out, "\",\"type\":\"message\","
+        helicone_translate_lit(out, "\",\"type\":\"message\","
                                     "\"status\":\"in_progress\","
                                     "\"role\":\"assistant\","
                                     "\"content\":[]}}\n\n");
 
         helicone_responses_event(s, out, "response.content_part.added");
         helicone_responses_item_ref(s, out);
-        helicone_responses_lit(out, ",\"content_index\":0,\"part\":"
+        helicone_translate_lit(out, ",\"content_index\":0,\"part\":"
                                     "{\"type\":\"output_text\","
                                     "\"annotations\":[],\"logprobs\":[],"
                                     "\"text\":\"\"}}\n\n");
 
     } else {
-        helicone_responses_lit(&s->items, "\",\"type\":\"function_call\","
+        helicone_translate_lit(&s->items, "\",\"type\":\"function_call\","
                                           "\"status\":\"completed\","
                                           "\"call_id\":");
         helicone_buf_add(&s->items, v.start, v.len);
-        helicone_responses_lit(&s->items, ",\"name\":");
+        helicone_translate_lit(&s->items, ",\"name\":");
         helicone_buf_add(&s->items, name.start, name.len);
-        helicone_responses_lit(&s->items, ",\"arguments\":\"");
+        helicone_translate_lit(&s->items, ",\"arguments\":\"");
 
-        helicone_responses_lit(out, "\",\"type\":\"function_call\","
+        helicone_translate_lit(out, "\",\"type\":\"function_call\","
                                     "\"status\":\"in_progress\","
                                     "\"call_id\":");
         helicone_buf_add(out, v.start, v.len);
-        helicone_responses_lit(out, ",\"name\":");
+        helicone_translate_lit(out, ",\"name\":");
         helicone_buf_add(out, name.start, name.len);
-        helicone_responses_lit(out, ",\"arguments\":\"\"}}\n\n");
+        helicone_translate_lit(out, ",\"arguments\":\"\"}}\n\n");
     }
 
     s->value_start = (size_t) (s->items.pos - s->items.start);
@@ -1926,8 +1853,8 @@ helicone_responses_block_delta(helicone_responses_stream_t *s,
     helicone_json_value_t  v;
 
     if (s->open == helicone_item_text
-        && helicone_responses_is(delta, "type", "text_delta")
-        && helicone_responses_get(delta, "text", &v)
+        && helicone_translate_is(delta, "type", "text_delta")
+        && helicone_translate_get(delta, "text", &v)
         && v.type == HELICONE_JSON_STRING)
     {
         helicone_responses_text_delta(s, &v, out);
@@ -1935,21 +1862,21 @@ helicone_responses_block_delta(helicone_responses_stream_t *s,
     }
 
     if (s->open != helicone_item_tool
-        || !helicone_responses_is(delta, "type", "input_json_delta")
-        || !helicone_responses_get(delta, "partial_json", &v)
+        || !helicone_translate_is(delta, "type", "input_json_delta")
+        || !helicone_translate_get(delta, "partial_json", &v)
         || v.type != HELICONE_JSON_STRING || v.len <= 2)
     {
         return;
     }
 
     helicone_responses_reserve(s, v.len);
-    helicone_responses_body(&s->items, &v);
+    helicone_translate_body(&s->items, &v);
 
     helicone_responses_event(s, out, "response.function_call_arguments.delta");
     helicone_responses_item_ref(s, out);
-    helicone_responses_lit(out, ",\"delta\":");
+    helicone_translate_lit(out, ",\"delta\":");
     helicone_buf_add(out, v.start, v.len);
-    helicone_responses_lit(out, "}\n\n");
+    helicone_translate_lit(out, "}\n\n");
 
     if (s->items.overflow) {
         helicone_responses_stream_failed(s, out);
@@ -1966,13 +1893,13 @@ helicone_responses_text_delta(helicone_responses_stream_t *s,
     }
 
     helicone_responses_reserve(s, text->len);
-    helicone_responses_body(&s->items, text);
+    helicone_translate_body(&s->items, text);
 
     helicone_responses_event(s, out, "response.output_text.delta");
     helicone_responses_item_ref(s, out);
-    helicone_responses_lit(out, ",\"content_index\":0,\"delta\":");
+    helicone_translate_lit(out, ",\"content_index\":0,\"delta\":");
     helicone_buf_add(out, text->start, text->len);
-    helicone_responses_lit(out, ",\"logprobs\":[]}\n\n");
+    helicone_translate_lit(out, ",\"logprobs\":[]}\n\n");
 
     if (s->items.overflow) {
         helicone_responses_stream_failed(s, out);
@@ -2003,16 +1930,16 @@ helicone_responses_block_stop(helicone_responses_stream_t *s,
         && s->items.start + s->value_start == s->items.pos)
     {
         /* a call without arguments has an empty object */
-        helicone_responses_lit(&s->items, "{}");
+        helicone_translate_lit(&s->items, "{}");
     }
 
     value_end = (size_t) (s->items.pos - s->items.start);
 
     if (open == helicone_item_text) {
-        helicone_responses_lit(&s->items, "\"}]}");
+        helicone_translate_lit(&s->items, "\"}]}");
 
     } else {
-        helicone_responses_lit(&s->items, "\"}");
+        helicone_translate_lit(&s->items, "\"}");
     }
 
     if (s->items.overflow) {
@@ -2026,34 +1953,34 @@ helicone_responses_block_stop(helicone_responses_stream_t *s,
     if (open == helicone_item_text) {
         helicone_responses_event(s, out, "response.output_text.done");
         helicone_responses_item_ref(s, out);
-        helicone_responses_lit(out, ",\"content_index\":0,\"text\":\"");
+        helicone_translate_lit(out, ",\"content_index\":0,\"text\":\"");
         helicone_buf_add(out, value, value_end - s->value_start);
-        helicone_responses_lit(out, "\",\"logprobs\":[]}\n\n");
+        helicone_translate_lit(out, "\",\"logprobs\":[]}\n\n");
 
         helicone_responses_event(s, out, "response.content_part.done");
         helicone_responses_item_ref(s, out);
-        helicone_responses_lit(out, ",\"content_index\":0,\"part\":"
+        helicone_translate_lit(out, ",\"content_index\":0,\"part\":"
                                     "{\"type\":\"output_text\","
                                     "\"annotations\":[],\"logprobs\":[],"
                                     "\"text\":\"");
         helicone_buf_add(out, value, value_end - s->value_start);
-        helicone_responses_lit(out, "\"}}\n\n");
+        helicone_translate_lit(out, "\"}}\n\n");
 
     } else {
         helicone_responses_event(s, out,
                                  "response.function_call_arguments.done");
         helicone_responses_item_ref(s, out);
-        helicone_responses_lit(out, ",\"arguments\":\"");
+        helicone_translate_lit(out, ",\"arguments\":\"");
         helicone_buf_add(out, value, value_end - s->value_start);
-        helicone_responses_lit(out, "\"}\n\n");
+        helicone_translate_lit(out, "\"}\n\n");
     }
 
     helicone_responses_event(s, out, "response.output_item.done");
-    helicone_responses_lit(out, ",\"output_index\":");
+    helicone_translate_lit(out, ",\"output_index\":");
     helicone_buf_add_int(out, s->output_index);
-    helicone_responses_lit(out, ",\"item\":");
+    helicone_translate_lit(out, ",\"item\":");
     helicone_buf_add(out, item, (size_t) (s->items.pos - item));
-    helicone_responses_lit(out, "}\n\n");
+    helicone_translate_lit(out, "}\n\n");
 }
 
 
@@ -2078,9 +2005,9 @@ helicone_responses_stream_stop(helicone_responses_stream_t *s,
         helicone_responses_event(s, out, "response.completed");
     }
 
-    helicone_responses_lit(out, ",\"response\":");
+    helicone_translate_lit(out, ",\"response\":");
     helicone_responses_stream_response(s, out, NULL, 1);
-    helicone_responses_lit(out, "}\n\n");
+    helicone_translate_lit(out, "}\n\n");
 }
 
 
@@ -2095,14 +2022,14 @@ helicone_responses_stream_error(helicone_responses_stream_t *s,
     s->base.failed = 1;
 
     helicone_responses_event(s, out, "error");
-    helicone_responses_lit(out, ",\"code\":");
-    helicone_responses_string(out, helicone_responses_get(error, "type", &v)
+    helicone_translate_lit(out, ",\"code\":");
+    helicone_translate_string(out, helicone_translate_get(error, "type", &v)
                                    ? &v : NULL);
-    helicone_responses_lit(out, ",\"message\":");
-    helicone_responses_string(out, helicone_responses_get(error, "message",
+    helicone_translate_lit(out, ",\"message\":");
+    helicone_translate_string(out, helicone_translate_get(error, "message",
                                                           &v)
                                    ? &v : NULL);
-    helicone_responses_lit(out, ",\"param\":null}\n\n");
+    helicone_translate_lit(out, ",\"param\":null}\n\n");
 }
 
 
@@ -2116,14 +2043,14 @@ helicone_responses_stream_failed(helicone_responses_stream_t *s,
     s->open = helicone_item_none;
 
     helicone_responses_event(s, out, "response.failed");
-    helicone_responses_lit(out, ",\"response\":");
+    helicone_translate_lit(out, ",\"response\":");
     helicone_responses_head(out, s->base.id, s->base.id_len, s->base.created,
                             s->base.model, s->base.model_len);
-    helicone_responses_lit(out, ",\"status\":\"failed\","
+    helicone_translate_lit(out, ",\"status\":\"failed\","
                                 "\"incomplete_details\":null,"
                                 "\"error\":{\"code\":\"server_error\","
                                 "\"message\":\"the response is too large "
                                 "to be translated\"},\"output\":[]");
     helicone_responses_usage(out, &s->base.usage);
-    helicone_responses_lit(out, "}}\n\n");
+    helicone_translate_lit(out, "}}\n\n");
 }
