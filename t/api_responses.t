@@ -52,6 +52,12 @@ http {
         listen 127.0.0.1:%%PORT_gw%%;
         include %%ATTEMPT_CONF%%;
         location /v1/ { helicone_pass gateway; }
+
+        # proxy mode: the client's own key, its path as it is
+        location /proxy/ {
+            rewrite ^/proxy(/.*)$ $1 break;
+            helicone_pass openai;
+        }
     }
 }
 EOF2
@@ -138,6 +144,25 @@ $r = responses({ model => 'gpt-4o-mini', input => 'cache me',
                  stream => JSON::PP::true }, @cache);
 is($r->{headers}{'helicone-cache'}, 'HIT', 'cache - the stream is a HIT');
 is($r->{body}, $body, 'cache - the same events');
+
+# proxy mode reads a Responses stream's usage too, and relays GET /models
+$nev++;
+$r = $t->http(port => $gw, method => 'POST', path => '/proxy/v1/responses',
+              headers => [ [ 'Content-Type', 'application/json' ],
+                           [ 'Authorization', 'Bearer sk-client-own' ] ],
+              body => $json->encode({ model => 'gpt-4o-mini', input => 'x',
+                                      stream => JSON::PP::true }));
+is($r->{status}, 200, 'proxy mode stream - status');
+$ev = last_event();
+is($ev->{log}{response}{promptTokens}, 11, 'proxy mode stream - usage');
+is($ev->{truncated}, JSON::PP::false, 'proxy mode stream - complete');
+
+$nev++;
+$r = $t->http(port => $gw, path => '/proxy/v1/models',
+              headers => [ [ 'Authorization', 'Bearer sk-client-own' ] ]);
+is((eval { decode_json($r->{body}) } // {})->{error}{code}, 'unknown_url',
+   'proxy mode GET /models - the provider\'s answer, not ours');
+last_event();
 
 # -------------------------------------------------------------- fallbacks
 
