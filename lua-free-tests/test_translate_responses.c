@@ -326,7 +326,8 @@ test_request(void)
            "\"tool_choice\":{\"type\":\"any\"}}");
 
     req_is("  none",
-           "{\"input\":\"x\",\"tools\":[{\"type\":\"function\",\"name\":\"f\"}],"
+           "{\"input\":\"x\",\"tools\":[{\"type\":\"function\","
+           "\"name\":\"f\"}],"
            "\"tool_choice\":\"none\"}",
            REQ("4096") ",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}],"
            "\"tools\":[{\"name\":\"f\",\"input_schema\":{\"type\":\"object\","
@@ -465,7 +466,8 @@ static const stream_fixture_t  streams[] = {
       "event: ping\ndata: {\"type\":\"ping\"}\n\n"
       A_TEXT("0", "Hello") A_TEXT("0", " from")
       "event: content_block_delta\ndata: {\"type\": \"content_block_delta\","
-      "\"index\":0,\"delta\":{\"type\":\"text_delta\",\"text\":\" \\\"mock\\\"\"}}"
+      "\"index\":0,\"delta\":{\"type\":\"text_delta\","
+      "\"text\":\" \\\"mock\\\"\"}}"
       "\n\n"
       A_STOP("0") A_DELTA("end_turn") A_END,
       "response.created response.in_progress response.output_item.added "

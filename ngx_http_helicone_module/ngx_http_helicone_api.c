@@ -21,7 +21,6 @@ static int ngx_http_helicone_api_responses_event(
 static unsigned char *ngx_http_helicone_api_grow(void *pool, size_t size);
 
 
-
 /*
  * path, kind, methods, the provider's path for it, Azure's path;
  * answered here; the translators to Anthropic (request, response,
