@@ -53,6 +53,13 @@ http {
         include %%ATTEMPT_CONF%%;
         location /v1/ { helicone_pass gateway; }
 
+        # a translated Responses stream's output outgrows this
+        location /small/ {
+            rewrite ^/small(/.*)$ $1 break;
+            helicone_pass gateway;
+            helicone_response_buffer 64;
+        }
+
         # proxy mode: the client's own key, its path as it is
         location /proxy/ {
             rewrite ^/proxy(/.*)$ $1 break;
@@ -287,6 +294,25 @@ is_deeply($req->{json}{thinking}, { type => 'enabled', budget_tokens => 1024 },
           'reasoning effort low - a thinking budget');
 is($req->{json}{max_tokens}, 4096 + 1024,
    'reasoning effort low - the budget on top of the default');
+
+# output items larger than helicone_response_buffer: response.failed
+$nev++;
+$r = $t->http(port => $gw, method => 'POST', path => '/small/v1/responses',
+              headers => [ [ 'Content-Type', 'application/json' ], @cache ],
+              body => $json->encode({ model => $haiku, input => 'x',
+                                      stream => JSON::PP::true }));
+like($r->{body}, qr/^event: response\.failed$/m,
+     'items too large - response.failed');
+unlike($r->{body}, qr/response\.completed/,
+       'items too large - no response.completed');
+last_event();
+$nev++;
+$r = $t->http(port => $gw, method => 'POST', path => '/small/v1/responses',
+              headers => [ [ 'Content-Type', 'application/json' ], @cache ],
+              body => $json->encode({ model => $haiku, input => 'x',
+                                      stream => JSON::PP::true }));
+is($r->{headers}{'helicone-cache'}, 'MISS', 'items too large - not cached');
+last_event();
 
 # what cannot be translated: a 400 naming the field, nothing sent
 my $n = scalar @{ $claude->requests };
