@@ -16,6 +16,9 @@
 /* one SSE event's data; a usage chunk is far smaller */
 #define NGX_HTTP_HELICONE_SSE_EVENT_MAX  (16 * 1024)
 
+/* a translated event's output buffer doubles at most this often */
+#define NGX_HTTP_HELICONE_TRANSLATE_TRIES  16
+
 /* an open event held back while cutting is passed on beyond this */
 #define NGX_HTTP_HELICONE_PENDING_MAX    (64 * 1024)
 
@@ -559,7 +562,7 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
 
         size = 2 * ev->data.len + 4096;
 
-        for (tries = 0; tries < 16; tries++) {
+        for (tries = 0; tries < NGX_HTTP_HELICONE_TRANSLATE_TRIES; tries++) {
             if (ngx_http_helicone_out_reserve(ctx, size) != NGX_OK) {
                 return 0;
             }
@@ -573,6 +576,16 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
             /* an event that ends a response may carry all of it: more */
             ctx->out.overflow = 0;
             size = 2 * (size_t) (ctx->out.end - ctx->out.start);
+        }
+
+        if (tries == NGX_HTTP_HELICONE_TRANSLATE_TRIES) {
+            /* the translators' bounds say this cannot be */
+            ctx->sse_overflow = 1;
+
+            ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
+                          "helicone: a translated event did not fit %uz "
+                          "bytes", size);
+            return 0;
         }
 
         if (ctx->translate->stopped) {
