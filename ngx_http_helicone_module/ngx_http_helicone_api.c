@@ -79,11 +79,13 @@ static ngx_http_helicone_api_t  ngx_http_helicone_apis[] = {
 
 /*
  * The row for the request's URI: one that ends with the row's path, or
- * has the path, a slash and an id after it. NULL: no API of ours.
+ * has the path, a slash and an id after it. NULL: no API of ours. The
+ * proxy modes (gateway 0) answer nothing themselves: such a URL goes to
+ * the provider as any other.
  */
 
 ngx_http_helicone_api_t *
-ngx_http_helicone_api_find(ngx_http_request_t *r)
+ngx_http_helicone_api_find(ngx_http_request_t *r, ngx_uint_t gateway)
 {
     u_char                   *p, *last;
     size_t                    len;
@@ -97,6 +99,10 @@ ngx_http_helicone_api_find(ngx_http_request_t *r)
     {
         api = &ngx_http_helicone_apis[i];
         len = api->path.len;
+
+        if (api->local && !gateway) {
+            continue;
+        }
 
         if (!api->id) {
             if (r->uri.len >= len

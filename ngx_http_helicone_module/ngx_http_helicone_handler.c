@@ -60,14 +60,8 @@ ngx_http_helicone_handler(ngx_http_request_t *r)
     }
 
     /* in the proxy modes it only tells how to read the response */
-    ctx->api = ngx_http_helicone_api_find(r);
-
-    if (hlcf->pass != NGX_HTTP_HELICONE_PASS_GATEWAY
-        && ctx->api && ctx->api->local)
-    {
-        /* proxied as any other URL */
-        ctx->api = NULL;
-    }
+    ctx->api = ngx_http_helicone_api_find(r,
+                               hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY);
 
     if (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY) {
 

@@ -465,7 +465,8 @@ ngx_int_t ngx_http_helicone_send_whole(ngx_http_request_t *r, u_char *data,
     size_t len);
 
 /* api.c: the client APIs, one row each */
-ngx_http_helicone_api_t *ngx_http_helicone_api_find(ngx_http_request_t *r);
+ngx_http_helicone_api_t *ngx_http_helicone_api_find(ngx_http_request_t *r,
+    ngx_uint_t gateway);
 ngx_uint_t ngx_http_helicone_api_serves(ngx_http_helicone_api_t *api,
     ngx_http_helicone_provider_t *p);
 ngx_str_t *ngx_http_helicone_api_path(ngx_http_helicone_api_t *api,
