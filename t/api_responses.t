@@ -26,6 +26,11 @@ my $claude = $t->mock_llm('claude');
 my $down = $t->mock_llm('down', handler => sub {
     return MockLLM::openai_error(500, 'broken', 'server_error');
 });
+my $bad = $t->mock_llm('bad', handler => sub {
+    return { status => 400, json => { type => 'error', error => {
+             type => 'invalid_request_error',
+             message => 'messages: text content blocks must be non-empty' } } };
+});
 
 $ENV{HG_TEST_OPENAI_KEY} = 'sk-openai-secret';
 $ENV{HG_TEST_CLAUDE_KEY} = 'sk-ant-secret';
@@ -43,6 +48,8 @@ http {
     helicone_provider_key azure env=HG_TEST_OPENAI_KEY;
     helicone_provider anthropic url=http://127.0.0.1:%%PORT_claude%%;
     helicone_provider claudedown url=http://127.0.0.1:%%PORT_down%%
+                      api=anthropic auth=none;
+    helicone_provider claudebad url=http://127.0.0.1:%%PORT_bad%%
                       api=anthropic auth=none;
     helicone_provider_key anthropic env=HG_TEST_CLAUDE_KEY;
     helicone_auth off;
@@ -329,6 +336,14 @@ $r = responses({ model => $haiku, input => 'x',
                  tools => [ { type => 'web_search' } ] });
 like((eval { decode_json($r->{body}) } // {})->{error}{message} // '',
      qr/tools/, 'a built-in tool - 400 naming tools');
+
+# an Anthropic error in OpenAI's shape, its status kept
+$r = responses({ model => "$haiku/claudebad", input => '' });
+is($r->{status}, 400, 'Anthropic error - its status');
+$j = eval { decode_json($r->{body}) } // {};
+is($j->{error}{type}, 'invalid_request_error', 'Anthropic error - its type');
+like($j->{error}{message} // '', qr/non-empty/, 'Anthropic error - message');
+last_event();
 
 # a fallback from a translated provider to a native one
 $r = responses({ model => "$haiku/claudedown,gpt-4o-mini/openai",
