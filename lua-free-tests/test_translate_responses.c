@@ -318,6 +318,49 @@ test_request(void)
            "\"tool_choice\":{\"type\":\"tool\",\"name\":\"get_weather\","
            "\"disable_parallel_tool_use\":true}}");
 
+    req_is("a reasoning item of ours back as its thinking block",
+           "{\"input\":[{\"role\":\"user\",\"content\":\"Weather?\"},"
+           "{\"type\":\"reasoning\",\"id\":\"rs_msg_1_0\",\"summary\":"
+           "[{\"type\":\"summary_text\",\"text\":\"I should call it\"}],"
+           "\"encrypted_content\":\"c2ln\"},"
+           "{\"type\":\"function_call\",\"call_id\":\"t1\",\"name\":\"f\","
+           "\"arguments\":\"{}\"},"
+           "{\"type\":\"function_call_output\",\"call_id\":\"t1\","
+           "\"output\":\"ok\"}],\"reasoning\":{\"effort\":\"low\"}}",
+           REQ("5120") ",\"messages\":["
+           "{\"role\":\"user\",\"content\":\"Weather?\"},"
+           "{\"role\":\"assistant\",\"content\":[{\"type\":\"thinking\","
+           "\"thinking\":\"I should call it\",\"signature\":\"c2ln\"},"
+           "{\"type\":\"tool_use\","
+           "\"id\":\"t1\",\"name\":\"f\",\"input\":{}}]},"
+           "{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\","
+           "\"tool_use_id\":\"t1\",\"content\":\"ok\"}]}],"
+           "\"temperature\":1,\"thinking\":{\"type\":\"enabled\","
+           "\"budget_tokens\":1024}}");
+
+    req_is("parallel calls in one turn, their results in the next",
+           "{\"input\":[{\"role\":\"user\",\"content\":\"Both?\"},"
+           "{\"type\":\"function_call\",\"call_id\":\"a\",\"name\":\"f\","
+           "\"arguments\":\"{}\"},"
+           "{\"type\":\"function_call\",\"call_id\":\"b\",\"name\":\"g\","
+           "\"arguments\":\"{}\"},"
+           "{\"type\":\"function_call_output\",\"call_id\":\"a\","
+           "\"output\":\"1\"},"
+           "{\"type\":\"function_call_output\",\"call_id\":\"b\","
+           "\"output\":\"2\"},"
+           "{\"role\":\"user\",\"content\":\"Thanks\"}]}",
+           REQ("4096") ",\"messages\":["
+           "{\"role\":\"user\",\"content\":\"Both?\"},"
+           "{\"role\":\"assistant\",\"content\":["
+           "{\"type\":\"tool_use\",\"id\":\"a\",\"name\":\"f\","
+           "\"input\":{}},{\"type\":\"tool_use\",\"id\":\"b\","
+           "\"name\":\"g\",\"input\":{}}]},"
+           "{\"role\":\"user\",\"content\":["
+           "{\"type\":\"tool_result\",\"tool_use_id\":\"a\","
+           "\"content\":\"1\"},{\"type\":\"tool_result\","
+           "\"tool_use_id\":\"b\",\"content\":\"2\"}]},"
+           "{\"role\":\"user\",\"content\":\"Thanks\"}]}");
+
     req_is("tool_choice required; none; auto without parallel calls",
            "{\"input\":\"x\",\"tools\":[{\"type\":\"function\",\"name\":\"f\","
            "\"parameters\":{}}],\"tool_choice\":\"required\"}",
@@ -429,7 +472,10 @@ test_response(void)
             "{\"id\":\"resp_02\",\"object\":\"response\",\"created_at\":"
             "1700000000,\"model\":\"m\",\"status\":\"incomplete\","
             "\"incomplete_details\":{\"reason\":\"max_output_tokens\"},"
-            "\"error\":null,\"output\":[{\"id\":\"msg_02_0\",\"type\":"
+            "\"error\":null,\"output\":[{\"id\":\"rs_msg_02_0\",\"type\":"
+            "\"reasoning\",\"summary\":[{\"type\":\"summary_text\","
+            "\"text\":\"hm\"}],\"encrypted_content\":\"s\"},"
+            "{\"id\":\"msg_02_1\",\"type\":"
             "\"message\",\"status\":\"completed\",\"role\":\"assistant\","
             "\"content\":[{\"type\":\"output_text\",\"annotations\":[],"
             "\"logprobs\":[],\"text\":\"Let me\"}]},{\"id\":\"fc_toolu_1\","
@@ -487,6 +533,9 @@ static const stream_fixture_t  streams[] = {
       "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
       "\"index\":0,\"delta\":{\"type\":\"thinking_delta\",\"thinking\":"
       "\"hm\"}}\n\n"
+      "event: content_block_delta\ndata: {\"type\":\"content_block_delta\","
+      "\"index\":0,\"delta\":{\"type\":\"signature_delta\","
+      "\"signature\":\"c2ln\"}}\n\n"
       A_STOP("0") A_TEXT_START("1") A_TEXT("1", "Let me check.") A_STOP("1")
       "event: content_block_start\ndata: {\"type\":\"content_block_start\","
       "\"index\":2,\"content_block\":{\"type\":\"tool_use\",\"id\":"
@@ -499,6 +548,11 @@ static const stream_fixture_t  streams[] = {
       "\"partial_json\":\"\\\"Paris\\\"}\"}}\n\n"
       A_STOP("2") A_DELTA("tool_use") A_END,
       "response.created response.in_progress response.output_item.added "
+      "response.reasoning_summary_part.added "
+      "response.reasoning_summary_text.delta "
+      "response.reasoning_summary_text.done "
+      "response.reasoning_summary_part.done response.output_item.done "
+      "response.output_item.added "
       "response.content_part.added response.output_text.delta "
       "response.output_text.done response.content_part.done "
       "response.output_item.done response.output_item.added "
@@ -506,6 +560,12 @@ static const stream_fixture_t  streams[] = {
       "response.function_call_arguments.delta "
       "response.function_call_arguments.done response.output_item.done "
       "response.completed",
+      "\"output\":[{\"id\":\"rs_msg_01_0\",\"type\":\"reasoning\","
+      "\"summary\":[{\"type\":\"summary_text\",\"text\":\"hm\"}],"
+      "\"encrypted_content\":\"c2ln\"},{\"id\":\"msg_01_1\","
+      "\"type\":\"message\",\"status\":\"completed\",\"role\":"
+      "\"assistant\",\"content\":[{\"type\":\"output_text\","
+      "\"annotations\":[],\"logprobs\":[],\"text\":\"Let me check.\"}]},"
       "{\"id\":\"fc_toolu_1\",\"type\":\"function_call\",\"status\":"
       "\"completed\",\"call_id\":\"toolu_1\",\"name\":\"get_weather\","
       "\"arguments\":\"{\\\"city\\\": \\\"Paris\\\"}\"}]",

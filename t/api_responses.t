@@ -293,6 +293,26 @@ is_deeply($req->{json}{messages}[1]{content}[0]{input}, { city => 'Paris' },
 is($req->{json}{messages}[2]{content}[0]{tool_use_id}, 'toolu_mock',
    'translated tool result - tool_result');
 
+# reasoning and tools: the thinking goes out as a reasoning item and
+# comes back with the tool result, as Anthropic wants
+my $weather = [ { type => 'function', name => 'get_weather' } ];
+$r = responses({ model => $haiku, input => 'Weather?', tools => $weather,
+                 reasoning => { effort => 'low' } });
+$j = eval { decode_json($r->{body}) } // {};
+is($j->{output}[0]{type}, 'reasoning', 'reasoning and tools - a reasoning item');
+is($j->{output}[0]{summary}[0]{text}, 'Let me think',
+   'reasoning and tools - the thinking as its summary');
+is($j->{output}[1]{type}, 'function_call', 'reasoning and tools - the call');
+$r = responses({ model => $haiku, tools => $weather,
+                 reasoning => { effort => 'low' },
+                 input => [ { role => 'user', content => 'Weather?' },
+                            @{ $j->{output} // [] },
+                            { type => 'function_call_output',
+                              call_id => 'toolu_mock', output => '21' } ] });
+is($r->{status}, 200, 'reasoning and tools - the second turn accepted');
+is((eval { decode_json($r->{body}) } // {})->{output}[-1]{content}[0]{text},
+   'It is 21', 'reasoning and tools - the answer');
+
 # reasoning effort
 $r = responses({ model => $haiku, input => 'x',
                  reasoning => { effort => 'low' } });

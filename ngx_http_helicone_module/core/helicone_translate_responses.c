@@ -95,6 +95,8 @@ enum {
     helicone_it_name,
     helicone_it_arguments,
     helicone_it_output,
+    helicone_it_summary,
+    helicone_it_encrypted_content,
     helicone_it_n
 };
 
@@ -102,7 +104,8 @@ static const helicone_str_t  helicone_it_names[] = {
     helicone_string("type"), helicone_string("role"),
     helicone_string("content"), helicone_string("call_id"),
     helicone_string("name"), helicone_string("arguments"),
-    helicone_string("output")
+    helicone_string("output"), helicone_string("summary"),
+    helicone_string("encrypted_content")
 };
 
 /* its roles */
@@ -136,10 +139,30 @@ typedef struct {
 } helicone_responses_system_t;
 
 
+/*
+ * The messages written so far, and whether the last one is a list of
+ * blocks that the next call (assistant) or result (user) joins: Messages
+ * wants a turn's thinking and tool uses in one message, and the results
+ * of parallel calls in the next one.
+ */
+
+enum {
+    helicone_turn_none = 0,
+    helicone_turn_assistant,
+    helicone_turn_user
+};
+
+typedef struct {
+    unsigned                n;
+    unsigned                open;     /* helicone_turn_* */
+} helicone_responses_turns_t;
+
+
 typedef enum {
     helicone_item_none = 0,
     helicone_item_text,
     helicone_item_tool,
+    helicone_item_thinking,
     helicone_item_skip
 } helicone_responses_item_e;
 
@@ -158,8 +181,12 @@ static int helicone_responses_messages(const helicone_json_value_t *input,
     helicone_responses_system_t *sys, helicone_buf_t *out,
     const char **error);
 static int helicone_responses_item(const helicone_json_value_t *item,
-    helicone_responses_system_t *sys, helicone_buf_t *out, unsigned *n,
-    const char **error);
+    helicone_responses_system_t *sys, helicone_buf_t *out,
+    helicone_responses_turns_t *turns, const char **error);
+static void helicone_responses_turn(helicone_buf_t *out,
+    helicone_responses_turns_t *turns, unsigned role);
+static int helicone_responses_reasoning(const helicone_json_value_t *m,
+    helicone_buf_t *out, helicone_responses_turns_t *turns);
 static int helicone_responses_content(const helicone_json_value_t *content,
     helicone_buf_t *out, const char **error);
 static int helicone_responses_part(const helicone_json_value_t *part,
@@ -196,6 +223,9 @@ static void helicone_responses_block_delta(helicone_responses_stream_t *s,
     const helicone_json_value_t *delta, helicone_buf_t *out);
 static void helicone_responses_text_delta(helicone_responses_stream_t *s,
     const helicone_json_value_t *text, helicone_buf_t *out);
+static void helicone_responses_thinking_delta(
+    helicone_responses_stream_t *s, const helicone_json_value_t *delta,
+    helicone_buf_t *out);
 static void helicone_responses_block_stop(helicone_responses_stream_t *s,
     helicone_buf_t *out);
 static void helicone_responses_stream_stop(helicone_responses_stream_t *s,
@@ -668,9 +698,9 @@ helicone_responses_messages(const helicone_json_value_t *input,
     helicone_responses_system_t *sys, helicone_buf_t *out,
     const char **error)
 {
-    unsigned               n;
-    helicone_json_iter_t   it;
-    helicone_json_value_t  item;
+    helicone_json_iter_t         it;
+    helicone_json_value_t        item;
+    helicone_responses_turns_t   turns;
 
     helicone_translate_lit(out, ",\"messages\":[");
 
@@ -681,18 +711,19 @@ helicone_responses_messages(const helicone_json_value_t *input,
         return HELICONE_OK;
     }
 
-    n = 0;
+    turns.n = 0;
+    turns.open = helicone_turn_none;
     helicone_json_iter_init(&it, input);
 
     while (helicone_json_iter_next(&it, NULL, &item) == HELICONE_OK) {
-        if (helicone_responses_item(&item, sys, out, &n, error)
+        if (helicone_responses_item(&item, sys, out, &turns, error)
             != HELICONE_OK)
         {
             return HELICONE_DECLINED;
         }
     }
 
-    if (n == 0) {
+    if (turns.n == 0) {
         *error = "\"input\" has no message";
         return HELICONE_DECLINED;
     }
@@ -705,8 +736,8 @@ helicone_responses_messages(const helicone_json_value_t *input,
 
 static int
 helicone_responses_item(const helicone_json_value_t *item,
-    helicone_responses_system_t *sys, helicone_buf_t *out, unsigned *n,
-    const char **error)
+    helicone_responses_system_t *sys, helicone_buf_t *out,
+    helicone_responses_turns_t *turns, const char **error)
 {
     size_t                  role;
     helicone_json_value_t   m[helicone_it_n], *type;
@@ -750,7 +781,8 @@ helicone_responses_item(const helicone_json_value_t *item,
             return HELICONE_DECLINED;
         }
 
-        helicone_translate_sep(out, n);
+        helicone_translate_sep(out, &turns->n);
+        turns->open = helicone_turn_none;
         helicone_buf_add_cstr(out, role == helicone_role_user
                                    ? "{\"role\":\"user\",\"content\":"
                                    : "{\"role\":\"assistant\",\"content\":");
@@ -766,9 +798,8 @@ helicone_responses_item(const helicone_json_value_t *item,
     }
 
     if (helicone_json_string_eq(type, "function_call", 13)) {
-        helicone_translate_sep(out, n);
-        helicone_translate_lit(out, "{\"role\":\"assistant\",\"content\":"
-                                    "[{\"type\":\"tool_use\",\"id\":");
+        helicone_responses_turn(out, turns, helicone_turn_assistant);
+        helicone_translate_lit(out, "{\"type\":\"tool_use\",\"id\":");
         helicone_translate_string(out, &m[helicone_it_call_id]);
         helicone_translate_lit(out, ",\"name\":");
         helicone_translate_string(out, &m[helicone_it_name]);
@@ -786,9 +817,8 @@ helicone_responses_item(const helicone_json_value_t *item,
     }
 
     if (helicone_json_string_eq(type, "function_call_output", 20)) {
-        helicone_translate_sep(out, n);
-        helicone_translate_lit(out, "{\"role\":\"user\",\"content\":"
-                                    "[{\"type\":\"tool_result\","
+        helicone_responses_turn(out, turns, helicone_turn_user);
+        helicone_translate_lit(out, "{\"type\":\"tool_result\","
                                     "\"tool_use_id\":");
         helicone_translate_string(out, &m[helicone_it_call_id]);
         helicone_translate_lit(out, ",\"content\":");
@@ -808,8 +838,7 @@ helicone_responses_item(const helicone_json_value_t *item,
     }
 
     if (helicone_json_string_eq(type, "reasoning", 9)) {
-        /* an earlier turn's reasoning: Messages drops it there too */
-        return HELICONE_OK;
+        return helicone_responses_reasoning(m, out, turns);
     }
 
     if (helicone_json_string_eq(type, "item_reference", 14)) {
@@ -821,6 +850,74 @@ helicone_responses_item(const helicone_json_value_t *item,
     *error = "an \"input\" item of this type cannot be translated (message, "
              "function_call, function_call_output and reasoning can)";
     return HELICONE_DECLINED;
+}
+
+
+/*
+ * A block of role's turn: into the last message when it is one of the
+ * same role's blocks (its "]}" taken back), else in a new message. The
+ * caller writes the block, then "]}".
+ */
+
+static void
+helicone_responses_turn(helicone_buf_t *out,
+    helicone_responses_turns_t *turns, unsigned role)
+{
+    if (turns->open == role && !out->overflow) {
+        out->pos -= 2;
+        helicone_translate_lit(out, ",");
+        return;
+    }
+
+    helicone_translate_sep(out, &turns->n);
+    turns->open = role;
+
+    if (role == helicone_turn_assistant) {
+        helicone_translate_lit(out, "{\"role\":\"assistant\",\"content\":[");
+
+    } else {
+        helicone_translate_lit(out, "{\"role\":\"user\",\"content\":[");
+    }
+}
+
+
+/*
+ * A reasoning item that came from Anthropic through us carries its
+ * thinking's signature as encrypted_content: it goes back as that
+ * thinking block, which Messages wants before a turn's tool use when
+ * thinking is on. Any other (an OpenAI model's) is left out.
+ */
+
+static int
+helicone_responses_reasoning(const helicone_json_value_t *m,
+    helicone_buf_t *out, helicone_responses_turns_t *turns)
+{
+    helicone_json_iter_t   it;
+    helicone_json_value_t  part, text;
+
+    if (m[helicone_it_encrypted_content].type != HELICONE_JSON_STRING) {
+        return HELICONE_OK;
+    }
+
+    text.type = HELICONE_JSON_INVALID;
+
+    if (m[helicone_it_summary].type == HELICONE_JSON_ARRAY) {
+        helicone_json_iter_init(&it, &m[helicone_it_summary]);
+
+        if (helicone_json_iter_next(&it, NULL, &part) == HELICONE_OK) {
+            (void) helicone_translate_get(&part, "text", &text);
+        }
+    }
+
+    helicone_responses_turn(out, turns, helicone_turn_assistant);
+    helicone_translate_lit(out, "{\"type\":\"thinking\",\"thinking\":");
+    helicone_translate_string(out, &text);
+    helicone_translate_lit(out, ",\"signature\":");
+    helicone_buf_add(out, m[helicone_it_encrypted_content].start,
+                     m[helicone_it_encrypted_content].len);
+    helicone_translate_lit(out, "}]}");
+
+    return HELICONE_OK;
 }
 
 
@@ -1296,8 +1393,38 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
             continue;
         }
 
+        if (helicone_translate_is(&block, "type", "thinking")) {
+            if (text) {
+                helicone_translate_lit(out, "]}");
+                text = 0;
+            }
+
+            /* its signature brings it back (helicone_responses_reasoning) */
+            helicone_translate_sep(out, &n);
+            helicone_translate_lit(out, "{\"id\":\"rs_");
+            helicone_buf_add(out, id.start + 1, id.len - 2);
+            helicone_translate_lit(out, "_");
+            helicone_buf_add_int(out, (int64_t) n - 1);
+            helicone_translate_lit(out, "\",\"type\":\"reasoning\","
+                                        "\"summary\":[{\"type\":"
+                                        "\"summary_text\",\"text\":");
+            helicone_translate_string(out,
+                helicone_translate_get(&block, "thinking", &v) ? &v : NULL);
+            helicone_translate_lit(out, "}]");
+
+            if (helicone_translate_get(&block, "signature", &v)
+                && v.type == HELICONE_JSON_STRING)
+            {
+                helicone_translate_lit(out, ",\"encrypted_content\":");
+                helicone_buf_add(out, v.start, v.len);
+            }
+
+            helicone_translate_lit(out, "}");
+            continue;
+        }
+
         if (!helicone_translate_is(&block, "type", "tool_use")) {
-            /* thinking: its tokens are in the usage, its text is not */
+            /* redacted thinking: its tokens are in the usage only */
             continue;
         }
 
@@ -1752,19 +1879,31 @@ helicone_responses_block_start(helicone_responses_stream_t *s,
     {
         s->open = helicone_item_tool;
 
+    } else if (helicone_json_string_eq(&b[helicone_sb_type], "thinking", 8))
+    {
+        s->open = helicone_item_thinking;
+        s->signature = 0;
+
     } else {
-        /* thinking and the rest: their tokens are in the usage only */
+        /* redacted thinking and the rest: in the usage only */
         s->open = helicone_item_skip;
         return;
     }
 
     s->output_index = s->nitems;
 
-    /* the open item's id: "<message id>_<index>", or "fc_<tool id>" */
+    /*
+     * the open item's id: "<message id>_<index>", "rs_" and the same, or
+     * "fc_<tool id>"
+     */
 
     helicone_buf_init(&id, s->item_id, sizeof(s->item_id));
 
-    if (s->open == helicone_item_text) {
+    if (s->open == helicone_item_thinking) {
+        helicone_translate_lit(&id, "rs_");
+    }
+
+    if (s->open != helicone_item_tool) {
         helicone_buf_add(&id, s->base.id,
                          s->base.id_len < sizeof(s->item_id) - 24
                          ? s->base.id_len : 0);
@@ -1820,6 +1959,21 @@ helicone_responses_block_start(helicone_responses_stream_t *s,
                                     "\"annotations\":[],\"logprobs\":[],"
                                     "\"text\":\"\"}}\n\n");
 
+    } else if (s->open == helicone_item_thinking) {
+        helicone_translate_lit(&s->items, "\",\"type\":\"reasoning\","
+                                          "\"summary\":[{\"type\":"
+                                          "\"summary_text\",\"text\":\"");
+
+        helicone_translate_lit(out, "\",\"type\":\"reasoning\","
+                                    "\"summary\":[]}}\n\n");
+
+        helicone_responses_event(s, out,
+                                 "response.reasoning_summary_part.added");
+        helicone_responses_item_ref(s, out);
+        helicone_translate_lit(out, ",\"summary_index\":0,\"part\":"
+                                    "{\"type\":\"summary_text\","
+                                    "\"text\":\"\"}}\n\n");
+
     } else {
         helicone_translate_lit(&s->items, "\",\"type\":\"function_call\","
                                           "\"status\":\"completed\","
@@ -1858,6 +2012,11 @@ helicone_responses_block_delta(helicone_responses_stream_t *s,
         && v.type == HELICONE_JSON_STRING)
     {
         helicone_responses_text_delta(s, &v, out);
+        return;
+    }
+
+    if (s->open == helicone_item_thinking) {
+        helicone_responses_thinking_delta(s, delta, out);
         return;
     }
 
@@ -1907,6 +2066,58 @@ helicone_responses_text_delta(helicone_responses_stream_t *s,
 }
 
 
+/*
+ * Thinking as a reasoning item: its text as the summary, then its
+ * signature as encrypted_content, which brings it back (see
+ * helicone_responses_item()).
+ */
+
+static void
+helicone_responses_thinking_delta(helicone_responses_stream_t *s,
+    const helicone_json_value_t *delta, helicone_buf_t *out)
+{
+    helicone_json_value_t  v;
+
+    if (!s->signature
+        && helicone_translate_is(delta, "type", "thinking_delta")
+        && helicone_translate_get(delta, "thinking", &v)
+        && v.type == HELICONE_JSON_STRING && v.len > 2)
+    {
+        helicone_responses_reserve(s, v.len);
+        helicone_translate_body(&s->items, &v);
+
+        helicone_responses_event(s, out,
+                                 "response.reasoning_summary_text.delta");
+        helicone_responses_item_ref(s, out);
+        helicone_translate_lit(out, ",\"summary_index\":0,\"delta\":");
+        helicone_buf_add(out, v.start, v.len);
+        helicone_translate_lit(out, "}\n\n");
+
+    } else if (helicone_translate_is(delta, "type", "signature_delta")
+               && helicone_translate_get(delta, "signature", &v)
+               && v.type == HELICONE_JSON_STRING)
+    {
+        helicone_responses_reserve(s, v.len + 32);
+
+        if (!s->signature) {
+            s->signature = 1;
+            s->value_end = (size_t) (s->items.pos - s->items.start);
+            helicone_translate_lit(&s->items,
+                                   "\"}],\"encrypted_content\":\"");
+        }
+
+        helicone_translate_body(&s->items, &v);
+
+    } else {
+        return;
+    }
+
+    if (s->items.overflow) {
+        helicone_responses_stream_failed(s, out);
+    }
+}
+
+
 /* the open item is done: its text or arguments whole, then the item */
 
 static void
@@ -1920,11 +2131,11 @@ helicone_responses_block_stop(helicone_responses_stream_t *s,
     open = s->open;
     s->open = helicone_item_none;
 
-    if (open != helicone_item_text && open != helicone_item_tool) {
+    if (open == helicone_item_none || open == helicone_item_skip) {
         return;
     }
 
-    helicone_responses_reserve(s, 8);
+    helicone_responses_reserve(s, 32);
 
     if (open == helicone_item_tool
         && s->items.start + s->value_start == s->items.pos)
@@ -1937,6 +2148,16 @@ helicone_responses_block_stop(helicone_responses_stream_t *s,
 
     if (open == helicone_item_text) {
         helicone_translate_lit(&s->items, "\"}]}");
+
+    } else if (open == helicone_item_thinking) {
+        if (s->signature) {
+            /* the text ended where the signature began */
+            value_end = s->value_end;
+            helicone_translate_lit(&s->items, "\"}");
+
+        } else {
+            helicone_translate_lit(&s->items, "\"}]}");
+        }
 
     } else {
         helicone_translate_lit(&s->items, "\"}");
@@ -1963,6 +2184,22 @@ helicone_responses_block_stop(helicone_responses_stream_t *s,
                                     "{\"type\":\"output_text\","
                                     "\"annotations\":[],\"logprobs\":[],"
                                     "\"text\":\"");
+        helicone_buf_add(out, value, value_end - s->value_start);
+        helicone_translate_lit(out, "\"}}\n\n");
+
+    } else if (open == helicone_item_thinking) {
+        helicone_responses_event(s, out,
+                                 "response.reasoning_summary_text.done");
+        helicone_responses_item_ref(s, out);
+        helicone_translate_lit(out, ",\"summary_index\":0,\"text\":\"");
+        helicone_buf_add(out, value, value_end - s->value_start);
+        helicone_translate_lit(out, "\"}\n\n");
+
+        helicone_responses_event(s, out,
+                                 "response.reasoning_summary_part.done");
+        helicone_responses_item_ref(s, out);
+        helicone_translate_lit(out, ",\"summary_index\":0,\"part\":"
+                                    "{\"type\":\"summary_text\",\"text\":\"");
         helicone_buf_add(out, value, value_end - s->value_start);
         helicone_translate_lit(out, "\"}}\n\n");
 

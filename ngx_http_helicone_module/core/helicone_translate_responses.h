@@ -85,7 +85,10 @@ typedef struct {
     unsigned                     output_index; /* of the open item */
     unsigned                     nitems;
     unsigned                     open;         /* helicone_block_e kind */
+    size_t                       value_end;    /* thinking: its text's */
     unsigned                     incomplete:1; /* max_tokens reached */
+    unsigned                     signature:1;    /* thinking: signature
+                                                  begun */
     unsigned                     refused:1;
     size_t                       item_id_len;
     unsigned char                item_id[HELICONE_RESPONSES_ITEM_ID_MAX];

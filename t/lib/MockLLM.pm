@@ -621,9 +621,31 @@ sub anthropic_action {
     my $model = $j->{model};
 
     # a call of the first tool, until a tool result comes back
+    my @msgs = @{ $j->{messages} // [] };
     my $answered = grep { ref $_->{content} eq 'ARRAY'
                           && grep { ($_->{type} // '') eq 'tool_result' }
-                             @{ $_->{content} } } @{ $j->{messages} // [] };
+                             @{ $_->{content} } } @msgs;
+
+    # with thinking on, as Anthropic: the turn that used a tool must
+    # start with its thinking block, signature and all
+    my ($turn) = grep { ($_->{role} // '') eq 'assistant' } reverse @msgs;
+    my $first = ref $turn->{content} eq 'ARRAY' ? $turn->{content}[0] : undef;
+
+    if ($j->{thinking} && $answered
+        && !($first && ($first->{type} // '') eq 'thinking'
+             && ($first->{signature} // '') eq 'sig-mock'))
+    {
+        return { status => 400, json => {
+            type  => 'error',
+            error => { type => 'invalid_request_error',
+                       message => 'messages: a final assistant message '
+                                  . 'must start with a thinking block' } } };
+    }
+
+    my @thinking = $j->{thinking}
+        ? ({ type => 'thinking', thinking => 'Let me think',
+             signature => 'sig-mock' })
+        : ();
 
     if ($j->{tools} && @{ $j->{tools} } && !$answered) {
         my $call = { type => 'tool_use', id => 'toolu_mock',
@@ -631,7 +653,7 @@ sub anthropic_action {
                      input => { city => 'Paris' } };
 
         return { status => 200, json => {
-            %{ anthropic_message($model, [ $call ]) },
+            %{ anthropic_message($model, [ @thinking, $call ]) },
             stop_reason => 'tool_use' } };
     }
 
