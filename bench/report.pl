@@ -60,6 +60,7 @@ my %label = (
     'gw-null'    => 'gateway, events written to /dev/null',
     'openai'     => 'gateway, OpenAI stream (mockstream)',
     'translated' => 'gateway, translated Anthropic stream (mockclaude)',
+    'responses'  => 'gateway, Responses stream translated from Anthropic (mockclaude)',
     'backend'    => 'backend directly (one upstream round trip)',
     'direct'     => 'gateway, direct success (mock)',
     'failover'   => 'gateway, 503 then success (mockfail,mock)',
@@ -186,6 +187,13 @@ for my $mode (@modes) {
     if ($mode eq 'translate' && $runs{$mode}{translated} && $bare) {
         $tr{rps} = $summary{$mode}{translated};
         $tr{cpu} = $cpu_summary{$mode}{translated};
+
+        # a translated Responses stream against a translated chat stream
+        if ($runs{$mode}{responses}) {
+            my $c = median(map { cpu_per_req($_) } @{ $runs{$mode}{translated} });
+            my $r = median(map { cpu_per_req($_) } @{ $runs{$mode}{responses} });
+            $tr{responses} = $c ? $r / $c : undef;
+        }
     }
 
     # one failover: its extra p50 against one upstream round trip (the
@@ -261,6 +269,10 @@ if (%tr || %fo) {
         push @md, sprintf('| translate | translated / OpenAI stream: %.2fx req/s (CPU per request %s) | >= 0.90x (issue: translation costs under 10%%) | %s |',
                           $tr{rps}, defined $tr{cpu} ? sprintf('%.2fx', $tr{cpu}) : '-',
                           $tr{rps} >= 0.90 ? 'met' : 'NOT met');
+    }
+    if (defined $tr{responses}) {
+        push @md, sprintf('| translate | Responses / chat stream, both translated from Anthropic: %.2fx CPU per request | <= 1.1x (issue 15) | %s |',
+                          $tr{responses}, $tr{responses} <= 1.1 ? 'met' : 'NOT met');
     }
     for my $mode (grep { $fo{$_} } @modes) {
         my $f = $fo{$mode};

@@ -95,9 +95,13 @@ ngx_http_helicone_send_error(ngx_http_request_t *r, ngx_uint_t status,
 
     if (status == NGX_HTTP_NOT_ALLOWED) {
         static ngx_str_t  post = ngx_string("POST");
+        static ngx_str_t  get = ngx_string("GET, HEAD");
 
         if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
-                                         "Allow", 5, &post)
+                                         "Allow", 5,
+                                         (ctx->api && ctx->api->method
+                                                      != NGX_HTTP_POST)
+                                         ? &get : &post)
             != NGX_OK)
         {
             return NGX_ERROR;

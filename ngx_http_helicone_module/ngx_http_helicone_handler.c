@@ -65,13 +65,33 @@ ngx_http_helicone_handler(ngx_http_request_t *r)
         }
     }
 
-    if (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY
-        && r->method != NGX_HTTP_POST)
-    {
-        ngx_str_set(&msg, "the gateway accepts POST requests only");
-        return ngx_http_helicone_send_error(r, NGX_HTTP_NOT_ALLOWED,
-                                            "invalid_request_error",
-                                            "method_not_allowed", &msg);
+    /* in the proxy modes it only tells how to read the response */
+    ctx->api = ngx_http_helicone_api_find(r,
+                               hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY);
+
+    if (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY) {
+
+        if (ctx->api == NULL) {
+            ngx_str_set(&msg, "the gateway serves POST .../chat/completions, "
+                              ".../responses, .../embeddings and GET "
+                              ".../models");
+            return ngx_http_helicone_send_error(r, NGX_HTTP_NOT_FOUND,
+                                                "invalid_request_error",
+                                                "unknown_url", &msg);
+        }
+
+        if (!(r->method & ctx->api->method)) {
+            if (ctx->api->method == NGX_HTTP_POST) {
+                ngx_str_set(&msg, "the gateway accepts POST requests only");
+
+            } else {
+                ngx_str_set(&msg, "this URL accepts GET requests only");
+            }
+
+            return ngx_http_helicone_send_error(r, NGX_HTTP_NOT_ALLOWED,
+                                                "invalid_request_error",
+                                                "method_not_allowed", &msg);
+        }
     }
 
     /* one buffer: the body is parsed and spliced, never streamed */
@@ -219,9 +239,11 @@ ngx_http_helicone_start(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
     ngx_http_helicone_attempt_policy(r, ctx);
     ngx_http_helicone_headers_read(r, ctx);
 
-    rc = ngx_http_helicone_read_json(r, ctx);
-    if (rc != NGX_OK) {
-        return rc;
+    if (ctx->api == NULL || ctx->api->json) {
+        rc = ngx_http_helicone_read_json(r, ctx);
+        if (rc != NGX_OK) {
+            return rc;
+        }
     }
 
     ctx->step = NGX_HTTP_HELICONE_STEP_AUTH;
@@ -289,6 +311,11 @@ ngx_http_helicone_steps(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 
         if (rc == NGX_ERROR) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        if (ctx->api && ctx->api->local) {
+            /* the gateway answers it: nothing to cache or limit */
+            return ctx->api->local(r, ctx);
         }
 
         if (ngx_http_helicone_cache_init(r, ctx) == NGX_DECLINED) {

@@ -67,6 +67,12 @@ ngx_http_helicone_json_load_providers(ngx_conf_t *cf,
                != NGX_OK
             || ngx_http_helicone_json_str(cf, item, "legacy_name", 0,
                                           &p->legacy_name, source)
+               != NGX_OK
+            || ngx_http_helicone_json_str(cf, item, "responses_path", 0,
+                                          &p->responses_path, source)
+               != NGX_OK
+            || ngx_http_helicone_json_str(cf, item, "embeddings_path", 0,
+                                          &p->embeddings_path, source)
                != NGX_OK)
         {
             goto failed;
@@ -186,7 +192,7 @@ ngx_http_helicone_json_load_models(ngx_conf_t *cf,
     ngx_http_helicone_model_t      *model, **mp;
     ngx_http_helicone_endpoint_t   *ep;
 
-    if (ngx_array_init(&all, cf->temp_pool, 128,
+    if (ngx_array_init(&all, cf->pool, 128,
                        sizeof(ngx_http_helicone_model_t *))
         != NGX_OK)
     {
@@ -350,6 +356,13 @@ ngx_http_helicone_json_load_models(ngx_conf_t *cf,
         }
     }
 
+    /* kept for the model list (models.c) */
+    hmcf->models = ngx_palloc(cf->pool, sizeof(ngx_array_t));
+    if (hmcf->models == NULL) {
+        goto failed;
+    }
+
+    *hmcf->models = all;
 
     cJSON_Delete(root);
 

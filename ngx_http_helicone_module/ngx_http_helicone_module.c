@@ -356,6 +356,7 @@ ngx_http_helicone_init_main_conf(ngx_conf_t *cf, void *conf)
     ngx_str_t  name;
 
     if (ngx_http_helicone_providers_init(cf, hmcf) != NGX_OK
+        || ngx_http_helicone_models_init(cf, hmcf) != NGX_OK
         || ngx_http_helicone_costs_init(cf, hmcf) != NGX_OK
         || ngx_http_helicone_metrics_init(cf) != NGX_OK)
     {

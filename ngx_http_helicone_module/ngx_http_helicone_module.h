@@ -18,6 +18,7 @@
 #include <helicone_usage.h>
 #include <helicone_buf.h>
 #include <helicone_translate.h>
+#include <helicone_translate_responses.h>
 #include <helicone_cost.h>
 #include <helicone_tokenlimit.h>
 #include <helicone_policy.h>
@@ -42,6 +43,13 @@
 #define NGX_HTTP_HELICONE_RESPONSE_STRIP   1  /* less our usage chunk */
 #define NGX_HTTP_HELICONE_RESPONSE_STREAM  2  /* Anthropic SSE translated */
 #define NGX_HTTP_HELICONE_RESPONSE_JSON    3  /* Anthropic JSON translated */
+
+/* the client APIs gateway mode serves (api.c's table) */
+#define NGX_HTTP_HELICONE_ENDPOINT_CHAT        0
+#define NGX_HTTP_HELICONE_ENDPOINT_RESPONSES   1
+#define NGX_HTTP_HELICONE_ENDPOINT_EMBEDDINGS  2
+#define NGX_HTTP_HELICONE_ENDPOINT_MODELS      3
+#define NGX_HTTP_HELICONE_ENDPOINT_MODEL       4
 
 #define NGX_HTTP_HELICONE_KEY_BEARER      0
 #define NGX_HTTP_HELICONE_KEY_X_API_KEY   1
@@ -87,6 +95,8 @@ typedef struct {
     ngx_str_t                      base_url;     /* no trailing slash */
     ngx_str_t                      origin;       /* scheme://host[:port] */
     ngx_str_t                      chat_path;
+    ngx_str_t                      responses_path; /* empty: not native */
+    ngx_str_t                      embeddings_path; /* empty: none */
     ngx_str_t                      api_version;  /* Azure "api-version" */
     ngx_uint_t                     auth;         /* NGX_HTTP_HELICONE_KEY_* */
     ngx_array_t                   *headers;      /* ngx_keyval_t, static */
@@ -190,6 +200,9 @@ typedef struct {
     ngx_array_t                    price_sets;   /* by provider, for
                                                     cost_ceiling() */
     ngx_array_t                   *keys;         /* sorted by sha */
+    ngx_array_t                   *models;       /* model pointers */
+    ngx_str_t                      models_list;  /* GET /v1/models JSON */
+    ngx_array_t                    models_ids;   /* ngx_keyval_t: id, object */
 } ngx_http_helicone_main_conf_t;
 
 
@@ -229,6 +242,57 @@ typedef struct {
     ngx_array_t                   *cors;         /* ngx_str_t origins, or
                                                     "*"; NULL: off */
 } ngx_http_helicone_loc_conf_t;
+
+
+typedef struct ngx_http_helicone_ctx_s  ngx_http_helicone_ctx_t;
+
+/* a request the gateway answers itself, after auth (GET /v1/models) */
+typedef ngx_int_t (*ngx_http_helicone_api_local_pt)(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+
+typedef int (*ngx_http_helicone_api_request_pt)(
+    const helicone_json_value_t *req, const helicone_translate_opts_t *opts,
+    helicone_buf_t *out, const char **error);
+typedef int (*ngx_http_helicone_api_response_pt)(
+    const helicone_json_value_t *resp, int64_t created, helicone_buf_t *out,
+    helicone_usage_t *usage);
+
+/* a translated stream's state (its chat part first), for one response */
+typedef helicone_translate_stream_t *(*ngx_http_helicone_api_stream_pt)(
+    ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx, size_t max);
+typedef int (*ngx_http_helicone_api_stream_event_pt)(
+    helicone_translate_stream_t *s, const helicone_sse_event_t *ev,
+    helicone_buf_t *out);
+
+/* a relayed stream's event: HELICONE_RESPONSES_* bits, usage, model */
+typedef unsigned (*ngx_http_helicone_api_event_pt)(
+    const helicone_json_value_t *doc, helicone_usage_t *usage,
+    helicone_json_value_t *model);
+
+/*
+ * A client API: how its URL is recognized, which providers serve it as
+ * it is (a path of their own) and which through a translator.
+ */
+typedef struct {
+    ngx_str_t                      path;         /* the URI ends with it */
+    ngx_uint_t                     kind;         /* ENDPOINT_* */
+    ngx_uint_t                     method;       /* NGX_HTTP_GET, _POST */
+    size_t                         native;       /* offsetof a provider's
+                                                    path for it; 0: none */
+    const char                    *azure;        /* Azure's path, after the
+                                                    deployment or not */
+    ngx_http_helicone_api_local_pt  local;       /* answered here */
+    ngx_http_helicone_api_request_pt   anthropic_request;  /* NULL: none */
+    ngx_http_helicone_api_response_pt  anthropic_response;
+    ngx_http_helicone_api_stream_pt    anthropic_stream;
+    ngx_http_helicone_api_stream_event_pt  anthropic_event;
+    ngx_http_helicone_api_event_pt     read_event;  /* NULL: chat chunks */
+    unsigned                       id:1;         /* path + "/" + an id */
+    unsigned                       json:1;       /* a body with "model" */
+    unsigned                       stream_usage:1; /* stream_options'
+                                                    include_usage exists */
+    unsigned                       deployment:1; /* Azure: model in path */
+} ngx_http_helicone_api_t;
 
 
 typedef struct {
@@ -289,10 +353,11 @@ typedef struct {
 } ngx_http_helicone_tokenlimit_result_t;
 
 
-typedef struct {
+struct ngx_http_helicone_ctx_s {
     ngx_http_request_t            *request;
     ngx_str_t                      id;           /* Helicone-Id */
     ngx_str_t                      client_id;    /* Helicone-Request-Id */
+    ngx_http_helicone_api_t       *api;          /* gateway: the client API */
 
     time_t                         start_sec;
     ngx_msec_t                     start_msec_part;
@@ -418,7 +483,7 @@ typedef struct {
     unsigned                       rl_limited:1;
     unsigned                       rl_failed:1;  /* a limit not checked */
     unsigned                       key_unavailable:1; /* no verdict */
-} ngx_http_helicone_ctx_t;
+};
 
 
 typedef struct {
@@ -450,6 +515,23 @@ void ngx_http_helicone_resume(ngx_http_request_t *r,
 ngx_int_t ngx_http_helicone_uuid(u_char *out);
 ngx_int_t ngx_http_helicone_send_whole(ngx_http_request_t *r, u_char *data,
     size_t len);
+
+/* api.c: the client APIs, one row each */
+ngx_http_helicone_api_t *ngx_http_helicone_api_find(ngx_http_request_t *r,
+    ngx_uint_t gateway);
+ngx_uint_t ngx_http_helicone_api_serves(ngx_http_helicone_api_t *api,
+    ngx_http_helicone_provider_t *p);
+ngx_str_t *ngx_http_helicone_api_path(ngx_http_helicone_api_t *api,
+    ngx_http_helicone_provider_t *p);
+ngx_uint_t ngx_http_helicone_api_usable(ngx_http_helicone_provider_t *p);
+
+/* models.c: GET /v1/models, built once per configuration */
+ngx_int_t ngx_http_helicone_models_init(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf);
+ngx_int_t ngx_http_helicone_models_list(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+ngx_int_t ngx_http_helicone_models_retrieve(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
 
 /* body.c */
 ngx_int_t ngx_http_helicone_body_collect(ngx_http_request_t *r,

@@ -19,8 +19,6 @@ static ngx_int_t ngx_http_helicone_plan_provider(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_provider_t *p);
 static ngx_int_t ngx_http_helicone_plan_target(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
-static ngx_uint_t ngx_http_helicone_plan_usable(
-    ngx_http_helicone_provider_t *p);
 static ngx_int_t ngx_http_helicone_plan_add(ngx_http_helicone_ctx_t *ctx,
     ngx_http_helicone_provider_t *p, u_char *model, size_t len);
 static ngx_int_t ngx_http_helicone_plan_refuse(ngx_http_request_t *r,
@@ -91,19 +89,6 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
     ngx_http_helicone_endpoint_t   *ep;
     ngx_http_helicone_main_conf_t  *hmcf;
 
-    static const char  suffix[] = "/chat/completions";
-
-    if (r->uri.len < sizeof(suffix) - 1
-        || ngx_strncmp(r->uri.data + r->uri.len - (sizeof(suffix) - 1),
-                       suffix, sizeof(suffix) - 1)
-           != 0)
-    {
-        return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_NOT_FOUND,
-                   "unknown_url",
-                   "the gateway serves chat completions only: "
-                   "POST .../chat/completions");
-    }
-
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
 
     if (helicone_model_parse(ctx->model.data, ctx->model.len, entries,
@@ -164,7 +149,9 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
                                                 (u_char *) e->provider.data,
                                                 e->provider.len);
 
-            if (p == NULL || !ngx_http_helicone_plan_usable(p)) {
+            if (p == NULL || !ngx_http_helicone_api_usable(p)
+                || !ngx_http_helicone_api_serves(ctx->api, p))
+            {
                 continue;
             }
 
@@ -213,7 +200,9 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
         for (k = 0; k < m->endpoints.nelts; k++) {
             p = ep[k].provider;
 
-            if (p == NULL || !ngx_http_helicone_plan_usable(p)) {
+            if (p == NULL || !ngx_http_helicone_api_usable(p)
+                || !ngx_http_helicone_api_serves(ctx->api, p))
+            {
                 continue;
             }
 
@@ -260,6 +249,13 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
                        e->provider.len, e->provider.data);
         }
 
+        if (!ngx_http_helicone_api_serves(ctx->api, p)) {
+            return ngx_http_helicone_plan_refuse(r, ctx,
+                       NGX_HTTP_BAD_REQUEST, "unsupported_endpoint",
+                       "provider \"%V\" does not serve POST .../%s",
+                       &p->name, ctx->api->path.data + 1);
+        }
+
         return ngx_http_helicone_plan_refuse(r, ctx,
                    NGX_HTTP_SERVICE_UNAVAILABLE, "provider_not_configured",
                    "provider \"%V\" has no API key configured on the "
@@ -269,14 +265,7 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
     return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_NOT_FOUND,
                "model_not_found",
                "the model \"%V\" does not exist or no configured provider "
-               "serves it", &ctx->model);
-}
-
-
-static ngx_uint_t
-ngx_http_helicone_plan_usable(ngx_http_helicone_provider_t *p)
-{
-    return p->has_key || p->auth == NGX_HTTP_HELICONE_KEY_NONE;
+               "serves it at .../%s", &ctx->model, ctx->api->path.data + 1);
 }
 
 
@@ -873,6 +862,7 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
     }
 
     if (pr->api == NGX_HTTP_HELICONE_API_ANTHROPIC) {
+        /* api_serves() let only translatable APIs through */
         tr.model.data = t->model.data;
         tr.model.len = t->model.len;
         tr.max_tokens = 0;
@@ -887,7 +877,7 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
         helicone_buf_init(&b, p, size);
         error = NULL;
 
-        switch (helicone_translate_request(&ctx->json, &tr, &b, &error)) {
+        switch (ctx->api->anthropic_request(&ctx->json, &tr, &b, &error)) {
 
         case HELICONE_OK:
             t->body.data = b.start;
@@ -911,7 +901,8 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
 
     rw.model.data = t->model.data;
     rw.model.len = t->model.len;
-    rw.include_usage = ctx->stream && pr->stream_usage;
+    rw.include_usage = ctx->stream && pr->stream_usage
+                       && ctx->api->stream_usage;
     rw.found = 1;
     rw.model_value = ctx->json_model;
     rw.stream_options = ctx->json_stream_options;
@@ -940,7 +931,7 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
 
 
 /*
- * base_url + chat_path; Azure names the deployment (the model) in the
+ * base_url + the API's path; Azure names the deployment (the model) in the
  * path and wants its API version in the query.
  */
 
@@ -949,23 +940,31 @@ ngx_http_helicone_plan_url(ngx_http_request_t *r,
     ngx_http_helicone_target_t *t)
 {
     u_char                        *p;
-    ngx_str_t                     *version;
+    ngx_str_t                     *version, *path;
     uintptr_t                      escape;
+    ngx_http_helicone_ctx_t       *ctx;
+    ngx_http_helicone_api_t       *api;
     ngx_http_helicone_provider_t  *pr;
 
     static ngx_str_t  azure_version = ngx_string("2025-01-01-preview");
 
     pr = t->provider;
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_helicone_module);
+    api = ctx->api;
 
     if (pr->api != NGX_HTTP_HELICONE_API_AZURE) {
-        t->url.len = pr->base_url.len + pr->chat_path.len;
+        /* a translated API goes to the provider's own chat path */
+        path = (pr->api == NGX_HTTP_HELICONE_API_ANTHROPIC)
+               ? &pr->chat_path : ngx_http_helicone_api_path(api, pr);
+
+        t->url.len = pr->base_url.len + path->len;
         t->url.data = ngx_pnalloc(r->pool, t->url.len);
         if (t->url.data == NULL) {
             return NGX_ERROR;
         }
 
         p = ngx_cpymem(t->url.data, pr->base_url.data, pr->base_url.len);
-        ngx_memcpy(p, pr->chat_path.data, pr->chat_path.len);
+        ngx_memcpy(p, path->data, path->len);
 
         return NGX_OK;
     }
@@ -975,9 +974,8 @@ ngx_http_helicone_plan_url(ngx_http_request_t *r,
                                 NGX_ESCAPE_ARGS);
 
     t->url.len = pr->base_url.len + sizeof("/openai/deployments/") - 1
-                 + t->model.len + escape
-                 + sizeof("/chat/completions?api-version=") - 1
-                 + version->len;
+                 + t->model.len + escape + ngx_strlen(api->azure)
+                 + sizeof("?api-version=") - 1 + version->len;
 
     t->url.data = ngx_pnalloc(r->pool, t->url.len);
     if (t->url.data == NULL) {
@@ -985,12 +983,16 @@ ngx_http_helicone_plan_url(ngx_http_request_t *r,
     }
 
     p = ngx_cpymem(t->url.data, pr->base_url.data, pr->base_url.len);
-    p = ngx_cpymem(p, "/openai/deployments/",
-                   sizeof("/openai/deployments/") - 1);
-    p = (u_char *) ngx_escape_uri(p, t->model.data, t->model.len,
-                                  NGX_ESCAPE_ARGS);
-    p = ngx_cpymem(p, "/chat/completions?api-version=",
-                   sizeof("/chat/completions?api-version=") - 1);
+
+    if (api->deployment) {
+        p = ngx_cpymem(p, "/openai/deployments/",
+                       sizeof("/openai/deployments/") - 1);
+        p = (u_char *) ngx_escape_uri(p, t->model.data, t->model.len,
+                                      NGX_ESCAPE_ARGS);
+    }
+
+    p = ngx_cpymem(p, api->azure, ngx_strlen(api->azure));
+    p = ngx_cpymem(p, "?api-version=", sizeof("?api-version=") - 1);
     p = ngx_cpymem(p, version->data, version->len);
 
     t->url.len = p - t->url.data;

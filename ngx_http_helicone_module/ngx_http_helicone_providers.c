@@ -249,7 +249,8 @@ ngx_http_helicone_lower_key(u_char *dst, u_char *src, size_t len)
 
 /*
  * helicone_provider NAME [url=URL] [api=openai|anthropic|azure]
- *     [path=/chat/path] [auth=bearer|x-api-key|api-key|none]
+ *     [path=/chat/path] [responses=/path] [embeddings=/path]
+ *     [auth=bearer|x-api-key|api-key|none]
  *     [api_version=VERSION] [legacy=NAME];  (url= for a new provider)
  */
 
@@ -322,6 +323,27 @@ ngx_http_helicone_provider_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             }
 
             ov->spec.chat_path = s;
+            continue;
+        }
+
+        /* the provider serves these APIs too, at these paths */
+        if (ngx_strncmp(value[i].data, "responses=", 10) == 0
+            || ngx_strncmp(value[i].data, "embeddings=", 11) == 0)
+        {
+            s.data = (u_char *) ngx_strchr(value[i].data, '=') + 1;
+            s.len = value[i].data + value[i].len - s.data;
+
+            if (s.len == 0 || s.data[0] != '/') {
+                goto invalid;
+            }
+
+            if (value[i].data[0] == 'r') {
+                ov->spec.responses_path = s;
+
+            } else {
+                ov->spec.embeddings_path = s;
+            }
+
             continue;
         }
 
@@ -442,6 +464,14 @@ ngx_http_helicone_apply_override(ngx_conf_t *cf,
 
     if (ov->spec.chat_path.len) {
         p->chat_path = ov->spec.chat_path;
+    }
+
+    if (ov->spec.responses_path.len) {
+        p->responses_path = ov->spec.responses_path;
+    }
+
+    if (ov->spec.embeddings_path.len) {
+        p->embeddings_path = ov->spec.embeddings_path;
     }
 
     if (ov->api_set) {

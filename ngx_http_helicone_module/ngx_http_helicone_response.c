@@ -16,6 +16,9 @@
 /* one SSE event's data; a usage chunk is far smaller */
 #define NGX_HTTP_HELICONE_SSE_EVENT_MAX  (16 * 1024)
 
+/* a translated event's output buffer doubles at most this often */
+#define NGX_HTTP_HELICONE_TRANSLATE_TRIES  16
+
 /* an open event held back while cutting is passed on beyond this */
 #define NGX_HTTP_HELICONE_PENDING_MAX    (64 * 1024)
 
@@ -35,6 +38,10 @@ static int ngx_http_helicone_response_event(void *data,
     const helicone_sse_event_t *ev);
 static ngx_uint_t ngx_http_helicone_response_chunk(
     ngx_http_helicone_ctx_t *ctx, const helicone_sse_event_t *ev);
+static void ngx_http_helicone_response_api_event(ngx_http_helicone_ctx_t *ctx,
+    const helicone_sse_event_t *ev);
+static void ngx_http_helicone_response_model(ngx_http_helicone_ctx_t *ctx,
+    helicone_json_value_t *v);
 static unsigned char *ngx_http_helicone_response_grow(void *pool,
     size_t size);
 static ngx_uint_t ngx_http_helicone_response_json(
@@ -133,14 +140,12 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
         return NGX_OK;
 
     case NGX_HTTP_HELICONE_RESPONSE_STREAM:
-        ctx->translate = ngx_palloc(r->pool,
-                                    sizeof(helicone_translate_stream_t));
+        /* the API's translator: chat chunks, Responses events */
+        ctx->translate = ctx->api->anthropic_stream(r, ctx,
+                                                    hlcf->response_buffer);
         if (ctx->translate == NULL) {
             return NGX_ERROR;
         }
-
-        helicone_translate_stream_init(ctx->translate, ngx_time(),
-                                       ctx->include_usage);
 
         /* an event is translated whole: it may be as large as a body */
         helicone_sse_set_grow(&ctx->sse, ngx_http_helicone_response_grow,
@@ -538,7 +543,8 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
 {
     ngx_http_helicone_ctx_t *ctx = data;
 
-    ngx_uint_t  usage_only;
+    size_t      size;
+    ngx_uint_t  usage_only, tries;
 
     if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STREAM) {
         if (ctx->sse_overflow) {
@@ -557,13 +563,33 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
             return 0;
         }
 
-        if (ngx_http_helicone_out_reserve(ctx, 2 * ev->data.len + 4096)
-            != NGX_OK)
-        {
-            return 0;
+        size = 2 * ev->data.len + 4096;
+
+        for (tries = 0; tries < NGX_HTTP_HELICONE_TRANSLATE_TRIES; tries++) {
+            if (ngx_http_helicone_out_reserve(ctx, size) != NGX_OK) {
+                return 0;
+            }
+
+            if (ctx->api->anthropic_event(ctx->translate, ev, &ctx->out)
+                != HELICONE_ERROR)
+            {
+                break;
+            }
+
+            /* an event that ends a response may carry all of it: more */
+            ctx->out.overflow = 0;
+            size = 2 * (size_t) (ctx->out.end - ctx->out.start);
         }
 
-        (void) helicone_translate_stream_event(ctx->translate, ev, &ctx->out);
+        if (tries == NGX_HTTP_HELICONE_TRANSLATE_TRIES) {
+            /* the translators' bounds say this cannot be */
+            ctx->sse_overflow = 1;
+
+            ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
+                          "helicone: a translated event did not fit %uz "
+                          "bytes", size);
+            return 0;
+        }
 
         if (ctx->translate->stopped) {
             ctx->sse_done = 1;
@@ -603,6 +629,14 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
     const helicone_sse_event_t *ev)
 {
     helicone_json_value_t  doc, v;
+
+    if (ctx->api && ctx->api->read_event
+        && ctx->dialect != NGX_HTTP_HELICONE_API_ANTHROPIC)
+    {
+        /* an API whose events are not chat chunks: its own reader */
+        ngx_http_helicone_response_api_event(ctx, ev);
+        return 0;
+    }
 
     if (ctx->dialect == NGX_HTTP_HELICONE_API_ANTHROPIC) {
         /* a client speaking Messages to Anthropic: its events carry it */
@@ -646,6 +680,57 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
     }
 
     return 0;
+}
+
+
+/* An event of the API's own kind (Responses): the end, usage, model. */
+
+static void
+ngx_http_helicone_response_api_event(ngx_http_helicone_ctx_t *ctx,
+    const helicone_sse_event_t *ev)
+{
+    unsigned               said;
+    helicone_json_value_t  doc, model;
+
+    if (helicone_json_parse(ev->data.data, ev->data.len, &doc) != HELICONE_OK
+        || doc.type != HELICONE_JSON_OBJECT)
+    {
+        return;
+    }
+
+    said = ctx->api->read_event(&doc, &ctx->usage, &model);
+
+    if (said & HELICONE_RESPONSES_END) {
+        ctx->sse_done = 1;
+    }
+
+    if (said & HELICONE_RESPONSES_ERROR) {
+        ctx->provider_error = 1;
+    }
+
+    ngx_http_helicone_response_model(ctx, &model);
+}
+
+
+/* The model the response names, the first time one is named. */
+
+static void
+ngx_http_helicone_response_model(ngx_http_helicone_ctx_t *ctx,
+    helicone_json_value_t *v)
+{
+    size_t  n;
+
+    if (ctx->served_model.len || v->type != HELICONE_JSON_STRING) {
+        return;
+    }
+
+    ctx->served_model.data = ngx_pnalloc(ctx->request->pool, v->len);
+    if (ctx->served_model.data == NULL) {
+        return;
+    }
+
+    n = helicone_json_string_decode(v, ctx->served_model.data);
+    ctx->served_model.len = (n == (size_t) -1) ? 0 : n;
 }
 
 
@@ -777,21 +862,14 @@ ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
         if (helicone_json_parse(ctx->capture, ctx->capture_len, &doc)
             == HELICONE_OK)
         {
-            rc = helicone_translate_response(&doc, ngx_time(), &ctx->out,
-                                             &ctx->usage);
+            rc = ctx->api->anthropic_response(&doc, ngx_time(), &ctx->out,
+                                              &ctx->usage);
 
             if (rc == HELICONE_OK
                 && helicone_json_object_get(&doc, "model", 5, &v)
-                   == HELICONE_OK
-                && v.type == HELICONE_JSON_STRING)
+                   == HELICONE_OK)
             {
-                ctx->served_model.data = ngx_pnalloc(r->pool, v.len);
-                if (ctx->served_model.data == NULL) {
-                    return NGX_ERROR;
-                }
-
-                ctx->served_model.len = helicone_json_string_decode(&v,
-                                                  ctx->served_model.data);
+                ngx_http_helicone_response_model(ctx, &v);
             }
         }
 
@@ -843,7 +921,6 @@ static ngx_uint_t
 ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
     const u_char *p, size_t len)
 {
-    size_t                 n;
     ngx_uint_t             usage_only;
     helicone_json_value_t  doc, v, m[ngx_http_helicone_chunk_n];
 
@@ -901,15 +978,7 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
         v = m[ngx_http_helicone_chunk_model];
     }
 
-    if (ctx->served_model.len == 0 && v.type == HELICONE_JSON_STRING) {
-        ctx->served_model.data = ngx_pnalloc(ctx->request->pool, v.len);
-        if (ctx->served_model.data == NULL) {
-            return usage_only;
-        }
-
-        n = helicone_json_string_decode(&v, ctx->served_model.data);
-        ctx->served_model.len = (n == (size_t) -1) ? 0 : n;
-    }
+    ngx_http_helicone_response_model(ctx, &v);
 
     return usage_only;
 }

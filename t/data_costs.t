@@ -184,7 +184,9 @@ ok($tables{OPENAI} && $tables{AZURE} && @{ $tables{AZURE} } > @{ $tables{OPENAI}
     && JSON::PP->new->canonical->encode([ @{ $tables{AZURE} }[ -@{ $tables{OPENAI} } .. -1 ] ])
        eq JSON::PP->new->canonical->encode($tables{OPENAI}),
     'AZURE ends with all OPENAI rows');
-is($nrows, 1129 + 172, '1301 legacy rows: 1129 + the 172 OPENAI rows again under AZURE');
+is($nrows, 1129 + 7 + 172,
+   '1308 legacy rows: 1129, 7 embedding prices of tools/gen-costs, the 172 '
+   . 'OPENAI rows again under AZURE');
 
 # ---------------------------------------------------------------- shared data
 SKIP: {

@@ -46,7 +46,8 @@ is($pj->{schema_version}, 1, 'providers.json schema_version 1');
 ok(ref $pj->{providers} eq 'ARRAY' && @{ $pj->{providers} }, 'providers is a non-empty array');
 
 my %known_keys = map { $_ => 1 }
-    qw(name legacy_name api base_url chat_path auth headers priority stream_usage);
+    qw(name legacy_name api base_url chat_path responses_path embeddings_path
+       auth headers priority stream_usage);
 my %api  = map { $_ => 1 } qw(openai anthropic);
 my %auth = map { $_ => 1 } qw(bearer x-api-key api-key none);
 my (%prov, %legacy_seen);
@@ -74,6 +75,13 @@ for my $i (0 .. $#{ $pj->{providers} }) {
             'base_url is scheme://host[:port][/prefix] without trailing slash')
             or diag("base_url: " . ($p->{base_url} // 'undef'));
         ok(is_str($p->{chat_path}) && $p->{chat_path} =~ m{^/\S*$}, "chat_path starts with '/'");
+        for my $k (qw(responses_path embeddings_path)) {
+            ok(is_str($p->{$k}) && $p->{$k} =~ m{^/\S*$}, "$k starts with '/'")
+                if exists $p->{$k};
+        }
+        ok(!exists $p->{responses_path} && !exists $p->{embeddings_path},
+           'anthropic api: no native responses or embeddings')
+            if ($p->{api} // '') eq 'anthropic';
         if (exists $p->{headers}) {
             ok(ref $p->{headers} eq 'HASH', 'headers is an object');
             if (ref $p->{headers} eq 'HASH') {

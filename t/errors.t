@@ -180,9 +180,14 @@ $r = request(method => 'PUT', path => '/v1/chat/completions',
              body => HgTest::json_encode({ model => 'gpt-4o-mini' }));
 refused($r, 405, 'method_not_allowed', 'PUT');
 
-$r = request(path => '/v1/models',
+$r = request(path => '/v1/completions',
              json => { model => 'gpt-4o-mini', messages => $messages });
 refused($r, 404, 'unknown_url', 'other URL');
+
+$r = request(path => '/v1/models',
+             json => { model => 'gpt-4o-mini', messages => $messages });
+refused($r, 405, 'method_not_allowed', 'POST to the model list');
+is($r->{headers}{allow}, 'GET, HEAD', 'POST to the model list - Allow');
 
 $r = request(path => '/v1/chat/completions/x',
              json => { model => 'gpt-4o-mini', messages => $messages });

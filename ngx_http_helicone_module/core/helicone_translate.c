@@ -19,11 +19,6 @@
 
 #define HELICONE_TRANSLATE_ERROR_MAX  1000
 
-/* "" s: only a string literal compiles, so sizeof is its length */
-#define helicone_translate_lit(b, s)                                          \
-    helicone_buf_add(b, "" s, sizeof(s) - 1)
-
-
 typedef enum {
     helicone_block_none = 0,
     helicone_block_text,
@@ -67,18 +62,9 @@ typedef struct {
 
 static void helicone_translate_req_read(helicone_translate_req_t *req,
     const helicone_json_value_t *obj);
-static int helicone_translate_get(const helicone_json_value_t *obj,
-    const char *name, helicone_json_value_t *v);
-static int helicone_translate_is(const helicone_json_value_t *obj,
-    const char *name, const char *s);
 static int helicone_translate_count(const helicone_json_value_t *v);
 static void helicone_translate_raw(helicone_buf_t *b,
     const helicone_json_value_t *v);
-static void helicone_translate_body(helicone_buf_t *b,
-    const helicone_json_value_t *v);
-static void helicone_translate_string(helicone_buf_t *b,
-    const helicone_json_value_t *v);
-static void helicone_translate_sep(helicone_buf_t *b, unsigned *n);
 static int helicone_translate_hex4(const unsigned char *p, uint32_t *cp);
 static const unsigned char *helicone_translate_char(const unsigned char *p,
     const unsigned char *end, uint32_t *c);
@@ -214,8 +200,6 @@ static void helicone_translate_delta_args(helicone_translate_stream_t *s,
     unsigned k, const char *args, const helicone_json_value_t *v,
     helicone_buf_t *out);
 static int helicone_translate_has(const helicone_json_value_t *v);
-static int helicone_translate_text_delta(const helicone_sse_event_t *ev,
-    helicone_json_value_t *text);
 static int helicone_translate_block_index(const helicone_json_value_t *ev,
     unsigned *index);
 static void helicone_translate_stream_start(helicone_translate_stream_t *s,
@@ -314,7 +298,7 @@ helicone_translate_req_read(helicone_translate_req_t *req,
 }
 
 
-static int
+int
 helicone_translate_get(const helicone_json_value_t *obj, const char *name,
     helicone_json_value_t *v)
 {
@@ -332,7 +316,7 @@ helicone_translate_get(const helicone_json_value_t *obj, const char *name,
 
 /* 1 when obj's member name is the string s */
 
-static int
+int
 helicone_translate_is(const helicone_json_value_t *obj, const char *name,
     const char *s)
 {
@@ -468,7 +452,7 @@ helicone_translate_raw(helicone_buf_t *b, const helicone_json_value_t *v)
 
 /* the content of a string value, between its quotes */
 
-static void
+void
 helicone_translate_body(helicone_buf_t *b, const helicone_json_value_t *v)
 {
     if (v->type != HELICONE_JSON_STRING || v->len < 2) {
@@ -481,7 +465,7 @@ helicone_translate_body(helicone_buf_t *b, const helicone_json_value_t *v)
 
 /* a string value as it is, or "" for anything else */
 
-static void
+void
 helicone_translate_string(helicone_buf_t *b, const helicone_json_value_t *v)
 {
     if (v == NULL || v->type != HELICONE_JSON_STRING) {
@@ -495,7 +479,7 @@ helicone_translate_string(helicone_buf_t *b, const helicone_json_value_t *v)
 
 /* a comma before every list element but the first */
 
-static void
+void
 helicone_translate_sep(helicone_buf_t *b, unsigned *n)
 {
     if ((*n)++) {
@@ -1002,6 +986,9 @@ helicone_translate_system(const helicone_translate_msgs_t *msgs,
     n = 0;
     simple = 1;
     pass.i = 0;
+
+    /* set with the first message; gcc cannot tell from n */
+    memset(&first, 0, sizeof(helicone_json_value_t));
 
     while ((msg = helicone_translate_msgs_next(msgs, &pass)) != NULL) {
         if (pass.obj.type != HELICONE_JSON_OBJECT) {
@@ -2593,7 +2580,7 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
  * the same event with white space, is left to the general way (0).
  */
 
-static int
+int
 helicone_translate_text_delta(const helicone_sse_event_t *ev,
     helicone_json_value_t *text)
 {

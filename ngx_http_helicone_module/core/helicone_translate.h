@@ -98,5 +98,42 @@ void helicone_translate_stream_init(helicone_translate_stream_t *s,
 int helicone_translate_stream_event(helicone_translate_stream_t *s,
     const helicone_sse_event_t *ev, helicone_buf_t *out);
 
+/*
+ * Helpers for the translators (this one and the Responses one).
+ * helicone_translate_lit() appends a string literal ("" s: only a
+ * literal compiles, so sizeof is its length).
+ */
+
+#define helicone_translate_lit(b, s)                                          \
+    helicone_buf_add(b, "" s, sizeof(s) - 1)
+
+/* obj's member name, when obj is an object and it is there, not null */
+int helicone_translate_get(const helicone_json_value_t *obj,
+    const char *name, helicone_json_value_t *v);
+
+/* 1 when obj's member name is the string s */
+int helicone_translate_is(const helicone_json_value_t *obj, const char *name,
+    const char *s);
+
+/* a string value as it is, or "" for anything else (v may be NULL) */
+void helicone_translate_string(helicone_buf_t *b,
+    const helicone_json_value_t *v);
+
+/* the content of a string value between its quotes, still escaped */
+void helicone_translate_body(helicone_buf_t *b,
+    const helicone_json_value_t *v);
+
+/* a comma before every list element but the first */
+void helicone_translate_sep(helicone_buf_t *b, unsigned *n);
+
+
+/*
+ * A text delta event as Anthropic writes it (on one line, no white
+ * space): 1 and *text, its JSON string, found without parsing the whole
+ * event; 0 for anything else (parse it then). The bulk of a stream.
+ */
+int helicone_translate_text_delta(const helicone_sse_event_t *ev,
+    helicone_json_value_t *text);
+
 
 #endif /* _HELICONE_TRANSLATE_H_INCLUDED_ */

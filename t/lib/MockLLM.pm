@@ -12,6 +12,7 @@ use Fcntl qw(O_WRONLY O_APPEND O_CREAT SEEK_CUR);
 use IO::Select;
 use IO::Socket::INET;
 use JSON::PP;
+use MIME::Base64 ();
 use POSIX qw(WNOHANG);
 use Socket qw(SOL_SOCKET SO_LINGER IPPROTO_TCP TCP_NODELAY MSG_NOSIGNAL);
 use Time::HiRes qw(time sleep);
@@ -520,6 +521,14 @@ sub default_action {
         return anthropic_action($req, %o);
     }
 
+    if ($req->{method} eq 'POST' && $path =~ m{/embeddings$}) {
+        return embeddings_action($req, %o);
+    }
+
+    if ($req->{method} eq 'POST' && $path =~ m{/responses$}) {
+        return responses_action($req, %o);
+    }
+
     if ($req->{method} ne 'POST' || $path !~ m{/chat/completions$}) {
         return openai_error(404, "Unknown request URL: $req->{method} "
                             . "$req->{path}", 'invalid_request_error',
@@ -614,7 +623,45 @@ sub anthropic_action {
 
     my $model = $j->{model};
 
-    return { status => 200, json => anthropic_message($model) }
+    # a call of the first tool, until a tool result comes back
+    my @msgs = @{ $j->{messages} // [] };
+    my $answered = grep { ref $_->{content} eq 'ARRAY'
+                          && grep { ($_->{type} // '') eq 'tool_result' }
+                             @{ $_->{content} } } @msgs;
+
+    # with thinking on, as Anthropic: the turn that used a tool must
+    # start with its thinking block, signature and all
+    my ($turn) = grep { ($_->{role} // '') eq 'assistant' } reverse @msgs;
+    my $first = ref $turn->{content} eq 'ARRAY' ? $turn->{content}[0] : undef;
+
+    if ($j->{thinking} && $answered
+        && !($first && ($first->{type} // '') eq 'thinking'
+             && ($first->{signature} // '') eq 'sig-mock'))
+    {
+        return { status => 400, json => {
+            type  => 'error',
+            error => { type => 'invalid_request_error',
+                       message => 'messages: a final assistant message '
+                                  . 'must start with a thinking block' } } };
+    }
+
+    my @thinking = $j->{thinking}
+        ? ({ type => 'thinking', thinking => 'Let me think',
+             signature => 'sig-mock' })
+        : ();
+
+    if ($j->{tools} && @{ $j->{tools} } && !$answered) {
+        my $call = { type => 'tool_use', id => 'toolu_mock',
+                     name => $j->{tools}[0]{name},
+                     input => { city => 'Paris' } };
+
+        return { status => 200, json => {
+            %{ anthropic_message($model, [ @thinking, $call ]) },
+            stop_reason => 'tool_use' } };
+    }
+
+    return { status => 200, json => anthropic_message($model,
+             $answered ? [ { type => 'text', text => 'It is 21' } ] : undef) }
         unless $j->{stream};
 
     my $u = anthropic_usage();
@@ -641,6 +688,139 @@ sub anthropic_action {
              headers => [ [ 'Content-Type', 'text/event-stream' ] ],
              sse => [ map { { delay_ms => $d, data => anthropic_event($_) } }
                       @ev ] };
+}
+
+# ------------------------------------------------------------ embeddings
+
+# One vector per input, [0.5, 0.25, index]; 2 tokens per input. As
+# OpenAI, base64 (little-endian float32) when the client asks it, as
+# the official SDK does unless told otherwise.
+
+sub embeddings_action {
+    my ($req, %o) = @_;
+    my $j = $req->{json};
+
+    if (ref $j ne 'HASH' || !defined $j->{input}) {
+        return openai_error(400, "'input' is a required property",
+                            'invalid_request_error');
+    }
+
+    my @in = ref $j->{input} eq 'ARRAY' ? @{ $j->{input} } : ($j->{input});
+    my $b64 = ($j->{encoding_format} // 'float') eq 'base64';
+    my @data;
+
+    for my $i (0 .. $#in) {
+        my @v = (0.5, 0.25, $i);
+        my $e = $b64 ? MIME::Base64::encode_base64(pack('f<*', @v), '')
+                     : \@v;
+        push @data, { object => 'embedding', index => $i, embedding => $e };
+    }
+
+    return { status => 200, json => {
+        object => 'list',
+        data   => \@data,
+        model  => $j->{model} // 'mock-embedding',
+        usage  => { prompt_tokens => 2 * @in, total_tokens => 2 * @in },
+    } };
+}
+
+# ------------------------------------------------------------- Responses
+
+# OpenAI's Responses API: "Hello from mock", or a call of the first tool
+# when tools are given and no tool output came back yet ("It is 21" once
+# one did). Usage: 11 input (2 cached), 3 output (1 reasoning).
+
+sub responses_usage {
+    return {
+        input_tokens          => 11,
+        input_tokens_details  => { cached_tokens => 2 },
+        output_tokens         => 3,
+        output_tokens_details => { reasoning_tokens => 1 },
+        total_tokens          => 14,
+    };
+}
+
+sub responses_object {
+    my ($model, $status, $output, $usage) = @_;
+
+    return {
+        id         => 'resp_mock',
+        object     => 'response',
+        created_at => $CREATED,
+        status     => $status,
+        model      => $model,
+        output     => $output,
+        usage      => $usage,
+    };
+}
+
+sub responses_action {
+    my ($req, %o) = @_;
+    my $j = $req->{json};
+
+    if (ref $j ne 'HASH' || !defined $j->{model}) {
+        return openai_error(400, "Missing required parameter: 'model'.",
+                            'invalid_request_error');
+    }
+
+    my $model = $j->{model};
+    my $answered = ref $j->{input} eq 'ARRAY'
+        && grep { ref $_ eq 'HASH'
+                  && ($_->{type} // '') eq 'function_call_output' }
+           @{ $j->{input} };
+    my $item;
+
+    if ($j->{tools} && @{ $j->{tools} } && !$answered) {
+        $item = { type => 'function_call', id => 'fc_mock',
+                  call_id => 'call_mock', name => $j->{tools}[0]{name},
+                  arguments => '{"city":"Paris"}', status => 'completed' };
+    } else {
+        $item = { type => 'message', id => 'msg_mock', role => 'assistant',
+                  status => 'completed',
+                  content => [ { type => 'output_text', annotations => [],
+                                 text => $answered ? 'It is 21'
+                                                   : 'Hello from mock' } ] };
+    }
+
+    return { status => 200, json => responses_object($model, 'completed',
+                                                     [ $item ],
+                                                     responses_usage()) }
+        unless $j->{stream};
+
+    my $d = $o{stream_delay_ms} // 0;
+    my $seq = 0;
+    my @ev = (
+        { type => 'response.created',
+          response => responses_object($model, 'in_progress', [], undef) },
+        { type => 'response.in_progress',
+          response => responses_object($model, 'in_progress', [], undef) },
+        { type => 'response.output_item.added', output_index => 0,
+          item => { %$item, content => [], status => 'in_progress' } },
+        { type => 'response.content_part.added', item_id => 'msg_mock',
+          output_index => 0, content_index => 0,
+          part => { type => 'output_text', annotations => [], text => '' } },
+        (map { { type => 'response.output_text.delta', item_id => 'msg_mock',
+                 output_index => 0, content_index => 0, delta => $_ } }
+         'Hello', ' from', ' mock'),
+        { type => 'response.output_text.done', item_id => 'msg_mock',
+          output_index => 0, content_index => 0, text => 'Hello from mock' },
+        { type => 'response.content_part.done', item_id => 'msg_mock',
+          output_index => 0, content_index => 0,
+          part => $item->{content}[0] },
+        { type => 'response.output_item.done', output_index => 0,
+          item => $item },
+        { type => 'response.completed',
+          response => responses_object($model, 'completed', [ $item ],
+                                       responses_usage()) },
+    );
+
+    return { status => 200,
+             headers => [ [ 'Content-Type', 'text/event-stream' ] ],
+             sse => [ map { { delay_ms => $d,
+                              data => "event: $_->{type}\ndata: "
+                                      . $JSON->encode({ %$_,
+                                            sequence_number => $seq++ })
+                                      . "\n\n" } } @ev ] };
 }
 
 sub openai_usage {
