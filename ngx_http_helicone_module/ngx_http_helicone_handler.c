@@ -425,7 +425,10 @@ static ngx_int_t
 ngx_http_helicone_first_attempt(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
-    ngx_int_t  rc;
+    u_char     *body;
+    ngx_int_t   rc;
+
+    body = ctx->body.data;
 
     rc = ngx_http_helicone_tokenlimit(r, ctx);
 
@@ -433,7 +436,7 @@ ngx_http_helicone_first_attempt(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (rc == NGX_OK && ctx->tokenlimit.model.len == 0) {
+    if (rc == NGX_OK && ctx->body.data != body) {
         /* a rewritten body: its members are found again */
         rc = ngx_http_helicone_read_json(r, ctx);
         if (rc != NGX_OK) {

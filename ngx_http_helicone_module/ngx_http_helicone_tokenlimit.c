@@ -11,6 +11,7 @@
 
 #include "ngx_http_helicone_module.h"
 #include "helicone_model.h"
+#include "helicone_rewrite.h"
 
 
 static int ngx_http_helicone_tokenlimit_is_provider(void *data,
@@ -24,8 +25,9 @@ static size_t ngx_http_helicone_tokenlimit_entry_len(
 
 /*
  * Runs the strategy the client asked for. NGX_OK: ctx->body holds the
- * rewritten body (the caller reads it again) or, for fallback, ctx->model
- * names the chosen model; NGX_DECLINED: nothing asked or nothing to do;
+ * rewritten body (the caller reads it again when it is a new one) or,
+ * for fallback, ctx->model names the chosen model (and, in the proxy
+ * modes, the body too); NGX_DECLINED: nothing asked or nothing to do;
  * NGX_ERROR: no memory. ctx->tokenlimit says what ran, for the log.
  */
 
@@ -139,10 +141,13 @@ ngx_http_helicone_tokenlimit_fallback(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, helicone_model_entry_t *entries, size_t n,
     ngx_uint_t over)
 {
-    u_char                  *p;
-    size_t                   i, len;
-    ngx_uint_t               k, chosen;
-    helicone_model_entry_t  *e;
+    int                            injected;
+    u_char                        *p;
+    size_t                         i, len;
+    ngx_uint_t                     k, chosen;
+    helicone_model_entry_t        *e;
+    helicone_rewrite_opts_t        rw;
+    ngx_http_helicone_loc_conf_t  *hlcf;
 
     /* the candidates are the entries that name a model */
     chosen = n;
@@ -199,6 +204,33 @@ ngx_http_helicone_tokenlimit_fallback(ngx_http_request_t *r,
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "helicone tokenlimit: fallback to \"%V\" (%s)",
                    &ctx->tokenlimit.model, over ? "over" : "fits");
+
+    hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
+
+    if (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY) {
+        /* the plan routes ctx->model */
+        return NGX_OK;
+    }
+
+    /* the proxy modes send the body: its "model" is the one chosen */
+    ngx_memzero(&rw, sizeof(helicone_rewrite_opts_t));
+    rw.model.data = entries[chosen].model.data;
+    rw.model.len = entries[chosen].model.len;
+    rw.found = 1;
+    rw.model_value = ctx->json_model;
+    rw.stream_options = ctx->json_stream_options;
+
+    p = ngx_pnalloc(r->pool, helicone_rewrite_size(&ctx->json, &rw));
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (helicone_rewrite_request(&ctx->json, &rw, p, &len, &injected)
+        == HELICONE_OK)
+    {
+        ctx->body.data = p;
+        ctx->body.len = len;
+    }
 
     return NGX_OK;
 }

@@ -268,6 +268,24 @@ is($tl->{model}, 'gpt-4o/two', 'fallback - the event names the choice');
 is(last_body($two)->{messages}[1]{content}, $doc,
    'fallback - the body is not cut');
 
+# proxy mode: the body that goes is the one rewritten, or names the choice
+$one->clear;
+$r = call(path => '/one/v1/chat/completions',
+          json => { %big, model => 'gpt-4o-mini' },
+          headers => [ [ 'Helicone-Token-Limit-Exception-Handler',
+                         'truncate' ] ]);
+is($r->{status}, 200, 'proxy truncate - answered');
+ok(estimate(last_body($one)) <= 100, 'proxy truncate - within the limit');
+
+$one->clear;
+$r = call(path => '/one/v1/chat/completions',
+          json => { %big, model => 'gpt-4o-mini,gpt-4o' },
+          headers => [ [ 'Helicone-Token-Limit-Exception-Handler',
+                         'fallback' ] ]);
+is($r->{status}, 200, 'proxy fallback - answered');
+is(last_body($one)->{model}, 'gpt-4o', 'proxy fallback - the body names '
+   . 'the second model');
+
 # ------------------------------------------- Helicone-Stream-Usage (proxy)
 
 my $stream = { model => 'gpt-4o-mini', stream => JSON::PP::true,
