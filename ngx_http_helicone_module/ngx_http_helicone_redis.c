@@ -12,7 +12,7 @@
  * again after a backoff, and meanwhile operations fail at once.
  */
 
-#include "ngx_http_helicone_module.h"
+#include "ngx_http_helicone_redis.h"
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
@@ -38,41 +38,6 @@ struct ngx_http_helicone_redis_op_s {
 };
 
 
-struct ngx_http_helicone_redis_s {
-    /* configuration */
-    ngx_str_t                            url;        /* for messages */
-    ngx_addr_t                           addr;
-    ngx_str_t                            password;   /* empty: no AUTH */
-    ngx_uint_t                           db;
-    ngx_msec_t                           timeout;
-    ngx_array_t                          scripts;    /* script pointers */
-
-    /* the worker's, from init_worker on */
-    ngx_connection_t                    *connection; /* NULL: closed */
-    ngx_peer_connection_t                peer;
-    redisReader                         *reader;
-    ngx_queue_t                          ops;        /* sent or to send */
-    ngx_queue_t                          free;       /* ops to reuse */
-    ngx_uint_t                           nops;
-    ngx_uint_t                           handshake;  /* answers awaited */
-    u_char                              *out;        /* bytes to send */
-    size_t                               out_len;
-    size_t                               out_sent;
-    size_t                               out_handshake; /* its bytes, first */
-    size_t                               out_size;
-    ngx_event_t                          timer;      /* earliest deadline */
-    ngx_event_t                          reconnect;
-    ngx_msec_t                           backoff;
-    ngx_log_t                            log;        /* of the connection */
-    time_t                               logged;     /* last trouble told */
-    ngx_uint_t                           failed;     /* ops, since then */
-    ngx_uint_t                           failed_total;
-    unsigned                             connected:1; /* TCP is up */
-    unsigned                             ready:1;    /* handshake done */
-    unsigned                             trouble:1;  /* since last ready */
-    unsigned                             told:1;     /* trouble was logged */
-    unsigned                             running:1;  /* init_worker ran */
-};
 
 
 static ngx_int_t ngx_http_helicone_redis_queue(
@@ -85,6 +50,10 @@ static ngx_int_t ngx_http_helicone_redis_append(
 static void ngx_http_helicone_redis_post_write(
     ngx_http_helicone_redis_t *redis);
 static void ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis);
+static void ngx_http_helicone_redis_tls_handshake(
+    ngx_http_helicone_redis_t *redis, ngx_connection_t *c);
+static void ngx_http_helicone_redis_tls_handshaked(ngx_connection_t *c);
+static void ngx_http_helicone_redis_tls_save_session(ngx_connection_t *c);
 static void ngx_http_helicone_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_helicone_redis_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_helicone_redis_replies(
@@ -113,111 +82,6 @@ static u_char  ngx_http_helicone_redis_buf[65536];
 
 
 /*
- * "redis://host[:port][/db]": the host is resolved now, once; requests
- * never wait for DNS. Returns NULL after logging why.
- */
-
-ngx_http_helicone_redis_t *
-ngx_http_helicone_redis_create(ngx_conf_t *cf, ngx_str_t *url)
-{
-    u_char                     *p, *last, *slash;
-    ngx_int_t                   db;
-    ngx_url_t                   u;
-    ngx_http_helicone_redis_t  *redis;
-
-    if (url->len < 8 || ngx_strncasecmp(url->data, (u_char *) "redis://", 8)
-                        != 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid redis url \"%V\": expected "
-                           "\"redis://host:port[/db]\"", url);
-        return NULL;
-    }
-
-    redis = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_redis_t));
-    if (redis == NULL) {
-        return NULL;
-    }
-
-    redis->url = *url;
-    redis->timeout = 100;
-
-    p = url->data + 8;
-    last = url->data + url->len;
-
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
-    slash = ngx_strlchr(p, last, '/');
-
-    u.url.data = p;
-    u.url.len = (slash ? slash : last) - p;
-    u.default_port = 6379;
-
-    p += u.url.len;
-
-    if (p < last) {
-        /* "/db" */
-        db = (last - p > 1) ? ngx_atoi(p + 1, last - p - 1) : 0;
-
-        if (db == NGX_ERROR) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid database in redis url \"%V\"", url);
-            return NULL;
-        }
-
-        redis->db = db;
-    }
-
-    if (u.url.len == 0 || ngx_strlchr(u.url.data, u.url.data + u.url.len, '@'))
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid redis url \"%V\": expected "
-                           "\"redis://host:port[/db]\", a password goes in "
-                           "password=env:VAR", url);
-        return NULL;
-    }
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%s in redis url \"%V\"",
-                           u.err ? u.err : "invalid host", url);
-        return NULL;
-    }
-
-    if (u.naddrs == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "no address for redis url \"%V\"", url);
-        return NULL;
-    }
-
-    redis->addr = u.addrs[0];
-
-    if (ngx_array_init(&redis->scripts, cf->pool, 4,
-                       sizeof(ngx_http_helicone_redis_script_t *))
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    return redis;
-}
-
-
-void
-ngx_http_helicone_redis_set(ngx_http_helicone_redis_t *redis,
-    ngx_str_t *password, ngx_msec_t timeout)
-{
-    if (password) {
-        redis->password = *password;
-    }
-
-    if (timeout) {
-        redis->timeout = timeout;
-    }
-}
-
-
-/*
  * A Lua script the connection loads on every connect: operations then
  * name it by its SHA-1 (EVALSHA), and fall back to EVAL on NOSCRIPT.
  */
@@ -234,7 +98,7 @@ ngx_http_helicone_redis_script(ngx_conf_t *cf,
         return NULL;
     }
 
-    p = ngx_array_push(&redis->scripts);
+    p = ngx_array_push(&redis->conf->scripts);
     if (p == NULL) {
         return NULL;
     }
@@ -257,11 +121,12 @@ ngx_http_helicone_redis_init_worker(ngx_http_helicone_redis_t *redis,
     redis->log = *cycle->log;
 
     /*
-     * nginx's own connect() and recv() messages would come on every
-     * try: ours say it once per interval; real trouble still shows
+     * nginx's own connect(), recv() and SSL messages (a refused client
+     * certificate is a [crit] SSL_read() there) would come on every try:
+     * ours say it once per interval. No debug bits either: with them
+     * every level passes. Our own debug messages go to the cycle's log.
      */
-    redis->log.log_level = NGX_LOG_CRIT
-                           | (cycle->log->log_level & NGX_LOG_DEBUG_ALL);
+    redis->log.log_level = NGX_LOG_ALERT;
     redis->log.next = NULL;
 
     ngx_queue_init(&redis->ops);
@@ -454,7 +319,7 @@ ngx_http_helicone_redis_queue(ngx_http_helicone_redis_t *redis,
 
     op->handler = handler;
     op->data = data;
-    op->deadline = ngx_current_msec + redis->timeout;
+    op->deadline = ngx_current_msec + redis->conf->timeout;
     op->script = script;
     op->handshake = handshake;
 
@@ -471,7 +336,7 @@ ngx_http_helicone_redis_queue(ngx_http_helicone_redis_t *redis,
     redis->nops++;
 
     if (!redis->timer.timer_set) {
-        ngx_add_timer(&redis->timer, redis->timeout);
+        ngx_add_timer(&redis->timer, redis->conf->timeout);
     }
 
     ngx_http_helicone_redis_post_write(redis);
@@ -480,7 +345,7 @@ ngx_http_helicone_redis_queue(ngx_http_helicone_redis_t *redis,
         *opp = op;
     }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, &redis->log, 0,
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "helicone redis: queued %*s, %ui pending",
                    ngx_min(lens[0], 16), argv[0], redis->nops);
 
@@ -539,7 +404,9 @@ ngx_http_helicone_redis_post_write(ngx_http_helicone_redis_t *redis)
 
     c = redis->connection;
 
-    if (c && redis->connected && !c->write->posted) {
+    if (c && redis->connected && (c->ssl == NULL || c->ssl->handshaked)
+        && !c->write->posted)
+    {
         ngx_post_event(c->write, &ngx_posted_events);
     }
 }
@@ -582,7 +449,13 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
     c->write->handler = ngx_http_helicone_redis_write_handler;
 
     redis->connection = c;
-    redis->connected = (rc == NGX_OK);
+    redis->connected = 0;
+
+    if (rc == NGX_OK) {
+        /* connected at once: the write handler goes on from there */
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+
     redis->ready = 0;
     redis->handshake = 0;
     redis->out_len = 0;
@@ -597,13 +470,21 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
 
     /* the handshake goes first; operations queued meanwhile follow it */
 
-    if (redis->password.len) {
-        args[0] = "AUTH";
-        lens[0] = 4;
-        args[1] = (const char *) redis->password.data;
-        lens[1] = redis->password.len;
+    if (redis->conf->password.len) {
+        /* AUTH [user] password: an ACL user, or "default" */
+        i = 0;
+        args[i] = "AUTH";
+        lens[i++] = 4;
 
-        if (ngx_http_helicone_redis_queue(redis, 2, args, lens, NULL, NULL,
+        if (redis->conf->user.len) {
+            args[i] = (const char *) redis->conf->user.data;
+            lens[i++] = redis->conf->user.len;
+        }
+
+        args[i] = (const char *) redis->conf->password.data;
+        lens[i++] = redis->conf->password.len;
+
+        if (ngx_http_helicone_redis_queue(redis, i, args, lens, NULL, NULL,
                                           NULL, NULL, 1)
             != NGX_AGAIN)
         {
@@ -613,11 +494,11 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
         redis->handshake++;
     }
 
-    if (redis->db) {
+    if (redis->conf->db) {
         args[0] = "SELECT";
         lens[0] = 6;
         args[1] = (const char *) n;
-        lens[1] = ngx_sprintf(n, "%ui", redis->db) - n;
+        lens[1] = ngx_sprintf(n, "%ui", redis->conf->db) - n;
 
         if (ngx_http_helicone_redis_queue(redis, 2, args, lens, NULL, NULL,
                                           NULL, NULL, 1)
@@ -629,9 +510,9 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
         redis->handshake++;
     }
 
-    scripts = redis->scripts.elts;
+    scripts = redis->conf->scripts.elts;
 
-    for (i = 0; i < redis->scripts.nelts; i++) {
+    for (i = 0; i < redis->conf->scripts.nelts; i++) {
         args[0] = "SCRIPT";
         lens[0] = 6;
         args[1] = "LOAD";
@@ -666,7 +547,7 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
     /* operations queued from now on wait for the handshake's answers */
     redis->out_handshake = redis->out_len;
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &redis->log, 0,
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "helicone redis: connecting to %V", &redis->addr.name);
 
     /* NGX_AGAIN: the write event tells when; the handshake's deadline
@@ -676,6 +557,109 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
 failed:
 
     ngx_http_helicone_redis_failure(redis, 0, "cannot queue the handshake");
+}
+
+
+/*
+ * TLS over the new TCP connection, on the event loop; the handshake's
+ * commands wait in the output until it is done. The handshake is
+ * bounded by the deadline of those commands, as any answer is.
+ */
+
+static void
+ngx_http_helicone_redis_tls_handshake(ngx_http_helicone_redis_t *redis,
+    ngx_connection_t *c)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_helicone_redis_tls_start(redis->conf, c,
+                                           redis->ssl_session);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_helicone_redis_failure(redis, 0, "TLS handshake failed");
+        return;
+    }
+
+    c->ssl->save_session = ngx_http_helicone_redis_tls_save_session;
+
+    if (rc == NGX_AGAIN) {
+        c->ssl->handler = ngx_http_helicone_redis_tls_handshaked;
+        return;
+    }
+
+    ngx_http_helicone_redis_tls_handshaked(c);
+}
+
+
+static void
+ngx_http_helicone_redis_tls_handshaked(ngx_connection_t *c)
+{
+    const char                 *why;
+    ngx_str_t                   detail;
+    ngx_http_helicone_redis_t  *redis;
+
+    redis = c->data;
+
+    if (!c->ssl->handshaked) {
+        ngx_http_helicone_redis_failure(redis, 0, "TLS handshake failed");
+        return;
+    }
+
+    why = ngx_http_helicone_redis_tls_verify(c);
+
+    if (why) {
+        detail.data = (u_char *) why;
+        detail.len = ngx_strlen(why);
+
+        /* told however often it happens: it will not pass by itself */
+        redis->logged = 0;
+        redis->trouble = 1;
+        ngx_http_helicone_redis_trouble(redis, NGX_LOG_ERR, 0,
+                                        "failed TLS verification:",
+                                        &detail);
+        ngx_http_helicone_redis_failure(redis, 0, NULL);
+        return;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "helicone redis: TLS to %V, session %s",
+                   &redis->addr.name,
+                   SSL_session_reused(c->ssl->connection) ? "reused"
+                                                           : "new");
+
+    if (SSL_session_reused(c->ssl->connection)) {
+        ngx_http_helicone_metrics_count(
+                                  NGX_HTTP_HELICONE_REDIS_TLS_RESUMED);
+    }
+
+    c->read->handler = ngx_http_helicone_redis_read_handler;
+    c->write->handler = ngx_http_helicone_redis_write_handler;
+
+    /* the handshake's commands, and what was queued behind them */
+    ngx_http_helicone_redis_post_write(redis);
+}
+
+
+/* A session the server gave (TLS 1.3: after the handshake): kept. */
+
+static void
+ngx_http_helicone_redis_tls_save_session(ngx_connection_t *c)
+{
+    ngx_ssl_session_t          *session;
+    ngx_http_helicone_redis_t  *redis;
+
+    redis = c->data;
+
+    session = ngx_ssl_get_session(c);
+    if (session == NULL) {
+        return;
+    }
+
+    if (redis->ssl_session) {
+        ngx_ssl_free_session(redis->ssl_session);
+    }
+
+    redis->ssl_session = session;
 }
 
 
@@ -709,8 +693,13 @@ ngx_http_helicone_redis_write_handler(ngx_event_t *wev)
 
         redis->connected = 1;
 
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &redis->log, 0,
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "helicone redis: connected to %V", &redis->addr.name);
+
+        if (redis->conf->ssl) {
+            ngx_http_helicone_redis_tls_handshake(redis, c);
+            return;
+        }
     }
 
     /*
@@ -772,7 +761,7 @@ ngx_http_helicone_redis_read_handler(ngx_event_t *rev)
 
     if (c->close) {
         /* worker_shutdown_timeout: the worker is going away */
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, &redis->log, 0,
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "helicone redis: closed for shutdown");
         ngx_http_helicone_redis_close(redis, 1);
         return;
@@ -933,7 +922,7 @@ ngx_http_helicone_redis_noscript(ngx_http_helicone_redis_t *redis,
     redis->nops++;
 
     if (!redis->timer.timer_set) {
-        ngx_add_timer(&redis->timer, redis->timeout);
+        ngx_add_timer(&redis->timer, redis->conf->timeout);
     }
 
     ngx_http_helicone_redis_post_write(redis);
@@ -1051,7 +1040,7 @@ ngx_http_helicone_redis_handshake_done(ngx_http_helicone_redis_t *redis,
             redis->told = 0;
             ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                           "helicone redis: \"%V\" is back, %ui operations "
-                          "failed meanwhile", &redis->url, redis->failed);
+                          "failed meanwhile", &redis->conf->url, redis->failed);
             redis->failed = 0;
         }
     }
@@ -1205,6 +1194,7 @@ ngx_http_helicone_redis_close(ngx_http_helicone_redis_t *redis,
     ngx_http_helicone_redis_op_t  *op;
 
     if (redis->connection) {
+        ngx_http_helicone_redis_tls_close(redis->connection);
         ngx_close_connection(redis->connection);
         redis->connection = NULL;
     }
@@ -1300,7 +1290,7 @@ ngx_http_helicone_redis_trouble(ngx_http_helicone_redis_t *redis,
     ngx_log_error(level, ngx_cycle->log, err,
                   "helicone redis: \"%V\" %s%s%V, %ui operations failed "
                   "since the last report (%ui in all)",
-                  &redis->url, what, detail ? " " : "",
+                  &redis->conf->url, what, detail ? " " : "",
                   detail ? detail : &empty, redis->failed,
                   redis->failed_total);
 

@@ -155,11 +155,20 @@ my @bad = (
 
     [ 'redis url of another scheme',
       'helicone_store redis url=http://127.0.0.1:6379;', '', undef, {},
-      qr/\[emerg\].*invalid redis url "http:\/\/127\.0\.0\.1:6379"/ ],
+      qr/\[emerg\].*invalid redis url: expected "redis\[s\]:\/\// ],
 
-    [ 'redis url with a password',
-      'helicone_store redis url=redis://:pw@127.0.0.1:6379;', '', undef, {},
-      qr/\[emerg\].*a password goes in password=env:VAR/ ],
+    [ 'redis tls parameters for a plain url',
+      'helicone_store redis url=redis://127.0.0.1:6379 tls_ca=/x.crt;', '',
+      undef, {}, qr/\[emerg\].*tls_ parameters for a plain redis:\/\/ url/ ],
+
+    [ 'redis client certificate without its key',
+      'helicone_store redis url=rediss://127.0.0.1:6379 tls_cert=/x.crt;',
+      '', undef, {}, qr/\[emerg\].*needs both tls_cert= and tls_key=/ ],
+
+    [ 'redis CA file missing',
+      'helicone_store redis url=rediss://127.0.0.1:6379 '
+      . 'tls_ca=/nonexistent/ca.crt;', '', undef, {},
+      qr/\[emerg\].*\/nonexistent\/ca\.crt/ ],
 
     [ 'redis url with a bad database',
       'helicone_store redis url=redis://127.0.0.1:6379/x;', '', undef, {},

@@ -29,12 +29,25 @@ sub start {
     }, $class;
 
     $self->{port} = $t->port($self->{name});
+
+    if (my $tls = $opt{tls}) {
+        $self->{tls_port} = $t->port("$self->{name}_tls");
+        push @{ $self->{args} },
+            '--tls-port', $self->{tls_port},
+            '--tls-cert-file', $tls->{cert}, '--tls-key-file', $tls->{key},
+            '--tls-ca-cert-file', $tls->{ca},
+            '--tls-auth-clients', $tls->{auth_clients} // 'no';
+    }
     $self->run;
 
     return $self;
 }
 
 sub port { $_[0]{port} }
+
+# with tls => { cert, key, ca }: the TLS port, beside the plain one the
+# tests look inside through
+sub tls_port { $_[0]{tls_port} }
 
 sub run {
     my ($self) = @_;
@@ -161,6 +174,41 @@ sub _reply {
 sub keys {
     my ($self, $pattern) = @_;
     return sort @{ $self->cmd('KEYS', $pattern // '*') };
+}
+
+# A private CA in the test's directory, and files signed by it:
+# pki($t, 'ca') makes ca.crt/ca.key; pki($t, 'redis', ca => 'ca',
+# san => 'DNS:redis.test') makes redis.crt/redis.key. Returns the paths.
+sub pki {
+    my ($class, $t, $name, %opt) = @_;
+    my $d = $t->dir;
+
+    my $openssl = sub {
+        my $out = `openssl @_ 2>&1`;
+        die "openssl @_: $out" if $?;
+    };
+
+    if (!$opt{ca}) {
+        $openssl->("req -x509 -newkey rsa:2048 -nodes -days 2"
+                   . " -subj /CN=$name -keyout $d/$name.key"
+                   . " -out $d/$name.crt");
+        return ("$d/$name.crt", "$d/$name.key");
+    }
+
+    $openssl->("req -newkey rsa:2048 -nodes -subj /CN=$name"
+               . " -keyout $d/$name.key -out $d/$name.csr");
+
+    my $ext = "$d/$name.ext";
+    open my $fh, '>', $ext or die "$ext: $!\n";
+    print {$fh} $opt{san} ? "subjectAltName=$opt{san}\n"
+                          : "extendedKeyUsage=clientAuth\n";
+    close $fh;
+
+    $openssl->("x509 -req -in $d/$name.csr -CA $d/$opt{ca}.crt"
+               . " -CAkey $d/$opt{ca}.key -CAcreateserial -days 2"
+               . " -extfile $ext -out $d/$name.crt");
+
+    return ("$d/$name.crt", "$d/$name.key");
 }
 
 # A listener that takes connections, reads what comes and never answers:
