@@ -170,6 +170,24 @@ my @bad = (
       . 'tls_ca=/nonexistent/ca.crt;', '', undef, {},
       qr/\[emerg\].*\/nonexistent\/ca\.crt/ ],
 
+    [ 'redis url with a password: not shown',
+      'helicone_store redis url=redis://app:hunter2@127.0.0.1:6379/x;', '',
+      undef, {},
+      qr/\[emerg\].*invalid database in redis url "redis:\/\/127\.0\.0\.1:6379\/x"/ ],
+
+    [ 'redis user without a password',
+      'helicone_store redis url=redis://app@127.0.0.1:6379;', '', undef, {},
+      qr/\[emerg\].*has a user and no password/ ],
+
+    [ 'redis password in nginx.conf',
+      'helicone_store redis url=redis://app@127.0.0.1:6379 password=pw;', '',
+      undef, {}, qr/\[emerg\].*given as env:VAR or file:path/ ],
+
+    [ 'redis password file missing',
+      'helicone_store redis url=redis://app@127.0.0.1:6379 '
+      . 'password=file:/nonexistent/pw;', '', undef, {},
+      qr/\[emerg\].*open\(\) "\/nonexistent\/pw" failed/ ],
+
     [ 'redis url with a bad database',
       'helicone_store redis url=redis://127.0.0.1:6379/x;', '', undef, {},
       qr/\[emerg\].*invalid database in redis url/ ],
