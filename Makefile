@@ -31,7 +31,7 @@ CC_OPT      ?= -g -O2 -Wall -Wextra -Werror -Wno-unused-parameter
 DEB_BUILD   := nginx nginx-dev gcc make libssl-dev libpcre2-dev zlib1g-dev \
                libcjson-dev libhiredis-dev librdkafka-dev
 DEB_TEST    := perl openssl redis-server kcat curl clang libclang-rt-14-dev \
-               nodejs
+               nodejs redis-sentinel
 DEB_BENCH   := wrk valgrind
 
 SOURCES     := config $(wildcard ngx_http_helicone_module/*.[ch]) \

@@ -35,6 +35,7 @@ struct ngx_http_helicone_redis_op_s {
     char                                *cmd;        /* kept for the retry */
     size_t                               len;
     unsigned                             handshake:1;
+    unsigned                             role:1;     /* ROLE, a handshake's */
 };
 
 
@@ -63,7 +64,7 @@ static ngx_int_t ngx_http_helicone_redis_noscript(
 static void ngx_http_helicone_redis_dispatch(ngx_http_helicone_redis_t *redis,
     ngx_http_helicone_redis_op_t *op, redisReply *reply);
 static void ngx_http_helicone_redis_handshake_done(
-    ngx_http_helicone_redis_t *redis, redisReply *reply);
+    ngx_http_helicone_redis_t *redis, redisReply *reply, ngx_uint_t role);
 static void ngx_http_helicone_redis_convert(redisReply *reply,
     ngx_http_helicone_redis_reply_t *out);
 static void ngx_http_helicone_redis_timer_handler(ngx_event_t *ev);
@@ -144,6 +145,14 @@ ngx_http_helicone_redis_init_worker(ngx_http_helicone_redis_t *redis,
     redis->backoff = NGX_HTTP_HELICONE_REDIS_BACKOFF_MIN;
     redis->running = 1;
 
+    if (redis->sentinel
+        && ngx_http_helicone_redis_sentinel_init_worker(redis->sentinel,
+                                                        cycle)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     ngx_http_helicone_redis_connect(redis);
 
     return NGX_OK;
@@ -165,6 +174,10 @@ ngx_http_helicone_redis_exit_worker(ngx_http_helicone_redis_t *redis)
     redis->running = 0;
 
     ngx_http_helicone_redis_close(redis, 0);
+
+    if (redis->sentinel) {
+        ngx_http_helicone_redis_sentinel_exit_worker(redis->sentinel);
+    }
 
     if (redis->reconnect.timer_set) {
         ngx_del_timer(&redis->reconnect);
@@ -322,6 +335,7 @@ ngx_http_helicone_redis_queue(ngx_http_helicone_redis_t *redis,
     op->deadline = ngx_current_msec + redis->conf->timeout;
     op->script = script;
     op->handshake = handshake;
+    op->role = 0;
 
     if (script) {
         op->cmd = cmd;
@@ -422,7 +436,23 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
     ngx_uint_t                          i;
     const char                         *args[3];
     ngx_connection_t                   *c;
+    ngx_http_helicone_redis_op_t       *op;
     ngx_http_helicone_redis_script_t  **scripts;
+
+    if (redis->sentinel) {
+        rc = ngx_http_helicone_redis_sentinel_locate(redis->sentinel);
+
+        if (rc == NGX_AGAIN) {
+            /* the answer connects */
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_http_helicone_redis_failure(redis, 0,
+                                            "has no sentinel to ask");
+            return;
+        }
+    }
 
     ngx_memzero(&redis->peer, sizeof(ngx_peer_connection_t));
 
@@ -507,6 +537,24 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
             goto failed;
         }
 
+        redis->handshake++;
+    }
+
+    if (redis->sentinel) {
+        /* Sentinel's answer may be stale: the server says what it is */
+        args[0] = "ROLE";
+        lens[0] = 4;
+
+        if (ngx_http_helicone_redis_queue(redis, 1, args, lens, NULL, NULL,
+                                          NULL, NULL, 1)
+            != NGX_AGAIN)
+        {
+            goto failed;
+        }
+
+        op = ngx_queue_data(ngx_queue_last(&redis->ops),
+                            ngx_http_helicone_redis_op_t, queue);
+        op->role = 1;
         redis->handshake++;
     }
 
@@ -936,12 +984,13 @@ ngx_http_helicone_redis_dispatch(ngx_http_helicone_redis_t *redis,
     ngx_http_helicone_redis_op_t *op, redisReply *reply)
 {
     ngx_str_t                        msg;
-    ngx_uint_t                       i;
+    ngx_uint_t                       i, role;
     ngx_http_helicone_redis_reply_t  r, elts[NGX_HTTP_HELICONE_REDIS_ELTS];
 
     if (op->handshake) {
+        role = op->role;
         ngx_http_helicone_redis_free_op(redis, op);
-        ngx_http_helicone_redis_handshake_done(redis, reply);
+        ngx_http_helicone_redis_handshake_done(redis, reply, role);
         return;
     }
 
@@ -993,14 +1042,35 @@ ngx_http_helicone_redis_dispatch(ngx_http_helicone_redis_t *redis,
     }
 
     ngx_http_helicone_redis_free_op(redis, op);
+
+    if (redis->sentinel && reply->type == REDIS_REPLY_ERROR
+        && reply->len >= 8 && ngx_strncmp(reply->str, "READONLY", 8) == 0)
+    {
+        /* a failover made our master a replica: ask the sentinels */
+        ngx_http_helicone_redis_failure(redis, 0,
+                                        "is a replica now (READONLY)");
+    }
 }
 
 
 static void
 ngx_http_helicone_redis_handshake_done(ngx_http_helicone_redis_t *redis,
-    redisReply *reply)
+    redisReply *reply, ngx_uint_t role)
 {
     ngx_str_t  msg;
+
+    if (role
+        && (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0
+            || reply->element[0]->type != REDIS_REPLY_STRING
+            || reply->element[0]->len != 6
+            || ngx_strncmp(reply->element[0]->str, "master", 6) != 0))
+    {
+        redis->trouble = 1;
+        ngx_http_helicone_redis_trouble(redis, NGX_LOG_ERR, 0,
+                                        "is not the master yet", NULL);
+        ngx_http_helicone_redis_failure(redis, 0, NULL);
+        return;
+    }
 
     if (reply->type == REDIS_REPLY_ERROR) {
         msg.data = (u_char *) reply->str;
@@ -1018,7 +1088,7 @@ ngx_http_helicone_redis_handshake_done(ngx_http_helicone_redis_t *redis,
         return;
     }
 
-    if (!redis->ready) {
+    if (!redis->ready && !redis->aux) {
         ngx_http_helicone_metrics_gauge(NGX_HTTP_HELICONE_GAUGE_REDIS_READY,
                                         1);
     }
@@ -1147,6 +1217,46 @@ ngx_http_helicone_redis_reconnect_handler(ngx_event_t *ev)
 }
 
 
+/* A server learnt at run time (the master from Sentinel): connect now. */
+
+void
+ngx_http_helicone_redis_connect_to(ngx_http_helicone_redis_t *redis,
+    ngx_addr_t *addr)
+{
+    if (redis->connection) {
+        ngx_http_helicone_redis_close(redis, 1);
+    }
+
+    if (redis->reconnect.timer_set) {
+        ngx_del_timer(&redis->reconnect);
+    }
+
+    ngx_memcpy(&redis->sockaddr, addr->sockaddr, addr->socklen);
+    redis->addr.sockaddr = &redis->sockaddr.sockaddr;
+    redis->addr.socklen = addr->socklen;
+
+    redis->addr.name.len = ngx_min(addr->name.len, NGX_SOCKADDR_STRLEN);
+    redis->addr.name.data = redis->name;
+    ngx_memcpy(redis->name, addr->name.data, redis->addr.name.len);
+
+    if (!redis->running || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    ngx_http_helicone_redis_connect(redis);
+}
+
+
+/* Cannot connect now (no sentinel answered): again after the backoff. */
+
+void
+ngx_http_helicone_redis_retry(ngx_http_helicone_redis_t *redis,
+    const char *why)
+{
+    ngx_http_helicone_redis_failure(redis, 0, why);
+}
+
+
 /*
  * The connection is unusable: every pending operation fails, and a new
  * connection is tried after the backoff, doubled on every failure in a
@@ -1166,6 +1276,16 @@ ngx_http_helicone_redis_failure(ngx_http_helicone_redis_t *redis,
 
     /* the pending operations fail first, so that the report counts them */
     ngx_http_helicone_redis_close(redis, 1);
+
+    if (redis->sentinel) {
+        ngx_http_helicone_redis_sentinel_stale(redis->sentinel);
+    }
+
+    if (redis->naddrs > 1) {
+        /* the next of several servers (the sentinels) */
+        redis->next = (redis->next + 1) % redis->naddrs;
+        redis->addr = redis->addrs[redis->next];
+    }
 
     if (what) {
         redis->trouble = 1;
@@ -1199,7 +1319,7 @@ ngx_http_helicone_redis_close(ngx_http_helicone_redis_t *redis,
         redis->connection = NULL;
     }
 
-    if (redis->ready) {
+    if (redis->ready && !redis->aux) {
         ngx_http_helicone_metrics_gauge(NGX_HTTP_HELICONE_GAUGE_REDIS_READY,
                                         -1);
     }

@@ -4,8 +4,8 @@
 
 /*
  * The Redis client's own parts, seen only by its files: the connection
- * (redis.c), its configuration (redis_conf.c) and TLS on it
- * (redis_tls.c).
+ * (redis.c), its configuration (redis_conf.c), TLS on it (redis_tls.c)
+ * and the master's address from Sentinel (redis_sentinel.c).
  */
 
 #ifndef _NGX_HTTP_HELICONE_REDIS_H_INCLUDED_
@@ -15,12 +15,17 @@
 #include "ngx_http_helicone_module.h"
 
 
+typedef struct ngx_http_helicone_redis_sentinel_s
+    ngx_http_helicone_redis_sentinel_t;
+
+
 /* what every connection of one helicone_store redis shares */
 typedef struct {
     ngx_str_t                            url;        /* no credentials */
     ngx_str_t                            url_param;  /* as configured */
     ngx_str_t                            password_param;
     ngx_str_t                            timeout_param;
+    ngx_str_t                            sentinels_param;
     ngx_str_t                            user;       /* empty: no user */
     ngx_str_t                            password;   /* empty: no AUTH */
     ngx_uint_t                           db;
@@ -39,6 +44,12 @@ typedef struct {
 struct ngx_http_helicone_redis_s {
     ngx_http_helicone_redis_conf_t      *conf;
     ngx_addr_t                           addr;
+    ngx_addr_t                          *addrs;      /* tried in turn */
+    ngx_uint_t                           naddrs;
+    ngx_uint_t                           next;
+    ngx_http_helicone_redis_sentinel_t  *sentinel;   /* NULL: addr fixed */
+    ngx_sockaddr_t                       sockaddr;   /* addr, when learnt */
+    u_char                               name[NGX_SOCKADDR_STRLEN];
 
     /* the worker's, from init_worker on */
     ngx_connection_t                    *connection; /* NULL: closed */
@@ -66,8 +77,28 @@ struct ngx_http_helicone_redis_s {
     unsigned                             trouble:1;  /* since last ready */
     unsigned                             told:1;     /* trouble was logged */
     unsigned                             running:1;  /* init_worker ran */
+    unsigned                             aux:1;      /* to a sentinel */
 };
 
+
+/* redis.c, for the files below */
+void ngx_http_helicone_redis_connect_to(ngx_http_helicone_redis_t *redis,
+    ngx_addr_t *addr);
+void ngx_http_helicone_redis_retry(ngx_http_helicone_redis_t *redis,
+    const char *why);
+
+/* redis_sentinel.c */
+ngx_int_t ngx_http_helicone_redis_sentinel_conf(ngx_conf_t *cf,
+    ngx_http_helicone_redis_t *master, ngx_str_t *sentinels,
+    ngx_str_t *master_name);
+ngx_int_t ngx_http_helicone_redis_sentinel_init_worker(
+    ngx_http_helicone_redis_sentinel_t *s, ngx_cycle_t *cycle);
+void ngx_http_helicone_redis_sentinel_exit_worker(
+    ngx_http_helicone_redis_sentinel_t *s);
+void ngx_http_helicone_redis_sentinel_stale(
+    ngx_http_helicone_redis_sentinel_t *s);
+ngx_int_t ngx_http_helicone_redis_sentinel_locate(
+    ngx_http_helicone_redis_sentinel_t *s);
 
 /* redis_tls.c */
 ngx_int_t ngx_http_helicone_redis_tls_init(ngx_conf_t *cf,

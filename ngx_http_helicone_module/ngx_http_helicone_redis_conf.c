@@ -40,6 +40,8 @@ static ngx_http_helicone_redis_param_t  ngx_http_helicone_redis_params[] = {
       offsetof(ngx_http_helicone_redis_conf_t, password_param) },
     { ngx_string("timeout="),
       offsetof(ngx_http_helicone_redis_conf_t, timeout_param) },
+    { ngx_string("sentinels="),
+      offsetof(ngx_http_helicone_redis_conf_t, sentinels_param) },
     { ngx_string("tls_ca="),
       offsetof(ngx_http_helicone_redis_conf_t, tls_ca) },
     { ngx_string("tls_cert="),
@@ -144,6 +146,19 @@ ngx_http_helicone_redis_configure(ngx_conf_t *cf,
         return "needs url=redis://host[:port][/db]";
     }
 
+    rc->timeout = 100;
+
+    if (rc->timeout_param.len) {
+        rc->timeout = ngx_parse_time(&rc->timeout_param, 0);
+
+        if (rc->timeout == (ngx_msec_t) NGX_ERROR || rc->timeout == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid parameter \"timeout=%V\"",
+                               &rc->timeout_param);
+            return NGX_CONF_ERROR;
+        }
+    }
+
     if ((rc->tls_cert.len == 0) != (rc->tls_key.len == 0)) {
         return "needs both tls_cert= and tls_key=, or neither";
     }
@@ -187,19 +202,6 @@ ngx_http_helicone_redis_configure(ngx_conf_t *cf,
                "password=file:path";
     }
 
-    rc->timeout = 100;
-
-    if (rc->timeout_param.len) {
-        rc->timeout = ngx_parse_time(&rc->timeout_param, 0);
-
-        if (rc->timeout == (ngx_msec_t) NGX_ERROR || rc->timeout == 0) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid parameter \"timeout=%V\"",
-                               &rc->timeout_param);
-            return NGX_CONF_ERROR;
-        }
-    }
-
     if (rc->ssl == NULL
         && (rc->tls_ca.len || rc->tls_cert.len || rc->tls_key.len
             || rc->tls_name.len))
@@ -213,8 +215,9 @@ ngx_http_helicone_redis_configure(ngx_conf_t *cf,
 
 
 /*
- * redis[s]://[user[:password]@]host[:port][/db]. The URL told in
- * messages is kept without the user and the password.
+ * redis[s]://[user[:password]@]host[:port][/db]; with sentinels= the
+ * host is the master's name. The URL told in messages is kept without
+ * the user and the password.
  */
 
 static ngx_int_t
@@ -224,7 +227,7 @@ ngx_http_helicone_redis_parse_url(ngx_conf_t *cf,
     u_char                          *p, *last, *at, *slash, *host;
     size_t                           scheme;
     ngx_int_t                        db;
-    ngx_str_t                        userinfo, shown;
+    ngx_str_t                        userinfo, shown, master;
     ngx_url_t                        u;
     ngx_uint_t                       tls;
     ngx_http_helicone_redis_conf_t  *rc;
@@ -303,6 +306,38 @@ ngx_http_helicone_redis_parse_url(ngx_conf_t *cf,
         rc->db = db;
     }
 
+    if (rc->sentinels_param.len) {
+        /* the host is the master's name; Sentinel says where it is */
+        master.data = host;
+        master.len = slash - host;
+
+        if (master.len == 0 || ngx_strlchr(host, slash, ':')) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "invalid redis url \"%V\": with sentinels= "
+                               "its host is the master's name, without a "
+                               "port", &rc->url);
+            return NGX_ERROR;
+        }
+
+        if (tls && rc->tls_name.len == 0) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "a rediss:// url with sentinels= needs "
+                               "tls_name=, the name the masters' "
+                               "certificates carry");
+            return NGX_ERROR;
+        }
+
+        if (ngx_http_helicone_redis_sentinel_conf(cf, redis,
+                                                  &rc->sentinels_param,
+                                                  &master)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        goto tls;
+    }
+
     ngx_memzero(&u, sizeof(ngx_url_t));
 
     u.url.data = host;
@@ -323,6 +358,8 @@ ngx_http_helicone_redis_parse_url(ngx_conf_t *cf,
     }
 
     redis->addr = u.addrs[0];
+
+tls:
 
     if (!tls) {
         return NGX_OK;

@@ -176,6 +176,41 @@ sub keys {
     return sort @{ $self->cmd('KEYS', $pattern // '*') };
 }
 
+sub sentinel_available {
+    for my $dir (split /:/, $ENV{PATH} // '') {
+        return 1 if -x "$dir/redis-sentinel";
+    }
+    return 0;
+}
+
+# A redis-sentinel watching the master on $master_port as "mymaster",
+# quick to act: down after 1 s, quorum 2. Its config file is its own
+# (Sentinel rewrites it). cmd() talks to it as to any Redis.
+sub sentinel {
+    my ($class, $t, $name, $master_port) = @_;
+
+    my $self = bless { t => $t, name => $name }, $class;
+    $self->{port} = $t->port($name);
+
+    $t->write_file("$name.conf", <<"EOF");
+port $self->{port}
+bind 127.0.0.1
+daemonize no
+dir ${\ $t->dir}
+sentinel monitor mymaster 127.0.0.1 $master_port 2
+sentinel down-after-milliseconds mymaster 1000
+sentinel failover-timeout mymaster 10000
+sentinel parallel-syncs mymaster 1
+EOF
+
+    $self->{pid} = $t->spawn('redis-sentinel', $t->path("$name.conf"));
+
+    $t->wait_for(sub { $self->ping }, timeout => 10)
+        or die "redis-sentinel not ready on port $self->{port}\n";
+
+    return $self;
+}
+
 # A private CA in the test's directory, and files signed by it:
 # pki($t, 'ca') makes ca.crt/ca.key; pki($t, 'redis', ca => 'ca',
 # san => 'DNS:redis.test') makes redis.crt/redis.key. Returns the paths.
