@@ -36,6 +36,7 @@ struct ngx_http_helicone_redis_op_s {
     size_t                               len;
     unsigned                             handshake:1;
     unsigned                             role:1;     /* ROLE, a handshake's */
+    unsigned                             redirects:3; /* MOVED, ASK */
 };
 
 
@@ -59,6 +60,9 @@ static void ngx_http_helicone_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_helicone_redis_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_helicone_redis_replies(
     ngx_http_helicone_redis_t *redis, ngx_connection_t *c);
+static ngx_int_t ngx_http_helicone_redis_redirect(
+    ngx_http_helicone_redis_t *redis, ngx_http_helicone_redis_op_t *op,
+    redisReply *reply);
 static ngx_int_t ngx_http_helicone_redis_noscript(
     ngx_http_helicone_redis_t *redis, ngx_http_helicone_redis_op_t *op);
 static void ngx_http_helicone_redis_dispatch(ngx_http_helicone_redis_t *redis,
@@ -67,6 +71,12 @@ static void ngx_http_helicone_redis_handshake_done(
     ngx_http_helicone_redis_t *redis, redisReply *reply, ngx_uint_t role);
 static void ngx_http_helicone_redis_convert(redisReply *reply,
     ngx_http_helicone_redis_reply_t *out);
+static ngx_uint_t ngx_http_helicone_redis_nested(redisReply *reply);
+static void ngx_http_helicone_redis_convert_all(redisReply *reply,
+    ngx_http_helicone_redis_reply_t *r, ngx_http_helicone_redis_op_t *op,
+    ngx_http_helicone_redis_t *redis);
+static ngx_int_t ngx_http_helicone_redis_convert_tree(redisReply *reply,
+    ngx_http_helicone_redis_reply_t *r, ngx_pool_t *pool);
 static void ngx_http_helicone_redis_timer_handler(ngx_event_t *ev);
 static void ngx_http_helicone_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_helicone_redis_failure(ngx_http_helicone_redis_t *redis,
@@ -155,6 +165,13 @@ ngx_http_helicone_redis_init_worker(ngx_http_helicone_redis_t *redis,
 
     ngx_http_helicone_redis_connect(redis);
 
+    if (redis->cluster && !redis->node
+        && ngx_http_helicone_redis_cluster_init_worker(redis->cluster, cycle)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
@@ -177,6 +194,10 @@ ngx_http_helicone_redis_exit_worker(ngx_http_helicone_redis_t *redis)
 
     if (redis->sentinel) {
         ngx_http_helicone_redis_sentinel_exit_worker(redis->sentinel);
+    }
+
+    if (redis->cluster && !redis->node) {
+        ngx_http_helicone_redis_cluster_exit_worker(redis->cluster);
     }
 
     if (redis->reconnect.timer_set) {
@@ -223,8 +244,35 @@ ngx_http_helicone_redis_command(ngx_http_helicone_redis_t *redis,
         lens[i] = argv[i].len;
     }
 
+    if (redis->cluster && argc > 1) {
+        /* our commands name their key first: GET key, MGET keys... */
+        redis = ngx_http_helicone_redis_cluster_route(redis->cluster,
+                                                      &argv[1]);
+    }
+
     return ngx_http_helicone_redis_queue(redis, argc, args, lens, NULL,
                                          handler, data, opp, 0);
+}
+
+
+/* A command to this very server, a Cluster's node or not. */
+
+ngx_int_t
+ngx_http_helicone_redis_direct(ngx_http_helicone_redis_t *redis,
+    ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_helicone_redis_handler_pt handler, void *data)
+{
+    ngx_int_t                           rc;
+    ngx_http_helicone_redis_cluster_t  *cluster;
+
+    cluster = redis->cluster;
+    redis->cluster = NULL;
+
+    rc = ngx_http_helicone_redis_command(redis, argc, argv, handler, data,
+                                         NULL);
+    redis->cluster = cluster;
+
+    return rc;
 }
 
 
@@ -256,6 +304,11 @@ ngx_http_helicone_redis_eval(ngx_http_helicone_redis_t *redis,
     for (i = 0; i < argc; i++) {
         args[i + 3] = (const char *) argv[i].data;
         lens[i + 3] = argv[i].len;
+    }
+
+    if (redis->cluster && nkeys) {
+        redis = ngx_http_helicone_redis_cluster_route(redis->cluster,
+                                                      &argv[0]);
     }
 
     return ngx_http_helicone_redis_queue(redis, argc + 3, args, lens, script,
@@ -337,7 +390,10 @@ ngx_http_helicone_redis_queue(ngx_http_helicone_redis_t *redis,
     op->handshake = handshake;
     op->role = 0;
 
-    if (script) {
+    op->redirects = 0;
+
+    if (script || redis->cluster) {
+        /* kept: sent again with EVAL on NOSCRIPT, or to another node */
         op->cmd = cmd;
         op->len = len;
 
@@ -888,6 +944,14 @@ ngx_http_helicone_redis_replies(ngx_http_helicone_redis_t *redis,
             ngx_del_timer(&redis->timer);
         }
 
+        if (redis->cluster
+            && ((redisReply *) reply)->type == REDIS_REPLY_ERROR
+            && ngx_http_helicone_redis_redirect(redis, op, reply) == NGX_OK)
+        {
+            freeReplyObject(reply);
+            continue;
+        }
+
         if (op->script
             && ((redisReply *) reply)->type == REDIS_REPLY_ERROR
             && ((redisReply *) reply)->len >= 8
@@ -906,6 +970,101 @@ ngx_http_helicone_redis_replies(ngx_http_helicone_redis_t *redis,
             return NGX_DONE;
         }
     }
+}
+
+
+/*
+ * "MOVED <slot> <ip:port>" or "ASK <slot> <ip:port>": the operation goes
+ * to that node as it is, with its deadline (after ASKING for ASK); a
+ * MOVED updates the map. NGX_DECLINED: not a redirect; NGX_ERROR: cannot
+ * follow it (the error is the answer).
+ */
+
+static ngx_int_t
+ngx_http_helicone_redis_redirect(ngx_http_helicone_redis_t *redis,
+    ngx_http_helicone_redis_op_t *op, redisReply *reply)
+{
+    u_char                     *p, *last, *sp;
+    size_t                      lens[1];
+    ngx_int_t                   slot;
+    ngx_str_t                   name;
+    ngx_uint_t                  ask;
+    const char                 *args[1];
+    ngx_http_helicone_redis_t  *to;
+
+    p = (u_char *) reply->str;
+    last = p + reply->len;
+
+    if (reply->len > 6 && ngx_strncmp(p, "MOVED ", 6) == 0) {
+        ask = 0;
+        p += 6;
+
+    } else if (reply->len > 4 && ngx_strncmp(p, "ASK ", 4) == 0) {
+        ask = 1;
+        p += 4;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    sp = ngx_strlchr(p, last, ' ');
+    if (sp == NULL) {
+        return NGX_ERROR;
+    }
+
+    slot = ngx_atoi(p, sp - p);
+
+    name.data = sp + 1;
+    name.len = last - name.data;
+
+    if (slot == NGX_ERROR || op->cmd == NULL || op->redirects == 7) {
+        return NGX_ERROR;
+    }
+
+    to = ngx_http_helicone_redis_cluster_node(redis->cluster, &name);
+
+    if (to == NULL || to->connection == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!ask) {
+        ngx_http_helicone_redis_cluster_moved(redis->cluster, slot, to);
+    }
+
+    if (ask) {
+        args[0] = "ASKING";
+        lens[0] = 6;
+
+        if (ngx_http_helicone_redis_queue(to, 1, args, lens, NULL, NULL,
+                                          NULL, NULL, 0)
+            != NGX_AGAIN)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_helicone_redis_append(to, op->cmd, op->len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "helicone redis: %s slot %i to %V",
+                   ask ? "ASK" : "MOVED", slot, &to->addr.name);
+
+    ngx_http_helicone_metrics_count(NGX_HTTP_HELICONE_REDIS_REDIRECTED);
+
+    op->redirects++;
+
+    ngx_queue_insert_tail(&to->ops, &op->queue);
+    to->nops++;
+
+    if (!to->timer.timer_set) {
+        ngx_add_timer(&to->timer, to->conf->timeout);
+    }
+
+    ngx_http_helicone_redis_post_write(to);
+
+    return NGX_OK;
 }
 
 
@@ -1014,6 +1173,15 @@ ngx_http_helicone_redis_dispatch(ngx_http_helicone_redis_t *redis,
 
     ngx_http_helicone_redis_convert(reply, &r);
 
+    if (reply->type == REDIS_REPLY_ARRAY
+        && ngx_http_helicone_redis_nested(reply))
+    {
+        /* CLUSTER SLOTS: every level, in a pool of its own */
+        ngx_http_helicone_redis_convert_all(reply, &r, op, redis);
+        ngx_http_helicone_redis_free_op(redis, op);
+        return;
+    }
+
     if (reply->type == REDIS_REPLY_ARRAY) {
         r.nelts = reply->elements;
         r.elts = (r.nelts <= NGX_HTTP_HELICONE_REDIS_ELTS)
@@ -1114,6 +1282,80 @@ ngx_http_helicone_redis_handshake_done(ngx_http_helicone_redis_t *redis,
             redis->failed = 0;
         }
     }
+}
+
+
+static ngx_uint_t
+ngx_http_helicone_redis_nested(redisReply *reply)
+{
+    size_t  i;
+
+    for (i = 0; i < reply->elements; i++) {
+        if (reply->element[i]->type == REDIS_REPLY_ARRAY) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* A reply with arrays in arrays, converted whole for the handler. */
+
+static void
+ngx_http_helicone_redis_convert_all(redisReply *reply,
+    ngx_http_helicone_redis_reply_t *r, ngx_http_helicone_redis_op_t *op,
+    ngx_http_helicone_redis_t *redis)
+{
+    ngx_pool_t  *pool;
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, &redis->log);
+
+    if (pool == NULL
+        || ngx_http_helicone_redis_convert_tree(reply, r, pool) != NGX_OK)
+    {
+        r->type = NGX_HTTP_HELICONE_REDIS_ERROR;
+        r->nelts = 0;
+        r->elts = NULL;
+        ngx_str_set(&r->str, "no memory");
+    }
+
+    op->handler(op->data, r);
+
+    if (pool) {
+        ngx_destroy_pool(pool);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_helicone_redis_convert_tree(redisReply *reply,
+    ngx_http_helicone_redis_reply_t *r, ngx_pool_t *pool)
+{
+    size_t  i;
+
+    ngx_http_helicone_redis_convert(reply, r);
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+        return NGX_OK;
+    }
+
+    r->elts = ngx_palloc(pool, reply->elements
+                               * sizeof(ngx_http_helicone_redis_reply_t));
+    if (r->elts == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < reply->elements; i++) {
+        if (ngx_http_helicone_redis_convert_tree(reply->element[i],
+                                                 &r->elts[i], pool)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1281,6 +1523,11 @@ ngx_http_helicone_redis_failure(ngx_http_helicone_redis_t *redis,
         ngx_http_helicone_redis_sentinel_stale(redis->sentinel);
     }
 
+    if (redis->cluster) {
+        /* a failover may have moved its slots */
+        ngx_http_helicone_redis_cluster_stale(redis->cluster);
+    }
+
     if (redis->naddrs > 1) {
         /* the next of several servers (the sentinels) */
         redis->next = (redis->next + 1) % redis->naddrs;
@@ -1410,7 +1657,8 @@ ngx_http_helicone_redis_trouble(ngx_http_helicone_redis_t *redis,
     ngx_log_error(level, ngx_cycle->log, err,
                   "helicone redis: \"%V\" %s%s%V, %ui operations failed "
                   "since the last report (%ui in all)",
-                  &redis->conf->url, what, detail ? " " : "",
+                  redis->node ? &redis->addr.name : &redis->conf->url, what,
+                  detail ? " " : "",
                   detail ? detail : &empty, redis->failed,
                   redis->failed_total);
 

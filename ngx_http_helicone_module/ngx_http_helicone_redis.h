@@ -4,8 +4,9 @@
 
 /*
  * The Redis client's own parts, seen only by its files: the connection
- * (redis.c), its configuration (redis_conf.c), TLS on it (redis_tls.c)
- * and the master's address from Sentinel (redis_sentinel.c).
+ * (redis.c), its configuration (redis_conf.c), TLS on it (redis_tls.c),
+ * the master's address from Sentinel (redis_sentinel.c) and the nodes of
+ * a Cluster (redis_cluster.c).
  */
 
 #ifndef _NGX_HTTP_HELICONE_REDIS_H_INCLUDED_
@@ -17,6 +18,8 @@
 
 typedef struct ngx_http_helicone_redis_sentinel_s
     ngx_http_helicone_redis_sentinel_t;
+typedef struct ngx_http_helicone_redis_cluster_s
+    ngx_http_helicone_redis_cluster_t;
 
 
 /* what every connection of one helicone_store redis shares */
@@ -26,6 +29,7 @@ typedef struct {
     ngx_str_t                            password_param;
     ngx_str_t                            timeout_param;
     ngx_str_t                            sentinels_param;
+    ngx_str_t                            cluster_param;
     ngx_str_t                            user;       /* empty: no user */
     ngx_str_t                            password;   /* empty: no AUTH */
     ngx_uint_t                           db;
@@ -48,6 +52,7 @@ struct ngx_http_helicone_redis_s {
     ngx_uint_t                           naddrs;
     ngx_uint_t                           next;
     ngx_http_helicone_redis_sentinel_t  *sentinel;   /* NULL: addr fixed */
+    ngx_http_helicone_redis_cluster_t   *cluster;    /* NULL: one server */
     ngx_sockaddr_t                       sockaddr;   /* addr, when learnt */
     u_char                               name[NGX_SOCKADDR_STRLEN];
 
@@ -78,6 +83,7 @@ struct ngx_http_helicone_redis_s {
     unsigned                             told:1;     /* trouble was logged */
     unsigned                             running:1;  /* init_worker ran */
     unsigned                             aux:1;      /* to a sentinel */
+    unsigned                             node:1;     /* learnt, not seed */
 };
 
 
@@ -86,6 +92,9 @@ void ngx_http_helicone_redis_connect_to(ngx_http_helicone_redis_t *redis,
     ngx_addr_t *addr);
 void ngx_http_helicone_redis_retry(ngx_http_helicone_redis_t *redis,
     const char *why);
+ngx_int_t ngx_http_helicone_redis_direct(ngx_http_helicone_redis_t *redis,
+    ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_helicone_redis_handler_pt handler, void *data);
 
 /* redis_sentinel.c */
 ngx_int_t ngx_http_helicone_redis_sentinel_conf(ngx_conf_t *cf,
@@ -99,6 +108,23 @@ void ngx_http_helicone_redis_sentinel_stale(
     ngx_http_helicone_redis_sentinel_t *s);
 ngx_int_t ngx_http_helicone_redis_sentinel_locate(
     ngx_http_helicone_redis_sentinel_t *s);
+
+/* redis_cluster.c */
+ngx_int_t ngx_http_helicone_redis_cluster_conf(ngx_conf_t *cf,
+    ngx_http_helicone_redis_t *seed);
+ngx_int_t ngx_http_helicone_redis_cluster_init_worker(
+    ngx_http_helicone_redis_cluster_t *cl, ngx_cycle_t *cycle);
+void ngx_http_helicone_redis_cluster_exit_worker(
+    ngx_http_helicone_redis_cluster_t *cl);
+ngx_http_helicone_redis_t *ngx_http_helicone_redis_cluster_route(
+    ngx_http_helicone_redis_cluster_t *cl, ngx_str_t *key);
+ngx_http_helicone_redis_t *ngx_http_helicone_redis_cluster_node(
+    ngx_http_helicone_redis_cluster_t *cl, ngx_str_t *name);
+void ngx_http_helicone_redis_cluster_stale(
+    ngx_http_helicone_redis_cluster_t *cl);
+void ngx_http_helicone_redis_cluster_moved(
+    ngx_http_helicone_redis_cluster_t *cl, ngx_uint_t slot,
+    ngx_http_helicone_redis_t *node);
 
 /* redis_tls.c */
 ngx_int_t ngx_http_helicone_redis_tls_init(ngx_conf_t *cf,

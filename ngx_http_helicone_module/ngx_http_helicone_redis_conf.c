@@ -42,6 +42,8 @@ static ngx_http_helicone_redis_param_t  ngx_http_helicone_redis_params[] = {
       offsetof(ngx_http_helicone_redis_conf_t, timeout_param) },
     { ngx_string("sentinels="),
       offsetof(ngx_http_helicone_redis_conf_t, sentinels_param) },
+    { ngx_string("cluster="),
+      offsetof(ngx_http_helicone_redis_conf_t, cluster_param) },
     { ngx_string("tls_ca="),
       offsetof(ngx_http_helicone_redis_conf_t, tls_ca) },
     { ngx_string("tls_cert="),
@@ -180,6 +182,22 @@ ngx_http_helicone_redis_configure(ngx_conf_t *cf,
 
     if (ngx_http_helicone_redis_parse_url(cf, redis, &url) != NGX_OK) {
         return NGX_CONF_ERROR;
+    }
+
+    if (rc->cluster_param.len) {
+        if (rc->cluster_param.len != 2
+            || ngx_strncmp(rc->cluster_param.data, "on", 2) != 0)
+        {
+            return "takes cluster=on, or no cluster=";
+        }
+
+        if (rc->sentinels_param.len) {
+            return "takes sentinels= or cluster=on, not both";
+        }
+
+        if (ngx_http_helicone_redis_cluster_conf(cf, redis) != NGX_OK) {
+            return NGX_CONF_ERROR;
+        }
     }
 
     if (rc->password_param.len) {
