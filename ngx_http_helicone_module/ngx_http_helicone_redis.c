@@ -47,6 +47,8 @@ static ngx_int_t ngx_http_helicone_redis_queue(
     size_t *lens, ngx_http_helicone_redis_script_t *script,
     ngx_http_helicone_redis_handler_pt handler, void *data,
     ngx_http_helicone_redis_op_t **opp, ngx_uint_t handshake);
+static void ngx_http_helicone_redis_enqueue(ngx_http_helicone_redis_t *redis,
+    ngx_http_helicone_redis_op_t *op);
 static ngx_int_t ngx_http_helicone_redis_append(
     ngx_http_helicone_redis_t *redis, char *cmd, size_t len);
 static void ngx_http_helicone_redis_post_write(
@@ -402,14 +404,7 @@ ngx_http_helicone_redis_queue(ngx_http_helicone_redis_t *redis,
         redisFreeCommand(cmd);
     }
 
-    ngx_queue_insert_tail(&redis->ops, &op->queue);
-    redis->nops++;
-
-    if (!redis->timer.timer_set) {
-        ngx_add_timer(&redis->timer, redis->conf->timeout);
-    }
-
-    ngx_http_helicone_redis_post_write(redis);
+    ngx_http_helicone_redis_enqueue(redis, op);
 
     if (opp) {
         *opp = op;
@@ -420,6 +415,23 @@ ngx_http_helicone_redis_queue(ngx_http_helicone_redis_t *redis,
                    ngx_min(lens[0], 16), argv[0], redis->nops);
 
     return NGX_AGAIN;
+}
+
+
+/* The op's command is in the output: its answer is awaited. */
+
+static void
+ngx_http_helicone_redis_enqueue(ngx_http_helicone_redis_t *redis,
+    ngx_http_helicone_redis_op_t *op)
+{
+    ngx_queue_insert_tail(&redis->ops, &op->queue);
+    redis->nops++;
+
+    if (!redis->timer.timer_set) {
+        ngx_add_timer(&redis->timer, redis->conf->timeout);
+    }
+
+    ngx_http_helicone_redis_post_write(redis);
 }
 
 
@@ -984,11 +996,13 @@ static ngx_int_t
 ngx_http_helicone_redis_redirect(ngx_http_helicone_redis_t *redis,
     ngx_http_helicone_redis_op_t *op, redisReply *reply)
 {
-    u_char                     *p, *last, *sp;
+    u_char                     *p, *last, *sp, *colon;
     size_t                      lens[1];
     ngx_int_t                   slot;
-    ngx_str_t                   name;
+    ngx_str_t                   ip, port;
     ngx_uint_t                  ask;
+    ngx_addr_t                  addr;
+    ngx_pool_t                 *pool;
     const char                 *args[1];
     ngx_http_helicone_redis_t  *to;
 
@@ -1014,14 +1028,36 @@ ngx_http_helicone_redis_redirect(ngx_http_helicone_redis_t *redis,
 
     slot = ngx_atoi(p, sp - p);
 
-    name.data = sp + 1;
-    name.len = last - name.data;
-
     if (slot == NGX_ERROR || op->cmd == NULL || op->redirects == 7) {
         return NGX_ERROR;
     }
 
-    to = ngx_http_helicone_redis_cluster_node(redis->cluster, &name);
+    /* "ip:port", the port after the last colon (IPv6 comes bare) */
+
+    for (colon = last; colon > sp && colon[-1] != ':'; colon--) {
+        /* void */
+    }
+
+    ip.data = sp + 1;
+    ip.len = colon - 1 - ip.data;
+    port.data = colon;
+    port.len = last - colon;
+
+    pool = ngx_create_pool(NGX_MIN_POOL_SIZE, &redis->log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    to = NULL;
+
+    if (colon > sp + 1
+        && ngx_http_helicone_redis_parse_addr(pool, &ip, &port, &addr)
+           == NGX_OK)
+    {
+        to = ngx_http_helicone_redis_cluster_node(redis->cluster, &addr);
+    }
+
+    ngx_destroy_pool(pool);
 
     if (to == NULL || to->connection == NULL) {
         return NGX_ERROR;
@@ -1055,14 +1091,7 @@ ngx_http_helicone_redis_redirect(ngx_http_helicone_redis_t *redis,
 
     op->redirects++;
 
-    ngx_queue_insert_tail(&to->ops, &op->queue);
-    to->nops++;
-
-    if (!to->timer.timer_set) {
-        ngx_add_timer(&to->timer, to->conf->timeout);
-    }
-
-    ngx_http_helicone_redis_post_write(to);
+    ngx_http_helicone_redis_enqueue(to, op);
 
     return NGX_OK;
 }
@@ -1125,14 +1154,7 @@ ngx_http_helicone_redis_noscript(ngx_http_helicone_redis_t *redis,
     op->cmd = NULL;
     op->script = NULL;
 
-    ngx_queue_insert_tail(&redis->ops, &op->queue);
-    redis->nops++;
-
-    if (!redis->timer.timer_set) {
-        ngx_add_timer(&redis->timer, redis->conf->timeout);
-    }
-
-    ngx_http_helicone_redis_post_write(redis);
+    ngx_http_helicone_redis_enqueue(redis, op);
 
     return NGX_OK;
 }

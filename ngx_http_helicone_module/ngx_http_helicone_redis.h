@@ -87,6 +87,10 @@ struct ngx_http_helicone_redis_s {
 };
 
 
+/* redis_conf.c */
+ngx_int_t ngx_http_helicone_redis_parse_addr(ngx_pool_t *pool,
+    ngx_str_t *ip, ngx_str_t *port, ngx_addr_t *addr);
+
 /* redis.c, for the files below */
 void ngx_http_helicone_redis_connect_to(ngx_http_helicone_redis_t *redis,
     ngx_addr_t *addr);
@@ -119,7 +123,7 @@ void ngx_http_helicone_redis_cluster_exit_worker(
 ngx_http_helicone_redis_t *ngx_http_helicone_redis_cluster_route(
     ngx_http_helicone_redis_cluster_t *cl, ngx_str_t *key);
 ngx_http_helicone_redis_t *ngx_http_helicone_redis_cluster_node(
-    ngx_http_helicone_redis_cluster_t *cl, ngx_str_t *name);
+    ngx_http_helicone_redis_cluster_t *cl, ngx_addr_t *addr);
 void ngx_http_helicone_redis_cluster_stale(
     ngx_http_helicone_redis_cluster_t *cl);
 void ngx_http_helicone_redis_cluster_moved(

@@ -137,62 +137,44 @@ ngx_http_helicone_redis_cluster_route(ngx_http_helicone_redis_cluster_t *cl,
 
 
 /*
- * The node at "ip:port" (as MOVED, ASK and CLUSTER SLOTS name them): a
- * known one, or a new connection. NULL: not an address, or no memory.
+ * The node at addr (as MOVED, ASK and CLUSTER SLOTS name them): a known
+ * one, or a new connection. NULL: no memory.
  */
 
 ngx_http_helicone_redis_t *
 ngx_http_helicone_redis_cluster_node(ngx_http_helicone_redis_cluster_t *cl,
-    ngx_str_t *name)
+    ngx_addr_t *addr)
 {
     ngx_uint_t                   i;
-    ngx_addr_t                   addr;
-    ngx_pool_t                  *pool;
     ngx_http_helicone_redis_t   *node, **p;
 
-    pool = ngx_create_pool(NGX_MIN_POOL_SIZE, ngx_cycle->log);
-    if (pool == NULL) {
-        return NULL;
-    }
-
-    node = NULL;
-
-    if (ngx_parse_addr_port(pool, &addr, name->data, name->len) != NGX_OK) {
-        goto done;
-    }
-
-    addr.name = *name;
-
-    if (ngx_cmp_sockaddr(addr.sockaddr, addr.socklen,
+    if (ngx_cmp_sockaddr(addr->sockaddr, addr->socklen,
                          cl->seed->addr.sockaddr, cl->seed->addr.socklen, 1)
         == NGX_OK)
     {
-        node = cl->seed;
-        goto done;
+        return cl->seed;
     }
 
     p = cl->nodes->elts;
 
     for (i = 0; i < cl->nodes->nelts; i++) {
-        if (ngx_cmp_sockaddr(addr.sockaddr, addr.socklen,
+        if (ngx_cmp_sockaddr(addr->sockaddr, addr->socklen,
                              p[i]->addr.sockaddr, p[i]->addr.socklen, 1)
             == NGX_OK)
         {
-            node = p[i];
-            goto done;
+            return p[i];
         }
     }
 
     node = ngx_calloc(sizeof(ngx_http_helicone_redis_t), ngx_cycle->log);
     if (node == NULL) {
-        goto done;
+        return NULL;
     }
 
     p = ngx_array_push(cl->nodes);
     if (p == NULL) {
         ngx_free(node);
-        node = NULL;
-        goto done;
+        return NULL;
     }
 
     *p = node;
@@ -201,25 +183,20 @@ ngx_http_helicone_redis_cluster_node(ngx_http_helicone_redis_cluster_t *cl,
     node->node = 1;
 
     ngx_log_error(NGX_LOG_INFO, ngx_cycle->log, 0,
-                  "helicone redis: cluster node %V", name);
+                  "helicone redis: cluster node %V", &addr->name);
 
     /* the address first: init_worker connects */
-    ngx_http_helicone_redis_connect_to(node, &addr);
+    ngx_http_helicone_redis_connect_to(node, addr);
 
     if (ngx_http_helicone_redis_init_worker(node, (ngx_cycle_t *) ngx_cycle)
         != NGX_OK)
     {
         cl->nodes->nelts--;
         ngx_free(node);
-        node = NULL;
-        goto done;
+        return NULL;
     }
 
     node->cluster = cl;
-
-done:
-
-    ngx_destroy_pool(pool);
 
     return node;
 }
@@ -305,18 +282,24 @@ ngx_http_helicone_redis_cluster_map(void *data,
 {
     ngx_http_helicone_redis_cluster_t *cl = data;
 
-    u_char                           *p;
+    u_char                            buf[NGX_INT64_LEN];
     int64_t                           start, end, s;
-    ngx_str_t                         name;
+    ngx_str_t                         port;
     ngx_uint_t                        i, n;
+    ngx_addr_t                        addr;
+    ngx_pool_t                       *pool;
     ngx_http_helicone_redis_t        *node;
     ngx_http_helicone_redis_reply_t  *range, *master;
-    u_char                            buf[NGX_SOCKADDR_STRLEN + 8];
 
     cl->asking = 0;
 
     if (reply == NULL || reply->type != NGX_HTTP_HELICONE_REDIS_ARRAY) {
         ngx_http_helicone_redis_cluster_stale(cl);
+        return;
+    }
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, ngx_cycle->log);
+    if (pool == NULL) {
         return;
     }
 
@@ -336,30 +319,22 @@ ngx_http_helicone_redis_cluster_map(void *data,
         end = range->elts[1].integer;
         master = &range->elts[2];
 
-        if (start < 0 || end >= NGX_HTTP_HELICONE_REDIS_SLOTS || start > end
-            || master->elts[0].str.len == 0
-            || master->elts[0].str.len > NGX_SOCKADDR_STRLEN - 2)
+        if (start < 0 || end >= NGX_HTTP_HELICONE_REDIS_SLOTS || start > end)
         {
             continue;
         }
 
-        /* "[ip]:port" parses IPv4 and IPv6 alike */
-        p = ngx_sprintf(buf, "[%V]:%L", &master->elts[0].str,
-                        master->elts[1].integer);
+        port.data = buf;
+        port.len = ngx_sprintf(buf, "%L", master->elts[1].integer) - buf;
 
-        if (ngx_strlchr(master->elts[0].str.data,
-                        master->elts[0].str.data + master->elts[0].str.len,
-                        ':')
-            == NULL)
+        if (ngx_http_helicone_redis_parse_addr(pool, &master->elts[0].str,
+                                               &port, &addr)
+            != NGX_OK)
         {
-            p = ngx_sprintf(buf, "%V:%L", &master->elts[0].str,
-                            master->elts[1].integer);
+            continue;
         }
 
-        name.data = buf;
-        name.len = p - buf;
-
-        node = ngx_http_helicone_redis_cluster_node(cl, &name);
+        node = ngx_http_helicone_redis_cluster_node(cl, &addr);
         if (node == NULL) {
             continue;
         }
@@ -370,6 +345,8 @@ ngx_http_helicone_redis_cluster_map(void *data,
 
         n += end - start + 1;
     }
+
+    ngx_destroy_pool(pool);
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "helicone redis: cluster map, %ui slots on %ui nodes", n,

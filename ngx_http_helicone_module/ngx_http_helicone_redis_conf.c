@@ -576,3 +576,39 @@ done:
 
     return rc;
 }
+
+
+/*
+ * An address as Sentinel and Cluster announce it, an IP and a port, into
+ * addr (allocated in pool, its name "ip:port" or "[ip6]:port").
+ */
+
+ngx_int_t
+ngx_http_helicone_redis_parse_addr(ngx_pool_t *pool, ngx_str_t *ip,
+    ngx_str_t *port, ngx_addr_t *addr)
+{
+    u_char      *p, *last;
+    ngx_uint_t   ipv6;
+
+    if (ip->len == 0 || port->len == 0) {
+        return NGX_ERROR;
+    }
+
+    ipv6 = (ngx_strlchr(ip->data, ip->data + ip->len, ':') != NULL);
+
+    p = ngx_pnalloc(pool, ip->len + port->len + 3);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    last = ngx_sprintf(p, ipv6 ? "[%V]:%V" : "%V:%V", ip, port);
+
+    if (ngx_parse_addr_port(pool, addr, p, last - p) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    addr->name.data = p;
+    addr->name.len = last - p;
+
+    return NGX_OK;
+}

@@ -35,9 +35,6 @@ static ngx_int_t ngx_http_helicone_redis_sentinel_ask(
 static void ngx_http_helicone_redis_sentinel_check(ngx_event_t *ev);
 static void ngx_http_helicone_redis_sentinel_answer(void *data,
     ngx_http_helicone_redis_reply_t *reply);
-static ngx_int_t ngx_http_helicone_redis_sentinel_addr(
-    ngx_http_helicone_redis_reply_t *reply, ngx_addr_t *addr,
-    ngx_pool_t *pool);
 
 
 /*
@@ -231,8 +228,6 @@ ngx_http_helicone_redis_sentinel_ask(ngx_http_helicone_redis_sentinel_t *s)
 }
 
 
-/* ["ip", "port"], or nil: the sentinel does not know the name. */
-
 static void
 ngx_http_helicone_redis_sentinel_answer(void *data,
     ngx_http_helicone_redis_reply_t *reply)
@@ -265,7 +260,12 @@ ngx_http_helicone_redis_sentinel_answer(void *data,
         return;
     }
 
-    if (ngx_http_helicone_redis_sentinel_addr(reply, &addr, pool) != NGX_OK)
+    /* ["ip", "port"], or nil: the sentinels do not know the name */
+
+    if (reply->type != NGX_HTTP_HELICONE_REDIS_ARRAY || reply->nelts != 2
+        || ngx_http_helicone_redis_parse_addr(pool, &reply->elts[0].str,
+                                              &reply->elts[1].str, &addr)
+           != NGX_OK)
     {
         if (s->master->connection == NULL) {
             ngx_http_helicone_redis_retry(s->master,
@@ -313,49 +313,4 @@ ngx_http_helicone_redis_sentinel_answer(void *data,
     ngx_http_helicone_redis_connect_to(s->master, &addr);
 
     ngx_destroy_pool(pool);
-}
-
-
-static ngx_int_t
-ngx_http_helicone_redis_sentinel_addr(ngx_http_helicone_redis_reply_t *reply,
-    ngx_addr_t *addr, ngx_pool_t *pool)
-{
-    u_char  *p;
-    size_t   len;
-
-    if (reply->type != NGX_HTTP_HELICONE_REDIS_ARRAY || reply->nelts != 2
-        || reply->elts[0].type != NGX_HTTP_HELICONE_REDIS_STRING
-        || reply->elts[1].type != NGX_HTTP_HELICONE_REDIS_STRING)
-    {
-        return NGX_ERROR;
-    }
-
-    /* "[ip]:port" suits IPv4 and IPv6 alike */
-
-    len = reply->elts[0].str.len + reply->elts[1].str.len + 3;
-
-    p = ngx_pnalloc(pool, len);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    ngx_sprintf(p, "[%V]:%V", &reply->elts[0].str, &reply->elts[1].str);
-
-    if (ngx_strlchr(reply->elts[0].str.data,
-                    reply->elts[0].str.data + reply->elts[0].str.len, ':')
-        == NULL)
-    {
-        /* IPv4: no brackets */
-        ngx_sprintf(p, "%V:%V", &reply->elts[0].str, &reply->elts[1].str);
-        len -= 2;
-    }
-
-    if (ngx_parse_addr_port(pool, addr, p, len) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    addr->name.data = p;
-    addr->name.len = len;
-
-    return NGX_OK;
 }
