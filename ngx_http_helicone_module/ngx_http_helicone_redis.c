@@ -54,6 +54,9 @@ static ngx_int_t ngx_http_helicone_redis_append(
 static void ngx_http_helicone_redis_post_write(
     ngx_http_helicone_redis_t *redis);
 static void ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis);
+static ngx_http_helicone_redis_op_t *ngx_http_helicone_redis_handshake_op(
+    ngx_http_helicone_redis_t *redis, ngx_uint_t argc, const char **argv,
+    size_t *lens);
 static void ngx_http_helicone_redis_tls_handshake(
     ngx_http_helicone_redis_t *redis, ngx_connection_t *c);
 static void ngx_http_helicone_redis_tls_handshaked(ngx_connection_t *c);
@@ -582,14 +585,10 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
         args[i] = (const char *) redis->conf->password.data;
         lens[i++] = redis->conf->password.len;
 
-        if (ngx_http_helicone_redis_queue(redis, i, args, lens, NULL, NULL,
-                                          NULL, NULL, 1)
-            != NGX_AGAIN)
-        {
+        op = ngx_http_helicone_redis_handshake_op(redis, i, args, lens);
+        if (op == NULL) {
             goto failed;
         }
-
-        redis->handshake++;
     }
 
     if (redis->conf->db) {
@@ -598,14 +597,10 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
         args[1] = (const char *) n;
         lens[1] = ngx_sprintf(n, "%ui", redis->conf->db) - n;
 
-        if (ngx_http_helicone_redis_queue(redis, 2, args, lens, NULL, NULL,
-                                          NULL, NULL, 1)
-            != NGX_AGAIN)
-        {
+        op = ngx_http_helicone_redis_handshake_op(redis, 2, args, lens);
+        if (op == NULL) {
             goto failed;
         }
-
-        redis->handshake++;
     }
 
     if (redis->sentinel) {
@@ -613,17 +608,12 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
         args[0] = "ROLE";
         lens[0] = 4;
 
-        if (ngx_http_helicone_redis_queue(redis, 1, args, lens, NULL, NULL,
-                                          NULL, NULL, 1)
-            != NGX_AGAIN)
-        {
+        op = ngx_http_helicone_redis_handshake_op(redis, 1, args, lens);
+        if (op == NULL) {
             goto failed;
         }
 
-        op = ngx_queue_data(ngx_queue_last(&redis->ops),
-                            ngx_http_helicone_redis_op_t, queue);
         op->role = 1;
-        redis->handshake++;
     }
 
     scripts = redis->conf->scripts.elts;
@@ -636,28 +626,20 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
         args[2] = (const char *) scripts[i]->text.data;
         lens[2] = scripts[i]->text.len;
 
-        if (ngx_http_helicone_redis_queue(redis, 3, args, lens, NULL, NULL,
-                                          NULL, NULL, 1)
-            != NGX_AGAIN)
-        {
+        op = ngx_http_helicone_redis_handshake_op(redis, 3, args, lens);
+        if (op == NULL) {
             goto failed;
         }
-
-        redis->handshake++;
     }
 
     if (redis->handshake == 0) {
         args[0] = "PING";
         lens[0] = 4;
 
-        if (ngx_http_helicone_redis_queue(redis, 1, args, lens, NULL, NULL,
-                                          NULL, NULL, 1)
-            != NGX_AGAIN)
-        {
+        op = ngx_http_helicone_redis_handshake_op(redis, 1, args, lens);
+        if (op == NULL) {
             goto failed;
         }
-
-        redis->handshake++;
     }
 
     /* operations queued from now on wait for the handshake's answers */
@@ -673,6 +655,26 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
 failed:
 
     ngx_http_helicone_redis_failure(redis, 0, "cannot queue the handshake");
+}
+
+
+/* One command of the handshake, queued first: its answer is awaited. */
+
+static ngx_http_helicone_redis_op_t *
+ngx_http_helicone_redis_handshake_op(ngx_http_helicone_redis_t *redis,
+    ngx_uint_t argc, const char **argv, size_t *lens)
+{
+    if (ngx_http_helicone_redis_queue(redis, argc, argv, lens, NULL, NULL,
+                                      NULL, NULL, 1)
+        != NGX_AGAIN)
+    {
+        return NULL;
+    }
+
+    redis->handshake++;
+
+    return ngx_queue_data(ngx_queue_last(&redis->ops),
+                          ngx_http_helicone_redis_op_t, queue);
 }
 
 
