@@ -220,6 +220,11 @@ ngx_http_helicone_redis_exit_worker(ngx_http_helicone_redis_t *redis)
         ngx_free(redis->out);
         redis->out = NULL;
     }
+
+    if (redis->ssl_session) {
+        ngx_ssl_free_session(redis->ssl_session);
+        redis->ssl_session = NULL;
+    }
 }
 
 

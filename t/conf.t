@@ -188,6 +188,25 @@ my @bad = (
       . 'password=file:/nonexistent/pw;', '', undef, {},
       qr/\[emerg\].*open\(\) "\/nonexistent\/pw" failed/ ],
 
+    [ 'redis sentinels with a port for the master',
+      'helicone_store redis url=redis://mymaster:6379 '
+      . 'sentinels=127.0.0.1:26379;', '', undef, {},
+      qr/\[emerg\].*its host is the master's name, without a port/ ],
+
+    [ 'redis sentinels over TLS without tls_name',
+      'helicone_store redis url=rediss://mymaster '
+      . 'sentinels=127.0.0.1:26379;', '', undef, {},
+      qr/\[emerg\].*with sentinels= needs tls_name=/ ],
+
+    [ 'redis cluster with a database',
+      'helicone_store redis url=redis://127.0.0.1:6379/2 cluster=on;', '',
+      undef, {}, qr/\[emerg\].*a Redis Cluster has only database 0/ ],
+
+    [ 'redis cluster and sentinels',
+      'helicone_store redis url=redis://mymaster cluster=on '
+      . 'sentinels=127.0.0.1:26379;', '', undef, {},
+      qr/\[emerg\].*takes sentinels= or cluster=on, not both/ ],
+
     [ 'redis url with a bad database',
       'helicone_store redis url=redis://127.0.0.1:6379/x;', '', undef, {},
       qr/\[emerg\].*invalid database in redis url/ ],
