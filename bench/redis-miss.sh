@@ -256,12 +256,15 @@ perl -e '
     }
     if ($v{1} && $v{1}{shm} && $v{1}{redis}) {
         printf "\nAt one connection Redis adds %.0f us to a request (difference of the "
-               . "mean latencies: two round trips, MGET then the rate-limit script).\n",
-               $v{1}{redis}[1] - $v{1}{shm}[1];
+               . "mean latencies; %.0f us of the p50s: two round trips, MGET then the "
+               . "rate-limit script).\n",
+               $v{1}{redis}[1] - $v{1}{shm}[1], $v{1}{redis}[2] - $v{1}{shm}[2];
     }
     if ($v{1} && $v{1}{redis} && $v{1}{"redis-tls"}) {
-        printf "TLS adds %.0f us more (redis-tls against redis, the same two round "
-               . "trips).\n", $v{1}{"redis-tls"}[1] - $v{1}{redis}[1];
+        printf "TLS adds %.0f us more (difference of the means; %.0f us of the p50s; "
+               . "redis-tls against redis, the same two round trips).\n",
+               $v{1}{"redis-tls"}[1] - $v{1}{redis}[1],
+               $v{1}{"redis-tls"}[2] - $v{1}{redis}[2];
     }
 ' "$table" "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$DURATION" "$ROUNDS" >"$report"
 echo "redis-miss: wrote $report"

@@ -104,13 +104,14 @@ ngx_http_helicone_redis_sentinel_conf(ngx_conf_t *cf,
     }
 
     link->conf->timeout = master->conf->timeout;
-    link->conf->url.len = sizeof("sentinels of \"\"") - 1 + master_name->len;
+    /* messages say "sentinels of mymaster" */
+    link->conf->url.len = sizeof("sentinels of ") - 1 + master_name->len;
     link->conf->url.data = ngx_pnalloc(cf->pool, link->conf->url.len);
     if (link->conf->url.data == NULL) {
         return NGX_ERROR;
     }
 
-    ngx_sprintf(link->conf->url.data, "sentinels of \"%V\"", master_name);
+    ngx_sprintf(link->conf->url.data, "sentinels of %V", master_name);
 
     link->addrs = addrs.elts;
     link->naddrs = addrs.nelts;
