@@ -171,7 +171,8 @@ static ngx_str_t  ngx_http_helicone_cache_put_lua = ngx_string(
 /*
  * helicone_store redis url=redis[s]://[user@]host[:port][/db]
  *     [password=env:VAR|file:path] [timeout=time] [tls_ca=file]
- *     [tls_cert=file tls_key=file] [tls_name=name] [prefix=string]
+ *     [tls_cert=file tls_key=file] [tls_name=name]
+ *     [sentinels=host:port,...] [cluster=on] [prefix=string]
  *     [zone=name:size];
  * the connection's parameters are redis_conf.c's.
  */
