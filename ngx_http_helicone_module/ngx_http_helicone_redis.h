@@ -29,6 +29,8 @@ typedef struct {
     ngx_str_t                            password_param;
     ngx_str_t                            timeout_param;
     ngx_str_t                            sentinels_param;
+    ngx_str_t                            sentinel_password_param;
+    ngx_str_t                            sentinel_password;
     ngx_str_t                            cluster_param;
     ngx_str_t                            user;       /* empty: no user */
     ngx_str_t                            password;   /* empty: no AUTH */

@@ -42,6 +42,8 @@ static ngx_http_helicone_redis_param_t  ngx_http_helicone_redis_params[] = {
       offsetof(ngx_http_helicone_redis_conf_t, timeout_param) },
     { ngx_string("sentinels="),
       offsetof(ngx_http_helicone_redis_conf_t, sentinels_param) },
+    { ngx_string("sentinel_password="),
+      offsetof(ngx_http_helicone_redis_conf_t, sentinel_password_param) },
     { ngx_string("cluster="),
       offsetof(ngx_http_helicone_redis_conf_t, cluster_param) },
     { ngx_string("tls_ca="),
@@ -163,6 +165,19 @@ ngx_http_helicone_redis_configure(ngx_conf_t *cf,
 
     if ((rc->tls_cert.len == 0) != (rc->tls_key.len == 0)) {
         return "needs both tls_cert= and tls_key=, or neither";
+    }
+
+    if (rc->sentinel_password_param.len) {
+        if (rc->sentinels_param.len == 0) {
+            return "has sentinel_password= without sentinels=";
+        }
+
+        if (ngx_http_helicone_redis_secret(cf, &rc->sentinel_password_param,
+                                           &rc->sentinel_password)
+            != NGX_OK)
+        {
+            return NGX_CONF_ERROR;
+        }
     }
 
     /* url=env:VAR: a managed service's URL, its password in it */

@@ -39,8 +39,8 @@ static void ngx_http_helicone_redis_sentinel_answer(void *data,
 
 /*
  * sentinels=host:port,host:port...: resolved now; the master's name is
- * the URL's host. The link to the sentinels shares the master's timeout
- * and sends no AUTH and no TLS.
+ * the URL's host. The link to the sentinels shares the master's timeout,
+ * logs in with sentinel_password= if given, and uses no TLS.
  */
 
 ngx_int_t
@@ -104,6 +104,7 @@ ngx_http_helicone_redis_sentinel_conf(ngx_conf_t *cf,
     }
 
     link->conf->timeout = master->conf->timeout;
+    link->conf->password = master->conf->sentinel_password;
     /* messages say "sentinels of mymaster" */
     link->conf->url.len = sizeof("sentinels of ") - 1 + master_name->len;
     link->conf->url.data = ngx_pnalloc(cf->pool, link->conf->url.len);

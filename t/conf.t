@@ -198,6 +198,11 @@ my @bad = (
       . 'sentinels=127.0.0.1:26379;', '', undef, {},
       qr/\[emerg\].*with sentinels= needs tls_name=/ ],
 
+    [ 'redis sentinel password without sentinels',
+      'helicone_store redis url=redis://127.0.0.1 '
+      . 'sentinel_password=env:HOME;', '', undef, {},
+      qr/\[emerg\].*has sentinel_password= without sentinels=/ ],
+
     [ 'redis cluster with a database',
       'helicone_store redis url=redis://127.0.0.1:6379/2 cluster=on;', '',
       undef, {}, qr/\[emerg\].*a Redis Cluster has only database 0/ ],

@@ -1,10 +1,10 @@
 #!/usr/bin/perl
 
 # Tests for the Redis store behind Sentinel: one master, one replica,
-# three sentinels; the gateway asks the sentinels for the master, and a
-# SENTINEL FAILOVER under a small load moves it to the new master with
-# no reload: no request waits past the store's timeout meanwhile, and
-# limits and the cache work on the new master.
+# three sentinels that want a password; the gateway asks the sentinels
+# for the master, and a SENTINEL FAILOVER under a small load moves it to
+# the new master with no reload: no request waits past the store's
+# timeout meanwhile, and limits and the cache work on the new master.
 
 use strict;
 use warnings;
@@ -30,8 +30,13 @@ my $replica = HgRedis->start($t, name => 'replica',
                              args => [ '--replicaof', '127.0.0.1',
                                        $t->port('master') ]);
 
-my @sentinels = map { HgRedis->sentinel($t, "sentinel$_", $master->port) }
-                1 .. 3;
+# the sentinels want a password, from the environment
+$ENV{HG_TEST_SENTINEL_PW} = 'sentinel-secret-1';
+
+my @sentinels = map {
+    HgRedis->sentinel($t, "sentinel$_", $master->port,
+                      password => 'sentinel-secret-1')
+} 1 .. 3;
 
 # the sentinels know the replica, in sync, and each other: a failover
 # can start
@@ -59,6 +64,7 @@ http {
     helicone_provider openai url=http://127.0.0.1:%%PORT_openai%% auth=none;
     helicone_auth off;
     helicone_store redis url=redis://mymaster sentinels=$list
+                   sentinel_password=env:HG_TEST_SENTINEL_PW
                    timeout=${timeout}ms;
     helicone_log file path=%%DIR%%/helicone.jsonl;
 
@@ -209,6 +215,7 @@ is(scalar @bad, 0, 'load - all answered') or diag(join "\n", @bad[0 .. 4]);
 ok($slowest < $bound, "load - the slowest took ${slowest}s (< ${bound}s)");
 
 $t->stop;
+unlike($t->error_log, qr/sentinel-secret/, 'the sentinels\' password not logged');
 $t->check_no_alerts;
 
 done_testing;

@@ -184,20 +184,28 @@ sub sentinel_available {
 }
 
 # A redis-sentinel watching the master on $master_port as "mymaster",
-# quick to act: down after 1 s, quorum 2. Its config file is its own
-# (Sentinel rewrites it). cmd() talks to it as to any Redis.
+# quick to act: down after 1 s, quorum 2; password => ... for clients
+# and the other sentinels. Its config file is its own (Sentinel rewrites
+# it). cmd() talks to it as to any Redis.
 sub sentinel {
-    my ($class, $t, $name, $master_port) = @_;
+    my ($class, $t, $name, $master_port, %opt) = @_;
 
-    my $self = bless { t => $t, name => $name }, $class;
+    my $self = bless { t => $t, name => $name,
+                       password => $opt{password} }, $class;
     $self->{port} = $t->port($name);
+
+    # a password: the clients' and the other sentinels' to give
+    my $auth = defined $opt{password}
+               ? "requirepass $opt{password}\n"
+                 . "sentinel sentinel-pass $opt{password}\n"
+               : '';
 
     $t->write_file("$name.conf", <<"EOF");
 port $self->{port}
 bind 127.0.0.1
 daemonize no
 dir ${\ $t->dir}
-sentinel monitor mymaster 127.0.0.1 $master_port 2
+${auth}sentinel monitor mymaster 127.0.0.1 $master_port 2
 sentinel down-after-milliseconds mymaster 1000
 sentinel failover-timeout mymaster 10000
 sentinel parallel-syncs mymaster 1
