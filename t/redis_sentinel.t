@@ -218,4 +218,54 @@ $t->stop;
 unlike($t->error_log, qr/sentinel-secret/, 'the sentinels\' password not logged');
 $t->check_no_alerts;
 
+# ------------------------------------------------------------- stale
+
+# a sentinel that names a replica: ROLE says so, nothing is written to it
+
+my $stale = HgRedis->start($t, name => 'stale',
+                           args => [ '--replicaof', '127.0.0.1',
+                                     $replica->port ]);
+my ($fake) = HgRedis->fake_sentinel($t, 'fake', $stale->port);
+
+my $s = HgTest->new;
+
+$s->mock_llm('openai2');
+
+$s->write_config($s->conf_head . <<"EOF");
+http {
+    %%HTTP_HEAD%%
+    helicone_provider openai url=http://127.0.0.1:%%PORT_openai2%% auth=none;
+    helicone_auth off;
+    helicone_store redis url=redis://mymaster sentinels=127.0.0.1:$fake
+                   timeout=${timeout}ms;
+    helicone_log file path=%%DIR%%/helicone.jsonl;
+
+    server {
+        listen 127.0.0.1:%%PORT_gw%%;
+        include %%ATTEMPT_CONF%%;
+
+        location /v1/ {
+            helicone_pass gateway;
+            helicone_ratelimit "1;w=60;s=user";
+        }
+    }
+}
+EOF
+
+$s->run;
+
+ok($s->wait_log(qr/\[error\].*helicone redis: "redis:\/\/mymaster" is not the master yet/,
+                timeout => 10),
+   'stale - a replica named: refused, told');
+
+is(join(' ', map {
+       $s->chat(port => $s->port('gw'),
+                json => { model => 'gpt-4o-mini', user => 'stale',
+                          messages => [ { role => 'user',
+                                          content => 'hi' } ] })->{status}
+   } 1 .. 3), '200 200 200', 'stale - limits fail open');
+
+$s->stop;
+$s->check_no_alerts;
+
 done_testing;

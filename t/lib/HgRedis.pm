@@ -219,6 +219,53 @@ EOF
     return $self;
 }
 
+# A sentinel that names 127.0.0.1:$port as the master, whatever it is:
+# a stale or lying one. Answers PING and SENTINEL only.
+sub fake_sentinel {
+    my ($class, $t, $name, $port) = @_;
+    my $listen = $t->port($name);
+
+    my $code = <<'EOF';
+use IO::Socket::INET; use IO::Select;
+my ($listen, $port) = @ARGV;
+my $l = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $listen,
+                              Listen => 16, ReuseAddr => 1) or die $!;
+my $sel = IO::Select->new($l);
+my %buf;
+while (1) {
+    for my $s ($sel->can_read) {
+        if ($s == $l) { my $c = $l->accept; $sel->add($c) if $c; next }
+        my $n = sysread $s, my $chunk, 65536;
+        if (!$n) { $sel->remove($s); delete $buf{$s}; close $s; next }
+        $buf{$s} .= $chunk;
+        # whole commands: *N then N bulk strings
+        while ($buf{$s} =~ /\A\*(\d+)\r\n/) {
+            my ($argc, $pos, @argv) = ($1, length $&);
+            for (1 .. $argc) {
+                last unless substr($buf{$s}, $pos) =~ /\A\$(\d+)\r\n/;
+                my $len = $1;
+                $pos += length $&;
+                last if length($buf{$s}) < $pos + $len + 2;
+                push @argv, substr($buf{$s}, $pos, $len);
+                $pos += $len + 2;
+            }
+            last if @argv < $argc;
+            substr($buf{$s}, 0, $pos) = '';
+            print {$s} uc($argv[0]) eq 'SENTINEL'
+                ? "*2\r\n\$9\r\n127.0.0.1\r\n\$" . length($port)
+                  . "\r\n$port\r\n"
+                : "+PONG\r\n";
+        }
+    }
+}
+EOF
+
+    my $pid = $t->spawn($^X, '-e', $code, $listen, $port);
+    $t->wait_port($listen, timeout => 5) or die "fake sentinel not up\n";
+
+    return ($listen, $pid);
+}
+
 # A private CA in the test's directory, and files signed by it:
 # pki($t, 'ca') makes ca.crt/ca.key; pki($t, 'redis', ca => 'ca',
 # san => 'DNS:redis.test') makes redis.crt/redis.key. Returns the paths.
