@@ -124,33 +124,8 @@ $ENV{HG_TEST_REDIS_URL} = "redis://gateway:acl-secret-1\@127.0.0.1:$acl_port";
 
 sub acl_gateway {
     my ($store) = @_;
-    my $g = HgTest->new;
-
-    $g->mock_llm('openai3');
-
-    $g->write_config($g->conf_head . <<"EOF2");
-http {
-    %%HTTP_HEAD%%
-    helicone_provider openai url=http://127.0.0.1:%%PORT_openai3%% auth=none;
-    helicone_auth off;
-    helicone_store redis $store timeout=2s;
-    helicone_log file path=%%DIR%%/helicone.jsonl;
-
-    server {
-        listen 127.0.0.1:%%PORT_gw%%;
-        include %%ATTEMPT_CONF%%;
-
-        location /v1/ {
-            helicone_pass gateway;
-            helicone_ratelimit "1;w=60";
-        }
-    }
-}
-EOF2
-
-    $g->run;
-
-    return $g;
+    return HgRedis->gateway("$store timeout=2s", limit => '1;w=60',
+                            mock => 'openai3');
 }
 
 for my $case ([ 'acl user, password file',

@@ -45,52 +45,13 @@ ok($t->wait_for(sub {
 
 my $seed = $nodes[0]->port;
 
-$t->mock_llm('openai');
+HgRedis->gateway("url=redis://127.0.0.1:$seed cluster=on timeout=2s",
+                 t => $t);
 
-$t->write_config($t->conf_head . <<"EOF");
-http {
-    %%HTTP_HEAD%%
-    helicone_provider openai url=http://127.0.0.1:%%PORT_openai%% auth=none;
-    helicone_auth off;
-    helicone_store redis url=redis://127.0.0.1:$seed cluster=on timeout=2s;
-    helicone_log file path=%%DIR%%/helicone.jsonl;
+my $cache = [ [ 'Helicone-Cache-Enabled', 'true' ] ];
 
-    server {
-        listen 127.0.0.1:%%PORT_gw%%;
-        include %%ATTEMPT_CONF%%;
-
-        location /v1/ {
-            helicone_pass gateway;
-            helicone_ratelimit "2;w=60;s=user";
-        }
-
-        location = /metrics { helicone_metrics; }
-    }
-}
-EOF
-
-$t->run;
-
-my $gw = $t->port('gw');
-my $cache = [ [ "Helicone-Cache-Enabled", "true" ] ];
-
-sub call {
-    my (%a) = @_;
-    return $t->chat(port => $gw, headers => $a{headers} // [],
-                    json => { model => 'gpt-4o-mini', user => $a{user},
-                              messages => [ { role => 'user',
-                                              content => $a{content}
-                                                         // 'hi' } ] });
-}
-
-sub metric {
-    my ($name) = @_;
-    my ($v) = ($t->http(port => $gw, path => '/metrics')->{body} // '')
-              =~ /^$name (\d+)$/m;
-    return $v // -1;
-}
-
-sub keys_on { map { [ $_, [ $_->keys('helicone:*') ] ] } @nodes }
+sub call { HgRedis->call($t, @_) }
+sub metric { HgRedis->metric($t, @_) }
 
 # ------------------------------------------------------------- spread
 

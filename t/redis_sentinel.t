@@ -56,56 +56,14 @@ ok($t->wait_for(sub {
 my $timeout = 500;
 my $list = join ',', map { '127.0.0.1:' . $_->port } @sentinels;
 
-$t->mock_llm('openai');
+HgRedis->gateway("url=redis://mymaster sentinels=$list "
+                 . 'sentinel_password=env:HG_TEST_SENTINEL_PW '
+                 . "timeout=${timeout}ms", t => $t, limit => '3;w=60;s=user');
 
-$t->write_config($t->conf_head . <<"EOF");
-http {
-    %%HTTP_HEAD%%
-    helicone_provider openai url=http://127.0.0.1:%%PORT_openai%% auth=none;
-    helicone_auth off;
-    helicone_store redis url=redis://mymaster sentinels=$list
-                   sentinel_password=env:HG_TEST_SENTINEL_PW
-                   timeout=${timeout}ms;
-    helicone_log file path=%%DIR%%/helicone.jsonl;
+my $cache = [ [ 'Helicone-Cache-Enabled', 'true' ] ];
 
-    server {
-        listen 127.0.0.1:%%PORT_gw%%;
-        include %%ATTEMPT_CONF%%;
-
-        location /v1/ {
-            helicone_pass gateway;
-            helicone_ratelimit "3;w=60;s=user";
-        }
-
-        location = /metrics { helicone_metrics; }
-    }
-}
-EOF
-
-$t->run;
-
-my $gw = $t->port('gw');
-my $cache = [ 'Helicone-Cache-Enabled', 'true' ];
-
-sub call {
-    my (%a) = @_;
-    my $h = delete $a{headers} // [];
-    my $to = delete $a{timeout};
-    return $t->chat(port => $gw, headers => $h,
-                    defined $to ? (timeout => $to) : (),
-                    json => { model => 'gpt-4o-mini',
-                              messages => [ { role => 'user',
-                                              content => $a{content}
-                                                         // 'hi' } ],
-                              user => $a{user} });
-}
-
-sub metric {
-    my ($name) = @_;
-    my ($v) = ($t->http(port => $gw, path => '/metrics')->{body} // '')
-              =~ /^$name (\d+)$/m;
-    return $v // -1;
-}
+sub call { HgRedis->call($t, @_) }
+sub metric { HgRedis->metric($t, @_) }
 
 sub limited {
     my ($user) = @_;
@@ -125,9 +83,9 @@ is(limited('u1'), '200 200 200 429', 'before - limited');
 is(scalar(() = eval { $master->keys('helicone:rl:*') }), 2,
    'before - buckets on the master');
 
-call(headers => [ $cache ], user => 'c', content => 'before');
+call(headers => $cache, user => 'c', content => 'before');
 ok($t->wait_for(sub {
-       (call(headers => [ $cache ], user => 'c', content => 'before')
+       (call(headers => $cache, user => 'c', content => 'before')
         ->{headers}{'helicone-cache'} // '') eq 'HIT' }),
    'before - cache hit');
 
@@ -146,7 +104,7 @@ if ($load == 0) {
     # about 50 a second (the debug log stays readable)
     my $end = time + 60;
     for (my $i = 0; $i < 1500 && !-e $stop && time < $end; $i++) {
-        my $r = call(headers => [ $cache ], user => 'load' . $i % 7,
+        my $r = call(headers => $cache, user => 'load' . $i % 7,
                      timeout => 10);
         printf {$fh} "%s %.3f\n", $r->{status} // 'none',
                $r->{elapsed} // 99;
@@ -191,9 +149,9 @@ ok($t->wait_for(sub {
        ((eval { $replica->cmd('ROLE') } // [])->[0] // '') eq 'master'
    }), 'after - the replica is the master');
 
-call(headers => [ $cache ], user => 'c', content => 'after');
+call(headers => $cache, user => 'c', content => 'after');
 ok($t->wait_for(sub {
-       (call(headers => [ $cache ], user => 'c', content => 'after')
+       (call(headers => $cache, user => 'c', content => 'after')
         ->{headers}{'helicone-cache'} // '') eq 'HIT' }),
    'after - cache hit, stored on the new master');
 
@@ -227,43 +185,15 @@ my $stale = HgRedis->start($t, name => 'stale',
                                      $replica->port ]);
 my ($fake) = HgRedis->fake_sentinel($t, 'fake', $stale->port);
 
-my $s = HgTest->new;
-
-$s->mock_llm('openai2');
-
-$s->write_config($s->conf_head . <<"EOF");
-http {
-    %%HTTP_HEAD%%
-    helicone_provider openai url=http://127.0.0.1:%%PORT_openai2%% auth=none;
-    helicone_auth off;
-    helicone_store redis url=redis://mymaster sentinels=127.0.0.1:$fake
-                   timeout=${timeout}ms;
-    helicone_log file path=%%DIR%%/helicone.jsonl;
-
-    server {
-        listen 127.0.0.1:%%PORT_gw%%;
-        include %%ATTEMPT_CONF%%;
-
-        location /v1/ {
-            helicone_pass gateway;
-            helicone_ratelimit "1;w=60;s=user";
-        }
-    }
-}
-EOF
-
-$s->run;
+my $s = HgRedis->gateway("url=redis://mymaster sentinels=127.0.0.1:$fake "
+                         . "timeout=${timeout}ms", limit => '1;w=60;s=user');
 
 ok($s->wait_log(qr/\[error\].*helicone redis: "redis:\/\/mymaster" is not the master yet/,
                 timeout => 10),
    'stale - a replica named: refused, told');
 
-is(join(' ', map {
-       $s->chat(port => $s->port('gw'),
-                json => { model => 'gpt-4o-mini', user => 'stale',
-                          messages => [ { role => 'user',
-                                          content => 'hi' } ] })->{status}
-   } 1 .. 3), '200 200 200', 'stale - limits fail open');
+is(join(' ', map { HgRedis->call($s, user => 'stale')->{status} } 1 .. 3),
+   '200 200 200', 'stale - limits fail open');
 
 $s->stop;
 $s->check_no_alerts;

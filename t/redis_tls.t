@@ -36,51 +36,11 @@ my $tls = $redis->tls_port;
 # a gateway whose store is rediss:// with these parameters
 sub gateway {
     my ($store) = @_;
-    my $g = HgTest->new;
-
-    $g->mock_llm('openai');
-
-    $g->write_config($g->conf_head . <<"EOF");
-http {
-    %%HTTP_HEAD%%
-    helicone_provider openai url=http://127.0.0.1:%%PORT_openai%% auth=none;
-    helicone_auth off;
-    helicone_store redis url=rediss://127.0.0.1:$tls timeout=2s $store;
-    helicone_log file path=%%DIR%%/helicone.jsonl;
-
-    server {
-        listen 127.0.0.1:%%PORT_gw%%;
-        include %%ATTEMPT_CONF%%;
-
-        location /v1/ {
-            helicone_pass gateway;
-            helicone_ratelimit "2;w=60;s=user";
-        }
-
-        location = /metrics { helicone_metrics; }
-    }
-}
-EOF
-
-    $g->run;
-
-    return $g;
+    return HgRedis->gateway("url=rediss://127.0.0.1:$tls timeout=2s $store");
 }
 
-sub call {
-    my ($g, $user) = @_;
-    return $g->chat(port => $g->port('gw'),
-                    json => { model => 'gpt-4o-mini', user => $user,
-                              messages => [ { role => 'user',
-                                              content => 'hi' } ] });
-}
-
-sub metric {
-    my ($g, $name) = @_;
-    my ($v) = ($g->http(port => $g->port('gw'), path => '/metrics')->{body}
-               // '') =~ /^$name (\d+)$/m;
-    return $v // -1;
-}
+sub call { my ($g, $user) = @_; HgRedis->call($g, user => $user) }
+sub metric { HgRedis->metric(@_) }
 
 # ------------------------------------------------------------- verified
 

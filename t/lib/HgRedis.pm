@@ -176,6 +176,67 @@ sub keys {
     return sort @{ $self->cmd('KEYS', $pattern // '*') };
 }
 
+# A gateway on a mock provider whose store is "helicone_store redis
+# $store", a per-user limit (limit => "2;w=60;s=user") on /v1/ and
+# metrics on /metrics; started. t => an HgTest to use, else a new one.
+sub gateway {
+    my ($class, $store, %opt) = @_;
+
+    require HgTest;
+
+    my $g = $opt{t} // HgTest->new;
+    my $limit = $opt{limit} // '2;w=60;s=user';
+    my $mock = $opt{mock} // 'openai';
+
+    $g->mock_llm($mock);
+
+    $g->write_config($g->conf_head . <<"EOF");
+http {
+    %%HTTP_HEAD%%
+    helicone_provider openai url=http://127.0.0.1:%%PORT_$mock%% auth=none;
+    helicone_auth off;
+    helicone_store redis $store;
+    helicone_log file path=%%DIR%%/helicone.jsonl;
+
+    server {
+        listen 127.0.0.1:%%PORT_gw%%;
+        include %%ATTEMPT_CONF%%;
+
+        location /v1/ {
+            helicone_pass gateway;
+            helicone_ratelimit "$limit";
+        }
+
+        location = /metrics { helicone_metrics; }
+    }
+}
+EOF
+
+    $g->run;
+
+    return $g;
+}
+
+# One chat request to that gateway: user, content ("hi"), headers,
+# timeout.
+sub call {
+    my ($class, $g, %a) = @_;
+    return $g->chat(port => $g->port('gw'), headers => $a{headers} // [],
+                    defined $a{timeout} ? (timeout => $a{timeout}) : (),
+                    json => { model => 'gpt-4o-mini', user => $a{user},
+                              messages => [ { role => 'user',
+                                              content => $a{content}
+                                                         // 'hi' } ] });
+}
+
+# A counter of that gateway's /metrics, -1 when absent.
+sub metric {
+    my ($class, $g, $name) = @_;
+    my ($v) = ($g->http(port => $g->port('gw'), path => '/metrics')->{body}
+               // '') =~ /^$name (\d+)$/m;
+    return $v // -1;
+}
+
 sub sentinel_available {
     for my $dir (split /:/, $ENV{PATH} // '') {
         return 1 if -x "$dir/redis-sentinel";
