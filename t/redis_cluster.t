@@ -24,24 +24,7 @@ plan(skip_all => 'module not built') unless $t->has_module;
 plan(skip_all => 'redis-server not installed') unless HgRedis->available;
 plan(skip_all => 'redis-cli not installed') unless -x '/usr/bin/redis-cli';
 
-my @nodes = map {
-    my $name = "node$_";
-    HgRedis->start($t, name => $name,
-                   args => [ '--cluster-enabled', 'yes',
-                             '--cluster-config-file',
-                             $t->path("$name-cluster.conf"),
-                             '--cluster-node-timeout', '2000',
-                             # the default, port + 10000, may not exist
-                             '--cluster-port', $t->port("$name-bus") ]);
-} 1 .. 3;
-
-my $out = `redis-cli --cluster create @{[ map { '127.0.0.1:' . $_->port } @nodes ]} --cluster-yes 2>&1`;
-is($?, 0, 'setup - cluster created') or diag($out);
-
-ok($t->wait_for(sub {
-       !grep { (eval { $_->cmd('CLUSTER', 'INFO') } // '')
-               !~ /cluster_state:ok/ } @nodes
-   }, timeout => 20, interval => 0.1), 'setup - cluster state ok');
+my @nodes = HgRedis->cluster($t, 3, 0);
 
 my $seed = $nodes[0]->port;
 

@@ -237,6 +237,35 @@ sub metric {
     return $v // -1;
 }
 
+# A Redis Cluster of $n nodes, $replicas replicas per master, made by
+# redis-cli --cluster create, its state ok. Returns the nodes (masters
+# first, as redis-cli assigns them), or dies.
+sub cluster {
+    my ($class, $t, $n, $replicas) = @_;
+
+    my @nodes = map {
+        my $name = "node$_";
+        $class->start($t, name => $name,
+                      args => [ '--cluster-enabled', 'yes',
+                                '--cluster-config-file',
+                                $t->path("$name-cluster.conf"),
+                                '--cluster-node-timeout', '2000',
+                                # the default, port + 10000, may not exist
+                                '--cluster-port', $t->port("$name-bus") ]);
+    } 1 .. $n;
+
+    my $list = join ' ', map { '127.0.0.1:' . $_->port } @nodes;
+    my $out = `redis-cli --cluster create $list --cluster-replicas $replicas --cluster-yes 2>&1`;
+    die "redis-cli --cluster create: $out" if $?;
+
+    $t->wait_for(sub {
+        !grep { (eval { $_->cmd('CLUSTER', 'INFO') } // '')
+                !~ /cluster_state:ok/ } @nodes
+    }, timeout => 20, interval => 0.1) or die "cluster state not ok\n";
+
+    return @nodes;
+}
+
 sub sentinel_available {
     for my $dir (split /:/, $ENV{PATH} // '') {
         return 1 if -x "$dir/redis-sentinel";
