@@ -42,7 +42,7 @@ LD_OPT      ?=
 DEB_BUILD   := nginx nginx-dev gcc make libssl-dev libpcre2-dev zlib1g-dev \
                libcjson-dev libhiredis-dev librdkafka-dev
 DEB_TEST    := perl openssl redis-server kcat curl clang libclang-rt-14-dev \
-               nodejs jq prometheus
+               nodejs jq prometheus redis-sentinel
 DEB_PACKAGE := debhelper dpkg-dev lintian
 DEB_BENCH   := wrk valgrind
 

@@ -2,7 +2,8 @@
 # The store on the miss path: the gateway with a cache lookup (every
 # request a miss: a random Helicone-Cache-Seed), a rate limit checked,
 # the response stored and the log written, on the shared-memory store vs
-# Redis on loopback. Run by `make bench` (after bench/cache-run) and by
+# Redis on loopback, plain and over TLS (rediss://, a test CA made here
+# with openssl). Run by `make bench` (after bench/cache-run) and by
 # `make bench-redis`.
 #
 #   sh bench/redis-miss.sh            # 2 rounds of 5s each, 32 and 1 conn
@@ -17,7 +18,8 @@
 # Prints, per store and connection count, the median req/s and mean
 # latency of the rounds; at one connection the difference of the means
 # is what Redis adds to one request (two round trips: MGET, then the
-# rate-limit script; the cache put and the log are not waited for).
+# rate-limit script; the cache put and the log are not waited for), and
+# redis-tls against redis what TLS adds to those round trips.
 
 set -eu
 
@@ -73,9 +75,23 @@ wait_port() {
     done
 }
 
+# a test CA and a certificate for "bench.test", for the TLS port
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=bench-ca \
+    -keyout "$dir/ca.key" -out "$dir/ca.crt" >/dev/null 2>&1
+openssl req -newkey rsa:2048 -nodes -subj /CN=bench.test \
+    -keyout "$dir/redis.key" -out "$dir/redis.csr" >/dev/null 2>&1
+echo "subjectAltName=DNS:bench.test" >"$dir/san.ext"
+openssl x509 -req -in "$dir/redis.csr" -CA "$dir/ca.crt" \
+    -CAkey "$dir/ca.key" -CAcreateserial -days 2 -extfile "$dir/san.ext" \
+    -out "$dir/redis.crt" >/dev/null 2>&1
+
 redis_port=$(port)
+redis_tls_port=$(port)
 "$REDIS_SERVER" --port "$redis_port" --bind 127.0.0.1 --save '' \
-    --appendonly no --dir "$dir" >"$dir/redis.out" 2>&1 &
+    --appendonly no --dir "$dir" --tls-port "$redis_tls_port" \
+    --tls-cert-file "$dir/redis.crt" --tls-key-file "$dir/redis.key" \
+    --tls-ca-cert-file "$dir/ca.crt" --tls-auth-clients no \
+    >"$dir/redis.out" 2>&1 &
 pids="$pids $!"
 wait_port "$redis_port"
 
@@ -125,11 +141,24 @@ EOF
 
 shm_port=$(port)
 redis_gw_port=$(port)
+tls_gw_port=$(port)
 
 gateway shm "helicone_store shm zone=bench:64m;" "$shm_port" \
     "server { listen 127.0.0.1:$mock_port; location / { helicone_mock; } }"
 gateway redis "helicone_store redis url=redis://127.0.0.1:$redis_port;" \
     "$redis_gw_port" ""
+gateway redis-tls "helicone_store redis url=rediss://127.0.0.1:$redis_tls_port
+    tls_ca=$dir/ca.crt tls_name=bench.test;" "$tls_gw_port" ""
+
+stores="shm redis redis-tls"
+
+port_of() {
+    case $1 in
+    shm) echo "$shm_port" ;;
+    redis) echo "$redis_gw_port" ;;
+    redis-tls) echo "$tls_gw_port" ;;
+    esac
+}
 
 cat >"$dir/miss.lua" <<'EOF'
 wrk.method = "POST"
@@ -166,28 +195,28 @@ run() {
 }
 
 table=$dir/table.txt
-echo "store   conns   req/s   mean_us  p50_us  p99_us  (median of $ROUNDS)" \
+echo "store     conns   req/s   mean_us  p50_us  p99_us  (median of $ROUNDS)" \
     | tee "$table"
 
 for c in $CONNECTIONS; do
-    run "$shm_port" "$c" "$WARMUP" >/dev/null      # warm-up
-    run "$redis_gw_port" "$c" "$WARMUP" >/dev/null
-
-    : >"$dir/shm.$c"
-    : >"$dir/redis.$c"
+    for s in $stores; do
+        run "$(port_of "$s")" "$c" "$WARMUP" >/dev/null      # warm-up
+        : >"$dir/$s.$c"
+    done
 
     r=0
     while [ $r -lt "$ROUNDS" ]; do
-        run "$shm_port" "$c" >>"$dir/shm.$c"
-        run "$redis_gw_port" "$c" >>"$dir/redis.$c"
+        for s in $stores; do
+            run "$(port_of "$s")" "$c" >>"$dir/$s.$c"
+        done
         r=$((r + 1))
     done
 
-    for s in shm redis; do
+    for s in $stores; do
         sort -n "$dir/$s.$c" | awk -v s="$s" -v c="$c" -v n="$ROUNDS" '
             { rps[NR] = $1; mean[NR] = $2; p50[NR] = $3; p99[NR] = $4 }
             END { m = int((n + 1) / 2);
-                  printf "%-7s %5d %7d %9.0f %7.0f %7.0f\n",
+                  printf "%-9s %5d %7d %9.0f %7.0f %7.0f\n",
                          s, c, rps[m], mean[m], p50[m], p99[m] }' | tee -a "$table"
     done
 done
@@ -207,17 +236,18 @@ perl -e '
         my ($s, $c, $rps, $mean, $p50, $p99) = split;
         $v{$c}{$s} = [$rps, $mean, $p50, $p99];
     }
-    print "# Benchmark: Redis vs shm store on the miss path (bench/redis-miss.sh)\n\n";
+    print "# Benchmark: Redis (plain, TLS) vs shm store on the miss path (bench/redis-miss.sh)\n\n";
     printf "- date: %s; wrk -t1 -d%s, %s interleaved rounds per connection count, "
            . "the round with the median req/s (the lower for an even count)\n", $stamp, $duration, $rounds;
     print "- every request a cache miss (random Helicone-Cache-Seed): cache lookup, "
           . "rate-limit check, response stored, log written (file, buffered); "
           . "one nginx worker; helicone_auth off; backend: helicone_mock in the same nginx; "
-          . "Redis (redis-server) on loopback\n\n";
+          . "Redis (redis-server) on loopback; redis-tls: the same server'"'"'s TLS port "
+          . "(rediss://, TLS 1.3, certificate verified)\n\n";
     print "| store | conns | req/s | ratio to shm | mean | p50 | p99 |\n";
     print "|---|---:|---:|---:|---:|---:|---:|\n";
     for my $c (sort { $b <=> $a } keys %v) {
-        for my $s (qw(shm redis)) {
+        for my $s (qw(shm redis redis-tls)) {
             my $r = $v{$c}{$s} or next;
             printf "| %s | %d | %d | %.3f | %.0f us | %.0f us | %.0f us |\n",
                    $s, $c, $r->[0], $r->[0] / ($v{$c}{shm}[0] || 1),
@@ -226,8 +256,15 @@ perl -e '
     }
     if ($v{1} && $v{1}{shm} && $v{1}{redis}) {
         printf "\nAt one connection Redis adds %.0f us to a request (difference of the "
-               . "mean latencies: two round trips, MGET then the rate-limit script).\n",
-               $v{1}{redis}[1] - $v{1}{shm}[1];
+               . "mean latencies; %.0f us of the p50s: two round trips, MGET then the "
+               . "rate-limit script).\n",
+               $v{1}{redis}[1] - $v{1}{shm}[1], $v{1}{redis}[2] - $v{1}{shm}[2];
+    }
+    if ($v{1} && $v{1}{redis} && $v{1}{"redis-tls"}) {
+        printf "TLS adds %.0f us more (difference of the means; %.0f us of the p50s; "
+               . "redis-tls against redis, the same two round trips).\n",
+               $v{1}{"redis-tls"}[1] - $v{1}{redis}[1],
+               $v{1}{"redis-tls"}[2] - $v{1}{redis}[2];
     }
 ' "$table" "$(date -u '+%Y-%m-%d %H:%M:%S UTC')" "$DURATION" "$ROUNDS" >"$report"
 echo "redis-miss: wrote $report"

@@ -126,6 +126,18 @@ static ngx_http_helicone_counter_t  ngx_http_helicone_counters[] = {
       "Store operations Redis did not answer.",
       offsetof(ngx_http_helicone_metrics_t,
                events[NGX_HTTP_HELICONE_REDIS_FAILED]) },
+    { "helicone_redis_tls_resumed_total",
+      "TLS connections to Redis that resumed an earlier session.",
+      offsetof(ngx_http_helicone_metrics_t,
+               events[NGX_HTTP_HELICONE_REDIS_TLS_RESUMED]) },
+    { "helicone_redis_master_switches_total",
+      "Times a worker moved to another master named by Sentinel.",
+      offsetof(ngx_http_helicone_metrics_t,
+               events[NGX_HTTP_HELICONE_REDIS_MASTER_SWITCHED]) },
+    { "helicone_redis_redirects_total",
+      "MOVED and ASK redirections followed in a Redis Cluster.",
+      offsetof(ngx_http_helicone_metrics_t,
+               events[NGX_HTTP_HELICONE_REDIS_REDIRECTED]) },
     { NULL, NULL, 0 }
 };
 

@@ -671,11 +671,13 @@ ngx_int_t ngx_http_helicone_store_put_ranked(ngx_shm_zone_t *zone,
     u_char *sha, ngx_str_t *value, time_t expires,
     ngx_http_helicone_store_rank_e rank);
 
-/* redis.c: a Redis connection per worker; the only file knowing RESP */
-ngx_http_helicone_redis_t *ngx_http_helicone_redis_create(ngx_conf_t *cf,
-    ngx_str_t *url);
-void ngx_http_helicone_redis_set(ngx_http_helicone_redis_t *redis,
-    ngx_str_t *password, ngx_msec_t timeout);
+/* redis.c: a Redis connection per worker; the only file knowing RESP;
+ * redis_conf.c: where it goes and how */
+ngx_http_helicone_redis_t *ngx_http_helicone_redis_create(ngx_conf_t *cf);
+ngx_int_t ngx_http_helicone_redis_param(ngx_conf_t *cf,
+    ngx_http_helicone_redis_t *redis, ngx_str_t *value);
+char *ngx_http_helicone_redis_configure(ngx_conf_t *cf,
+    ngx_http_helicone_redis_t *redis);
 ngx_http_helicone_redis_script_t *ngx_http_helicone_redis_script(
     ngx_conf_t *cf, ngx_http_helicone_redis_t *redis, ngx_str_t *text);
 ngx_int_t ngx_http_helicone_redis_init_worker(
@@ -766,6 +768,9 @@ typedef enum {
     NGX_HTTP_HELICONE_KAFKA_REPLAYED,
     NGX_HTTP_HELICONE_KAFKA_DROPPED,
     NGX_HTTP_HELICONE_REDIS_FAILED,
+    NGX_HTTP_HELICONE_REDIS_TLS_RESUMED,
+    NGX_HTTP_HELICONE_REDIS_MASTER_SWITCHED,
+    NGX_HTTP_HELICONE_REDIS_REDIRECTED,
     NGX_HTTP_HELICONE_EVENT_COUNTERS
 } ngx_http_helicone_event_counter_e;
 

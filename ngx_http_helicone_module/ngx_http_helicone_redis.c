@@ -12,7 +12,7 @@
  * again after a backoff, and meanwhile operations fail at once.
  */
 
-#include "ngx_http_helicone_module.h"
+#include "ngx_http_helicone_redis.h"
 
 #include <hiredis/hiredis.h>
 #include <openssl/sha.h>
@@ -35,44 +35,11 @@ struct ngx_http_helicone_redis_op_s {
     char                                *cmd;        /* kept for the retry */
     size_t                               len;
     unsigned                             handshake:1;
+    unsigned                             role:1;     /* ROLE, a handshake's */
+    unsigned                             redirects:3; /* MOVED, ASK */
 };
 
 
-struct ngx_http_helicone_redis_s {
-    /* configuration */
-    ngx_str_t                            url;        /* for messages */
-    ngx_addr_t                           addr;
-    ngx_str_t                            password;   /* empty: no AUTH */
-    ngx_uint_t                           db;
-    ngx_msec_t                           timeout;
-    ngx_array_t                          scripts;    /* script pointers */
-
-    /* the worker's, from init_worker on */
-    ngx_connection_t                    *connection; /* NULL: closed */
-    ngx_peer_connection_t                peer;
-    redisReader                         *reader;
-    ngx_queue_t                          ops;        /* sent or to send */
-    ngx_queue_t                          free;       /* ops to reuse */
-    ngx_uint_t                           nops;
-    ngx_uint_t                           handshake;  /* answers awaited */
-    u_char                              *out;        /* bytes to send */
-    size_t                               out_len;
-    size_t                               out_sent;
-    size_t                               out_handshake; /* its bytes, first */
-    size_t                               out_size;
-    ngx_event_t                          timer;      /* earliest deadline */
-    ngx_event_t                          reconnect;
-    ngx_msec_t                           backoff;
-    ngx_log_t                            log;        /* of the connection */
-    time_t                               logged;     /* last trouble told */
-    ngx_uint_t                           failed;     /* ops, since then */
-    ngx_uint_t                           failed_total;
-    unsigned                             connected:1; /* TCP is up */
-    unsigned                             ready:1;    /* handshake done */
-    unsigned                             trouble:1;  /* since last ready */
-    unsigned                             told:1;     /* trouble was logged */
-    unsigned                             running:1;  /* init_worker ran */
-};
 
 
 static ngx_int_t ngx_http_helicone_redis_queue(
@@ -80,23 +47,41 @@ static ngx_int_t ngx_http_helicone_redis_queue(
     size_t *lens, ngx_http_helicone_redis_script_t *script,
     ngx_http_helicone_redis_handler_pt handler, void *data,
     ngx_http_helicone_redis_op_t **opp, ngx_uint_t handshake);
+static void ngx_http_helicone_redis_enqueue(ngx_http_helicone_redis_t *redis,
+    ngx_http_helicone_redis_op_t *op);
 static ngx_int_t ngx_http_helicone_redis_append(
     ngx_http_helicone_redis_t *redis, char *cmd, size_t len);
 static void ngx_http_helicone_redis_post_write(
     ngx_http_helicone_redis_t *redis);
 static void ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis);
+static ngx_http_helicone_redis_op_t *ngx_http_helicone_redis_handshake_op(
+    ngx_http_helicone_redis_t *redis, ngx_uint_t argc, const char **argv,
+    size_t *lens);
+static void ngx_http_helicone_redis_tls_handshake(
+    ngx_http_helicone_redis_t *redis, ngx_connection_t *c);
+static void ngx_http_helicone_redis_tls_handshaked(ngx_connection_t *c);
+static void ngx_http_helicone_redis_tls_save_session(ngx_connection_t *c);
 static void ngx_http_helicone_redis_write_handler(ngx_event_t *wev);
 static void ngx_http_helicone_redis_read_handler(ngx_event_t *rev);
 static ngx_int_t ngx_http_helicone_redis_replies(
     ngx_http_helicone_redis_t *redis, ngx_connection_t *c);
+static ngx_int_t ngx_http_helicone_redis_redirect(
+    ngx_http_helicone_redis_t *redis, ngx_http_helicone_redis_op_t *op,
+    redisReply *reply);
 static ngx_int_t ngx_http_helicone_redis_noscript(
     ngx_http_helicone_redis_t *redis, ngx_http_helicone_redis_op_t *op);
 static void ngx_http_helicone_redis_dispatch(ngx_http_helicone_redis_t *redis,
     ngx_http_helicone_redis_op_t *op, redisReply *reply);
 static void ngx_http_helicone_redis_handshake_done(
-    ngx_http_helicone_redis_t *redis, redisReply *reply);
+    ngx_http_helicone_redis_t *redis, redisReply *reply, ngx_uint_t role);
 static void ngx_http_helicone_redis_convert(redisReply *reply,
     ngx_http_helicone_redis_reply_t *out);
+static ngx_uint_t ngx_http_helicone_redis_nested(redisReply *reply);
+static void ngx_http_helicone_redis_convert_all(redisReply *reply,
+    ngx_http_helicone_redis_reply_t *r, ngx_http_helicone_redis_op_t *op,
+    ngx_http_helicone_redis_t *redis);
+static ngx_int_t ngx_http_helicone_redis_convert_tree(redisReply *reply,
+    ngx_http_helicone_redis_reply_t *r, ngx_pool_t *pool);
 static void ngx_http_helicone_redis_timer_handler(ngx_event_t *ev);
 static void ngx_http_helicone_redis_reconnect_handler(ngx_event_t *ev);
 static void ngx_http_helicone_redis_failure(ngx_http_helicone_redis_t *redis,
@@ -110,111 +95,6 @@ static void ngx_http_helicone_redis_trouble(ngx_http_helicone_redis_t *redis,
 
 
 static u_char  ngx_http_helicone_redis_buf[65536];
-
-
-/*
- * "redis://host[:port][/db]": the host is resolved now, once; requests
- * never wait for DNS. Returns NULL after logging why.
- */
-
-ngx_http_helicone_redis_t *
-ngx_http_helicone_redis_create(ngx_conf_t *cf, ngx_str_t *url)
-{
-    u_char                     *p, *last, *slash;
-    ngx_int_t                   db;
-    ngx_url_t                   u;
-    ngx_http_helicone_redis_t  *redis;
-
-    if (url->len < 8 || ngx_strncasecmp(url->data, (u_char *) "redis://", 8)
-                        != 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid redis url \"%V\": expected "
-                           "\"redis://host:port[/db]\"", url);
-        return NULL;
-    }
-
-    redis = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_redis_t));
-    if (redis == NULL) {
-        return NULL;
-    }
-
-    redis->url = *url;
-    redis->timeout = 100;
-
-    p = url->data + 8;
-    last = url->data + url->len;
-
-    ngx_memzero(&u, sizeof(ngx_url_t));
-
-    slash = ngx_strlchr(p, last, '/');
-
-    u.url.data = p;
-    u.url.len = (slash ? slash : last) - p;
-    u.default_port = 6379;
-
-    p += u.url.len;
-
-    if (p < last) {
-        /* "/db" */
-        db = (last - p > 1) ? ngx_atoi(p + 1, last - p - 1) : 0;
-
-        if (db == NGX_ERROR) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "invalid database in redis url \"%V\"", url);
-            return NULL;
-        }
-
-        redis->db = db;
-    }
-
-    if (u.url.len == 0 || ngx_strlchr(u.url.data, u.url.data + u.url.len, '@'))
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "invalid redis url \"%V\": expected "
-                           "\"redis://host:port[/db]\", a password goes in "
-                           "password=env:VAR", url);
-        return NULL;
-    }
-
-    if (ngx_parse_url(cf->pool, &u) != NGX_OK) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "%s in redis url \"%V\"",
-                           u.err ? u.err : "invalid host", url);
-        return NULL;
-    }
-
-    if (u.naddrs == 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "no address for redis url \"%V\"", url);
-        return NULL;
-    }
-
-    redis->addr = u.addrs[0];
-
-    if (ngx_array_init(&redis->scripts, cf->pool, 4,
-                       sizeof(ngx_http_helicone_redis_script_t *))
-        != NGX_OK)
-    {
-        return NULL;
-    }
-
-    return redis;
-}
-
-
-void
-ngx_http_helicone_redis_set(ngx_http_helicone_redis_t *redis,
-    ngx_str_t *password, ngx_msec_t timeout)
-{
-    if (password) {
-        redis->password = *password;
-    }
-
-    if (timeout) {
-        redis->timeout = timeout;
-    }
-}
 
 
 /*
@@ -234,7 +114,7 @@ ngx_http_helicone_redis_script(ngx_conf_t *cf,
         return NULL;
     }
 
-    p = ngx_array_push(&redis->scripts);
+    p = ngx_array_push(&redis->conf->scripts);
     if (p == NULL) {
         return NULL;
     }
@@ -257,11 +137,12 @@ ngx_http_helicone_redis_init_worker(ngx_http_helicone_redis_t *redis,
     redis->log = *cycle->log;
 
     /*
-     * nginx's own connect() and recv() messages would come on every
-     * try: ours say it once per interval; real trouble still shows
+     * nginx's own connect(), recv() and SSL messages (a refused client
+     * certificate is a [crit] SSL_read() there) would come on every try:
+     * ours say it once per interval. No debug bits either: with them
+     * every level passes. Our own debug messages go to the cycle's log.
      */
-    redis->log.log_level = NGX_LOG_CRIT
-                           | (cycle->log->log_level & NGX_LOG_DEBUG_ALL);
+    redis->log.log_level = NGX_LOG_ALERT;
     redis->log.next = NULL;
 
     ngx_queue_init(&redis->ops);
@@ -279,7 +160,22 @@ ngx_http_helicone_redis_init_worker(ngx_http_helicone_redis_t *redis,
     redis->backoff = NGX_HTTP_HELICONE_REDIS_BACKOFF_MIN;
     redis->running = 1;
 
+    if (redis->sentinel
+        && ngx_http_helicone_redis_sentinel_init_worker(redis->sentinel,
+                                                        cycle)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     ngx_http_helicone_redis_connect(redis);
+
+    if (redis->cluster && !redis->node
+        && ngx_http_helicone_redis_cluster_init_worker(redis->cluster, cycle)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
 
     return NGX_OK;
 }
@@ -301,6 +197,14 @@ ngx_http_helicone_redis_exit_worker(ngx_http_helicone_redis_t *redis)
 
     ngx_http_helicone_redis_close(redis, 0);
 
+    if (redis->sentinel) {
+        ngx_http_helicone_redis_sentinel_exit_worker(redis->sentinel);
+    }
+
+    if (redis->cluster && !redis->node) {
+        ngx_http_helicone_redis_cluster_exit_worker(redis->cluster);
+    }
+
     if (redis->reconnect.timer_set) {
         ngx_del_timer(&redis->reconnect);
     }
@@ -315,6 +219,11 @@ ngx_http_helicone_redis_exit_worker(ngx_http_helicone_redis_t *redis)
     if (redis->out) {
         ngx_free(redis->out);
         redis->out = NULL;
+    }
+
+    if (redis->ssl_session) {
+        ngx_ssl_free_session(redis->ssl_session);
+        redis->ssl_session = NULL;
     }
 }
 
@@ -345,8 +254,35 @@ ngx_http_helicone_redis_command(ngx_http_helicone_redis_t *redis,
         lens[i] = argv[i].len;
     }
 
+    if (redis->cluster && argc > 1) {
+        /* our commands name their key first: GET key, MGET keys... */
+        redis = ngx_http_helicone_redis_cluster_route(redis->cluster,
+                                                      &argv[1]);
+    }
+
     return ngx_http_helicone_redis_queue(redis, argc, args, lens, NULL,
                                          handler, data, opp, 0);
+}
+
+
+/* A command to this very server, a Cluster's node or not. */
+
+ngx_int_t
+ngx_http_helicone_redis_direct(ngx_http_helicone_redis_t *redis,
+    ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_helicone_redis_handler_pt handler, void *data)
+{
+    ngx_int_t                           rc;
+    ngx_http_helicone_redis_cluster_t  *cluster;
+
+    cluster = redis->cluster;
+    redis->cluster = NULL;
+
+    rc = ngx_http_helicone_redis_command(redis, argc, argv, handler, data,
+                                         NULL);
+    redis->cluster = cluster;
+
+    return rc;
 }
 
 
@@ -378,6 +314,11 @@ ngx_http_helicone_redis_eval(ngx_http_helicone_redis_t *redis,
     for (i = 0; i < argc; i++) {
         args[i + 3] = (const char *) argv[i].data;
         lens[i + 3] = argv[i].len;
+    }
+
+    if (redis->cluster && nkeys) {
+        redis = ngx_http_helicone_redis_cluster_route(redis->cluster,
+                                                      &argv[0]);
     }
 
     return ngx_http_helicone_redis_queue(redis, argc + 3, args, lens, script,
@@ -454,11 +395,15 @@ ngx_http_helicone_redis_queue(ngx_http_helicone_redis_t *redis,
 
     op->handler = handler;
     op->data = data;
-    op->deadline = ngx_current_msec + redis->timeout;
+    op->deadline = ngx_current_msec + redis->conf->timeout;
     op->script = script;
     op->handshake = handshake;
+    op->role = 0;
 
-    if (script) {
+    op->redirects = 0;
+
+    if (script || redis->cluster) {
+        /* kept: sent again with EVAL on NOSCRIPT, or to another node */
         op->cmd = cmd;
         op->len = len;
 
@@ -467,24 +412,34 @@ ngx_http_helicone_redis_queue(ngx_http_helicone_redis_t *redis,
         redisFreeCommand(cmd);
     }
 
-    ngx_queue_insert_tail(&redis->ops, &op->queue);
-    redis->nops++;
-
-    if (!redis->timer.timer_set) {
-        ngx_add_timer(&redis->timer, redis->timeout);
-    }
-
-    ngx_http_helicone_redis_post_write(redis);
+    ngx_http_helicone_redis_enqueue(redis, op);
 
     if (opp) {
         *opp = op;
     }
 
-    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, &redis->log, 0,
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "helicone redis: queued %*s, %ui pending",
                    ngx_min(lens[0], 16), argv[0], redis->nops);
 
     return NGX_AGAIN;
+}
+
+
+/* The op's command is in the output: its answer is awaited. */
+
+static void
+ngx_http_helicone_redis_enqueue(ngx_http_helicone_redis_t *redis,
+    ngx_http_helicone_redis_op_t *op)
+{
+    ngx_queue_insert_tail(&redis->ops, &op->queue);
+    redis->nops++;
+
+    if (!redis->timer.timer_set) {
+        ngx_add_timer(&redis->timer, redis->conf->timeout);
+    }
+
+    ngx_http_helicone_redis_post_write(redis);
 }
 
 
@@ -539,7 +494,9 @@ ngx_http_helicone_redis_post_write(ngx_http_helicone_redis_t *redis)
 
     c = redis->connection;
 
-    if (c && redis->connected && !c->write->posted) {
+    if (c && redis->connected && (c->ssl == NULL || c->ssl->handshaked)
+        && !c->write->posted)
+    {
         ngx_post_event(c->write, &ngx_posted_events);
     }
 }
@@ -555,7 +512,23 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
     ngx_uint_t                          i;
     const char                         *args[3];
     ngx_connection_t                   *c;
+    ngx_http_helicone_redis_op_t       *op;
     ngx_http_helicone_redis_script_t  **scripts;
+
+    if (redis->sentinel) {
+        rc = ngx_http_helicone_redis_sentinel_locate(redis->sentinel);
+
+        if (rc == NGX_AGAIN) {
+            /* the answer connects */
+            return;
+        }
+
+        if (rc == NGX_ERROR) {
+            ngx_http_helicone_redis_failure(redis, 0,
+                                            "has no sentinel to ask");
+            return;
+        }
+    }
 
     ngx_memzero(&redis->peer, sizeof(ngx_peer_connection_t));
 
@@ -582,7 +555,13 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
     c->write->handler = ngx_http_helicone_redis_write_handler;
 
     redis->connection = c;
-    redis->connected = (rc == NGX_OK);
+    redis->connected = 0;
+
+    if (rc == NGX_OK) {
+        /* connected at once: the write handler goes on from there */
+        ngx_post_event(c->write, &ngx_posted_events);
+    }
+
     redis->ready = 0;
     redis->handshake = 0;
     redis->out_len = 0;
@@ -597,41 +576,54 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
 
     /* the handshake goes first; operations queued meanwhile follow it */
 
-    if (redis->password.len) {
-        args[0] = "AUTH";
-        lens[0] = 4;
-        args[1] = (const char *) redis->password.data;
-        lens[1] = redis->password.len;
+    if (redis->conf->password.len) {
+        /* AUTH [user] password: an ACL user, or "default" */
+        i = 0;
+        args[i] = "AUTH";
+        lens[i++] = 4;
 
-        if (ngx_http_helicone_redis_queue(redis, 2, args, lens, NULL, NULL,
-                                          NULL, NULL, 1)
-            != NGX_AGAIN)
-        {
-            goto failed;
+        if (redis->conf->user.len) {
+            args[i] = (const char *) redis->conf->user.data;
+            lens[i++] = redis->conf->user.len;
         }
 
-        redis->handshake++;
+        args[i] = (const char *) redis->conf->password.data;
+        lens[i++] = redis->conf->password.len;
+
+        op = ngx_http_helicone_redis_handshake_op(redis, i, args, lens);
+        if (op == NULL) {
+            goto failed;
+        }
     }
 
-    if (redis->db) {
+    if (redis->conf->db) {
         args[0] = "SELECT";
         lens[0] = 6;
         args[1] = (const char *) n;
-        lens[1] = ngx_sprintf(n, "%ui", redis->db) - n;
+        lens[1] = ngx_sprintf(n, "%ui", redis->conf->db) - n;
 
-        if (ngx_http_helicone_redis_queue(redis, 2, args, lens, NULL, NULL,
-                                          NULL, NULL, 1)
-            != NGX_AGAIN)
-        {
+        op = ngx_http_helicone_redis_handshake_op(redis, 2, args, lens);
+        if (op == NULL) {
+            goto failed;
+        }
+    }
+
+    if (redis->sentinel) {
+        /* Sentinel's answer may be stale: the server says what it is */
+        args[0] = "ROLE";
+        lens[0] = 4;
+
+        op = ngx_http_helicone_redis_handshake_op(redis, 1, args, lens);
+        if (op == NULL) {
             goto failed;
         }
 
-        redis->handshake++;
+        op->role = 1;
     }
 
-    scripts = redis->scripts.elts;
+    scripts = redis->conf->scripts.elts;
 
-    for (i = 0; i < redis->scripts.nelts; i++) {
+    for (i = 0; i < redis->conf->scripts.nelts; i++) {
         args[0] = "SCRIPT";
         lens[0] = 6;
         args[1] = "LOAD";
@@ -639,34 +631,26 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
         args[2] = (const char *) scripts[i]->text.data;
         lens[2] = scripts[i]->text.len;
 
-        if (ngx_http_helicone_redis_queue(redis, 3, args, lens, NULL, NULL,
-                                          NULL, NULL, 1)
-            != NGX_AGAIN)
-        {
+        op = ngx_http_helicone_redis_handshake_op(redis, 3, args, lens);
+        if (op == NULL) {
             goto failed;
         }
-
-        redis->handshake++;
     }
 
     if (redis->handshake == 0) {
         args[0] = "PING";
         lens[0] = 4;
 
-        if (ngx_http_helicone_redis_queue(redis, 1, args, lens, NULL, NULL,
-                                          NULL, NULL, 1)
-            != NGX_AGAIN)
-        {
+        op = ngx_http_helicone_redis_handshake_op(redis, 1, args, lens);
+        if (op == NULL) {
             goto failed;
         }
-
-        redis->handshake++;
     }
 
     /* operations queued from now on wait for the handshake's answers */
     redis->out_handshake = redis->out_len;
 
-    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &redis->log, 0,
+    ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                    "helicone redis: connecting to %V", &redis->addr.name);
 
     /* NGX_AGAIN: the write event tells when; the handshake's deadline
@@ -676,6 +660,129 @@ ngx_http_helicone_redis_connect(ngx_http_helicone_redis_t *redis)
 failed:
 
     ngx_http_helicone_redis_failure(redis, 0, "cannot queue the handshake");
+}
+
+
+/* One command of the handshake, queued first: its answer is awaited. */
+
+static ngx_http_helicone_redis_op_t *
+ngx_http_helicone_redis_handshake_op(ngx_http_helicone_redis_t *redis,
+    ngx_uint_t argc, const char **argv, size_t *lens)
+{
+    if (ngx_http_helicone_redis_queue(redis, argc, argv, lens, NULL, NULL,
+                                      NULL, NULL, 1)
+        != NGX_AGAIN)
+    {
+        return NULL;
+    }
+
+    redis->handshake++;
+
+    return ngx_queue_data(ngx_queue_last(&redis->ops),
+                          ngx_http_helicone_redis_op_t, queue);
+}
+
+
+/*
+ * TLS over the new TCP connection, on the event loop; the handshake's
+ * commands wait in the output until it is done. The handshake is
+ * bounded by the deadline of those commands, as any answer is.
+ */
+
+static void
+ngx_http_helicone_redis_tls_handshake(ngx_http_helicone_redis_t *redis,
+    ngx_connection_t *c)
+{
+    ngx_int_t  rc;
+
+    rc = ngx_http_helicone_redis_tls_start(redis->conf, c,
+                                           redis->ssl_session);
+
+    if (rc == NGX_ERROR) {
+        ngx_http_helicone_redis_failure(redis, 0, "TLS handshake failed");
+        return;
+    }
+
+    c->ssl->save_session = ngx_http_helicone_redis_tls_save_session;
+
+    if (rc == NGX_AGAIN) {
+        c->ssl->handler = ngx_http_helicone_redis_tls_handshaked;
+        return;
+    }
+
+    ngx_http_helicone_redis_tls_handshaked(c);
+}
+
+
+static void
+ngx_http_helicone_redis_tls_handshaked(ngx_connection_t *c)
+{
+    const char                 *why;
+    ngx_str_t                   detail;
+    ngx_http_helicone_redis_t  *redis;
+
+    redis = c->data;
+
+    if (!c->ssl->handshaked) {
+        ngx_http_helicone_redis_failure(redis, 0, "TLS handshake failed");
+        return;
+    }
+
+    why = ngx_http_helicone_redis_tls_verify(c);
+
+    if (why) {
+        detail.data = (u_char *) why;
+        detail.len = ngx_strlen(why);
+
+        /* told however often it happens: it will not pass by itself */
+        redis->logged = 0;
+        redis->trouble = 1;
+        ngx_http_helicone_redis_trouble(redis, NGX_LOG_ERR, 0,
+                                        "failed TLS verification:",
+                                        &detail);
+        ngx_http_helicone_redis_failure(redis, 0, NULL);
+        return;
+    }
+
+    ngx_log_debug2(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "helicone redis: TLS to %V, session %s",
+                   &redis->addr.name,
+                   SSL_session_reused(c->ssl->connection) ? "reused"
+                                                           : "new");
+
+    if (SSL_session_reused(c->ssl->connection)) {
+        ngx_http_helicone_metrics_count(
+                                  NGX_HTTP_HELICONE_REDIS_TLS_RESUMED);
+    }
+
+    c->read->handler = ngx_http_helicone_redis_read_handler;
+    c->write->handler = ngx_http_helicone_redis_write_handler;
+
+    /* the handshake's commands, and what was queued behind them */
+    ngx_http_helicone_redis_post_write(redis);
+}
+
+
+/* A session the server gave (TLS 1.3: after the handshake): kept. */
+
+static void
+ngx_http_helicone_redis_tls_save_session(ngx_connection_t *c)
+{
+    ngx_ssl_session_t          *session;
+    ngx_http_helicone_redis_t  *redis;
+
+    redis = c->data;
+
+    session = ngx_ssl_get_session(c);
+    if (session == NULL) {
+        return;
+    }
+
+    if (redis->ssl_session) {
+        ngx_ssl_free_session(redis->ssl_session);
+    }
+
+    redis->ssl_session = session;
 }
 
 
@@ -709,8 +816,13 @@ ngx_http_helicone_redis_write_handler(ngx_event_t *wev)
 
         redis->connected = 1;
 
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, &redis->log, 0,
+        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "helicone redis: connected to %V", &redis->addr.name);
+
+        if (redis->conf->ssl) {
+            ngx_http_helicone_redis_tls_handshake(redis, c);
+            return;
+        }
     }
 
     /*
@@ -772,7 +884,7 @@ ngx_http_helicone_redis_read_handler(ngx_event_t *rev)
 
     if (c->close) {
         /* worker_shutdown_timeout: the worker is going away */
-        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, &redis->log, 0,
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
                        "helicone redis: closed for shutdown");
         ngx_http_helicone_redis_close(redis, 1);
         return;
@@ -851,6 +963,14 @@ ngx_http_helicone_redis_replies(ngx_http_helicone_redis_t *redis,
             ngx_del_timer(&redis->timer);
         }
 
+        if (redis->cluster
+            && ((redisReply *) reply)->type == REDIS_REPLY_ERROR
+            && ngx_http_helicone_redis_redirect(redis, op, reply) == NGX_OK)
+        {
+            freeReplyObject(reply);
+            continue;
+        }
+
         if (op->script
             && ((redisReply *) reply)->type == REDIS_REPLY_ERROR
             && ((redisReply *) reply)->len >= 8
@@ -869,6 +989,118 @@ ngx_http_helicone_redis_replies(ngx_http_helicone_redis_t *redis,
             return NGX_DONE;
         }
     }
+}
+
+
+/*
+ * "MOVED <slot> <ip:port>" or "ASK <slot> <ip:port>": the operation goes
+ * to that node as it is, with its deadline (after ASKING for ASK); a
+ * MOVED updates the map. NGX_DECLINED: not a redirect; NGX_ERROR: cannot
+ * follow it (the error is the answer).
+ */
+
+static ngx_int_t
+ngx_http_helicone_redis_redirect(ngx_http_helicone_redis_t *redis,
+    ngx_http_helicone_redis_op_t *op, redisReply *reply)
+{
+    u_char                     *p, *last, *sp, *colon;
+    size_t                      lens[1];
+    ngx_int_t                   slot;
+    ngx_str_t                   ip, port;
+    ngx_uint_t                  ask;
+    ngx_addr_t                  addr;
+    ngx_pool_t                 *pool;
+    const char                 *args[1];
+    ngx_http_helicone_redis_t  *to;
+
+    p = (u_char *) reply->str;
+    last = p + reply->len;
+
+    if (reply->len > 6 && ngx_strncmp(p, "MOVED ", 6) == 0) {
+        ask = 0;
+        p += 6;
+
+    } else if (reply->len > 4 && ngx_strncmp(p, "ASK ", 4) == 0) {
+        ask = 1;
+        p += 4;
+
+    } else {
+        return NGX_DECLINED;
+    }
+
+    sp = ngx_strlchr(p, last, ' ');
+    if (sp == NULL) {
+        return NGX_ERROR;
+    }
+
+    slot = ngx_atoi(p, sp - p);
+
+    if (slot == NGX_ERROR || op->cmd == NULL || op->redirects == 7) {
+        return NGX_ERROR;
+    }
+
+    /* "ip:port", the port after the last colon (IPv6 comes bare) */
+
+    for (colon = last; colon > sp && colon[-1] != ':'; colon--) {
+        /* void */
+    }
+
+    ip.data = sp + 1;
+    ip.len = colon - 1 - ip.data;
+    port.data = colon;
+    port.len = last - colon;
+
+    pool = ngx_create_pool(NGX_MIN_POOL_SIZE, &redis->log);
+    if (pool == NULL) {
+        return NGX_ERROR;
+    }
+
+    to = NULL;
+
+    if (colon > sp + 1
+        && ngx_http_helicone_redis_parse_addr(pool, &ip, &port, &addr)
+           == NGX_OK)
+    {
+        to = ngx_http_helicone_redis_cluster_node(redis->cluster, &addr);
+    }
+
+    ngx_destroy_pool(pool);
+
+    if (to == NULL || to->connection == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (!ask) {
+        ngx_http_helicone_redis_cluster_moved(redis->cluster, slot, to);
+    }
+
+    if (ask) {
+        args[0] = "ASKING";
+        lens[0] = 6;
+
+        if (ngx_http_helicone_redis_queue(to, 1, args, lens, NULL, NULL,
+                                          NULL, NULL, 0)
+            != NGX_AGAIN)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    if (ngx_http_helicone_redis_append(to, op->cmd, op->len) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    ngx_log_debug3(NGX_LOG_DEBUG_HTTP, ngx_cycle->log, 0,
+                   "helicone redis: %s slot %i to %V",
+                   ask ? "ASK" : "MOVED", slot, &to->addr.name);
+
+    ngx_http_helicone_metrics_count(NGX_HTTP_HELICONE_REDIS_REDIRECTED);
+
+    op->redirects++;
+
+    ngx_http_helicone_redis_enqueue(to, op);
+
+    return NGX_OK;
 }
 
 
@@ -929,14 +1161,7 @@ ngx_http_helicone_redis_noscript(ngx_http_helicone_redis_t *redis,
     op->cmd = NULL;
     op->script = NULL;
 
-    ngx_queue_insert_tail(&redis->ops, &op->queue);
-    redis->nops++;
-
-    if (!redis->timer.timer_set) {
-        ngx_add_timer(&redis->timer, redis->timeout);
-    }
-
-    ngx_http_helicone_redis_post_write(redis);
+    ngx_http_helicone_redis_enqueue(redis, op);
 
     return NGX_OK;
 }
@@ -947,12 +1172,13 @@ ngx_http_helicone_redis_dispatch(ngx_http_helicone_redis_t *redis,
     ngx_http_helicone_redis_op_t *op, redisReply *reply)
 {
     ngx_str_t                        msg;
-    ngx_uint_t                       i;
+    ngx_uint_t                       i, role;
     ngx_http_helicone_redis_reply_t  r, elts[NGX_HTTP_HELICONE_REDIS_ELTS];
 
     if (op->handshake) {
+        role = op->role;
         ngx_http_helicone_redis_free_op(redis, op);
-        ngx_http_helicone_redis_handshake_done(redis, reply);
+        ngx_http_helicone_redis_handshake_done(redis, reply, role);
         return;
     }
 
@@ -975,6 +1201,15 @@ ngx_http_helicone_redis_dispatch(ngx_http_helicone_redis_t *redis,
     }
 
     ngx_http_helicone_redis_convert(reply, &r);
+
+    if (reply->type == REDIS_REPLY_ARRAY
+        && ngx_http_helicone_redis_nested(reply))
+    {
+        /* CLUSTER SLOTS: every level, in a pool of its own */
+        ngx_http_helicone_redis_convert_all(reply, &r, op, redis);
+        ngx_http_helicone_redis_free_op(redis, op);
+        return;
+    }
 
     if (reply->type == REDIS_REPLY_ARRAY) {
         r.nelts = reply->elements;
@@ -1004,14 +1239,35 @@ ngx_http_helicone_redis_dispatch(ngx_http_helicone_redis_t *redis,
     }
 
     ngx_http_helicone_redis_free_op(redis, op);
+
+    if (redis->sentinel && reply->type == REDIS_REPLY_ERROR
+        && reply->len >= 8 && ngx_strncmp(reply->str, "READONLY", 8) == 0)
+    {
+        /* a failover made our master a replica: ask the sentinels */
+        ngx_http_helicone_redis_failure(redis, 0,
+                                        "is a replica now (READONLY)");
+    }
 }
 
 
 static void
 ngx_http_helicone_redis_handshake_done(ngx_http_helicone_redis_t *redis,
-    redisReply *reply)
+    redisReply *reply, ngx_uint_t role)
 {
     ngx_str_t  msg;
+
+    if (role
+        && (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0
+            || reply->element[0]->type != REDIS_REPLY_STRING
+            || reply->element[0]->len != 6
+            || ngx_strncmp(reply->element[0]->str, "master", 6) != 0))
+    {
+        redis->trouble = 1;
+        ngx_http_helicone_redis_trouble(redis, NGX_LOG_ERR, 0,
+                                        "is not the master yet", NULL);
+        ngx_http_helicone_redis_failure(redis, 0, NULL);
+        return;
+    }
 
     if (reply->type == REDIS_REPLY_ERROR) {
         msg.data = (u_char *) reply->str;
@@ -1029,7 +1285,7 @@ ngx_http_helicone_redis_handshake_done(ngx_http_helicone_redis_t *redis,
         return;
     }
 
-    if (!redis->ready) {
+    if (!redis->ready && !redis->aux) {
         ngx_http_helicone_metrics_gauge(NGX_HTTP_HELICONE_GAUGE_REDIS_READY,
                                         1);
     }
@@ -1051,10 +1307,84 @@ ngx_http_helicone_redis_handshake_done(ngx_http_helicone_redis_t *redis,
             redis->told = 0;
             ngx_log_error(NGX_LOG_NOTICE, ngx_cycle->log, 0,
                           "helicone redis: \"%V\" is back, %ui operations "
-                          "failed meanwhile", &redis->url, redis->failed);
+                          "failed meanwhile", &redis->conf->url, redis->failed);
             redis->failed = 0;
         }
     }
+}
+
+
+static ngx_uint_t
+ngx_http_helicone_redis_nested(redisReply *reply)
+{
+    size_t  i;
+
+    for (i = 0; i < reply->elements; i++) {
+        if (reply->element[i]->type == REDIS_REPLY_ARRAY) {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* A reply with arrays in arrays, converted whole for the handler. */
+
+static void
+ngx_http_helicone_redis_convert_all(redisReply *reply,
+    ngx_http_helicone_redis_reply_t *r, ngx_http_helicone_redis_op_t *op,
+    ngx_http_helicone_redis_t *redis)
+{
+    ngx_pool_t  *pool;
+
+    pool = ngx_create_pool(NGX_DEFAULT_POOL_SIZE, &redis->log);
+
+    if (pool == NULL
+        || ngx_http_helicone_redis_convert_tree(reply, r, pool) != NGX_OK)
+    {
+        r->type = NGX_HTTP_HELICONE_REDIS_ERROR;
+        r->nelts = 0;
+        r->elts = NULL;
+        ngx_str_set(&r->str, "no memory");
+    }
+
+    op->handler(op->data, r);
+
+    if (pool) {
+        ngx_destroy_pool(pool);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_helicone_redis_convert_tree(redisReply *reply,
+    ngx_http_helicone_redis_reply_t *r, ngx_pool_t *pool)
+{
+    size_t  i;
+
+    ngx_http_helicone_redis_convert(reply, r);
+
+    if (reply->type != REDIS_REPLY_ARRAY || reply->elements == 0) {
+        return NGX_OK;
+    }
+
+    r->elts = ngx_palloc(pool, reply->elements
+                               * sizeof(ngx_http_helicone_redis_reply_t));
+    if (r->elts == NULL) {
+        return NGX_ERROR;
+    }
+
+    for (i = 0; i < reply->elements; i++) {
+        if (ngx_http_helicone_redis_convert_tree(reply->element[i],
+                                                 &r->elts[i], pool)
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
 }
 
 
@@ -1158,6 +1488,46 @@ ngx_http_helicone_redis_reconnect_handler(ngx_event_t *ev)
 }
 
 
+/* A server learnt at run time (the master from Sentinel): connect now. */
+
+void
+ngx_http_helicone_redis_connect_to(ngx_http_helicone_redis_t *redis,
+    ngx_addr_t *addr)
+{
+    if (redis->connection) {
+        ngx_http_helicone_redis_close(redis, 1);
+    }
+
+    if (redis->reconnect.timer_set) {
+        ngx_del_timer(&redis->reconnect);
+    }
+
+    ngx_memcpy(&redis->sockaddr, addr->sockaddr, addr->socklen);
+    redis->addr.sockaddr = &redis->sockaddr.sockaddr;
+    redis->addr.socklen = addr->socklen;
+
+    redis->addr.name.len = ngx_min(addr->name.len, NGX_SOCKADDR_STRLEN);
+    redis->addr.name.data = redis->name;
+    ngx_memcpy(redis->name, addr->name.data, redis->addr.name.len);
+
+    if (!redis->running || ngx_exiting || ngx_terminate || ngx_quit) {
+        return;
+    }
+
+    ngx_http_helicone_redis_connect(redis);
+}
+
+
+/* Cannot connect now (no sentinel answered): again after the backoff. */
+
+void
+ngx_http_helicone_redis_retry(ngx_http_helicone_redis_t *redis,
+    const char *why)
+{
+    ngx_http_helicone_redis_failure(redis, 0, why);
+}
+
+
 /*
  * The connection is unusable: every pending operation fails, and a new
  * connection is tried after the backoff, doubled on every failure in a
@@ -1177,6 +1547,21 @@ ngx_http_helicone_redis_failure(ngx_http_helicone_redis_t *redis,
 
     /* the pending operations fail first, so that the report counts them */
     ngx_http_helicone_redis_close(redis, 1);
+
+    if (redis->sentinel) {
+        ngx_http_helicone_redis_sentinel_stale(redis->sentinel);
+    }
+
+    if (redis->cluster) {
+        /* a failover may have moved its slots */
+        ngx_http_helicone_redis_cluster_stale(redis->cluster);
+    }
+
+    if (redis->naddrs > 1) {
+        /* the next of several servers (the sentinels) */
+        redis->next = (redis->next + 1) % redis->naddrs;
+        redis->addr = redis->addrs[redis->next];
+    }
 
     if (what) {
         redis->trouble = 1;
@@ -1205,11 +1590,12 @@ ngx_http_helicone_redis_close(ngx_http_helicone_redis_t *redis,
     ngx_http_helicone_redis_op_t  *op;
 
     if (redis->connection) {
+        ngx_http_helicone_redis_tls_close(redis->connection);
         ngx_close_connection(redis->connection);
         redis->connection = NULL;
     }
 
-    if (redis->ready) {
+    if (redis->ready && !redis->aux) {
         ngx_http_helicone_metrics_gauge(NGX_HTTP_HELICONE_GAUGE_REDIS_READY,
                                         -1);
     }
@@ -1300,7 +1686,8 @@ ngx_http_helicone_redis_trouble(ngx_http_helicone_redis_t *redis,
     ngx_log_error(level, ngx_cycle->log, err,
                   "helicone redis: \"%V\" %s%s%V, %ui operations failed "
                   "since the last report (%ui in all)",
-                  &redis->url, what, detail ? " " : "",
+                  redis->node ? &redis->addr.name : &redis->conf->url, what,
+                  detail ? " " : "",
                   detail ? detail : &empty, redis->failed,
                   redis->failed_total);
 

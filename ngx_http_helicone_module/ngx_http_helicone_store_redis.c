@@ -169,18 +169,22 @@ static ngx_str_t  ngx_http_helicone_cache_put_lua = ngx_string(
 
 
 /*
- * helicone_store redis url=redis://host[:port][/db] [password=env:VAR]
- *     [timeout=time] [prefix=string] [zone=name:size];
+ * helicone_store redis url=redis[s]://[user@]host[:port][/db]
+ *     [password=env:VAR|file:path] [timeout=time] [tls_ca=file]
+ *     [tls_cert=file tls_key=file] [tls_name=name]
+ *     [sentinels=host:port,...] [cluster=on] [prefix=string]
+ *     [zone=name:size];
+ * the connection's parameters are redis_conf.c's.
  */
 
 char *
 ngx_http_helicone_store_redis_directive(ngx_conf_t *cf,
     ngx_http_helicone_main_conf_t *hmcf)
 {
-    char                               *env;
-    ngx_str_t                          *value, s, url, password, *pw;
+    char                               *rv;
+    ngx_int_t                           rc;
+    ngx_str_t                          *value;
     ngx_uint_t                          i;
-    ngx_msec_t                          timeout;
     ngx_http_helicone_store_redis_t    *sr;
 
     value = cf->args->elts;
@@ -191,52 +195,22 @@ ngx_http_helicone_store_redis_directive(ngx_conf_t *cf,
     }
 
     ngx_str_set(&sr->prefix, "helicone");
-    ngx_str_null(&url);
-    pw = NULL;
-    timeout = 0;
+
+    sr->redis = ngx_http_helicone_redis_create(cf);
+    if (sr->redis == NULL) {
+        return NGX_CONF_ERROR;
+    }
 
     for (i = 2; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "url=", 4) == 0) {
-            url.data = value[i].data + 4;
-            url.len = value[i].len - 4;
+        rc = ngx_http_helicone_redis_param(cf, sr->redis, &value[i]);
+
+        if (rc == NGX_OK) {
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "password=env:", 13) == 0
-            && value[i].len > 13)
-        {
-            env = getenv((char *) value[i].data + 13);
-
-            if (env == NULL || *env == '\0') {
-                ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                                   "environment variable \"%s\" is not set",
-                                   value[i].data + 13);
-                return NGX_CONF_ERROR;
-            }
-
-            password.len = ngx_strlen(env);
-            password.data = ngx_pnalloc(cf->pool, password.len);
-            if (password.data == NULL) {
-                return NGX_CONF_ERROR;
-            }
-
-            ngx_memcpy(password.data, env, password.len);
-            pw = &password;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "timeout=", 8) == 0) {
-            s.data = value[i].data + 8;
-            s.len = value[i].len - 8;
-
-            timeout = ngx_parse_time(&s, 0);
-
-            if (timeout == (ngx_msec_t) NGX_ERROR || timeout == 0) {
-                goto invalid;
-            }
-
-            continue;
+        if (rc == NGX_ERROR) {
+            return NGX_CONF_ERROR;
         }
 
         if (ngx_strncmp(value[i].data, "prefix=", 7) == 0
@@ -270,16 +244,10 @@ ngx_http_helicone_store_redis_directive(ngx_conf_t *cf,
         goto invalid;
     }
 
-    if (url.len == 0) {
-        return "needs url=redis://host[:port][/db]";
+    rv = ngx_http_helicone_redis_configure(cf, sr->redis);
+    if (rv != NGX_CONF_OK) {
+        return rv;
     }
-
-    sr->redis = ngx_http_helicone_redis_create(cf, &url);
-    if (sr->redis == NULL) {
-        return NGX_CONF_ERROR;
-    }
-
-    ngx_http_helicone_redis_set(sr->redis, pw, timeout);
 
     sr->rl_take = ngx_http_helicone_redis_script(cf, sr->redis,
                                            &ngx_http_helicone_rl_take_lua);

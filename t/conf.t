@@ -155,11 +155,62 @@ my @bad = (
 
     [ 'redis url of another scheme',
       'helicone_store redis url=http://127.0.0.1:6379;', '', undef, {},
-      qr/\[emerg\].*invalid redis url "http:\/\/127\.0\.0\.1:6379"/ ],
+      qr/\[emerg\].*invalid redis url: expected "redis\[s\]:\/\// ],
 
-    [ 'redis url with a password',
-      'helicone_store redis url=redis://:pw@127.0.0.1:6379;', '', undef, {},
-      qr/\[emerg\].*a password goes in password=env:VAR/ ],
+    [ 'redis tls parameters for a plain url',
+      'helicone_store redis url=redis://127.0.0.1:6379 tls_ca=/x.crt;', '',
+      undef, {}, qr/\[emerg\].*tls_ parameters for a plain redis:\/\/ url/ ],
+
+    [ 'redis client certificate without its key',
+      'helicone_store redis url=rediss://127.0.0.1:6379 tls_cert=/x.crt;',
+      '', undef, {}, qr/\[emerg\].*needs both tls_cert= and tls_key=/ ],
+
+    [ 'redis CA file missing',
+      'helicone_store redis url=rediss://127.0.0.1:6379 '
+      . 'tls_ca=/nonexistent/ca.crt;', '', undef, {},
+      qr/\[emerg\].*\/nonexistent\/ca\.crt/ ],
+
+    [ 'redis url with a password: not shown',
+      'helicone_store redis url=redis://app:hunter2@127.0.0.1:6379/x;', '',
+      undef, {},
+      qr/\[emerg\].*invalid database in redis url "redis:\/\/127\.0\.0\.1:6379\/x"/ ],
+
+    [ 'redis user without a password',
+      'helicone_store redis url=redis://app@127.0.0.1:6379;', '', undef, {},
+      qr/\[emerg\].*has a user and no password/ ],
+
+    [ 'redis password in nginx.conf',
+      'helicone_store redis url=redis://app@127.0.0.1:6379 password=pw;', '',
+      undef, {}, qr/\[emerg\].*given as env:VAR or file:path/ ],
+
+    [ 'redis password file missing',
+      'helicone_store redis url=redis://app@127.0.0.1:6379 '
+      . 'password=file:/nonexistent/pw;', '', undef, {},
+      qr/\[emerg\].*open\(\) "\/nonexistent\/pw" failed/ ],
+
+    [ 'redis sentinels with a port for the master',
+      'helicone_store redis url=redis://mymaster:6379 '
+      . 'sentinels=127.0.0.1:26379;', '', undef, {},
+      qr/\[emerg\].*its host is the master's name, without a port/ ],
+
+    [ 'redis sentinels over TLS without tls_name',
+      'helicone_store redis url=rediss://mymaster '
+      . 'sentinels=127.0.0.1:26379;', '', undef, {},
+      qr/\[emerg\].*with sentinels= needs tls_name=/ ],
+
+    [ 'redis sentinel password without sentinels',
+      'helicone_store redis url=redis://127.0.0.1 '
+      . 'sentinel_password=env:HOME;', '', undef, {},
+      qr/\[emerg\].*has sentinel_password= without sentinels=/ ],
+
+    [ 'redis cluster with a database',
+      'helicone_store redis url=redis://127.0.0.1:6379/2 cluster=on;', '',
+      undef, {}, qr/\[emerg\].*a Redis Cluster has only database 0/ ],
+
+    [ 'redis cluster and sentinels',
+      'helicone_store redis url=redis://mymaster cluster=on '
+      . 'sentinels=127.0.0.1:26379;', '', undef, {},
+      qr/\[emerg\].*takes sentinels= or cluster=on, not both/ ],
 
     [ 'redis url with a bad database',
       'helicone_store redis url=redis://127.0.0.1:6379/x;', '', undef, {},

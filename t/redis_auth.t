@@ -2,7 +2,9 @@
 
 # Tests for the Redis connection's handshake: AUTH with a password from
 # the environment and SELECT of the URL's database on every connect; a
-# wrong password is told once and the store fails open.
+# wrong password is told once and the store fails open. An ACL user
+# (user@ in the URL) with its password from a file, or a whole URL from
+# the environment; no password ever reaches the log.
 
 use strict;
 use warnings;
@@ -108,5 +110,62 @@ is_deeply(\@st, [ 200, 200, 200 ], 'wrong password - limits fail open');
 
 $t2->stop;
 $t2->check_no_alerts;
+
+# an ACL user allowed only our keys, its password in a file
+
+my $acl = HgRedis->start($t, name => 'acl');
+my $acl_port = $acl->port;
+
+$acl->cmd('ACL', 'SETUSER', 'gateway', 'on', '>acl-secret-1',
+          '~helicone:*', '+@all');
+$t->write_file('redis.pw', "acl-secret-1\n");
+
+$ENV{HG_TEST_REDIS_URL} = "redis://gateway:acl-secret-1\@127.0.0.1:$acl_port";
+
+sub acl_gateway {
+    my ($store) = @_;
+    return HgRedis->gateway("$store timeout=2s", limit => '1;w=60',
+                            mock => 'openai3');
+}
+
+for my $case ([ 'acl user, password file',
+                "url=redis://gateway\@127.0.0.1:$acl_port "
+                . 'password=file:' . $t->path('redis.pw') ],
+              [ 'acl user, url from the environment',
+                'url=env:HG_TEST_REDIS_URL' ])
+{
+    my ($name, $store) = @$case;
+
+    $acl->cmd('FLUSHALL');
+
+    my $g = acl_gateway($store);
+
+    is(call($g)->{status}, 200, "$name - 1 of 1");
+    is(call($g)->{status}, 429, "$name - limited: Redis counted");
+
+    is(scalar(() = $acl->keys('helicone:rl:*')), 1,
+       "$name - the bucket is in Redis");
+    like($acl->cmd('CLIENT', 'LIST'), qr/\bcmd=evalsha user=gateway\b/,
+         "$name - the gateway is logged in as its user");
+
+    $g->stop;
+    unlike($g->error_log, qr/acl-secret/, "$name - no password in the log");
+    $g->check_no_alerts;
+}
+
+# a wrong password for the user: refused, told without it
+
+$t->write_file('wrong.pw', "acl-secret-2\n");
+
+my $w = acl_gateway("url=redis://gateway\@127.0.0.1:$acl_port "
+                    . 'password=file:' . $t->path('wrong.pw'));
+
+ok($w->wait_log(qr/\[error\].*helicone redis: "redis:\/\/127\.0\.0\.1:\d+" refused the handshake: WRONGPASS/),
+   'acl wrong password - told');
+is(call($w)->{status}, 200, 'acl wrong password - fails open');
+
+$w->stop;
+unlike($w->error_log, qr/acl-secret/, 'acl wrong password - not logged');
+$w->check_no_alerts;
 
 done_testing;

@@ -1,0 +1,145 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * The Redis client's own parts, seen only by its files: the connection
+ * (redis.c), its configuration (redis_conf.c), TLS on it (redis_tls.c),
+ * the master's address from Sentinel (redis_sentinel.c) and the nodes of
+ * a Cluster (redis_cluster.c).
+ */
+
+#ifndef _NGX_HTTP_HELICONE_REDIS_H_INCLUDED_
+#define _NGX_HTTP_HELICONE_REDIS_H_INCLUDED_
+
+
+#include "ngx_http_helicone_module.h"
+
+
+typedef struct ngx_http_helicone_redis_sentinel_s
+    ngx_http_helicone_redis_sentinel_t;
+typedef struct ngx_http_helicone_redis_cluster_s
+    ngx_http_helicone_redis_cluster_t;
+
+
+/* what every connection of one helicone_store redis shares */
+typedef struct {
+    ngx_str_t                            url;        /* no credentials */
+    ngx_str_t                            url_param;  /* as configured */
+    ngx_str_t                            password_param;
+    ngx_str_t                            timeout_param;
+    ngx_str_t                            sentinels_param;
+    ngx_str_t                            sentinel_password_param;
+    ngx_str_t                            sentinel_password;
+    ngx_str_t                            cluster_param;
+    ngx_str_t                            user;       /* empty: no user */
+    ngx_str_t                            password;   /* empty: no AUTH */
+    ngx_uint_t                           db;
+    ngx_msec_t                           timeout;
+    ngx_array_t                          scripts;    /* script pointers */
+
+    ngx_ssl_t                           *ssl;        /* NULL: plain TCP */
+    ngx_str_t                            tls_name;   /* null-terminated */
+    ngx_str_t                            tls_ca;
+    ngx_str_t                            tls_cert;
+    ngx_str_t                            tls_key;
+} ngx_http_helicone_redis_conf_t;
+
+
+/* one connection to one server, and the worker's state of it */
+struct ngx_http_helicone_redis_s {
+    ngx_http_helicone_redis_conf_t      *conf;
+    ngx_addr_t                           addr;
+    ngx_addr_t                          *addrs;      /* tried in turn */
+    ngx_uint_t                           naddrs;
+    ngx_uint_t                           next;
+    ngx_http_helicone_redis_sentinel_t  *sentinel;   /* NULL: addr fixed */
+    ngx_http_helicone_redis_cluster_t   *cluster;    /* NULL: one server */
+    ngx_sockaddr_t                       sockaddr;   /* addr, when learnt */
+    u_char                               name[NGX_SOCKADDR_STRLEN];
+
+    /* the worker's, from init_worker on */
+    ngx_connection_t                    *connection; /* NULL: closed */
+    ngx_peer_connection_t                peer;
+    struct redisReader                  *reader;
+    ngx_queue_t                          ops;        /* sent or to send */
+    ngx_queue_t                          free;       /* ops to reuse */
+    ngx_uint_t                           nops;
+    ngx_uint_t                           handshake;  /* answers awaited */
+    u_char                              *out;        /* bytes to send */
+    size_t                               out_len;
+    size_t                               out_sent;
+    size_t                               out_handshake; /* its bytes, first */
+    size_t                               out_size;
+    ngx_event_t                          timer;      /* earliest deadline */
+    ngx_event_t                          reconnect;
+    ngx_msec_t                           backoff;
+    ngx_ssl_session_t                   *ssl_session; /* to resume */
+    ngx_log_t                            log;        /* of the connection */
+    time_t                               logged;     /* last trouble told */
+    ngx_uint_t                           failed;     /* ops, since then */
+    ngx_uint_t                           failed_total;
+    unsigned                             connected:1; /* TCP is up */
+    unsigned                             ready:1;    /* handshake done */
+    unsigned                             trouble:1;  /* since last ready */
+    unsigned                             told:1;     /* trouble was logged */
+    unsigned                             running:1;  /* init_worker ran */
+    unsigned                             aux:1;      /* to a sentinel */
+    unsigned                             node:1;     /* learnt, not seed */
+};
+
+
+/* redis_conf.c */
+ngx_int_t ngx_http_helicone_redis_parse_addr(ngx_pool_t *pool,
+    ngx_str_t *ip, ngx_str_t *port, ngx_addr_t *addr);
+
+/* redis.c, for the files below */
+void ngx_http_helicone_redis_connect_to(ngx_http_helicone_redis_t *redis,
+    ngx_addr_t *addr);
+void ngx_http_helicone_redis_retry(ngx_http_helicone_redis_t *redis,
+    const char *why);
+ngx_int_t ngx_http_helicone_redis_direct(ngx_http_helicone_redis_t *redis,
+    ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_helicone_redis_handler_pt handler, void *data);
+
+/* redis_sentinel.c */
+ngx_int_t ngx_http_helicone_redis_sentinel_conf(ngx_conf_t *cf,
+    ngx_http_helicone_redis_t *master, ngx_str_t *sentinels,
+    ngx_str_t *master_name);
+ngx_int_t ngx_http_helicone_redis_sentinel_init_worker(
+    ngx_http_helicone_redis_sentinel_t *s, ngx_cycle_t *cycle);
+void ngx_http_helicone_redis_sentinel_exit_worker(
+    ngx_http_helicone_redis_sentinel_t *s);
+void ngx_http_helicone_redis_sentinel_stale(
+    ngx_http_helicone_redis_sentinel_t *s);
+ngx_int_t ngx_http_helicone_redis_sentinel_locate(
+    ngx_http_helicone_redis_sentinel_t *s);
+
+/* redis_cluster.c */
+ngx_int_t ngx_http_helicone_redis_cluster_conf(ngx_conf_t *cf,
+    ngx_http_helicone_redis_t *seed);
+ngx_int_t ngx_http_helicone_redis_cluster_init_worker(
+    ngx_http_helicone_redis_cluster_t *cl, ngx_cycle_t *cycle);
+void ngx_http_helicone_redis_cluster_exit_worker(
+    ngx_http_helicone_redis_cluster_t *cl);
+ngx_http_helicone_redis_t *ngx_http_helicone_redis_cluster_route(
+    ngx_http_helicone_redis_cluster_t *cl, ngx_str_t *key);
+ngx_http_helicone_redis_t *ngx_http_helicone_redis_cluster_node(
+    ngx_http_helicone_redis_cluster_t *cl, ngx_addr_t *addr);
+void ngx_http_helicone_redis_cluster_stale(
+    ngx_http_helicone_redis_cluster_t *cl);
+void ngx_http_helicone_redis_cluster_moved(
+    ngx_http_helicone_redis_cluster_t *cl, ngx_uint_t slot,
+    ngx_http_helicone_redis_t *node);
+
+/* redis_tls.c */
+ngx_int_t ngx_http_helicone_redis_tls_init(ngx_conf_t *cf,
+    ngx_http_helicone_redis_conf_t *rc);
+ngx_int_t ngx_http_helicone_redis_tls_start(
+    ngx_http_helicone_redis_conf_t *rc, ngx_connection_t *c,
+    ngx_ssl_session_t *session);
+const char *ngx_http_helicone_redis_tls_verify(ngx_connection_t *c);
+void ngx_http_helicone_redis_tls_close(ngx_connection_t *c);
+
+
+#endif /* _NGX_HTTP_HELICONE_REDIS_H_INCLUDED_ */
