@@ -410,7 +410,7 @@ ngx_http_helicone_create_loc_conf(ngx_conf_t *cf)
      *     hlcf->pass_name = { 0, NULL };
      *     hlcf->pass_provider = NULL;
      *     hlcf->attempt_uri = { 0, NULL };
-     *     hlcf->sink = NULL;
+     *     hlcf->logs = NULL;
      */
 
     hlcf->auth = NGX_CONF_UNSET_UINT;
@@ -493,7 +493,7 @@ ngx_http_helicone_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->log_off == NGX_CONF_UNSET) {
         conf->log_off = prev->log_off;
-        conf->sink = prev->sink;
+        conf->logs = prev->logs;
     }
 
     if (conf->pass == NGX_HTTP_HELICONE_PASS_PROVIDER) {
@@ -515,7 +515,10 @@ ngx_http_helicone_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
-/* The worker's Redis connection, opened at once and closed at exit. */
+/*
+ * The worker's sinks and Redis connection, opened at once and closed at
+ * exit.
+ */
 
 static ngx_int_t
 ngx_http_helicone_init_process(ngx_cycle_t *cycle)
@@ -526,6 +529,10 @@ ngx_http_helicone_init_process(ngx_cycle_t *cycle)
         && ngx_process != NGX_PROCESS_SINGLE)
     {
         return NGX_OK;
+    }
+
+    if (ngx_http_helicone_sink_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     hmcf = ngx_http_cycle_get_module_main_conf(cycle,
@@ -544,6 +551,8 @@ static void
 ngx_http_helicone_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_helicone_main_conf_t  *hmcf;
+
+    ngx_http_helicone_sink_exit_process(cycle);
 
     hmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_helicone_module);
