@@ -707,9 +707,9 @@ ngx_http_helicone_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 2; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "num=", 4) == 0) {
-            if (helicone_policy_uint(value[i].data + 4, value[i].len - 4, &n)
-                != HELICONE_OK || n > 20)
+        if (ngx_http_helicone_conf_value(&value[i], "num", &s)) {
+            if (helicone_policy_uint(s.data, s.len, &n) != HELICONE_OK
+                || n > 20)
             {
                 goto invalid;
             }
@@ -718,11 +718,8 @@ ngx_http_helicone_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "factor=", 7) == 0) {
-            if (helicone_policy_factor(value[i].data + 7, value[i].len - 7,
-                                       &n)
-                != HELICONE_OK)
-            {
+        if (ngx_http_helicone_conf_value(&value[i], "factor", &s)) {
+            if (helicone_policy_factor(s.data, s.len, &n) != HELICONE_OK) {
                 goto invalid;
             }
 
@@ -735,24 +732,19 @@ ngx_http_helicone_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        s = value[i];
         ms = NGX_CONF_UNSET_MSEC;
 
-        if (ngx_strncmp(s.data, "min=", 4) == 0) {
-            s.data += 4;
-            s.len -= 4;
+        if (ngx_http_helicone_conf_value(&value[i], "min", &s)) {
             ms = ngx_parse_time(&s, 0);
             hlcf->retry_min = ms;
 
-        } else if (ngx_strncmp(s.data, "max=", 4) == 0) {
-            s.data += 4;
-            s.len -= 4;
+        } else if (ngx_http_helicone_conf_value(&value[i], "max", &s)) {
             ms = ngx_parse_time(&s, 0);
             hlcf->retry_max = ms;
 
-        } else if (ngx_strncmp(s.data, "retry_after_max=", 16) == 0) {
-            s.data += 16;
-            s.len -= 16;
+        } else if (ngx_http_helicone_conf_value(&value[i], "retry_after_max",
+                                                &s))
+        {
             ms = ngx_parse_time(&s, 0);
             hlcf->retry_after_max = ms;
         }
@@ -815,4 +807,26 @@ ngx_http_helicone_fallback_on(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     return NGX_CONF_OK;
+}
+
+
+ngx_uint_t
+ngx_http_helicone_conf_value(ngx_str_t *arg, const char *key,
+    ngx_str_t *value)
+{
+    size_t  n;
+
+    n = ngx_strlen(key);
+
+    if (arg->len <= n
+        || ngx_strncmp(arg->data, key, n) != 0
+        || arg->data[n] != '=')
+    {
+        return 0;
+    }
+
+    value->data = arg->data + n + 1;
+    value->len = arg->len - n - 1;
+
+    return 1;
 }

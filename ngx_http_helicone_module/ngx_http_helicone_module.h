@@ -792,6 +792,14 @@ char *ngx_http_helicone_mock_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_helicone_mock_handler(ngx_http_request_t *r);
 
+/*
+ * module.c: a directive's "key=value" argument. 1 and *value set to what
+ * follows "key=" (a part of arg, possibly empty) when arg is one; 0 when
+ * it is not.
+ */
+ngx_uint_t ngx_http_helicone_conf_value(ngx_str_t *arg, const char *key,
+    ngx_str_t *value);
+
 
 /*
  * Trouble that recurs (a store down, requests refused for it) is logged

@@ -65,16 +65,11 @@ ngx_http_helicone_sink_file_parse(ngx_conf_t *cf, ngx_str_t *args,
 
     for (i = 0; i < n; i++) {
 
-        if (ngx_strncmp(args[i].data, "path=", 5) == 0) {
-            path.data = args[i].data + 5;
-            path.len = args[i].len - 5;
+        if (ngx_http_helicone_conf_value(&args[i], "path", &path)) {
             continue;
         }
 
-        if (ngx_strncmp(args[i].data, "buffer=", 7) == 0) {
-            s.data = args[i].data + 7;
-            s.len = args[i].len - 7;
-
+        if (ngx_http_helicone_conf_value(&args[i], "buffer", &s)) {
             size = ngx_parse_size(&s);
             if (size == (size_t) NGX_ERROR) {
                 goto invalid;
@@ -83,10 +78,7 @@ ngx_http_helicone_sink_file_parse(ngx_conf_t *cf, ngx_str_t *args,
             continue;
         }
 
-        if (ngx_strncmp(args[i].data, "flush=", 6) == 0) {
-            s.data = args[i].data + 6;
-            s.len = args[i].len - 6;
-
+        if (ngx_http_helicone_conf_value(&args[i], "flush", &s)) {
             flush = ngx_parse_time(&s, 0);
             if (flush == (ngx_msec_t) NGX_ERROR || flush == 0) {
                 goto invalid;

@@ -141,15 +141,11 @@ ngx_http_helicone_kafka_parse(ngx_conf_t *cf, ngx_str_t *args, ngx_uint_t n,
 
     for (i = 0; i < n; i++) {
 
-        if (ngx_strncmp(args[i].data, "brokers=", 8) == 0) {
-            brokers.data = args[i].data + 8;
-            brokers.len = args[i].len - 8;
+        if (ngx_http_helicone_conf_value(&args[i], "brokers", &brokers)) {
             continue;
         }
 
-        if (ngx_strncmp(args[i].data, "topic=", 6) == 0) {
-            topic.data = args[i].data + 6;
-            topic.len = args[i].len - 6;
+        if (ngx_http_helicone_conf_value(&args[i], "topic", &topic)) {
             continue;
         }
 
@@ -168,10 +164,7 @@ ngx_http_helicone_kafka_parse(ngx_conf_t *cf, ngx_str_t *args, ngx_uint_t n,
             continue;
         }
 
-        if (ngx_strncmp(args[i].data, "spool=", 6) == 0) {
-            spool.data = args[i].data + 6;
-            spool.len = args[i].len - 6;
-
+        if (ngx_http_helicone_conf_value(&args[i], "spool", &spool)) {
             /* "dir/" and "dir" are one path */
             while (spool.len > 1 && spool.data[spool.len - 1] == '/') {
                 spool.len--;
