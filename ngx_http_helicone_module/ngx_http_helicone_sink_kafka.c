@@ -527,14 +527,26 @@ ngx_http_helicone_kafka_init_process(ngx_cycle_t *cycle)
      */
     (void) ngx_http_helicone_kafka_start(kmcf);
 
-    kmcf->poll.handler = ngx_http_helicone_kafka_poll_handler;
-    kmcf->poll.data = kmcf;
-    kmcf->poll.log = cycle->log;
-    kmcf->poll.cancelable = 1;
-
-    ngx_add_timer(&kmcf->poll, NGX_HTTP_HELICONE_KAFKA_POLL);
+    ngx_http_helicone_kafka_timer(kmcf, &kmcf->poll,
+                                  ngx_http_helicone_kafka_poll_handler,
+                                  NGX_HTTP_HELICONE_KAFKA_POLL);
 
     return NGX_OK;
+}
+
+
+/* the sink's timers: cancelable, so that they never delay an exit */
+
+void
+ngx_http_helicone_kafka_timer(ngx_http_helicone_kafka_main_conf_t *kmcf,
+    ngx_event_t *ev, ngx_event_handler_pt handler, ngx_msec_t timer)
+{
+    ev->handler = handler;
+    ev->data = kmcf;
+    ev->log = kmcf->log;
+    ev->cancelable = 1;
+
+    ngx_add_timer(ev, timer);
 }
 
 
@@ -731,10 +743,9 @@ static ngx_int_t
 ngx_http_helicone_kafka_status_handler(ngx_http_request_t *r)
 {
     off_t                                 spool;
+    u_char                               *body, *last;
     ngx_int_t                             rc;
-    ngx_buf_t                            *b;
     ngx_uint_t                            i, replaying;
-    ngx_chain_t                           out;
     ngx_http_helicone_kafka_stats_t      *s;
     ngx_http_helicone_kafka_topic_t     **ktp;
     ngx_http_helicone_kafka_main_conf_t  *kmcf;
@@ -764,12 +775,12 @@ ngx_http_helicone_kafka_status_handler(ngx_http_request_t *r)
         }
     }
 
-    b = ngx_create_temp_buf(r->pool, 512);
-    if (b == NULL) {
+    body = ngx_pnalloc(r->pool, 512);
+    if (body == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    b->last = ngx_sprintf(b->pos,
+    last = ngx_sprintf(body,
                           "{\"pid\":%P,\"producer\":%s,\"healthy\":%s,"
                           "\"queued\":%d,\"produced\":%uL,\"delivered\":%uL,"
                           "\"failed\":%uL,\"queue_full\":%uL,"
@@ -783,22 +794,10 @@ ngx_http_helicone_kafka_status_handler(ngx_http_request_t *r)
                           s->queue_full, s->spooled, s->replayed,
                           s->dropped, spool, replaying);
 
-    b->last_buf = (r == r->main) ? 1 : 0;
-    b->last_in_chain = 1;
-
     r->headers_out.status = NGX_HTTP_OK;
-    r->headers_out.content_length_n = b->last - b->pos;
+    r->headers_out.content_length_n = last - body;
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
 
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
+    return ngx_http_helicone_send_whole(r, body, last - body);
 }

@@ -104,6 +104,9 @@ void ngx_http_helicone_kafka_drop(ngx_http_helicone_kafka_main_conf_t *kmcf,
 void ngx_http_helicone_kafka_report(ngx_http_helicone_kafka_main_conf_t *kmcf);
 /* this worker's queue and spool into the shared gauges */
 void ngx_http_helicone_kafka_gauges(ngx_http_helicone_kafka_main_conf_t *kmcf);
+/* ev armed: handler, data kmcf, kmcf->log, timer ms from now */
+void ngx_http_helicone_kafka_timer(ngx_http_helicone_kafka_main_conf_t *kmcf,
+    ngx_event_t *ev, ngx_event_handler_pt handler, ngx_msec_t timer);
 
 
 /* sink_kafka_producer.c: the worker's librdkafka producer */

@@ -92,12 +92,9 @@ ngx_http_helicone_kafka_spool_init(ngx_http_helicone_kafka_main_conf_t *kmcf,
     }
 
     if (spool) {
-        kmcf->replay.handler = ngx_http_helicone_kafka_replay_handler;
-        kmcf->replay.data = kmcf;
-        kmcf->replay.log = cycle->log;
-        kmcf->replay.cancelable = 1;
-
-        ngx_add_timer(&kmcf->replay, NGX_HTTP_HELICONE_KAFKA_REPLAY_SLOW);
+        ngx_http_helicone_kafka_timer(kmcf, &kmcf->replay,
+                                      ngx_http_helicone_kafka_replay_handler,
+                                      NGX_HTTP_HELICONE_KAFKA_REPLAY_SLOW);
     }
 
     return NGX_OK;
