@@ -20,6 +20,10 @@
 
 static char *ngx_http_helicone_kafka_parse(ngx_conf_t *cf, ngx_str_t *args,
     ngx_uint_t n, void **data);
+static ngx_int_t ngx_http_helicone_kafka_topic_valid(ngx_str_t *topic);
+static ngx_http_helicone_kafka_topic_t *ngx_http_helicone_kafka_topic(
+    ngx_conf_t *cf, ngx_http_helicone_kafka_main_conf_t *kmcf,
+    ngx_str_t *topic, ngx_uint_t key, ngx_path_t *path);
 static char *ngx_http_helicone_kafka_property(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);
 static char *ngx_http_helicone_kafka_status(ngx_conf_t *cf,
@@ -127,11 +131,10 @@ static char *
 ngx_http_helicone_kafka_parse(ngx_conf_t *cf, ngx_str_t *args, ngx_uint_t n,
     void **data)
 {
-    u_char                               *p;
     ngx_str_t                             brokers, topic, spool;
     ngx_uint_t                            i, key;
     ngx_path_t                           *path;
-    ngx_http_helicone_kafka_topic_t      *kt, **ktp;
+    ngx_http_helicone_kafka_topic_t      *kt;
     ngx_http_helicone_kafka_main_conf_t  *kmcf;
 
     ngx_str_null(&brokers);
@@ -188,20 +191,11 @@ ngx_http_helicone_kafka_parse(ngx_conf_t *cf, ngx_str_t *args, ngx_uint_t n,
         return "needs topic=";
     }
 
-    if (topic.len > NGX_HTTP_HELICONE_KAFKA_TOPIC_MAX
-        || ngx_strcmp(topic.data, ".") == 0
-        || ngx_strcmp(topic.data, "..") == 0)
-    {
-        goto bad_topic;
-    }
-
-    for (p = topic.data; p < topic.data + topic.len; p++) {
-        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
-              || (*p >= '0' && *p <= '9')
-              || *p == '.' || *p == '_' || *p == '-'))
-        {
-            goto bad_topic;
-        }
+    if (ngx_http_helicone_kafka_topic_valid(&topic) != NGX_OK) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "invalid Kafka topic \"%V\": up to 249 of "
+                           "a-z A-Z 0-9 . _ -", &topic);
+        return NGX_CONF_ERROR;
     }
 
     kmcf = ngx_http_conf_get_module_main_conf(cf,
@@ -224,73 +218,15 @@ ngx_http_helicone_kafka_parse(ngx_conf_t *cf, ngx_str_t *args, ngx_uint_t n,
     path = NULL;
 
     if (spool.len) {
-        path = ngx_pcalloc(cf->pool, sizeof(ngx_path_t));
+        path = ngx_http_helicone_kafka_spool_path(cf, &spool);
         if (path == NULL) {
             return NGX_CONF_ERROR;
         }
-
-        /* a copy: the trailing slashes are cut off */
-        path->name.data = ngx_pnalloc(cf->pool, spool.len + 1);
-        if (path->name.data == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        ngx_cpystrn(path->name.data, spool.data, spool.len + 1);
-        path->name.len = spool.len;
-
-        if (ngx_conf_full_name(cf->cycle, &path->name, 0) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
-
-        path->conf_file = cf->conf_file->file.name.data;
-        path->line = cf->conf_file->line;
-
-        /* the master makes it, owned by the worker user (ngx_create_paths) */
-        if (ngx_add_path(cf, &path) != NGX_OK) {
-            return NGX_CONF_ERROR;
-        }
     }
 
-    /* one object per topic: the same line in several places shares it */
-
-    kt = NULL;
-    ktp = kmcf->topics.elts;
-
-    for (i = 0; i < kmcf->topics.nelts; i++) {
-        if (ktp[i]->name.len == topic.len
-            && ngx_strncmp(ktp[i]->name.data, topic.data, topic.len) == 0)
-        {
-            kt = ktp[i];
-            break;
-        }
-    }
-
-    if (kt && (kt->key != key || kt->spool != path)) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "topic \"%V\" is used with another key= or spool=",
-                           &topic);
-        return NGX_CONF_ERROR;
-    }
-
+    kt = ngx_http_helicone_kafka_topic(cf, kmcf, &topic, key, path);
     if (kt == NULL) {
-        kt = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_kafka_topic_t));
-        if (kt == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        kt->name = topic;
-        kt->key = key;
-        kt->spool = path;
-        kt->kmcf = kmcf;
-        kt->fd = NGX_INVALID_FILE;
-        kt->replay_fd = NGX_INVALID_FILE;
-
-        ktp = ngx_array_push(&kmcf->topics);
-        if (ktp == NULL) {
-            return NGX_CONF_ERROR;
-        }
-
-        *ktp = kt;
+        return NGX_CONF_ERROR;
     }
 
     *data = kt;
@@ -302,13 +238,92 @@ invalid:
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                        "invalid parameter \"%V\"", &args[i]);
     return NGX_CONF_ERROR;
+}
 
-bad_topic:
 
-    ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid Kafka topic \"%V\": up to 249 of "
-                       "a-z A-Z 0-9 . _ -", &topic);
-    return NGX_CONF_ERROR;
+/* a topic name Kafka takes: up to 249 of a-z A-Z 0-9 . _ -, not . or .. */
+
+static ngx_int_t
+ngx_http_helicone_kafka_topic_valid(ngx_str_t *topic)
+{
+    u_char  *p;
+
+    if (topic->len > NGX_HTTP_HELICONE_KAFKA_TOPIC_MAX
+        || ngx_strcmp(topic->data, ".") == 0
+        || ngx_strcmp(topic->data, "..") == 0)
+    {
+        return NGX_ERROR;
+    }
+
+    for (p = topic->data; p < topic->data + topic->len; p++) {
+        if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')
+              || (*p >= '0' && *p <= '9')
+              || *p == '.' || *p == '_' || *p == '-'))
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * One object per topic: the same line in several places shares it, and
+ * must say the same key= and spool=. NULL: an error, logged.
+ */
+
+static ngx_http_helicone_kafka_topic_t *
+ngx_http_helicone_kafka_topic(ngx_conf_t *cf,
+    ngx_http_helicone_kafka_main_conf_t *kmcf, ngx_str_t *topic,
+    ngx_uint_t key, ngx_path_t *path)
+{
+    ngx_uint_t                         i;
+    ngx_http_helicone_kafka_topic_t   *kt, **ktp;
+
+    kt = NULL;
+    ktp = kmcf->topics.elts;
+
+    for (i = 0; i < kmcf->topics.nelts; i++) {
+        if (ktp[i]->name.len == topic->len
+            && ngx_strncmp(ktp[i]->name.data, topic->data, topic->len) == 0)
+        {
+            kt = ktp[i];
+            break;
+        }
+    }
+
+    if (kt && (kt->key != key || kt->spool != path)) {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "topic \"%V\" is used with another key= or spool=",
+                           topic);
+        return NULL;
+    }
+
+    if (kt) {
+        return kt;
+    }
+
+    kt = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_kafka_topic_t));
+    if (kt == NULL) {
+        return NULL;
+    }
+
+    kt->name = *topic;
+    kt->key = key;
+    kt->spool = path;
+    kt->kmcf = kmcf;
+    kt->fd = NGX_INVALID_FILE;
+    kt->replay_fd = NGX_INVALID_FILE;
+
+    ktp = ngx_array_push(&kmcf->topics);
+    if (ktp == NULL) {
+        return NULL;
+    }
+
+    *ktp = kt;
+
+    return kt;
 }
 
 

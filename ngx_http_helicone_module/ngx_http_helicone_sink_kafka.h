@@ -134,6 +134,9 @@ rd_kafka_resp_err_t ngx_http_helicone_kafka_produce(
 
 /* sink_kafka_spool.c: the spool file and its replay */
 
+/* spool=DIR: its ngx_path_t, shared by the lines that name it; NULL */
+ngx_path_t *ngx_http_helicone_kafka_spool_path(ngx_conf_t *cf,
+    ngx_str_t *dir);
 /* the topics' spool paths, the replay timer; NGX_ERROR: no memory */
 ngx_int_t ngx_http_helicone_kafka_spool_init(
     ngx_http_helicone_kafka_main_conf_t *kmcf, ngx_cycle_t *cycle);

@@ -42,6 +42,46 @@ static u_char *ngx_http_helicone_kafka_replay_path(
 
 
 /*
+ * spool=DIR at configuration time: the directory, made by the master
+ * and owned by the worker user (ngx_create_paths); a DIR given twice is
+ * one ngx_path_t. NULL: an error.
+ */
+
+ngx_path_t *
+ngx_http_helicone_kafka_spool_path(ngx_conf_t *cf, ngx_str_t *dir)
+{
+    ngx_path_t  *path;
+
+    path = ngx_pcalloc(cf->pool, sizeof(ngx_path_t));
+    if (path == NULL) {
+        return NULL;
+    }
+
+    /* a copy: the trailing slashes are cut off */
+    path->name.data = ngx_pnalloc(cf->pool, dir->len + 1);
+    if (path->name.data == NULL) {
+        return NULL;
+    }
+
+    ngx_cpystrn(path->name.data, dir->data, dir->len + 1);
+    path->name.len = dir->len;
+
+    if (ngx_conf_full_name(cf->cycle, &path->name, 0) != NGX_OK) {
+        return NULL;
+    }
+
+    path->conf_file = cf->conf_file->file.name.data;
+    path->line = cf->conf_file->line;
+
+    if (ngx_add_path(cf, &path) != NGX_OK) {
+        return NULL;
+    }
+
+    return path;
+}
+
+
+/*
  * After fork: the topics' file names, made once (every claim and spool
  * reuses them), and the replay timer when any topic has a spool.
  */
