@@ -75,7 +75,6 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
     ngx_uint_t                     exact;
     ngx_str_t                      req_body, resp_body, url;
     ngx_http_helicone_ctx_t       *ctx;
-    ngx_http_helicone_sink_t      *sink;
     ngx_http_helicone_writer_t     w;
     ngx_http_helicone_loc_conf_t  *hlcf;
 
@@ -91,7 +90,7 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_helicone_module);
 
-    if (hlcf->sink == NULL) {
+    if (hlcf->logs == NULL) {
         /* no event, but the limits and the cache still learn the outcome */
         if (ctx && !ctx->logged) {
             ctx->logged = 1;
@@ -183,9 +182,8 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
 
     *w.pos++ = '\n';
 
-    for (sink = hlcf->sink; sink; sink = sink->next) {
-        (void) sink->emit(sink, r->connection->log, line, w.pos - line);
-    }
+    ngx_http_helicone_sink_write(hlcf->logs, r->connection->log, line,
+                                 w.pos - line);
 
     return NGX_OK;
 }

@@ -410,7 +410,7 @@ ngx_http_helicone_create_loc_conf(ngx_conf_t *cf)
      *     hlcf->pass_name = { 0, NULL };
      *     hlcf->pass_provider = NULL;
      *     hlcf->attempt_uri = { 0, NULL };
-     *     hlcf->sink = NULL;
+     *     hlcf->logs = NULL;
      */
 
     hlcf->auth = NGX_CONF_UNSET_UINT;
@@ -493,7 +493,7 @@ ngx_http_helicone_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 
     if (conf->log_off == NGX_CONF_UNSET) {
         conf->log_off = prev->log_off;
-        conf->sink = prev->sink;
+        conf->logs = prev->logs;
     }
 
     if (conf->pass == NGX_HTTP_HELICONE_PASS_PROVIDER) {
@@ -515,7 +515,10 @@ ngx_http_helicone_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
 }
 
 
-/* The worker's Redis connection, opened at once and closed at exit. */
+/*
+ * The worker's sinks and Redis connection, opened at once and closed at
+ * exit.
+ */
 
 static ngx_int_t
 ngx_http_helicone_init_process(ngx_cycle_t *cycle)
@@ -526,6 +529,10 @@ ngx_http_helicone_init_process(ngx_cycle_t *cycle)
         && ngx_process != NGX_PROCESS_SINGLE)
     {
         return NGX_OK;
+    }
+
+    if (ngx_http_helicone_sink_init_process(cycle) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     hmcf = ngx_http_cycle_get_module_main_conf(cycle,
@@ -544,6 +551,8 @@ static void
 ngx_http_helicone_exit_process(ngx_cycle_t *cycle)
 {
     ngx_http_helicone_main_conf_t  *hmcf;
+
+    ngx_http_helicone_sink_exit_process(cycle);
 
     hmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_helicone_module);
@@ -698,9 +707,9 @@ ngx_http_helicone_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
 
     for (i = 2; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "num=", 4) == 0) {
-            if (helicone_policy_uint(value[i].data + 4, value[i].len - 4, &n)
-                != HELICONE_OK || n > 20)
+        if (ngx_http_helicone_conf_value(&value[i], "num", &s)) {
+            if (helicone_policy_uint(s.data, s.len, &n) != HELICONE_OK
+                || n > 20)
             {
                 goto invalid;
             }
@@ -709,11 +718,8 @@ ngx_http_helicone_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "factor=", 7) == 0) {
-            if (helicone_policy_factor(value[i].data + 7, value[i].len - 7,
-                                       &n)
-                != HELICONE_OK)
-            {
+        if (ngx_http_helicone_conf_value(&value[i], "factor", &s)) {
+            if (helicone_policy_factor(s.data, s.len, &n) != HELICONE_OK) {
                 goto invalid;
             }
 
@@ -726,24 +732,19 @@ ngx_http_helicone_retry(ngx_conf_t *cf, ngx_command_t *cmd, void *conf)
             continue;
         }
 
-        s = value[i];
         ms = NGX_CONF_UNSET_MSEC;
 
-        if (ngx_strncmp(s.data, "min=", 4) == 0) {
-            s.data += 4;
-            s.len -= 4;
+        if (ngx_http_helicone_conf_value(&value[i], "min", &s)) {
             ms = ngx_parse_time(&s, 0);
             hlcf->retry_min = ms;
 
-        } else if (ngx_strncmp(s.data, "max=", 4) == 0) {
-            s.data += 4;
-            s.len -= 4;
+        } else if (ngx_http_helicone_conf_value(&value[i], "max", &s)) {
             ms = ngx_parse_time(&s, 0);
             hlcf->retry_max = ms;
 
-        } else if (ngx_strncmp(s.data, "retry_after_max=", 16) == 0) {
-            s.data += 16;
-            s.len -= 16;
+        } else if (ngx_http_helicone_conf_value(&value[i], "retry_after_max",
+                                                &s))
+        {
             ms = ngx_parse_time(&s, 0);
             hlcf->retry_after_max = ms;
         }
@@ -806,4 +807,26 @@ ngx_http_helicone_fallback_on(ngx_conf_t *cf, ngx_command_t *cmd,
     }
 
     return NGX_CONF_OK;
+}
+
+
+ngx_uint_t
+ngx_http_helicone_conf_value(ngx_str_t *arg, const char *key,
+    ngx_str_t *value)
+{
+    size_t  n;
+
+    n = ngx_strlen(key);
+
+    if (arg->len <= n
+        || ngx_strncmp(arg->data, key, n) != 0
+        || arg->data[n] != '=')
+    {
+        return 0;
+    }
+
+    value->data = arg->data + n + 1;
+    value->len = arg->len - n - 1;
+
+    return 1;
 }

@@ -24,6 +24,8 @@
 #include <helicone_policy.h>
 #include <helicone_ratelimit.h>
 
+#include "ngx_http_helicone_sink.h"
+
 
 #define NGX_HTTP_HELICONE_PASS_OFF        0
 #define NGX_HTTP_HELICONE_PASS_GATEWAY    1
@@ -170,18 +172,6 @@ typedef struct {
 } ngx_http_helicone_redis_script_t;
 
 
-typedef struct ngx_http_helicone_sink_s  ngx_http_helicone_sink_t;
-
-typedef ngx_int_t (*ngx_http_helicone_sink_emit_pt)(
-    ngx_http_helicone_sink_t *sink, ngx_log_t *log, u_char *line, size_t len);
-
-struct ngx_http_helicone_sink_s {
-    ngx_http_helicone_sink_emit_pt  emit;        /* copies, never blocks */
-    void                           *data;
-    ngx_http_helicone_sink_t       *next;        /* several sinks at once */
-};
-
-
 typedef struct {
     ngx_array_t                    providers;    /* provider pointers */
     ngx_hash_t                     providers_hash;
@@ -216,7 +206,7 @@ typedef struct {
     ngx_flag_t                     target_allow_providers;
     size_t                         log_body_max;
     size_t                         response_buffer;
-    ngx_http_helicone_sink_t      *sink;         /* NULL: no event log */
+    ngx_http_helicone_log_t       *logs;         /* NULL: no event log */
     ngx_flag_t                     log_off;
 
     ngx_msec_t                     attempt_timeout; /* to response headers */
@@ -802,9 +792,13 @@ char *ngx_http_helicone_mock_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
 ngx_int_t ngx_http_helicone_mock_handler(ngx_http_request_t *r);
 
-/* sink_file.c */
-char *ngx_http_helicone_log_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
+/*
+ * module.c: a directive's "key=value" argument. 1 and *value set to what
+ * follows "key=" (a part of arg, possibly empty) when arg is one; 0 when
+ * it is not.
+ */
+ngx_uint_t ngx_http_helicone_conf_value(ngx_str_t *arg, const char *key,
+    ngx_str_t *value);
 
 
 /*

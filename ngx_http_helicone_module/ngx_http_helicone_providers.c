@@ -297,10 +297,7 @@ ngx_http_helicone_provider_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 
     for (i = 2; i < cf->args->nelts; i++) {
 
-        if (ngx_strncmp(value[i].data, "url=", 4) == 0) {
-            s.data = value[i].data + 4;
-            s.len = value[i].len - 4;
-
+        if (ngx_http_helicone_conf_value(&value[i], "url", &s)) {
             while (s.len && s.data[s.len - 1] == '/') {
                 s.len--;
             }
@@ -314,10 +311,7 @@ ngx_http_helicone_provider_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "path=", 5) == 0) {
-            s.data = value[i].data + 5;
-            s.len = value[i].len - 5;
-
+        if (ngx_http_helicone_conf_value(&value[i], "path", &s)) {
             if (s.len == 0 || s.data[0] != '/') {
                 goto invalid;
             }
@@ -327,12 +321,9 @@ ngx_http_helicone_provider_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         /* the provider serves these APIs too, at these paths */
-        if (ngx_strncmp(value[i].data, "responses=", 10) == 0
-            || ngx_strncmp(value[i].data, "embeddings=", 11) == 0)
+        if (ngx_http_helicone_conf_value(&value[i], "responses", &s)
+            || ngx_http_helicone_conf_value(&value[i], "embeddings", &s))
         {
-            s.data = (u_char *) ngx_strchr(value[i].data, '=') + 1;
-            s.len = value[i].data + value[i].len - s.data;
-
             if (s.len == 0 || s.data[0] != '/') {
                 goto invalid;
             }
@@ -347,10 +338,7 @@ ngx_http_helicone_provider_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "api=", 4) == 0) {
-            s.data = value[i].data + 4;
-            s.len = value[i].len - 4;
-
+        if (ngx_http_helicone_conf_value(&value[i], "api", &s)) {
             if (ngx_http_helicone_provider_parse_api(&s, &ov->spec.api)
                 != NGX_OK)
             {
@@ -361,10 +349,7 @@ ngx_http_helicone_provider_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "auth=", 5) == 0) {
-            s.data = value[i].data + 5;
-            s.len = value[i].len - 5;
-
+        if (ngx_http_helicone_conf_value(&value[i], "auth", &s)) {
             if (ngx_http_helicone_provider_parse_auth(&s, &ov->spec.auth)
                 != NGX_OK)
             {
@@ -375,15 +360,11 @@ ngx_http_helicone_provider_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "api_version=", 12) == 0) {
-            ov->spec.api_version.data = value[i].data + 12;
-            ov->spec.api_version.len = value[i].len - 12;
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "legacy=", 7) == 0) {
-            ov->spec.legacy_name.data = value[i].data + 7;
-            ov->spec.legacy_name.len = value[i].len - 7;
+        if (ngx_http_helicone_conf_value(&value[i], "api_version",
+                                         &ov->spec.api_version)
+            || ngx_http_helicone_conf_value(&value[i], "legacy",
+                                            &ov->spec.legacy_name))
+        {
             continue;
         }
 

@@ -9,7 +9,6 @@
  */
 
 #include "ngx_http_helicone_module.h"
-#include "ngx_http_helicone_sink_kafka.h"
 
 
 typedef struct {
@@ -27,100 +26,50 @@ typedef struct {
 } ngx_http_helicone_sink_file_t;
 
 
-static ngx_int_t ngx_http_helicone_sink_file_emit(
-    ngx_http_helicone_sink_t *sink, ngx_log_t *log, u_char *line,
-    size_t len);
-static void ngx_http_helicone_sink_file_write(ngx_open_file_t *file,
+static char *ngx_http_helicone_sink_file_parse(ngx_conf_t *cf,
+    ngx_str_t *args, ngx_uint_t n, void **data);
+static ngx_int_t ngx_http_helicone_sink_file_write(void *data,
+    ngx_log_t *log, u_char *line, size_t len);
+static void ngx_http_helicone_sink_file_write_fd(ngx_open_file_t *file,
     ngx_log_t *log, u_char *data, size_t len);
 static void ngx_http_helicone_sink_file_flush(ngx_open_file_t *file,
     ngx_log_t *log);
 static void ngx_http_helicone_sink_file_flush_handler(ngx_event_t *ev);
-static void ngx_http_helicone_log_chain(ngx_http_helicone_loc_conf_t *hlcf,
-    ngx_http_helicone_sink_t *sink);
 
 
-/*
- * helicone_log file path=PATH [buffer=SIZE] [flush=TIME];
- * helicone_log kafka brokers=LIST topic=NAME [key=...] [spool=DIR];
- * helicone_log off;
- *
- * Several lines at one level all get every event.
- */
+ngx_http_helicone_sink_t  ngx_http_helicone_sink_file = {
+    ngx_string("file"),
+    ngx_http_helicone_sink_file_parse,
+    NULL,                                  /* init process */
+    NULL,                                  /* exit process: nginx flushes */
+    ngx_http_helicone_sink_file_write
+};
 
-char *
-ngx_http_helicone_log_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
+
+/* helicone_log file path=PATH [buffer=SIZE] [flush=TIME] */
+
+static char *
+ngx_http_helicone_sink_file_parse(ngx_conf_t *cf, ngx_str_t *args,
+    ngx_uint_t n, void **data)
 {
-    ngx_http_helicone_loc_conf_t *hlcf = conf;
-
-    char                            *rv;
     size_t                           size;
-    ngx_str_t                       *value, path, s;
+    ngx_str_t                        path, s;
     ngx_msec_t                       flush;
     ngx_uint_t                       i;
-    ngx_http_helicone_sink_t        *sink;
     ngx_http_helicone_sink_buf_t    *buf;
     ngx_http_helicone_sink_file_t   *fs;
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "off") == 0) {
-        if (cf->args->nelts != 2) {
-            return "takes no parameters after \"off\"";
-        }
-
-        if (hlcf->log_off != NGX_CONF_UNSET) {
-            return "is duplicate";
-        }
-
-        hlcf->log_off = 1;
-        hlcf->sink = NULL;
-        return NGX_CONF_OK;
-    }
-
-    if (ngx_strcmp(value[1].data, "file") != 0
-        && ngx_strcmp(value[1].data, "kafka") != 0)
-    {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown log sink \"%V\": expected \"file\", "
-                           "\"kafka\" or \"off\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (hlcf->log_off == 1) {
-        return "conflicts with \"helicone_log off\"";
-    }
-
-    hlcf->log_off = 0;
-
-    if (value[1].data[0] == 'k') {
-        /* the Kafka sink: ngx_http_helicone_sink_kafka.c */
-        rv = ngx_http_helicone_kafka_sink(cf, &sink);
-
-        if (rv != NGX_CONF_OK) {
-            return rv;
-        }
-
-        ngx_http_helicone_log_chain(hlcf, sink);
-        return NGX_CONF_OK;
-    }
 
     ngx_str_null(&path);
     size = 0;
     flush = 1000;
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    for (i = 0; i < n; i++) {
 
-        if (ngx_strncmp(value[i].data, "path=", 5) == 0) {
-            path.data = value[i].data + 5;
-            path.len = value[i].len - 5;
+        if (ngx_http_helicone_conf_value(&args[i], "path", &path)) {
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "buffer=", 7) == 0) {
-            s.data = value[i].data + 7;
-            s.len = value[i].len - 7;
-
+        if (ngx_http_helicone_conf_value(&args[i], "buffer", &s)) {
             size = ngx_parse_size(&s);
             if (size == (size_t) NGX_ERROR) {
                 goto invalid;
@@ -129,10 +78,7 @@ ngx_http_helicone_log_directive(ngx_conf_t *cf, ngx_command_t *cmd,
             continue;
         }
 
-        if (ngx_strncmp(value[i].data, "flush=", 6) == 0) {
-            s.data = value[i].data + 6;
-            s.len = value[i].len - 6;
-
+        if (ngx_http_helicone_conf_value(&args[i], "flush", &s)) {
             flush = ngx_parse_time(&s, 0);
             if (flush == (ngx_msec_t) NGX_ERROR || flush == 0) {
                 goto invalid;
@@ -148,9 +94,8 @@ ngx_http_helicone_log_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         return "needs path=";
     }
 
-    sink = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_sink_t));
     fs = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_sink_file_t));
-    if (sink == NULL || fs == NULL) {
+    if (fs == NULL) {
         return NGX_CONF_ERROR;
     }
 
@@ -182,45 +127,23 @@ ngx_http_helicone_log_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
     }
 
-    sink->emit = ngx_http_helicone_sink_file_emit;
-    sink->data = fs;
-
-    ngx_http_helicone_log_chain(hlcf, sink);
+    *data = fs;
 
     return NGX_CONF_OK;
 
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
+                       "invalid parameter \"%V\"", &args[i]);
     return NGX_CONF_ERROR;
 }
 
 
-/*
- * The sinks of one level form a chain in the order of their lines; a
- * level without helicone_log inherits its parent's whole chain (merge).
- */
-
-static void
-ngx_http_helicone_log_chain(ngx_http_helicone_loc_conf_t *hlcf,
-    ngx_http_helicone_sink_t *sink)
-{
-    ngx_http_helicone_sink_t  **last;
-
-    for (last = &hlcf->sink; *last; last = &(*last)->next) {
-        /* void */
-    }
-
-    *last = sink;
-}
-
-
 static ngx_int_t
-ngx_http_helicone_sink_file_emit(ngx_http_helicone_sink_t *sink,
-    ngx_log_t *log, u_char *line, size_t len)
+ngx_http_helicone_sink_file_write(void *data, ngx_log_t *log, u_char *line,
+    size_t len)
 {
-    ngx_http_helicone_sink_file_t *fs = sink->data;
+    ngx_http_helicone_sink_file_t *fs = data;
 
     ngx_open_file_t               *file;
     ngx_http_helicone_sink_buf_t  *buf;
@@ -229,7 +152,7 @@ ngx_http_helicone_sink_file_emit(ngx_http_helicone_sink_t *sink,
     buf = file->data;
 
     if (buf == NULL) {
-        ngx_http_helicone_sink_file_write(file, log, line, len);
+        ngx_http_helicone_sink_file_write_fd(file, log, line, len);
         return NGX_OK;
     }
 
@@ -239,7 +162,7 @@ ngx_http_helicone_sink_file_emit(ngx_http_helicone_sink_t *sink,
         buf->event = ngx_pcalloc(ngx_cycle->pool, sizeof(ngx_event_t));
 
         if (buf->start == NULL || buf->event == NULL) {
-            ngx_http_helicone_sink_file_write(file, log, line, len);
+            ngx_http_helicone_sink_file_write_fd(file, log, line, len);
             return NGX_OK;
         }
 
@@ -258,7 +181,7 @@ ngx_http_helicone_sink_file_emit(ngx_http_helicone_sink_t *sink,
 
     if (len > (size_t) (buf->last - buf->pos)) {
         /* larger than the whole buffer */
-        ngx_http_helicone_sink_file_write(file, log, line, len);
+        ngx_http_helicone_sink_file_write_fd(file, log, line, len);
         return NGX_OK;
     }
 
@@ -273,7 +196,7 @@ ngx_http_helicone_sink_file_emit(ngx_http_helicone_sink_t *sink,
 
 
 static void
-ngx_http_helicone_sink_file_write(ngx_open_file_t *file, ngx_log_t *log,
+ngx_http_helicone_sink_file_write_fd(ngx_open_file_t *file, ngx_log_t *log,
     u_char *data, size_t len)
 {
     ssize_t  n;
@@ -309,8 +232,8 @@ ngx_http_helicone_sink_file_flush(ngx_open_file_t *file, ngx_log_t *log)
     }
 
     if (buf->pos > buf->start) {
-        ngx_http_helicone_sink_file_write(file, log, buf->start,
-                                          buf->pos - buf->start);
+        ngx_http_helicone_sink_file_write_fd(file, log, buf->start,
+                                             buf->pos - buf->start);
         buf->pos = buf->start;
     }
 

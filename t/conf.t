@@ -78,7 +78,17 @@ my @bad = (
       qr/\[emerg\].*"helicone_log" directive needs path=/ ],
 
     [ 'unknown log sink', 'helicone_log nosuch path=x;', '', undef, {},
-      qr/\[emerg\].*unknown log sink "nosuch"/ ],
+      qr/unknown log sink "nosuch": expected "file", "kafka" or "off"/ ],
+
+    # key=value arguments: the key whole, then "="
+    [ 'helicone_log file with a longer key', 'helicone_log file paths=/x;',
+      '', undef, {}, qr/\[emerg\].*invalid parameter "paths=\/x"/ ],
+
+    [ 'helicone_log file with a key and no "="', 'helicone_log file path;',
+      '', undef, {}, qr/\[emerg\].*invalid parameter "path"/ ],
+
+    [ 'helicone_retry with an empty value', 'helicone_retry on num=;', '',
+      undef, {}, qr/\[emerg\].*invalid parameter "num="/ ],
 
     [ 'bad line in the keys file', 'helicone_keys %%DIR%%/keys;', '', undef,
       { keys => "# comment\nnot-a-hash org-1\n$GOOD_HASH org-2\n" },
