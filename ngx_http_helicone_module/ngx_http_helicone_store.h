@@ -87,7 +87,8 @@ typedef struct {
 /*
  * get: NGX_OK, the values filled; NGX_AGAIN, op->done() later;
  * NGX_DECLINED, this store keeps no entries of that kind; NGX_ERROR, the
- * store is unavailable now.
+ * store is unavailable now. op and its values must live as long as the
+ * request.
  */
 typedef ngx_int_t (*ngx_http_helicone_store_get_pt)(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_store_get_t *op);
