@@ -405,7 +405,7 @@ struct ngx_http_helicone_ctx_s {
 
     ngx_uint_t                     step;         /* NGX_HTTP_HELICONE_STEP_* */
     ngx_uint_t                     store_pending; /* answers awaited */
-    ngx_http_helicone_wait_t      *waits;        /* store_redis.c's */
+    ngx_http_helicone_wait_t      *waits;        /* store.c's */
 
     helicone_rl_policy_t          *rl_policy;    /* the one reported */
     uint64_t                       rl_remaining;

@@ -144,6 +144,28 @@ struct ngx_http_helicone_store_s {
 
 
 /*
+ * A request's wait for a store that answers later (store.c): the store
+ * gets one with ngx_http_helicone_store_wait(), sends its question, and
+ * once it is out calls ngx_http_helicone_store_asked(); when the answer
+ * comes it calls the op's done handler, then
+ * ngx_http_helicone_store_answered(), which resumes the request after
+ * its last answer. A request that goes away first has cancel() called
+ * for each question still out: its answer must then be dropped.
+ */
+typedef void (*ngx_http_helicone_store_cancel_pt)(
+    ngx_http_helicone_wait_t *w);
+
+struct ngx_http_helicone_wait_s {
+    ngx_http_request_t                      *request;
+    ngx_http_helicone_ctx_t                 *ctx;
+    ngx_http_helicone_store_cancel_pt        cancel;
+    void                                    *data;   /* the store's */
+    ngx_http_helicone_wait_t                *next;   /* the request's */
+    unsigned                                 answered:1;
+};
+
+
+/*
  * store_shm.c: the zone, always there: the store of "helicone_store
  * shm", and with Redis the local memo of keys' verdicts (auth.c).
  */
@@ -156,6 +178,11 @@ extern ngx_http_helicone_store_t  ngx_http_helicone_store_redis;
 /* store.c */
 char *ngx_http_helicone_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+ngx_http_helicone_wait_t *ngx_http_helicone_store_wait(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, size_t size,
+    ngx_http_helicone_store_cancel_pt cancel);
+void ngx_http_helicone_store_asked(ngx_http_helicone_wait_t *w);
+void ngx_http_helicone_store_answered(ngx_http_helicone_wait_t *w);
 
 /* store_shm.c: the zone for zone=NAME:SIZE, or a default one */
 ngx_int_t ngx_http_helicone_store_zone(ngx_conf_t *cf,

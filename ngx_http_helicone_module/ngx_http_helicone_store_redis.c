@@ -29,14 +29,12 @@ typedef void (*ngx_http_helicone_store_redis_pt)(ngx_http_request_t *r,
     ngx_http_helicone_redis_reply_t *reply);
 
 
-struct ngx_http_helicone_wait_s {
-    ngx_http_request_t                 *request;
-    ngx_http_helicone_ctx_t            *ctx;
+/* a question out, in its wait (store.c's) */
+typedef struct {
     ngx_http_helicone_redis_op_t       *op;          /* NULL: answered */
     ngx_http_helicone_store_redis_pt    handler;
     void                               *data;
-    ngx_http_helicone_wait_t           *next;        /* the request's */
-};
+} ngx_http_helicone_store_redis_ask_t;
 
 
 static char *ngx_http_helicone_store_redis_configure(ngx_conf_t *cf,
@@ -65,7 +63,7 @@ static ngx_int_t ngx_http_helicone_store_redis_send(ngx_http_request_t *r,
     ngx_http_helicone_store_redis_pt handler, void *data);
 static void ngx_http_helicone_store_redis_reply(void *data,
     ngx_http_helicone_redis_reply_t *reply);
-static void ngx_http_helicone_store_redis_cleanup(void *data);
+static void ngx_http_helicone_store_redis_cancel(ngx_http_helicone_wait_t *w);
 static ngx_int_t ngx_http_helicone_store_redis_name(ngx_pool_t *pool,
     ngx_str_t *prefix, const char *family, u_char *sha, ngx_int_t index,
     ngx_str_t *name);
@@ -637,61 +635,47 @@ ngx_http_helicone_store_redis_send(ngx_http_request_t *r,
     ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
     ngx_http_helicone_store_redis_pt handler, void *data)
 {
-    ngx_int_t                       rc;
-    ngx_http_cleanup_t             *cln;
-    ngx_http_helicone_wait_t       *w;
-    ngx_http_helicone_main_conf_t  *hmcf;
+    ngx_int_t                             rc;
+    ngx_http_helicone_wait_t             *w;
+    ngx_http_helicone_main_conf_t        *hmcf;
+    ngx_http_helicone_store_redis_ask_t  *ask;
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
 
-    w = ngx_pcalloc(r->pool, sizeof(ngx_http_helicone_wait_t));
+    w = ngx_http_helicone_store_wait(r, ctx, sizeof(*ask),
+                                     ngx_http_helicone_store_redis_cancel);
     if (w == NULL) {
         return NGX_ERROR;
     }
 
-    if (!ctx->store_cleanup) {
-        cln = ngx_http_cleanup_add(r, 0);
-        if (cln == NULL) {
-            return NGX_ERROR;
-        }
-
-        cln->handler = ngx_http_helicone_store_redis_cleanup;
-        cln->data = ctx;
-
-        ctx->store_cleanup = 1;
-    }
-
-    w->request = r;
-    w->ctx = ctx;
-    w->handler = handler;
-    w->data = data;
+    ask = w->data;
+    ask->handler = handler;
+    ask->data = data;
 
     if (script) {
         rc = ngx_http_helicone_redis_eval(hmcf->store_redis->redis, script,
                                           nkeys, argc, argv,
                                           ngx_http_helicone_store_redis_reply,
-                                          w, &w->op);
+                                          w, &ask->op);
 
     } else {
         rc = ngx_http_helicone_redis_command(hmcf->store_redis->redis, argc,
                                           argv,
                                           ngx_http_helicone_store_redis_reply,
-                                          w, &w->op);
+                                          w, &ask->op);
     }
 
     if (rc != NGX_AGAIN) {
         return NGX_ERROR;
     }
 
-    w->next = ctx->waits;
-    ctx->waits = w;
-    ctx->store_pending++;
+    ngx_http_helicone_store_asked(w);
 
     return NGX_AGAIN;
 }
 
 
-/* An answer for a request that still waits; its last resumes it. */
+/* An answer for a request that still waits. */
 
 static void
 ngx_http_helicone_store_redis_reply(void *data,
@@ -699,43 +683,28 @@ ngx_http_helicone_store_redis_reply(void *data,
 {
     ngx_http_helicone_wait_t *w = data;
 
-    ngx_connection_t         *c;
-    ngx_http_request_t       *r;
-    ngx_http_helicone_ctx_t  *ctx;
+    ngx_http_helicone_store_redis_ask_t  *ask;
 
-    r = w->request;
-    ctx = w->ctx;
-    c = r->connection;
+    ask = w->data;
+    ask->op = NULL;
 
-    w->op = NULL;
-    ctx->store_pending--;
+    ask->handler(w->request, w->ctx, ask->data, reply);
 
-    w->handler(r, ctx, w->data, reply);
-
-    if (ctx->store_pending == 0) {
-        ngx_http_helicone_resume(r, ctx);
-    }
-
-    ngx_http_run_posted_requests(c);
+    ngx_http_helicone_store_answered(w);
 }
 
 
-/* The request goes away: its answers, when they come, are dropped. */
+/* The request goes away: the answer, when it comes, is dropped. */
 
 static void
-ngx_http_helicone_store_redis_cleanup(void *data)
+ngx_http_helicone_store_redis_cancel(ngx_http_helicone_wait_t *w)
 {
-    ngx_http_helicone_ctx_t *ctx = data;
+    ngx_http_helicone_store_redis_ask_t  *ask;
 
-    ngx_http_helicone_wait_t  *w;
+    ask = w->data;
 
-    for (w = ctx->waits; w; w = w->next) {
-        if (w->op) {
-            ngx_http_helicone_redis_cancel(w->op);
-            w->op = NULL;
-        }
+    if (ask->op) {
+        ngx_http_helicone_redis_cancel(ask->op);
+        ask->op = NULL;
     }
-
-    ctx->waits = NULL;
-    ctx->store_pending = 0;
 }
