@@ -27,8 +27,9 @@ typedef struct {
 
 typedef struct {
     u_char                         sha[32];      /* the key's hash */
-    u_char                         name[32];     /* its verdict's, in shm */
     ngx_str_t                      stale;        /* an old verdict, or empty */
+    ngx_str_t                      record;       /* the store's answer */
+    ngx_http_helicone_store_get_t  get;
 } ngx_http_helicone_key_query_t;
 
 
@@ -36,11 +37,10 @@ static int ngx_libc_cdecl ngx_http_helicone_key_cmp(const void *a,
     const void *b);
 static ngx_int_t ngx_http_helicone_credential(ngx_http_request_t *r,
     ngx_uint_t pass, ngx_str_t *key);
-static ngx_int_t ngx_http_helicone_auth_redis(ngx_http_request_t *r,
+static ngx_int_t ngx_http_helicone_auth_store(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, u_char *sha);
 static void ngx_http_helicone_auth_reply(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, void *data,
-    ngx_http_helicone_redis_reply_t *reply);
+    ngx_http_helicone_ctx_t *ctx, void *op, ngx_int_t rc);
 static ngx_int_t ngx_http_helicone_auth_verdict(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_str_t *entry);
 static void ngx_http_helicone_auth_remember(ngx_http_request_t *r,
@@ -198,7 +198,7 @@ ngx_http_helicone_auth(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
     }
 
     if (hmcf->keys_redis) {
-        if (ngx_http_helicone_auth_redis(r, ctx, sha) == NGX_AGAIN) {
+        if (ngx_http_helicone_auth_store(r, ctx, sha) == NGX_AGAIN) {
             return NGX_AGAIN;
         }
 
@@ -232,18 +232,20 @@ ngx_http_helicone_auth_done(ngx_http_request_t *r,
 
 
 /*
- * A key not in the keys file: its verdict from the zone if fresh, else
- * from Redis. NGX_AGAIN: Redis is asked; NGX_OK: the verdict is in ctx.
+ * A key not in the keys file: its verdict from the zone (the local memo,
+ * always there) if fresh, else the store's record of it. NGX_AGAIN: the
+ * store is asked; NGX_OK: the verdict is in ctx.
  */
 
 static ngx_int_t
-ngx_http_helicone_auth_redis(ngx_http_request_t *r,
+ngx_http_helicone_auth_store(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, u_char *sha)
 {
-    u_char                          buf[sizeof("helicone-key") - 1 + 32];
+    ngx_int_t                       rc;
     ngx_str_t                       v;
     ngx_http_helicone_key_entry_t   e;
     ngx_http_helicone_key_query_t  *q;
+    ngx_http_helicone_store_get_t   memo;
     ngx_http_helicone_main_conf_t  *hmcf;
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
@@ -255,14 +257,14 @@ ngx_http_helicone_auth_redis(ngx_http_request_t *r,
 
     ngx_memcpy(q->sha, sha, 32);
 
-    /* verdicts have names of their own in the zone */
-    ngx_memcpy(ngx_cpymem(buf, "helicone-key", sizeof("helicone-key") - 1),
-               sha, 32);
-    helicone_sha256(buf, sizeof(buf), q->name);
+    ngx_memzero(&memo, sizeof(memo));
+    memo.kind = NGX_HTTP_HELICONE_STORE_VERDICT;
+    memo.sha = q->sha;
+    memo.n = 1;
+    memo.values = &v;
 
-    if (ngx_http_helicone_store_get(hmcf->store_zone, q->name, r->pool, &v)
-        == NGX_OK
-        && v.len >= sizeof(ngx_http_helicone_key_entry_t))
+    if (ngx_http_helicone_store_shm.get(r, ctx, &memo) == NGX_OK
+        && v.data && v.len >= sizeof(ngx_http_helicone_key_entry_t))
     {
         ngx_memcpy(&e, v.data, sizeof(e));
 
@@ -277,36 +279,41 @@ ngx_http_helicone_auth_redis(ngx_http_request_t *r,
         q->stale = v;
     }
 
-    if (ngx_http_helicone_store_redis_key_get(r, ctx, sha,
-                                              ngx_http_helicone_auth_reply, q)
-        == NGX_AGAIN)
-    {
+    q->get.kind = NGX_HTTP_HELICONE_STORE_KEY;
+    q->get.sha = q->sha;
+    q->get.n = 1;
+    q->get.values = &q->record;
+    q->get.done = ngx_http_helicone_auth_reply;
+    q->get.data = q;
+
+    rc = hmcf->store->get(r, ctx, &q->get);
+
+    if (rc == NGX_AGAIN) {
         return NGX_AGAIN;
     }
 
-    ngx_http_helicone_auth_reply(r, ctx, q, NULL);
+    ngx_http_helicone_auth_reply(r, ctx, &q->get,
+                                 (rc == NGX_OK) ? NGX_OK : NGX_ERROR);
 
     return NGX_OK;
 }
 
 
-/* Redis's answer: "<org-id> [name]", or nil for an unknown key. */
+/* The store's record: "<org-id> [name]", or none for an unknown key. */
 
 static void
 ngx_http_helicone_auth_reply(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, void *data,
-    ngx_http_helicone_redis_reply_t *reply)
+    ngx_http_helicone_ctx_t *ctx, void *op, ngx_int_t rc)
 {
-    ngx_http_helicone_key_query_t *q = data;
+    ngx_http_helicone_store_get_t *get = op;
 
-    u_char          *line;
-    ngx_int_t        rc;
-    helicone_str_t   org, name;
+    u_char                         *line;
+    helicone_str_t                  org, name;
+    ngx_http_helicone_key_query_t  *q;
 
-    if (reply == NULL
-        || (reply->type != NGX_HTTP_HELICONE_REDIS_STRING
-            && reply->type != NGX_HTTP_HELICONE_REDIS_NIL))
-    {
+    q = get->data;
+
+    if (rc != NGX_OK) {
         /* no verdict: an old one serves, if any */
         if (q->stale.len) {
             (void) ngx_http_helicone_auth_verdict(r, ctx, &q->stale);
@@ -318,14 +325,14 @@ ngx_http_helicone_auth_reply(ngx_http_request_t *r,
         return;
     }
 
-    if (reply->type == NGX_HTTP_HELICONE_REDIS_NIL) {
+    if (q->record.data == NULL) {
         ngx_http_helicone_auth_remember(r, q, ctx, 0);
         return;
     }
 
     /* the value read as a keys file line: the same rules */
 
-    line = ngx_pnalloc(r->pool, 65 + reply->str.len);
+    line = ngx_pnalloc(r->pool, 65 + q->record.len);
     if (line == NULL) {
         ctx->key_unavailable = 1;
         return;
@@ -333,14 +340,14 @@ ngx_http_helicone_auth_reply(ngx_http_request_t *r,
 
     ngx_hex_dump(line, q->sha, 32);
     line[64] = ' ';
-    ngx_memcpy(line + 65, reply->str.data, reply->str.len);
+    ngx_memcpy(line + 65, q->record.data, q->record.len);
 
-    rc = helicone_keys_parse_line(line, 65 + reply->str.len, q->sha, &org,
-                                  &name);
-
-    if (rc != HELICONE_OK) {
+    if (helicone_keys_parse_line(line, 65 + q->record.len, q->sha, &org,
+                                 &name)
+        != HELICONE_OK)
+    {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "helicone auth: invalid key entry in redis, "
+                      "helicone auth: invalid key entry in the store, "
                       "expected \"<org-id> [name]\"");
         ngx_http_helicone_auth_remember(r, q, ctx, 0);
         return;
@@ -389,6 +396,7 @@ ngx_http_helicone_auth_remember(ngx_http_request_t *r,
     u_char                         *p;
     ngx_str_t                       v;
     ngx_http_helicone_key_entry_t   e;
+    ngx_http_helicone_store_put_t   put;
     ngx_http_helicone_main_conf_t  *hmcf;
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
@@ -419,26 +427,27 @@ ngx_http_helicone_auth_remember(ngx_http_request_t *r,
         ngx_memcpy(p, ctx->key_name.data, e.name_len);
     }
 
+    put.sha = q->sha;
+    put.n = 1;
+    put.value = &v;
+
     if (known) {
-        /* kept an hour (it serves while Redis is unreachable), and above
-         * cached responses: cache traffic cannot push it out */
-        (void) ngx_http_helicone_store_put_ranked(hmcf->store_zone, q->name,
-                                    &v,
-                                    ngx_time()
-                                    + ngx_max(hmcf->keys_valid,
-                                              NGX_HTTP_HELICONE_KEY_STALE),
-                                    NGX_HTTP_HELICONE_STORE_KEPT);
-        return;
+        /* kept an hour (it serves while the store is unreachable), and
+         * above cached responses: cache traffic cannot push it out */
+        put.kind = NGX_HTTP_HELICONE_STORE_VERDICT;
+        put.ttl = ngx_max(hmcf->keys_valid, NGX_HTTP_HELICONE_KEY_STALE);
+
+    } else {
+        /*
+         * an unknown key's verdict: only as long as it is valid, and it
+         * can push out nothing but its kind, so made-up keys cannot push
+         * out known ones
+         */
+        put.kind = NGX_HTTP_HELICONE_STORE_UNKNOWN;
+        put.ttl = hmcf->keys_valid;
     }
 
-    /*
-     * an unknown key's verdict: only as long as it is valid, and it can
-     * push out nothing but its kind, so made-up keys cannot push out
-     * known ones
-     */
-    (void) ngx_http_helicone_store_put_ranked(hmcf->store_zone, q->name, &v,
-                                    ngx_time() + hmcf->keys_valid,
-                                    NGX_HTTP_HELICONE_STORE_EXPENDABLE);
+    (void) ngx_http_helicone_store_shm.put(r, &put);
 }
 
 

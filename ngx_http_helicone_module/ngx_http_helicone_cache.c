@@ -39,13 +39,10 @@ static ngx_int_t ngx_http_helicone_cache_ignore(ngx_http_request_t *r,
     ngx_table_elt_t *h, helicone_str_t *keys, size_t *n);
 static time_t ngx_http_helicone_cache_ttl(ngx_http_request_t *r);
 static ngx_int_t ngx_http_helicone_cache_seconds(u_char *p, u_char *end);
-static void ngx_http_helicone_cache_key(ngx_http_helicone_ctx_t *ctx,
-    ngx_uint_t i, u_char *sha);
 static void ngx_http_helicone_cache_credentials(ngx_http_request_t *r,
     helicone_sha256_t *sha);
-static void ngx_http_helicone_cache_reply(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, void *data,
-    ngx_http_helicone_redis_reply_t *reply);
+static void ngx_http_helicone_cache_got(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *op, ngx_int_t rc);
 
 
 /*
@@ -403,25 +400,10 @@ ngx_http_helicone_cache_seconds(u_char *p, u_char *end)
 }
 
 
-/* bucket i's key: the digest and the index */
-
-static void
-ngx_http_helicone_cache_key(ngx_http_helicone_ctx_t *ctx, ngx_uint_t i,
-    u_char *sha)
-{
-    u_char  buf[33];
-
-    ngx_memcpy(buf, ctx->cache_digest, 32);
-    buf[32] = (u_char) i;
-
-    helicone_sha256(buf, sizeof(buf), sha);
-}
-
-
 /*
  * NGX_OK: a hit, in ctx->cache_entry; NGX_DECLINED: a miss (a response
  * is then stored only once every bucket of the key is full, as Helicone
- * does). Store trouble is a miss. NGX_AGAIN: Redis is asked, and
+ * does). Store trouble is a miss. NGX_AGAIN: the store is asked, and
  * ngx_http_helicone_cache_lookup_done() tells once it answered.
  */
 
@@ -429,10 +411,9 @@ ngx_int_t
 ngx_http_helicone_cache_lookup(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
-    u_char                          sha[32];
-    ngx_str_t                       v, found[NGX_HTTP_HELICONE_CACHE_BUCKETS];
-    ngx_uint_t                      i, pick;
-    ngx_http_helicone_main_conf_t  *hmcf;
+    ngx_int_t                        rc;
+    ngx_http_helicone_main_conf_t   *hmcf;
+    ngx_http_helicone_store_get_t   *op;
 
     if (!ctx->cache_read) {
         return NGX_DECLINED;
@@ -440,55 +421,30 @@ ngx_http_helicone_cache_lookup(ngx_http_request_t *r,
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
 
-    ctx->cache_free = NGX_HTTP_HELICONE_CACHE_BUCKETS;
-
-    if (hmcf->store_redis) {
-        if (ngx_http_helicone_store_redis_cache_get(r, ctx,
-                                                  ctx->cache_buckets,
-                                                  ngx_http_helicone_cache_reply,
-                                                  NULL)
-            == NGX_AGAIN)
-        {
-            return NGX_AGAIN;
-        }
-
-        /* Redis is unavailable: a miss */
-        ctx->cache_free = 0;
-        return NGX_DECLINED;
+    /* the store may answer later: the op lives with the request */
+    op = ngx_pcalloc(r->pool, sizeof(ngx_http_helicone_store_get_t)
+                              + ctx->cache_buckets * sizeof(ngx_str_t));
+    if (op == NULL) {
+        return NGX_ERROR;
     }
 
-    for (i = 0; i < ctx->cache_buckets; i++) {
-        ngx_http_helicone_cache_key(ctx, i, sha);
+    op->kind = NGX_HTTP_HELICONE_STORE_CACHE;
+    op->sha = ctx->cache_digest;
+    op->n = ctx->cache_buckets;
+    op->values = (ngx_str_t *) (op + 1);
+    op->done = ngx_http_helicone_cache_got;
 
-        if (ngx_http_helicone_store_get(hmcf->store_zone, sha, r->pool, &v)
-            != NGX_OK
-            || v.len < sizeof(ngx_http_helicone_cache_entry_t))
-        {
-            if (ctx->cache_free == NGX_HTTP_HELICONE_CACHE_BUCKETS) {
-                ctx->cache_free = i;
-            }
+    rc = hmcf->store->get(r, ctx, op);
 
-            continue;
-        }
-
-        found[i] = v;
+    if (rc == NGX_AGAIN) {
+        return NGX_AGAIN;
     }
 
-    if (ctx->cache_free != NGX_HTTP_HELICONE_CACHE_BUCKETS) {
-        ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
-                       "helicone cache: miss, bucket %ui free",
-                       ctx->cache_free);
-        return NGX_DECLINED;
+    if (rc == NGX_OK) {
+        ngx_http_helicone_cache_got(r, ctx, op, NGX_OK);
     }
 
-    /* every bucket full: one of them, at random */
-    pick = (ngx_uint_t) ngx_random() % ctx->cache_buckets;
-
-    ctx->cache_entry = found[pick];
-    ctx->cache_hit = 1;
-    ctx->cache_bucket = pick;
-
-    return NGX_OK;
+    return ngx_http_helicone_cache_lookup_done(r, ctx);
 }
 
 
@@ -500,51 +456,34 @@ ngx_http_helicone_cache_lookup_done(ngx_http_request_t *r,
 }
 
 
-/* Redis's answer to the MGET of every bucket: as the lookup in shm. */
+/* The store's answer: a hit when every bucket is full, one at random. */
 
 static void
-ngx_http_helicone_cache_reply(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, void *data,
-    ngx_http_helicone_redis_reply_t *reply)
+ngx_http_helicone_cache_got(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *op, ngx_int_t rc)
 {
-    ngx_str_t                         *v;
-    ngx_uint_t                         i, pick;
-    ngx_http_helicone_redis_reply_t   *e;
+    ngx_http_helicone_store_get_t *get = op;
 
-    if (reply == NULL || reply->type != NGX_HTTP_HELICONE_REDIS_ARRAY
-        || reply->nelts != ctx->cache_buckets)
-    {
+    ngx_uint_t  i, pick;
+
+    if (rc != NGX_OK) {
         /* no answer: a miss */
-        ctx->cache_free = 0;
         return;
     }
 
-    e = reply->elts;
-
-    for (i = 0; i < ctx->cache_buckets; i++) {
-        if (e[i].type != NGX_HTTP_HELICONE_REDIS_STRING
-            || e[i].str.len < sizeof(ngx_http_helicone_cache_entry_t))
+    for (i = 0; i < get->n; i++) {
+        if (get->values[i].data == NULL
+            || get->values[i].len < sizeof(ngx_http_helicone_cache_entry_t))
         {
             ngx_log_debug1(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                            "helicone cache: miss, bucket %ui free", i);
-            ctx->cache_free = i;
             return;
         }
     }
 
-    pick = (ngx_uint_t) ngx_random() % ctx->cache_buckets;
-    v = &ctx->cache_entry;
+    pick = (ngx_uint_t) ngx_random() % get->n;
 
-    /* the answer is gone after this call: the entry is copied */
-    v->len = e[pick].str.len;
-    v->data = ngx_pnalloc(r->pool, v->len);
-    if (v->data == NULL) {
-        ctx->cache_free = 0;
-        return;
-    }
-
-    ngx_memcpy(v->data, e[pick].str.data, v->len);
-
+    ctx->cache_entry = get->values[pick];
     ctx->cache_hit = 1;
     ctx->cache_bucket = pick;
 }
@@ -649,12 +588,12 @@ void
 ngx_http_helicone_cache_save(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
-    u_char                           *p, sha[32];
+    u_char                           *p;
     ngx_str_t                         v, type, provider, model;
-    ngx_uint_t                        i;
     ngx_http_helicone_target_t       *t;
     ngx_http_helicone_loc_conf_t     *hlcf;
     ngx_http_helicone_main_conf_t    *hmcf;
+    ngx_http_helicone_store_put_t     op;
     ngx_http_helicone_cache_entry_t   e;
 
     if (!ctx->cache_save || ctx->cache_hit || !ctx->done || ctx->truncated
@@ -669,28 +608,6 @@ ngx_http_helicone_cache_save(ngx_http_request_t *r,
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
 
     if (ctx->capture_len > hlcf->cache_max_entry || ctx->cache_ttl <= 0) {
-        return;
-    }
-
-    if (!ctx->cache_read && hmcf->store_redis == NULL) {
-        /* save-only: the first free bucket is looked for now */
-        ctx->cache_free = NGX_HTTP_HELICONE_CACHE_BUCKETS;
-
-        for (i = 0; i < ctx->cache_buckets; i++) {
-            ngx_http_helicone_cache_key(ctx, i, sha);
-
-            if (ngx_http_helicone_store_get(hmcf->store_zone, sha, r->pool,
-                                            &v)
-                != NGX_OK)
-            {
-                ctx->cache_free = i;
-                break;
-            }
-        }
-    }
-
-    if (ctx->cache_free >= ctx->cache_buckets && hmcf->store_redis == NULL)
-    {
         return;
     }
 
@@ -730,18 +647,14 @@ ngx_http_helicone_cache_save(ngx_http_request_t *r,
     p = ngx_cpymem(p, provider.data, provider.len);
     ngx_memcpy(p, model.data, model.len);
 
-    if (hmcf->store_redis) {
-        /* into the first bucket free then: fire and forget */
-        ngx_http_helicone_store_redis_cache_put(r, ctx, &v, ctx->cache_ttl);
-        return;
-    }
+    /* into the first bucket free now */
+    op.kind = NGX_HTTP_HELICONE_STORE_CACHE;
+    op.sha = ctx->cache_digest;
+    op.n = ctx->cache_buckets;
+    op.value = &v;
+    op.ttl = ctx->cache_ttl;
 
-    ngx_http_helicone_cache_key(ctx, ctx->cache_free, sha);
-
-    if (ngx_http_helicone_store_put(hmcf->store_zone, sha, &v,
-                                    ngx_time() + ctx->cache_ttl)
-        != NGX_OK)
-    {
+    if (hmcf->store->put(r, &op) == NGX_BUSY) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                       "helicone cache: no room for %uz bytes", v.len);
     }

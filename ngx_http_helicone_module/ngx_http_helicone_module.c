@@ -332,6 +332,7 @@ ngx_http_helicone_create_main_conf(ngx_conf_t *cf)
      *     hmcf->prices_hash = { NULL };
      *     hmcf->keys = NULL;
      *     hmcf->store_redis = NULL;
+     *     hmcf->store = NULL;
      */
 
     hmcf->keys_redis = NGX_CONF_UNSET;
@@ -377,6 +378,10 @@ ngx_http_helicone_init_main_conf(ngx_conf_t *cf, void *conf)
         {
             return NGX_CONF_ERROR;
         }
+    }
+
+    if (hmcf->store == NULL) {
+        hmcf->store = &ngx_http_helicone_store_shm;
     }
 
     ngx_conf_init_value(hmcf->keys_redis, 0);
@@ -538,12 +543,11 @@ ngx_http_helicone_init_process(ngx_cycle_t *cycle)
     hmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_helicone_module);
 
-    if (hmcf == NULL || hmcf->store_redis == NULL) {
+    if (hmcf == NULL || hmcf->store->init_worker == NULL) {
         return NGX_OK;
     }
 
-    return ngx_http_helicone_store_redis_init_worker(hmcf->store_redis,
-                                                     cycle);
+    return hmcf->store->init_worker(hmcf, cycle);
 }
 
 
@@ -557,11 +561,11 @@ ngx_http_helicone_exit_process(ngx_cycle_t *cycle)
     hmcf = ngx_http_cycle_get_module_main_conf(cycle,
                                                ngx_http_helicone_module);
 
-    if (hmcf == NULL || hmcf->store_redis == NULL) {
+    if (hmcf == NULL || hmcf->store->exit_worker == NULL) {
         return;
     }
 
-    ngx_http_helicone_store_redis_exit_worker(hmcf->store_redis);
+    hmcf->store->exit_worker(hmcf);
 }
 
 

@@ -149,6 +149,7 @@ typedef struct ngx_http_helicone_redis_op_s     ngx_http_helicone_redis_op_t;
 typedef struct ngx_http_helicone_redis_reply_s  ngx_http_helicone_redis_reply_t;
 typedef struct ngx_http_helicone_store_redis_s  ngx_http_helicone_store_redis_t;
 typedef struct ngx_http_helicone_wait_s         ngx_http_helicone_wait_t;
+typedef struct ngx_http_helicone_store_s        ngx_http_helicone_store_t;
 
 
 /* an answer from Redis, valid during the handler's call only */
@@ -184,6 +185,7 @@ typedef struct {
     ngx_hash_t                     prices_hash;  /* "provider:model id" */
     ngx_shm_zone_t                *store_zone;   /* helicone_store shm */
     ngx_http_helicone_store_redis_t  *store_redis; /* NULL: shm only */
+    ngx_http_helicone_store_t     *store;        /* helicone_store's */
     ngx_flag_t                     keys_redis;   /* helicone_keys_redis */
     time_t                         keys_valid;   /* its local cache */
     ngx_array_t                    legacy;  /* ngx_http_helicone_legacy_t */
@@ -383,7 +385,6 @@ struct ngx_http_helicone_ctx_s {
     u_char                         cache_digest[32]; /* of the key */
     ngx_uint_t                     cache_buckets;
     ngx_uint_t                     cache_bucket; /* the one served */
-    ngx_uint_t                     cache_free;   /* the first empty one */
     time_t                         cache_ttl;
     ngx_str_t                      cache_entry;  /* a hit, copied */
     u_char                         cache_ref[36]; /* the original's id */
@@ -394,7 +395,7 @@ struct ngx_http_helicone_ctx_s {
 
     ngx_uint_t                     step;         /* NGX_HTTP_HELICONE_STEP_* */
     ngx_uint_t                     store_pending; /* answers awaited */
-    ngx_http_helicone_wait_t      *waits;        /* store_redis.c's */
+    ngx_http_helicone_wait_t      *waits;        /* store.c's */
 
     helicone_rl_policy_t          *rl_policy;    /* the one reported */
     uint64_t                       rl_remaining;
@@ -632,34 +633,7 @@ void ngx_http_helicone_response_end(ngx_http_helicone_ctx_t *ctx);
 ngx_int_t ngx_http_helicone_response_last(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 
-/* store_shm.c: entries named by a SHA-256 in shared memory */
-typedef void (*ngx_http_helicone_store_update_pt)(u_char *data, void *ctx);
-
-/* an entry pushes out only entries of its rank or lower, lowest first */
-typedef enum {
-    NGX_HTTP_HELICONE_STORE_EXPENDABLE = 0,   /* an unknown key's verdict */
-    NGX_HTTP_HELICONE_STORE_CACHED,           /* a cached response */
-    NGX_HTTP_HELICONE_STORE_KEPT,             /* a known key's verdict */
-    NGX_HTTP_HELICONE_STORE_LASTING,          /* a limit's bucket */
-    NGX_HTTP_HELICONE_STORE_RANKS
-} ngx_http_helicone_store_rank_e;
-
-char *ngx_http_helicone_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf);
-ngx_int_t ngx_http_helicone_store_zone(ngx_conf_t *cf,
-    ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *name, size_t size);
-ngx_int_t ngx_http_helicone_store_zone_parse(ngx_conf_t *cf,
-    ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *value);
-ngx_int_t ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
-    size_t size, time_t expires, ngx_http_helicone_store_update_pt fn,
-    void *data);
-ngx_int_t ngx_http_helicone_store_get(ngx_shm_zone_t *zone, u_char *sha,
-    ngx_pool_t *pool, ngx_str_t *value);
-ngx_int_t ngx_http_helicone_store_put(ngx_shm_zone_t *zone, u_char *sha,
-    ngx_str_t *value, time_t expires);
-ngx_int_t ngx_http_helicone_store_put_ranked(ngx_shm_zone_t *zone,
-    u_char *sha, ngx_str_t *value, time_t expires,
-    ngx_http_helicone_store_rank_e rank);
+#include "ngx_http_helicone_store.h"
 
 /* redis.c: a Redis connection per worker; the only file knowing RESP;
  * redis_conf.c: where it goes and how */
@@ -683,31 +657,6 @@ ngx_int_t ngx_http_helicone_redis_eval(ngx_http_helicone_redis_t *redis,
     ngx_http_helicone_redis_handler_pt handler, void *data,
     ngx_http_helicone_redis_op_t **opp);
 void ngx_http_helicone_redis_cancel(ngx_http_helicone_redis_op_t *op);
-
-/* store_redis.c: the store in Redis, and a request's waits for it */
-typedef void (*ngx_http_helicone_store_done_pt)(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, void *data,
-    ngx_http_helicone_redis_reply_t *reply);
-
-char *ngx_http_helicone_store_redis_directive(ngx_conf_t *cf,
-    ngx_http_helicone_main_conf_t *hmcf);
-ngx_int_t ngx_http_helicone_store_redis_init_worker(
-    ngx_http_helicone_store_redis_t *sr, ngx_cycle_t *cycle);
-void ngx_http_helicone_store_redis_exit_worker(
-    ngx_http_helicone_store_redis_t *sr);
-ngx_int_t ngx_http_helicone_store_redis_key_get(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, u_char *sha,
-    ngx_http_helicone_store_done_pt handler, void *data);
-ngx_int_t ngx_http_helicone_store_redis_cache_get(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_uint_t buckets,
-    ngx_http_helicone_store_done_pt handler, void *data);
-void ngx_http_helicone_store_redis_cache_put(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_str_t *value, time_t ttl);
-ngx_int_t ngx_http_helicone_store_redis_rl_take(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, helicone_rl_policy_t *policy, u_char *sha,
-    ngx_http_helicone_store_done_pt handler, void *data);
-void ngx_http_helicone_store_redis_rl_charge(ngx_http_request_t *r,
-    helicone_rl_policy_t *policy, u_char *sha, uint64_t cost);
 
 /* cache.c */
 ngx_int_t ngx_http_helicone_cache_init(ngx_http_request_t *r,

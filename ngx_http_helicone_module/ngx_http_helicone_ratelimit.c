@@ -19,16 +19,6 @@
 
 
 typedef struct {
-    helicone_rl_policy_t          *policy;
-    ngx_uint_t                     allowed;
-    uint64_t                       remaining;
-    uint64_t                       reset;
-    uint64_t                       wait;         /* s until one passes */
-    uint64_t                       cost;         /* millionths of a cent */
-} ngx_http_helicone_rl_op_t;
-
-
-typedef struct {
     u_char                         sha[32];
     helicone_rl_policy_t          *policy;
 } ngx_http_helicone_rl_charge_t;
@@ -38,16 +28,12 @@ static ngx_int_t ngx_http_helicone_rl_key(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, helicone_rl_policy_t *p,
     ngx_uint_t client, u_char *sha);
 static ngx_int_t ngx_http_helicone_rl_apply(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_rl_op_t *op,
-    u_char *sha);
-static void ngx_http_helicone_rl_reply(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, void *data,
-    ngx_http_helicone_redis_reply_t *reply);
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_store_take_t *op);
+static void ngx_http_helicone_rl_taken(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *op, ngx_int_t rc);
 static ngx_int_t ngx_http_helicone_ratelimit_unavailable(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 static void ngx_http_helicone_ratelimit_refused(ngx_http_request_t *r);
-static void ngx_http_helicone_rl_take(u_char *data, void *op);
-static void ngx_http_helicone_rl_charge(u_char *data, void *op);
 
 
 /* helicone_ratelimit policy; (several may be given) */
@@ -92,21 +78,22 @@ ngx_http_helicone_ratelimit_directive(ngx_conf_t *cf, ngx_command_t *cmd,
  * NGX_OK: within every policy (or none applies); NGX_BUSY: a limit is
  * reached; NGX_DECLINED: a limit could not be checked and they fail
  * closed. Missing segments let the request through, and store trouble
- * does too by default (Helicone fails open). NGX_AGAIN: Redis is asked,
- * and ngx_http_helicone_ratelimit_check_done() tells once it answered.
+ * does too by default (Helicone fails open). NGX_AGAIN: the store is
+ * asked, and ngx_http_helicone_ratelimit_check_done() tells once it
+ * answered.
  */
 
 ngx_int_t
 ngx_http_helicone_ratelimit_check(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
-    u_char                          sha[32];
-    ngx_uint_t                      i, n;
-    ngx_table_elt_t                *h;
-    helicone_rl_policy_t           *policies, *header;
-    ngx_http_helicone_rl_op_t       op, *rop;
-    ngx_http_helicone_loc_conf_t   *hlcf;
-    ngx_http_helicone_main_conf_t  *hmcf;
+    ngx_int_t                        rc;
+    ngx_uint_t                       i, n, asked;
+    ngx_table_elt_t                 *h;
+    helicone_rl_policy_t            *policies, *header, *policy;
+    ngx_http_helicone_loc_conf_t    *hlcf;
+    ngx_http_helicone_main_conf_t   *hmcf;
+    ngx_http_helicone_store_take_t  *op;
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
@@ -134,64 +121,59 @@ ngx_http_helicone_ratelimit_check(ngx_http_request_t *r,
 
     policies = hlcf->ratelimits ? hlcf->ratelimits->elts : NULL;
     n = hlcf->ratelimits ? hlcf->ratelimits->nelts : 0;
+    asked = 0;
 
     /*
-     * the header's policy first: its figures are the ones reported (Redis
-     * answers in the order asked)
+     * the header's policy first: its figures are the ones reported (a
+     * store answers in the order asked)
      */
     for (i = 0; i < n + 1; i++) {
 
-        op.policy = (i == 0) ? header : &policies[i - 1];
+        policy = (i == 0) ? header : &policies[i - 1];
 
-        if (op.policy == NULL) {
+        if (policy == NULL) {
             continue;
         }
 
-        if (ngx_http_helicone_rl_key(r, ctx, op.policy, i == 0, sha)
+        /* the store may answer later: the op lives with the request */
+        op = ngx_pcalloc(r->pool, sizeof(ngx_http_helicone_store_take_t));
+        if (op == NULL) {
+            return NGX_ERROR;
+        }
+
+        op->policy = policy;
+        op->done = ngx_http_helicone_rl_taken;
+
+        if (ngx_http_helicone_rl_key(r, ctx, policy, i == 0, op->sha)
             != NGX_OK)
         {
             continue;
         }
 
-        if (hmcf->store_redis) {
-            rop = ngx_palloc(r->pool, sizeof(ngx_http_helicone_rl_op_t)
-                                      + 32);
-            if (rop == NULL) {
-                return NGX_ERROR;
-            }
+        rc = hmcf->store->take(r, ctx, op);
 
-            rop->policy = op.policy;
-            ngx_memcpy(rop + 1, sha, 32);
-
-            if (ngx_http_helicone_store_redis_rl_take(r, ctx, op.policy, sha,
-                                                   ngx_http_helicone_rl_reply,
-                                                   rop)
-                != NGX_AGAIN)
-            {
-                /* Redis is unavailable */
-                ctx->rl_failed = 1;
-            }
-
+        if (rc == NGX_AGAIN) {
+            asked++;
             continue;
         }
 
-        if (ngx_http_helicone_store_update(hmcf->store_zone, sha,
-                                           sizeof(helicone_rl_bucket_t), 0,
-                                           ngx_http_helicone_rl_take, &op)
-            != NGX_OK)
-        {
+        if (rc == NGX_BUSY) {
             ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                           "helicone ratelimit: no room in the store");
+        }
+
+        if (rc != NGX_OK) {
+            /* the store is unavailable: this policy is not checked */
             ctx->rl_failed = 1;
             continue;
         }
 
-        if (ngx_http_helicone_rl_apply(r, ctx, &op, sha) != NGX_OK) {
+        if (ngx_http_helicone_rl_apply(r, ctx, op) != NGX_OK) {
             return NGX_ERROR;
         }
     }
 
-    if (ctx->store_pending) {
+    if (asked) {
         return NGX_AGAIN;
     }
 
@@ -246,7 +228,7 @@ ngx_http_helicone_ratelimit_check_done(ngx_http_request_t *r,
 
 static ngx_int_t
 ngx_http_helicone_rl_apply(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_rl_op_t *op, u_char *sha)
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_store_take_t *op)
 {
     ngx_http_helicone_rl_charge_t  *charge;
 
@@ -276,7 +258,7 @@ ngx_http_helicone_rl_apply(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        ngx_memcpy(charge->sha, sha, 32);
+        ngx_memcpy(charge->sha, op->sha, 32);
         charge->policy = op->policy;
     }
 
@@ -284,44 +266,14 @@ ngx_http_helicone_rl_apply(ngx_http_request_t *r,
 }
 
 
-/* The script's answer: {allowed, remaining, reset, wait}. */
+/* The store's later answer: as one at once. */
 
 static void
-ngx_http_helicone_rl_reply(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, void *data,
-    ngx_http_helicone_redis_reply_t *reply)
+ngx_http_helicone_rl_taken(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *op, ngx_int_t rc)
 {
-    ngx_http_helicone_rl_op_t *op = data;
-
-    ngx_uint_t                        i;
-    ngx_http_helicone_redis_reply_t  *e;
-
-    if (reply == NULL || reply->type != NGX_HTTP_HELICONE_REDIS_ARRAY
-        || reply->nelts != 4)
-    {
+    if (rc != NGX_OK || ngx_http_helicone_rl_apply(r, ctx, op) != NGX_OK) {
         /* no answer: this policy is not checked */
-        ctx->rl_failed = 1;
-        return;
-    }
-
-    e = reply->elts;
-
-    for (i = 0; i < 4; i++) {
-        if (e[i].type != NGX_HTTP_HELICONE_REDIS_INTEGER || e[i].integer < 0)
-        {
-            ctx->rl_failed = 1;
-            return;
-        }
-    }
-
-    op->allowed = (e[0].integer == 1);
-    op->remaining = (uint64_t) e[1].integer;
-    op->reset = (uint64_t) e[2].integer;
-    op->wait = (uint64_t) e[3].integer;
-
-    if (ngx_http_helicone_rl_apply(r, ctx, op, (u_char *) (op + 1))
-        != NGX_OK)
-    {
         ctx->rl_failed = 1;
     }
 }
@@ -386,29 +338,6 @@ ngx_http_helicone_rl_key(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx,
 }
 
 
-static void
-ngx_http_helicone_rl_take(u_char *data, void *op)
-{
-    ngx_http_helicone_rl_op_t *o = op;
-
-    o->allowed = helicone_rl_take((helicone_rl_bucket_t *) data, o->policy,
-                                  (uint64_t) ngx_current_msec, &o->remaining,
-                                  &o->reset);
-    o->wait = o->allowed ? 0 : helicone_rl_wait((helicone_rl_bucket_t *) data,
-                                                o->policy);
-}
-
-
-static void
-ngx_http_helicone_rl_charge(u_char *data, void *op)
-{
-    ngx_http_helicone_rl_op_t *o = op;
-
-    helicone_rl_charge((helicone_rl_bucket_t *) data, o->policy,
-                       (uint64_t) ngx_current_msec, o->cost);
-}
-
-
 /*
  * Cents policies are charged the request's cost, priced by the model
  * served; when that price is unknown, by the provider's dearest known.
@@ -420,7 +349,6 @@ ngx_http_helicone_ratelimit_commit(ngx_http_request_t *r,
 {
     uint64_t                        cost;
     ngx_uint_t                      i;
-    ngx_http_helicone_rl_op_t       op;
     ngx_http_helicone_rl_charge_t  *charge;
     ngx_http_helicone_main_conf_t  *hmcf;
 
@@ -439,25 +367,13 @@ ngx_http_helicone_ratelimit_commit(ngx_http_request_t *r,
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
 
     /* pico-USD to millionths of a cent: x 100 cents x 1e6 / 1e12 */
-    op.cost = cost / 10000;
+    cost /= 10000;
 
     charge = ctx->rl_charges->elts;
 
     for (i = 0; i < ctx->rl_charges->nelts; i++) {
-        op.policy = charge[i].policy;
-
-        if (hmcf->store_redis) {
-            ngx_http_helicone_store_redis_rl_charge(r, op.policy,
-                                                    charge[i].sha, op.cost);
-            continue;
-        }
-
-        (void) ngx_http_helicone_store_update(hmcf->store_zone,
-                                              charge[i].sha,
-                                              sizeof(helicone_rl_bucket_t),
-                                              0,
-                                              ngx_http_helicone_rl_charge,
-                                              &op);
+        (void) hmcf->store->charge(r, charge[i].policy, charge[i].sha,
+                                   cost);
     }
 }
 

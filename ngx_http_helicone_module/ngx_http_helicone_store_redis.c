@@ -5,9 +5,10 @@
 /*
  * The store in Redis, shared by every nginx that points at it: key names
  * (prefixed, hash-tagged for Redis Cluster), the rate-limit Lua scripts,
- * and a request's waits for answers. A request that waits is resumed
- * when its last answer comes (ngx_http_helicone_resume()); a request
- * that goes away first leaves its operations cancelled, not freed.
+ * and a request's waits for answers, behind the store table (store.h).
+ * A request that waits is resumed when its last answer comes
+ * (ngx_http_helicone_resume()); a request that goes away first leaves
+ * its operations cancelled, not freed.
  */
 
 #include "ngx_http_helicone_module.h"
@@ -22,26 +23,62 @@ struct ngx_http_helicone_store_redis_s {
 };
 
 
-struct ngx_http_helicone_wait_s {
-    ngx_http_request_t                 *request;
-    ngx_http_helicone_ctx_t            *ctx;
+/* an answer for a request that waits; reply NULL: none came in time */
+typedef void (*ngx_http_helicone_store_redis_pt)(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *data,
+    ngx_http_helicone_redis_reply_t *reply);
+
+
+/* a question out, in its wait (store.c's) */
+typedef struct {
     ngx_http_helicone_redis_op_t       *op;          /* NULL: answered */
-    ngx_http_helicone_store_done_pt     handler;
+    ngx_http_helicone_store_redis_pt    handler;
     void                               *data;
-    ngx_http_helicone_wait_t           *next;        /* the request's */
-};
+} ngx_http_helicone_store_redis_ask_t;
 
 
+static char *ngx_http_helicone_store_redis_configure(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *args, ngx_uint_t n);
+static ngx_int_t ngx_http_helicone_store_redis_init_worker(
+    ngx_http_helicone_main_conf_t *hmcf, ngx_cycle_t *cycle);
+static void ngx_http_helicone_store_redis_exit_worker(
+    ngx_http_helicone_main_conf_t *hmcf);
+static ngx_int_t ngx_http_helicone_store_redis_get(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_store_get_t *op);
+static void ngx_http_helicone_store_redis_got(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *data,
+    ngx_http_helicone_redis_reply_t *reply);
+static ngx_int_t ngx_http_helicone_store_redis_put(ngx_http_request_t *r,
+    ngx_http_helicone_store_put_t *op);
+static ngx_int_t ngx_http_helicone_store_redis_take(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_store_take_t *op);
+static void ngx_http_helicone_store_redis_took(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *data,
+    ngx_http_helicone_redis_reply_t *reply);
+static ngx_int_t ngx_http_helicone_store_redis_charge(ngx_http_request_t *r,
+    helicone_rl_policy_t *policy, u_char *sha, uint64_t cost);
 static ngx_int_t ngx_http_helicone_store_redis_send(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_redis_script_t *script,
     ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
-    ngx_http_helicone_store_done_pt handler, void *data);
+    ngx_http_helicone_store_redis_pt handler, void *data);
 static void ngx_http_helicone_store_redis_reply(void *data,
     ngx_http_helicone_redis_reply_t *reply);
-static void ngx_http_helicone_store_redis_cleanup(void *data);
+static void ngx_http_helicone_store_redis_cancel(ngx_http_helicone_wait_t *w);
 static ngx_int_t ngx_http_helicone_store_redis_name(ngx_pool_t *pool,
     ngx_str_t *prefix, const char *family, u_char *sha, ngx_int_t index,
     ngx_str_t *name);
+
+
+ngx_http_helicone_store_t  ngx_http_helicone_store_redis = {
+    ngx_string("redis"),
+    ngx_http_helicone_store_redis_configure,
+    ngx_http_helicone_store_redis_init_worker,
+    ngx_http_helicone_store_redis_exit_worker,
+    ngx_http_helicone_store_redis_get,
+    ngx_http_helicone_store_redis_put,
+    ngx_http_helicone_store_redis_take,
+    ngx_http_helicone_store_redis_charge
+};
 
 
 /*
@@ -174,20 +211,17 @@ static ngx_str_t  ngx_http_helicone_cache_put_lua = ngx_string(
  *     [tls_cert=file tls_key=file] [tls_name=name]
  *     [sentinels=host:port,...] [cluster=on] [prefix=string]
  *     [zone=name:size];
- * the connection's parameters are redis_conf.c's.
+ * the connection's parameters are redis_conf.c's, zone= is store.c's.
  */
 
-char *
-ngx_http_helicone_store_redis_directive(ngx_conf_t *cf,
-    ngx_http_helicone_main_conf_t *hmcf)
+static char *
+ngx_http_helicone_store_redis_configure(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *args, ngx_uint_t n)
 {
     char                               *rv;
     ngx_int_t                           rc;
-    ngx_str_t                          *value;
     ngx_uint_t                          i;
     ngx_http_helicone_store_redis_t    *sr;
-
-    value = cf->args->elts;
 
     sr = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_store_redis_t));
     if (sr == NULL) {
@@ -201,9 +235,9 @@ ngx_http_helicone_store_redis_directive(ngx_conf_t *cf,
         return NGX_CONF_ERROR;
     }
 
-    for (i = 2; i < cf->args->nelts; i++) {
+    for (i = 0; i < n; i++) {
 
-        rc = ngx_http_helicone_redis_param(cf, sr->redis, &value[i]);
+        rc = ngx_http_helicone_redis_param(cf, sr->redis, &args[i]);
 
         if (rc == NGX_OK) {
             continue;
@@ -213,11 +247,10 @@ ngx_http_helicone_store_redis_directive(ngx_conf_t *cf,
             return NGX_CONF_ERROR;
         }
 
-        if (ngx_strncmp(value[i].data, "prefix=", 7) == 0
-            && value[i].len > 7)
+        if (ngx_strncmp(args[i].data, "prefix=", 7) == 0 && args[i].len > 7)
         {
-            sr->prefix.data = value[i].data + 7;
-            sr->prefix.len = value[i].len - 7;
+            sr->prefix.data = args[i].data + 7;
+            sr->prefix.len = args[i].len - 7;
 
             if (ngx_strlchr(sr->prefix.data,
                             sr->prefix.data + sr->prefix.len, '{')
@@ -226,16 +259,6 @@ ngx_http_helicone_store_redis_directive(ngx_conf_t *cf,
             {
                 /* our hash tags must stay the only ones */
                 goto invalid;
-            }
-
-            continue;
-        }
-
-        if (ngx_strncmp(value[i].data, "zone=", 5) == 0) {
-            if (ngx_http_helicone_store_zone_parse(cf, hmcf, &value[i])
-                != NGX_OK)
-            {
-                return NGX_CONF_ERROR;
             }
 
             continue;
@@ -268,23 +291,24 @@ ngx_http_helicone_store_redis_directive(ngx_conf_t *cf,
 invalid:
 
     ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                       "invalid parameter \"%V\"", &value[i]);
+                       "invalid parameter \"%V\"", &args[i]);
     return NGX_CONF_ERROR;
 }
 
 
-ngx_int_t
-ngx_http_helicone_store_redis_init_worker(ngx_http_helicone_store_redis_t *sr,
+static ngx_int_t
+ngx_http_helicone_store_redis_init_worker(ngx_http_helicone_main_conf_t *hmcf,
     ngx_cycle_t *cycle)
 {
-    return ngx_http_helicone_redis_init_worker(sr->redis, cycle);
+    return ngx_http_helicone_redis_init_worker(hmcf->store_redis->redis,
+                                               cycle);
 }
 
 
-void
-ngx_http_helicone_store_redis_exit_worker(ngx_http_helicone_store_redis_t *sr)
+static void
+ngx_http_helicone_store_redis_exit_worker(ngx_http_helicone_main_conf_t *hmcf)
 {
-    ngx_http_helicone_redis_exit_worker(sr->redis);
+    ngx_http_helicone_redis_exit_worker(hmcf->store_redis->redis);
 }
 
 
@@ -319,42 +343,13 @@ ngx_http_helicone_store_redis_name(ngx_pool_t *pool, ngx_str_t *prefix,
 
 
 /*
- * The request's operations: NGX_AGAIN, then handler(r, ctx, data, reply)
- * once the answer comes (reply NULL: none came in time); NGX_ERROR:
- * Redis is unavailable now.
+ * An API key's record is GET; a response's buckets are an MGET, one key
+ * each, all in one slot. Verdicts are not kept here (store.h).
  */
 
-ngx_int_t
-ngx_http_helicone_store_redis_key_get(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, u_char *sha,
-    ngx_http_helicone_store_done_pt handler, void *data)
-{
-    ngx_str_t                       argv[2];
-    ngx_http_helicone_main_conf_t  *hmcf;
-
-    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
-
-    ngx_str_set(&argv[0], "GET");
-
-    if (ngx_http_helicone_store_redis_name(r->pool,
-                                           &hmcf->store_redis->prefix,
-                                           ":key:", sha, -1, &argv[1])
-        != NGX_OK)
-    {
-        return NGX_ERROR;
-    }
-
-    return ngx_http_helicone_store_redis_send(r, ctx, NULL, 0, 2, argv,
-                                              handler, data);
-}
-
-
-/* MGET of every bucket: one key each, all in one slot */
-
-ngx_int_t
-ngx_http_helicone_store_redis_cache_get(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_uint_t buckets,
-    ngx_http_helicone_store_done_pt handler, void *data)
+static ngx_int_t
+ngx_http_helicone_store_redis_get(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_store_get_t *op)
 {
     ngx_str_t                       argv[1 + NGX_HTTP_HELICONE_CACHE_BUCKETS];
     ngx_uint_t                      i;
@@ -362,30 +357,154 @@ ngx_http_helicone_store_redis_cache_get(ngx_http_request_t *r,
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
 
-    ngx_str_set(&argv[0], "MGET");
+    if (op->kind == NGX_HTTP_HELICONE_STORE_KEY) {
+        ngx_str_set(&argv[0], "GET");
 
-    for (i = 0; i < buckets; i++) {
         if (ngx_http_helicone_store_redis_name(r->pool,
                                                &hmcf->store_redis->prefix,
-                                               ":{cache:", ctx->cache_digest,
-                                               i, &argv[1 + i])
+                                               ":key:", op->sha, -1, &argv[1])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+
+        return ngx_http_helicone_store_redis_send(r, ctx, NULL, 0, 2, argv,
+                                          ngx_http_helicone_store_redis_got,
+                                          op);
+    }
+
+    if (op->kind != NGX_HTTP_HELICONE_STORE_CACHE) {
+        return NGX_DECLINED;
+    }
+
+    ngx_str_set(&argv[0], "MGET");
+
+    for (i = 0; i < op->n; i++) {
+        if (ngx_http_helicone_store_redis_name(r->pool,
+                                               &hmcf->store_redis->prefix,
+                                               ":{cache:", op->sha, i,
+                                               &argv[1 + i])
             != NGX_OK)
         {
             return NGX_ERROR;
         }
     }
 
-    return ngx_http_helicone_store_redis_send(r, ctx, NULL, 0, 1 + buckets,
-                                              argv, handler, data);
+    return ngx_http_helicone_store_redis_send(r, ctx, NULL, 0, 1 + op->n,
+                                          argv,
+                                          ngx_http_helicone_store_redis_got,
+                                          op);
+}
+
+
+/* GET's string or nil, MGET's array of them: copied, the reply is not ours */
+
+static void
+ngx_http_helicone_store_redis_got(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *data,
+    ngx_http_helicone_redis_reply_t *reply)
+{
+    ngx_http_helicone_store_get_t *op = data;
+
+    ngx_uint_t                        i;
+    ngx_http_helicone_redis_reply_t  *e;
+
+    if (reply == NULL) {
+        goto failed;
+    }
+
+    if (op->kind == NGX_HTTP_HELICONE_STORE_CACHE) {
+        if (reply->type != NGX_HTTP_HELICONE_REDIS_ARRAY
+            || reply->nelts != op->n)
+        {
+            goto failed;
+        }
+
+        e = reply->elts;
+
+    } else {
+        e = reply;
+    }
+
+    for (i = 0; i < op->n; i++) {
+
+        if (e[i].type == NGX_HTTP_HELICONE_REDIS_NIL) {
+            ngx_str_null(&op->values[i]);
+            continue;
+        }
+
+        if (e[i].type != NGX_HTTP_HELICONE_REDIS_STRING) {
+            goto failed;
+        }
+
+        op->values[i].len = e[i].str.len;
+        op->values[i].data = ngx_pnalloc(r->pool, e[i].str.len);
+        if (op->values[i].data == NULL) {
+            goto failed;
+        }
+
+        ngx_memcpy(op->values[i].data, e[i].str.data, e[i].str.len);
+    }
+
+    op->done(r, ctx, op, NGX_OK);
+    return;
+
+failed:
+
+    op->done(r, ctx, op, NGX_ERROR);
+}
+
+
+/*
+ * From the log phase, fire and forget: a response into the first free
+ * bucket, atomically; the command is a copy, nothing points at the
+ * request.
+ */
+
+static ngx_int_t
+ngx_http_helicone_store_redis_put(ngx_http_request_t *r,
+    ngx_http_helicone_store_put_t *op)
+{
+    u_char                          n[NGX_TIME_T_LEN];
+    ngx_int_t                       rc;
+    ngx_str_t                       argv[2 + NGX_HTTP_HELICONE_CACHE_BUCKETS];
+    ngx_uint_t                      i;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    if (op->kind != NGX_HTTP_HELICONE_STORE_CACHE) {
+        return NGX_DECLINED;
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    for (i = 0; i < op->n; i++) {
+        if (ngx_http_helicone_store_redis_name(r->pool,
+                                               &hmcf->store_redis->prefix,
+                                               ":{cache:", op->sha, i,
+                                               &argv[i])
+            != NGX_OK)
+        {
+            return NGX_ERROR;
+        }
+    }
+
+    argv[i] = *op->value;
+    argv[i + 1].data = n;
+    argv[i + 1].len = ngx_sprintf(n, "%T", op->ttl) - n;
+
+    rc = ngx_http_helicone_redis_eval(hmcf->store_redis->redis,
+                                      hmcf->store_redis->cache_put, op->n,
+                                      op->n + 2, argv, NULL, NULL, NULL);
+
+    return (rc == NGX_ERROR) ? NGX_ERROR : NGX_OK;
 }
 
 
 /* KEYS bucket; ARGV quota, window, unit */
 
-ngx_int_t
-ngx_http_helicone_store_redis_rl_take(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, helicone_rl_policy_t *policy, u_char *sha,
-    ngx_http_helicone_store_done_pt handler, void *data)
+static ngx_int_t
+ngx_http_helicone_store_redis_take(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_store_take_t *op)
 {
     u_char                         *p;
     ngx_str_t                       argv[4];
@@ -395,7 +514,7 @@ ngx_http_helicone_store_redis_rl_take(ngx_http_request_t *r,
 
     if (ngx_http_helicone_store_redis_name(r->pool,
                                            &hmcf->store_redis->prefix,
-                                           ":rl:", sha, -1, &argv[0])
+                                           ":rl:", op->sha, -1, &argv[0])
         != NGX_OK)
     {
         return NGX_ERROR;
@@ -407,12 +526,12 @@ ngx_http_helicone_store_redis_rl_take(ngx_http_request_t *r,
     }
 
     argv[1].data = p;
-    argv[1].len = ngx_sprintf(p, "%uL", policy->quota) - p;
+    argv[1].len = ngx_sprintf(p, "%uL", op->policy->quota) - p;
     argv[2].data = p + NGX_INT64_LEN;
-    argv[2].len = ngx_sprintf(argv[2].data, "%uL", policy->window)
+    argv[2].len = ngx_sprintf(argv[2].data, "%uL", op->policy->window)
                   - argv[2].data;
 
-    if (policy->unit == HELICONE_RL_CENTS) {
+    if (op->policy->unit == HELICONE_RL_CENTS) {
         ngx_str_set(&argv[3], "1");
 
     } else {
@@ -420,8 +539,48 @@ ngx_http_helicone_store_redis_rl_take(ngx_http_request_t *r,
     }
 
     return ngx_http_helicone_store_redis_send(r, ctx,
-                                              hmcf->store_redis->rl_take, 1,
-                                              4, argv, handler, data);
+                                          hmcf->store_redis->rl_take, 1, 4,
+                                          argv,
+                                          ngx_http_helicone_store_redis_took,
+                                          op);
+}
+
+
+/* The script's answer: {allowed, remaining, reset, wait}. */
+
+static void
+ngx_http_helicone_store_redis_took(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, void *data,
+    ngx_http_helicone_redis_reply_t *reply)
+{
+    ngx_http_helicone_store_take_t *op = data;
+
+    ngx_uint_t                        i;
+    ngx_http_helicone_redis_reply_t  *e;
+
+    if (reply == NULL || reply->type != NGX_HTTP_HELICONE_REDIS_ARRAY
+        || reply->nelts != 4)
+    {
+        op->done(r, ctx, op, NGX_ERROR);
+        return;
+    }
+
+    e = reply->elts;
+
+    for (i = 0; i < 4; i++) {
+        if (e[i].type != NGX_HTTP_HELICONE_REDIS_INTEGER || e[i].integer < 0)
+        {
+            op->done(r, ctx, op, NGX_ERROR);
+            return;
+        }
+    }
+
+    op->allowed = (e[0].integer == 1);
+    op->remaining = (uint64_t) e[1].integer;
+    op->reset = (uint64_t) e[2].integer;
+    op->wait = (uint64_t) e[3].integer;
+
+    op->done(r, ctx, op, NGX_OK);
 }
 
 
@@ -430,11 +589,12 @@ ngx_http_helicone_store_redis_rl_take(ngx_http_request_t *r,
  * points at the request.
  */
 
-void
-ngx_http_helicone_store_redis_rl_charge(ngx_http_request_t *r,
+static ngx_int_t
+ngx_http_helicone_store_redis_charge(ngx_http_request_t *r,
     helicone_rl_policy_t *policy, u_char *sha, uint64_t cost)
 {
     u_char                          n[3][NGX_INT64_LEN];
+    ngx_int_t                       rc;
     ngx_str_t                       argv[4];
     ngx_http_helicone_main_conf_t  *hmcf;
 
@@ -445,7 +605,7 @@ ngx_http_helicone_store_redis_rl_charge(ngx_http_request_t *r,
                                            ":rl:", sha, -1, &argv[0])
         != NGX_OK)
     {
-        return;
+        return NGX_ERROR;
     }
 
     argv[1].data = n[0];
@@ -455,109 +615,67 @@ ngx_http_helicone_store_redis_rl_charge(ngx_http_request_t *r,
     argv[3].data = n[2];
     argv[3].len = ngx_sprintf(n[2], "%uL", cost) - n[2];
 
-    (void) ngx_http_helicone_redis_eval(hmcf->store_redis->redis,
-                                        hmcf->store_redis->rl_charge, 1, 4,
-                                        argv, NULL, NULL, NULL);
+    rc = ngx_http_helicone_redis_eval(hmcf->store_redis->redis,
+                                      hmcf->store_redis->rl_charge, 1, 4,
+                                      argv, NULL, NULL, NULL);
+
+    return (rc == NGX_ERROR) ? NGX_ERROR : NGX_OK;
 }
 
 
-/* From the log phase, fire and forget: into the first free bucket. */
-
-void
-ngx_http_helicone_store_redis_cache_put(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_str_t *value, time_t ttl)
-{
-    u_char                          n[NGX_TIME_T_LEN];
-    ngx_str_t                       argv[2 + NGX_HTTP_HELICONE_CACHE_BUCKETS];
-    ngx_uint_t                      i;
-    ngx_http_helicone_main_conf_t  *hmcf;
-
-    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
-
-    for (i = 0; i < ctx->cache_buckets; i++) {
-        if (ngx_http_helicone_store_redis_name(r->pool,
-                                               &hmcf->store_redis->prefix,
-                                               ":{cache:", ctx->cache_digest,
-                                               i, &argv[i])
-            != NGX_OK)
-        {
-            return;
-        }
-    }
-
-    argv[i] = *value;
-    argv[i + 1].data = n;
-    argv[i + 1].len = ngx_sprintf(n, "%T", ttl) - n;
-
-    (void) ngx_http_helicone_redis_eval(hmcf->store_redis->redis,
-                                        hmcf->store_redis->cache_put,
-                                        ctx->cache_buckets,
-                                        ctx->cache_buckets + 2, argv,
-                                        NULL, NULL, NULL);
-}
-
+/*
+ * A request's question: NGX_AGAIN, then handler(r, ctx, data, reply)
+ * once the answer comes (reply NULL: none came in time); NGX_ERROR:
+ * Redis is unavailable now.
+ */
 
 static ngx_int_t
 ngx_http_helicone_store_redis_send(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_redis_script_t *script,
     ngx_uint_t nkeys, ngx_uint_t argc, ngx_str_t *argv,
-    ngx_http_helicone_store_done_pt handler, void *data)
+    ngx_http_helicone_store_redis_pt handler, void *data)
 {
-    ngx_int_t                       rc;
-    ngx_http_cleanup_t             *cln;
-    ngx_http_helicone_wait_t       *w;
-    ngx_http_helicone_main_conf_t  *hmcf;
+    ngx_int_t                             rc;
+    ngx_http_helicone_wait_t             *w;
+    ngx_http_helicone_main_conf_t        *hmcf;
+    ngx_http_helicone_store_redis_ask_t  *ask;
 
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
 
-    w = ngx_pcalloc(r->pool, sizeof(ngx_http_helicone_wait_t));
+    w = ngx_http_helicone_store_wait(r, ctx, sizeof(*ask),
+                                     ngx_http_helicone_store_redis_cancel);
     if (w == NULL) {
         return NGX_ERROR;
     }
 
-    if (!ctx->store_cleanup) {
-        cln = ngx_http_cleanup_add(r, 0);
-        if (cln == NULL) {
-            return NGX_ERROR;
-        }
-
-        cln->handler = ngx_http_helicone_store_redis_cleanup;
-        cln->data = ctx;
-
-        ctx->store_cleanup = 1;
-    }
-
-    w->request = r;
-    w->ctx = ctx;
-    w->handler = handler;
-    w->data = data;
+    ask = w->data;
+    ask->handler = handler;
+    ask->data = data;
 
     if (script) {
         rc = ngx_http_helicone_redis_eval(hmcf->store_redis->redis, script,
                                           nkeys, argc, argv,
                                           ngx_http_helicone_store_redis_reply,
-                                          w, &w->op);
+                                          w, &ask->op);
 
     } else {
         rc = ngx_http_helicone_redis_command(hmcf->store_redis->redis, argc,
                                           argv,
                                           ngx_http_helicone_store_redis_reply,
-                                          w, &w->op);
+                                          w, &ask->op);
     }
 
     if (rc != NGX_AGAIN) {
         return NGX_ERROR;
     }
 
-    w->next = ctx->waits;
-    ctx->waits = w;
-    ctx->store_pending++;
+    ngx_http_helicone_store_asked(w);
 
     return NGX_AGAIN;
 }
 
 
-/* An answer for a request that still waits; its last resumes it. */
+/* An answer for a request that still waits. */
 
 static void
 ngx_http_helicone_store_redis_reply(void *data,
@@ -565,43 +683,28 @@ ngx_http_helicone_store_redis_reply(void *data,
 {
     ngx_http_helicone_wait_t *w = data;
 
-    ngx_connection_t         *c;
-    ngx_http_request_t       *r;
-    ngx_http_helicone_ctx_t  *ctx;
+    ngx_http_helicone_store_redis_ask_t  *ask;
 
-    r = w->request;
-    ctx = w->ctx;
-    c = r->connection;
+    ask = w->data;
+    ask->op = NULL;
 
-    w->op = NULL;
-    ctx->store_pending--;
+    ask->handler(w->request, w->ctx, ask->data, reply);
 
-    w->handler(r, ctx, w->data, reply);
-
-    if (ctx->store_pending == 0) {
-        ngx_http_helicone_resume(r, ctx);
-    }
-
-    ngx_http_run_posted_requests(c);
+    ngx_http_helicone_store_answered(w);
 }
 
 
-/* The request goes away: its answers, when they come, are dropped. */
+/* The request goes away: the answer, when it comes, is dropped. */
 
 static void
-ngx_http_helicone_store_redis_cleanup(void *data)
+ngx_http_helicone_store_redis_cancel(ngx_http_helicone_wait_t *w)
 {
-    ngx_http_helicone_ctx_t *ctx = data;
+    ngx_http_helicone_store_redis_ask_t  *ask;
 
-    ngx_http_helicone_wait_t  *w;
+    ask = w->data;
 
-    for (w = ctx->waits; w; w = w->next) {
-        if (w->op) {
-            ngx_http_helicone_redis_cancel(w->op);
-            w->op = NULL;
-        }
+    if (ask->op) {
+        ngx_http_helicone_redis_cancel(ask->op);
+        ask->op = NULL;
     }
-
-    ctx->waits = NULL;
-    ctx->store_pending = 0;
 }

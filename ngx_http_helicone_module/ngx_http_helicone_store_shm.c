@@ -8,11 +8,33 @@
  * recently used entries make room for new ones, lowest rank first, and
  * a new entry pushes out only entries of its own rank or lower: unknown
  * keys' verdicts, cached responses, known keys' verdicts, limit buckets.
- * Callers work on an entry under the zone's lock and copy out what they
- * keep.
+ * It fills the store table (store.h): every operation answers at once,
+ * working under the zone's lock and copying out what the caller keeps.
  */
 
 #include "ngx_http_helicone_module.h"
+
+#include <helicone_keys.h>
+
+
+/* an entry pushes out only entries of its rank or lower, lowest first */
+typedef enum {
+    NGX_HTTP_HELICONE_SHM_EXPENDABLE = 0,     /* an unknown key's verdict */
+    NGX_HTTP_HELICONE_SHM_CACHED,             /* a cached response */
+    NGX_HTTP_HELICONE_SHM_KEPT,               /* a known key's verdict */
+    NGX_HTTP_HELICONE_SHM_LASTING,            /* a limit's bucket */
+    NGX_HTTP_HELICONE_SHM_RANKS
+} ngx_http_helicone_shm_rank_e;
+
+
+/* works on an entry under the zone's lock */
+typedef void (*ngx_http_helicone_shm_update_pt)(u_char *data, void *ctx);
+
+
+typedef struct {
+    helicone_rl_policy_t          *policy;
+    uint64_t                       cost;         /* millionths of a cent */
+} ngx_http_helicone_shm_charge_t;
 
 
 typedef struct {
@@ -29,7 +51,7 @@ typedef struct {
 typedef struct {
     ngx_rbtree_t                   rbtree;
     ngx_rbtree_node_t              sentinel;
-    ngx_queue_t                    lru[NGX_HTTP_HELICONE_STORE_RANKS];
+    ngx_queue_t                    lru[NGX_HTTP_HELICONE_SHM_RANKS];
 } ngx_http_helicone_shm_sh_t;
 
 
@@ -45,56 +67,58 @@ static void ngx_http_helicone_shm_insert(ngx_rbtree_node_t *temp,
     ngx_rbtree_node_t *node, ngx_rbtree_node_t *sentinel);
 static ngx_http_helicone_shm_node_t *ngx_http_helicone_shm_find(
     ngx_http_helicone_shm_t *shm, u_char *sha);
+static ngx_http_helicone_shm_node_t *ngx_http_helicone_shm_live(
+    ngx_http_helicone_shm_t *shm, u_char *sha);
 static void ngx_http_helicone_shm_free(ngx_http_helicone_shm_t *shm,
     ngx_http_helicone_shm_node_t *n);
 static void ngx_http_helicone_shm_used(ngx_http_helicone_shm_t *shm,
     ngx_http_helicone_shm_node_t *n);
 static ngx_http_helicone_shm_node_t *ngx_http_helicone_shm_alloc(
     ngx_http_helicone_shm_t *shm, size_t size, ngx_uint_t rank);
-static ngx_int_t ngx_http_helicone_store_set(ngx_shm_zone_t *zone,
+static char *ngx_http_helicone_store_shm_configure(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *args, ngx_uint_t n);
+static ngx_int_t ngx_http_helicone_store_shm_get(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_store_get_t *op);
+static ngx_int_t ngx_http_helicone_store_shm_put(ngx_http_request_t *r,
+    ngx_http_helicone_store_put_t *op);
+static ngx_int_t ngx_http_helicone_store_shm_take(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_store_take_t *op);
+static ngx_int_t ngx_http_helicone_store_shm_charge(ngx_http_request_t *r,
+    helicone_rl_policy_t *policy, u_char *sha, uint64_t cost);
+static void ngx_http_helicone_shm_name(ngx_http_helicone_store_kind_e kind,
+    u_char *sha, ngx_uint_t i, u_char *name);
+static ngx_int_t ngx_http_helicone_shm_set(ngx_shm_zone_t *zone,
     u_char *sha, size_t size, time_t expires, ngx_uint_t rank,
-    ngx_http_helicone_store_update_pt fn, void *data);
-static void ngx_http_helicone_store_copy(u_char *data, void *value);
+    ngx_http_helicone_shm_update_pt fn, void *data);
+static ngx_int_t ngx_http_helicone_shm_read(ngx_shm_zone_t *zone,
+    u_char *sha, ngx_pool_t *pool, ngx_str_t *value);
+static ngx_uint_t ngx_http_helicone_shm_exists(ngx_shm_zone_t *zone,
+    u_char *sha);
+static void ngx_http_helicone_shm_copy(u_char *data, void *value);
+static void ngx_http_helicone_shm_take(u_char *data, void *op);
+static void ngx_http_helicone_shm_charge(u_char *data, void *op);
 
 
-/*
- * helicone_store shm zone=NAME:SIZE;
- * helicone_store redis url=... (store_redis.c)
- */
+ngx_http_helicone_store_t  ngx_http_helicone_store_shm = {
+    ngx_string("shm"),
+    ngx_http_helicone_store_shm_configure,
+    NULL,
+    NULL,
+    ngx_http_helicone_store_shm_get,
+    ngx_http_helicone_store_shm_put,
+    ngx_http_helicone_store_shm_take,
+    ngx_http_helicone_store_shm_charge
+};
 
-char *
-ngx_http_helicone_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
-    void *conf)
+
+/* helicone_store shm zone=NAME:SIZE; (store.c took the zone) */
+
+static char *
+ngx_http_helicone_store_shm_configure(ngx_conf_t *cf,
+    ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *args, ngx_uint_t n)
 {
-    ngx_http_helicone_main_conf_t *hmcf = conf;
-
-    ngx_str_t  *value;
-
-    if (hmcf->store_zone || hmcf->store_redis) {
-        return "is duplicate";
-    }
-
-    value = cf->args->elts;
-
-    if (ngx_strcmp(value[1].data, "redis") == 0) {
-        return ngx_http_helicone_store_redis_directive(cf, hmcf);
-    }
-
-    if (ngx_strcmp(value[1].data, "shm") != 0) {
-        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                           "unknown store \"%V\": expected \"shm\" or "
-                           "\"redis\"", &value[1]);
-        return NGX_CONF_ERROR;
-    }
-
-    if (cf->args->nelts != 3
-        || ngx_strncmp(value[2].data, "zone=", 5) != 0)
-    {
+    if (n || hmcf->store_zone == NULL) {
         return "needs zone=NAME:SIZE";
-    }
-
-    if (ngx_http_helicone_store_zone_parse(cf, hmcf, &value[2]) != NGX_OK) {
-        return NGX_CONF_ERROR;
     }
 
     return NGX_CONF_OK;
@@ -202,7 +226,7 @@ ngx_http_helicone_shm_init_zone(ngx_shm_zone_t *shm_zone, void *data)
 
     ngx_rbtree_init(&shm->sh->rbtree, &shm->sh->sentinel,
                     ngx_http_helicone_shm_insert);
-    for (i = 0; i < NGX_HTTP_HELICONE_STORE_RANKS; i++) {
+    for (i = 0; i < NGX_HTTP_HELICONE_SHM_RANKS; i++) {
         ngx_queue_init(&shm->sh->lru[i]);
     }
 
@@ -300,6 +324,24 @@ ngx_http_helicone_shm_find(ngx_http_helicone_shm_t *shm, u_char *sha)
 }
 
 
+/* the entry named sha unless expired; an expired one is freed now */
+
+static ngx_http_helicone_shm_node_t *
+ngx_http_helicone_shm_live(ngx_http_helicone_shm_t *shm, u_char *sha)
+{
+    ngx_http_helicone_shm_node_t  *n;
+
+    n = ngx_http_helicone_shm_find(shm, sha);
+
+    if (n && n->expires && n->expires <= ngx_time()) {
+        ngx_http_helicone_shm_free(shm, n);
+        return NULL;
+    }
+
+    return n;
+}
+
+
 static void
 ngx_http_helicone_shm_free(ngx_http_helicone_shm_t *shm,
     ngx_http_helicone_shm_node_t *n)
@@ -362,31 +404,192 @@ ngx_http_helicone_shm_alloc(ngx_http_helicone_shm_t *shm, size_t size,
 
 
 /*
- * Runs fn on the entry named sha, created (zeroed, size bytes) when
- * absent or expired, under the zone's lock: fn must be short and must
- * not allocate. NGX_OK with fn's work done; NGX_BUSY when the zone has
- * no room even after evicting.
+ * An entry's name in the zone: a response's bucket i by the digest and
+ * the index; a key's verdict by a name of its own, so that no other
+ * entry can be taken for it.
  */
 
-ngx_int_t
-ngx_http_helicone_store_update(ngx_shm_zone_t *zone, u_char *sha,
-    size_t size, time_t expires, ngx_http_helicone_store_update_pt fn,
-    void *data)
+static void
+ngx_http_helicone_shm_name(ngx_http_helicone_store_kind_e kind, u_char *sha,
+    ngx_uint_t i, u_char *name)
 {
-    ngx_uint_t  rank;
+    u_char  buf[sizeof("helicone-key") - 1 + 32];
 
-    /* what expires is cached; what does not is a limit's bucket */
-    rank = expires ? NGX_HTTP_HELICONE_STORE_CACHED
-                   : NGX_HTTP_HELICONE_STORE_LASTING;
+    if (kind == NGX_HTTP_HELICONE_STORE_CACHE) {
+        ngx_memcpy(buf, sha, 32);
+        buf[32] = (u_char) i;
 
-    return ngx_http_helicone_store_set(zone, sha, size, expires, rank, fn,
-                                       data);
+        helicone_sha256(buf, 33, name);
+        return;
+    }
+
+    ngx_memcpy(ngx_cpymem(buf, "helicone-key", sizeof("helicone-key") - 1),
+               sha, 32);
+    helicone_sha256(buf, sizeof(buf), name);
+}
+
+
+/* The zone keeps no key records: those are the keys file's. */
+
+static ngx_int_t
+ngx_http_helicone_store_shm_get(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_store_get_t *op)
+{
+    u_char                          name[32];
+    ngx_int_t                       rc;
+    ngx_uint_t                      i;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    if (op->kind == NGX_HTTP_HELICONE_STORE_KEY) {
+        return NGX_DECLINED;
+    }
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    for (i = 0; i < op->n; i++) {
+        ngx_http_helicone_shm_name(op->kind, op->sha, i, name);
+
+        rc = ngx_http_helicone_shm_read(hmcf->store_zone, name, r->pool,
+                                        &op->values[i]);
+
+        if (rc == NGX_DECLINED) {
+            ngx_str_null(&op->values[i]);
+            continue;
+        }
+
+        if (rc != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * What it may push out, and what may push it out: an unknown key's
+ * verdict nothing but its kind (anyone can make those by the thousand),
+ * cached responses no known key's verdict nor a limit's bucket.
+ */
+
+static ngx_int_t
+ngx_http_helicone_store_shm_put(ngx_http_request_t *r,
+    ngx_http_helicone_store_put_t *op)
+{
+    u_char                          name[32];
+    ngx_uint_t                      i, rank;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    switch (op->kind) {
+
+    case NGX_HTTP_HELICONE_STORE_CACHE:
+        rank = NGX_HTTP_HELICONE_SHM_CACHED;
+
+        for (i = 0; i < op->n; i++) {
+            ngx_http_helicone_shm_name(op->kind, op->sha, i, name);
+
+            if (!ngx_http_helicone_shm_exists(hmcf->store_zone, name)) {
+                break;
+            }
+        }
+
+        if (i == op->n) {
+            return NGX_DECLINED;
+        }
+
+        break;
+
+    case NGX_HTTP_HELICONE_STORE_VERDICT:
+        rank = NGX_HTTP_HELICONE_SHM_KEPT;
+        ngx_http_helicone_shm_name(op->kind, op->sha, 0, name);
+        break;
+
+    case NGX_HTTP_HELICONE_STORE_UNKNOWN:
+        rank = NGX_HTTP_HELICONE_SHM_EXPENDABLE;
+        ngx_http_helicone_shm_name(op->kind, op->sha, 0, name);
+        break;
+
+    default: /* NGX_HTTP_HELICONE_STORE_KEY */
+        return NGX_DECLINED;
+    }
+
+    return ngx_http_helicone_shm_set(hmcf->store_zone, name, op->value->len,
+                                     ngx_time() + op->ttl, rank,
+                                     ngx_http_helicone_shm_copy, op->value);
+}
+
+
+/* core/helicone_ratelimit.c's bucket, under the zone's lock */
+
+static ngx_int_t
+ngx_http_helicone_store_shm_take(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_store_take_t *op)
+{
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    return ngx_http_helicone_shm_set(hmcf->store_zone, op->sha,
+                                     sizeof(helicone_rl_bucket_t), 0,
+                                     NGX_HTTP_HELICONE_SHM_LASTING,
+                                     ngx_http_helicone_shm_take, op);
 }
 
 
 static ngx_int_t
-ngx_http_helicone_store_set(ngx_shm_zone_t *zone, u_char *sha, size_t size,
-    time_t expires, ngx_uint_t rank, ngx_http_helicone_store_update_pt fn,
+ngx_http_helicone_store_shm_charge(ngx_http_request_t *r,
+    helicone_rl_policy_t *policy, u_char *sha, uint64_t cost)
+{
+    ngx_http_helicone_shm_charge_t  c;
+    ngx_http_helicone_main_conf_t  *hmcf;
+
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+
+    c.policy = policy;
+    c.cost = cost;
+
+    return ngx_http_helicone_shm_set(hmcf->store_zone, sha,
+                                     sizeof(helicone_rl_bucket_t), 0,
+                                     NGX_HTTP_HELICONE_SHM_LASTING,
+                                     ngx_http_helicone_shm_charge, &c);
+}
+
+
+static void
+ngx_http_helicone_shm_take(u_char *data, void *op)
+{
+    ngx_http_helicone_store_take_t *o = op;
+
+    o->allowed = helicone_rl_take((helicone_rl_bucket_t *) data, o->policy,
+                                  (uint64_t) ngx_current_msec, &o->remaining,
+                                  &o->reset);
+    o->wait = o->allowed ? 0 : helicone_rl_wait((helicone_rl_bucket_t *) data,
+                                                o->policy);
+}
+
+
+static void
+ngx_http_helicone_shm_charge(u_char *data, void *op)
+{
+    ngx_http_helicone_shm_charge_t *c = op;
+
+    helicone_rl_charge((helicone_rl_bucket_t *) data, c->policy,
+                       (uint64_t) ngx_current_msec, c->cost);
+}
+
+
+/*
+ * Runs fn on the entry named sha, created (zeroed, size bytes) when
+ * absent, expired or of another size, under the zone's lock: fn must be
+ * short and must not allocate. NGX_OK with fn's work done; NGX_BUSY
+ * when the zone has no room even after evicting.
+ */
+
+static ngx_int_t
+ngx_http_helicone_shm_set(ngx_shm_zone_t *zone, u_char *sha, size_t size,
+    time_t expires, ngx_uint_t rank, ngx_http_helicone_shm_update_pt fn,
     void *data)
 {
     ngx_http_helicone_shm_t       *shm;
@@ -396,12 +599,7 @@ ngx_http_helicone_store_set(ngx_shm_zone_t *zone, u_char *sha, size_t size,
 
     ngx_shmtx_lock(&shm->shpool->mutex);
 
-    n = ngx_http_helicone_shm_find(shm, sha);
-
-    if (n && n->expires && n->expires <= ngx_time()) {
-        ngx_http_helicone_shm_free(shm, n);
-        n = NULL;
-    }
+    n = ngx_http_helicone_shm_live(shm, sha);
 
     if (n && n->len != size) {
         /* another kind of entry under the same name: start anew */
@@ -451,8 +649,8 @@ ngx_http_helicone_store_set(ngx_shm_zone_t *zone, u_char *sha, size_t size,
  * NGX_DECLINED when absent or expired.
  */
 
-ngx_int_t
-ngx_http_helicone_store_get(ngx_shm_zone_t *zone, u_char *sha,
+static ngx_int_t
+ngx_http_helicone_shm_read(ngx_shm_zone_t *zone, u_char *sha,
     ngx_pool_t *pool, ngx_str_t *value)
 {
     ngx_http_helicone_shm_t       *shm;
@@ -462,12 +660,7 @@ ngx_http_helicone_store_get(ngx_shm_zone_t *zone, u_char *sha,
 
     ngx_shmtx_lock(&shm->shpool->mutex);
 
-    n = ngx_http_helicone_shm_find(shm, sha);
-
-    if (n && n->expires && n->expires <= ngx_time()) {
-        ngx_http_helicone_shm_free(shm, n);
-        n = NULL;
-    }
+    n = ngx_http_helicone_shm_live(shm, sha);
 
     if (n == NULL) {
         ngx_shmtx_unlock(&shm->shpool->mutex);
@@ -491,32 +684,30 @@ ngx_http_helicone_store_get(ngx_shm_zone_t *zone, u_char *sha,
 }
 
 
+/* whether the entry named sha is there, unexpired; nothing is copied */
+
+static ngx_uint_t
+ngx_http_helicone_shm_exists(ngx_shm_zone_t *zone, u_char *sha)
+{
+    ngx_http_helicone_shm_t       *shm;
+    ngx_http_helicone_shm_node_t  *n;
+
+    shm = zone->data;
+
+    ngx_shmtx_lock(&shm->shpool->mutex);
+
+    n = ngx_http_helicone_shm_live(shm, sha);
+
+    ngx_shmtx_unlock(&shm->shpool->mutex);
+
+    return n != NULL;
+}
+
+
 static void
-ngx_http_helicone_store_copy(u_char *data, void *value)
+ngx_http_helicone_shm_copy(u_char *data, void *value)
 {
     ngx_str_t *v = value;
 
     ngx_memcpy(data, v->data, v->len);
-}
-
-
-/* Stores value under sha until expires, replacing what was there. */
-
-ngx_int_t
-ngx_http_helicone_store_put(ngx_shm_zone_t *zone, u_char *sha,
-    ngx_str_t *value, time_t expires)
-{
-    return ngx_http_helicone_store_put_ranked(zone, sha, value, expires,
-                                              NGX_HTTP_HELICONE_STORE_CACHED);
-}
-
-
-/* The same with a rank: what it may push out, and what may push it out. */
-
-ngx_int_t
-ngx_http_helicone_store_put_ranked(ngx_shm_zone_t *zone, u_char *sha,
-    ngx_str_t *value, time_t expires, ngx_http_helicone_store_rank_e rank)
-{
-    return ngx_http_helicone_store_set(zone, sha, value->len, expires, rank,
-                                       ngx_http_helicone_store_copy, value);
 }

@@ -239,6 +239,13 @@ my @bad = (
       'helicone_store redis url=redis://127.0.0.1 "prefix=a{x}";', '', undef,
       {}, qr/\[emerg\].*invalid parameter "prefix=a\{x\}"/ ],
 
+    [ 'shm store without a zone', 'helicone_store shm size=1m;', '', undef, {},
+      qr/\[emerg\].*"helicone_store" directive needs zone=NAME:SIZE/ ],
+
+    [ 'store with two zones',
+      'helicone_store redis url=redis://127.0.0.1 zone=a:1m zone=b:1m;', '',
+      undef, {}, qr/\[emerg\].*duplicate parameter "zone=b:1m"/ ],
+
     [ 'duplicate helicone_store',
       "helicone_store shm zone=a:1m;\n"
       . 'helicone_store redis url=redis://127.0.0.1;', '', undef, {},
