@@ -49,6 +49,13 @@ my %scenario = (
         }
         return { sse => \@pieces };
     },
+
+    # one event, then 3 s of silence before the rest
+    stall => sub {
+        return { sse => [ { data => chunk_ev('a') },
+                          { delay_ms => 3000,
+                            data => chunk_ev('b') . "data: [DONE]\n\n" } ] };
+    },
 );
 
 my $handler = sub {
@@ -87,6 +94,11 @@ http {
         location /v1/ {
             helicone_pass gateway;
             helicone_attempt_timeout 10s;
+        }
+
+        location /deadline/v1/ {
+            helicone_pass gateway;
+            helicone_deadline 1500ms;
         }
     }
 
@@ -336,6 +348,17 @@ is($r->{status}, 200, 'increase timeout - and grows with the header');
 
 $r = $t->chat(port => $t->port('short'), json => $slow);
 ok($r->{status} >= 500, 'increase timeout - the next attempt has 1 s again');
+
+# a stream's wait between two reads grows only up to helicone_deadline
+my $stall = { model => 'gpt-4o-mini/one', stream => JSON::PP::true,
+              messages => [ { role => 'user', content => 'stall' } ] };
+
+$r = $t->chat(port => $t->port('short'),
+              path => '/deadline/v1/chat/completions', json => $stall,
+              headers => [ [ 'Helicone-Increase-Timeout', 'true' ] ]);
+is($r->{status}, 200, 'increase timeout - the stream starts');
+ok(!grep({ ($_->{data} // '') eq '[DONE]' } @{ $r->{events} // [] }),
+   'increase timeout - helicone_deadline still cuts a stalled stream');
 
 # ---------------------------------------------- Helicone-Target-Provider
 
