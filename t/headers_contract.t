@@ -280,6 +280,35 @@ is($tl->{model}, 'gpt-4o/two', 'fallback - the event names the choice');
 is(last_body($two)->{messages}[1]{content}, $doc,
    'fallback - the body is not cut');
 
+# ---------------------------------------------- token limit and the cache
+
+# the cache key is the body that goes: the answer to a truncated prompt,
+# or the second model's, is no answer to the body as the client sent it
+my $cache_on = [ 'Helicone-Cache-Enabled', 'true' ];
+
+for my $case ([ 'truncate', 'gpt-4o-mini/one' ],
+              [ 'fallback', 'gpt-4o-mini/one,gpt-4o/two' ])
+{
+    my ($strategy, $model) = @$case;
+    my $body = { %big, model => $model,
+                 messages => [ @{ $big{messages} }[0, 1],
+                               { role => 'user',
+                                 content => "cache $strategy" } ] };
+    my @asked = ($cache_on, [ 'Helicone-Token-Limit-Exception-Handler',
+                              $strategy ]);
+
+    $r = call(json => $body, headers => [ @asked ]);
+    is($r->{status}, 200, "cache $strategy - answered");
+    ok($t->wait_for(sub {
+           $r = call(json => $body, headers => [ @asked ]);
+           ($r->{headers}{'helicone-cache'} // '') eq 'HIT' }),
+       "cache $strategy - the rewritten request is cached");
+
+    $r = call(json => $body, headers => [ $cache_on ]);
+    is($r->{headers}{'helicone-cache'}, 'MISS',
+       "cache $strategy - not the answer to the body as sent");
+}
+
 # proxy mode: the body that goes is the one rewritten, or names the choice
 $one->clear;
 $r = call(path => '/one/v1/chat/completions',
