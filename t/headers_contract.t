@@ -353,6 +353,17 @@ $ev = event_of($r);
 ok(!defined $ev->{log}{response}{promptTokens},
    'no stream usage header - no usage known');
 
+# the Responses API has no stream_options.include_usage (OpenAI refuses
+# it): its stream ends with response.completed, usage included
+$one->clear;
+$r = call(path => '/one/v1/responses',
+          json => { model => 'gpt-4o-mini', stream => JSON::PP::true,
+                    input => 'hi' },
+          headers => [ [ 'Helicone-Stream-Usage', 'true' ] ]);
+is($r->{status}, 200, 'stream usage, Responses - answered');
+ok(!exists last_body($one)->{stream_options},
+   'stream usage, Responses - the body as sent');
+
 # --------------------------------------------- Helicone-Increase-Timeout
 
 my $slow = { model => 'gpt-4o-mini/one',
