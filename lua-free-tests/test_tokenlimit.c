@@ -438,6 +438,45 @@ test_tools_pairs(void)
     ok(strstr(out, "\"c1\"") == NULL && strstr(out, "\"c2\"") == NULL
        && strstr(out, "q0") != NULL,
        "middle-out: parallel calls and their outputs go together");
+
+    /* OpenAI refuses a reasoning item without the item that follows it,
+     * and a function call or message without its reasoning */
+    bad = 0;
+
+    for (i = 1; i <= 200; i++) {
+        strcpy(body, "{\"input\":[{\"role\":\"user\",\"content\":\"q0 "
+                     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
+                     "{\"type\":\"reasoning\",\"id\":\"rs_1\","
+                     "\"summary\":[]},"
+                     "{\"type\":\"function_call\",\"id\":\"fc_1\","
+                     "\"call_id\":\"c1\",\"name\":\"f\",\"arguments\":\"{}\"},"
+                     "{\"type\":\"function_call_output\",\"call_id\":\"c1\","
+                     "\"output\":\"RESULT bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"},"
+                     "{\"type\":\"reasoning\",\"id\":\"rs_2\","
+                     "\"summary\":[]},"
+                     "{\"type\":\"message\",\"id\":\"msg_2\","
+                     "\"role\":\"assistant\",\"content\":[{\"type\":"
+                     "\"output_text\",\"text\":\"a1 "
+                     "cccccccccccccccccccccccccccccc\"}]},"
+                     "{\"role\":\"user\",\"content\":\"q2 "
+                     "dddddddddddddddddddddddddddddd\"}]}");
+
+        rc = fit("reasoning", body, HELICONE_TOKENLIMIT_MIDDLE_OUT, i, out);
+
+        if (rc != HELICONE_OK) {
+            continue;
+        }
+
+        if ((strstr(out, "rs_1") == NULL) != (strstr(out, "fc_1") == NULL)
+            || (strstr(out, "rs_2") == NULL)
+               != (strstr(out, "msg_2") == NULL))
+        {
+            bad++;
+            diag("limit %zu: %s", i, out);
+        }
+    }
+
+    ok(bad == 0, "middle-out: a reasoning item goes with the next item");
 }
 
 

@@ -472,7 +472,9 @@ helicone_tokenlimit_text(helicone_tokenlimit_t *tl,
  * developer messages, and the last unit. A chat assistant message with
  * "tool_calls" and the "tool" messages after it are one unit; so are a
  * Responses "function_call" and the "function_call_output" items after
- * it: a provider refuses a tool result whose call is gone.
+ * it: a provider refuses a tool result whose call is gone. A Responses
+ * "reasoning" item joins the item after it: OpenAI refuses either
+ * without the other.
  */
 
 static void
@@ -480,7 +482,7 @@ helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat)
 {
     size_t                 i;
     uint32_t               unit;
-    unsigned               leading, call, is_call, prev_call;
+    unsigned               leading, call, is_call, prev_call, reasoning;
     helicone_json_value_t  m[3];
 
     enum { role = 0, type, tool_calls };
@@ -493,6 +495,7 @@ helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat)
     leading = 1;
     call = 0;
     prev_call = 0;
+    reasoning = 0;
     unit = 0;
 
     for (i = 0; i < tl->nitems; i++) {
@@ -532,13 +535,15 @@ helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat)
 
         /* Responses items: parallel calls are one function_call each,
          * their outputs after all of them */
-        if (!(is_call && prev_call)) {
+        if (!(is_call && prev_call) && !reasoning) {
             unit = (uint32_t) i;
         }
 
         tl->items[i].unit = unit;
         call = is_call;
         prev_call = is_call && !chat;
+        reasoning = !chat && helicone_json_string_eq(&m[type], "reasoning",
+                                                     9);
     }
 
     /* the last unit, the question being asked, always stays */
