@@ -12,6 +12,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use IO::Socket::INET;
 use JSON::PP;
 use Test::More;
 
@@ -113,6 +114,11 @@ http {
         location /slow/v1/ {
             helicone_pass gateway;
             helicone_attempt_timeout 500ms;
+        }
+
+        location /deadline/v1/ {
+            helicone_pass gateway;
+            helicone_deadline 1s;
         }
 
         location /one/ {
@@ -388,6 +394,26 @@ is($r->{status}, 200, 'increase timeout - and grows with the header');
 
 $r = $t->chat(port => $t->port('short'), json => $slow);
 ok($r->{status} >= 500, 'increase timeout - the next attempt has 1 s again');
+
+# a deadline passed before the first try starts (the upload outlasted
+# it): the try's wait for headers ends at once, header or not
+{
+    my $body = $JSON->encode($slow);
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$gw") or die $!;
+    $s->autoflush(1);
+    print $s "POST /deadline/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+        . "Content-Type: application/json\r\nConnection: close\r\n"
+        . "Helicone-Increase-Timeout: true\r\n"
+        . "Content-Length: " . length($body) . "\r\n\r\n"
+        . substr($body, 0, 10);
+    # the stimulus, not a synchronisation: an upload slower than 1 s
+    select(undef, undef, undef, 1.3);
+    print $s substr($body, 10);
+    my $res = do { local $/; <$s> } // '';
+    close $s;
+    like($res, qr{^HTTP/1\.1 50[24] },
+         'increase timeout - not past a deadline that passed already');
+}
 
 # a stream's wait between two reads grows only up to helicone_deadline
 my $stall = { model => 'gpt-4o-mini/one', stream => JSON::PP::true,
