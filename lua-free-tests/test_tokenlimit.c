@@ -421,6 +421,37 @@ test_tools_pairs(void)
 
     ok(bad == 0, "middle-out: a tool call never loses its result");
 
+    /* the legacy functions API: "function_call" and a "function" role */
+    bad = 0;
+
+    for (i = 1; i <= 200; i++) {
+        strcpy(body, "{\"messages\":[{\"role\":\"user\",\"content\":\"q0 "
+                     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
+                     "{\"role\":\"assistant\",\"content\":null,"
+                     "\"function_call\":{\"name\":\"f\",\"arguments\":\"{}\"}},"
+                     "{\"role\":\"function\",\"name\":\"f\","
+                     "\"content\":\"RESULT bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"},"
+                     "{\"role\":\"assistant\",\"content\":\"a1 "
+                     "cccccccccccccccccccccccccccccc\"},"
+                     "{\"role\":\"user\",\"content\":\"q2 "
+                     "dddddddddddddddddddddddddddddd\"}]}");
+
+        rc = fit("functions", body, HELICONE_TOKENLIMIT_MIDDLE_OUT, i, out);
+
+        if (rc != HELICONE_OK) {
+            continue;
+        }
+
+        if ((strstr(out, "function_call") == NULL)
+            != (strstr(out, "RESULT") == NULL))
+        {
+            bad++;
+            diag("limit %zu: %s", i, out);
+        }
+    }
+
+    ok(bad == 0, "middle-out: a function call never loses its result");
+
     rc = fit("responses pairs",
              "{\"input\":[{\"role\":\"user\",\"content\":\"q0 xxxxxxxxxxxxxxxx"
              "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"},"

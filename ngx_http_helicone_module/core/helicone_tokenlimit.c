@@ -470,7 +470,8 @@ helicone_tokenlimit_text(helicone_tokenlimit_t *tl,
 /*
  * Which items go together, and which stay: the leading system and
  * developer messages, and the last unit. A chat assistant message with
- * "tool_calls" and the "tool" messages after it are one unit; so are a
+ * "tool_calls" and the "tool" messages after it are one unit (with a
+ * legacy "function_call", the "function" message); so are a
  * Responses "function_call" and the "function_call_output" items after
  * it: a provider refuses a tool result whose call is gone. A Responses
  * "reasoning" item joins the item after it: OpenAI refuses either
@@ -483,13 +484,13 @@ helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat)
     size_t                 i;
     uint32_t               unit;
     unsigned               leading, call, is_call, prev_call, reasoning;
-    helicone_json_value_t  m[3];
+    helicone_json_value_t  m[4];
 
-    enum { role = 0, type, tool_calls };
+    enum { role = 0, type, tool_calls, function_call };
 
     static const helicone_str_t  names[] = {
         helicone_string("role"), helicone_string("type"),
-        helicone_string("tool_calls")
+        helicone_string("tool_calls"), helicone_string("function_call")
     };
 
     leading = 1;
@@ -499,12 +500,13 @@ helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat)
     unit = 0;
 
     for (i = 0; i < tl->nitems; i++) {
-        if (helicone_json_object_pick(&tl->items[i].value, names, 3, m)
+        if (helicone_json_object_pick(&tl->items[i].value, names, 4, m)
             != HELICONE_OK)
         {
             m[role].type = HELICONE_JSON_INVALID;
             m[type].type = HELICONE_JSON_INVALID;
             m[tool_calls].type = HELICONE_JSON_INVALID;
+            m[function_call].type = HELICONE_JSON_INVALID;
         }
 
         if (leading
@@ -517,9 +519,11 @@ helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat)
 
         leading = 0;
 
-        /* a tool result joins the unit of its call */
+        /* a tool result joins the unit of its call ("function": the
+         * legacy functions API's) */
         if (call
             && (chat ? helicone_json_string_eq(&m[role], "tool", 4)
+                       || helicone_json_string_eq(&m[role], "function", 8)
                      : helicone_json_string_eq(&m[type],
                                                "function_call_output", 20)))
         {
@@ -528,8 +532,9 @@ helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat)
             continue;
         }
 
-        is_call = chat ? (m[tool_calls].type == HELICONE_JSON_ARRAY
-                          && m[tool_calls].len > 2)
+        is_call = chat ? ((m[tool_calls].type == HELICONE_JSON_ARRAY
+                           && m[tool_calls].len > 2)
+                          || m[function_call].type == HELICONE_JSON_OBJECT)
                        : helicone_json_string_eq(&m[type], "function_call",
                                                  13);
 
