@@ -508,6 +508,38 @@ test_tools_pairs(void)
     }
 
     ok(bad == 0, "middle-out: a reasoning item goes with the next item");
+
+    /* custom, computer and shell tool calls have their outputs too */
+    bad = 0;
+
+    for (i = 1; i <= 200; i++) {
+        strcpy(body, "{\"input\":[{\"role\":\"user\",\"content\":\"q0 "
+                     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
+                     "{\"type\":\"custom_tool_call\",\"call_id\":\"c1\","
+                     "\"name\":\"f\",\"input\":\"x\"},"
+                     "{\"type\":\"custom_tool_call_output\","
+                     "\"call_id\":\"c1\","
+                     "\"output\":\"RESULT bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"},"
+                     "{\"role\":\"assistant\",\"content\":\"a1 "
+                     "cccccccccccccccccccccccccccccc\"},"
+                     "{\"role\":\"user\",\"content\":\"q2 "
+                     "dddddddddddddddddddddddddddddd\"}]}");
+
+        rc = fit("custom", body, HELICONE_TOKENLIMIT_MIDDLE_OUT, i, out);
+
+        if (rc != HELICONE_OK) {
+            continue;
+        }
+
+        if ((strstr(out, "\"custom_tool_call\"") == NULL)
+            != (strstr(out, "RESULT") == NULL))
+        {
+            bad++;
+            diag("limit %zu: %s", i, out);
+        }
+    }
+
+    ok(bad == 0, "middle-out: any Responses tool call keeps its output");
 }
 
 

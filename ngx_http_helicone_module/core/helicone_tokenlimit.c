@@ -21,6 +21,8 @@ static int helicone_tokenlimit_content(helicone_tokenlimit_t *tl,
 static int helicone_tokenlimit_text(helicone_tokenlimit_t *tl,
     const helicone_json_value_t *s, uint32_t item);
 static void helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat);
+static int helicone_tokenlimit_ends(const helicone_json_value_t *s,
+    const char *tail, size_t n);
 static size_t helicone_tokenlimit_char(const unsigned char *p,
     const unsigned char *end);
 static int helicone_tokenlimit_space(const unsigned char *p, size_t n);
@@ -473,7 +475,8 @@ helicone_tokenlimit_text(helicone_tokenlimit_t *tl,
  * "tool_calls" and the "tool" messages after it are one unit (with a
  * legacy "function_call", the "function" message); so are a
  * Responses "function_call" and the "function_call_output" items after
- * it: a provider refuses a tool result whose call is gone. A Responses
+ * it (any "..._call" and "..._call_output": custom tools, computer use,
+ * shell): a provider refuses a tool result whose call is gone. A Responses
  * "reasoning" item joins the item after it: OpenAI refuses either
  * without the other.
  */
@@ -524,8 +527,8 @@ helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat)
         if (call
             && (chat ? helicone_json_string_eq(&m[role], "tool", 4)
                        || helicone_json_string_eq(&m[role], "function", 8)
-                     : helicone_json_string_eq(&m[type],
-                                               "function_call_output", 20)))
+                     : helicone_tokenlimit_ends(&m[type], "_call_output",
+                                                12)))
         {
             tl->items[i].unit = unit;
             prev_call = 0;
@@ -535,8 +538,7 @@ helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat)
         is_call = chat ? ((m[tool_calls].type == HELICONE_JSON_ARRAY
                            && m[tool_calls].len > 2)
                           || m[function_call].type == HELICONE_JSON_OBJECT)
-                       : helicone_json_string_eq(&m[type], "function_call",
-                                                 13);
+                       : helicone_tokenlimit_ends(&m[type], "_call", 5);
 
         /* Responses items: parallel calls are one function_call each,
          * their outputs after all of them */
@@ -559,6 +561,17 @@ helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat)
             tl->items[i - 1].fixed = 1;
         }
     }
+}
+
+
+/* Whether s is a string (as sent, unescaped) that ends with tail. */
+
+static int
+helicone_tokenlimit_ends(const helicone_json_value_t *s, const char *tail,
+    size_t n)
+{
+    return s->type == HELICONE_JSON_STRING && s->len >= n + 2
+           && memcmp(s->start + s->len - 1 - n, tail, n) == 0;
 }
 
 
