@@ -452,6 +452,45 @@ test_tools_pairs(void)
 
     ok(bad == 0, "middle-out: a function call never loses its result");
 
+    /* Anthropic's Messages (the proxy modes): tool_use and tool_result
+     * blocks in the content */
+    bad = 0;
+
+    for (i = 1; i <= 200; i++) {
+        strcpy(body, "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
+                     "{\"role\":\"assistant\",\"content\":\"q0 "
+                     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
+                     "{\"role\":\"user\",\"content\":\"y\"},"
+                     "{\"role\":\"assistant\",\"content\":[{\"type\":"
+                     "\"text\",\"text\":\"let me look kkkkkkkkkkkkkkkkkkkk"
+                     "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\"},{\"type\":"
+                     "\"tool_use\",\"id\":\"tu_1\",\"name\":\"f\","
+                     "\"input\":{}}]},"
+                     "{\"role\":\"user\",\"content\":[{\"type\":"
+                     "\"tool_result\",\"tool_use_id\":\"tu_1\",\"content\":"
+                     "[{\"type\":\"text\",\"text\":\"RESULT "
+                     "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"}]}]},"
+                     "{\"role\":\"assistant\",\"content\":\"a1 "
+                     "cccccccccccccccccccccccccccccc\"},"
+                     "{\"role\":\"user\",\"content\":\"q2 "
+                     "dddddddddddddddddddddddddddddd\"}]}");
+
+        rc = fit("anthropic", body, HELICONE_TOKENLIMIT_MIDDLE_OUT, i, out);
+
+        if (rc != HELICONE_OK) {
+            continue;
+        }
+
+        if ((strstr(out, "\"tool_use\"") == NULL)
+            != (strstr(out, "\"tool_result\"") == NULL))
+        {
+            bad++;
+            diag("limit %zu: %s", i, out);
+        }
+    }
+
+    ok(bad == 0, "middle-out: a tool_use block never loses its result");
+
     rc = fit("responses pairs",
              "{\"input\":[{\"role\":\"user\",\"content\":\"q0 xxxxxxxxxxxxxxxx"
              "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"},"
