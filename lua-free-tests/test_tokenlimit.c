@@ -20,6 +20,8 @@ static int fit(const char *name, const char *body,
 static uint64_t estimate(const char *body);
 static size_t roles(const char *body, char *out, size_t size);
 static int subsequence(const char *small, const char *big);
+static size_t together(const char *name, const char *body, const char *a,
+    const char *b, const char *c, const char *d);
 static void test_strategy(void);
 static void test_limit(void);
 static void test_estimate(void);
@@ -178,6 +180,40 @@ subsequence(const char *small, const char *big)
     }
 
     return *small == '\0';
+}
+
+
+/*
+ * Middle-out of body at every limit from 1 to 200: the number of limits
+ * whose rewrite keeps a without b, or b without a (and the same of c and
+ * d, unless NULL).
+ */
+
+static size_t
+together(const char *name, const char *body, const char *a, const char *b,
+    const char *c, const char *d)
+{
+    char    out[16384];
+    size_t  i, bad;
+
+    bad = 0;
+
+    for (i = 1; i <= 200; i++) {
+        if (fit(name, body, HELICONE_TOKENLIMIT_MIDDLE_OUT, i, out)
+            != HELICONE_OK)
+        {
+            continue;
+        }
+
+        if ((strstr(out, a) == NULL) != (strstr(out, b) == NULL)
+            || (c && (strstr(out, c) == NULL) != (strstr(out, d) == NULL)))
+        {
+            bad++;
+            diag("%s, limit %zu: %s", name, i, out);
+        }
+    }
+
+    return bad;
 }
 
 
@@ -384,42 +420,61 @@ test_middle_out(void)
 static void
 test_tools_pairs(void)
 {
-    char         body[16384], out[16384];
-    size_t       i;
-    int          rc, bad;
-    const char  *call, *result;
+    int   rc;
+    char  out[16384];
 
-    bad = 0;
+    ok(together("pairs",
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"q0 "
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
+                "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
+                "[{\"id\":\"call_1\",\"type\":\"function\",\"function\":"
+                "{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
+                "{\"role\":\"tool\",\"tool_call_id\":\"call_1\","
+                "\"content\":\"RESULT bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"},"
+                "{\"role\":\"assistant\",\"content\":\"a1 "
+                "cccccccccccccccccccccccccccccc\"},"
+                "{\"role\":\"user\",\"content\":\"q2 "
+                "dddddddddddddddddddddddddddddd\"}]}",
+                "call_1\",\"type\"", "RESULT", NULL, NULL) == 0,
+       "middle-out: a tool call never loses its result");
 
-    for (i = 1; i <= 200; i++) {
-        strcpy(body, "{\"messages\":[{\"role\":\"user\",\"content\":\"q0 "
-                     "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
-                     "{\"role\":\"assistant\",\"content\":null,\"tool_calls\":"
-                     "[{\"id\":\"call_1\",\"type\":\"function\",\"function\":"
-                     "{\"name\":\"f\",\"arguments\":\"{}\"}}]},"
-                     "{\"role\":\"tool\",\"tool_call_id\":\"call_1\","
-                     "\"content\":\"RESULT bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"},"
-                     "{\"role\":\"assistant\",\"content\":\"a1 "
-                     "cccccccccccccccccccccccccccccc\"},"
-                     "{\"role\":\"user\",\"content\":\"q2 "
-                     "dddddddddddddddddddddddddddddd\"}]}");
+    /* the legacy functions API: "function_call" and a "function" role */
+    ok(together("functions",
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"q0 "
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
+                "{\"role\":\"assistant\",\"content\":null,"
+                "\"function_call\":{\"name\":\"f\",\"arguments\":\"{}\"}},"
+                "{\"role\":\"function\",\"name\":\"f\","
+                "\"content\":\"RESULT bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"},"
+                "{\"role\":\"assistant\",\"content\":\"a1 "
+                "cccccccccccccccccccccccccccccc\"},"
+                "{\"role\":\"user\",\"content\":\"q2 "
+                "dddddddddddddddddddddddddddddd\"}]}",
+                "function_call", "RESULT", NULL, NULL) == 0,
+       "middle-out: a function call never loses its result");
 
-        rc = fit("pairs", body, HELICONE_TOKENLIMIT_MIDDLE_OUT, i, out);
-
-        if (rc != HELICONE_OK) {
-            continue;
-        }
-
-        call = strstr(out, "call_1\",\"type\"");
-        result = strstr(out, "RESULT");
-
-        if ((call == NULL) != (result == NULL)) {
-            bad++;
-            diag("limit %zu: %s", i, out);
-        }
-    }
-
-    ok(bad == 0, "middle-out: a tool call never loses its result");
+    /* Anthropic's Messages (the proxy modes): tool_use and tool_result
+     * blocks in the content */
+    ok(together("anthropic",
+                "{\"messages\":[{\"role\":\"user\",\"content\":\"x\"},"
+                "{\"role\":\"assistant\",\"content\":\"q0 "
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
+                "{\"role\":\"user\",\"content\":\"y\"},"
+                "{\"role\":\"assistant\",\"content\":[{\"type\":"
+                "\"text\",\"text\":\"let me look kkkkkkkkkkkkkkkkkkkk"
+                "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk\"},{\"type\":"
+                "\"tool_use\",\"id\":\"tu_1\",\"name\":\"f\","
+                "\"input\":{}}]},"
+                "{\"role\":\"user\",\"content\":[{\"type\":"
+                "\"tool_result\",\"tool_use_id\":\"tu_1\",\"content\":"
+                "[{\"type\":\"text\",\"text\":\"RESULT "
+                "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"}]}]},"
+                "{\"role\":\"assistant\",\"content\":\"a1 "
+                "cccccccccccccccccccccccccccccc\"},"
+                "{\"role\":\"user\",\"content\":\"q2 "
+                "dddddddddddddddddddddddddddddd\"}]}",
+                "\"tool_use\"", "\"tool_result\"", NULL, NULL) == 0,
+       "middle-out: a tool_use block never loses its result");
 
     rc = fit("responses pairs",
              "{\"input\":[{\"role\":\"user\",\"content\":\"q0 xxxxxxxxxxxxxxxx"
@@ -438,6 +493,44 @@ test_tools_pairs(void)
     ok(strstr(out, "\"c1\"") == NULL && strstr(out, "\"c2\"") == NULL
        && strstr(out, "q0") != NULL,
        "middle-out: parallel calls and their outputs go together");
+
+    /* OpenAI refuses a reasoning item without the item that follows it,
+     * and a function call or message without its reasoning */
+    ok(together("reasoning",
+                "{\"input\":[{\"role\":\"user\",\"content\":\"q0 "
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
+                "{\"type\":\"reasoning\",\"id\":\"rs_1\","
+                "\"summary\":[]},"
+                "{\"type\":\"function_call\",\"id\":\"fc_1\","
+                "\"call_id\":\"c1\",\"name\":\"f\",\"arguments\":\"{}\"},"
+                "{\"type\":\"function_call_output\",\"call_id\":\"c1\","
+                "\"output\":\"RESULT bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"},"
+                "{\"type\":\"reasoning\",\"id\":\"rs_2\","
+                "\"summary\":[]},"
+                "{\"type\":\"message\",\"id\":\"msg_2\","
+                "\"role\":\"assistant\",\"content\":[{\"type\":"
+                "\"output_text\",\"text\":\"a1 "
+                "cccccccccccccccccccccccccccccc\"}]},"
+                "{\"role\":\"user\",\"content\":\"q2 "
+                "dddddddddddddddddddddddddddddd\"}]}",
+                "rs_1", "fc_1", "rs_2", "msg_2") == 0,
+       "middle-out: a reasoning item goes with the next item");
+
+    /* custom, computer and shell tool calls have their outputs too */
+    ok(together("custom",
+                "{\"input\":[{\"role\":\"user\",\"content\":\"q0 "
+                "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"},"
+                "{\"type\":\"custom_tool_call\",\"call_id\":\"c1\","
+                "\"name\":\"f\",\"input\":\"x\"},"
+                "{\"type\":\"custom_tool_call_output\","
+                "\"call_id\":\"c1\","
+                "\"output\":\"RESULT bbbbbbbbbbbbbbbbbbbbbbbbbbbbbb\"},"
+                "{\"role\":\"assistant\",\"content\":\"a1 "
+                "cccccccccccccccccccccccccccccc\"},"
+                "{\"role\":\"user\",\"content\":\"q2 "
+                "dddddddddddddddddddddddddddddd\"}]}",
+                "\"custom_tool_call\"", "RESULT", NULL, NULL) == 0,
+       "middle-out: any Responses tool call keeps its output");
 }
 
 

@@ -305,6 +305,7 @@ ngx_http_helicone_attempt_run(ngx_http_request_t *r,
     ngx_buf_t                     *b;
     ngx_msec_t                     timeout;
     ngx_chain_t                   *cl;
+    ngx_msec_int_t                 left;
     ngx_http_request_t            *sr;
     ngx_pool_cleanup_t            *cln;
     ngx_http_request_body_t       *rb;
@@ -427,7 +428,10 @@ ngx_http_helicone_attempt_run(ngx_http_request_t *r,
     }
 
     if (ctx->deadline) {
-        timeout = ngx_min(timeout, ctx->deadline - ngx_current_msec);
+        /* a deadline passed already (a slow upload, a slow store) ends
+         * the wait at once, not after an unsigned wrap to forever */
+        left = (ngx_msec_int_t) (ctx->deadline - ngx_current_msec);
+        timeout = ngx_min(timeout, (ngx_msec_t) ngx_max(left, 1));
     }
 
     if (timeout) {

@@ -103,21 +103,33 @@ ngx_http_helicone_balancer_init_peer(ngx_http_request_t *r,
  * Helicone-Increase-Timeout: the proxy's wait between two reads (the
  * attempt location's proxy_read_timeout, which also bounds the wait for
  * a response header) grows to Helicone's 30 minutes for this attempt,
- * on a copy of the location's upstream settings.
+ * on a copy of the location's upstream settings; never past
+ * helicone_deadline, which a client header does not loosen.
  */
 
 static ngx_int_t
 ngx_http_helicone_balancer_timeouts(ngx_http_request_t *r,
     ngx_http_upstream_t *u)
 {
+    ngx_msec_t                 timeout;
+    ngx_msec_int_t             left;
     ngx_http_upstream_conf_t  *conf;
     ngx_http_helicone_ctx_t   *ctx;
 
     ctx = ngx_http_get_module_ctx(r->main, ngx_http_helicone_module);
 
-    if (ctx == NULL || !ctx->asked.increase_timeout
-        || u->conf->read_timeout >= NGX_HTTP_HELICONE_INCREASED_TIMEOUT)
-    {
+    if (ctx == NULL || !ctx->asked.increase_timeout) {
+        return NGX_OK;
+    }
+
+    timeout = NGX_HTTP_HELICONE_INCREASED_TIMEOUT;
+
+    if (ctx->deadline) {
+        left = (ngx_msec_int_t) (ctx->deadline - ngx_current_msec);
+        timeout = ngx_min(timeout, (ngx_msec_t) ngx_max(left, 0));
+    }
+
+    if (u->conf->read_timeout >= timeout) {
         return NGX_OK;
     }
 
@@ -127,7 +139,7 @@ ngx_http_helicone_balancer_timeouts(ngx_http_request_t *r,
     }
 
     *conf = *u->conf;
-    conf->read_timeout = NGX_HTTP_HELICONE_INCREASED_TIMEOUT;
+    conf->read_timeout = timeout;
     u->conf = conf;
 
     return NGX_OK;

@@ -20,6 +20,8 @@ static ngx_int_t ngx_http_helicone_start(ngx_http_request_t *r,
 static ngx_int_t ngx_http_helicone_steps(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 static ngx_int_t ngx_http_helicone_wait(ngx_http_request_t *r);
+static ngx_int_t ngx_http_helicone_fit(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
 static ngx_int_t ngx_http_helicone_first_attempt(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 static ngx_int_t ngx_http_helicone_read_json(ngx_http_request_t *r,
@@ -318,6 +320,12 @@ ngx_http_helicone_steps(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
             return ctx->api->local(r, ctx);
         }
 
+        /* the cache key is the body that goes, not the one that came */
+        rc = ngx_http_helicone_fit(r, ctx);
+        if (rc != NGX_OK) {
+            return rc;
+        }
+
         if (ngx_http_helicone_cache_init(r, ctx) == NGX_DECLINED) {
             return ngx_http_helicone_send_error(r, ctx->error_status,
                                                 ctx->error_type,
@@ -421,9 +429,13 @@ ngx_http_helicone_resume(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 }
 
 
+/*
+ * Helicone-Token-Limit-Exception-Handler's rewrite, if any. NGX_OK, or
+ * a status that finalizes the request.
+ */
+
 static ngx_int_t
-ngx_http_helicone_first_attempt(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx)
+ngx_http_helicone_fit(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 {
     u_char     *body;
     ngx_int_t   rc;
@@ -438,11 +450,18 @@ ngx_http_helicone_first_attempt(ngx_http_request_t *r,
 
     if (rc == NGX_OK && ctx->body.data != body) {
         /* a rewritten body: its members are found again */
-        rc = ngx_http_helicone_read_json(r, ctx);
-        if (rc != NGX_OK) {
-            return rc;
-        }
+        return ngx_http_helicone_read_json(r, ctx);
     }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_helicone_first_attempt(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx)
+{
+    ngx_int_t  rc;
 
     if (ngx_http_helicone_plan(r, ctx) != NGX_OK) {
         if (ctx->error_status == 0) {

@@ -822,11 +822,14 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
 
         if (ctx->asked.stream_usage && ctx->stream && ctx->json_ok
             && t->body.data == ctx->body.data
+            && (ctx->api == NULL || ctx->api->stream_usage)
             && (t->provider == NULL
                 || t->provider->api == NGX_HTTP_HELICONE_API_OPENAI))
         {
             /* Helicone-Stream-Usage: usage asked for, as gateway mode
-             * always does, and cut from what the client gets */
+             * always does, and cut from what the client gets; not of an
+             * API without stream_options (Responses: its last event has
+             * the usage) */
             ngx_memzero(&rw, sizeof(helicone_rewrite_opts_t));
             rw.include_usage = 1;
             rw.found = 1;

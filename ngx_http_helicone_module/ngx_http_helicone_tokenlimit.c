@@ -24,11 +24,12 @@ static size_t ngx_http_helicone_tokenlimit_entry_len(
 
 
 /*
- * Runs the strategy the client asked for. NGX_OK: ctx->body holds the
- * rewritten body (the caller reads it again when it is a new one) or,
- * for fallback, ctx->model names the chosen model (and, in the proxy
- * modes, the body too); NGX_DECLINED: nothing asked or nothing to do;
- * NGX_ERROR: no memory. ctx->tokenlimit says what ran, for the log.
+ * Runs the strategy the client asked for, before the cache key is
+ * taken. NGX_OK: ctx->body holds the rewritten body (the caller reads
+ * it again when it is a new one) or, for fallback, ctx->model names the
+ * chosen model (and so does the body's "model"); NGX_DECLINED: nothing
+ * asked or nothing to do; NGX_ERROR: no memory. ctx->tokenlimit says
+ * what ran, for the log.
  */
 
 ngx_int_t
@@ -207,15 +208,23 @@ ngx_http_helicone_tokenlimit_fallback(ngx_http_request_t *r,
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
+    /*
+     * The body's "model" is the one chosen: the proxy modes send the
+     * body; in gateway mode the plan routes ctx->model, read again from
+     * the body, which the cache key is taken from too (a cached answer
+     * of the second model is no answer for the first).
+     */
+    ngx_memzero(&rw, sizeof(helicone_rewrite_opts_t));
+
     if (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY) {
-        /* the plan routes ctx->model */
-        return NGX_OK;
+        rw.model.data = ctx->model.data;
+        rw.model.len = ctx->model.len;
+
+    } else {
+        rw.model.data = entries[chosen].model.data;
+        rw.model.len = entries[chosen].model.len;
     }
 
-    /* the proxy modes send the body: its "model" is the one chosen */
-    ngx_memzero(&rw, sizeof(helicone_rewrite_opts_t));
-    rw.model.data = entries[chosen].model.data;
-    rw.model.len = entries[chosen].model.len;
     rw.found = 1;
     rw.model_value = ctx->json_model;
     rw.stream_options = ctx->json_stream_options;

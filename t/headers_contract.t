@@ -12,6 +12,7 @@ use warnings;
 use FindBin;
 use lib "$FindBin::Bin/lib";
 
+use IO::Socket::INET;
 use JSON::PP;
 use Test::More;
 
@@ -48,6 +49,13 @@ my %scenario = (
                           { delay_ms => 100, data => substr($ev, $half) };
         }
         return { sse => \@pieces };
+    },
+
+    # one event, then 3 s of silence before the rest
+    stall => sub {
+        return { sse => [ { data => chunk_ev('a') },
+                          { delay_ms => 3000,
+                            data => chunk_ev('b') . "data: [DONE]\n\n" } ] };
     },
 );
 
@@ -88,6 +96,11 @@ http {
             helicone_pass gateway;
             helicone_attempt_timeout 10s;
         }
+
+        location /deadline/v1/ {
+            helicone_pass gateway;
+            helicone_deadline 1500ms;
+        }
     }
 
     server {
@@ -101,6 +114,11 @@ http {
         location /slow/v1/ {
             helicone_pass gateway;
             helicone_attempt_timeout 500ms;
+        }
+
+        location /deadline/v1/ {
+            helicone_pass gateway;
+            helicone_deadline 1s;
         }
 
         location /one/ {
@@ -268,6 +286,35 @@ is($tl->{model}, 'gpt-4o/two', 'fallback - the event names the choice');
 is(last_body($two)->{messages}[1]{content}, $doc,
    'fallback - the body is not cut');
 
+# ---------------------------------------------- token limit and the cache
+
+# the cache key is the body that goes: the answer to a truncated prompt,
+# or the second model's, is no answer to the body as the client sent it
+my $cache_on = [ 'Helicone-Cache-Enabled', 'true' ];
+
+for my $case ([ 'truncate', 'gpt-4o-mini/one' ],
+              [ 'fallback', 'gpt-4o-mini/one,gpt-4o/two' ])
+{
+    my ($strategy, $model) = @$case;
+    my $body = { %big, model => $model,
+                 messages => [ @{ $big{messages} }[0, 1],
+                               { role => 'user',
+                                 content => "cache $strategy" } ] };
+    my @asked = ($cache_on, [ 'Helicone-Token-Limit-Exception-Handler',
+                              $strategy ]);
+
+    $r = call(json => $body, headers => [ @asked ]);
+    is($r->{status}, 200, "cache $strategy - answered");
+    ok($t->wait_for(sub {
+           $r = call(json => $body, headers => [ @asked ]);
+           ($r->{headers}{'helicone-cache'} // '') eq 'HIT' }),
+       "cache $strategy - the rewritten request is cached");
+
+    $r = call(json => $body, headers => [ $cache_on ]);
+    is($r->{headers}{'helicone-cache'}, 'MISS',
+       "cache $strategy - not the answer to the body as sent");
+}
+
 # proxy mode: the body that goes is the one rewritten, or names the choice
 $one->clear;
 $r = call(path => '/one/v1/chat/completions',
@@ -312,6 +359,17 @@ $ev = event_of($r);
 ok(!defined $ev->{log}{response}{promptTokens},
    'no stream usage header - no usage known');
 
+# the Responses API has no stream_options.include_usage (OpenAI refuses
+# it): its stream ends with response.completed, usage included
+$one->clear;
+$r = call(path => '/one/v1/responses',
+          json => { model => 'gpt-4o-mini', stream => JSON::PP::true,
+                    input => 'hi' },
+          headers => [ [ 'Helicone-Stream-Usage', 'true' ] ]);
+is($r->{status}, 200, 'stream usage, Responses - answered');
+ok(!exists last_body($one)->{stream_options},
+   'stream usage, Responses - the body as sent');
+
 # --------------------------------------------- Helicone-Increase-Timeout
 
 my $slow = { model => 'gpt-4o-mini/one',
@@ -336,6 +394,37 @@ is($r->{status}, 200, 'increase timeout - and grows with the header');
 
 $r = $t->chat(port => $t->port('short'), json => $slow);
 ok($r->{status} >= 500, 'increase timeout - the next attempt has 1 s again');
+
+# a deadline passed before the first try starts (the upload outlasted
+# it): the try's wait for headers ends at once, header or not
+{
+    my $body = $JSON->encode($slow);
+    my $s = IO::Socket::INET->new(PeerAddr => "127.0.0.1:$gw") or die $!;
+    $s->autoflush(1);
+    print $s "POST /deadline/v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+        . "Content-Type: application/json\r\nConnection: close\r\n"
+        . "Helicone-Increase-Timeout: true\r\n"
+        . "Content-Length: " . length($body) . "\r\n\r\n"
+        . substr($body, 0, 10);
+    # the stimulus, not a synchronisation: an upload slower than 1 s
+    select(undef, undef, undef, 1.3);
+    print $s substr($body, 10);
+    my $res = do { local $/; <$s> } // '';
+    close $s;
+    like($res, qr{^HTTP/1\.1 50[24] },
+         'increase timeout - not past a deadline that passed already');
+}
+
+# a stream's wait between two reads grows only up to helicone_deadline
+my $stall = { model => 'gpt-4o-mini/one', stream => JSON::PP::true,
+              messages => [ { role => 'user', content => 'stall' } ] };
+
+$r = $t->chat(port => $t->port('short'),
+              path => '/deadline/v1/chat/completions', json => $stall,
+              headers => [ [ 'Helicone-Increase-Timeout', 'true' ] ]);
+is($r->{status}, 200, 'increase timeout - the stream starts');
+ok(!grep({ ($_->{data} // '') eq '[DONE]' } @{ $r->{events} // [] }),
+   'increase timeout - helicone_deadline still cuts a stalled stream');
 
 # ---------------------------------------------- Helicone-Target-Provider
 

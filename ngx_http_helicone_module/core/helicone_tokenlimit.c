@@ -21,6 +21,10 @@ static int helicone_tokenlimit_content(helicone_tokenlimit_t *tl,
 static int helicone_tokenlimit_text(helicone_tokenlimit_t *tl,
     const helicone_json_value_t *s, uint32_t item);
 static void helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat);
+static int helicone_tokenlimit_ends(const helicone_json_value_t *s,
+    const char *tail, size_t n);
+static int helicone_tokenlimit_has_part(const helicone_json_value_t *content,
+    const char *type, size_t n);
 static size_t helicone_tokenlimit_char(const unsigned char *p,
     const unsigned char *end);
 static int helicone_tokenlimit_space(const unsigned char *p, size_t n);
@@ -470,9 +474,14 @@ helicone_tokenlimit_text(helicone_tokenlimit_t *tl,
 /*
  * Which items go together, and which stay: the leading system and
  * developer messages, and the last unit. A chat assistant message with
- * "tool_calls" and the "tool" messages after it are one unit; so are a
+ * "tool_calls" and the "tool" messages after it are one unit (with a
+ * legacy "function_call", the "function" message; in Anthropic's
+ * Messages, "tool_use" and "tool_result" blocks); so are a
  * Responses "function_call" and the "function_call_output" items after
- * it: a provider refuses a tool result whose call is gone.
+ * it (any "..._call" and "..._call_output": custom tools, computer use,
+ * shell): a provider refuses a tool result whose call is gone. A Responses
+ * "reasoning" item joins the item after it: OpenAI refuses either
+ * without the other.
  */
 
 static void
@@ -480,29 +489,26 @@ helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat)
 {
     size_t                 i;
     uint32_t               unit;
-    unsigned               leading, call, is_call, prev_call;
-    helicone_json_value_t  m[3];
+    unsigned               leading, call, is_call, prev_call, reasoning;
+    helicone_json_value_t  m[5];
 
-    enum { role = 0, type, tool_calls };
+    enum { role = 0, type, tool_calls, function_call, content };
 
     static const helicone_str_t  names[] = {
         helicone_string("role"), helicone_string("type"),
-        helicone_string("tool_calls")
+        helicone_string("tool_calls"), helicone_string("function_call"),
+        helicone_string("content")
     };
 
     leading = 1;
     call = 0;
     prev_call = 0;
+    reasoning = 0;
     unit = 0;
 
     for (i = 0; i < tl->nitems; i++) {
-        if (helicone_json_object_pick(&tl->items[i].value, names, 3, m)
-            != HELICONE_OK)
-        {
-            m[role].type = HELICONE_JSON_INVALID;
-            m[type].type = HELICONE_JSON_INVALID;
-            m[tool_calls].type = HELICONE_JSON_INVALID;
-        }
+        /* an item that is no object has every member absent */
+        (void) helicone_json_object_pick(&tl->items[i].value, names, 5, m);
 
         if (leading
             && (helicone_json_string_eq(&m[role], "system", 6)
@@ -514,31 +520,39 @@ helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat)
 
         leading = 0;
 
-        /* a tool result joins the unit of its call */
+        /* a tool result joins the unit of its call ("function": the
+         * legacy functions API's) */
         if (call
             && (chat ? helicone_json_string_eq(&m[role], "tool", 4)
-                     : helicone_json_string_eq(&m[type],
-                                               "function_call_output", 20)))
+                       || helicone_json_string_eq(&m[role], "function", 8)
+                       || helicone_tokenlimit_has_part(&m[content],
+                                                       "tool_result", 11)
+                     : helicone_tokenlimit_ends(&m[type], "_call_output",
+                                                12)))
         {
             tl->items[i].unit = unit;
             prev_call = 0;
             continue;
         }
 
-        is_call = chat ? (m[tool_calls].type == HELICONE_JSON_ARRAY
-                          && m[tool_calls].len > 2)
-                       : helicone_json_string_eq(&m[type], "function_call",
-                                                 13);
+        is_call = chat ? ((m[tool_calls].type == HELICONE_JSON_ARRAY
+                           && m[tool_calls].len > 2)
+                          || m[function_call].type == HELICONE_JSON_OBJECT
+                          || helicone_tokenlimit_has_part(&m[content],
+                                                          "tool_use", 8))
+                       : helicone_tokenlimit_ends(&m[type], "_call", 5);
 
         /* Responses items: parallel calls are one function_call each,
          * their outputs after all of them */
-        if (!(is_call && prev_call)) {
+        if (!(is_call && prev_call) && !reasoning) {
             unit = (uint32_t) i;
         }
 
         tl->items[i].unit = unit;
         call = is_call;
         prev_call = is_call && !chat;
+        reasoning = !chat && helicone_json_string_eq(&m[type], "reasoning",
+                                                     9);
     }
 
     /* the last unit, the question being asked, always stays */
@@ -549,6 +563,45 @@ helicone_tokenlimit_units(helicone_tokenlimit_t *tl, int chat)
             tl->items[i - 1].fixed = 1;
         }
     }
+}
+
+
+/* Whether s is a string (as sent, unescaped) that ends with tail. */
+
+static int
+helicone_tokenlimit_ends(const helicone_json_value_t *s, const char *tail,
+    size_t n)
+{
+    return s->type == HELICONE_JSON_STRING && s->len >= n + 2
+           && memcmp(s->start + s->len - 1 - n, tail, n) == 0;
+}
+
+
+/* Whether content is an array with a part of that "type". */
+
+static int
+helicone_tokenlimit_has_part(const helicone_json_value_t *content,
+    const char *type, size_t n)
+{
+    helicone_json_iter_t   it;
+    helicone_json_value_t  key, part, t;
+
+    if (content->type != HELICONE_JSON_ARRAY
+        || helicone_json_iter_init(&it, content) != HELICONE_OK)
+    {
+        return 0;
+    }
+
+    while (helicone_json_iter_next(&it, &key, &part) == HELICONE_OK) {
+        if (part.type == HELICONE_JSON_OBJECT
+            && helicone_json_object_get(&part, "type", 4, &t) == HELICONE_OK
+            && helicone_json_string_eq(&t, type, n))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
 }
 
 
