@@ -664,7 +664,10 @@ ngx_http_helicone_headers_upstream(ngx_http_request_t *r,
         }
     }
 
-    if (pr == NULL || t->headers) {
+    if (pr == NULL || t->headers || t->provider_named) {
+        /* a provider the client named for its usage and prices gets
+         * none of the operator's headers for it: they are not that
+         * origin's */
         return NGX_OK;
     }
 

@@ -298,6 +298,10 @@ typedef struct {
     ngx_int_t                      index;        /* in Helicone-Fallbacks */
     ngx_uint_t                     tries;        /* attempts made on it */
     unsigned                       usage_injected:1; /* include_usage ours */
+    unsigned                       provider_named:1; /* by the client
+                                                        (Target-Provider):
+                                                        read with, never
+                                                        sent to */
     unsigned                       translated:1; /* OpenAI -> Anthropic */
 } ngx_http_helicone_target_t;
 

@@ -617,6 +617,7 @@ ngx_http_helicone_plan_target(ngx_http_request_t *r,
         t->provider = ngx_http_helicone_provider_find(hmcf,
                                            ctx->asked.target_provider.data,
                                            ctx->asked.target_provider.len);
+        t->provider_named = (t->provider != NULL);
     }
 
     return ngx_http_helicone_plan_uri(r, &origin, &t->url);

@@ -442,6 +442,9 @@ is($ev->{log}{response}{promptTokens}, 20 + 5 + 7,
     or diag($JSON->encode($ev->{log}{response}));
 is($ev->{log}{request}{provider}, 'ANTHROPIC',
    'target provider - the event names it');
+my @creq = $claude->requests;
+ok(!defined $creq[-1]{headers}{'anthropic-version'},
+   'target provider - none of the provider\'s own headers go to the target');
 
 $r = call(path => '/target/v1/messages', json => $msg,
           headers => [ [ 'Helicone-Target-Url', $claude_url ] ]);
