@@ -564,6 +564,9 @@ ngx_int_t ngx_http_helicone_plan(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 ngx_int_t ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t);
+ngx_int_t ngx_http_helicone_plan_splice(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_str_t *model, ngx_uint_t include_usage,
+    ngx_str_t *body, int *injected);
 ngx_int_t ngx_http_helicone_plan_fallbacks(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h);
 

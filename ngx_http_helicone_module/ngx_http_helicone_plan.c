@@ -804,11 +804,10 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t)
 {
     int                             injected;
-    size_t                          size, len;
+    size_t                          size;
     u_char                         *p;
     const char                     *error;
     helicone_buf_t                  b;
-    helicone_rewrite_opts_t         rw;
     ngx_http_helicone_provider_t   *pr;
     helicone_translate_opts_t       tr;
     ngx_http_helicone_loc_conf_t   *hlcf;
@@ -831,24 +830,14 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
              * always does, and cut from what the client gets; not of an
              * API without stream_options (Responses: its last event has
              * the usage) */
-            ngx_memzero(&rw, sizeof(helicone_rewrite_opts_t));
-            rw.include_usage = 1;
-            rw.found = 1;
-            rw.model_value = ctx->json_model;
-            rw.stream_options = ctx->json_stream_options;
-
-            p = ngx_pnalloc(r->pool, helicone_rewrite_size(&ctx->json, &rw));
-            if (p == NULL) {
+            if (ngx_http_helicone_plan_splice(r, ctx, NULL, 1, &t->body,
+                                              &injected)
+                == NGX_ERROR)
+            {
                 return NGX_ERROR;
             }
 
-            if (helicone_rewrite_request(&ctx->json, &rw, p, &len, &injected)
-                == HELICONE_OK)
-            {
-                t->body.data = p;
-                t->body.len = len;
-                t->usage_injected = injected;
-            }
+            t->usage_injected = injected;
         }
 
         return NGX_OK;
@@ -903,32 +892,68 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
         }
     }
 
-    rw.model.data = t->model.data;
-    rw.model.len = t->model.len;
-    rw.include_usage = ctx->stream && pr->stream_usage
-                       && ctx->api->stream_usage;
+    t->body = ctx->body;
+
+    if (ngx_http_helicone_plan_splice(r, ctx, &t->model,
+                                      ctx->stream && pr->stream_usage
+                                      && ctx->api->stream_usage,
+                                      &t->body, &injected)
+        == NGX_ERROR)
+    {
+        return NGX_ERROR;
+    }
+
+    t->usage_injected = injected;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The client's body with "model" replaced by *model (NULL: kept) and,
+ * with include_usage, stream_options.include_usage set, spliced into a
+ * new buffer from the request's pool that *body then points to. NGX_OK
+ * (*injected: include_usage was added by us); NGX_DECLINED: nothing
+ * changed, *body and *injected untouched but for *injected = 0;
+ * NGX_ERROR: no memory.
+ */
+
+ngx_int_t
+ngx_http_helicone_plan_splice(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_str_t *model, ngx_uint_t include_usage,
+    ngx_str_t *body, int *injected)
+{
+    u_char                   *p;
+    size_t                    len;
+    helicone_rewrite_opts_t   rw;
+
+    *injected = 0;
+
+    ngx_memzero(&rw, sizeof(helicone_rewrite_opts_t));
+
+    if (model) {
+        rw.model.data = model->data;
+        rw.model.len = model->len;
+    }
+
+    rw.include_usage = include_usage;
     rw.found = 1;
     rw.model_value = ctx->json_model;
     rw.stream_options = ctx->json_stream_options;
 
-    size = helicone_rewrite_size(&ctx->json, &rw);
-
-    p = ngx_pnalloc(r->pool, size);
+    p = ngx_pnalloc(r->pool, helicone_rewrite_size(&ctx->json, &rw));
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    if (helicone_rewrite_request(&ctx->json, &rw, p, &len, &injected)
-        == HELICONE_OK)
+    if (helicone_rewrite_request(&ctx->json, &rw, p, &len, injected)
+        != HELICONE_OK)
     {
-        t->body.data = p;
-        t->body.len = len;
-
-    } else {
-        t->body = ctx->body;
+        return NGX_DECLINED;
     }
 
-    t->usage_injected = injected;
+    body->data = p;
+    body->len = len;
 
     return NGX_OK;
 }

@@ -11,7 +11,6 @@
 
 #include "ngx_http_helicone_module.h"
 #include "helicone_model.h"
-#include "helicone_rewrite.h"
 
 
 static int ngx_http_helicone_tokenlimit_is_provider(void *data,
@@ -145,9 +144,9 @@ ngx_http_helicone_tokenlimit_fallback(ngx_http_request_t *r,
     int                            injected;
     u_char                        *p;
     size_t                         i, len;
+    ngx_str_t                      name;
     ngx_uint_t                     k, chosen;
     helicone_model_entry_t        *e;
-    helicone_rewrite_opts_t        rw;
     ngx_http_helicone_loc_conf_t  *hlcf;
 
     /* the candidates are the entries that name a model */
@@ -214,31 +213,19 @@ ngx_http_helicone_tokenlimit_fallback(ngx_http_request_t *r,
      * the body, which the cache key is taken from too (a cached answer
      * of the second model is no answer for the first).
      */
-    ngx_memzero(&rw, sizeof(helicone_rewrite_opts_t));
-
     if (hlcf->pass == NGX_HTTP_HELICONE_PASS_GATEWAY) {
-        rw.model.data = ctx->model.data;
-        rw.model.len = ctx->model.len;
+        name = ctx->model;
 
     } else {
-        rw.model.data = entries[chosen].model.data;
-        rw.model.len = entries[chosen].model.len;
+        name.data = (u_char *) entries[chosen].model.data;
+        name.len = entries[chosen].model.len;
     }
 
-    rw.found = 1;
-    rw.model_value = ctx->json_model;
-    rw.stream_options = ctx->json_stream_options;
-
-    p = ngx_pnalloc(r->pool, helicone_rewrite_size(&ctx->json, &rw));
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    if (helicone_rewrite_request(&ctx->json, &rw, p, &len, &injected)
-        == HELICONE_OK)
+    if (ngx_http_helicone_plan_splice(r, ctx, &name, 0, &ctx->body,
+                                      &injected)
+        == NGX_ERROR)
     {
-        ctx->body.data = p;
-        ctx->body.len = len;
+        return NGX_ERROR;
     }
 
     return NGX_OK;
