@@ -821,7 +821,7 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
         }
 
         if (ctx->asked.stream_usage && ctx->stream && ctx->json_ok
-            && t->body.data == ctx->body.data
+            && !t->usage_injected
             && (ctx->api == NULL || ctx->api->stream_usage)
             && (t->provider == NULL
                 || t->provider->api == NGX_HTTP_HELICONE_API_OPENAI))
@@ -910,9 +910,10 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
 
 
 /*
- * The client's body with "model" replaced by *model (NULL: kept) and,
- * with include_usage, stream_options.include_usage set, spliced into a
- * new buffer from the request's pool that *body then points to. NGX_OK
+ * *body (the client's, or one of a target's own) with "model" replaced
+ * by *model (NULL: kept) and, with include_usage,
+ * stream_options.include_usage set, spliced into a new buffer from the
+ * request's pool that *body then points to. NGX_OK
  * (*injected: include_usage was added by us); NGX_DECLINED: nothing
  * changed, *body and *injected untouched but for *injected = 0;
  * NGX_ERROR: no memory.
@@ -925,7 +926,12 @@ ngx_http_helicone_plan_splice(ngx_http_request_t *r,
 {
     u_char                   *p;
     size_t                    len;
+    helicone_json_value_t     root, m[2];
     helicone_rewrite_opts_t   rw;
+
+    static const helicone_str_t  names[2] = {
+        helicone_string("model"), helicone_string("stream_options")
+    };
 
     *injected = 0;
 
@@ -938,15 +944,32 @@ ngx_http_helicone_plan_splice(ngx_http_request_t *r,
 
     rw.include_usage = include_usage;
     rw.found = 1;
-    rw.model_value = ctx->json_model;
-    rw.stream_options = ctx->json_stream_options;
 
-    p = ngx_pnalloc(r->pool, helicone_rewrite_size(&ctx->json, &rw));
+    if (body->data == ctx->body.data) {
+        root = ctx->json;
+        rw.model_value = ctx->json_model;
+        rw.stream_options = ctx->json_stream_options;
+
+    } else {
+        /* a body of its own (a bodyKeyOverride's): read it first */
+        if (helicone_json_parse_pick(body->data, body->len, &root, names, 2,
+                                     m)
+            != HELICONE_OK
+            || root.type != HELICONE_JSON_OBJECT)
+        {
+            return NGX_DECLINED;
+        }
+
+        rw.model_value = m[0];
+        rw.stream_options = m[1];
+    }
+
+    p = ngx_pnalloc(r->pool, helicone_rewrite_size(&root, &rw));
     if (p == NULL) {
         return NGX_ERROR;
     }
 
-    if (helicone_rewrite_request(&ctx->json, &rw, p, &len, injected)
+    if (helicone_rewrite_request(&root, &rw, p, &len, injected)
         != HELICONE_OK)
     {
         return NGX_DECLINED;

@@ -351,6 +351,25 @@ $ev = event_of($r);
 is($ev->{log}{response}{promptTokens}, 11,
    'stream usage - the event has the usage');
 
+# a Helicone-Fallbacks target with a body of its own gets it too
+$one->clear;
+$r = call(path => '/target/v1/chat/completions', json => $stream,
+          headers => [ [ 'Helicone-Stream-Usage', 'true' ],
+                       [ 'Helicone-Fallbacks', $JSON->encode([
+                           { 'target-url' => 'http://127.0.0.1:'
+                                             . $t->port('one'),
+                             headers => {}, onCodes => [],
+                             bodyKeyOverride => { temperature => 0.5 } }
+                         ]) ] ]);
+is($r->{status}, 200, 'stream usage, override - answered');
+ok(last_body($one)->{stream_options}{include_usage}
+   && last_body($one)->{temperature} == 0.5,
+   'stream usage, override - usage asked, the override kept');
+is(scalar(grep { ($_->{data} // '') =~ /"usage":\{/ } @{ $r->{events} }), 0,
+   'stream usage, override - the usage chunk is not relayed');
+is(event_of($r)->{log}{response}{promptTokens}, 11,
+   'stream usage, override - the event has the usage');
+
 $one->clear;
 $r = call(path => '/one/v1/chat/completions', json => $stream);
 ok(!exists last_body($one)->{stream_options},
