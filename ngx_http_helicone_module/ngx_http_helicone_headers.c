@@ -61,7 +61,7 @@ static ngx_str_t  ngx_http_helicone_prompt_id =
 
 /*
  * The Helicone-* headers that shape this request's handling and its log
- * (docs/headers.md lists them all, t/headers.t checks that it does).
+ * (docs/headers.md lists them all, t/headers_doc.t checks that it does).
  * Helicone-Property-* and Helicone-Retry-* are read by their prefix;
  * Helicone-Auth, -Cache-*, -RateLimit-Policy, -Fallbacks, -Target-Url
  * and -Request-Id by the concern that uses them.

@@ -601,6 +601,9 @@ ngx_int_t ngx_http_helicone_providers_init(ngx_conf_t *cf,
     ngx_http_helicone_main_conf_t *hmcf);
 ngx_http_helicone_provider_t *ngx_http_helicone_provider_find(
     ngx_http_helicone_main_conf_t *hmcf, u_char *name, size_t len);
+/* helicone_model_parse()'s provider test: data is the main conf */
+int ngx_http_helicone_provider_known(void *data, const unsigned char *name,
+    size_t len);
 /* tokenlimit.c */
 ngx_int_t ngx_http_helicone_tokenlimit(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);

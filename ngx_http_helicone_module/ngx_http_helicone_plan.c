@@ -24,8 +24,6 @@ static ngx_int_t ngx_http_helicone_plan_add(ngx_http_helicone_ctx_t *ctx,
 static ngx_int_t ngx_http_helicone_plan_refuse(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_uint_t status, const char *code,
     const char *fmt, ...);
-static int ngx_http_helicone_plan_is_provider(void *data,
-    const unsigned char *name, size_t len);
 static ngx_int_t ngx_http_helicone_plan_uri(ngx_http_request_t *r,
     ngx_str_t *origin, ngx_str_t *url);
 static ngx_uint_t ngx_http_helicone_plan_allowed(ngx_http_request_t *r,
@@ -93,7 +91,7 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
 
     if (helicone_model_parse(ctx->model.data, ctx->model.len, entries,
                              HELICONE_MODEL_MAX_ENTRIES, &n,
-                             ngx_http_helicone_plan_is_provider, hmcf)
+                             ngx_http_helicone_provider_known, hmcf)
         != HELICONE_OK)
     {
         return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
@@ -108,7 +106,7 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
         if (helicone_model_parse(hlcf->fallback_models.data,
                                  hlcf->fallback_models.len, entries + 1,
                                  HELICONE_MODEL_MAX_ENTRIES - 1, &more,
-                                 ngx_http_helicone_plan_is_provider, hmcf)
+                                 ngx_http_helicone_provider_known, hmcf)
             == HELICONE_OK)
         {
             n += more;
@@ -286,15 +284,6 @@ ngx_http_helicone_plan_add(ngx_http_helicone_ctx_t *ctx,
     t->model.len = len;
 
     return NGX_OK;
-}
-
-
-static int
-ngx_http_helicone_plan_is_provider(void *data, const unsigned char *name,
-    size_t len)
-{
-    return ngx_http_helicone_provider_find(data, (u_char *) name, len)
-           != NULL;
 }
 
 

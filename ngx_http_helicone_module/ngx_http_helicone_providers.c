@@ -210,6 +210,15 @@ ngx_http_helicone_provider_find(ngx_http_helicone_main_conf_t *hmcf,
 }
 
 
+int
+ngx_http_helicone_provider_known(void *data, const unsigned char *name,
+    size_t len)
+{
+    return ngx_http_helicone_provider_find(data, (u_char *) name, len)
+           != NULL;
+}
+
+
 ngx_http_helicone_model_t *
 ngx_http_helicone_model_find(ngx_http_helicone_main_conf_t *hmcf,
     u_char *name, size_t len)

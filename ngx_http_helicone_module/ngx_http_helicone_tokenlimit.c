@@ -13,8 +13,6 @@
 #include "helicone_model.h"
 
 
-static int ngx_http_helicone_tokenlimit_is_provider(void *data,
-    const unsigned char *name, size_t len);
 static ngx_int_t ngx_http_helicone_tokenlimit_fallback(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, helicone_model_entry_t *entries, size_t n,
     ngx_uint_t over);
@@ -54,7 +52,7 @@ ngx_http_helicone_tokenlimit(ngx_http_request_t *r,
 
     if (helicone_model_parse(ctx->model.data, ctx->model.len, entries,
                              HELICONE_MODEL_MAX_ENTRIES, &n,
-                             ngx_http_helicone_tokenlimit_is_provider, hmcf)
+                             ngx_http_helicone_provider_known, hmcf)
         != HELICONE_OK
         || entries[0].exclude)
     {
@@ -169,7 +167,9 @@ ngx_http_helicone_tokenlimit_fallback(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    len = ngx_http_helicone_tokenlimit_entry_len(&entries[chosen]);
+    ctx->tokenlimit.model.len =
+        ngx_http_helicone_tokenlimit_entry_len(&entries[chosen]);
+    len = ctx->tokenlimit.model.len;
 
     for (i = 0; i < n; i++) {
         if (entries[i].exclude) {
@@ -183,8 +183,6 @@ ngx_http_helicone_tokenlimit_fallback(ngx_http_request_t *r,
     }
 
     ctx->tokenlimit.model.data = p;
-    ctx->tokenlimit.model.len =
-        ngx_http_helicone_tokenlimit_entry_len(&entries[chosen]);
 
     p = ngx_cpymem(p, entries[chosen].model.data, ctx->tokenlimit.model.len);
 
@@ -250,13 +248,4 @@ ngx_http_helicone_tokenlimit_entry_len(helicone_model_entry_t *e)
     }
 
     return (size_t) (end - e->model.data);
-}
-
-
-static int
-ngx_http_helicone_tokenlimit_is_provider(void *data, const unsigned char *name,
-    size_t len)
-{
-    return ngx_http_helicone_provider_find(data, (u_char *) name, len)
-           != NULL;
 }

@@ -281,7 +281,6 @@ helicone_tokenlimit_collect(helicone_tokenlimit_t *tl,
     tl->ntexts = 0;
     tl->fixed_chars = 0;
     tl->list.type = HELICONE_JSON_INVALID;
-    tl->instructions.type = HELICONE_JSON_INVALID;
 
     if (helicone_json_object_pick(root, names, 4, m) != HELICONE_OK) {
         return HELICONE_OK;
@@ -339,10 +338,6 @@ helicone_tokenlimit_collect(helicone_tokenlimit_t *tl,
            != HELICONE_OK)
     {
         return HELICONE_DECLINED;
-    }
-
-    if (!chat) {
-        tl->instructions = m[instructions];
     }
 
     return HELICONE_OK;

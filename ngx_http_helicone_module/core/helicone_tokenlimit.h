@@ -81,7 +81,6 @@ typedef struct {
 
     /* work */
     helicone_json_value_t        list;       /* "messages" or "input" */
-    helicone_json_value_t        instructions;
     size_t                       fixed_chars; /* tools, counted, kept */
     size_t                       nitems;
     size_t                       ntexts;
