@@ -3,10 +3,11 @@
  */
 
 /*
- * The Redis client's own parts, seen only by its files: the connection
- * (redis.c), its configuration (redis_conf.c), TLS on it (redis_tls.c),
- * the master's address from Sentinel (redis_sentinel.c) and the nodes of
- * a Cluster (redis_cluster.c).
+ * The Redis client: its interface, for store_redis.c, and its own parts,
+ * seen only by its files: the connection (redis.c), its configuration
+ * (redis_conf.c), TLS on it (redis_tls.c), the master's address from
+ * Sentinel (redis_sentinel.c) and the nodes of a Cluster
+ * (redis_cluster.c).
  */
 
 #ifndef _NGX_HTTP_HELICONE_REDIS_H_INCLUDED_
@@ -14,6 +15,86 @@
 
 
 #include "ngx_http_helicone_module.h"
+
+
+/* reply types, as Redis names them */
+#define NGX_HTTP_HELICONE_REDIS_STRING    1
+#define NGX_HTTP_HELICONE_REDIS_ARRAY     2
+#define NGX_HTTP_HELICONE_REDIS_INTEGER   3
+#define NGX_HTTP_HELICONE_REDIS_NIL       4
+#define NGX_HTTP_HELICONE_REDIS_STATUS    5
+#define NGX_HTTP_HELICONE_REDIS_ERROR     6
+
+
+typedef struct ngx_http_helicone_redis_s        ngx_http_helicone_redis_t;
+typedef struct ngx_http_helicone_redis_op_s     ngx_http_helicone_redis_op_t;
+typedef struct ngx_http_helicone_redis_reply_s  ngx_http_helicone_redis_reply_t;
+
+
+/* an answer from Redis, valid during the handler's call only */
+struct ngx_http_helicone_redis_reply_s {
+    ngx_uint_t                         type;     /* NGX_HTTP_HELICONE_REDIS_* */
+    int64_t                            integer;
+    ngx_str_t                          str;      /* string, status, error */
+    ngx_uint_t                         nelts;
+    ngx_http_helicone_redis_reply_t   *elts;     /* one level deep */
+};
+
+
+/* reply NULL: no answer came (timeout, connection lost) */
+typedef void (*ngx_http_helicone_redis_handler_pt)(void *data,
+    ngx_http_helicone_redis_reply_t *reply);
+
+
+typedef struct {
+    ngx_str_t                          text;
+    u_char                             sha1[40];  /* hex */
+} ngx_http_helicone_redis_script_t;
+
+
+/*
+ * The client as store_redis.c uses it. create: an empty client in
+ * cf->pool (NULL: no memory), whose parameters follow one by one:
+ * param() NGX_OK when value was one (kept), NGX_DECLINED when it is not,
+ * NGX_ERROR when given twice or empty (logged); then configure():
+ * NGX_CONF_OK, or what is wrong.
+ */
+ngx_http_helicone_redis_t *ngx_http_helicone_redis_create(ngx_conf_t *cf);
+ngx_int_t ngx_http_helicone_redis_param(ngx_conf_t *cf,
+    ngx_http_helicone_redis_t *redis, ngx_str_t *value);
+char *ngx_http_helicone_redis_configure(ngx_conf_t *cf,
+    ngx_http_helicone_redis_t *redis);
+
+/* a Lua script loaded on every connect, in cf->pool; NULL: no memory */
+ngx_http_helicone_redis_script_t *ngx_http_helicone_redis_script(
+    ngx_conf_t *cf, ngx_http_helicone_redis_t *redis, ngx_str_t *text);
+
+/* the worker's connection: NGX_OK or NGX_ERROR (the worker ends) */
+ngx_int_t ngx_http_helicone_redis_init_worker(
+    ngx_http_helicone_redis_t *redis, ngx_cycle_t *cycle);
+void ngx_http_helicone_redis_exit_worker(ngx_http_helicone_redis_t *redis);
+
+/*
+ * Queues a command (argv copied). NGX_AGAIN: handler(data, reply) is
+ * called once, from an event handler, never from here; *opp set for
+ * cancel(). NGX_ERROR: Redis is unreachable or the queue is full;
+ * nothing is called. eval(): EVALSHA script nkeys argv..., the same.
+ */
+ngx_int_t ngx_http_helicone_redis_command(ngx_http_helicone_redis_t *redis,
+    ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_helicone_redis_handler_pt handler, void *data,
+    ngx_http_helicone_redis_op_t **opp);
+ngx_int_t ngx_http_helicone_redis_eval(ngx_http_helicone_redis_t *redis,
+    ngx_http_helicone_redis_script_t *script, ngx_uint_t nkeys,
+    ngx_uint_t argc, ngx_str_t *argv,
+    ngx_http_helicone_redis_handler_pt handler, void *data,
+    ngx_http_helicone_redis_op_t **opp);
+
+/* from a request's cleanup: the answer, when it comes, is dropped */
+void ngx_http_helicone_redis_cancel(ngx_http_helicone_redis_op_t *op);
+
+
+/* the rest is the client's own, seen by its files only */
 
 
 typedef struct ngx_http_helicone_redis_sentinel_s

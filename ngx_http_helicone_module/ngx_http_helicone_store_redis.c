@@ -12,6 +12,7 @@
  */
 
 #include "ngx_http_helicone_module.h"
+#include "ngx_http_helicone_redis.h"
 
 
 struct ngx_http_helicone_store_redis_s {

@@ -1,0 +1,70 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * Attempts: one upstream try each, a subrequest (attempt.c), and the
+ * decision whether another follows; only attempt.c makes it.
+ */
+
+#ifndef _NGX_HTTP_HELICONE_ATTEMPT_H_INCLUDED_
+#define _NGX_HTTP_HELICONE_ATTEMPT_H_INCLUDED_
+
+
+typedef enum {
+    ngx_http_helicone_attempt_running = 0,
+    ngx_http_helicone_attempt_ok,
+    ngx_http_helicone_attempt_failed,
+    ngx_http_helicone_attempt_truncated,
+    ngx_http_helicone_attempt_aborted
+} ngx_http_helicone_attempt_outcome_e;
+
+
+typedef struct {
+    ngx_http_helicone_target_t    *target;
+    ngx_uint_t                     retry;        /* 0: first try of target */
+    ngx_http_helicone_attempt_outcome_e  outcome;
+    ngx_uint_t                     status;       /* upstream status or 0 */
+    const char                    *error;        /* failure class or NULL */
+    ngx_msec_t                     start;        /* ngx_current_msec */
+    ngx_msec_t                     first_byte;   /* 0: none */
+    ngx_msec_t                     end;
+} ngx_http_helicone_attempt_t;
+
+
+/* an attempt subrequest's own ctx */
+typedef struct {
+    ngx_http_helicone_ctx_t       *main;
+    ngx_http_helicone_attempt_t   *attempt;
+    ngx_int_t                      result;       /* post_subrequest verdict */
+    unsigned                       decided:1;
+    unsigned                       swallow:1;    /* failed: hide response */
+    unsigned                       relayed:1;
+} ngx_http_helicone_sr_ctx_t;
+
+
+/* the retry policy and deadline in force: the location's */
+void ngx_http_helicone_attempt_policy(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+
+/*
+ * The first try, or the next after a failed one: NGX_OK when an attempt
+ * runs, NGX_AGAIN when one will after a backoff, NGX_DECLINED when
+ * nothing is left to try, NGX_ERROR.
+ */
+ngx_int_t ngx_http_helicone_attempt_start(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+ngx_int_t ngx_http_helicone_attempt_next(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+
+/*
+ * 1 when another try may follow a response of this status to attempt a:
+ * decided when its headers arrive, so a failure that is retried or
+ * passed on is never shown to the client.
+ */
+ngx_uint_t ngx_http_helicone_attempt_has_next(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_attempt_t *a,
+    ngx_uint_t status);
+
+
+#endif /* _NGX_HTTP_HELICONE_ATTEMPT_H_INCLUDED_ */
