@@ -41,15 +41,15 @@ ngx_http_helicone_attempt_policy(ngx_http_request_t *r,
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
-    ctx->retry = hlcf->retry;
-    ctx->retry_num = hlcf->retry_num;
-    ctx->retry_factor = hlcf->retry_factor;
-    ctx->retry_min = hlcf->retry_min;
-    ctx->retry_max = hlcf->retry_max;
+    ctx->retry.on = hlcf->retry;
+    ctx->retry.num = hlcf->retry_num;
+    ctx->retry.factor = hlcf->retry_factor;
+    ctx->retry.min = hlcf->retry_min;
+    ctx->retry.max = hlcf->retry_max;
 
     if (hlcf->deadline) {
         /* 0 would mean "none": the clock starts at the request */
-        ctx->deadline = (ctx->start + hlcf->deadline) | 1;
+        ctx->attempts.deadline = (ctx->start + hlcf->deadline) | 1;
     }
 }
 
@@ -78,22 +78,22 @@ ngx_http_helicone_attempt_next(ngx_http_request_t *r,
     ngx_http_helicone_attempt_t  *a;
     ngx_http_helicone_target_t   *t;
 
-    a = ctx->attempts.nelts
-        ? &((ngx_http_helicone_attempt_t *) ctx->attempts.elts)
-                                                [ctx->attempts.nelts - 1]
+    a = ctx->attempts.list.nelts
+        ? &((ngx_http_helicone_attempt_t *) ctx->attempts.list.elts)
+                                                [ctx->attempts.list.nelts - 1]
         : NULL;
 
-    if (a && ctx->deadline
-        && (ngx_msec_int_t) (ngx_current_msec - ctx->deadline) >= 0)
+    if (a && ctx->attempts.deadline
+        && (ngx_msec_int_t) (ngx_current_msec - ctx->attempts.deadline) >= 0)
     {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "helicone attempt: deadline passed after %ui attempts",
-                      ctx->attempts.nelts);
+                      ctx->attempts.list.nelts);
         return NGX_DECLINED;
     }
 
     if (a && a->outcome == ngx_http_helicone_attempt_failed
-        && ctx->retry && a->target->tries <= ctx->retry_num
+        && ctx->retry.on && a->target->tries <= ctx->retry.num
         && (a->status == 0 || ngx_http_helicone_attempt_retryable(a->status))
         && (a->error == NULL || ngx_strcmp(a->error, "unsupported") != 0))
     {
@@ -101,11 +101,11 @@ ngx_http_helicone_attempt_next(ngx_http_request_t *r,
     }
 
     for ( ;; ) {
-        if (ctx->next_target == ctx->ntargets) {
+        if (ctx->attempts.next_target == ctx->plan.ntargets) {
             return NGX_DECLINED;
         }
 
-        t = &ctx->targets[ctx->next_target++];
+        t = &ctx->plan.targets[ctx->attempts.next_target++];
 
         rc = ngx_http_helicone_plan_prepare(r, ctx, t);
 
@@ -119,7 +119,7 @@ ngx_http_helicone_attempt_next(ngx_http_request_t *r,
 
         /* this target cannot take the request: the next may */
 
-        a = ngx_array_push(&ctx->attempts);
+        a = ngx_array_push(&ctx->attempts.list);
         if (a == NULL) {
             return NGX_ERROR;
         }
@@ -146,20 +146,20 @@ ngx_http_helicone_attempt_has_next(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_attempt_t *a,
     ngx_uint_t status)
 {
-    if (ctx->deadline
-        && (ngx_msec_int_t) (ngx_current_msec - ctx->deadline) >= 0)
+    if (ctx->attempts.deadline
+        && (ngx_msec_int_t) (ngx_current_msec - ctx->attempts.deadline) >= 0)
     {
         return 0;
     }
 
-    if (ctx->retry && a->target->tries <= ctx->retry_num
+    if (ctx->retry.on && a->target->tries <= ctx->retry.num
         && ngx_http_helicone_attempt_retryable(status))
     {
         return 1;
     }
 
     return ngx_http_helicone_attempt_fails_over(r, a->target, status)
-           && ctx->next_target < ctx->ntargets;
+           && ctx->attempts.next_target < ctx->plan.ntargets;
 }
 
 
@@ -225,12 +225,12 @@ ngx_http_helicone_attempt_backoff(ngx_http_request_t *r,
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
-    delay = helicone_policy_backoff(ctx->retry_min, ctx->retry_max,
-                                    ctx->retry_factor,
+    delay = helicone_policy_backoff(ctx->retry.min, ctx->retry.max,
+                                    ctx->retry.factor,
                                     (unsigned) a->target->tries);
 
-    if (ctx->retry_after) {
-        delay = ngx_max(delay, ngx_min(ctx->retry_after,
+    if (ctx->attempts.retry_after) {
+        delay = ngx_max(delay, ngx_min(ctx->attempts.retry_after,
                                        hlcf->retry_after_max));
     }
 
@@ -239,8 +239,8 @@ ngx_http_helicone_attempt_backoff(ngx_http_request_t *r,
         delay = delay / 2 + (uint64_t) ngx_random() % (delay / 2 + 1);
     }
 
-    if (ctx->deadline) {
-        left = ctx->deadline - ngx_current_msec;
+    if (ctx->attempts.deadline) {
+        left = ctx->attempts.deadline - ngx_current_msec;
         delay = ngx_min(delay, (uint64_t) left);
     }
 
@@ -248,8 +248,8 @@ ngx_http_helicone_attempt_backoff(ngx_http_request_t *r,
                   "helicone attempt: retrying \"%V\" in %uL ms",
                   &a->target->url, delay);
 
-    ctx->retry_target = a->target;
-    ctx->backoff = 1;
+    ctx->attempts.retry_target = a->target;
+    ctx->attempts.backoff = 1;
 
     r->read_event_handler = ngx_http_test_reading;
     r->write_event_handler = ngx_http_helicone_attempt_backoff_done;
@@ -282,12 +282,12 @@ ngx_http_helicone_attempt_backoff_done(ngx_http_request_t *r)
 
     ctx = ngx_http_get_module_ctx(r, ngx_http_helicone_module);
 
-    ctx->backoff = 0;
+    ctx->attempts.backoff = 0;
 
     r->read_event_handler = ngx_http_block_reading;
     r->write_event_handler = ngx_http_helicone_wake;
 
-    rc = ngx_http_helicone_attempt_run(r, ctx, ctx->retry_target);
+    rc = ngx_http_helicone_attempt_run(r, ctx, ctx->attempts.retry_target);
 
     if (rc != NGX_OK) {
         r->write_event_handler = ngx_http_request_empty_handler;
@@ -316,7 +316,7 @@ ngx_http_helicone_attempt_run(ngx_http_request_t *r,
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
-    a = ngx_array_push(&ctx->attempts);
+    a = ngx_array_push(&ctx->attempts.list);
     if (a == NULL) {
         return NGX_ERROR;
     }
@@ -327,7 +327,7 @@ ngx_http_helicone_attempt_run(ngx_http_request_t *r,
     a->retry = t->tries++;
     a->start = ngx_current_msec;
 
-    ctx->retry_after = 0;
+    ctx->attempts.retry_after = 0;
 
     srctx = ngx_pcalloc(r->pool, sizeof(ngx_http_helicone_sr_ctx_t));
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
@@ -400,12 +400,12 @@ ngx_http_helicone_attempt_run(ngx_http_request_t *r,
 
     ngx_http_set_ctx(sr, srctx, ngx_http_helicone_module);
 
-    ctx->sr = sr;
-    ctx->running = 1;
+    ctx->attempts.sr = sr;
+    ctx->attempts.running = 1;
 
     /* a stalled provider: no response headers within attempt_timeout */
 
-    if (ctx->timer.handler == NULL) {
+    if (ctx->attempts.timer.handler == NULL) {
         cln = ngx_pool_cleanup_add(r->pool, 0);
         if (cln == NULL) {
             return NGX_ERROR;
@@ -414,9 +414,9 @@ ngx_http_helicone_attempt_run(ngx_http_request_t *r,
         cln->handler = ngx_http_helicone_attempt_cleanup;
         cln->data = ctx;
 
-        ctx->timer.handler = ngx_http_helicone_attempt_timeout;
-        ctx->timer.data = ctx;
-        ctx->timer.log = r->connection->log;
+        ctx->attempts.timer.handler = ngx_http_helicone_attempt_timeout;
+        ctx->attempts.timer.data = ctx;
+        ctx->attempts.timer.log = r->connection->log;
     }
 
     timeout = hlcf->attempt_timeout;
@@ -427,20 +427,20 @@ ngx_http_helicone_attempt_run(ngx_http_request_t *r,
         timeout = ngx_max(timeout, NGX_HTTP_HELICONE_INCREASED_TIMEOUT);
     }
 
-    if (ctx->deadline) {
+    if (ctx->attempts.deadline) {
         /* a deadline passed already (a slow upload, a slow store) ends
          * the wait at once, not after an unsigned wrap to forever */
-        left = (ngx_msec_int_t) (ctx->deadline - ngx_current_msec);
+        left = (ngx_msec_int_t) (ctx->attempts.deadline - ngx_current_msec);
         timeout = ngx_min(timeout, (ngx_msec_t) ngx_max(left, 1));
     }
 
     if (timeout) {
-        ngx_add_timer(&ctx->timer, timeout);
+        ngx_add_timer(&ctx->attempts.timer, timeout);
     }
 
     ngx_log_debug4(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "helicone attempt: #%ui to \"%V\" model \"%V\" try %ui",
-                   ctx->attempts.nelts, &t->url, &t->model, a->retry);
+                   ctx->attempts.list.nelts, &t->url, &t->model, a->retry);
 
     return NGX_OK;
 }
@@ -461,11 +461,11 @@ ngx_http_helicone_attempt_timeout(ngx_event_t *ev)
 
     ctx = ev->data;
 
-    if (!ctx->running || ctx->relayed || ctx->sr == NULL) {
+    if (!ctx->attempts.running || ctx->relayed || ctx->attempts.sr == NULL) {
         return;
     }
 
-    u = ctx->sr->upstream;
+    u = ctx->attempts.sr->upstream;
     pc = u ? u->peer.connection : NULL;
 
     if (pc == NULL) {
@@ -473,8 +473,8 @@ ngx_http_helicone_attempt_timeout(ngx_event_t *ev)
         return;
     }
 
-    a = &((ngx_http_helicone_attempt_t *) ctx->attempts.elts)
-                                                [ctx->attempts.nelts - 1];
+    a = &((ngx_http_helicone_attempt_t *) ctx->attempts.list.elts)
+                                                [ctx->attempts.list.nelts - 1];
 
     if (a->error == NULL) {
         a->error = "timeout";
@@ -496,8 +496,8 @@ ngx_http_helicone_attempt_cleanup(void *data)
 {
     ngx_http_helicone_ctx_t *ctx = data;
 
-    if (ctx->timer.timer_set) {
-        ngx_del_timer(&ctx->timer);
+    if (ctx->attempts.timer.timer_set) {
+        ngx_del_timer(&ctx->attempts.timer);
     }
 }
 
@@ -540,12 +540,12 @@ ngx_http_helicone_attempt_verdict(ngx_http_request_t *sr,
     ctx = srctx->main;
     a = srctx->attempt;
 
-    ctx->running = 0;
-    ctx->sr = NULL;
+    ctx->attempts.running = 0;
+    ctx->attempts.sr = NULL;
     a->end = ngx_current_msec;
 
-    if (ctx->timer.timer_set) {
-        ngx_del_timer(&ctx->timer);
+    if (ctx->attempts.timer.timer_set) {
+        ngx_del_timer(&ctx->attempts.timer);
     }
 
     if (rc == NGX_HTTP_CLIENT_CLOSED_REQUEST || sr->connection->error) {
@@ -564,7 +564,7 @@ ngx_http_helicone_attempt_verdict(ngx_http_request_t *sr,
         if (ngx_http_helicone_attempt_cut(sr, ctx, rc)) {
             a->outcome = ngx_http_helicone_attempt_truncated;
             a->error = "truncated";
-            ctx->truncated = 1;
+            ctx->attempts.truncated = 1;
 
             ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
                           "helicone upstream: response from \"%V\" was cut "
@@ -612,12 +612,14 @@ ngx_http_helicone_attempt_cut(ngx_http_request_t *sr,
     }
 
     /* a translated stream that lost an event it could not take whole */
-    if (ctx->sse_overflow) {
+    if (ctx->relay.sse_overflow) {
         return 1;
     }
 
     /* a stream that ended on a close: complete only with its "[DONE]" */
-    if (ctx->event_stream && !ctx->sse_done && u && u->length == -1) {
+    if (ctx->relay.event_stream && !ctx->relay.sse_done && u
+        && u->length == -1)
+    {
         return 1;
     }
 

@@ -32,6 +32,37 @@ typedef struct {
 } ngx_http_helicone_attempt_t;
 
 
+/*
+ * The request's tries, written by attempt.c (filter.c notes the Retry-After
+ * of a failed try's response).
+ */
+typedef struct {
+    ngx_array_t                    list;     /* ngx_http_helicone_attempt_t */
+    ngx_uint_t                     next_target;
+    ngx_http_helicone_target_t    *retry_target; /* tried again next */
+    ngx_http_request_t            *sr;           /* the attempt running */
+    ngx_event_t                    timer;        /* its first-byte limit */
+    ngx_msec_t                     deadline;     /* ngx_current_msec, 0: none */
+    ngx_msec_t                     retry_after;  /* asked by the provider */
+    unsigned                       running:1;    /* attempt in flight */
+    unsigned                       truncated:1;
+    unsigned                       backoff:1;    /* waiting to retry */
+} ngx_http_helicone_attempts_t;
+
+
+/*
+ * The retry policy in force: the location's (attempt.c), then what the
+ * client's Helicone-Retry-* headers say (headers.c).
+ */
+typedef struct {
+    ngx_uint_t                     num;          /* retries, not calls */
+    ngx_uint_t                     factor;       /* thousandths */
+    ngx_msec_t                     min;
+    ngx_msec_t                     max;
+    unsigned                       on:1;
+} ngx_http_helicone_retry_t;
+
+
 /* an attempt subrequest's own ctx */
 typedef struct {
     ngx_http_helicone_ctx_t       *main;

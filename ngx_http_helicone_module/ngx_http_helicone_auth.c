@@ -126,7 +126,7 @@ ngx_http_helicone_key_cmp(const void *a, const void *b)
 
 
 /*
- * NGX_OK: the request may go on (ctx->org_id set when the key is known);
+ * NGX_OK: the request may go on (ctx->auth.org_id set when the key is known);
  * NGX_DECLINED: a key is required and missing or unknown; NGX_BUSY: it
  * is required and Redis, which would know it, is unavailable; NGX_AGAIN:
  * Redis is asked, ngx_http_helicone_auth_done() tells once it answered.
@@ -180,8 +180,8 @@ ngx_http_helicone_auth(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
                  lo++)
             {
                 if (helicone_ct_equal(keys[lo].sha, sha, 32)) {
-                    ctx->org_id = keys[lo].org;
-                    ctx->key_name = keys[lo].name;
+                    ctx->auth.org_id = keys[lo].org;
+                    ctx->auth.key_name = keys[lo].name;
                     return NGX_OK;
                 }
             }
@@ -223,11 +223,11 @@ ngx_http_helicone_auth_done(ngx_http_request_t *r,
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
-    if (ctx->org_id.len || hlcf->auth != NGX_HTTP_HELICONE_AUTH_REQUIRED) {
+    if (ctx->auth.org_id.len || hlcf->auth != NGX_HTTP_HELICONE_AUTH_REQUIRED) {
         return NGX_OK;
     }
 
-    return ctx->key_unavailable ? NGX_BUSY : NGX_DECLINED;
+    return ctx->auth.key_unavailable ? NGX_BUSY : NGX_DECLINED;
 }
 
 
@@ -319,7 +319,7 @@ ngx_http_helicone_auth_reply(ngx_http_request_t *r,
             (void) ngx_http_helicone_auth_verdict(r, ctx, &q->stale);
 
         } else {
-            ctx->key_unavailable = 1;
+            ctx->auth.key_unavailable = 1;
         }
 
         return;
@@ -334,7 +334,7 @@ ngx_http_helicone_auth_reply(ngx_http_request_t *r,
 
     line = ngx_pnalloc(r->pool, 65 + q->record.len);
     if (line == NULL) {
-        ctx->key_unavailable = 1;
+        ctx->auth.key_unavailable = 1;
         return;
     }
 
@@ -353,10 +353,10 @@ ngx_http_helicone_auth_reply(ngx_http_request_t *r,
         return;
     }
 
-    ctx->org_id.data = (u_char *) org.data;
-    ctx->org_id.len = org.len;
-    ctx->key_name.data = (u_char *) name.data;
-    ctx->key_name.len = name.len;
+    ctx->auth.org_id.data = (u_char *) org.data;
+    ctx->auth.org_id.len = org.len;
+    ctx->auth.key_name.data = (u_char *) name.data;
+    ctx->auth.key_name.len = name.len;
 
     ngx_http_helicone_auth_remember(r, q, ctx, 1);
 }
@@ -379,10 +379,10 @@ ngx_http_helicone_auth_verdict(ngx_http_request_t *r,
     }
 
     /* entry is the request's copy */
-    ctx->org_id.data = entry->data + sizeof(e);
-    ctx->org_id.len = e.org_len;
-    ctx->key_name.data = ctx->org_id.data + e.org_len;
-    ctx->key_name.len = e.name_len;
+    ctx->auth.org_id.data = entry->data + sizeof(e);
+    ctx->auth.org_id.len = e.org_len;
+    ctx->auth.key_name.data = ctx->auth.org_id.data + e.org_len;
+    ctx->auth.key_name.len = e.name_len;
 
     return NGX_OK;
 }
@@ -406,8 +406,8 @@ ngx_http_helicone_auth_remember(ngx_http_request_t *r,
     e.known = known;
 
     if (known) {
-        e.org_len = (uint32_t) ctx->org_id.len;
-        e.name_len = (uint32_t) ctx->key_name.len;
+        e.org_len = (uint32_t) ctx->auth.org_id.len;
+        e.name_len = (uint32_t) ctx->auth.key_name.len;
     }
 
     v.len = sizeof(e) + e.org_len + e.name_len;
@@ -420,11 +420,11 @@ ngx_http_helicone_auth_remember(ngx_http_request_t *r,
 
     /* a key line without a name leaves key_name.data NULL */
     if (e.org_len) {
-        p = ngx_cpymem(p, ctx->org_id.data, e.org_len);
+        p = ngx_cpymem(p, ctx->auth.org_id.data, e.org_len);
     }
 
     if (e.name_len) {
-        ngx_memcpy(p, ctx->key_name.data, e.name_len);
+        ngx_memcpy(p, ctx->auth.key_name.data, e.name_len);
     }
 
     put.sha = q->sha;

@@ -18,6 +18,14 @@ typedef struct {
 } ngx_http_helicone_key_t;
 
 
+/* Whose key the request carried, written by auth.c only. */
+typedef struct {
+    ngx_str_t                      org_id;
+    ngx_str_t                      key_name;
+    unsigned                       key_unavailable:1; /* no verdict */
+} ngx_http_helicone_auth_ctx_t;
+
+
 /*
  * helicone_keys FILE: its lines into hmcf->keys (cf->pool), sorted by
  * sha. NGX_OK; NGX_ERROR, logged with the line.

@@ -124,8 +124,8 @@ ngx_http_helicone_balancer_timeouts(ngx_http_request_t *r,
 
     timeout = NGX_HTTP_HELICONE_INCREASED_TIMEOUT;
 
-    if (ctx->deadline) {
-        left = (ngx_msec_int_t) (ctx->deadline - ngx_current_msec);
+    if (ctx->attempts.deadline) {
+        left = (ngx_msec_int_t) (ctx->attempts.deadline - ngx_current_msec);
         timeout = ngx_min(timeout, (ngx_msec_t) ngx_max(left, 0));
     }
 

@@ -65,27 +65,29 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
     if (hlcf->cache == 1) {
-        ctx->cache_read = 1;
-        ctx->cache_save = 1;
+        ctx->cache.read = 1;
+        ctx->cache.save = 1;
 
     } else if (hlcf->cache == NGX_CONF_UNSET) {
-        ctx->cache_read = ngx_http_helicone_cache_true(&r->headers_in.headers,
-                                                 "helicone-cache-enabled", 22)
+        ctx->cache.read = ngx_http_helicone_cache_true(&r->headers_in.headers,
+                                                       "helicone-cache-enabled",
+                                                       22)
                           || ngx_http_helicone_cache_true(
                                  &r->headers_in.headers,
                                  "helicone-cache-read", 19);
-        ctx->cache_save = ngx_http_helicone_cache_true(&r->headers_in.headers,
-                                                 "helicone-cache-enabled", 22)
+        ctx->cache.save = ngx_http_helicone_cache_true(&r->headers_in.headers,
+                                                       "helicone-cache-enabled",
+                                                       22)
                           || ngx_http_helicone_cache_true(
                                  &r->headers_in.headers,
                                  "helicone-cache-save", 19);
     }
 
-    if (!ctx->cache_read && !ctx->cache_save) {
+    if (!ctx->cache.read && !ctx->cache.save) {
         return NGX_OK;
     }
 
-    ctx->cache_buckets = 1;
+    ctx->cache.buckets = 1;
 
     h = ngx_http_helicone_header_find(&r->headers_in.headers,
                                       "helicone-cache-bucket-max-size", 30);
@@ -101,7 +103,7 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
             return NGX_DECLINED;
         }
 
-        ctx->cache_buckets = n;
+        ctx->cache.buckets = n;
     }
 
     nignore = 0;
@@ -120,7 +122,7 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
         return NGX_DECLINED;
     }
 
-    ctx->cache_ttl = ngx_min(ngx_http_helicone_cache_ttl(r),
+    ctx->cache.ttl = ngx_min(ngx_http_helicone_cache_ttl(r),
                              hlcf->cache_max_ttl);
 
     /*
@@ -143,7 +145,7 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
     helicone_sha256_update(&sha, "\0", 1);
     helicone_sha256_update(&sha, r->unparsed_uri.data, r->unparsed_uri.len);
     helicone_sha256_update(&sha, "\0", 1);
-    helicone_sha256_update(&sha, ctx->org_id.data, ctx->org_id.len);
+    helicone_sha256_update(&sha, ctx->auth.org_id.data, ctx->auth.org_id.len);
     helicone_sha256_update(&sha, "\0", 1);
 
     if (hlcf->pass != NGX_HTTP_HELICONE_PASS_GATEWAY) {
@@ -165,7 +167,7 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
         helicone_sha256_update(&sha, ctx->body.data, ctx->body.len);
     }
 
-    helicone_sha256_final(&sha, ctx->cache_digest);
+    helicone_sha256_final(&sha, ctx->cache.digest);
 
     return NGX_OK;
 }
@@ -401,7 +403,7 @@ ngx_http_helicone_cache_seconds(u_char *p, u_char *end)
 
 
 /*
- * NGX_OK: a hit, in ctx->cache_entry; NGX_DECLINED: a miss (a response
+ * NGX_OK: a hit, in ctx->cache.entry; NGX_DECLINED: a miss (a response
  * is then stored only once every bucket of the key is full, as Helicone
  * does). Store trouble is a miss. NGX_AGAIN: the store is asked, and
  * ngx_http_helicone_cache_lookup_done() tells once it answered.
@@ -415,7 +417,7 @@ ngx_http_helicone_cache_lookup(ngx_http_request_t *r,
     ngx_http_helicone_main_conf_t   *hmcf;
     ngx_http_helicone_store_get_t   *op;
 
-    if (!ctx->cache_read) {
+    if (!ctx->cache.read) {
         return NGX_DECLINED;
     }
 
@@ -423,14 +425,14 @@ ngx_http_helicone_cache_lookup(ngx_http_request_t *r,
 
     /* the store may answer later: the op lives with the request */
     op = ngx_pcalloc(r->pool, sizeof(ngx_http_helicone_store_get_t)
-                              + ctx->cache_buckets * sizeof(ngx_str_t));
+                              + ctx->cache.buckets * sizeof(ngx_str_t));
     if (op == NULL) {
         return NGX_ERROR;
     }
 
     op->kind = NGX_HTTP_HELICONE_STORE_CACHE;
-    op->sha = ctx->cache_digest;
-    op->n = ctx->cache_buckets;
+    op->sha = ctx->cache.digest;
+    op->n = ctx->cache.buckets;
     op->values = (ngx_str_t *) (op + 1);
     op->done = ngx_http_helicone_cache_got;
 
@@ -452,7 +454,7 @@ ngx_int_t
 ngx_http_helicone_cache_lookup_done(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
-    return ctx->cache_hit ? NGX_OK : NGX_DECLINED;
+    return ctx->cache.hit ? NGX_OK : NGX_DECLINED;
 }
 
 
@@ -483,9 +485,9 @@ ngx_http_helicone_cache_got(ngx_http_request_t *r,
 
     pick = (ngx_uint_t) ngx_random() % get->n;
 
-    ctx->cache_entry = get->values[pick];
-    ctx->cache_hit = 1;
-    ctx->cache_bucket = pick;
+    ctx->cache.entry = get->values[pick];
+    ctx->cache.hit = 1;
+    ctx->cache.bucket = pick;
 }
 
 
@@ -501,43 +503,43 @@ ngx_http_helicone_cache_send(ngx_http_request_t *r,
     u_char                           *p;
     ngx_http_helicone_cache_entry_t   e;
 
-    ngx_memcpy(&e, ctx->cache_entry.data, sizeof(e));
+    ngx_memcpy(&e, ctx->cache.entry.data, sizeof(e));
 
     if ((uint64_t) sizeof(e) + e.type_len + e.body_len + e.provider_len
-        + e.model_len > ctx->cache_entry.len)
+        + e.model_len > ctx->cache.entry.len)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    p = ctx->cache_entry.data + sizeof(e) + e.type_len + e.body_len;
+    p = ctx->cache.entry.data + sizeof(e) + e.type_len + e.body_len;
 
-    ctx->cache_provider.data = p;
-    ctx->cache_provider.len = e.provider_len;
-    ctx->cache_model.data = p + e.provider_len;
-    ctx->cache_model.len = e.model_len;
+    ctx->cache.provider.data = p;
+    ctx->cache.provider.len = e.provider_len;
+    ctx->cache.model.data = p + e.provider_len;
+    ctx->cache.model.len = e.model_len;
 
     ctx->own_response = 1;
     ctx->response_bytes = e.body_len;
 
-    ngx_memcpy(ctx->cache_ref, e.id, 36);
-    ctx->cache_latency = e.latency;
-    ctx->cache_saved = e.cost;
+    ngx_memcpy(ctx->cache.ref, e.id, 36);
+    ctx->cache.latency = e.latency;
+    ctx->cache.saved = e.cost;
 
     r->headers_out.status = e.status;
     r->headers_out.content_length_n = e.body_len;
-    r->headers_out.content_type.data = ctx->cache_entry.data + sizeof(e);
+    r->headers_out.content_type.data = ctx->cache.entry.data + sizeof(e);
     r->headers_out.content_type.len = e.type_len;
     r->headers_out.content_type_len = e.type_len;
 
     /* what the client got is what the log keeps */
-    ctx->capture = ctx->cache_entry.data + sizeof(e) + e.type_len;
-    ctx->capture_len = e.body_len;
+    ctx->relay.capture = ctx->cache.entry.data + sizeof(e) + e.type_len;
+    ctx->relay.capture_len = e.body_len;
 
     if (ngx_http_helicone_headers_response(r, ctx) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_helicone_send_whole(r, ctx->capture, e.body_len);
+    return ngx_http_helicone_send_whole(r, ctx->relay.capture, e.body_len);
 }
 
 
@@ -550,11 +552,11 @@ ngx_http_helicone_cache_headers(ngx_http_request_t *r,
     static ngx_str_t  hit = ngx_string("HIT");
     static ngx_str_t  miss = ngx_string("MISS");
 
-    if (!ctx->cache_read) {
+    if (!ctx->cache.read) {
         return NGX_OK;
     }
 
-    if (!ctx->cache_hit) {
+    if (!ctx->cache.hit) {
         return ngx_http_helicone_header_add(r, &r->headers_out.headers,
                                             "Helicone-Cache", 14, &miss);
     }
@@ -567,14 +569,14 @@ ngx_http_helicone_cache_headers(ngx_http_request_t *r,
     }
 
     if (ngx_http_helicone_header_add_number(r, "Helicone-Cache-Bucket-Idx",
-                                            25, ctx->cache_bucket)
+                                            25, ctx->cache.bucket)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
     return ngx_http_helicone_header_add_number(r, "Helicone-Cache-Latency",
-                                               22, ctx->cache_latency);
+                                               22, ctx->cache.latency);
 }
 
 
@@ -596,9 +598,10 @@ ngx_http_helicone_cache_save(ngx_http_request_t *r,
     ngx_http_helicone_store_put_t     op;
     ngx_http_helicone_cache_entry_t   e;
 
-    if (!ctx->cache_save || ctx->cache_hit || !ctx->done || ctx->truncated
-        || ctx->aborted || !ctx->relayed || ctx->capture_overflow
-        || ctx->provider_error || (ctx->event_stream && !ctx->sse_done)
+    if (!ctx->cache.save || ctx->cache.hit || !ctx->done
+        || ctx->attempts.truncated || ctx->aborted || !ctx->relayed
+        || ctx->relay.capture_overflow || ctx->relay.provider_error
+        || (ctx->relay.event_stream && !ctx->relay.sse_done)
         || r->headers_out.status != NGX_HTTP_OK)
     {
         return;
@@ -607,7 +610,7 @@ ngx_http_helicone_cache_save(ngx_http_request_t *r,
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
     hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
 
-    if (ctx->capture_len > hlcf->cache_max_entry || ctx->cache_ttl <= 0) {
+    if (ctx->relay.capture_len > hlcf->cache_max_entry || ctx->cache.ttl <= 0) {
         return;
     }
 
@@ -627,14 +630,14 @@ ngx_http_helicone_cache_save(ngx_http_request_t *r,
     e.status = NGX_HTTP_OK;
     e.latency = (uint32_t) (ngx_current_msec - ctx->start);
     e.cost = (ngx_http_helicone_cost(r, ctx) == NGX_OK)
-             ? ctx->cost : HELICONE_COST_UNSET;
+             ? ctx->cost.pico : HELICONE_COST_UNSET;
     ngx_memcpy(e.id, ctx->id.data, 36);
     e.type_len = (uint32_t) type.len;
-    e.body_len = (uint32_t) ctx->capture_len;
+    e.body_len = (uint32_t) ctx->relay.capture_len;
     e.provider_len = (uint32_t) provider.len;
     e.model_len = (uint32_t) model.len;
 
-    v.len = sizeof(e) + type.len + ctx->capture_len + provider.len
+    v.len = sizeof(e) + type.len + ctx->relay.capture_len + provider.len
             + model.len;
     v.data = ngx_pnalloc(r->pool, v.len);
     if (v.data == NULL) {
@@ -643,16 +646,16 @@ ngx_http_helicone_cache_save(ngx_http_request_t *r,
 
     p = ngx_cpymem(v.data, &e, sizeof(e));
     p = ngx_cpymem(p, type.data, type.len);
-    p = ngx_cpymem(p, ctx->capture, ctx->capture_len);
+    p = ngx_cpymem(p, ctx->relay.capture, ctx->relay.capture_len);
     p = ngx_cpymem(p, provider.data, provider.len);
     ngx_memcpy(p, model.data, model.len);
 
     /* into the first bucket free now */
     op.kind = NGX_HTTP_HELICONE_STORE_CACHE;
-    op.sha = ctx->cache_digest;
-    op.n = ctx->cache_buckets;
+    op.sha = ctx->cache.digest;
+    op.n = ctx->cache.buckets;
     op.value = &v;
-    op.ttl = ctx->cache_ttl;
+    op.ttl = ctx->cache.ttl;
 
     if (hmcf->store->put(r, &op) == NGX_BUSY) {
         ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,

@@ -14,6 +14,24 @@
 #define NGX_HTTP_HELICONE_CACHE_BUCKETS   20
 
 
+/* A request's part of the cache, written by cache.c only. */
+typedef struct {
+    u_char                         digest[32];   /* of the key */
+    ngx_uint_t                     buckets;
+    ngx_uint_t                     bucket;       /* the one served */
+    time_t                         ttl;
+    ngx_str_t                      entry;        /* a hit, copied */
+    u_char                         ref[36];      /* the original's id */
+    ngx_uint_t                     latency;
+    uint64_t                       saved;        /* pico-USD, or UNSET */
+    ngx_str_t                      provider;     /* who served the hit */
+    ngx_str_t                      model;        /* the model id it got */
+    unsigned                       read:1;       /* the request asks */
+    unsigned                       save:1;
+    unsigned                       hit:1;
+} ngx_http_helicone_cache_ctx_t;
+
+
 /*
  * What the request asks of the cache, and the key's digest. NGX_OK;
  * NGX_DECLINED with ctx->error_* for a bad cache header.

@@ -100,7 +100,7 @@ ngx_http_helicone_costs_init(ngx_conf_t *cf,
 
 
 /*
- * NGX_OK with ctx->cost (pico-USD); NGX_DECLINED when the cost is not
+ * NGX_OK with ctx->cost.pico (pico-USD); NGX_DECLINED when the cost is not
  * known: no usage, or no price for the model. Computed once.
  */
 
@@ -114,14 +114,14 @@ ngx_http_helicone_cost(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
     const helicone_legacy_row_t    *row;
     ngx_http_helicone_main_conf_t  *hmcf;
 
-    if (ctx->cost_done) {
-        return ctx->cost_known ? NGX_OK : NGX_DECLINED;
+    if (ctx->cost.done) {
+        return ctx->cost.known ? NGX_OK : NGX_DECLINED;
     }
 
-    ctx->cost_done = 1;
+    ctx->cost.done = 1;
 
     if (ctx->served == NULL || ctx->served->target->provider == NULL
-        || !ctx->usage.found)
+        || !ctx->relay.usage.found)
     {
         return NGX_DECLINED;
     }
@@ -135,8 +135,8 @@ ngx_http_helicone_cost(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
      * Helicone-Model-Override, which a client could point at a cheap
      * price (it only renames the model in the event)
      */
-    if (ctx->served_model.len) {
-        model = ctx->served_model;
+    if (ctx->relay.served_model.len) {
+        model = ctx->relay.served_model;
 
     } else {
         model = t->model;
@@ -153,13 +153,13 @@ ngx_http_helicone_cost(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
     }
 
     if (price) {
-        if (helicone_cost_registry(price, &ctx->usage, &ctx->cost)
+        if (helicone_cost_registry(price, &ctx->relay.usage, &ctx->cost.pico)
             != HELICONE_OK)
         {
             return NGX_DECLINED;
         }
 
-        ctx->cost_known = 1;
+        ctx->cost.known = 1;
         return NGX_OK;
     }
 
@@ -171,13 +171,13 @@ ngx_http_helicone_cost(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 
     kind = ngx_http_helicone_legacy_kind(t->provider);
 
-    if (helicone_cost_legacy(row, &ctx->usage, kind, &ctx->cost)
+    if (helicone_cost_legacy(row, &ctx->relay.usage, kind, &ctx->cost.pico)
         != HELICONE_OK)
     {
         return NGX_DECLINED;
     }
 
-    ctx->cost_known = 1;
+    ctx->cost.known = 1;
 
     return NGX_OK;
 }
@@ -221,7 +221,7 @@ ngx_http_helicone_cost_ceiling(ngx_http_request_t *r,
     ngx_http_helicone_main_conf_t  *hmcf;
 
     if (ctx->served == NULL || ctx->served->target->provider == NULL
-        || !ctx->usage.found)
+        || !ctx->relay.usage.found)
     {
         return NGX_DECLINED;
     }
@@ -239,7 +239,8 @@ ngx_http_helicone_cost_ceiling(ngx_http_request_t *r,
             && ngx_strncasecmp(set[i].provider.data, provider->name.data,
                                provider->name.len) == 0)
         {
-            ngx_http_helicone_ceiling_registry(&set[i], &ctx->usage, pico);
+            ngx_http_helicone_ceiling_registry(&set[i], &ctx->relay.usage,
+                                               pico);
             return NGX_OK;
         }
     }
@@ -247,20 +248,20 @@ ngx_http_helicone_cost_ceiling(ngx_http_request_t *r,
     t = ngx_http_helicone_legacy_table(hmcf, &provider->legacy_name);
 
     if (t) {
-        ngx_http_helicone_ceiling_legacy(t, &ctx->usage, kind, pico);
+        ngx_http_helicone_ceiling_legacy(t, &ctx->relay.usage, kind, pico);
         return NGX_OK;
     }
 
     /* a provider without prices: the dearest of all */
 
     for (i = 0; i < hmcf->price_sets.nelts; i++) {
-        ngx_http_helicone_ceiling_registry(&set[i], &ctx->usage, pico);
+        ngx_http_helicone_ceiling_registry(&set[i], &ctx->relay.usage, pico);
     }
 
     t = hmcf->legacy.elts;
 
     for (i = 0; i < hmcf->legacy.nelts; i++) {
-        ngx_http_helicone_ceiling_legacy(&t[i], &ctx->usage, kind, pico);
+        ngx_http_helicone_ceiling_legacy(&t[i], &ctx->relay.usage, kind, pico);
     }
 
     return NGX_OK;
@@ -400,7 +401,7 @@ ngx_http_helicone_cost_format(ngx_http_helicone_ctx_t *ctx, u_char *buf)
         return 4;
     }
 
-    return helicone_cost_format_usd(ctx->cost, buf);
+    return helicone_cost_format_usd(ctx->cost.pico, buf);
 }
 
 

@@ -8,6 +8,14 @@
 #define _NGX_HTTP_HELICONE_COST_H_INCLUDED_
 
 
+/* What the request cost, written by cost.c only. */
+typedef struct {
+    uint64_t                       pico;         /* pico-USD, if known */
+    unsigned                       done:1;       /* computed, once */
+    unsigned                       known:1;
+} ngx_http_helicone_cost_ctx_t;
+
+
 /* the price tables into hmcf (cf->pool); NGX_OK; NGX_ERROR, logged */
 ngx_int_t ngx_http_helicone_costs_init(ngx_conf_t *cf,
     ngx_http_helicone_main_conf_t *hmcf);

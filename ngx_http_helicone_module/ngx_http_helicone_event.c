@@ -130,10 +130,10 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
     req_body = ctx->body;
     req_body.len = ngx_min(req_body.len, hlcf->log_body_max);
 
-    resp_body.data = ctx->capture;
-    resp_body.len = ngx_min(ctx->capture_len, hlcf->log_body_max);
+    resp_body.data = ctx->relay.capture;
+    resp_body.len = ngx_min(ctx->relay.capture_len, hlcf->log_body_max);
 
-    if ((ctx->own_response && !ctx->cache_hit) || ctx->json_error) {
+    if ((ctx->own_response && !ctx->cache.hit) || ctx->json_error) {
         resp_body = ctx->error_body;
     }
 
@@ -263,10 +263,10 @@ ngx_http_helicone_event_size(ngx_http_request_t *r,
     ngx_http_helicone_target_t   *t;
 
     size = 2048
-           + ngx_http_helicone_str_size(&ctx->org_id)
+           + ngx_http_helicone_str_size(&ctx->auth.org_id)
            + ngx_http_helicone_str_size(&ctx->user_id)
            + ngx_http_helicone_str_size(&ctx->model)
-           + ngx_http_helicone_str_size(&ctx->served_model)
+           + ngx_http_helicone_str_size(&ctx->relay.served_model)
            + ngx_http_helicone_str_size(&ctx->model_override)
            + ngx_http_helicone_str_size(&ctx->tokenlimit.model)
            + ngx_http_helicone_url_size(url)
@@ -282,9 +282,9 @@ ngx_http_helicone_event_size(ngx_http_request_t *r,
         }
     }
 
-    a = ctx->attempts.elts;
+    a = ctx->attempts.list.elts;
 
-    for (i = 0; i < ctx->attempts.nelts; i++) {
+    for (i = 0; i < ctx->attempts.list.nelts; i++) {
         t = a[i].target;
 
         /* twice: the target served also fills request-level fields */
@@ -314,15 +314,16 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     static u_char  nil_uuid[] = "00000000-0000-0000-0000-000000000000";
 
     t = ctx->served ? ctx->served->target
-                    : (ctx->attempts.nelts
+                    : (ctx->attempts.list.nelts
                        ? ((ngx_http_helicone_attempt_t *)
-                          ctx->attempts.elts)[ctx->attempts.nelts - 1].target
+                          ctx->attempts.list.elts)
+                         [ctx->attempts.list.nelts - 1].target
                        : NULL);
     provider = t ? t->provider : NULL;
 
     status = r->headers_out.status;
 
-    if (ctx->truncated) {
+    if (ctx->attempts.truncated) {
         status = NGX_HTTP_HELICONE_STATUS_TRUNCATED;
 
     } else if (ctx->aborted) {
@@ -337,7 +338,7 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     ngx_http_helicone_w_int(w, "schema_version",
                             NGX_HTTP_HELICONE_EVENT_SCHEMA);
     ngx_http_helicone_w_str(w, "id", ctx->id.data, ctx->id.len);
-    ngx_http_helicone_w_opt_str(w, "organizationId", &ctx->org_id);
+    ngx_http_helicone_w_opt_str(w, "organizationId", &ctx->auth.org_id);
 
     /* heliconeMeta */
 
@@ -415,7 +416,7 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     }
 
     ngx_http_helicone_w_str(w, "cacheReferenceId",
-                            ctx->cache_hit ? ctx->cache_ref : nil_uuid, 36);
+                            ctx->cache.hit ? ctx->cache.ref : nil_uuid, 36);
 
     if (!ctx->asked.omit_request && req_body->data) {
         ngx_http_helicone_w_str(w, "body", req_body->data, req_body->len);
@@ -443,32 +444,33 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
                                 ctx->first_byte - ctx->start);
     }
 
-    ngx_http_helicone_w_tokens(w, "promptTokens", ctx->usage.prompt_tokens);
+    ngx_http_helicone_w_tokens(w, "promptTokens",
+                               ctx->relay.usage.prompt_tokens);
     ngx_http_helicone_w_tokens(w, "completionTokens",
-                               ctx->usage.completion_tokens);
+                               ctx->relay.usage.completion_tokens);
     ngx_http_helicone_w_tokens(w, "promptCacheReadTokens",
-                               ctx->usage.cache_read_tokens);
+                               ctx->relay.usage.cache_read_tokens);
     ngx_http_helicone_w_tokens(w, "promptCacheWriteTokens",
-                               ctx->usage.cache_write_tokens);
+                               ctx->relay.usage.cache_write_tokens);
     ngx_http_helicone_w_tokens(w, "reasoningTokens",
-                               ctx->usage.reasoning_tokens);
+                               ctx->relay.usage.reasoning_tokens);
     ngx_http_helicone_w_tokens(w, "promptAudioTokens",
-                               ctx->usage.prompt_audio_tokens);
+                               ctx->relay.usage.prompt_audio_tokens);
     ngx_http_helicone_w_tokens(w, "completionAudioTokens",
-                               ctx->usage.completion_audio_tokens);
-    ngx_http_helicone_w_opt_str(w, "model", &ctx->served_model);
+                               ctx->relay.usage.completion_audio_tokens);
+    ngx_http_helicone_w_opt_str(w, "model", &ctx->relay.served_model);
 
     if ((size_t) (w->last - w->pos) > 96) {
         w->pos = ngx_cpymem(w->pos, "\"cost\":", 7);
 
-        if (ctx->cache_hit) {
+        if (ctx->cache.hit) {
             /* a hit cost nothing; the original's cost is what it saved */
             *w->pos++ = '0';
 
             w->pos = ngx_cpymem(w->pos, ",\"costSaved\":", 13);
 
-            if (ctx->cache_saved != HELICONE_COST_UNSET) {
-                w->pos += helicone_cost_format_usd(ctx->cache_saved, w->pos);
+            if (ctx->cache.saved != HELICONE_COST_UNSET) {
+                w->pos += helicone_cost_format_usd(ctx->cache.saved, w->pos);
 
             } else {
                 w->pos = ngx_cpymem(w->pos, "null", 4);
@@ -487,8 +489,8 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     if (!ctx->asked.omit_response && resp_body->data) {
         ngx_http_helicone_w_str(w, "body", resp_body->data, resp_body->len);
         ngx_http_helicone_w_bool(w, "bodyTruncated",
-                                 ctx->capture_overflow
-                                 || resp_body->len < ctx->capture_len);
+                                 ctx->relay.capture_overflow
+                                 || resp_body->len < ctx->relay.capture_len);
     }
 
     w->pos--;
@@ -497,8 +499,8 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     ngx_http_helicone_event_attempts(ctx, w);
 
     ngx_http_helicone_w_bool(w, "aborted", ctx->aborted);
-    ngx_http_helicone_w_bool(w, "truncated", ctx->truncated);
-    ngx_http_helicone_w_bool(w, "cacheHit", ctx->cache_hit);
+    ngx_http_helicone_w_bool(w, "truncated", ctx->attempts.truncated);
+    ngx_http_helicone_w_bool(w, "cacheHit", ctx->cache.hit);
 
     w->pos--;
     ngx_http_helicone_w_raw(w, "}");
@@ -519,9 +521,9 @@ ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
 
     ngx_http_helicone_w_raw(w, "\"attempts\":[");
 
-    a = ctx->attempts.elts;
+    a = ctx->attempts.list.elts;
 
-    for (i = 0; i < ctx->attempts.nelts; i++) {
+    for (i = 0; i < ctx->attempts.list.nelts; i++) {
         t = a[i].target;
 
         ngx_http_helicone_w_raw(w, "{");
@@ -563,7 +565,7 @@ ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
         ngx_http_helicone_w_raw(w, "},");
     }
 
-    if (ctx->attempts.nelts) {
+    if (ctx->attempts.list.nelts) {
         w->pos--;
     }
 

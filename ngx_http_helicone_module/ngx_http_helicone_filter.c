@@ -170,9 +170,9 @@ ngx_http_helicone_attempt_header(ngx_http_request_t *sr,
         return NGX_OK;
     }
 
-    if (ctx->timer.timer_set) {
+    if (ctx->attempts.timer.timer_set) {
         /* headers came: a slow body is no stalled provider */
-        ngx_del_timer(&ctx->timer);
+        ngx_del_timer(&ctx->attempts.timer);
     }
 
     if (status >= NGX_HTTP_BAD_REQUEST
@@ -210,7 +210,7 @@ ngx_http_helicone_attempt_header(ngx_http_request_t *sr,
         return NGX_ERROR;
     }
 
-    if (!ctx->header_deferred) {
+    if (!ctx->relay.header_deferred) {
         rc = ngx_http_send_header(r);
 
         if (rc == NGX_ERROR || rc > NGX_OK) {
@@ -248,7 +248,7 @@ ngx_http_helicone_attempt_body(ngx_http_request_t *sr,
         }
     }
 
-    if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_PASS) {
+    if (ctx->relay.mode == NGX_HTTP_HELICONE_RESPONSE_PASS) {
         for (cl = in; cl; cl = cl->next) {
             b = cl->buf;
 
@@ -265,13 +265,13 @@ ngx_http_helicone_attempt_body(ngx_http_request_t *sr,
         return NGX_ERROR;
     }
 
-    if (out == NULL && ctx->busy == NULL) {
+    if (out == NULL && ctx->relay.busy == NULL) {
         return NGX_OK;
     }
 
     rc = ngx_http_next_body_filter(sr, out);
 
-    ngx_chain_update_chains(sr->pool, &ctx->free, &ctx->busy, &out,
+    ngx_chain_update_chains(sr->pool, &ctx->relay.free, &ctx->relay.busy, &out,
                             (ngx_buf_tag_t) &ngx_http_helicone_module);
 
     return rc;
@@ -302,7 +302,7 @@ ngx_http_helicone_filter_retry_after(ngx_http_helicone_ctx_t *ctx,
     }
 
     /* a day at most: the location's cap applies later */
-    ctx->retry_after = (ngx_msec_t) ngx_min(n, 86400) * 1000;
+    ctx->attempts.retry_after = (ngx_msec_t) ngx_min(n, 86400) * 1000;
 }
 
 

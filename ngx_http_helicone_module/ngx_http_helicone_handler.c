@@ -130,9 +130,9 @@ ngx_http_helicone_create_ctx(ngx_http_request_t *r)
     ctx->start_msec_part = tp->msec;
     ctx->start = ngx_current_msec;
 
-    helicone_usage_init(&ctx->usage);
+    helicone_usage_init(&ctx->relay.usage);
 
-    if (ngx_array_init(&ctx->attempts, r->pool, 2,
+    if (ngx_array_init(&ctx->attempts.list, r->pool, 2,
                        sizeof(ngx_http_helicone_attempt_t))
         != NGX_OK)
     {
@@ -628,9 +628,9 @@ ngx_http_helicone_wake(ngx_http_request_t *r)
 
     ngx_log_debug2(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
                    "helicone wake: running:%d done:%d",
-                   ctx->running, ctx->done);
+                   ctx->attempts.running, ctx->done);
 
-    if (ctx->running) {
+    if (ctx->attempts.running) {
         return;
     }
 
@@ -672,7 +672,7 @@ ngx_http_helicone_all_failed(ngx_http_request_t *r,
     ngx_uint_t                    i, status;
     ngx_http_helicone_attempt_t  *a;
 
-    a = ctx->attempts.elts;
+    a = ctx->attempts.list.elts;
 
     if (ctx->misconfigured) {
         ngx_str_set(&msg, "the gateway is misconfigured: see its error log");
@@ -682,14 +682,14 @@ ngx_http_helicone_all_failed(ngx_http_request_t *r,
     }
 
     /* no provider was even asked: say why the first refused */
-    for (i = 0; i < ctx->attempts.nelts; i++) {
+    for (i = 0; i < ctx->attempts.list.nelts; i++) {
         if (a[i].error == NULL || ngx_strcmp(a[i].error, "unsupported") != 0)
         {
             break;
         }
     }
 
-    if (i == ctx->attempts.nelts && ctx->error_status) {
+    if (i == ctx->attempts.list.nelts && ctx->error_status) {
         return ngx_http_helicone_send_error(r, ctx->error_status,
                                             ctx->error_type,
                                             ctx->error_code,
@@ -698,7 +698,7 @@ ngx_http_helicone_all_failed(ngx_http_request_t *r,
 
     len = sizeof("all  attempts failed: ") + NGX_INT_T_LEN;
 
-    for (i = 0; i < ctx->attempts.nelts; i++) {
+    for (i = 0; i < ctx->attempts.list.nelts; i++) {
         len += a[i].target->provider ? a[i].target->provider->name.len : 6;
         len += a[i].target->model.len + sizeof(" () : ; ") + NGX_INT_T_LEN;
         len += a[i].error ? ngx_strlen(a[i].error) : 0;
@@ -712,17 +712,17 @@ ngx_http_helicone_all_failed(ngx_http_request_t *r,
     p = msg.data;
     last = p + len;
 
-    if (ctx->attempts.nelts == 1) {
+    if (ctx->attempts.list.nelts == 1) {
         p = ngx_slprintf(p, last, "the provider request failed: ");
 
     } else {
         p = ngx_slprintf(p, last, "all %ui attempts failed: ",
-                         ctx->attempts.nelts);
+                         ctx->attempts.list.nelts);
     }
 
     status = NGX_HTTP_BAD_GATEWAY;
 
-    for (i = 0; i < ctx->attempts.nelts; i++) {
+    for (i = 0; i < ctx->attempts.list.nelts; i++) {
         if (a[i].target->provider) {
             p = ngx_slprintf(p, last, "%s%V", i ? "; " : "",
                              &a[i].target->provider->name);

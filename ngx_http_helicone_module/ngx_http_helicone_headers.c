@@ -422,30 +422,30 @@ ngx_http_helicone_headers_retry(ngx_http_helicone_ctx_t *ctx,
     len = h->value.len;
 
     if (ngx_http_helicone_header_is(h, "helicone-retry-enabled", 22)) {
-        ctx->retry = ngx_http_helicone_header_true(h);
+        ctx->retry.on = ngx_http_helicone_header_true(h);
 
     } else if (ngx_http_helicone_header_is(h, "helicone-retry-num", 18)) {
         if (helicone_policy_uint(v, len, &n) == HELICONE_OK && n <= 20) {
-            ctx->retry_num = (ngx_uint_t) n;
+            ctx->retry.num = (ngx_uint_t) n;
         }
 
     } else if (ngx_http_helicone_header_is(h, "helicone-retry-factor", 21)) {
         if (helicone_policy_factor(v, len, &n) == HELICONE_OK) {
-            ctx->retry_factor = (ngx_uint_t) n;
+            ctx->retry.factor = (ngx_uint_t) n;
         }
 
     } else if (ngx_http_helicone_header_is(h, "helicone-retry-min-timeout",
                                            26))
     {
         if (helicone_policy_uint(v, len, &n) == HELICONE_OK) {
-            ctx->retry_min = (ngx_msec_t) n;
+            ctx->retry.min = (ngx_msec_t) n;
         }
 
     } else if (ngx_http_helicone_header_is(h, "helicone-retry-max-timeout",
                                            26))
     {
         if (helicone_policy_uint(v, len, &n) == HELICONE_OK) {
-            ctx->retry_max = (ngx_msec_t) n;
+            ctx->retry.max = (ngx_msec_t) n;
         }
     }
 }
@@ -746,18 +746,18 @@ ngx_http_helicone_headers_response(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ctx->rate_limited) {
+    if (ctx->rl.limited) {
         static ngx_str_t  limited = ngx_string("rate_limited");
 
         return ngx_http_helicone_header_add(r, &r->headers_out.headers,
                                             "X-Helicone-Error", 16, &limited);
     }
 
-    if (ctx->cache_hit) {
+    if (ctx->cache.hit) {
         /* as the original response said them */
-        return ctx->cache_provider.len
-               ? ngx_http_helicone_headers_served(r, &ctx->cache_provider,
-                                                  &ctx->cache_model)
+        return ctx->cache.provider.len
+               ? ngx_http_helicone_headers_served(r, &ctx->cache.provider,
+                                                  &ctx->cache.model)
                : NGX_OK;
     }
 

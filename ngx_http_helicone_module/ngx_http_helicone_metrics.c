@@ -223,6 +223,7 @@ ngx_http_helicone_metrics_record(ngx_http_request_t *r,
     ngx_http_helicone_series_t   *s;
     ngx_http_helicone_attempt_t  *a;
     ngx_http_helicone_metrics_t  *m;
+    helicone_usage_t             *u;
 
     if (ngx_http_helicone_metrics_zone == NULL
         || ngx_http_helicone_metrics_zone->data == NULL)
@@ -244,7 +245,7 @@ ngx_http_helicone_metrics_record(ngx_http_request_t *r,
      * the model id a provider would have seen if the plan got that far;
      * a cache hit is answered before it, under the model as asked
      */
-    model = ctx->ntargets ? ctx->targets[0].model : ctx->model;
+    model = ctx->plan.ntargets ? ctx->plan.targets[0].model : ctx->model;
 
     if (ctx->served) {
         if (ctx->served->target->provider) {
@@ -257,14 +258,14 @@ ngx_http_helicone_metrics_record(ngx_http_request_t *r,
 
         model = ctx->served->target->model;
 
-        if (ctx->served->target != &ctx->targets[0]) {
+        if (ctx->served->target != &ctx->plan.targets[0]) {
             (void) ngx_atomic_fetch_add(&m->fallbacks, 1);
         }
 
-    } else if (ctx->cache_hit) {
+    } else if (ctx->cache.hit) {
         ngx_str_set(&provider, "cache");
 
-    } else if (ctx->attempts.nelts == 0) {
+    } else if (ctx->attempts.list.nelts == 0) {
         /*
          * refused before any provider was asked: the model is only the
          * client's text, and made-up names would fill the table for good
@@ -280,28 +281,29 @@ ngx_http_helicone_metrics_record(ngx_http_request_t *r,
     } else {
         (void) ngx_atomic_fetch_add(&s->requests, 1);
 
-        if (ctx->usage.found) {
+        u = &ctx->relay.usage;
+
+        if (u->found) {
             (void) ngx_atomic_fetch_add(&s->prompt_tokens,
                                         (ngx_atomic_int_t)
-                                        ngx_max(ctx->usage.prompt_tokens, 0));
+                                        ngx_max(u->prompt_tokens, 0));
             (void) ngx_atomic_fetch_add(&s->completion_tokens,
                                         (ngx_atomic_int_t)
-                                        ngx_max(ctx->usage.completion_tokens,
-                                                0));
+                                        ngx_max(u->completion_tokens, 0));
         }
 
-        if (ctx->cost_known && !ctx->cache_hit) {
+        if (ctx->cost.known && !ctx->cache.hit) {
             (void) ngx_atomic_fetch_add(&s->cost,
-                                        (ngx_atomic_int_t) ctx->cost);
+                                        (ngx_atomic_int_t) ctx->cost.pico);
         }
     }
 
-    if (ctx->cache_read) {
-        (void) ngx_atomic_fetch_add(ctx->cache_hit ? &m->cache_hits
+    if (ctx->cache.read) {
+        (void) ngx_atomic_fetch_add(ctx->cache.hit ? &m->cache_hits
                                                    : &m->cache_misses, 1);
     }
 
-    if (ctx->rate_limited) {
+    if (ctx->rl.limited) {
         (void) ngx_atomic_fetch_add(&m->rate_limited, 1);
     }
 
@@ -309,9 +311,9 @@ ngx_http_helicone_metrics_record(ngx_http_request_t *r,
         (void) ngx_atomic_fetch_add(&m->aborted, 1);
     }
 
-    a = ctx->attempts.elts;
+    a = ctx->attempts.list.elts;
 
-    for (i = 0; i < ctx->attempts.nelts; i++) {
+    for (i = 0; i < ctx->attempts.list.nelts; i++) {
         (void) ngx_atomic_fetch_add(&m->attempts, 1);
 
         if (a[i].retry) {

@@ -53,8 +53,8 @@ typedef struct ngx_http_helicone_wait_s         ngx_http_helicone_wait_t;
 #include "ngx_http_helicone_handler.h"
 #include "ngx_http_helicone_metrics.h"
 #include "ngx_http_helicone_cors.h"
-#include "ngx_http_helicone_ctx.h"
 #include "ngx_http_helicone_store.h"
+#include "ngx_http_helicone_ctx.h"
 
 
 #endif /* _NGX_HTTP_HELICONE_MODULE_H_INCLUDED_ */

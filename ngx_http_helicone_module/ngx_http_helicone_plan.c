@@ -43,7 +43,7 @@ static ngx_uint_t ngx_http_helicone_plan_internal(ngx_str_t *origin);
 
 
 /*
- * NGX_OK with ctx->targets; NGX_DECLINED with ctx->error_* saying why
+ * NGX_OK with ctx->plan.targets; NGX_DECLINED with ctx->error_* saying why
  * the request cannot be routed; NGX_ERROR.
  */
 
@@ -54,9 +54,10 @@ ngx_http_helicone_plan(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
-    ctx->targets = ngx_pcalloc(r->pool, NGX_HTTP_HELICONE_MAX_TARGETS
-                                        * sizeof(ngx_http_helicone_target_t));
-    if (ctx->targets == NULL) {
+    ctx->plan.targets = ngx_pcalloc(r->pool,
+                                    NGX_HTTP_HELICONE_MAX_TARGETS
+                                    * sizeof(ngx_http_helicone_target_t));
+    if (ctx->plan.targets == NULL) {
         return NGX_ERROR;
     }
 
@@ -226,7 +227,7 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
         }
     }
 
-    if (ctx->ntargets) {
+    if (ctx->plan.ntargets) {
         return NGX_OK;
     }
 
@@ -273,11 +274,11 @@ ngx_http_helicone_plan_add(ngx_http_helicone_ctx_t *ctx,
 {
     ngx_http_helicone_target_t  *t;
 
-    if (ctx->ntargets == NGX_HTTP_HELICONE_MAX_TARGETS) {
+    if (ctx->plan.ntargets == NGX_HTTP_HELICONE_MAX_TARGETS) {
         return NGX_DECLINED;
     }
 
-    t = &ctx->targets[ctx->ntargets++];
+    t = &ctx->plan.targets[ctx->plan.ntargets++];
 
     t->provider = p;
     t->model.data = model;
@@ -302,8 +303,8 @@ ngx_http_helicone_plan_provider(ngx_http_request_t *r,
         return ngx_http_helicone_plan_fallbacks(r, ctx, h);
     }
 
-    t = &ctx->targets[0];
-    ctx->ntargets = 1;
+    t = &ctx->plan.targets[0];
+    ctx->plan.ntargets = 1;
 
     t->provider = p;
     t->model = ctx->model;
@@ -344,14 +345,14 @@ ngx_http_helicone_plan_fallbacks(ngx_http_request_t *r,
 
     while (helicone_json_iter_next(&it, &k, &item) == HELICONE_OK) {
 
-        if (ctx->ntargets == NGX_HTTP_HELICONE_MAX_TARGETS
+        if (ctx->plan.ntargets == NGX_HTTP_HELICONE_MAX_TARGETS
             || item.type != HELICONE_JSON_OBJECT)
         {
             goto invalid;
         }
 
-        t = &ctx->targets[ctx->ntargets];
-        t->index = ctx->ntargets;
+        t = &ctx->plan.targets[ctx->plan.ntargets];
+        t->index = ctx->plan.ntargets;
         t->model = ctx->model;
         t->body_override.type = HELICONE_JSON_INVALID;
 
@@ -375,7 +376,7 @@ ngx_http_helicone_plan_fallbacks(ngx_http_request_t *r,
             return ngx_http_helicone_plan_refuse(r, ctx,
                        NGX_HTTP_BAD_REQUEST, "invalid_fallbacks",
                        "Helicone-Fallbacks item %ui: target-url must be an "
-                       "http or https URL", ctx->ntargets);
+                       "http or https URL", ctx->plan.ntargets);
         }
 
         if (!ngx_http_helicone_plan_allowed(r, &origin)) {
@@ -446,7 +447,7 @@ ngx_http_helicone_plan_fallbacks(ngx_http_request_t *r,
                 return ngx_http_helicone_plan_refuse(r, ctx,
                            NGX_HTTP_BAD_REQUEST, "invalid_fallbacks",
                            "Helicone-Fallbacks item %ui has an invalid "
-                           "header", ctx->ntargets);
+                           "header", ctx->plan.ntargets);
             }
 
             if (ngx_http_helicone_header_add(r, t->headers,
@@ -487,16 +488,16 @@ ngx_http_helicone_plan_fallbacks(ngx_http_request_t *r,
             }
         }
 
-        ctx->ntargets++;
+        ctx->plan.ntargets++;
     }
 
-    if (ctx->ntargets) {
+    if (ctx->plan.ntargets) {
         return NGX_OK;
     }
 
 invalid:
 
-    ctx->ntargets = 0;
+    ctx->plan.ntargets = 0;
 
     return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
                "invalid_fallbacks",
@@ -565,7 +566,7 @@ ngx_http_helicone_plan_target(ngx_http_request_t *r,
                    "Helicone-Target-Url must be an http or https URL");
     }
 
-    ctx->target_origin = origin;
+    ctx->plan.target_origin = origin;
 
     if (!ngx_http_helicone_plan_allowed(r, &origin)) {
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -577,8 +578,8 @@ ngx_http_helicone_plan_target(ngx_http_request_t *r,
                    &origin);
     }
 
-    t = &ctx->targets[0];
-    ctx->ntargets = 1;
+    t = &ctx->plan.targets[0];
+    ctx->plan.ntargets = 1;
 
     t->model = ctx->model;
 

@@ -33,6 +33,14 @@ typedef struct {
 } ngx_http_helicone_target_t;
 
 
+/* The request's targets, written by plan.c only. */
+typedef struct {
+    ngx_http_helicone_target_t    *targets;
+    ngx_uint_t                     ntargets;
+    ngx_str_t                      target_origin; /* target mode */
+} ngx_http_helicone_plan_ctx_t;
+
+
 /*
  * The targets, in r->pool, into ctx. NGX_OK; NGX_DECLINED with
  * ctx->error_* saying why the request cannot be routed; NGX_ERROR.

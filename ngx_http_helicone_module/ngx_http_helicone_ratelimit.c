@@ -164,7 +164,7 @@ ngx_http_helicone_ratelimit_check(ngx_http_request_t *r,
 
         if (rc != NGX_OK) {
             /* the store is unavailable: this policy is not checked */
-            ctx->rl_failed = 1;
+            ctx->rl.failed = 1;
             continue;
         }
 
@@ -188,8 +188,8 @@ ngx_http_helicone_ratelimit_check_done(ngx_http_request_t *r,
     ngx_keyval_t                  *kv;
     ngx_http_helicone_loc_conf_t  *hlcf;
 
-    if (ctx->rl_limited) {
-        ctx->rate_limited = 1;
+    if (ctx->rl.denied) {
+        ctx->rl.limited = 1;
 
         /* Helicone marks the event so */
         if (ctx->properties == NULL) {
@@ -211,7 +211,7 @@ ngx_http_helicone_ratelimit_check_done(ngx_http_request_t *r,
         return NGX_BUSY;
     }
 
-    if (ctx->rl_failed) {
+    if (ctx->rl.failed) {
         hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
         if (hlcf->ratelimit_fail == NGX_HTTP_HELICONE_FAIL_CLOSED) {
@@ -232,28 +232,28 @@ ngx_http_helicone_rl_apply(ngx_http_request_t *r,
 {
     ngx_http_helicone_rl_charge_t  *charge;
 
-    if (ctx->rl_policy == NULL || !op->allowed) {
-        ctx->rl_policy = op->policy;
-        ctx->rl_remaining = op->remaining;
-        ctx->rl_reset = op->reset;
-        ctx->rl_wait = op->wait;
+    if (ctx->rl.policy == NULL || !op->allowed) {
+        ctx->rl.policy = op->policy;
+        ctx->rl.remaining = op->remaining;
+        ctx->rl.reset = op->reset;
+        ctx->rl.wait = op->wait;
     }
 
     if (!op->allowed) {
-        ctx->rl_limited = 1;
+        ctx->rl.denied = 1;
         return NGX_OK;
     }
 
     if (op->policy->unit == HELICONE_RL_CENTS) {
-        if (ctx->rl_charges == NULL) {
-            ctx->rl_charges = ngx_array_create(r->pool, 2,
+        if (ctx->rl.charges == NULL) {
+            ctx->rl.charges = ngx_array_create(r->pool, 2,
                                   sizeof(ngx_http_helicone_rl_charge_t));
-            if (ctx->rl_charges == NULL) {
+            if (ctx->rl.charges == NULL) {
                 return NGX_ERROR;
             }
         }
 
-        charge = ngx_array_push(ctx->rl_charges);
+        charge = ngx_array_push(ctx->rl.charges);
         if (charge == NULL) {
             return NGX_ERROR;
         }
@@ -274,7 +274,7 @@ ngx_http_helicone_rl_taken(ngx_http_request_t *r,
 {
     if (rc != NGX_OK || ngx_http_helicone_rl_apply(r, ctx, op) != NGX_OK) {
         /* no answer: this policy is not checked */
-        ctx->rl_failed = 1;
+        ctx->rl.failed = 1;
     }
 }
 
@@ -328,7 +328,7 @@ ngx_http_helicone_rl_key(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx,
 
     last = ngx_slprintf(key, key + sizeof(key),
                         "rl:%s:%V:%ui:%*s:%V:%ui:%uL:%uL",
-                        client ? "client" : "operator", &ctx->org_id,
+                        client ? "client" : "operator", &ctx->auth.org_id,
                         (ngx_uint_t) p->segment, p->name_len, p->name,
                         &value, (ngx_uint_t) p->unit, p->window, p->quota);
 
@@ -352,12 +352,12 @@ ngx_http_helicone_ratelimit_commit(ngx_http_request_t *r,
     ngx_http_helicone_rl_charge_t  *charge;
     ngx_http_helicone_main_conf_t  *hmcf;
 
-    if (ctx->rl_charges == NULL) {
+    if (ctx->rl.charges == NULL) {
         return;
     }
 
     if (ngx_http_helicone_cost(r, ctx) == NGX_OK) {
-        cost = ctx->cost;
+        cost = ctx->cost.pico;
 
     } else if (ngx_http_helicone_cost_ceiling(r, ctx, &cost) != NGX_OK) {
         /* no usage reported: nothing to charge */
@@ -369,9 +369,9 @@ ngx_http_helicone_ratelimit_commit(ngx_http_request_t *r,
     /* pico-USD to millionths of a cent: x 100 cents x 1e6 / 1e12 */
     cost /= 10000;
 
-    charge = ctx->rl_charges->elts;
+    charge = ctx->rl.charges->elts;
 
-    for (i = 0; i < ctx->rl_charges->nelts; i++) {
+    for (i = 0; i < ctx->rl.charges->nelts; i++) {
         (void) hmcf->store->charge(r, charge[i].policy, charge[i].sha,
                                    cost);
     }
@@ -391,7 +391,7 @@ ngx_http_helicone_ratelimit_headers(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ctx->rl_policy == NULL) {
+    if (ctx->rl.policy == NULL) {
         return NGX_OK;
     }
 
@@ -402,7 +402,7 @@ ngx_http_helicone_ratelimit_headers(ngx_http_request_t *r,
 
     /* the quota: the policy's text up to ";w=" */
     v.data = p;
-    v.len = helicone_rl_format(ctx->rl_policy, p);
+    v.len = helicone_rl_format(ctx->rl.policy, p);
 
     if (ngx_http_helicone_header_add(r, &r->headers_out.headers,
                                      "Helicone-RateLimit-Policy", 25, &v)
@@ -421,27 +421,27 @@ ngx_http_helicone_ratelimit_headers(ngx_http_request_t *r,
     }
 
     if (ngx_http_helicone_header_add_number(r, "Helicone-RateLimit-Remaining",
-                                            28, ctx->rl_remaining)
+                                            28, ctx->rl.remaining)
         != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (ctx->rl_reset
+    if (ctx->rl.reset
         && ngx_http_helicone_header_add_number(r, "Helicone-RateLimit-Reset",
-                                               24, ctx->rl_reset)
+                                               24, ctx->rl.reset)
            != NGX_OK)
     {
         return NGX_ERROR;
     }
 
-    if (!ctx->rate_limited) {
+    if (!ctx->rl.limited) {
         return NGX_OK;
     }
 
     /* when the next request would pass, not when the bucket is full */
     return ngx_http_helicone_header_add_number(r, "Retry-After", 11,
-                                               ngx_max(ctx->rl_wait, 1));
+                                               ngx_max(ctx->rl.wait, 1));
 }
 
 
@@ -480,7 +480,7 @@ ngx_http_helicone_ratelimit_unavailable(ngx_http_request_t *r,
 {
     static ngx_str_t  one = ngx_string("1");
 
-    if (!ctx->rl_failed || ctx->rl_limited
+    if (!ctx->rl.failed || ctx->rl.denied
         || r->headers_out.status != NGX_HTTP_SERVICE_UNAVAILABLE)
     {
         return NGX_OK;

@@ -12,6 +12,19 @@
 #define _NGX_HTTP_HELICONE_RATELIMIT_H_INCLUDED_
 
 
+/* A request's part of the limits, written by ratelimit.c only. */
+typedef struct {
+    helicone_rl_policy_t          *policy;       /* the one reported */
+    uint64_t                       remaining;
+    uint64_t                       reset;
+    uint64_t                       wait;         /* Retry-After of a 429 */
+    ngx_array_t                   *charges;      /* cents, after the fact */
+    unsigned                       denied:1;     /* a policy said no */
+    unsigned                       failed:1;     /* a limit not checked */
+    unsigned                       limited:1;    /* the request refused */
+} ngx_http_helicone_ratelimit_ctx_t;
+
+
 /* helicone_ratelimit POLICY; NGX_CONF_OK or an error */
 char *ngx_http_helicone_ratelimit_directive(ngx_conf_t *cf,
     ngx_command_t *cmd, void *conf);

@@ -80,37 +80,39 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
 
     type = &r->headers_out.content_type;
 
-    ctx->event_stream = (type->len >= 17
+    ctx->relay.event_stream = (type->len >= 17
                          && ngx_strncasecmp(type->data,
                                             (u_char *) "text/event-stream",
                                             17) == 0);
 
-    ctx->dialect = t->provider ? t->provider->api
+    ctx->relay.dialect = t->provider ? t->provider->api
                                : NGX_HTTP_HELICONE_API_OPENAI;
 
     if (t->translated) {
-        ctx->mode = ctx->event_stream ? NGX_HTTP_HELICONE_RESPONSE_STREAM
-                                      : NGX_HTTP_HELICONE_RESPONSE_JSON;
+        ctx->relay.mode = ctx->relay.event_stream
+                          ? NGX_HTTP_HELICONE_RESPONSE_STREAM
+                          : NGX_HTTP_HELICONE_RESPONSE_JSON;
 
     } else if ((t->usage_injected || ctx->asked.force_format)
-               && ctx->event_stream)
+               && ctx->relay.event_stream)
     {
         /* our usage chunk cut, or (Helicone-Stream-Force-Format) whole
          * events only: strip mode sends a piece only at event ends */
-        ctx->mode = NGX_HTTP_HELICONE_RESPONSE_STRIP;
-        ctx->cut_usage = t->usage_injected;
+        ctx->relay.mode = NGX_HTTP_HELICONE_RESPONSE_STRIP;
+        ctx->relay.cut_usage = t->usage_injected;
 
     } else {
-        ctx->mode = NGX_HTTP_HELICONE_RESPONSE_PASS;
+        ctx->relay.mode = NGX_HTTP_HELICONE_RESPONSE_PASS;
     }
 
-    if (ctx->event_stream) {
+    if (ctx->relay.event_stream) {
         buf = ngx_palloc(r->pool, NGX_HTTP_HELICONE_SSE_EVENT_MAX);
         if (buf == NULL) {
             return NGX_ERROR;
         }
 
-        helicone_sse_init(&ctx->sse, buf, NGX_HTTP_HELICONE_SSE_EVENT_MAX);
+        helicone_sse_init(&ctx->relay.sse, buf,
+                          NGX_HTTP_HELICONE_SSE_EVENT_MAX);
 
         /* a stream is kept only for the log */
         cap = hlcf->log_body_max;
@@ -119,7 +121,7 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
         /* a JSON body is kept whole, up to a limit, to read its usage */
         cap = ngx_max(hlcf->log_body_max, hlcf->response_buffer);
 
-        if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_PASS
+        if (ctx->relay.mode == NGX_HTTP_HELICONE_RESPONSE_PASS
             && r->headers_out.content_length_n >= 0
             && (size_t) r->headers_out.content_length_n < cap)
         {
@@ -127,28 +129,28 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
         }
     }
 
-    if (ctx->cache_save) {
+    if (ctx->cache.save) {
         /* the cache keeps the whole response: capture all of it */
         cap = ngx_max(cap, hlcf->cache_max_entry + 1);
     }
 
-    ctx->capture_cap = cap;
+    ctx->relay.capture_cap = cap;
 
-    switch (ctx->mode) {
+    switch (ctx->relay.mode) {
 
     case NGX_HTTP_HELICONE_RESPONSE_PASS:
         return NGX_OK;
 
     case NGX_HTTP_HELICONE_RESPONSE_STREAM:
         /* the API's translator: chat chunks, Responses events */
-        ctx->translate = ctx->api->anthropic_stream(r, ctx,
-                                                    hlcf->response_buffer);
-        if (ctx->translate == NULL) {
+        ctx->relay.translate = ctx->api->anthropic_stream(r, ctx,
+                                                 hlcf->response_buffer);
+        if (ctx->relay.translate == NULL) {
             return NGX_ERROR;
         }
 
         /* an event is translated whole: it may be as large as a body */
-        helicone_sse_set_grow(&ctx->sse, ngx_http_helicone_response_grow,
+        helicone_sse_set_grow(&ctx->relay.sse, ngx_http_helicone_response_grow,
                               r->pool, hlcf->response_buffer);
 
         ngx_str_set(&r->headers_out.content_type, "text/event-stream");
@@ -159,7 +161,7 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
 
     case NGX_HTTP_HELICONE_RESPONSE_JSON:
         /* the headers go with the translated body, once it is known */
-        ctx->header_deferred = 1;
+        ctx->relay.header_deferred = 1;
         break;
 
     default: /* NGX_HTTP_HELICONE_RESPONSE_STRIP */
@@ -181,12 +183,12 @@ ngx_http_helicone_response_observe(ngx_http_helicone_ctx_t *ctx, u_char *p,
     size_t len)
 {
     ctx->response_bytes += len;
-    ctx->response_chunks++;
+    ctx->relay.chunks++;
 
     ngx_http_helicone_response_capture(ctx, p, len);
 
-    if (ctx->event_stream) {
-        (void) helicone_sse_feed(&ctx->sse, p, len,
+    if (ctx->relay.event_stream) {
+        (void) helicone_sse_feed(&ctx->relay.sse, p, len,
                                  ngx_http_helicone_response_event, ctx);
     }
 }
@@ -195,7 +197,7 @@ ngx_http_helicone_response_observe(ngx_http_helicone_ctx_t *ctx, u_char *p,
 /*
  * Every mode but PASS: the subrequest's bufs are consumed and *out gets
  * what the client is sent instead, in buffers recycled through
- * ctx->free (the caller updates the chains once sent).
+ * ctx->relay.free (the caller updates the chains once sent).
  */
 
 ngx_int_t
@@ -225,9 +227,9 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
 
         len = b->last - b->pos;
 
-        ctx->response_chunks++;
+        ctx->relay.chunks++;
 
-        switch (ctx->mode) {
+        switch (ctx->relay.mode) {
 
         case NGX_HTTP_HELICONE_RESPONSE_JSON:
             ngx_http_helicone_response_capture(ctx, b->pos, len);
@@ -240,38 +242,38 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
                 return NGX_ERROR;
             }
 
-            ctx->feed = b->pos;
-            ctx->feed_start = 0;
+            ctx->relay.feed = b->pos;
+            ctx->relay.feed_start = 0;
 
-            (void) helicone_sse_feed(&ctx->sse, b->pos, len,
+            (void) helicone_sse_feed(&ctx->relay.sse, b->pos, len,
                                      ngx_http_helicone_response_event, ctx);
 
-            if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STRIP) {
+            if (ctx->relay.mode == NGX_HTTP_HELICONE_RESPONSE_STRIP) {
                 /*
                  * Between events (after comments, keep-alives) nothing
                  * here can be our usage chunk: it goes out now; else the
                  * bytes of the event begun wait for its end.
                  */
-                rc = helicone_sse_idle(&ctx->sse)
+                rc = helicone_sse_idle(&ctx->relay.sse)
                      ? ngx_http_helicone_response_release(ctx,
-                                     b->pos + ctx->feed_start,
-                                     len - ctx->feed_start)
+                                     b->pos + ctx->relay.feed_start,
+                                     len - ctx->relay.feed_start)
                      : ngx_http_helicone_response_cut(ctx,
-                                     b->pos + ctx->feed_start,
-                                     len - ctx->feed_start);
+                                     b->pos + ctx->relay.feed_start,
+                                     len - ctx->relay.feed_start);
 
                 if (rc != NGX_OK) {
                     return NGX_ERROR;
                 }
             }
 
-            ctx->feed = NULL;
+            ctx->relay.feed = NULL;
         }
 
         b->pos = b->last;
     }
 
-    if (last && ctx->mode == NGX_HTTP_HELICONE_RESPONSE_JSON) {
+    if (last && ctx->relay.mode == NGX_HTTP_HELICONE_RESPONSE_JSON) {
         if (ngx_http_helicone_response_finish_json(ctx->request, ctx)
             != NGX_OK)
         {
@@ -279,7 +281,7 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
         }
     }
 
-    if (last && ctx->pending_len
+    if (last && ctx->relay.pending_len
         && ngx_http_helicone_response_release(ctx, NULL, 0) != NGX_OK)
     {
         /* STRIP: a last event without its blank line is never complete,
@@ -287,18 +289,19 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
         return NGX_ERROR;
     }
 
-    if (ctx->out.pos > ctx->out.start) {
+    if (ctx->relay.out.pos > ctx->relay.out.start) {
         first = (ctx->response_bytes == 0);
 
-        ngx_http_helicone_response_capture(ctx, ctx->out.start,
-                                           ctx->out.pos - ctx->out.start);
-        ctx->response_bytes += ctx->out.pos - ctx->out.start;
+        ngx_http_helicone_response_capture(ctx, ctx->relay.out.start,
+                                           ctx->relay.out.pos
+                                           - ctx->relay.out.start);
+        ctx->response_bytes += ctx->relay.out.pos - ctx->relay.out.start;
 
         if (ngx_http_helicone_out_chain(ctx, &ll) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        if (ctx->held
+        if (ctx->relay.held
             || (first && sr->upstream && sr->upstream->length == 0))
         {
             /*
@@ -308,7 +311,7 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
              * one wake-up of the client) instead of two. Bytes made after
              * that (an unfinished last event) wait behind it.
              */
-            for (hl = &ctx->held; *hl; hl = &(*hl)->next) { /* void */ }
+            for (hl = &ctx->relay.held; *hl; hl = &(*hl)->next) { /* void */ }
 
             *hl = *out;
             *out = NULL;
@@ -319,7 +322,7 @@ ngx_http_helicone_response_transform(ngx_http_request_t *sr,
     /* while bytes are held no flush goes out: the header, still in the
      * write filter, leaves with them */
 
-    if (last || (flush && *out == NULL && ctx->held == NULL)) {
+    if (last || (flush && *out == NULL && ctx->relay.held == NULL)) {
         special = ngx_calloc_buf(sr->pool);
         cl = ngx_alloc_chain_link(sr->pool);
         if (special == NULL || cl == NULL) {
@@ -352,13 +355,13 @@ ngx_http_helicone_response_last(ngx_http_request_t *r,
     ngx_int_t     rc;
     ngx_chain_t  *cl, *held;
 
-    held = ctx->held;
+    held = ctx->relay.held;
 
     if (held == NULL) {
         return ngx_http_send_special(r, NGX_HTTP_LAST);
     }
 
-    ctx->held = NULL;
+    ctx->relay.held = NULL;
 
     for (cl = held; cl->next; cl = cl->next) { /* void */ }
 
@@ -386,9 +389,9 @@ ngx_http_helicone_out_chain(ngx_http_helicone_ctx_t *ctx, ngx_chain_t ***ll)
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
 
-    len = ctx->out.pos - ctx->out.start;
+    len = ctx->relay.out.pos - ctx->relay.out.start;
 
-    cl = ngx_chain_get_free_buf(ctx->request->pool, &ctx->free);
+    cl = ngx_chain_get_free_buf(ctx->request->pool, &ctx->relay.free);
     if (cl == NULL) {
         return NGX_ERROR;
     }
@@ -405,12 +408,12 @@ ngx_http_helicone_out_chain(ngx_http_helicone_ctx_t *ctx, ngx_chain_t ***ll)
     }
 
     b->pos = b->start;
-    b->last = ngx_cpymem(b->start, ctx->out.start, len);
+    b->last = ngx_cpymem(b->start, ctx->relay.out.start, len);
     b->temporary = 1;
     b->flush = 1;
     b->tag = (ngx_buf_tag_t) &ngx_http_helicone_module;
 
-    ctx->out.pos = ctx->out.start;
+    ctx->relay.out.pos = ctx->relay.out.start;
 
     **ll = cl;
     *ll = &cl->next;
@@ -419,7 +422,7 @@ ngx_http_helicone_out_chain(ngx_http_helicone_ctx_t *ctx, ngx_chain_t ***ll)
 }
 
 
-/* Room for size more bytes in ctx->out, keeping what is there. */
+/* Room for size more bytes in ctx->relay.out, keeping what is there. */
 
 static ngx_int_t
 ngx_http_helicone_out_reserve(ngx_http_helicone_ctx_t *ctx, size_t size)
@@ -427,13 +430,16 @@ ngx_http_helicone_out_reserve(ngx_http_helicone_ctx_t *ctx, size_t size)
     u_char  *p;
     size_t   used, total;
 
-    used = ctx->out.pos - ctx->out.start;
+    used = ctx->relay.out.pos - ctx->relay.out.start;
 
-    if (ctx->out.start && (size_t) (ctx->out.end - ctx->out.pos) >= size) {
+    if (ctx->relay.out.start
+        && (size_t) (ctx->relay.out.end - ctx->relay.out.pos) >= size)
+    {
         return NGX_OK;
     }
 
-    total = ngx_max(used + size, 2 * (size_t) (ctx->out.end - ctx->out.start));
+    total = ngx_max(used + size,
+                    2 * (size_t) (ctx->relay.out.end - ctx->relay.out.start));
 
     p = ngx_palloc(ctx->request->pool, total);
     if (p == NULL) {
@@ -441,11 +447,11 @@ ngx_http_helicone_out_reserve(ngx_http_helicone_ctx_t *ctx, size_t size)
     }
 
     if (used) {
-        ngx_memcpy(p, ctx->out.start, used);
+        ngx_memcpy(p, ctx->relay.out.start, used);
     }
 
-    helicone_buf_init(&ctx->out, p, total);
-    ctx->out.pos = p + used;
+    helicone_buf_init(&ctx->relay.out, p, total);
+    ctx->relay.out.pos = p + used;
 
     return NGX_OK;
 }
@@ -464,13 +470,14 @@ ngx_http_helicone_response_cut(ngx_http_helicone_ctx_t *ctx, const u_char *p,
         return NGX_OK;
     }
 
-    if (ctx->pending_len + len > NGX_HTTP_HELICONE_PENDING_MAX) {
+    if (ctx->relay.pending_len + len > NGX_HTTP_HELICONE_PENDING_MAX) {
         /* too large to be our usage chunk: let it through now */
         return ngx_http_helicone_response_release(ctx, p, len);
     }
 
-    if (ctx->pending_len + len > ctx->pending_size) {
-        size = ngx_max(2 * ctx->pending_size, ctx->pending_len + len);
+    if (ctx->relay.pending_len + len > ctx->relay.pending_size) {
+        size = ngx_max(2 * ctx->relay.pending_size,
+                       ctx->relay.pending_len + len);
         size = ngx_max(size, 1024);
 
         buf = ngx_pnalloc(ctx->request->pool, size);
@@ -478,16 +485,16 @@ ngx_http_helicone_response_cut(ngx_http_helicone_ctx_t *ctx, const u_char *p,
             return NGX_ERROR;
         }
 
-        if (ctx->pending_len) {
-            ngx_memcpy(buf, ctx->pending, ctx->pending_len);
+        if (ctx->relay.pending_len) {
+            ngx_memcpy(buf, ctx->relay.pending, ctx->relay.pending_len);
         }
 
-        ctx->pending = buf;
-        ctx->pending_size = size;
+        ctx->relay.pending = buf;
+        ctx->relay.pending_size = size;
     }
 
-    ngx_memcpy(ctx->pending + ctx->pending_len, p, len);
-    ctx->pending_len += len;
+    ngx_memcpy(ctx->relay.pending + ctx->relay.pending_len, p, len);
+    ctx->relay.pending_len += len;
 
     return NGX_OK;
 }
@@ -506,13 +513,13 @@ ngx_http_helicone_response_strip(ngx_http_helicone_ctx_t *ctx,
     size_t         len;
     const u_char  *p;
 
-    p = ctx->feed + ctx->feed_start;
-    len = ev->end - ctx->feed_start;
-    ctx->feed_start = ev->end;
+    p = ctx->relay.feed + ctx->relay.feed_start;
+    len = ev->end - ctx->relay.feed_start;
+    ctx->relay.feed_start = ev->end;
 
     if (usage_only) {
         /* the client did not ask for it: as if it never came */
-        ctx->pending_len = 0;
+        ctx->relay.pending_len = 0;
         return NGX_OK;
     }
 
@@ -526,13 +533,16 @@ static ngx_int_t
 ngx_http_helicone_response_release(ngx_http_helicone_ctx_t *ctx,
     const u_char *p, size_t len)
 {
-    if (ngx_http_helicone_out_reserve(ctx, ctx->pending_len + len) != NGX_OK) {
+    if (ngx_http_helicone_out_reserve(ctx, ctx->relay.pending_len + len)
+        != NGX_OK)
+    {
         return NGX_ERROR;
     }
 
-    helicone_buf_add(&ctx->out, ctx->pending, ctx->pending_len);
-    helicone_buf_add(&ctx->out, p, len);
-    ctx->pending_len = 0;
+    helicone_buf_add(&ctx->relay.out, ctx->relay.pending,
+                     ctx->relay.pending_len);
+    helicone_buf_add(&ctx->relay.out, p, len);
+    ctx->relay.pending_len = 0;
 
     return NGX_OK;
 }
@@ -546,15 +556,15 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
     size_t      size;
     ngx_uint_t  usage_only, tries;
 
-    if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STREAM) {
-        if (ctx->sse_overflow) {
+    if (ctx->relay.mode == NGX_HTTP_HELICONE_RESPONSE_STREAM) {
+        if (ctx->relay.sse_overflow) {
             return 0;
         }
 
         if (ev->truncated) {
             /* its content cannot be translated, and the client must not
              * get the stream without it: it ends here, cut */
-            ctx->sse_overflow = 1;
+            ctx->relay.sse_overflow = 1;
 
             ngx_log_error(NGX_LOG_ERR, ctx->request->connection->log, 0,
                           "helicone: an event of the provider's stream is "
@@ -570,20 +580,21 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
                 return 0;
             }
 
-            if (ctx->api->anthropic_event(ctx->translate, ev, &ctx->out)
+            if (ctx->api->anthropic_event(ctx->relay.translate, ev,
+                                          &ctx->relay.out)
                 != HELICONE_ERROR)
             {
                 break;
             }
 
             /* an event that ends a response may carry all of it: more */
-            ctx->out.overflow = 0;
-            size = 2 * (size_t) (ctx->out.end - ctx->out.start);
+            ctx->relay.out.overflow = 0;
+            size = 2 * (size_t) (ctx->relay.out.end - ctx->relay.out.start);
         }
 
         if (tries == NGX_HTTP_HELICONE_TRANSLATE_TRIES) {
             /* the translators' bounds say this cannot be */
-            ctx->sse_overflow = 1;
+            ctx->relay.sse_overflow = 1;
 
             ngx_log_error(NGX_LOG_ALERT, ctx->request->connection->log, 0,
                           "helicone: a translated event did not fit %uz "
@@ -591,8 +602,8 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
             return 0;
         }
 
-        if (ctx->translate->stopped) {
-            ctx->sse_done = 1;
+        if (ctx->relay.translate->stopped) {
+            ctx->relay.sse_done = 1;
         }
 
         return 0;
@@ -603,15 +614,15 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
     usage_only = 0;
 
     if (ev->data.len == 6 && ngx_strncmp(ev->data.data, "[DONE]", 6) == 0) {
-        ctx->sse_done = 1;
+        ctx->relay.sse_done = 1;
 
     } else if (!ev->truncated) {
         usage_only = ngx_http_helicone_response_chunk(ctx, ev);
     }
 
-    if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STRIP) {
-        (void) ngx_http_helicone_response_strip(ctx, ev,
-                                                usage_only && ctx->cut_usage);
+    if (ctx->relay.mode == NGX_HTTP_HELICONE_RESPONSE_STRIP) {
+        (void) ngx_http_helicone_response_strip(ctx, ev, usage_only
+                                                     && ctx->relay.cut_usage);
     }
 
     return 0;
@@ -631,14 +642,14 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
     helicone_json_value_t  doc, v;
 
     if (ctx->api && ctx->api->read_event
-        && ctx->dialect != NGX_HTTP_HELICONE_API_ANTHROPIC)
+        && ctx->relay.dialect != NGX_HTTP_HELICONE_API_ANTHROPIC)
     {
         /* an API whose events are not chat chunks: its own reader */
         ngx_http_helicone_response_api_event(ctx, ev);
         return 0;
     }
 
-    if (ctx->dialect == NGX_HTTP_HELICONE_API_ANTHROPIC) {
+    if (ctx->relay.dialect == NGX_HTTP_HELICONE_API_ANTHROPIC) {
         /* a client speaking Messages to Anthropic: its events carry it */
         if (helicone_json_parse(ev->data.data, ev->data.len, &doc)
             != HELICONE_OK
@@ -649,10 +660,10 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
         }
 
         if (helicone_json_string_eq(&v, "message_stop", 12)) {
-            ctx->sse_done = 1;
+            ctx->relay.sse_done = 1;
 
         } else if (helicone_json_string_eq(&v, "error", 5)) {
-            ctx->provider_error = 1;
+            ctx->relay.provider_error = 1;
 
         } else if (helicone_json_string_eq(&v, "message_start", 13)
                    && helicone_json_object_get(&doc, "message", 7, &v)
@@ -661,7 +672,7 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
             (void) ngx_http_helicone_response_json(ctx, v.start, v.len);
 
         } else if (helicone_json_string_eq(&v, "message_delta", 13)) {
-            (void) helicone_usage_from_anthropic(&doc, &ctx->usage);
+            (void) helicone_usage_from_anthropic(&doc, &ctx->relay.usage);
         }
 
         return 0;
@@ -671,7 +682,7 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
      * The model from the first chunk; then only the chunks that matter:
      * usage (not the "usage": null of every chunk) or an error.
      */
-    if (ctx->served_model.len == 0
+    if (ctx->relay.served_model.len == 0
         || helicone_json_may_have(ev->data.data, ev->data.len, "usage", 5)
         || helicone_json_may_have(ev->data.data, ev->data.len, "error", 5))
     {
@@ -698,14 +709,14 @@ ngx_http_helicone_response_api_event(ngx_http_helicone_ctx_t *ctx,
         return;
     }
 
-    said = ctx->api->read_event(&doc, &ctx->usage, &model);
+    said = ctx->api->read_event(&doc, &ctx->relay.usage, &model);
 
     if (said & HELICONE_RESPONSES_END) {
-        ctx->sse_done = 1;
+        ctx->relay.sse_done = 1;
     }
 
     if (said & HELICONE_RESPONSES_ERROR) {
-        ctx->provider_error = 1;
+        ctx->relay.provider_error = 1;
     }
 
     ngx_http_helicone_response_model(ctx, &model);
@@ -720,17 +731,17 @@ ngx_http_helicone_response_model(ngx_http_helicone_ctx_t *ctx,
 {
     size_t  n;
 
-    if (ctx->served_model.len || v->type != HELICONE_JSON_STRING) {
+    if (ctx->relay.served_model.len || v->type != HELICONE_JSON_STRING) {
         return;
     }
 
-    ctx->served_model.data = ngx_pnalloc(ctx->request->pool, v->len);
-    if (ctx->served_model.data == NULL) {
+    ctx->relay.served_model.data = ngx_pnalloc(ctx->request->pool, v->len);
+    if (ctx->relay.served_model.data == NULL) {
         return;
     }
 
-    n = helicone_json_string_decode(v, ctx->served_model.data);
-    ctx->served_model.len = (n == (size_t) -1) ? 0 : n;
+    n = helicone_json_string_decode(v, ctx->relay.served_model.data);
+    ctx->relay.served_model.len = (n == (size_t) -1) ? 0 : n;
 }
 
 
@@ -750,37 +761,39 @@ ngx_http_helicone_response_capture(ngx_http_helicone_ctx_t *ctx, u_char *p,
     u_char  *buf;
     size_t   size;
 
-    if (ctx->capture_len + len > ctx->capture_cap) {
-        ctx->capture_overflow = 1;
-        len = ctx->capture_cap - ctx->capture_len;
+    if (ctx->relay.capture_len + len > ctx->relay.capture_cap) {
+        ctx->relay.capture_overflow = 1;
+        len = ctx->relay.capture_cap - ctx->relay.capture_len;
     }
 
     if (len == 0) {
         return;
     }
 
-    if (ctx->capture == NULL || ctx->capture_len + len > ctx->capture_size) {
+    if (ctx->relay.capture == NULL
+        || ctx->relay.capture_len + len > ctx->relay.capture_size)
+    {
         /* grow by doubling: the final size is seldom known up front */
-        size = ngx_max(ctx->capture_size * 2, 4096);
-        size = ngx_max(size, ctx->capture_len + len);
-        size = ngx_min(size, ctx->capture_cap);
+        size = ngx_max(ctx->relay.capture_size * 2, 4096);
+        size = ngx_max(size, ctx->relay.capture_len + len);
+        size = ngx_min(size, ctx->relay.capture_cap);
 
         buf = ngx_pnalloc(ctx->request->pool, size);
         if (buf == NULL) {
-            ctx->capture_overflow = 1;
+            ctx->relay.capture_overflow = 1;
             return;
         }
 
-        if (ctx->capture_len) {
-            ngx_memcpy(buf, ctx->capture, ctx->capture_len);
+        if (ctx->relay.capture_len) {
+            ngx_memcpy(buf, ctx->relay.capture, ctx->relay.capture_len);
         }
 
-        ctx->capture = buf;
-        ctx->capture_size = size;
+        ctx->relay.capture = buf;
+        ctx->relay.capture_size = size;
     }
 
-    ngx_memcpy(ctx->capture + ctx->capture_len, p, len);
-    ctx->capture_len += len;
+    ngx_memcpy(ctx->relay.capture + ctx->relay.capture_len, p, len);
+    ctx->relay.capture_len += len;
 }
 
 
@@ -789,34 +802,39 @@ ngx_http_helicone_response_capture(ngx_http_helicone_ctx_t *ctx, u_char *p,
 void
 ngx_http_helicone_response_end(ngx_http_helicone_ctx_t *ctx)
 {
-    if (ctx->mode == NGX_HTTP_HELICONE_RESPONSE_STREAM && ctx->translate) {
-        ctx->usage = ctx->translate->usage;
+    if (ctx->relay.mode == NGX_HTTP_HELICONE_RESPONSE_STREAM
+        && ctx->relay.translate)
+    {
+        ctx->relay.usage = ctx->relay.translate->usage;
 
-        if (ctx->translate->failed) {
-            ctx->provider_error = 1;
+        if (ctx->relay.translate->failed) {
+            ctx->relay.provider_error = 1;
         }
 
-        if (ctx->served_model.len == 0 && ctx->translate->model_len) {
-            ctx->served_model.data = ctx->translate->model;
-            ctx->served_model.len = ctx->translate->model_len;
+        if (ctx->relay.served_model.len == 0
+            && ctx->relay.translate->model_len)
+        {
+            ctx->relay.served_model.data = ctx->relay.translate->model;
+            ctx->relay.served_model.len = ctx->relay.translate->model_len;
         }
 
         return;
     }
 
-    if (ctx->event_stream || ctx->mode == NGX_HTTP_HELICONE_RESPONSE_JSON
-        || ctx->capture_overflow || ctx->capture_len == 0)
+    if (ctx->relay.event_stream
+        || ctx->relay.mode == NGX_HTTP_HELICONE_RESPONSE_JSON
+        || ctx->relay.capture_overflow || ctx->relay.capture_len == 0)
     {
         return;
     }
 
-    (void) ngx_http_helicone_response_json(ctx, ctx->capture,
-                                           ctx->capture_len);
+    (void) ngx_http_helicone_response_json(ctx, ctx->relay.capture,
+                                           ctx->relay.capture_len);
 }
 
 
 /*
- * JSON: the whole Anthropic body is in ctx->capture; the client gets an
+ * JSON: the whole Anthropic body is in ctx->relay.capture; the client gets an
  * OpenAI chat.completion, or an OpenAI error for an Anthropic error.
  */
 
@@ -829,13 +847,13 @@ ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
     ngx_str_t              msg, body;
     helicone_json_value_t  doc, v;
 
-    size = 2 * ctx->capture_len + 4096;
+    size = 2 * ctx->relay.capture_len + 4096;
 
     if (ngx_http_helicone_out_reserve(ctx, size) != NGX_OK) {
         return NGX_ERROR;
     }
 
-    if (ctx->capture_overflow) {
+    if (ctx->relay.capture_overflow) {
         r->headers_out.status = NGX_HTTP_BAD_GATEWAY;
         ngx_str_set(&msg, "the provider's response is larger than "
                           "helicone_response_buffer and cannot be translated");
@@ -847,11 +865,12 @@ ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
             return NGX_ERROR;
         }
 
-        helicone_buf_add(&ctx->out, body.data, body.len);
+        helicone_buf_add(&ctx->relay.out, body.data, body.len);
 
     } else if (r->headers_out.status >= NGX_HTTP_BAD_REQUEST) {
-        rc = helicone_translate_error(ctx->capture, ctx->capture_len,
-                                      &ctx->out);
+        rc = helicone_translate_error(ctx->relay.capture,
+                                      ctx->relay.capture_len,
+                                      &ctx->relay.out);
         if (rc != HELICONE_OK) {
             return NGX_ERROR;
         }
@@ -859,11 +878,12 @@ ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
     } else {
         rc = HELICONE_DECLINED;
 
-        if (helicone_json_parse(ctx->capture, ctx->capture_len, &doc)
+        if (helicone_json_parse(ctx->relay.capture, ctx->relay.capture_len,
+                                &doc)
             == HELICONE_OK)
         {
-            rc = ctx->api->anthropic_response(&doc, ngx_time(), &ctx->out,
-                                              &ctx->usage);
+            rc = ctx->api->anthropic_response(&doc, ngx_time(), &ctx->relay.out,
+                                              &ctx->relay.usage);
 
             if (rc == HELICONE_OK
                 && helicone_json_object_get(&doc, "model", 5, &v)
@@ -879,27 +899,29 @@ ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
 
         if (rc == HELICONE_DECLINED) {
             /* not a message: the client gets what the provider sent */
-            helicone_buf_add(&ctx->out, ctx->capture, ctx->capture_len);
+            helicone_buf_add(&ctx->relay.out, ctx->relay.capture,
+                             ctx->relay.capture_len);
         }
     }
 
-    if (ctx->out.overflow) {
+    if (ctx->relay.out.overflow) {
         return NGX_ERROR;
     }
 
     /* the log keeps what the client got */
-    ctx->capture_len = 0;
-    ctx->capture_overflow = 0;
-    ctx->capture_cap = ngx_max(ctx->capture_cap,
-                               (size_t) (ctx->out.pos - ctx->out.start));
+    ctx->relay.capture_len = 0;
+    ctx->relay.capture_overflow = 0;
+    ctx->relay.capture_cap = ngx_max(ctx->relay.capture_cap,
+                                     (size_t) (ctx->relay.out.pos
+                                               - ctx->relay.out.start));
 
-    r->headers_out.content_length_n = ctx->out.pos - ctx->out.start;
+    r->headers_out.content_length_n = ctx->relay.out.pos - ctx->relay.out.start;
     ngx_str_set(&r->headers_out.content_type, "application/json");
     r->headers_out.content_type_len = r->headers_out.content_type.len;
     r->headers_out.content_type_lowcase = NULL;
     ngx_str_null(&r->headers_out.charset);
 
-    ctx->header_deferred = 0;
+    ctx->relay.header_deferred = 0;
 
     rc = ngx_http_send_header(r);
 
@@ -934,14 +956,14 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
 
     usage_only = 0;
 
-    if (ctx->dialect == NGX_HTTP_HELICONE_API_ANTHROPIC) {
+    if (ctx->relay.dialect == NGX_HTTP_HELICONE_API_ANTHROPIC) {
         if (helicone_json_parse(p, len, &doc) != HELICONE_OK
             || doc.type != HELICONE_JSON_OBJECT)
         {
             return 0;
         }
 
-        (void) helicone_usage_from_anthropic(&doc, &ctx->usage);
+        (void) helicone_usage_from_anthropic(&doc, &ctx->relay.usage);
 
         if (helicone_json_object_get(&doc, "model", 5, &v) != HELICONE_OK) {
             v.type = HELICONE_JSON_INVALID;
@@ -958,12 +980,12 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
 
         if (m[ngx_http_helicone_chunk_error].type == HELICONE_JSON_OBJECT) {
             /* a provider's error in a 200: a stream's mid-way error chunk */
-            ctx->provider_error = 1;
+            ctx->relay.provider_error = 1;
         }
 
         if (m[ngx_http_helicone_chunk_usage].type == HELICONE_JSON_OBJECT) {
             (void) helicone_usage_openai_object(
-                       &m[ngx_http_helicone_chunk_usage], &ctx->usage);
+                       &m[ngx_http_helicone_chunk_usage], &ctx->relay.usage);
 
             v = m[ngx_http_helicone_chunk_choices];
             usage_only = (v.type == HELICONE_JSON_ARRAY && v.len == 2);
@@ -972,7 +994,7 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
                    == HELICONE_JSON_OBJECT)
         {
             /* Groq streams put it in "x_groq" */
-            (void) helicone_usage_from_openai(&doc, &ctx->usage);
+            (void) helicone_usage_from_openai(&doc, &ctx->relay.usage);
         }
 
         v = m[ngx_http_helicone_chunk_model];

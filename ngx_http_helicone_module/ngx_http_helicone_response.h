@@ -19,6 +19,45 @@
 
 
 /*
+ * The relayed response as response.c reads and transforms it, written
+ * by response.c (cache.c replays a hit's body through capture; filter.c
+ * recycles the free and busy chains).
+ */
+typedef struct {
+    helicone_sse_parser_t          sse;
+    helicone_usage_t               usage;
+    ngx_str_t                      served_model; /* response "model" */
+    ngx_uint_t                     mode;  /* NGX_HTTP_HELICONE_RESPONSE_* */
+    ngx_uint_t                     dialect;      /* NGX_HTTP_HELICONE_API_* */
+    helicone_translate_stream_t   *translate;
+    helicone_buf_t                 out;          /* transformed bytes */
+    u_char                        *pending;      /* strip: the open event */
+    size_t                         pending_len;
+    size_t                         pending_size;
+    const u_char                  *feed;         /* the input being parsed */
+    size_t                         feed_start;   /* of it, not yet cut */
+    ngx_chain_t                   *free;
+    ngx_chain_t                   *busy;
+    ngx_chain_t                   *held;         /* goes out with the end */
+    u_char                        *capture;      /* response bytes kept */
+    size_t                         capture_len;
+    size_t                         capture_size; /* allocated */
+    size_t                         capture_cap;  /* kept at most */
+    ngx_uint_t                     chunks;
+    unsigned                       event_stream:1; /* response is SSE */
+    unsigned                       sse_done:1;   /* "[DONE]" seen */
+    unsigned                       cut_usage:1;  /* STRIP: the usage chunk
+                                                    is ours, not the
+                                                    client's */
+    unsigned                       provider_error:1; /* an error in a 200 */
+    unsigned                       sse_overflow:1; /* an event too large to
+                                                      translate */
+    unsigned                       capture_overflow:1;
+    unsigned                       header_deferred:1; /* sent with the body */
+} ngx_http_helicone_relay_t;
+
+
+/*
  * Decides how the response of target t reaches the client, from what the
  * provider answered (r->headers_out is its copy already). NGX_OK;
  * NGX_ERROR: no memory.

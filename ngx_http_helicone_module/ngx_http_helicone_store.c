@@ -110,7 +110,7 @@ ngx_http_helicone_store_wait(ngx_http_request_t *r,
         return NULL;
     }
 
-    if (!ctx->store_cleanup) {
+    if (!ctx->store.cleanup) {
         cln = ngx_http_cleanup_add(r, 0);
         if (cln == NULL) {
             return NULL;
@@ -119,7 +119,7 @@ ngx_http_helicone_store_wait(ngx_http_request_t *r,
         cln->handler = ngx_http_helicone_store_cleanup;
         cln->data = ctx;
 
-        ctx->store_cleanup = 1;
+        ctx->store.cleanup = 1;
     }
 
     w->request = r;
@@ -136,9 +136,9 @@ ngx_http_helicone_store_wait(ngx_http_request_t *r,
 void
 ngx_http_helicone_store_asked(ngx_http_helicone_wait_t *w)
 {
-    w->next = w->ctx->waits;
-    w->ctx->waits = w;
-    w->ctx->store_pending++;
+    w->next = w->ctx->store.waits;
+    w->ctx->store.waits = w;
+    w->ctx->store.pending++;
 }
 
 
@@ -160,9 +160,9 @@ ngx_http_helicone_store_answered(ngx_http_helicone_wait_t *w)
     c = r->connection;
 
     w->answered = 1;
-    ctx->store_pending--;
+    ctx->store.pending--;
 
-    if (ctx->store_pending == 0) {
+    if (ctx->store.pending == 0) {
         ngx_http_helicone_resume(r, ctx);
     }
 
@@ -179,13 +179,13 @@ ngx_http_helicone_store_cleanup(void *data)
 
     ngx_http_helicone_wait_t  *w;
 
-    for (w = ctx->waits; w; w = w->next) {
+    for (w = ctx->store.waits; w; w = w->next) {
         if (!w->answered) {
             w->cancel(w);
             w->answered = 1;
         }
     }
 
-    ctx->waits = NULL;
-    ctx->store_pending = 0;
+    ctx->store.waits = NULL;
+    ctx->store.pending = 0;
 }

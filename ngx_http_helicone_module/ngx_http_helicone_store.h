@@ -165,6 +165,14 @@ struct ngx_http_helicone_wait_s {
 };
 
 
+/* A request's questions to the store, written by store.c only. */
+typedef struct {
+    ngx_uint_t                     pending;      /* answers awaited */
+    ngx_http_helicone_wait_t      *waits;
+    unsigned                       cleanup:1;    /* registered */
+} ngx_http_helicone_store_ctx_t;
+
+
 /*
  * store_shm.c: the zone, always there: the store of "helicone_store
  * shm", and with Redis the local memo of keys' verdicts (auth.c).

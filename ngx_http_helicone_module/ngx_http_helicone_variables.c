@@ -160,8 +160,8 @@ ngx_http_helicone_variable_model(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (ctx->served_model.len) {
-        ngx_http_helicone_variable_str(v, &ctx->served_model);
+    if (ctx->relay.served_model.len) {
+        ngx_http_helicone_variable_str(v, &ctx->relay.served_model);
 
     } else if (ctx->served && ctx->served->target->model.len) {
         ngx_http_helicone_variable_str(v, &ctx->served->target->model);
@@ -195,7 +195,7 @@ ngx_http_helicone_variable_cost(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    v->len = helicone_cost_format_usd(ctx->cost, p);
+    v->len = helicone_cost_format_usd(ctx->cost.pico, p);
     v->valid = 1;
     v->no_cacheable = 1;
     v->not_found = 0;
@@ -221,7 +221,7 @@ ngx_http_helicone_variable_number(ngx_http_request_t *r,
     }
 
     if (data == NGX_HTTP_HELICONE_VAR_ATTEMPTS) {
-        n = ctx->attempts.nelts;
+        n = ctx->attempts.list.nelts;
 
     } else {
         if (ctx->first_byte == 0) {
