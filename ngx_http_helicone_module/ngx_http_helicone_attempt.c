@@ -107,7 +107,8 @@ ngx_http_helicone_attempt_next(ngx_http_request_t *r,
 
         t = &ctx->plan.targets[ctx->attempts.next_target++];
 
-        rc = ngx_http_helicone_plan_prepare(r, ctx, t);
+        rc = ngx_http_helicone_plan_prepare(r, ctx, t,
+                                             &ctx->attempts.refusal);
 
         if (rc == NGX_ERROR) {
             return NGX_ERROR;

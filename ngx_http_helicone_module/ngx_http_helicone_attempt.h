@@ -44,6 +44,8 @@ typedef struct {
     ngx_event_t                    timer;        /* its first-byte limit */
     ngx_msec_t                     deadline;     /* ngx_current_msec, 0: none */
     ngx_msec_t                     retry_after;  /* asked by the provider */
+    ngx_http_helicone_refusal_t    refusal;      /* why the last target
+                                                    could not be tried */
     unsigned                       running:1;    /* attempt in flight */
     unsigned                       truncated:1;
     unsigned                       backoff:1;    /* waiting to retry */

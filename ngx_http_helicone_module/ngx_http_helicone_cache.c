@@ -47,12 +47,12 @@ static void ngx_http_helicone_cache_got(ngx_http_request_t *r,
 
 /*
  * What the request asks of the cache, and the key's digest. NGX_OK;
- * NGX_DECLINED with ctx->error_* for a bad cache header.
+ * NGX_DECLINED with *rf for a bad cache header.
  */
 
 ngx_int_t
 ngx_http_helicone_cache_init(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx)
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_refusal_t *rf)
 {
     u_char                        *body;
     size_t                         len, nignore;
@@ -95,12 +95,10 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
         n = ngx_atoi(h->value.data, h->value.len);
 
         if (n < 1 || n > NGX_HTTP_HELICONE_CACHE_BUCKETS) {
-            ctx->error_status = NGX_HTTP_BAD_REQUEST;
-            ctx->error_type = "invalid_request_error";
-            ctx->error_code = "invalid_cache_bucket_size";
-            ngx_str_set(&ctx->error_message,
-                        "Helicone-Cache-Bucket-Max-Size must be 1 to 20");
-            return NGX_DECLINED;
+            return ngx_http_helicone_refuse(r->pool, rf, NGX_HTTP_BAD_REQUEST,
+                       "invalid_cache_bucket_size",
+                       "Helicone-Cache-Bucket-Max-Size must be 1 to %d",
+                       NGX_HTTP_HELICONE_CACHE_BUCKETS);
         }
 
         ctx->cache.buckets = n;
@@ -113,13 +111,10 @@ ngx_http_helicone_cache_init(ngx_http_request_t *r,
     if (h && ngx_http_helicone_cache_ignore(r, h, ignore, &nignore)
              != NGX_OK)
     {
-        ctx->error_status = NGX_HTTP_BAD_REQUEST;
-        ctx->error_type = "invalid_request_error";
-        ctx->error_code = "invalid_cache_ignore_keys";
-        ngx_str_set(&ctx->error_message,
-                    "Helicone-Cache-Ignore-Keys must list names, "
-                    "\"a\",\"b\" or a,b");
-        return NGX_DECLINED;
+        return ngx_http_helicone_refuse(r->pool, rf, NGX_HTTP_BAD_REQUEST,
+                   "invalid_cache_ignore_keys",
+                   "Helicone-Cache-Ignore-Keys must list names, "
+                   "\"a\",\"b\" or a,b");
     }
 
     ctx->cache.ttl = ngx_min(ngx_http_helicone_cache_ttl(r),

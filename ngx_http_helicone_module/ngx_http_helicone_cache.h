@@ -34,10 +34,10 @@ typedef struct {
 
 /*
  * What the request asks of the cache, and the key's digest. NGX_OK;
- * NGX_DECLINED with ctx->error_* for a bad cache header.
+ * NGX_DECLINED with *rf for a bad cache header; NGX_ERROR.
  */
 ngx_int_t ngx_http_helicone_cache_init(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx);
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_refusal_t *rf);
 
 /*
  * NGX_OK: a hit, copied into r->pool; NGX_DECLINED: a miss (store

@@ -52,11 +52,8 @@ struct ngx_http_helicone_ctx_s {
 
     off_t                          response_bytes; /* sent to the client */
 
-    ngx_uint_t                     error_status; /* plan refused: why */
-    const char                    *error_type;
-    const char                    *error_code;
-    ngx_str_t                      error_message;
-    ngx_str_t                      error_body;   /* nginx error as JSON */
+    ngx_str_t                      error_body;   /* error.c, filter.c: our
+                                                    error JSON, for the log */
 
     unsigned                       json_ok:1;
     unsigned                       stream:1;     /* client asked to stream */

@@ -2,7 +2,10 @@
  * Copyright (C) ngx_http_helicone_module authors
  */
 
-/* Errors in the shape OpenAI clients parse: {"error":{...}}. */
+/*
+ * Responses of our own: errors in the shape OpenAI clients parse,
+ * {"error":{...}}, and any whole body we answer with.
+ */
 
 #include "ngx_http_helicone_module.h"
 
@@ -78,7 +81,6 @@ ngx_http_helicone_send_error(ngx_http_request_t *r, ngx_uint_t status,
     }
 
     ctx->own_response = 1;
-    ctx->error_message = *message;
     ctx->error_body = body;
     ctx->response_bytes = body.len;
 
@@ -174,4 +176,82 @@ ngx_http_helicone_error_for_status(ngx_uint_t status, const char **type,
             ngx_str_set(message, "the request was refused");
         }
     }
+}
+
+
+/*
+ * A refusal for the caller to send: the message formatted into pool (at
+ * most 512 bytes), the type told by the status. NGX_DECLINED, so that a
+ * function can return what this returns; NGX_ERROR: no memory.
+ */
+
+ngx_int_t
+ngx_http_helicone_refuse(ngx_pool_t *pool, ngx_http_helicone_refusal_t *rf,
+    ngx_uint_t status, const char *code, const char *fmt, ...)
+{
+    u_char   *p;
+    va_list   args;
+
+    p = ngx_pnalloc(pool, 512);
+    if (p == NULL) {
+        return NGX_ERROR;
+    }
+
+    va_start(args, fmt);
+    rf->message.len = ngx_vslprintf(p, p + 512, fmt, args) - p;
+    va_end(args);
+
+    rf->message.data = p;
+    rf->status = status;
+    rf->code = code;
+    rf->type = (status >= NGX_HTTP_INTERNAL_SERVER_ERROR)
+               ? "server_error" : "invalid_request_error";
+
+    return NGX_DECLINED;
+}
+
+
+ngx_int_t
+ngx_http_helicone_send_refusal(ngx_http_request_t *r,
+    ngx_http_helicone_refusal_t *rf)
+{
+    return ngx_http_helicone_send_error(r, rf->status, rf->type, rf->code,
+                                        &rf->message);
+}
+
+
+/*
+ * A response of our own in one buffer: the status and headers already
+ * set, the body sent after them unless the request wants headers only.
+ */
+
+ngx_int_t
+ngx_http_helicone_send_whole(ngx_http_request_t *r, u_char *data,
+    size_t len)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = data;
+    b->last = data + len;
+    b->memory = 1;
+    b->last_buf = 1;
+    b->last_in_chain = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
 }

@@ -336,7 +336,6 @@ ngx_http_helicone_json_error_header(ngx_http_request_t *r,
     }
 
     ctx->json_error = 1;
-    ctx->error_message = message;
     ctx->response_bytes = ctx->error_body.len;
 
     ngx_http_clear_content_length(r);

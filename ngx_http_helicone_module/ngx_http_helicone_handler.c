@@ -266,6 +266,7 @@ ngx_http_helicone_steps(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 {
     ngx_int_t                      rc;
     ngx_str_t                      msg;
+    ngx_http_helicone_refusal_t    rf;
     ngx_http_helicone_loc_conf_t  *hlcf;
 
     if (ctx->step == NGX_HTTP_HELICONE_STEP_AUTH) {
@@ -326,11 +327,14 @@ ngx_http_helicone_steps(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
             return rc;
         }
 
-        if (ngx_http_helicone_cache_init(r, ctx) == NGX_DECLINED) {
-            return ngx_http_helicone_send_error(r, ctx->error_status,
-                                                ctx->error_type,
-                                                ctx->error_code,
-                                                &ctx->error_message);
+        rc = ngx_http_helicone_cache_init(r, ctx, &rf);
+
+        if (rc == NGX_DECLINED) {
+            return ngx_http_helicone_send_refusal(r, &rf);
+        }
+
+        if (rc == NGX_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         ctx->step = NGX_HTTP_HELICONE_STEP_CACHE;
@@ -461,17 +465,17 @@ static ngx_int_t
 ngx_http_helicone_first_attempt(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
-    ngx_int_t  rc;
+    ngx_int_t                     rc;
+    ngx_http_helicone_refusal_t   rf;
 
-    if (ngx_http_helicone_plan(r, ctx) != NGX_OK) {
-        if (ctx->error_status == 0) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
+    rc = ngx_http_helicone_plan(r, ctx, &rf);
 
-        return ngx_http_helicone_send_error(r, ctx->error_status,
-                                            ctx->error_type,
-                                            ctx->error_code,
-                                            &ctx->error_message);
+    if (rc == NGX_DECLINED) {
+        return ngx_http_helicone_send_refusal(r, &rf);
+    }
+
+    if (rc != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     r->write_event_handler = ngx_http_helicone_wake;
@@ -689,11 +693,8 @@ ngx_http_helicone_all_failed(ngx_http_request_t *r,
         }
     }
 
-    if (i == ctx->attempts.list.nelts && ctx->error_status) {
-        return ngx_http_helicone_send_error(r, ctx->error_status,
-                                            ctx->error_type,
-                                            ctx->error_code,
-                                            &ctx->error_message);
+    if (i == ctx->attempts.list.nelts && ctx->attempts.refusal.status) {
+        return ngx_http_helicone_send_refusal(r, &ctx->attempts.refusal);
     }
 
     len = sizeof("all  attempts failed: ") + NGX_INT_T_LEN;
@@ -753,41 +754,4 @@ ngx_http_helicone_all_failed(ngx_http_request_t *r,
 
     return ngx_http_helicone_send_error(r, status, "server_error",
                                         "upstream_failed", &msg);
-}
-
-
-/*
- * A response of our own in one buffer: the status and headers already
- * set, the body sent after them unless the request wants headers only.
- */
-
-ngx_int_t
-ngx_http_helicone_send_whole(ngx_http_request_t *r, u_char *data,
-    size_t len)
-{
-    ngx_int_t     rc;
-    ngx_buf_t    *b;
-    ngx_chain_t   out;
-
-    rc = ngx_http_send_header(r);
-
-    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
-        return rc;
-    }
-
-    b = ngx_calloc_buf(r->pool);
-    if (b == NULL) {
-        return NGX_ERROR;
-    }
-
-    b->pos = data;
-    b->last = data + len;
-    b->memory = 1;
-    b->last_buf = 1;
-    b->last_in_chain = 1;
-
-    out.buf = b;
-    out.next = NULL;
-
-    return ngx_http_output_filter(r, &out);
 }

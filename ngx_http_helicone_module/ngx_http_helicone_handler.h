@@ -34,14 +34,6 @@ void ngx_http_helicone_resume(ngx_http_request_t *r,
 ngx_int_t ngx_http_helicone_uuid(u_char *out);
 
 /*
- * A response of our own in one buffer (data's memory the caller's, alive
- * until sent): status and headers already set. Returns what the output
- * filter did, for ngx_http_finalize_request().
- */
-ngx_int_t ngx_http_helicone_send_whole(ngx_http_request_t *r, u_char *data,
-    size_t len);
-
-/*
  * body.c: NGX_OK with body pointing into memory owned by r->pool (a body
  * nginx spilled into a file is read back); NGX_ERROR.
  */

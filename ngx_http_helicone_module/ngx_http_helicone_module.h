@@ -37,6 +37,7 @@ typedef struct ngx_http_helicone_wait_s         ngx_http_helicone_wait_t;
 
 #include "ngx_http_helicone_sink.h"
 #include "ngx_http_helicone_conf.h"
+#include "ngx_http_helicone_error.h"
 #include "ngx_http_helicone_providers.h"
 #include "ngx_http_helicone_api.h"
 #include "ngx_http_helicone_plan.h"
@@ -49,7 +50,6 @@ typedef struct ngx_http_helicone_wait_s         ngx_http_helicone_wait_t;
 #include "ngx_http_helicone_response.h"
 #include "ngx_http_helicone_cost.h"
 #include "ngx_http_helicone_event.h"
-#include "ngx_http_helicone_error.h"
 #include "ngx_http_helicone_handler.h"
 #include "ngx_http_helicone_metrics.h"
 #include "ngx_http_helicone_cors.h"

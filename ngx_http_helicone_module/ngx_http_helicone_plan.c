@@ -14,16 +14,14 @@
 
 
 static ngx_int_t ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx);
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_refusal_t *rf);
 static ngx_int_t ngx_http_helicone_plan_provider(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_provider_t *p);
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_provider_t *p,
+    ngx_http_helicone_refusal_t *rf);
 static ngx_int_t ngx_http_helicone_plan_target(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx);
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_refusal_t *rf);
 static ngx_int_t ngx_http_helicone_plan_add(ngx_http_helicone_ctx_t *ctx,
     ngx_http_helicone_provider_t *p, u_char *model, size_t len);
-static ngx_int_t ngx_http_helicone_plan_refuse(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_uint_t status, const char *code,
-    const char *fmt, ...);
 static ngx_int_t ngx_http_helicone_plan_uri(ngx_http_request_t *r,
     ngx_str_t *origin, ngx_str_t *url);
 static ngx_uint_t ngx_http_helicone_plan_allowed(ngx_http_request_t *r,
@@ -43,12 +41,13 @@ static ngx_uint_t ngx_http_helicone_plan_internal(ngx_str_t *origin);
 
 
 /*
- * NGX_OK with ctx->plan.targets; NGX_DECLINED with ctx->error_* saying why
+ * NGX_OK with ctx->plan.targets; NGX_DECLINED with *rf saying why
  * the request cannot be routed; NGX_ERROR.
  */
 
 ngx_int_t
-ngx_http_helicone_plan(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
+ngx_http_helicone_plan(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx,
+    ngx_http_helicone_refusal_t *rf)
 {
     ngx_http_helicone_loc_conf_t  *hlcf;
 
@@ -64,20 +63,21 @@ ngx_http_helicone_plan(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
     switch (hlcf->pass) {
 
     case NGX_HTTP_HELICONE_PASS_GATEWAY:
-        return ngx_http_helicone_plan_gateway(r, ctx);
+        return ngx_http_helicone_plan_gateway(r, ctx, rf);
 
     case NGX_HTTP_HELICONE_PASS_PROVIDER:
-        return ngx_http_helicone_plan_provider(r, ctx, hlcf->pass_provider);
+        return ngx_http_helicone_plan_provider(r, ctx, hlcf->pass_provider,
+                                               rf);
 
     default: /* NGX_HTTP_HELICONE_PASS_TARGET */
-        return ngx_http_helicone_plan_target(r, ctx);
+        return ngx_http_helicone_plan_target(r, ctx, rf);
     }
 }
 
 
 static ngx_int_t
 ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx)
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_refusal_t *rf)
 {
     size_t                          n, i, j, k, more;
     ngx_uint_t                      excluded;
@@ -95,7 +95,7 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
                              ngx_http_helicone_provider_known, hmcf)
         != HELICONE_OK)
     {
-        return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_helicone_refuse(r->pool, rf, NGX_HTTP_BAD_REQUEST,
                    "invalid_model", "invalid model string \"%V\"",
                    &ctx->model);
     }
@@ -125,7 +125,7 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
                                             e->provider.len)
             == NULL)
         {
-            return ngx_http_helicone_plan_refuse(r, ctx,
+            return ngx_http_helicone_refuse(r->pool, rf,
                        NGX_HTTP_BAD_REQUEST, "invalid_provider",
                        "unknown provider \"%*s\" in the exclusion list",
                        e->provider.len, e->provider.data);
@@ -173,7 +173,7 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
                                               e->model.len))
             {
                 /* the deployment is a path segment: it must stay one */
-                return ngx_http_helicone_plan_refuse(r, ctx,
+                return ngx_http_helicone_refuse(r->pool, rf,
                            NGX_HTTP_BAD_REQUEST, "invalid_model",
                            "invalid deployment name \"%*s\" for \"%V\"",
                            e->model.len, e->model.data, &p->name);
@@ -243,25 +243,25 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
         p = ngx_http_helicone_provider_find(hmcf, (u_char *) e->provider.data,
                                             e->provider.len);
         if (p == NULL) {
-            return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_NOT_FOUND,
+            return ngx_http_helicone_refuse(r->pool, rf, NGX_HTTP_NOT_FOUND,
                        "provider_not_found", "unknown provider \"%*s\"",
                        e->provider.len, e->provider.data);
         }
 
         if (!ngx_http_helicone_api_serves(ctx->api, p)) {
-            return ngx_http_helicone_plan_refuse(r, ctx,
+            return ngx_http_helicone_refuse(r->pool, rf,
                        NGX_HTTP_BAD_REQUEST, "unsupported_endpoint",
                        "provider \"%V\" does not serve POST .../%s",
                        &p->name, ctx->api->path.data + 1);
         }
 
-        return ngx_http_helicone_plan_refuse(r, ctx,
+        return ngx_http_helicone_refuse(r->pool, rf,
                    NGX_HTTP_SERVICE_UNAVAILABLE, "provider_not_configured",
                    "provider \"%V\" has no API key configured on the "
                    "gateway", &p->name);
     }
 
-    return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_NOT_FOUND,
+    return ngx_http_helicone_refuse(r->pool, rf, NGX_HTTP_NOT_FOUND,
                "model_not_found",
                "the model \"%V\" does not exist or no configured provider "
                "serves it at .../%s", &ctx->model, ctx->api->path.data + 1);
@@ -292,7 +292,8 @@ ngx_http_helicone_plan_add(ngx_http_helicone_ctx_t *ctx,
 
 static ngx_int_t
 ngx_http_helicone_plan_provider(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_provider_t *p)
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_provider_t *p,
+    ngx_http_helicone_refusal_t *rf)
 {
     ngx_table_elt_t             *h;
     ngx_http_helicone_target_t  *t;
@@ -300,7 +301,7 @@ ngx_http_helicone_plan_provider(ngx_http_request_t *r,
     h = ngx_http_helicone_header_find(&r->headers_in.headers,
                                       "helicone-fallbacks", 18);
     if (h) {
-        return ngx_http_helicone_plan_fallbacks(r, ctx, h);
+        return ngx_http_helicone_plan_fallbacks(r, ctx, h, rf);
     }
 
     t = &ctx->plan.targets[0];
@@ -322,7 +323,8 @@ ngx_http_helicone_plan_provider(ngx_http_request_t *r,
 
 ngx_int_t
 ngx_http_helicone_plan_fallbacks(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h)
+    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h,
+    ngx_http_helicone_refusal_t *rf)
 {
     size_t                          len;
     u_char                         *p;
@@ -373,14 +375,14 @@ ngx_http_helicone_plan_fallbacks(ngx_http_request_t *r,
         url.len = helicone_json_string_decode(&v, url.data);
 
         if (ngx_http_helicone_url_origin(&url, &origin) != NGX_OK) {
-            return ngx_http_helicone_plan_refuse(r, ctx,
+            return ngx_http_helicone_refuse(r->pool, rf,
                        NGX_HTTP_BAD_REQUEST, "invalid_fallbacks",
                        "Helicone-Fallbacks item %ui: target-url must be an "
                        "http or https URL", ctx->plan.ntargets);
         }
 
         if (!ngx_http_helicone_plan_allowed(r, &origin)) {
-            return ngx_http_helicone_plan_refuse(r, ctx,
+            return ngx_http_helicone_refuse(r->pool, rf,
                        NGX_HTTP_BAD_REQUEST, "target_not_allowed",
                        "the target \"%V\" is not allowed by this gateway",
                        &origin);
@@ -444,7 +446,7 @@ ngx_http_helicone_plan_fallbacks(ngx_http_request_t *r,
             value.len = helicone_json_string_decode(&hv, value.data);
 
             if (ngx_http_helicone_plan_header_ok(&name, &value) != NGX_OK) {
-                return ngx_http_helicone_plan_refuse(r, ctx,
+                return ngx_http_helicone_refuse(r->pool, rf,
                            NGX_HTTP_BAD_REQUEST, "invalid_fallbacks",
                            "Helicone-Fallbacks item %ui has an invalid "
                            "header", ctx->plan.ntargets);
@@ -499,7 +501,7 @@ invalid:
 
     ctx->plan.ntargets = 0;
 
-    return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
+    return ngx_http_helicone_refuse(r->pool, rf, NGX_HTTP_BAD_REQUEST,
                "invalid_fallbacks",
                "Helicone-Fallbacks must be a JSON array of objects with "
                "\"target-url\", \"headers\" and \"onCodes\"");
@@ -537,7 +539,7 @@ ngx_http_helicone_plan_header_ok(ngx_str_t *name, ngx_str_t *value)
 
 static ngx_int_t
 ngx_http_helicone_plan_target(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx)
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_refusal_t *rf)
 {
     ngx_str_t                       origin;
     ngx_uint_t                      i;
@@ -549,19 +551,19 @@ ngx_http_helicone_plan_target(ngx_http_request_t *r,
     h = ngx_http_helicone_header_find(&r->headers_in.headers,
                                       "helicone-fallbacks", 18);
     if (h) {
-        return ngx_http_helicone_plan_fallbacks(r, ctx, h);
+        return ngx_http_helicone_plan_fallbacks(r, ctx, h, rf);
     }
 
     h = ngx_http_helicone_header_find(&r->headers_in.headers,
                                       "helicone-target-url", 19);
     if (h == NULL || h->value.len == 0) {
-        return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_helicone_refuse(r->pool, rf, NGX_HTTP_BAD_REQUEST,
                    "missing_target_url",
                    "the Helicone-Target-Url header is required");
     }
 
     if (ngx_http_helicone_url_origin(&h->value, &origin) != NGX_OK) {
-        return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_helicone_refuse(r->pool, rf, NGX_HTTP_BAD_REQUEST,
                    "invalid_target_url",
                    "Helicone-Target-Url must be an http or https URL");
     }
@@ -572,7 +574,7 @@ ngx_http_helicone_plan_target(ngx_http_request_t *r,
         ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
                       "helicone: target \"%V\" is not allowed", &origin);
 
-        return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
+        return ngx_http_helicone_refuse(r->pool, rf, NGX_HTTP_BAD_REQUEST,
                    "target_not_allowed",
                    "the target \"%V\" is not allowed by this gateway",
                    &origin);
@@ -754,44 +756,19 @@ ngx_http_helicone_plan_uri(ngx_http_request_t *r, ngx_str_t *origin,
 }
 
 
-static ngx_int_t
-ngx_http_helicone_plan_refuse(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_uint_t status, const char *code,
-    const char *fmt, ...)
-{
-    u_char   *p;
-    va_list   args;
-
-    p = ngx_pnalloc(r->pool, 512);
-    if (p == NULL) {
-        return NGX_ERROR;
-    }
-
-    va_start(args, fmt);
-    ctx->error_message.len = ngx_vslprintf(p, p + 512, fmt, args) - p;
-    va_end(args);
-
-    ctx->error_message.data = p;
-    ctx->error_status = status;
-    ctx->error_code = code;
-    ctx->error_type = (status >= NGX_HTTP_INTERNAL_SERVER_ERROR)
-                      ? "server_error" : "invalid_request_error";
-
-    return NGX_DECLINED;
-}
-
 
 /*
  * The gateway target's URL and body: the provider's chat endpoint, and the
  * client's body with "model" replaced by the provider's model id (and
  * stream usage asked for), or translated for an Anthropic provider.
- * NGX_DECLINED: the request cannot go to this target (ctx->error_* say
+ * NGX_DECLINED: the request cannot go to this target (*rf says
  * why).
  */
 
 ngx_int_t
 ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t)
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t,
+    ngx_http_helicone_refusal_t *rf)
 {
     int                             injected;
     size_t                          size;
@@ -869,7 +846,7 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
             return NGX_OK;
 
         case HELICONE_DECLINED:
-            return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
+            return ngx_http_helicone_refuse(r->pool, rf, NGX_HTTP_BAD_REQUEST,
                        "unsupported_request", "%s for provider \"%V\"",
                        error ? error : "the request cannot be translated",
                        &pr->name);

@@ -42,19 +42,20 @@ typedef struct {
 
 
 /*
- * The targets, in r->pool, into ctx. NGX_OK; NGX_DECLINED with
- * ctx->error_* saying why the request cannot be routed; NGX_ERROR.
+ * The targets, in r->pool, into ctx. NGX_OK; NGX_DECLINED with *rf
+ * saying why the request cannot be routed; NGX_ERROR.
  */
 ngx_int_t ngx_http_helicone_plan(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx);
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_refusal_t *rf);
 
 /*
  * Target t's URL and body, made when it is first tried. NGX_OK;
- * NGX_DECLINED: the request cannot go to this target (ctx->error_* say
- * why); NGX_ERROR.
+ * NGX_DECLINED: the request cannot go to this target (*rf says why);
+ * NGX_ERROR.
  */
 ngx_int_t ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t);
+    ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t,
+    ngx_http_helicone_refusal_t *rf);
 
 /*
  * *body (the client's, or one of a target's own) with "model" replaced
@@ -70,10 +71,11 @@ ngx_int_t ngx_http_helicone_plan_splice(ngx_http_request_t *r,
 
 /*
  * Helicone-Fallbacks (h) as the targets, in r->pool. NGX_OK;
- * NGX_DECLINED with ctx->error_* for a bad header or target; NGX_ERROR.
+ * NGX_DECLINED with *rf for a bad header or target; NGX_ERROR.
  */
 ngx_int_t ngx_http_helicone_plan_fallbacks(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h);
+    ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h,
+    ngx_http_helicone_refusal_t *rf);
 
 
 #endif /* _NGX_HTTP_HELICONE_PLAN_H_INCLUDED_ */
