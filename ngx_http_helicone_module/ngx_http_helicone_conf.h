@@ -47,6 +47,7 @@ typedef struct {
     ngx_array_t                   *models;       /* model pointers */
     ngx_str_t                      models_list;  /* GET /v1/models JSON */
     ngx_array_t                    models_ids;   /* ngx_keyval_t: id, object */
+    ngx_array_t                    headers_out;  /* headers.c's rows */
 } ngx_http_helicone_main_conf_t;
 
 

@@ -719,14 +719,47 @@ ngx_http_helicone_headers_upstream(ngx_http_request_t *r,
 }
 
 
+/* Rows live in the main conf: a reload builds them again. */
+
+ngx_int_t
+ngx_http_helicone_headers_out_add(ngx_conf_t *cf,
+    ngx_http_helicone_headers_out_pt handler)
+{
+    ngx_http_helicone_main_conf_t     *hmcf;
+    ngx_http_helicone_headers_out_pt  *row;
+
+    hmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_helicone_module);
+
+    if (hmcf->headers_out.elts == NULL
+        && ngx_array_init(&hmcf->headers_out, cf->pool, 4,
+                          sizeof(ngx_http_helicone_headers_out_pt))
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    row = ngx_array_push(&hmcf->headers_out);
+    if (row == NULL) {
+        return NGX_ERROR;
+    }
+
+    *row = handler;
+
+    return NGX_OK;
+}
+
+
 /* The headers every response of ours carries, on top of the provider's. */
 
 ngx_int_t
 ngx_http_helicone_headers_response(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx)
 {
-    ngx_str_t                      index;
-    ngx_http_helicone_target_t    *t;
+    ngx_str_t                          index;
+    ngx_uint_t                         i;
+    ngx_http_helicone_target_t        *t;
+    ngx_http_helicone_main_conf_t     *hmcf;
+    ngx_http_helicone_headers_out_pt  *out;
 
     static ngx_str_t  success = ngx_string("success");
 
@@ -740,10 +773,13 @@ ngx_http_helicone_headers_response(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    if (ngx_http_helicone_ratelimit_headers(r, ctx) != NGX_OK
-        || ngx_http_helicone_cache_headers(r, ctx) != NGX_OK)
-    {
-        return NGX_ERROR;
+    hmcf = ngx_http_get_module_main_conf(r, ngx_http_helicone_module);
+    out = hmcf->headers_out.elts;
+
+    for (i = 0; i < hmcf->headers_out.nelts; i++) {
+        if (out[i](r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
     }
 
     if (ctx->rl.limited) {

@@ -71,9 +71,24 @@ ngx_int_t ngx_http_helicone_header_add_number(ngx_http_request_t *r,
     const char *name, size_t len, uint64_t n);
 
 /*
+ * A concern's own headers on every response of ours (a headers_out
+ * row): NGX_OK; NGX_ERROR: no memory.
+ */
+typedef ngx_int_t (*ngx_http_helicone_headers_out_pt)(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx);
+
+/*
+ * At configuration time: adds a row, called after those added before
+ * (module.c adds them, so headers.c calls up into no concern). NGX_OK;
+ * NGX_ERROR: no memory.
+ */
+ngx_int_t ngx_http_helicone_headers_out_add(ngx_conf_t *cf,
+    ngx_http_helicone_headers_out_pt handler);
+
+/*
  * The headers every response of ours carries, on top of the provider's:
- * Helicone-Id, -Status, each concern's own (headers_out rows), who
- * served. NGX_OK; NGX_ERROR: no memory.
+ * Helicone-Id, -Status, the headers_out rows', who served. NGX_OK;
+ * NGX_ERROR: no memory.
  */
 ngx_int_t ngx_http_helicone_headers_response(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);

@@ -305,6 +305,17 @@ ngx_http_helicone_postconfiguration(ngx_conf_t *cf)
 
     *h = ngx_http_helicone_log_handler;
 
+    /* each concern's own headers, on every response of ours, in order */
+    if (ngx_http_helicone_headers_out_add(cf,
+                                          ngx_http_helicone_ratelimit_headers)
+        != NGX_OK
+        || ngx_http_helicone_headers_out_add(cf,
+                                             ngx_http_helicone_cache_headers)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
     return ngx_http_helicone_filter_init(cf);
 }
 
