@@ -30,9 +30,6 @@ void ngx_http_helicone_wake(ngx_http_request_t *r);
 void ngx_http_helicone_resume(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 
-/* a fresh UUIDv4 into out (36 bytes); NGX_OK; NGX_ERROR: no randomness */
-ngx_int_t ngx_http_helicone_uuid(u_char *out);
-
 /*
  * body.c: NGX_OK with body pointing into memory owned by r->pool (a body
  * nginx spilled into a file is read back); NGX_ERROR.
