@@ -2,16 +2,12 @@
  * Copyright (C) ngx_http_helicone_module authors
  */
 
-/* The provider and model tables: defaults, overrides, keys, look-ups. */
+/*
+ * The provider and model tables: the data files (read by json.c), then
+ * the helicone_provider overrides and keys.
+ */
 
 #include "ngx_http_helicone_module.h"
-
-
-#define NGX_HTTP_HELICONE_NAME_MAX  256
-
-#define ngx_http_helicone_isalnum(c)                                          \
-    (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'z')               \
-     || ((c) >= 'A' && (c) <= 'Z'))
 
 
 typedef struct {
@@ -34,8 +30,6 @@ typedef struct {
 
 static ngx_int_t ngx_http_helicone_apply_override(ngx_conf_t *cf,
     ngx_http_helicone_main_conf_t *hmcf, ngx_http_helicone_override_t *ov);
-static ngx_uint_t ngx_http_helicone_lower_key(u_char *dst, u_char *src,
-    size_t len);
 
 
 ngx_int_t
@@ -188,71 +182,6 @@ ngx_http_helicone_providers_init(ngx_conf_t *cf,
     }
 
     return NGX_OK;
-}
-
-
-ngx_http_helicone_provider_t *
-ngx_http_helicone_provider_find(ngx_http_helicone_main_conf_t *hmcf,
-    u_char *name, size_t len)
-{
-    ngx_uint_t  key;
-    u_char      lc[NGX_HTTP_HELICONE_NAME_MAX];
-
-    if (len == 0 || len > NGX_HTTP_HELICONE_NAME_MAX
-        || hmcf->providers_hash.buckets == NULL)
-    {
-        return NULL;
-    }
-
-    key = ngx_http_helicone_lower_key(lc, name, len);
-
-    return ngx_hash_find(&hmcf->providers_hash, key, lc, len);
-}
-
-
-int
-ngx_http_helicone_provider_known(void *data, const unsigned char *name,
-    size_t len)
-{
-    return ngx_http_helicone_provider_find(data, (u_char *) name, len)
-           != NULL;
-}
-
-
-ngx_http_helicone_model_t *
-ngx_http_helicone_model_find(ngx_http_helicone_main_conf_t *hmcf,
-    u_char *name, size_t len)
-{
-    ngx_uint_t  key;
-    u_char      lc[NGX_HTTP_HELICONE_NAME_MAX];
-
-    if (len == 0 || len > NGX_HTTP_HELICONE_NAME_MAX
-        || hmcf->models_hash.buckets == NULL)
-    {
-        return NULL;
-    }
-
-    key = ngx_http_helicone_lower_key(lc, name, len);
-
-    return ngx_hash_find(&hmcf->models_hash, key, lc, len);
-}
-
-
-static ngx_uint_t
-ngx_http_helicone_lower_key(u_char *dst, u_char *src, size_t len)
-{
-    ngx_uint_t  key;
-
-    key = 0;
-
-    while (len--) {
-        *dst = ngx_tolower(*src);
-        key = ngx_hash(key, *dst);
-        dst++;
-        src++;
-    }
-
-    return key;
 }
 
 
@@ -617,65 +546,6 @@ ngx_http_helicone_provider_key_directive(ngx_conf_t *cf, ngx_command_t *cmd,
 }
 
 
-ngx_int_t
-ngx_http_helicone_url_origin(ngx_str_t *url, ngx_str_t *origin)
-{
-    u_char  *p, *last, *host;
-
-    p = url->data;
-    last = p + url->len;
-
-    if (url->len > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
-        p += 7;
-
-    } else if (url->len > 8
-               && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0)
-    {
-        p += 8;
-
-    } else {
-        return NGX_ERROR;
-    }
-
-    host = p;
-
-    while (p < last && *p != '/' && *p != ':' && *p != '?' && *p != '#') {
-        if (!(ngx_http_helicone_isalnum(*p) || *p == '.' || *p == '-'
-              || *p == '_' || *p == '[' || *p == ']'))
-        {
-            return NGX_ERROR;
-        }
-
-        p++;
-    }
-
-    if (p == host) {
-        return NGX_ERROR;
-    }
-
-    if (p < last && *p == ':') {
-        p++;
-
-        if (p == last || !(*p >= '0' && *p <= '9')) {
-            return NGX_ERROR;
-        }
-
-        while (p < last && *p >= '0' && *p <= '9') {
-            p++;
-        }
-    }
-
-    if (p < last && *p != '/' && *p != '?') {
-        return NGX_ERROR;
-    }
-
-    origin->data = url->data;
-    origin->len = p - url->data;
-
-    return NGX_OK;
-}
-
-
 /* A whole file into cf->pool, NUL-terminated, at configuration time. */
 
 ngx_int_t
@@ -729,51 +599,3 @@ failed:
 
     return NGX_ERROR;
 }
-
-
-ngx_int_t
-ngx_http_helicone_provider_parse_api(ngx_str_t *s, ngx_uint_t *api)
-{
-    if (s->len == 6 && ngx_strncmp(s->data, "openai", 6) == 0) {
-        *api = NGX_HTTP_HELICONE_API_OPENAI;
-        return NGX_OK;
-    }
-
-    if (s->len == 9 && ngx_strncmp(s->data, "anthropic", 9) == 0) {
-        *api = NGX_HTTP_HELICONE_API_ANTHROPIC;
-        return NGX_OK;
-    }
-
-    if (s->len == 5 && ngx_strncmp(s->data, "azure", 5) == 0) {
-        *api = NGX_HTTP_HELICONE_API_AZURE;
-        return NGX_OK;
-    }
-
-    return NGX_ERROR;
-}
-
-
-ngx_int_t
-ngx_http_helicone_provider_parse_auth(ngx_str_t *s, ngx_uint_t *auth)
-{
-    ngx_uint_t  i;
-
-    static ngx_str_t  names[] = {
-        ngx_string("bearer"),
-        ngx_string("x-api-key"),
-        ngx_string("api-key"),
-        ngx_string("none")
-    };
-
-    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
-        if (s->len == names[i].len
-            && ngx_strncmp(s->data, names[i].data, s->len) == 0)
-        {
-            *auth = i;
-            return NGX_OK;
-        }
-    }
-
-    return NGX_ERROR;
-}
-

@@ -11,6 +11,11 @@
 #define _NGX_HTTP_HELICONE_PROVIDERS_H_INCLUDED_
 
 
+#define ngx_http_helicone_isalnum(c)                                          \
+    (((c) >= '0' && (c) <= '9') || ((c) >= 'a' && (c) <= 'z')               \
+     || ((c) >= 'A' && (c) <= 'Z'))
+
+
 /* a provider's wire dialect */
 #define NGX_HTTP_HELICONE_API_OPENAI      1
 #define NGX_HTTP_HELICONE_API_ANTHROPIC   2
@@ -77,7 +82,16 @@ typedef struct {
 ngx_int_t ngx_http_helicone_providers_init(ngx_conf_t *cf,
     ngx_http_helicone_main_conf_t *hmcf);
 
-/* the provider named so (lower case); NULL: none */
+/* helicone_provider, helicone_provider_key: NGX_CONF_OK or an error */
+char *ngx_http_helicone_provider_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+char *ngx_http_helicone_provider_key_directive(ngx_conf_t *cf,
+    ngx_command_t *cmd, void *conf);
+
+/*
+ * registry.c: the look-ups and words json.c and providers.c share.
+ * The provider named so (any case); NULL: none.
+ */
 ngx_http_helicone_provider_t *ngx_http_helicone_provider_find(
     ngx_http_helicone_main_conf_t *hmcf, u_char *name, size_t len);
 
@@ -88,12 +102,6 @@ ngx_http_helicone_model_t *ngx_http_helicone_model_find(
 /* helicone_model_parse()'s provider test: data is the main conf; 1: known */
 int ngx_http_helicone_provider_known(void *data, const unsigned char *name,
     size_t len);
-
-/* helicone_provider, helicone_provider_key: NGX_CONF_OK or an error */
-char *ngx_http_helicone_provider_directive(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
-char *ngx_http_helicone_provider_key_directive(ngx_conf_t *cf,
-    ngx_command_t *cmd, void *conf);
 
 /*
  * "scheme://host[:port]" of url, pointing into url's memory. NGX_OK;

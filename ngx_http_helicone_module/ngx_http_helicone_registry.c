@@ -1,0 +1,191 @@
+/*
+ * Copyright (C) ngx_http_helicone_module authors
+ */
+
+/*
+ * The registry's look-ups and words: a provider or model by name, the
+ * names of dialects and key placements, a URL's origin. The data files'
+ * reader (json.c) and the directives (providers.c) both use them; they
+ * call neither.
+ */
+
+#include "ngx_http_helicone_module.h"
+
+
+#define NGX_HTTP_HELICONE_NAME_MAX  256
+
+
+static ngx_uint_t ngx_http_helicone_lower_key(u_char *dst, u_char *src,
+    size_t len);
+
+
+ngx_http_helicone_provider_t *
+ngx_http_helicone_provider_find(ngx_http_helicone_main_conf_t *hmcf,
+    u_char *name, size_t len)
+{
+    ngx_uint_t  key;
+    u_char      lc[NGX_HTTP_HELICONE_NAME_MAX];
+
+    if (len == 0 || len > NGX_HTTP_HELICONE_NAME_MAX
+        || hmcf->providers_hash.buckets == NULL)
+    {
+        return NULL;
+    }
+
+    key = ngx_http_helicone_lower_key(lc, name, len);
+
+    return ngx_hash_find(&hmcf->providers_hash, key, lc, len);
+}
+
+
+int
+ngx_http_helicone_provider_known(void *data, const unsigned char *name,
+    size_t len)
+{
+    return ngx_http_helicone_provider_find(data, (u_char *) name, len)
+           != NULL;
+}
+
+
+ngx_http_helicone_model_t *
+ngx_http_helicone_model_find(ngx_http_helicone_main_conf_t *hmcf,
+    u_char *name, size_t len)
+{
+    ngx_uint_t  key;
+    u_char      lc[NGX_HTTP_HELICONE_NAME_MAX];
+
+    if (len == 0 || len > NGX_HTTP_HELICONE_NAME_MAX
+        || hmcf->models_hash.buckets == NULL)
+    {
+        return NULL;
+    }
+
+    key = ngx_http_helicone_lower_key(lc, name, len);
+
+    return ngx_hash_find(&hmcf->models_hash, key, lc, len);
+}
+
+
+static ngx_uint_t
+ngx_http_helicone_lower_key(u_char *dst, u_char *src, size_t len)
+{
+    ngx_uint_t  key;
+
+    key = 0;
+
+    while (len--) {
+        *dst = ngx_tolower(*src);
+        key = ngx_hash(key, *dst);
+        dst++;
+        src++;
+    }
+
+    return key;
+}
+
+
+ngx_int_t
+ngx_http_helicone_url_origin(ngx_str_t *url, ngx_str_t *origin)
+{
+    u_char  *p, *last, *host;
+
+    p = url->data;
+    last = p + url->len;
+
+    if (url->len > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
+        p += 7;
+
+    } else if (url->len > 8
+               && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0)
+    {
+        p += 8;
+
+    } else {
+        return NGX_ERROR;
+    }
+
+    host = p;
+
+    while (p < last && *p != '/' && *p != ':' && *p != '?' && *p != '#') {
+        if (!(ngx_http_helicone_isalnum(*p) || *p == '.' || *p == '-'
+              || *p == '_' || *p == '[' || *p == ']'))
+        {
+            return NGX_ERROR;
+        }
+
+        p++;
+    }
+
+    if (p == host) {
+        return NGX_ERROR;
+    }
+
+    if (p < last && *p == ':') {
+        p++;
+
+        if (p == last || !(*p >= '0' && *p <= '9')) {
+            return NGX_ERROR;
+        }
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            p++;
+        }
+    }
+
+    if (p < last && *p != '/' && *p != '?') {
+        return NGX_ERROR;
+    }
+
+    origin->data = url->data;
+    origin->len = p - url->data;
+
+    return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_http_helicone_provider_parse_api(ngx_str_t *s, ngx_uint_t *api)
+{
+    if (s->len == 6 && ngx_strncmp(s->data, "openai", 6) == 0) {
+        *api = NGX_HTTP_HELICONE_API_OPENAI;
+        return NGX_OK;
+    }
+
+    if (s->len == 9 && ngx_strncmp(s->data, "anthropic", 9) == 0) {
+        *api = NGX_HTTP_HELICONE_API_ANTHROPIC;
+        return NGX_OK;
+    }
+
+    if (s->len == 5 && ngx_strncmp(s->data, "azure", 5) == 0) {
+        *api = NGX_HTTP_HELICONE_API_AZURE;
+        return NGX_OK;
+    }
+
+    return NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_helicone_provider_parse_auth(ngx_str_t *s, ngx_uint_t *auth)
+{
+    ngx_uint_t  i;
+
+    static ngx_str_t  names[] = {
+        ngx_string("bearer"),
+        ngx_string("x-api-key"),
+        ngx_string("api-key"),
+        ngx_string("none")
+    };
+
+    for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (s->len == names[i].len
+            && ngx_strncmp(s->data, names[i].data, s->len) == 0)
+        {
+            *auth = i;
+            return NGX_OK;
+        }
+    }
+
+    return NGX_ERROR;
+}
+
