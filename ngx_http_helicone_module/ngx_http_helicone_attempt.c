@@ -30,8 +30,10 @@ static ngx_uint_t ngx_http_helicone_attempt_cut(ngx_http_request_t *sr,
     ngx_http_helicone_ctx_t *ctx, ngx_int_t rc);
 
 
-/* The policy in force: the location's, then what the request's headers
- * say (headers.c reads those). */
+/*
+ * The policy in force: what the request's headers asked (headers.c read
+ * them), the location's for the rest.
+ */
 
 void
 ngx_http_helicone_attempt_policy(ngx_http_request_t *r,
@@ -41,11 +43,14 @@ ngx_http_helicone_attempt_policy(ngx_http_request_t *r,
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
 
-    ctx->retry.on = hlcf->retry;
-    ctx->retry.num = hlcf->retry_num;
-    ctx->retry.factor = hlcf->retry_factor;
-    ctx->retry.min = hlcf->retry_min;
-    ctx->retry.max = hlcf->retry_max;
+    /* what the client asked, the location's for the rest */
+    ctx->retry = ctx->asked.retry;
+
+    ngx_conf_merge_value(ctx->retry.on, hlcf->retry, 0);
+    ngx_conf_merge_uint_value(ctx->retry.num, hlcf->retry_num, 0);
+    ngx_conf_merge_uint_value(ctx->retry.factor, hlcf->retry_factor, 0);
+    ngx_conf_merge_msec_value(ctx->retry.min, hlcf->retry_min, 0);
+    ngx_conf_merge_msec_value(ctx->retry.max, hlcf->retry_max, 0);
 
     if (hlcf->deadline) {
         /* 0 would mean "none": the clock starts at the request */

@@ -53,15 +53,16 @@ typedef struct {
 
 
 /*
- * The retry policy in force: the location's (attempt.c), then what the
- * client's Helicone-Retry-* headers say (headers.c).
+ * A retry policy: the one in force (ctx->retry, attempt.c's), or what
+ * the client's Helicone-Retry-* headers ask (ctx->asked.retry, each
+ * field NGX_CONF_UNSET* when not asked).
  */
 typedef struct {
+    ngx_flag_t                     on;
     ngx_uint_t                     num;          /* retries, not calls */
     ngx_uint_t                     factor;       /* thousandths */
     ngx_msec_t                     min;
     ngx_msec_t                     max;
-    unsigned                       on:1;
 } ngx_http_helicone_retry_t;
 
 
@@ -76,7 +77,10 @@ typedef struct {
 } ngx_http_helicone_sr_ctx_t;
 
 
-/* the retry policy and deadline in force: the location's */
+/*
+ * The retry policy in force, the client's Helicone-Retry-* over the
+ * location's (headers_read() first), and the chain's deadline.
+ */
 void ngx_http_helicone_attempt_policy(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 

@@ -43,7 +43,7 @@ struct ngx_http_helicone_ctx_s {
     ngx_http_helicone_store_ctx_t  store;        /* store.c */
     ngx_http_helicone_ratelimit_ctx_t  rl;       /* ratelimit.c */
     ngx_http_helicone_plan_ctx_t   plan;         /* plan.c */
-    ngx_http_helicone_retry_t      retry;        /* attempt.c, headers.c */
+    ngx_http_helicone_retry_t      retry;        /* attempt.c */
     ngx_http_helicone_attempts_t   attempts;     /* attempt.c */
     ngx_http_helicone_attempt_t   *served;       /* filter.c: whose response
                                                     the client got */

@@ -197,8 +197,8 @@ ngx_http_helicone_start(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_helicone_attempt_policy(r, ctx);
     ngx_http_helicone_headers_read(r, ctx);
+    ngx_http_helicone_attempt_policy(r, ctx);
 
     if (ctx->api == NULL || ctx->api->json) {
         rc = ngx_http_helicone_read_json(r, ctx);

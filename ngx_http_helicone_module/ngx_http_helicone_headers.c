@@ -296,6 +296,12 @@ ngx_http_helicone_headers_read(ngx_http_request_t *r,
     ngx_table_elt_t             *h;
     ngx_http_helicone_header_t  *hh;
 
+    ctx->asked.retry.on = NGX_CONF_UNSET;
+    ctx->asked.retry.num = NGX_CONF_UNSET_UINT;
+    ctx->asked.retry.factor = NGX_CONF_UNSET_UINT;
+    ctx->asked.retry.min = NGX_CONF_UNSET_MSEC;
+    ctx->asked.retry.max = NGX_CONF_UNSET_MSEC;
+
     part = &r->headers_in.headers.part;
     h = part->elts;
 
@@ -404,10 +410,11 @@ ngx_http_helicone_header_tokenlimit(ngx_http_request_t *r,
 
 
 /*
- * Helicone-Retry-Enabled/-Num/-Factor/-Min-Timeout/-Max-Timeout over the
- * location's policy. Only "true" enables (Helicone takes any value); a
- * bad number leaves the default. Num counts retries, so Num + 1 calls
- * at most (Helicone makes Num calls: its docs say retries).
+ * Helicone-Retry-Enabled/-Num/-Factor/-Min-Timeout/-Max-Timeout, for
+ * attempt.c to lay over the location's policy. Only "true" enables
+ * (Helicone takes any value); a bad number leaves the default. Num
+ * counts retries, so Num + 1 calls at most (Helicone makes Num calls:
+ * its docs say retries).
  */
 
 static void
@@ -422,30 +429,30 @@ ngx_http_helicone_headers_retry(ngx_http_helicone_ctx_t *ctx,
     len = h->value.len;
 
     if (ngx_http_helicone_header_is(h, "helicone-retry-enabled", 22)) {
-        ctx->retry.on = ngx_http_helicone_header_true(h);
+        ctx->asked.retry.on = ngx_http_helicone_header_true(h);
 
     } else if (ngx_http_helicone_header_is(h, "helicone-retry-num", 18)) {
         if (helicone_policy_uint(v, len, &n) == HELICONE_OK && n <= 20) {
-            ctx->retry.num = (ngx_uint_t) n;
+            ctx->asked.retry.num = (ngx_uint_t) n;
         }
 
     } else if (ngx_http_helicone_header_is(h, "helicone-retry-factor", 21)) {
         if (helicone_policy_factor(v, len, &n) == HELICONE_OK) {
-            ctx->retry.factor = (ngx_uint_t) n;
+            ctx->asked.retry.factor = (ngx_uint_t) n;
         }
 
     } else if (ngx_http_helicone_header_is(h, "helicone-retry-min-timeout",
                                            26))
     {
         if (helicone_policy_uint(v, len, &n) == HELICONE_OK) {
-            ctx->retry.min = (ngx_msec_t) n;
+            ctx->asked.retry.min = (ngx_msec_t) n;
         }
 
     } else if (ngx_http_helicone_header_is(h, "helicone-retry-max-timeout",
                                            26))
     {
         if (helicone_policy_uint(v, len, &n) == HELICONE_OK) {
-            ctx->retry.max = (ngx_msec_t) n;
+            ctx->asked.retry.max = (ngx_msec_t) n;
         }
     }
 }

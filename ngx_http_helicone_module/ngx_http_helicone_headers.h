@@ -26,6 +26,7 @@ typedef struct {
     ngx_flag_t                     stream_usage; /* proxy mode: ask usage */
     ngx_flag_t                     increase_timeout;
     ngx_flag_t                     force_format; /* whole SSE events only */
+    ngx_http_helicone_retry_t      retry;        /* Helicone-Retry-* */
 } ngx_http_helicone_asked_t;
 
 
