@@ -15,7 +15,7 @@
 #define NGX_HTTP_HELICONE_NAME_MAX  256
 
 
-static ngx_uint_t ngx_http_helicone_lower_key(u_char *dst, u_char *src,
+static void *ngx_http_helicone_registry_find(ngx_hash_t *hash, u_char *name,
     size_t len);
 
 
@@ -23,18 +23,7 @@ ngx_http_helicone_provider_t *
 ngx_http_helicone_provider_find(ngx_http_helicone_main_conf_t *hmcf,
     u_char *name, size_t len)
 {
-    ngx_uint_t  key;
-    u_char      lc[NGX_HTTP_HELICONE_NAME_MAX];
-
-    if (len == 0 || len > NGX_HTTP_HELICONE_NAME_MAX
-        || hmcf->providers_hash.buckets == NULL)
-    {
-        return NULL;
-    }
-
-    key = ngx_http_helicone_lower_key(lc, name, len);
-
-    return ngx_hash_find(&hmcf->providers_hash, key, lc, len);
+    return ngx_http_helicone_registry_find(&hmcf->providers_hash, name, len);
 }
 
 
@@ -51,36 +40,32 @@ ngx_http_helicone_model_t *
 ngx_http_helicone_model_find(ngx_http_helicone_main_conf_t *hmcf,
     u_char *name, size_t len)
 {
-    ngx_uint_t  key;
+    return ngx_http_helicone_registry_find(&hmcf->models_hash, name, len);
+}
+
+
+/* A look-up in any case: the hashes hold lower-case names. */
+
+static void *
+ngx_http_helicone_registry_find(ngx_hash_t *hash, u_char *name, size_t len)
+{
+    ngx_uint_t  i, key;
     u_char      lc[NGX_HTTP_HELICONE_NAME_MAX];
 
     if (len == 0 || len > NGX_HTTP_HELICONE_NAME_MAX
-        || hmcf->models_hash.buckets == NULL)
+        || hash->buckets == NULL)
     {
         return NULL;
     }
 
-    key = ngx_http_helicone_lower_key(lc, name, len);
-
-    return ngx_hash_find(&hmcf->models_hash, key, lc, len);
-}
-
-
-static ngx_uint_t
-ngx_http_helicone_lower_key(u_char *dst, u_char *src, size_t len)
-{
-    ngx_uint_t  key;
-
     key = 0;
 
-    while (len--) {
-        *dst = ngx_tolower(*src);
-        key = ngx_hash(key, *dst);
-        dst++;
-        src++;
+    for (i = 0; i < len; i++) {
+        lc[i] = ngx_tolower(name[i]);
+        key = ngx_hash(key, lc[i]);
     }
 
-    return key;
+    return ngx_hash_find(hash, key, lc, len);
 }
 
 
