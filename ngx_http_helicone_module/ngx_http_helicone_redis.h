@@ -170,11 +170,18 @@ struct ngx_http_helicone_redis_s {
 };
 
 
-/* redis_conf.c */
+/*
+ * redis_conf.c: an address as Sentinel and Cluster announce it into
+ * addr (allocated in pool). NGX_OK; NGX_ERROR: not an ip and port.
+ */
 ngx_int_t ngx_http_helicone_redis_parse_addr(ngx_pool_t *pool,
     ngx_str_t *ip, ngx_str_t *port, ngx_addr_t *addr);
 
-/* redis.c, for the files below */
+/*
+ * redis.c, for the files below: connect_to() a server learnt at run
+ * time, now; retry() after the backoff; direct() a command to this very
+ * server, as command() does (NGX_AGAIN or NGX_ERROR).
+ */
 void ngx_http_helicone_redis_connect_to(ngx_http_helicone_redis_t *redis,
     ngx_addr_t *addr);
 void ngx_http_helicone_redis_retry(ngx_http_helicone_redis_t *redis,
@@ -183,7 +190,12 @@ ngx_int_t ngx_http_helicone_redis_direct(ngx_http_helicone_redis_t *redis,
     ngx_uint_t argc, ngx_str_t *argv,
     ngx_http_helicone_redis_handler_pt handler, void *data);
 
-/* redis_sentinel.c */
+/*
+ * redis_sentinel.c: conf() resolves sentinels=host:port,... now (NGX_OK;
+ * NGX_ERROR, logged); locate(), before a connect to the master: NGX_OK,
+ * its address is fresh; NGX_AGAIN, a sentinel is asked and the answer
+ * connects; NGX_ERROR, none can be asked now. stale(): ask again.
+ */
 ngx_int_t ngx_http_helicone_redis_sentinel_conf(ngx_conf_t *cf,
     ngx_http_helicone_redis_t *master, ngx_str_t *sentinels,
     ngx_str_t *master_name);
@@ -196,7 +208,12 @@ void ngx_http_helicone_redis_sentinel_stale(
 ngx_int_t ngx_http_helicone_redis_sentinel_locate(
     ngx_http_helicone_redis_sentinel_t *s);
 
-/* redis_cluster.c */
+/*
+ * redis_cluster.c: conf() and init_worker() NGX_OK or NGX_ERROR; route()
+ * the node that serves key (the seed while the map is unknown); node()
+ * the node at addr, known or a new connection, NULL: no memory; stale()
+ * asks for the map again; moved() gives a slot to a node.
+ */
 ngx_int_t ngx_http_helicone_redis_cluster_conf(ngx_conf_t *cf,
     ngx_http_helicone_redis_t *seed);
 ngx_int_t ngx_http_helicone_redis_cluster_init_worker(
@@ -213,7 +230,13 @@ void ngx_http_helicone_redis_cluster_moved(
     ngx_http_helicone_redis_cluster_t *cl, ngx_uint_t slot,
     ngx_http_helicone_redis_t *node);
 
-/* redis_tls.c */
+/*
+ * redis_tls.c: init() the client context in cf (NGX_OK; NGX_ERROR,
+ * logged); start() makes c a TLS client, returning what
+ * ngx_ssl_handshake() does; verify(): NULL when the certificate chains
+ * and names the host, else why not (static); close() frees the SSL
+ * object without a close_notify.
+ */
 ngx_int_t ngx_http_helicone_redis_tls_init(ngx_conf_t *cf,
     ngx_http_helicone_redis_conf_t *rc);
 ngx_int_t ngx_http_helicone_redis_tls_start(

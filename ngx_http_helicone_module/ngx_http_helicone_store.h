@@ -183,16 +183,26 @@ extern ngx_http_helicone_store_t  ngx_http_helicone_store_shm;
 extern ngx_http_helicone_store_t  ngx_http_helicone_store_redis;
 
 
-/* store.c */
+/* store.c: helicone_store shm | redis ...; NGX_CONF_OK or an error */
 char *ngx_http_helicone_store_directive(ngx_conf_t *cf, ngx_command_t *cmd,
     void *conf);
+
+/*
+ * A wait with size bytes of the store's own (w->data) in r->pool, and
+ * the request's cleanup, once. NULL: no memory. Nothing waits until
+ * asked(); answered() after the store's handler took the answer resumes
+ * the request after its last one.
+ */
 ngx_http_helicone_wait_t *ngx_http_helicone_store_wait(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, size_t size,
     ngx_http_helicone_store_cancel_pt cancel);
 void ngx_http_helicone_store_asked(ngx_http_helicone_wait_t *w);
 void ngx_http_helicone_store_answered(ngx_http_helicone_wait_t *w);
 
-/* store_shm.c: the zone for zone=NAME:SIZE, or a default one */
+/*
+ * store_shm.c: the zone for zone=NAME:SIZE, or a default one, into hmcf.
+ * NGX_OK; NGX_ERROR, logged. zone_parse() reads the "zone=" argument.
+ */
 ngx_int_t ngx_http_helicone_store_zone(ngx_conf_t *cf,
     ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *name, size_t size);
 ngx_int_t ngx_http_helicone_store_zone_parse(ngx_conf_t *cf,

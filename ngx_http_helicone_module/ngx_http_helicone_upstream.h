@@ -78,23 +78,45 @@ typedef struct {
 extern ngx_module_t  ngx_http_helicone_upstream_module;
 
 
-/* balancer.c */
+/* balancer.c: the upstream's init_peer; NGX_OK, NGX_ERROR: no memory */
 ngx_int_t ngx_http_helicone_balancer_init_peer(ngx_http_request_t *r,
     ngx_http_upstream_srv_conf_t *us);
+
+/* the peer of this address, in hu's peers; NULL: none */
 ngx_http_helicone_peer_t *ngx_http_helicone_balancer_peer(
     ngx_http_helicone_upstream_t *hu, struct sockaddr *sockaddr,
     socklen_t socklen);
+
+/* new addresses: connections kept to one no longer named close */
 void ngx_http_helicone_balancer_peers_changed(
     ngx_http_helicone_upstream_t *hu);
 
-/* dns.c */
+/*
+ * dns.c: the resolver for provider names, http{}'s or one made from
+ * resolv_conf (cf->pool). NGX_OK; NGX_ERROR, logged.
+ */
 ngx_int_t ngx_http_helicone_dns_resolver(ngx_conf_t *cf,
     ngx_str_t *resolv_conf, ngx_resolver_t **resolver, ngx_msec_t *timeout);
+
+/*
+ * An origin whose host is an IP address (or "localhost"): one peer for
+ * good, NGX_OK. NGX_DECLINED: a name, for DNS; NGX_ERROR: no memory.
+ */
 ngx_int_t ngx_http_helicone_dns_literal(ngx_conf_t *cf,
     ngx_http_helicone_upstream_t *hu);
+
+/*
+ * Before an attempt connects: NGX_OK, the name has addresses; NGX_AGAIN,
+ * the request waits for an answer (the phase handler runs it again);
+ * NGX_DECLINED, the name could not be resolved; NGX_ERROR.
+ */
 ngx_int_t ngx_http_helicone_dns_wait(ngx_http_request_t *r,
     ngx_http_helicone_upstream_t *hu);
+
+/* a lookup if the addresses expired (or there are none) and none runs */
 void ngx_http_helicone_dns_refresh(ngx_http_helicone_upstream_t *hu);
+
+/* a new address set into hu's peers (ngx_alloc()ed), what each learnt kept */
 void ngx_http_helicone_dns_set_peers(ngx_http_helicone_upstream_t *hu,
     ngx_resolver_addr_t *addrs, ngx_uint_t naddrs, ngx_log_t *log);
 
