@@ -53,9 +53,9 @@ typedef struct {
 
 
 /*
- * A retry policy: the one in force (ctx->retry, attempt.c's), or what
- * the client's Helicone-Retry-* headers ask (ctx->asked.retry, each
- * field NGX_CONF_UNSET* when not asked).
+ * A retry policy: the one in force (the ctx's retry, attempt.c's), or
+ * what the client's Helicone-Retry-* headers ask (the ctx's
+ * asked.retry, each field NGX_CONF_UNSET* when not asked).
  */
 typedef struct {
     ngx_flag_t                     on;
