@@ -286,13 +286,15 @@ ngx_http_helicone_steps(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
             return rc;
         }
 
+        rf.status = 0;
+
         rc = ngx_http_helicone_cache_init(r, ctx, &rf);
 
-        if (rc == NGX_DECLINED) {
+        if (rc == NGX_DECLINED && rf.status) {
             return ngx_http_helicone_send_refusal(r, &rf);
         }
 
-        if (rc == NGX_ERROR) {
+        if (rc != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
@@ -427,9 +429,11 @@ ngx_http_helicone_first_attempt(ngx_http_request_t *r,
     ngx_int_t                     rc;
     ngx_http_helicone_refusal_t   rf;
 
+    rf.status = 0;
+
     rc = ngx_http_helicone_plan(r, ctx, &rf);
 
-    if (rc == NGX_DECLINED) {
+    if (rc == NGX_DECLINED && rf.status) {
         return ngx_http_helicone_send_refusal(r, &rf);
     }
 
