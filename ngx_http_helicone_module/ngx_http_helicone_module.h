@@ -17,8 +17,8 @@
 #include <helicone_sse.h>
 #include <helicone_usage.h>
 #include <helicone_buf.h>
-#include <helicone_translate.h>
-#include <helicone_translate_responses.h>
+#include <helicone_translate_anthropic.h>
+#include <helicone_translate_responses_anthropic.h>
 #include <helicone_cost.h>
 #include <helicone_tokenlimit.h>
 #include <helicone_policy.h>

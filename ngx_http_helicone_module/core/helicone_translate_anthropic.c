@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "helicone_translate.h"
+#include "helicone_translate_anthropic.h"
 
 
 /*

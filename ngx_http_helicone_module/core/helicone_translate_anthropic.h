@@ -8,8 +8,8 @@
  * caller's buffer; no allocation.
  */
 
-#ifndef _HELICONE_TRANSLATE_H_INCLUDED_
-#define _HELICONE_TRANSLATE_H_INCLUDED_
+#ifndef _HELICONE_TRANSLATE_ANTHROPIC_H_INCLUDED_
+#define _HELICONE_TRANSLATE_ANTHROPIC_H_INCLUDED_
 
 
 #include "helicone_core.h"
@@ -136,4 +136,4 @@ int helicone_translate_text_delta(const helicone_sse_event_t *ev,
     helicone_json_value_t *text);
 
 
-#endif /* _HELICONE_TRANSLATE_H_INCLUDED_ */
+#endif /* _HELICONE_TRANSLATE_ANTHROPIC_H_INCLUDED_ */

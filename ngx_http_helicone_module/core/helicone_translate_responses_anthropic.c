@@ -4,7 +4,7 @@
 
 /* OpenAI's Responses API: reading it, and to and from Anthropic Messages. */
 
-#include "helicone_translate_responses.h"
+#include "helicone_translate_responses_anthropic.h"
 
 
 /* the event types that matter to a relayed stream */
