@@ -17,6 +17,7 @@
 #include "helicone_json.h"
 #include "helicone_sse.h"
 #include "helicone_usage.h"
+#include "helicone_anthropic.h"
 
 
 #define HELICONE_TRANSLATE_DEFAULT_MAX_TOKENS  4096

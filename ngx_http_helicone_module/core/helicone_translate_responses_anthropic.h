@@ -22,8 +22,9 @@
 
 
 /* what a Responses stream event said, as bits */
-#define HELICONE_RESPONSES_END    1   /* completed, incomplete or failed */
-#define HELICONE_RESPONSES_ERROR  2   /* an "error" event, or failed */
+#define HELICONE_RESPONSES_END    HELICONE_EVENT_END   /* completed,
+                                                         incomplete, failed */
+#define HELICONE_RESPONSES_ERROR  HELICONE_EVENT_ERROR /* "error", failed */
 
 
 /*

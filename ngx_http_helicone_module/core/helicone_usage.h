@@ -62,4 +62,13 @@ int helicone_usage_anthropic_object(const helicone_json_value_t *usage,
     helicone_usage_t *u);
 
 
+/*
+ * What an event of a relayed stream said besides its usage, as bits, for
+ * the readers of a stream that is not chat chunks (a Responses stream,
+ * an Anthropic one).
+ */
+#define HELICONE_EVENT_END    1   /* the answer is complete */
+#define HELICONE_EVENT_ERROR  2   /* an error event, or a failed answer */
+
+
 #endif /* _HELICONE_USAGE_H_INCLUDED_ */
