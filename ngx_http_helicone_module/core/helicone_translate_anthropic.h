@@ -128,13 +128,4 @@ void helicone_translate_body(helicone_buf_t *b,
 void helicone_translate_sep(helicone_buf_t *b, unsigned *n);
 
 
-/*
- * A text delta event as Anthropic writes it (on one line, no white
- * space): 1 and *text, its JSON string, found without parsing the whole
- * event; 0 for anything else (parse it then). The bulk of a stream.
- */
-int helicone_translate_text_delta(const helicone_sse_event_t *ev,
-    helicone_json_value_t *text);
-
-
 #endif /* _HELICONE_TRANSLATE_ANTHROPIC_H_INCLUDED_ */
