@@ -699,17 +699,7 @@ helicone_translate_request(const helicone_json_value_t *req,
         *error = err;
     }
 
-    if (rc == HELICONE_DECLINED) {
-        out->pos = pos;
-        return HELICONE_DECLINED;
-    }
-
-    if (out->overflow) {
-        out->pos = pos;
-        return HELICONE_ERROR;
-    }
-
-    return HELICONE_OK;
+    return helicone_buf_end(out, pos, rc);
 }
 
 
@@ -1982,8 +1972,7 @@ helicone_translate_response(const helicone_json_value_t *resp,
 
     helicone_translate_lit(out, "}");
 
-    if (out->overflow) {
-        out->pos = pos;
+    if (helicone_buf_end(out, pos, HELICONE_OK) != HELICONE_OK) {
         return HELICONE_ERROR;
     }
 
@@ -2315,12 +2304,7 @@ helicone_translate_error(const unsigned char *body, size_t len,
 
     helicone_translate_lit(out, ",\"param\":null,\"code\":null}}");
 
-    if (out->overflow) {
-        out->pos = pos;
-        return HELICONE_ERROR;
-    }
-
-    return HELICONE_OK;
+    return helicone_buf_end(out, pos, HELICONE_OK);
 }
 
 
@@ -2376,8 +2360,7 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
             pos = out->pos;
             helicone_translate_delta_text(s, "content", &text, out);
 
-            if (out->overflow) {
-                out->pos = pos;
+            if (helicone_buf_end(out, pos, HELICONE_OK) != HELICONE_OK) {
                 return HELICONE_ERROR;
             }
         }
@@ -2436,8 +2419,7 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
         return HELICONE_OK;
     }
 
-    if (out->overflow) {
-        out->pos = pos;
+    if (helicone_buf_end(out, pos, HELICONE_OK) != HELICONE_OK) {
         return HELICONE_ERROR;
     }
 

@@ -435,17 +435,7 @@ done:
         *error = err;
     }
 
-    if (rc == HELICONE_DECLINED) {
-        out->pos = pos;
-        return HELICONE_DECLINED;
-    }
-
-    if (out->overflow) {
-        out->pos = pos;
-        return HELICONE_ERROR;
-    }
-
-    return HELICONE_OK;
+    return helicone_buf_end(out, pos, rc);
 }
 
 
@@ -1431,8 +1421,7 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
 
     helicone_translate_lit(out, "}");
 
-    if (out->overflow) {
-        out->pos = pos;
+    if (helicone_buf_end(out, pos, HELICONE_OK) != HELICONE_OK) {
         return HELICONE_ERROR;
     }
 
@@ -1615,8 +1604,7 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
         break;
     }
 
-    if (out->overflow) {
-        out->pos = pos;
+    if (helicone_buf_end(out, pos, HELICONE_OK) != HELICONE_OK) {
         return HELICONE_ERROR;
     }
 
