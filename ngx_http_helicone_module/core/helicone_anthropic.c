@@ -134,6 +134,27 @@ helicone_anthropic_text_delta(const helicone_sse_event_t *ev,
 
 /* request pieces */
 
+void
+helicone_anthropic_head(helicone_buf_t *out, const helicone_str_t *model,
+    const helicone_json_value_t *requested, int64_t max)
+{
+    helicone_anthropic_lit(out, "{\"model\":\"");
+
+    if (model && model->len) {
+        helicone_buf_add_escaped(out, model->data, model->len);
+
+    } else if (requested && requested->type == HELICONE_JSON_STRING
+               && requested->len >= 2)
+    {
+        /* still escaped, as it came */
+        helicone_buf_add(out, requested->start + 1, requested->len - 2);
+    }
+
+    helicone_anthropic_lit(out, "\",\"max_tokens\":");
+    helicone_buf_add_int(out, max);
+}
+
+
 int
 helicone_anthropic_input(const helicone_json_value_t *args,
     helicone_buf_t *out)

@@ -61,6 +61,14 @@ int helicone_anthropic_text_delta(const helicone_sse_event_t *ev,
  */
 
 /*
+ * A request's head, {"model":<model>,"max_tokens":<max>: the provider's
+ * model id (model, when not NULL and not empty), else the one the client
+ * asked for (requested, a JSON string; may be NULL).
+ */
+void helicone_anthropic_head(helicone_buf_t *out, const helicone_str_t *model,
+    const helicone_json_value_t *requested, int64_t max);
+
+/*
  * A tool call's arguments (a string of JSON, or an object) as a tool_use
  * "input": an object as it is; a string decoded in place at the end of
  * out, kept when it holds an object; an empty string: {}. HELICONE_OK;

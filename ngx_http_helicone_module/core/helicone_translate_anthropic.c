@@ -741,17 +741,11 @@ helicone_translate_request_body(const helicone_translate_req_t *req,
         return HELICONE_DECLINED;
     }
 
-    helicone_translate_lit(out, "{\"model\":\"");
-
-    if (opts && opts->model.len) {
-        helicone_buf_add_escaped(out, opts->model.data, opts->model.len);
-
-    } else if (helicone_translate_mget(req->v, helicone_req_model, &v)) {
-        helicone_translate_body(out, &v);
-    }
-
-    helicone_translate_lit(out, "\",\"max_tokens\":");
-    helicone_buf_add_int(out, max);
+    helicone_anthropic_head(out, opts ? &opts->model : NULL,
+                            helicone_translate_mget(req->v, helicone_req_model,
+                                                    &v)
+                            ? &v : NULL,
+                            max);
 
     helicone_translate_msgs_read(&list, &msgs);
 

@@ -344,17 +344,8 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
         goto done;
     }
 
-    helicone_translate_lit(out, "{\"model\":\"");
-
-    if (opts && opts->model.len) {
-        helicone_buf_add_escaped(out, opts->model.data, opts->model.len);
-
-    } else {
-        helicone_translate_body(out, &m[helicone_rq_model]);
-    }
-
-    helicone_translate_lit(out, "\",\"max_tokens\":");
-    helicone_buf_add_int(out, max);
+    helicone_anthropic_head(out, opts ? &opts->model : NULL,
+                            &m[helicone_rq_model], max);
 
     sys.n = 0;
     sys.more = 0;
