@@ -30,19 +30,12 @@ static ngx_int_t ngx_http_helicone_dialect_relay(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t);
 static ngx_int_t ngx_http_helicone_dialect_translate(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t);
-static int ngx_http_helicone_dialect_response(ngx_http_helicone_ctx_t *ctx,
-    const helicone_json_value_t *doc, helicone_buf_t *out);
-static helicone_translate_stream_t *ngx_http_helicone_dialect_stream(
-    ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx, size_t max);
-static int ngx_http_helicone_dialect_event(ngx_http_helicone_ctx_t *ctx,
-    const helicone_sse_event_t *ev, helicone_buf_t *out);
 
 
 /*
- * name, translator; serves, url, request; response, stream, event,
- * error; usage, read_event (of what is relayed); usage_kind; a provider
- * added in the configuration: auth, chat_path, header; deployment,
- * include_usage
+ * name, translator; serves, url, request; error; usage, read_event (of
+ * what is relayed); usage_kind; a provider added in the configuration:
+ * auth, chat_path, header; deployment, include_usage
  */
 
 ngx_http_helicone_dialect_t  ngx_http_helicone_dialect_openai = {
@@ -50,7 +43,7 @@ ngx_http_helicone_dialect_t  ngx_http_helicone_dialect_openai = {
     ngx_http_helicone_dialect_serves_native,
     ngx_http_helicone_dialect_url_native,
     ngx_http_helicone_dialect_relay,
-    NULL, NULL, NULL, NULL,
+    NULL,
     NULL, NULL,
     HELICONE_USAGE_OPENAI,
     NGX_HTTP_HELICONE_KEY_BEARER, ngx_null_string,
@@ -64,9 +57,6 @@ static ngx_http_helicone_dialect_t  ngx_http_helicone_dialect_anthropic = {
     ngx_http_helicone_dialect_serves_translated,
     ngx_http_helicone_dialect_url_chat,
     ngx_http_helicone_dialect_translate,
-    ngx_http_helicone_dialect_response,
-    ngx_http_helicone_dialect_stream,
-    ngx_http_helicone_dialect_event,
     helicone_translate_error,
     helicone_usage_from_anthropic, helicone_anthropic_event_read,
     HELICONE_USAGE_ANTHROPIC,
@@ -81,7 +71,7 @@ static ngx_http_helicone_dialect_t  ngx_http_helicone_dialect_azure = {
     ngx_http_helicone_dialect_serves_azure,
     ngx_http_helicone_dialect_url_azure,
     ngx_http_helicone_dialect_relay,
-    NULL, NULL, NULL, NULL,
+    NULL,
     NULL, NULL,
     HELICONE_USAGE_OPENAI,
     NGX_HTTP_HELICONE_KEY_API_KEY, ngx_null_string,
@@ -325,29 +315,3 @@ ngx_http_helicone_dialect_translate(ngx_http_request_t *r,
     }
 }
 
-
-static int
-ngx_http_helicone_dialect_response(ngx_http_helicone_ctx_t *ctx,
-    const helicone_json_value_t *doc, helicone_buf_t *out)
-{
-    return ctx->api->translate[ctx->dialect->translator]->response(doc,
-               ngx_time(), out, &ctx->usage);
-}
-
-
-static helicone_translate_stream_t *
-ngx_http_helicone_dialect_stream(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, size_t max)
-{
-    return ctx->api->translate[ctx->dialect->translator]->stream(r, ctx,
-                                                                 max);
-}
-
-
-static int
-ngx_http_helicone_dialect_event(ngx_http_helicone_ctx_t *ctx,
-    const helicone_sse_event_t *ev, helicone_buf_t *out)
-{
-    return ctx->api->translate[ctx->dialect->translator]->event(
-               ctx->translate, ev, out);
-}

@@ -11,7 +11,8 @@
  * Two tables, two sides: api.c's rows are the endpoints, what a client
  * speaks (chat, responses, embeddings, models); these rows are what a
  * provider speaks. An endpoint row names its translator to each dialect
- * that needs one (translate[], indexed by a row's translator).
+ * that needs one (translate[], indexed by a row's translator): the
+ * request, the whole answer, the stream's state and its events.
  *
  * Included by ngx_http_helicone_module.h, after its types.
  */
@@ -41,20 +42,6 @@ typedef ngx_int_t (*ngx_http_helicone_dialect_target_pt)(
     ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx,
     ngx_http_helicone_target_t *t);
 
-/*
- * A whole 2xx JSON answer into the client's endpoint, ctx->usage filled:
- * HELICONE_OK, HELICONE_DECLINED (not an answer of it: relay it as it
- * is), HELICONE_ERROR (out overflowed).
- */
-typedef int (*ngx_http_helicone_dialect_response_pt)(
-    ngx_http_helicone_ctx_t *ctx, const helicone_json_value_t *doc,
-    helicone_buf_t *out);
-
-/* one event of a translated stream in, the client's events out */
-typedef int (*ngx_http_helicone_dialect_event_pt)(
-    ngx_http_helicone_ctx_t *ctx, const helicone_sse_event_t *ev,
-    helicone_buf_t *out);
-
 /* an error body (4xx, 5xx) into OpenAI's error shape */
 typedef int (*ngx_http_helicone_dialect_error_pt)(const unsigned char *body,
     size_t len, helicone_buf_t *out);
@@ -70,11 +57,12 @@ struct ngx_http_helicone_dialect_s {
                                                    an endpoint's translate[] */
     ngx_http_helicone_dialect_serves_pt     serves;
     ngx_http_helicone_dialect_target_pt     url;
-    ngx_http_helicone_dialect_target_pt     request;  /* the body it gets */
-    ngx_http_helicone_dialect_response_pt   response; /* NULL: relayed */
-    ngx_http_helicone_api_stream_pt         stream;   /* NULL: relayed */
-    ngx_http_helicone_dialect_event_pt      event;    /* with stream */
-    ngx_http_helicone_dialect_error_pt      error;    /* with response */
+    ngx_http_helicone_dialect_target_pt     request;  /* the body it gets:
+                                                   relayed, or translated */
+
+    /* a translated answer: its whole body, its stream's events through
+     * the endpoint's translate[translator]; its error bodies here */
+    ngx_http_helicone_dialect_error_pt      error;
 
     /* reading what is relayed: NULL, OpenAI's shape (the endpoint's) */
     ngx_http_helicone_dialect_usage_pt      usage;

@@ -91,6 +91,7 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
     if (t->translated) {
         ctx->mode = ctx->event_stream ? NGX_HTTP_HELICONE_RESPONSE_STREAM
                                       : NGX_HTTP_HELICONE_RESPONSE_JSON;
+        ctx->translator = ctx->api->translate[ctx->dialect->translator];
 
     } else if ((t->usage_injected || ctx->asked.force_format)
                && ctx->event_stream)
@@ -140,8 +141,10 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
         return NGX_OK;
 
     case NGX_HTTP_HELICONE_RESPONSE_STREAM:
-        /* the dialect's translator: chat chunks, Responses events */
-        ctx->translate = ctx->dialect->stream(r, ctx, hlcf->response_buffer);
+        /* the API's translator from the dialect: chat chunks, Responses
+         * events */
+        ctx->translate = ctx->translator->stream(r, ctx,
+                                                 hlcf->response_buffer);
         if (ctx->translate == NULL) {
             return NGX_ERROR;
         }
@@ -569,7 +572,8 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
                 return 0;
             }
 
-            if (ctx->dialect->event(ctx, ev, &ctx->out) != HELICONE_ERROR)
+            if (ctx->translator->event(ctx->translate, ev, &ctx->out)
+                != HELICONE_ERROR)
             {
                 break;
             }
@@ -838,7 +842,8 @@ ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
         if (helicone_json_parse(ctx->capture, ctx->capture_len, &doc)
             == HELICONE_OK)
         {
-            rc = ctx->dialect->response(ctx, &doc, &ctx->out);
+            rc = ctx->translator->response(&doc, ngx_time(), &ctx->out,
+                                           &ctx->usage);
 
             if (rc == HELICONE_OK
                 && helicone_json_object_get(&doc, "model", 5, &v)
