@@ -18,6 +18,10 @@
 #define NGX_HTTP_HELICONE_ENDPOINT_MODELS      3
 #define NGX_HTTP_HELICONE_ENDPOINT_MODEL       4
 
+/* the dialects an endpoint may be translated to (dialect.c's rows) */
+#define NGX_HTTP_HELICONE_TRANSLATE_ANTHROPIC  0
+#define NGX_HTTP_HELICONE_TRANSLATORS          1
+
 
 /* a request the gateway answers itself, after auth (GET /v1/models) */
 typedef ngx_int_t (*ngx_http_helicone_api_local_pt)(ngx_http_request_t *r,
@@ -55,10 +59,9 @@ typedef struct {
     const char                    *azure;        /* Azure's path, after the
                                                     deployment or not */
     ngx_http_helicone_api_local_pt  local;       /* answered here */
-    ngx_http_helicone_api_request_pt   anthropic_request;  /* NULL: none */
-    ngx_http_helicone_api_response_pt  anthropic_response;
-    ngx_http_helicone_api_stream_pt    anthropic_stream;
-    ngx_http_helicone_api_stream_event_pt  anthropic_event;
+    ngx_http_helicone_translator_t *translate[NGX_HTTP_HELICONE_TRANSLATORS];
+                                                 /* to a dialect; NULL:
+                                                    none */
     ngx_http_helicone_api_event_pt     read_event;  /* NULL: chat chunks */
     unsigned                       id:1;         /* path + "/" + an id */
     unsigned                       json:1;       /* a body with "model" */

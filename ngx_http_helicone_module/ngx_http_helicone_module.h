@@ -20,8 +20,8 @@
 #include <helicone_sse.h>
 #include <helicone_usage.h>
 #include <helicone_buf.h>
-#include <helicone_translate.h>
-#include <helicone_translate_responses.h>
+#include <helicone_translate_anthropic.h>
+#include <helicone_translate_responses_anthropic.h>
 #include <helicone_cost.h>
 #include <helicone_tokenlimit.h>
 #include <helicone_policy.h>
@@ -30,6 +30,8 @@
 
 typedef struct ngx_http_helicone_ctx_s          ngx_http_helicone_ctx_t;
 typedef struct ngx_http_helicone_provider_s     ngx_http_helicone_provider_t;
+typedef struct ngx_http_helicone_dialect_s      ngx_http_helicone_dialect_t;
+typedef struct ngx_http_helicone_translator_s   ngx_http_helicone_translator_t;
 typedef struct ngx_http_helicone_store_s        ngx_http_helicone_store_t;
 typedef struct ngx_http_helicone_store_redis_s  ngx_http_helicone_store_redis_t;
 typedef struct ngx_http_helicone_wait_s         ngx_http_helicone_wait_t;
@@ -41,6 +43,7 @@ typedef struct ngx_http_helicone_wait_s         ngx_http_helicone_wait_t;
 #include "ngx_http_helicone_providers.h"
 #include "ngx_http_helicone_api.h"
 #include "ngx_http_helicone_plan.h"
+#include "ngx_http_helicone_dialect.h"
 #include "ngx_http_helicone_attempt.h"
 #include "ngx_http_helicone_headers.h"
 #include "ngx_http_helicone_auth.h"

@@ -16,11 +16,6 @@
      || ((c) >= 'A' && (c) <= 'Z'))
 
 
-/* a provider's wire dialect */
-#define NGX_HTTP_HELICONE_API_OPENAI      1
-#define NGX_HTTP_HELICONE_API_ANTHROPIC   2
-#define NGX_HTTP_HELICONE_API_AZURE       3
-
 /* where a provider's key goes */
 #define NGX_HTTP_HELICONE_KEY_BEARER      0
 #define NGX_HTTP_HELICONE_KEY_X_API_KEY   1
@@ -31,7 +26,7 @@
 struct ngx_http_helicone_provider_s {
     ngx_str_t                      name;         /* "openai" */
     ngx_str_t                      legacy_name;  /* "OPENAI", for events */
-    ngx_uint_t                     api;          /* NGX_HTTP_HELICONE_API_* */
+    ngx_http_helicone_dialect_t   *dialect;      /* dialect.c's row */
     ngx_str_t                      base_url;     /* no trailing slash */
     ngx_str_t                      origin;       /* scheme://host[:port] */
     ngx_str_t                      chat_path;
@@ -109,8 +104,7 @@ int ngx_http_helicone_provider_known(void *data, const unsigned char *name,
  */
 ngx_int_t ngx_http_helicone_url_origin(ngx_str_t *url, ngx_str_t *origin);
 
-/* a dialect's or key placement's name to its value; NGX_ERROR: unknown */
-ngx_int_t ngx_http_helicone_provider_parse_api(ngx_str_t *s, ngx_uint_t *api);
+/* a key placement's name to its value; NGX_ERROR: unknown */
 ngx_int_t ngx_http_helicone_provider_parse_auth(ngx_str_t *s,
     ngx_uint_t *auth);
 

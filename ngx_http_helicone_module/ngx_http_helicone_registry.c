@@ -4,9 +4,9 @@
 
 /*
  * The registry's look-ups and words: a provider or model by name, the
- * names of dialects and key placements, a URL's origin. The data files'
- * reader (json.c) and the directives (providers.c) both use them; they
- * call neither.
+ * names of key placements, a URL's origin. The data files' reader
+ * (json.c) and the directives (providers.c) both use them; they call
+ * neither.
  */
 
 #include "ngx_http_helicone_module.h"
@@ -125,28 +125,6 @@ ngx_http_helicone_url_origin(ngx_str_t *url, ngx_str_t *origin)
     origin->len = p - url->data;
 
     return NGX_OK;
-}
-
-
-ngx_int_t
-ngx_http_helicone_provider_parse_api(ngx_str_t *s, ngx_uint_t *api)
-{
-    if (s->len == 6 && ngx_strncmp(s->data, "openai", 6) == 0) {
-        *api = NGX_HTTP_HELICONE_API_OPENAI;
-        return NGX_OK;
-    }
-
-    if (s->len == 9 && ngx_strncmp(s->data, "anthropic", 9) == 0) {
-        *api = NGX_HTTP_HELICONE_API_ANTHROPIC;
-        return NGX_OK;
-    }
-
-    if (s->len == 5 && ngx_strncmp(s->data, "azure", 5) == 0) {
-        *api = NGX_HTTP_HELICONE_API_AZURE;
-        return NGX_OK;
-    }
-
-    return NGX_ERROR;
 }
 
 

@@ -28,7 +28,9 @@ typedef struct {
     helicone_usage_t               usage;
     ngx_str_t                      served_model; /* response "model" */
     ngx_uint_t                     mode;  /* NGX_HTTP_HELICONE_RESPONSE_* */
-    ngx_uint_t                     dialect;      /* NGX_HTTP_HELICONE_API_* */
+    ngx_http_helicone_dialect_t   *dialect;      /* the served one's */
+    ngx_http_helicone_translator_t *translator;  /* the API's to it, when
+                                                    translated */
     helicone_translate_stream_t   *translate;
     helicone_buf_t                 out;          /* transformed bytes */
     u_char                        *pending;      /* strip: the open event */
