@@ -406,6 +406,41 @@ check_ok(send_chat(case => 'srv-strict-ok', port => $srv,
                    headers => [ [ 'x-api-key', "Bearer $KEY_B" ] ]),
          'auth required in location - known key', 'srv-strict-ok', $ORG_B);
 
+# ---------------------------------------------------------------- memo
+# A known key's verdict is kept by the worker (one here): the same key
+# again skips SHA-256, and nothing near it gets in through the memo.
+
+my $memo_re = qr/helicone auth: key known from the memo/;
+my $since = $t->log_offset;
+
+check_ok(send_chat(case => 'memo-first',
+                   headers => [ [ 'Authorization', "Bearer $KEY_B" ] ]),
+         'auth memo - known key', 'memo-first', $ORG_B);
+check_ok(send_chat(case => 'memo-again',
+                   headers => [ [ 'x-api-key', $KEY_B ] ]),
+         'auth memo - same key again', 'memo-again', $ORG_B);
+
+ok($t->wait_log($memo_re, since => $since),
+   'auth memo - the second request found the key in the memo');
+
+# the memoized key with its last byte changed, cut short, made longer
+$since = $t->log_offset;
+
+(my $near = $KEY_B) =~ s/.\z/x/;
+check_401(send_chat(case => 'memo-near',
+                    headers => [ [ 'Authorization', "Bearer $near" ] ]),
+          'auth memo - same length, last byte differs');
+check_401(send_chat(case => 'memo-short',
+                    headers => [ [ 'Authorization',
+                                   'Bearer ' . substr($KEY_B, 0, -1) ] ]),
+          'auth memo - the key cut short');
+check_401(send_chat(case => 'memo-long',
+                    headers => [ [ 'Authorization', "Bearer ${KEY_B}b" ] ]),
+          'auth memo - the key with a byte more');
+
+unlike($t->error_log(since => $since), $memo_re,
+       'auth memo - no key near the memoized one hit the memo');
+
 # ---------------------------------------------------------------- totals
 
 my @seen = map { $_->{headers}{'x-test-case'} }
