@@ -203,9 +203,11 @@ ngx_http_helicone_auth(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 
     if (entry) {
         if (memo) {
-            memo->entry = entry;
-            memo->len = key.len;
+            /* no byte of a longer key that had the slot stays behind */
+            ngx_memzero(memo->key, sizeof(memo->key));
             ngx_memcpy(memo->key, key.data, key.len);
+            memo->len = key.len;
+            memo->entry = entry;
         }
 
         ctx->org_id = entry->org;
