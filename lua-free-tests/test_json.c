@@ -713,6 +713,8 @@ test_decode(void)
         { "\"\\ud83d\"", "\xef\xbf\xbd", 3 },
         { "\"\xc3\xa9\xf0\x9f\x98\x80\"", "\xc3\xa9\xf0\x9f\x98\x80", 6 },
         { "\"\\u2028\"", "\xe2\x80\xa8", 3 },
+        { "\"ab\\ncd\\u0041ef\\t\"", "ab\ncdAef\t", 9 },
+        { "\"\\\\\\\\x\"", "\\\\x", 3 },
     };
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {

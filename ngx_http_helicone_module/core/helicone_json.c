@@ -1370,7 +1370,7 @@ helicone_json_string_decode(const helicone_json_value_t *v,
 {
     size_t                n;
     unsigned char         buf[4], *d;
-    const unsigned char  *p, *end;
+    const unsigned char  *p, *q, *end;
 
     if (helicone_json_string_body(v, &p, &end) != HELICONE_OK) {
         return (size_t) -1;
@@ -1379,9 +1379,22 @@ helicone_json_string_decode(const helicone_json_value_t *v,
     d = dst;
 
     while (p < end) {
-        n = helicone_json_decode_char(&p, end, buf);
-        memcpy(d, buf, n);
-        d += n;
+        /* the text up to the next escape, as it is, in one copy */
+        q = memchr(p, '\\', (size_t) (end - p));
+
+        if (q == NULL) {
+            q = end;
+        }
+
+        memcpy(d, p, q - p);
+        d += q - p;
+        p = q;
+
+        if (p < end) {
+            n = helicone_json_decode_char(&p, end, buf);
+            memcpy(d, buf, n);
+            d += n;
+        }
     }
 
     return d - dst;
