@@ -630,6 +630,11 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
 {
     helicone_json_value_t  doc, v;
 
+    /* the members worth a parse of a chat chunk: one pass finds either */
+    static const helicone_str_t  wanted[] = {
+        helicone_string("usage"), helicone_string("error")
+    };
+
     if (ctx->api && ctx->api->read_event
         && ctx->dialect != NGX_HTTP_HELICONE_API_ANTHROPIC)
     {
@@ -672,8 +677,8 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
      * usage (not the "usage": null of every chunk) or an error.
      */
     if (ctx->served_model.len == 0
-        || helicone_json_may_have(ev->data.data, ev->data.len, "usage", 5)
-        || helicone_json_may_have(ev->data.data, ev->data.len, "error", 5))
+        || helicone_json_may_have_any(ev->data.data, ev->data.len, wanted,
+                                      sizeof(wanted) / sizeof(wanted[0])))
     {
         return ngx_http_helicone_response_json(ctx, ev->data.data,
                                                ev->data.len);

@@ -23,6 +23,12 @@ static const unsigned char *helicone_json_find(const unsigned char *p,
     const unsigned char *end, const char *s, size_t n);
 static const unsigned char *helicone_json_ws(const unsigned char *p,
     const unsigned char *end);
+static int helicone_json_not_null_after(const unsigned char *p,
+    const unsigned char *end);
+static int helicone_json_key_at(const unsigned char *q,
+    const unsigned char *end, const helicone_str_t *names, size_t n);
+static int helicone_json_may_have_pair(const unsigned char *p, size_t len,
+    const helicone_str_t *names, size_t n);
 static size_t helicone_json_utf8_len(const unsigned char *p,
     const unsigned char *end);
 static int helicone_json_hex4(const unsigned char *p, const unsigned char *end,
@@ -811,22 +817,169 @@ helicone_json_may_have(const unsigned char *p, size_t len, const char *name,
             continue;
         }
 
-        q = helicone_json_ws(p + 1, end);
-
-        if (q == end || *q != ':') {
-            continue;
+        if (helicone_json_not_null_after(p + 1, end)) {
+            return 1;
         }
-
-        q = helicone_json_ws(q + 1, end);
-
-        if ((size_t) (end - q) >= 4 && memcmp(q, "null", 4) == 0) {
-            continue;
-        }
-
-        return 1;
     }
 
     return 0;
+}
+
+
+/*
+ * may_have() for several names of one length in one pass. Candidates are
+ * a quote, a first letter of a name after it and a quote after the
+ * name's length, 16 places at a time: in a chat chunk that is a few keys
+ * ("index", "delta"), where one letter pair per name took a pass each.
+ * Names are taken two by two (one pass each pair): the two first letters
+ * stay in registers.
+ */
+
+int
+helicone_json_may_have_any(const unsigned char *p, size_t len,
+    const helicone_str_t *names, size_t n)
+{
+    size_t  k;
+
+    for (k = 0; k < n; k += 2) {
+        if (helicone_json_may_have_pair(p, len, names + k,
+                                        n - k > 1 ? 2 : 1))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* may_have_any() of one or two names (n) */
+
+static int
+helicone_json_may_have_pair(const unsigned char *p, size_t len,
+    const helicone_str_t *names, size_t n)
+{
+    size_t                nl;
+    const unsigned char  *end;
+#if (HELICONE_JSON_SSE2)
+    size_t                seen;
+    __m128i               quote, lead0, lead1, v;
+    unsigned int          mask;
+#endif
+
+    end = p + len;
+    nl = names[0].len;
+
+#if (HELICONE_JSON_SSE2)
+
+    if (len >= 16 + nl + 1) {
+        quote = _mm_set1_epi8('"');
+        lead0 = _mm_set1_epi8(names[0].data[0]);
+        lead1 = _mm_set1_epi8(names[n - 1].data[0]);
+        seen = 0;
+
+        for ( ;; ) {
+            if ((size_t) (end - p) < 16 + nl + 1) {
+                /* the last places: one more window, ending at the end,
+                 * less the places already looked at */
+                seen = (size_t) (p - (end - (16 + nl + 1)));
+                p = end - (16 + nl + 1);
+
+                if (seen >= 16) {
+                    break;
+                }
+            }
+
+            v = _mm_loadu_si128((const __m128i *) (p + 1));
+
+            mask = (unsigned int) _mm_movemask_epi8(
+                       _mm_and_si128(
+                           _mm_and_si128(
+                               _mm_cmpeq_epi8(
+                                   _mm_loadu_si128((const __m128i *) p),
+                                   quote),
+                               _mm_cmpeq_epi8(
+                                   _mm_loadu_si128(
+                                       (const __m128i *) (p + nl + 1)),
+                                   quote)),
+                           _mm_or_si128(_mm_cmpeq_epi8(v, lead0),
+                                        _mm_cmpeq_epi8(v, lead1))));
+
+            mask &= ~0u << seen;
+
+            while (mask) {
+                if (helicone_json_key_at(p + __builtin_ctz(mask), end,
+                                         names, n))
+                {
+                    return 1;
+                }
+
+                mask &= mask - 1;
+            }
+
+            if (seen) {
+                return 0;
+            }
+
+            p += 16;
+        }
+
+        return 0;
+    }
+
+#endif
+
+    while ((size_t) (end - p) >= nl + 2) {
+        if (p[0] == '"' && p[nl + 1] == '"'
+            && helicone_json_key_at(p, end, names, n))
+        {
+            return 1;
+        }
+
+        p++;
+    }
+
+    return 0;
+}
+
+
+/*
+ * At q a quote, one of names (all of one length), a quote: whether a
+ * colon and another value than null follow (end may come first: a hit).
+ */
+
+static int
+helicone_json_key_at(const unsigned char *q, const unsigned char *end,
+    const helicone_str_t *names, size_t n)
+{
+    size_t  k, nl;
+
+    nl = names[0].len;
+
+    for (k = 0; k < n; k++) {
+        if (memcmp(q + 1, names[k].data, nl) == 0) {
+            return helicone_json_not_null_after(q + nl + 2, end);
+        }
+    }
+
+    return 0;
+}
+
+
+/* After a key's closing quote: a colon, then a value other than null. */
+
+static int
+helicone_json_not_null_after(const unsigned char *p, const unsigned char *end)
+{
+    p = helicone_json_ws(p, end);
+
+    if (p == end || *p != ':') {
+        return 0;
+    }
+
+    p = helicone_json_ws(p + 1, end);
+
+    return (size_t) (end - p) < 4 || memcmp(p, "null", 4) != 0;
 }
 
 
