@@ -46,6 +46,7 @@ static size_t gen_utf8(uint32_t *seed, unsigned char *out, size_t max);
 static void test_escape_roundtrip(void);
 static void test_escape_random_bytes(void);
 static void test_plain_runs(void);
+static void test_escape_dense(void);
 
 
 static int
@@ -1122,6 +1123,66 @@ test_escape_long(void)
 /* the one-pass pick agrees with object_get, name by name */
 
 
+/*
+ * JSON text within JSON text, as the log event keeps a stream: a quote
+ * every few bytes, runs of them, backslashes, line ends and UTF-8 among
+ * them. escape_into() (shuffles 16 bytes at a time where the CPU can)
+ * against escape() (runs and a byte at a time), from every start to
+ * every end, with room to the byte and one byte short.
+ */
+
+static void
+test_escape_dense(void)
+{
+    size_t          from, to, elen, bad, runs;
+    unsigned char   want[1200], *out, *e;
+
+    static const char  text[] =
+        "data: {\"id\":\"c-1\",\"object\":\"chat.completion.chunk\","
+        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a \\\"q\\\" "
+        "\\\\ \xc3\xa9\"},\"finish_reason\":null}],\"usage\":null}\n\n"
+        "data: \"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\\\\\\\\\"\"x\"\"\"\"\"\"\"\"\r\n"
+        "data: [DONE]\n\n";
+
+    bad = 0;
+    runs = 0;
+
+    for (from = 0; from < sizeof(text) - 1; from++) {
+        for (to = from; to < sizeof(text); to++) {
+            elen = (size_t) (helicone_json_escape(want,
+                                 (const unsigned char *) text + from,
+                                 to - from) - want);
+
+            /* an exact-size heap buffer: ASan sees a write past it */
+            out = malloc(elen ? elen : 1);
+            if (out == NULL) {
+                abort();
+            }
+
+            runs++;
+
+            e = helicone_json_escape_into(out, out + elen,
+                                          (const unsigned char *) text
+                                          + from, to - from);
+
+            if (e != out + elen || memcmp(out, want, elen) != 0
+                || (elen > 0
+                    && helicone_json_escape_into(out, out + elen - 1,
+                                                 (const unsigned char *)
+                                                 text + from, to - from)
+                       != NULL))
+            {
+                bad++;
+            }
+
+            free(out);
+        }
+    }
+
+    ok(bad == 0, "dense quotes: %zu escaped as escape() does (%zu wrong)",
+       runs, bad);
+}
+
 /* the plain way: one may_have() pass a name */
 
 static int
@@ -1553,6 +1614,7 @@ main(void)
     test_object_get();
     test_may_have();
     test_may_have_any();
+    test_escape_dense();
     test_path_get();
     test_iter();
     test_decode();
