@@ -1141,7 +1141,8 @@ test_escape_dense(void)
         "data: {\"id\":\"c-1\",\"object\":\"chat.completion.chunk\","
         "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a \\\"q\\\" "
         "\\\\ \xc3\xa9\"},\"finish_reason\":null}],\"usage\":null}\n\n"
-        "data: \"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\\\\\\\\\"\"x\"\"\"\"\"\"\"\"\r\n"
+        "data: \"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\\\\\\\\\"\"x"
+        "\"\"\"\"\"\"\"\"\r\n"
         "data: [DONE]\n\n";
 
     bad = 0;
