@@ -15,8 +15,10 @@
 #define HELICONE_JSON_SSE2  0
 #endif
 
-/* SSSE3's byte shuffle, in functions of their own, where the CPU has it */
-#if (HELICONE_JSON_SSE2 && defined __x86_64__)
+/* SSSE3's byte shuffle, in functions of their own, where the CPU has it
+ * (HELICONE_JSON_NO_SSSE3: never, for the unit tests of the SSE2 path) */
+#if (HELICONE_JSON_SSE2 && defined __x86_64__                                \
+     && !defined HELICONE_JSON_NO_SSSE3)
 #include <tmmintrin.h>
 #define HELICONE_JSON_SSSE3  1
 #else
