@@ -39,6 +39,10 @@ static int helicone_json_key_at(const unsigned char *q,
     const unsigned char *end, const helicone_str_t *names, size_t n);
 static int helicone_json_may_have_pair(const unsigned char *p, size_t len,
     const helicone_str_t *names, size_t n);
+#if (HELICONE_JSON_SSE2)
+static inline unsigned int helicone_json_pair_window(const unsigned char *p,
+    size_t nl, __m128i lead0, __m128i lead1);
+#endif
 static size_t helicone_json_utf8_len(const unsigned char *p,
     const unsigned char *end);
 static int helicone_json_hex4(const unsigned char *p, const unsigned char *end,
@@ -878,8 +882,8 @@ helicone_json_may_have_pair(const unsigned char *p, size_t len,
     size_t                nl;
     const unsigned char  *end;
 #if (HELICONE_JSON_SSE2)
-    size_t                seen;
-    __m128i               quote, lead0, lead1, v;
+    const unsigned char  *last, *q;
+    __m128i               lead0, lead1;
     unsigned int          mask;
 #endif
 
@@ -889,55 +893,53 @@ helicone_json_may_have_pair(const unsigned char *p, size_t len,
 #if (HELICONE_JSON_SSE2)
 
     if (len >= 16 + nl + 1) {
-        quote = _mm_set1_epi8('"');
         lead0 = _mm_set1_epi8(names[0].data[0]);
         lead1 = _mm_set1_epi8(names[n - 1].data[0]);
-        seen = 0;
 
-        for ( ;; ) {
-            if ((size_t) (end - p) < 16 + nl + 1) {
-                /* the last places: one more window, ending at the end,
-                 * less the places already looked at */
-                seen = (size_t) (p - (end - (16 + nl + 1)));
-                p = end - (16 + nl + 1);
+        /* the last window ends at the end */
+        last = end - (16 + nl + 1);
 
-                if (seen >= 16) {
-                    break;
-                }
-            }
+        /* two windows a turn: most chunks have a candidate or two */
+        while (last - p > 16) {
+            mask = helicone_json_pair_window(p, nl, lead0, lead1)
+                   | helicone_json_pair_window(p + 16, nl, lead0, lead1)
+                     << 16;
 
-            v = _mm_loadu_si128((const __m128i *) (p + 1));
-
-            mask = (unsigned int) _mm_movemask_epi8(
-                       _mm_and_si128(
-                           _mm_and_si128(
-                               _mm_cmpeq_epi8(
-                                   _mm_loadu_si128((const __m128i *) p),
-                                   quote),
-                               _mm_cmpeq_epi8(
-                                   _mm_loadu_si128(
-                                       (const __m128i *) (p + nl + 1)),
-                                   quote)),
-                           _mm_or_si128(_mm_cmpeq_epi8(v, lead0),
-                                        _mm_cmpeq_epi8(v, lead1))));
-
-            mask &= ~0u << seen;
-
-            while (mask) {
-                if (helicone_json_key_at(p + __builtin_ctz(mask), end,
+            for (q = p; mask; mask &= mask - 1) {
+                if (helicone_json_key_at(q + __builtin_ctz(mask), end,
                                          names, n))
                 {
                     return 1;
                 }
-
-                mask &= mask - 1;
             }
 
-            if (seen) {
-                return 0;
+            p += 32;
+        }
+
+        while (p < last) {
+            mask = helicone_json_pair_window(p, nl, lead0, lead1);
+
+            for (q = p; mask; mask &= mask - 1) {
+                if (helicone_json_key_at(q + __builtin_ctz(mask), end,
+                                         names, n))
+                {
+                    return 1;
+                }
             }
 
             p += 16;
+        }
+
+        /* less the places already looked at */
+        mask = helicone_json_pair_window(last, nl, lead0, lead1)
+               & (~0u << (p - last));
+
+        for ( /* void */ ; mask; mask &= mask - 1) {
+            if (helicone_json_key_at(last + __builtin_ctz(mask), end,
+                                     names, n))
+            {
+                return 1;
+            }
         }
 
         return 0;
@@ -957,6 +959,35 @@ helicone_json_may_have_pair(const unsigned char *p, size_t len,
 
     return 0;
 }
+
+
+#if (HELICONE_JSON_SSE2)
+
+/* a bit for each of the 16 places at p where a candidate of may_have_pair()
+ * stands: a quote, a lead letter, a quote nl places after the letter */
+
+static inline unsigned int
+helicone_json_pair_window(const unsigned char *p, size_t nl, __m128i lead0,
+    __m128i lead1)
+{
+    __m128i  quote, v;
+
+    quote = _mm_set1_epi8('"');
+    v = _mm_loadu_si128((const __m128i *) (p + 1));
+
+    return (unsigned int) _mm_movemask_epi8(
+               _mm_and_si128(
+                   _mm_and_si128(
+                       _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *) p),
+                                      quote),
+                       _mm_cmpeq_epi8(
+                           _mm_loadu_si128((const __m128i *) (p + nl + 1)),
+                           quote)),
+                   _mm_or_si128(_mm_cmpeq_epi8(v, lead0),
+                                _mm_cmpeq_epi8(v, lead1))));
+}
+
+#endif
 
 
 /*
