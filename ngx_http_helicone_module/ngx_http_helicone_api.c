@@ -3,9 +3,11 @@
  */
 
 /*
- * The client APIs gateway mode serves, one row each: how a request's URL
- * names it, which providers serve it as it is and which through a
- * translator. The rest of the module asks the row, not the URL.
+ * The endpoints: the client APIs gateway mode serves, one row each: how
+ * a request's URL names it, which providers serve it as it is and which
+ * through a translator. The rest of the module asks the row, not the
+ * URL. What a provider speaks is the other table, dialect.c's: a row
+ * here names its translator to each dialect that needs one.
  */
 
 #include "ngx_http_helicone_module.h"
@@ -21,10 +23,25 @@ static int ngx_http_helicone_api_responses_event(
 static unsigned char *ngx_http_helicone_api_grow(void *pool, size_t size);
 
 
+/* the translators to Anthropic Messages, by endpoint */
+
+static ngx_http_helicone_translator_t  ngx_http_helicone_anthropic_chat = {
+    helicone_translate_request, helicone_translate_response,
+    ngx_http_helicone_api_chat_stream, helicone_translate_stream_event
+};
+
+static ngx_http_helicone_translator_t  ngx_http_helicone_anthropic_responses = {
+    helicone_translate_responses_request,
+    helicone_translate_responses_response,
+    ngx_http_helicone_api_responses_stream,
+    ngx_http_helicone_api_responses_event
+};
+
+
 /*
  * path, kind, methods, the provider's path for it, Azure's path;
- * answered here; the translators to Anthropic (request, response,
- * stream); the reader of a relayed stream's events; id, json,
+ * answered here; the translators, by dialect (NGX_HTTP_HELICONE_TRANSLATE_*:
+ * Anthropic); the reader of a relayed stream's events; id, json,
  * stream_usage, deployment
  */
 
@@ -35,8 +52,7 @@ static ngx_http_helicone_api_t  ngx_http_helicone_apis[] = {
       offsetof(ngx_http_helicone_provider_t, chat_path),
       "/chat/completions",
       NULL,
-      helicone_translate_request, helicone_translate_response,
-      ngx_http_helicone_api_chat_stream, helicone_translate_stream_event,
+      { &ngx_http_helicone_anthropic_chat },
       NULL,
       0, 1, 1, 1 },
 
@@ -45,10 +61,7 @@ static ngx_http_helicone_api_t  ngx_http_helicone_apis[] = {
       offsetof(ngx_http_helicone_provider_t, responses_path),
       "/openai/responses",
       NULL,
-      helicone_translate_responses_request,
-      helicone_translate_responses_response,
-      ngx_http_helicone_api_responses_stream,
-      ngx_http_helicone_api_responses_event,
+      { &ngx_http_helicone_anthropic_responses },
       helicone_responses_event_read,
       0, 1, 0, 0 },
 
@@ -57,21 +70,21 @@ static ngx_http_helicone_api_t  ngx_http_helicone_apis[] = {
       offsetof(ngx_http_helicone_provider_t, embeddings_path),
       "/embeddings",
       NULL,
-      NULL, NULL, NULL, NULL,
+      { NULL },
       NULL,
       0, 1, 0, 1 },
 
     { ngx_string("/models"), NGX_HTTP_HELICONE_ENDPOINT_MODELS,
       NGX_HTTP_GET|NGX_HTTP_HEAD, 0, NULL,
       ngx_http_helicone_models_list,
-      NULL, NULL, NULL, NULL,
+      { NULL },
       NULL,
       0, 0, 0, 0 },
 
     { ngx_string("/models"), NGX_HTTP_HELICONE_ENDPOINT_MODEL,
       NGX_HTTP_GET|NGX_HTTP_HEAD, 0, NULL,
       ngx_http_helicone_models_retrieve,
-      NULL, NULL, NULL, NULL,
+      { NULL },
       NULL,
       1, 0, 0, 0 },
 };
@@ -138,15 +151,7 @@ ngx_uint_t
 ngx_http_helicone_api_serves(ngx_http_helicone_api_t *api,
     ngx_http_helicone_provider_t *p)
 {
-    if (p->api == NGX_HTTP_HELICONE_API_ANTHROPIC) {
-        return api->anthropic_request != NULL;
-    }
-
-    if (p->api == NGX_HTTP_HELICONE_API_AZURE) {
-        return api->azure != NULL;
-    }
-
-    return ngx_http_helicone_api_path(api, p)->len != 0;
+    return p->dialect->serves(api, p);
 }
 
 

@@ -186,8 +186,9 @@ ngx_http_helicone_cost(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 static helicone_usage_kind_e
 ngx_http_helicone_legacy_kind(ngx_http_helicone_provider_t *provider)
 {
-    if (provider->api == NGX_HTTP_HELICONE_API_ANTHROPIC) {
-        return HELICONE_USAGE_ANTHROPIC;
+    if (provider->dialect->usage_kind != HELICONE_USAGE_OPENAI) {
+        /* the dialect counts its own way (Anthropic: cache apart) */
+        return provider->dialect->usage_kind;
     }
 
     if (provider->name.len == 3

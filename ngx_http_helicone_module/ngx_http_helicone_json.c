@@ -95,7 +95,8 @@ ngx_http_helicone_json_load_providers(ngx_conf_t *cf,
             goto failed;
         }
 
-        if (ngx_http_helicone_provider_parse_api(&s, &p->api) != NGX_OK) {
+        p->dialect = ngx_http_helicone_dialect_find(&s);
+        if (p->dialect == NULL) {
             ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
                                "%V: unknown api \"%V\" in provider \"%V\"",
                                source, &s, &p->name);

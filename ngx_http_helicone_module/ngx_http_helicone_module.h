@@ -17,8 +17,8 @@
 #include <helicone_sse.h>
 #include <helicone_usage.h>
 #include <helicone_buf.h>
-#include <helicone_translate.h>
-#include <helicone_translate_responses.h>
+#include <helicone_translate_anthropic.h>
+#include <helicone_translate_responses_anthropic.h>
 #include <helicone_cost.h>
 #include <helicone_tokenlimit.h>
 #include <helicone_policy.h>
@@ -36,9 +36,9 @@
 #define NGX_HTTP_HELICONE_AUTH_OPTIONAL   1
 #define NGX_HTTP_HELICONE_AUTH_REQUIRED   2
 
-#define NGX_HTTP_HELICONE_API_OPENAI      1
-#define NGX_HTTP_HELICONE_API_ANTHROPIC   2
-#define NGX_HTTP_HELICONE_API_AZURE       3
+/* the dialects an endpoint may be translated to (dialect.c's rows) */
+#define NGX_HTTP_HELICONE_TRANSLATE_ANTHROPIC  0
+#define NGX_HTTP_HELICONE_TRANSLATORS          1
 
 /* how a relayed response reaches the client */
 #define NGX_HTTP_HELICONE_RESPONSE_PASS    0  /* byte for byte */
@@ -90,10 +90,15 @@ typedef enum {
 } ngx_http_helicone_attempt_outcome_e;
 
 
+/* the wire API a provider speaks; an endpoint's translator to one */
+typedef struct ngx_http_helicone_dialect_s     ngx_http_helicone_dialect_t;
+typedef struct ngx_http_helicone_translator_s  ngx_http_helicone_translator_t;
+
+
 typedef struct {
     ngx_str_t                      name;         /* "openai" */
     ngx_str_t                      legacy_name;  /* "OPENAI", for events */
-    ngx_uint_t                     api;          /* NGX_HTTP_HELICONE_API_* */
+    ngx_http_helicone_dialect_t   *dialect;      /* dialect.c's row */
     ngx_str_t                      base_url;     /* no trailing slash */
     ngx_str_t                      origin;       /* scheme://host[:port] */
     ngx_str_t                      chat_path;
@@ -278,10 +283,9 @@ typedef struct {
     const char                    *azure;        /* Azure's path, after the
                                                     deployment or not */
     ngx_http_helicone_api_local_pt  local;       /* answered here */
-    ngx_http_helicone_api_request_pt   anthropic_request;  /* NULL: none */
-    ngx_http_helicone_api_response_pt  anthropic_response;
-    ngx_http_helicone_api_stream_pt    anthropic_stream;
-    ngx_http_helicone_api_stream_event_pt  anthropic_event;
+    ngx_http_helicone_translator_t *translate[NGX_HTTP_HELICONE_TRANSLATORS];
+                                                 /* to a dialect; NULL:
+                                                    none */
     ngx_http_helicone_api_event_pt     read_event;  /* NULL: chat chunks */
     unsigned                       id:1;         /* path + "/" + an id */
     unsigned                       json:1;       /* a body with "model" */
@@ -421,7 +425,9 @@ struct ngx_http_helicone_ctx_s {
     helicone_sse_parser_t          sse;
     helicone_usage_t               usage;
     ngx_uint_t                     mode;  /* NGX_HTTP_HELICONE_RESPONSE_* */
-    ngx_uint_t                     dialect;      /* NGX_HTTP_HELICONE_API_* */
+    ngx_http_helicone_dialect_t   *dialect;      /* the served one's */
+    ngx_http_helicone_translator_t *translator;  /* the API's to it, when
+                                                    translated */
     helicone_translate_stream_t   *translate;
     helicone_buf_t                 out;          /* transformed bytes */
     u_char                        *pending;      /* strip: the open event */
@@ -493,6 +499,9 @@ typedef struct {
     unsigned                       swallow:1;    /* failed: hide response */
     unsigned                       relayed:1;
 } ngx_http_helicone_sr_ctx_t;
+
+
+#include "ngx_http_helicone_dialect.h"
 
 
 extern ngx_module_t  ngx_http_helicone_module;
@@ -573,6 +582,9 @@ ngx_int_t ngx_http_helicone_plan_splice(ngx_http_request_t *r,
     ngx_str_t *body, int *injected);
 ngx_int_t ngx_http_helicone_plan_fallbacks(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_table_elt_t *h);
+ngx_int_t ngx_http_helicone_plan_refuse(ngx_http_request_t *r,
+    ngx_http_helicone_ctx_t *ctx, ngx_uint_t status, const char *code,
+    const char *fmt, ...);
 
 /* attempt.c: one upstream try as a subrequest, and what comes next */
 ngx_int_t ngx_http_helicone_attempt_start(ngx_http_request_t *r,
@@ -621,7 +633,6 @@ char *ngx_http_helicone_provider_key_directive(ngx_conf_t *cf,
 ngx_int_t ngx_http_helicone_url_origin(ngx_str_t *url, ngx_str_t *origin);
 ngx_int_t ngx_http_helicone_conf_read_file(ngx_conf_t *cf, ngx_str_t *path,
     ngx_str_t *out);
-ngx_int_t ngx_http_helicone_provider_parse_api(ngx_str_t *s, ngx_uint_t *api);
 ngx_int_t ngx_http_helicone_provider_parse_auth(ngx_str_t *s,
     ngx_uint_t *auth);
 

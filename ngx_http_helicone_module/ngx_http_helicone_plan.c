@@ -21,15 +21,10 @@ static ngx_int_t ngx_http_helicone_plan_target(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx);
 static ngx_int_t ngx_http_helicone_plan_add(ngx_http_helicone_ctx_t *ctx,
     ngx_http_helicone_provider_t *p, u_char *model, size_t len);
-static ngx_int_t ngx_http_helicone_plan_refuse(ngx_http_request_t *r,
-    ngx_http_helicone_ctx_t *ctx, ngx_uint_t status, const char *code,
-    const char *fmt, ...);
 static ngx_int_t ngx_http_helicone_plan_uri(ngx_http_request_t *r,
     ngx_str_t *origin, ngx_str_t *url);
 static ngx_uint_t ngx_http_helicone_plan_allowed(ngx_http_request_t *r,
     ngx_str_t *origin);
-static ngx_int_t ngx_http_helicone_plan_url(ngx_http_request_t *r,
-    ngx_http_helicone_target_t *t);
 static ngx_int_t ngx_http_helicone_plan_header_ok(ngx_str_t *name,
     ngx_str_t *value);
 static ngx_uint_t ngx_http_helicone_plan_internal(ngx_str_t *origin);
@@ -167,7 +162,7 @@ ngx_http_helicone_plan_gateway(ngx_http_request_t *r,
                 ep = (k < m->endpoints.nelts) ? &ep[k] : NULL;
             }
 
-            if (ep == NULL && p->api == NGX_HTTP_HELICONE_API_AZURE
+            if (ep == NULL && p->dialect->deployment
                 && !helicone_model_segment_ok((u_char *) e->model.data,
                                               e->model.len))
             {
@@ -753,7 +748,12 @@ ngx_http_helicone_plan_uri(ngx_http_request_t *r, ngx_str_t *origin,
 }
 
 
-static ngx_int_t
+/*
+ * The request cannot go on as planned: ctx->error_* say why, for
+ * handler.c to send. Returns NGX_DECLINED (NGX_ERROR: no memory).
+ */
+
+ngx_int_t
 ngx_http_helicone_plan_refuse(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_uint_t status, const char *code,
     const char *fmt, ...)
@@ -781,9 +781,9 @@ ngx_http_helicone_plan_refuse(ngx_http_request_t *r,
 
 
 /*
- * The gateway target's URL and body: the provider's chat endpoint, and the
- * client's body with "model" replaced by the provider's model id (and
- * stream usage asked for), or translated for an Anthropic provider.
+ * The gateway target's URL and body, as its provider's dialect wants
+ * them (dialect.c): the client's body with "model" replaced by the
+ * provider's model id (and stream usage asked for), or translated.
  * NGX_DECLINED: the request cannot go to this target (ctx->error_* say
  * why).
  */
@@ -793,12 +793,7 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_target_t *t)
 {
     int                             injected;
-    size_t                          size;
-    u_char                         *p;
-    const char                     *error;
-    helicone_buf_t                  b;
     ngx_http_helicone_provider_t   *pr;
-    helicone_translate_opts_t       tr;
     ngx_http_helicone_loc_conf_t   *hlcf;
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
@@ -812,8 +807,7 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
         if (ctx->asked.stream_usage && ctx->stream && ctx->json_ok
             && !t->usage_injected
             && (ctx->api == NULL || ctx->api->stream_usage)
-            && (t->provider == NULL
-                || t->provider->api == NGX_HTTP_HELICONE_API_OPENAI))
+            && (t->provider == NULL || t->provider->dialect->include_usage))
         {
             /* Helicone-Stream-Usage: usage asked for, as gateway mode
              * always does, and cut from what the client gets; not of an
@@ -834,7 +828,7 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
 
     pr = t->provider;
 
-    if (t->url.len == 0 && ngx_http_helicone_plan_url(r, t) != NGX_OK) {
+    if (t->url.len == 0 && pr->dialect->url(r, ctx, t) != NGX_OK) {
         return NGX_ERROR;
     }
 
@@ -843,58 +837,8 @@ ngx_http_helicone_plan_prepare(ngx_http_request_t *r,
         return NGX_OK;
     }
 
-    if (pr->api == NGX_HTTP_HELICONE_API_ANTHROPIC) {
-        /* api_serves() let only translatable APIs through */
-        tr.model.data = t->model.data;
-        tr.model.len = t->model.len;
-        tr.max_tokens = 0;
-
-        size = 2 * ctx->body.len + 4096;
-
-        p = ngx_pnalloc(r->pool, size);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        helicone_buf_init(&b, p, size);
-        error = NULL;
-
-        switch (ctx->api->anthropic_request(&ctx->json, &tr, &b, &error)) {
-
-        case HELICONE_OK:
-            t->body.data = b.start;
-            t->body.len = b.pos - b.start;
-            t->translated = 1;
-            return NGX_OK;
-
-        case HELICONE_DECLINED:
-            return ngx_http_helicone_plan_refuse(r, ctx, NGX_HTTP_BAD_REQUEST,
-                       "unsupported_request", "%s for provider \"%V\"",
-                       error ? error : "the request cannot be translated",
-                       &pr->name);
-
-        default:
-            ngx_log_error(NGX_LOG_ALERT, r->connection->log, 0,
-                          "helicone plan: translation overflowed %uz bytes",
-                          size);
-            return NGX_ERROR;
-        }
-    }
-
-    t->body = ctx->body;
-
-    if (ngx_http_helicone_plan_splice(r, ctx, &t->model,
-                                      ctx->stream && pr->stream_usage
-                                      && ctx->api->stream_usage,
-                                      &t->body, &injected)
-        == NGX_ERROR)
-    {
-        return NGX_ERROR;
-    }
-
-    t->usage_injected = injected;
-
-    return NGX_OK;
+    /* the dialect's: translated, or the client's with its model id */
+    return pr->dialect->request(r, ctx, t);
 }
 
 
@@ -966,77 +910,6 @@ ngx_http_helicone_plan_splice(ngx_http_request_t *r,
 
     body->data = p;
     body->len = len;
-
-    return NGX_OK;
-}
-
-
-/*
- * base_url + the API's path; Azure names the deployment (the model) in the
- * path and wants its API version in the query.
- */
-
-static ngx_int_t
-ngx_http_helicone_plan_url(ngx_http_request_t *r,
-    ngx_http_helicone_target_t *t)
-{
-    u_char                        *p;
-    ngx_str_t                     *version, *path;
-    uintptr_t                      escape;
-    ngx_http_helicone_ctx_t       *ctx;
-    ngx_http_helicone_api_t       *api;
-    ngx_http_helicone_provider_t  *pr;
-
-    static ngx_str_t  azure_version = ngx_string("2025-01-01-preview");
-
-    pr = t->provider;
-    ctx = ngx_http_get_module_ctx(r->main, ngx_http_helicone_module);
-    api = ctx->api;
-
-    if (pr->api != NGX_HTTP_HELICONE_API_AZURE) {
-        /* a translated API goes to the provider's own chat path */
-        path = (pr->api == NGX_HTTP_HELICONE_API_ANTHROPIC)
-               ? &pr->chat_path : ngx_http_helicone_api_path(api, pr);
-
-        t->url.len = pr->base_url.len + path->len;
-        t->url.data = ngx_pnalloc(r->pool, t->url.len);
-        if (t->url.data == NULL) {
-            return NGX_ERROR;
-        }
-
-        p = ngx_cpymem(t->url.data, pr->base_url.data, pr->base_url.len);
-        ngx_memcpy(p, path->data, path->len);
-
-        return NGX_OK;
-    }
-
-    version = pr->api_version.len ? &pr->api_version : &azure_version;
-    escape = 2 * ngx_escape_uri(NULL, t->model.data, t->model.len,
-                                NGX_ESCAPE_ARGS);
-
-    t->url.len = pr->base_url.len + sizeof("/openai/deployments/") - 1
-                 + t->model.len + escape + ngx_strlen(api->azure)
-                 + sizeof("?api-version=") - 1 + version->len;
-
-    t->url.data = ngx_pnalloc(r->pool, t->url.len);
-    if (t->url.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(t->url.data, pr->base_url.data, pr->base_url.len);
-
-    if (api->deployment) {
-        p = ngx_cpymem(p, "/openai/deployments/",
-                       sizeof("/openai/deployments/") - 1);
-        p = (u_char *) ngx_escape_uri(p, t->model.data, t->model.len,
-                                      NGX_ESCAPE_ARGS);
-    }
-
-    p = ngx_cpymem(p, api->azure, ngx_strlen(api->azure));
-    p = ngx_cpymem(p, "?api-version=", sizeof("?api-version=") - 1);
-    p = ngx_cpymem(p, version->data, version->len);
-
-    t->url.len = p - t->url.data;
 
     return NGX_OK;
 }

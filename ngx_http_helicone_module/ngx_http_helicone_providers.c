@@ -348,9 +348,8 @@ ngx_http_helicone_provider_directive(ngx_conf_t *cf, ngx_command_t *cmd,
         }
 
         if (ngx_http_helicone_conf_value(&value[i], "api", &s)) {
-            if (ngx_http_helicone_provider_parse_api(&s, &ov->spec.api)
-                != NGX_OK)
-            {
+            ov->spec.dialect = ngx_http_helicone_dialect_find(&s);
+            if (ov->spec.dialect == NULL) {
                 goto invalid;
             }
 
@@ -396,6 +395,7 @@ ngx_http_helicone_apply_override(ngx_conf_t *cf,
 {
     ngx_uint_t                     i;
     ngx_keyval_t                  *kv;
+    ngx_http_helicone_dialect_t   *d;
     ngx_http_helicone_provider_t  *p, **pp;
 
     p = NULL;
@@ -440,7 +440,7 @@ ngx_http_helicone_apply_override(ngx_conf_t *cf,
         ngx_strlow(p->name.data, ov->name.data, ov->name.len);
         p->name.data[p->name.len] = '\0';
         ngx_str_set(&p->legacy_name, "CUSTOM");
-        p->api = NGX_HTTP_HELICONE_API_OPENAI;
+        p->dialect = &ngx_http_helicone_dialect_openai;
         ngx_str_set(&p->chat_path, "/v1/chat/completions");
         p->auth = NGX_HTTP_HELICONE_KEY_BEARER;
         p->priority = 4;
@@ -465,7 +465,7 @@ ngx_http_helicone_apply_override(ngx_conf_t *cf,
     }
 
     if (ov->api_set) {
-        p->api = ov->spec.api;
+        p->dialect = ov->spec.dialect;
     }
 
     if (ov->auth_set) {
@@ -480,23 +480,24 @@ ngx_http_helicone_apply_override(ngx_conf_t *cf,
         p->api_version = ov->spec.api_version;
     }
 
-    if (p->api == NGX_HTTP_HELICONE_API_AZURE && !ov->auth_set
-        && p->auth == NGX_HTTP_HELICONE_KEY_BEARER)
+    d = p->dialect;
+
+    if (!ov->auth_set && p->auth == NGX_HTTP_HELICONE_KEY_BEARER
+        && (d->header.key.len == 0 || p->headers == NULL))
     {
-        /* Azure OpenAI takes its key in "api-key" */
-        p->auth = NGX_HTTP_HELICONE_KEY_API_KEY;
+        /* the dialect's key header: Azure's "api-key", Anthropic's
+         * "x-api-key" (unless the provider is one with headers of its
+         * own already) */
+        p->auth = d->auth;
     }
 
-    if (p->api == NGX_HTTP_HELICONE_API_ANTHROPIC && p->headers == NULL) {
-        /* a provider speaking Messages, added here: Anthropic's ways */
-        if (!ov->auth_set && p->auth == NGX_HTTP_HELICONE_KEY_BEARER) {
-            p->auth = NGX_HTTP_HELICONE_KEY_X_API_KEY;
-        }
-
-        if (ov->spec.chat_path.len == 0 && p->chat_path.len
+    if (d->header.key.len && p->headers == NULL) {
+        /* a provider speaking it, added here: the dialect's ways */
+        if (ov->spec.chat_path.len == 0 && d->chat_path.len
+            && p->chat_path.len
             && ngx_strcmp(p->chat_path.data, "/v1/chat/completions") == 0)
         {
-            ngx_str_set(&p->chat_path, "/v1/messages");
+            p->chat_path = d->chat_path;
         }
 
         p->headers = ngx_array_create(cf->pool, 1, sizeof(ngx_keyval_t));
@@ -509,8 +510,7 @@ ngx_http_helicone_apply_override(ngx_conf_t *cf,
             return NGX_ERROR;
         }
 
-        ngx_str_set(&kv->key, "anthropic-version");
-        ngx_str_set(&kv->value, "2023-06-01");
+        *kv = d->header;
     }
 
     return NGX_OK;
@@ -726,28 +726,6 @@ ngx_http_helicone_conf_read_file(ngx_conf_t *cf, ngx_str_t *path,
 failed:
 
     ngx_close_file(file.fd);
-
-    return NGX_ERROR;
-}
-
-
-ngx_int_t
-ngx_http_helicone_provider_parse_api(ngx_str_t *s, ngx_uint_t *api)
-{
-    if (s->len == 6 && ngx_strncmp(s->data, "openai", 6) == 0) {
-        *api = NGX_HTTP_HELICONE_API_OPENAI;
-        return NGX_OK;
-    }
-
-    if (s->len == 9 && ngx_strncmp(s->data, "anthropic", 9) == 0) {
-        *api = NGX_HTTP_HELICONE_API_ANTHROPIC;
-        return NGX_OK;
-    }
-
-    if (s->len == 5 && ngx_strncmp(s->data, "azure", 5) == 0) {
-        *api = NGX_HTTP_HELICONE_API_AZURE;
-        return NGX_OK;
-    }
 
     return NGX_ERROR;
 }

@@ -39,7 +39,7 @@ static int ngx_http_helicone_response_event(void *data,
 static ngx_uint_t ngx_http_helicone_response_chunk(
     ngx_http_helicone_ctx_t *ctx, const helicone_sse_event_t *ev);
 static void ngx_http_helicone_response_api_event(ngx_http_helicone_ctx_t *ctx,
-    const helicone_sse_event_t *ev);
+    const helicone_sse_event_t *ev, ngx_http_helicone_api_event_pt read);
 static void ngx_http_helicone_response_model(ngx_http_helicone_ctx_t *ctx,
     helicone_json_value_t *v);
 static unsigned char *ngx_http_helicone_response_grow(void *pool,
@@ -85,12 +85,13 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
                                             (u_char *) "text/event-stream",
                                             17) == 0);
 
-    ctx->dialect = t->provider ? t->provider->api
-                               : NGX_HTTP_HELICONE_API_OPENAI;
+    ctx->dialect = t->provider ? t->provider->dialect
+                               : &ngx_http_helicone_dialect_openai;
 
     if (t->translated) {
         ctx->mode = ctx->event_stream ? NGX_HTTP_HELICONE_RESPONSE_STREAM
                                       : NGX_HTTP_HELICONE_RESPONSE_JSON;
+        ctx->translator = ctx->api->translate[ctx->dialect->translator];
 
     } else if ((t->usage_injected || ctx->asked.force_format)
                && ctx->event_stream)
@@ -140,9 +141,10 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
         return NGX_OK;
 
     case NGX_HTTP_HELICONE_RESPONSE_STREAM:
-        /* the API's translator: chat chunks, Responses events */
-        ctx->translate = ctx->api->anthropic_stream(r, ctx,
-                                                    hlcf->response_buffer);
+        /* the API's translator from the dialect: chat chunks, Responses
+         * events */
+        ctx->translate = ctx->translator->stream(r, ctx,
+                                                 hlcf->response_buffer);
         if (ctx->translate == NULL) {
             return NGX_ERROR;
         }
@@ -570,7 +572,7 @@ ngx_http_helicone_response_event(void *data, const helicone_sse_event_t *ev)
                 return 0;
             }
 
-            if (ctx->api->anthropic_event(ctx->translate, ev, &ctx->out)
+            if (ctx->translator->event(ctx->translate, ev, &ctx->out)
                 != HELICONE_ERROR)
             {
                 break;
@@ -628,42 +630,23 @@ static ngx_uint_t
 ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
     const helicone_sse_event_t *ev)
 {
-    helicone_json_value_t  doc, v;
+    ngx_http_helicone_api_event_pt  read;
 
-    if (ctx->api && ctx->api->read_event
-        && ctx->dialect != NGX_HTTP_HELICONE_API_ANTHROPIC)
-    {
-        /* an API whose events are not chat chunks: its own reader */
-        ngx_http_helicone_response_api_event(ctx, ev);
-        return 0;
+    /* the members worth a parse of a chat chunk: one pass finds either */
+    static const helicone_str_t  wanted[] = {
+        helicone_string("usage"), helicone_string("error")
+    };
+
+    /* a dialect's own stream (a client speaking Messages to Anthropic),
+     * else an API's whose events are not chat chunks (Responses) */
+    read = ctx->dialect->read_event;
+
+    if (read == NULL && ctx->api) {
+        read = ctx->api->read_event;
     }
 
-    if (ctx->dialect == NGX_HTTP_HELICONE_API_ANTHROPIC) {
-        /* a client speaking Messages to Anthropic: its events carry it */
-        if (helicone_json_parse(ev->data.data, ev->data.len, &doc)
-            != HELICONE_OK
-            || doc.type != HELICONE_JSON_OBJECT
-            || helicone_json_object_get(&doc, "type", 4, &v) != HELICONE_OK)
-        {
-            return 0;
-        }
-
-        if (helicone_json_string_eq(&v, "message_stop", 12)) {
-            ctx->sse_done = 1;
-
-        } else if (helicone_json_string_eq(&v, "error", 5)) {
-            ctx->provider_error = 1;
-
-        } else if (helicone_json_string_eq(&v, "message_start", 13)
-                   && helicone_json_object_get(&doc, "message", 7, &v)
-                      == HELICONE_OK)
-        {
-            (void) ngx_http_helicone_response_json(ctx, v.start, v.len);
-
-        } else if (helicone_json_string_eq(&v, "message_delta", 13)) {
-            (void) helicone_usage_from_anthropic(&doc, &ctx->usage);
-        }
-
+    if (read) {
+        ngx_http_helicone_response_api_event(ctx, ev, read);
         return 0;
     }
 
@@ -672,8 +655,8 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
      * usage (not the "usage": null of every chunk) or an error.
      */
     if (ctx->served_model.len == 0
-        || helicone_json_may_have(ev->data.data, ev->data.len, "usage", 5)
-        || helicone_json_may_have(ev->data.data, ev->data.len, "error", 5))
+        || helicone_json_may_have_any(ev->data.data, ev->data.len, wanted,
+                                      sizeof(wanted) / sizeof(wanted[0])))
     {
         return ngx_http_helicone_response_json(ctx, ev->data.data,
                                                ev->data.len);
@@ -683,11 +666,14 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
 }
 
 
-/* An event of the API's own kind (Responses): the end, usage, model. */
+/*
+ * An event that is not a chat chunk (Responses, Messages), told by its
+ * reader: the end, usage, model.
+ */
 
 static void
 ngx_http_helicone_response_api_event(ngx_http_helicone_ctx_t *ctx,
-    const helicone_sse_event_t *ev)
+    const helicone_sse_event_t *ev, ngx_http_helicone_api_event_pt read)
 {
     unsigned               said;
     helicone_json_value_t  doc, model;
@@ -698,13 +684,13 @@ ngx_http_helicone_response_api_event(ngx_http_helicone_ctx_t *ctx,
         return;
     }
 
-    said = ctx->api->read_event(&doc, &ctx->usage, &model);
+    said = read(&doc, &ctx->usage, &model);
 
-    if (said & HELICONE_RESPONSES_END) {
+    if (said & HELICONE_EVENT_END) {
         ctx->sse_done = 1;
     }
 
-    if (said & HELICONE_RESPONSES_ERROR) {
+    if (said & HELICONE_EVENT_ERROR) {
         ctx->provider_error = 1;
     }
 
@@ -850,8 +836,7 @@ ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
         helicone_buf_add(&ctx->out, body.data, body.len);
 
     } else if (r->headers_out.status >= NGX_HTTP_BAD_REQUEST) {
-        rc = helicone_translate_error(ctx->capture, ctx->capture_len,
-                                      &ctx->out);
+        rc = ctx->dialect->error(ctx->capture, ctx->capture_len, &ctx->out);
         if (rc != HELICONE_OK) {
             return NGX_ERROR;
         }
@@ -862,8 +847,8 @@ ngx_http_helicone_response_finish_json(ngx_http_request_t *r,
         if (helicone_json_parse(ctx->capture, ctx->capture_len, &doc)
             == HELICONE_OK)
         {
-            rc = ctx->api->anthropic_response(&doc, ngx_time(), &ctx->out,
-                                              &ctx->usage);
+            rc = ctx->translator->response(&doc, ngx_time(), &ctx->out,
+                                           &ctx->usage);
 
             if (rc == HELICONE_OK
                 && helicone_json_object_get(&doc, "model", 5, &v)
@@ -934,14 +919,15 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
 
     usage_only = 0;
 
-    if (ctx->dialect == NGX_HTTP_HELICONE_API_ANTHROPIC) {
+    if (ctx->dialect->usage) {
+        /* a body of the dialect's own shape (Messages): its reader */
         if (helicone_json_parse(p, len, &doc) != HELICONE_OK
             || doc.type != HELICONE_JSON_OBJECT)
         {
             return 0;
         }
 
-        (void) helicone_usage_from_anthropic(&doc, &ctx->usage);
+        (void) ctx->dialect->usage(&doc, &ctx->usage);
 
         if (helicone_json_object_get(&doc, "model", 5, &v) != HELICONE_OK) {
             v.type = HELICONE_JSON_INVALID;

@@ -67,4 +67,22 @@ void helicone_buf_add_escaped(helicone_buf_t *b, const unsigned char *p,
 void helicone_buf_add_int(helicone_buf_t *b, int64_t n);
 
 
+/*
+ * The end of a write that began at pos: when it was declined (rc) or b
+ * overflowed, what it wrote is taken back. rc, or HELICONE_ERROR for the
+ * overflow (the caller may try again with more room).
+ */
+
+static inline int
+helicone_buf_end(helicone_buf_t *b, unsigned char *pos, int rc)
+{
+    if (rc == HELICONE_DECLINED || b->overflow) {
+        b->pos = pos;
+        return (rc == HELICONE_DECLINED) ? HELICONE_DECLINED : HELICONE_ERROR;
+    }
+
+    return rc;
+}
+
+
 #endif /* _HELICONE_BUF_H_INCLUDED_ */

@@ -62,4 +62,28 @@ int helicone_usage_anthropic_object(const helicone_json_value_t *usage,
     helicone_usage_t *u);
 
 
+/* counts added without overflow: providers' numbers are not trusted */
+static inline int64_t
+helicone_usage_add(int64_t a, int64_t b)
+{
+    return (a > INT64_MAX - b) ? INT64_MAX : a + b;
+}
+
+/* an unknown (-1) count reported as 0 */
+static inline int64_t
+helicone_usage_count(int64_t n)
+{
+    return n > 0 ? n : 0;
+}
+
+
+/*
+ * What an event of a relayed stream said besides its usage, as bits, for
+ * the readers of a stream that is not chat chunks (a Responses stream,
+ * an Anthropic one).
+ */
+#define HELICONE_EVENT_END    1   /* the answer is complete */
+#define HELICONE_EVENT_ERROR  2   /* an error event, or a failed answer */
+
+
 #endif /* _HELICONE_USAGE_H_INCLUDED_ */

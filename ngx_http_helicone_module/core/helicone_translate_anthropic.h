@@ -8,8 +8,8 @@
  * caller's buffer; no allocation.
  */
 
-#ifndef _HELICONE_TRANSLATE_H_INCLUDED_
-#define _HELICONE_TRANSLATE_H_INCLUDED_
+#ifndef _HELICONE_TRANSLATE_ANTHROPIC_H_INCLUDED_
+#define _HELICONE_TRANSLATE_ANTHROPIC_H_INCLUDED_
 
 
 #include "helicone_core.h"
@@ -17,6 +17,7 @@
 #include "helicone_json.h"
 #include "helicone_sse.h"
 #include "helicone_usage.h"
+#include "helicone_anthropic.h"
 
 
 #define HELICONE_TRANSLATE_DEFAULT_MAX_TOKENS  4096
@@ -127,13 +128,4 @@ void helicone_translate_body(helicone_buf_t *b,
 void helicone_translate_sep(helicone_buf_t *b, unsigned *n);
 
 
-/*
- * A text delta event as Anthropic writes it (on one line, no white
- * space): 1 and *text, its JSON string, found without parsing the whole
- * event; 0 for anything else (parse it then). The bulk of a stream.
- */
-int helicone_translate_text_delta(const helicone_sse_event_t *ev,
-    helicone_json_value_t *text);
-
-
-#endif /* _HELICONE_TRANSLATE_H_INCLUDED_ */
+#endif /* _HELICONE_TRANSLATE_ANTHROPIC_H_INCLUDED_ */

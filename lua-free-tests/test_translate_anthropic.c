@@ -2,12 +2,15 @@
  * Copyright (C) ngx_http_helicone_module authors
  */
 
-/* Tests for core/helicone_translate.c: requests, responses, errors, SSE. */
+/*
+ * Tests for core/helicone_translate_anthropic.c (OpenAI chat <-> Anthropic
+ * Messages): requests, responses, errors, SSE.
+ */
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "helicone_translate.h"
+#include "helicone_translate_anthropic.h"
 #include "tap.h"
 
 

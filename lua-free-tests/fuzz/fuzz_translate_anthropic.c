@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helicone_translate.h"
+#include "helicone_translate_anthropic.h"
 
 
 static void fuzz_check(const unsigned char *p, size_t len);

@@ -4,7 +4,7 @@
 
 /* OpenAI's Responses API: reading it, and to and from Anthropic Messages. */
 
-#include "helicone_translate_responses.h"
+#include "helicone_translate_responses_anthropic.h"
 
 
 /* the event types that matter to a relayed stream */
@@ -344,17 +344,8 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
         goto done;
     }
 
-    helicone_translate_lit(out, "{\"model\":\"");
-
-    if (opts && opts->model.len) {
-        helicone_buf_add_escaped(out, opts->model.data, opts->model.len);
-
-    } else {
-        helicone_translate_body(out, &m[helicone_rq_model]);
-    }
-
-    helicone_translate_lit(out, "\",\"max_tokens\":");
-    helicone_buf_add_int(out, max);
+    helicone_anthropic_head(out, opts ? &opts->model : NULL,
+                            &m[helicone_rq_model], max);
 
     sys.n = 0;
     sys.more = 0;
@@ -435,17 +426,7 @@ done:
         *error = err;
     }
 
-    if (rc == HELICONE_DECLINED) {
-        out->pos = pos;
-        return HELICONE_DECLINED;
-    }
-
-    if (out->overflow) {
-        out->pos = pos;
-        return HELICONE_ERROR;
-    }
-
-    return HELICONE_OK;
+    return helicone_buf_end(out, pos, rc);
 }
 
 
@@ -1036,66 +1017,43 @@ helicone_responses_image(const helicone_json_value_t *url,
             return HELICONE_DECLINED;
         }
 
-        helicone_translate_lit(out, "{\"type\":\"image\",\"source\":"
-                                    "{\"type\":\"base64\",\"media_type\":\"");
-        helicone_buf_add(out, p + 5, (size_t) (semi - p - 5));
-        helicone_translate_lit(out, "\",\"data\":\"");
-        helicone_buf_add(out, semi + sizeof(b64) - 1,
-                         (size_t) (end - semi - (sizeof(b64) - 1)));
-        helicone_translate_lit(out, "\"}}");
+        helicone_anthropic_image_base64(out, p + 5, (size_t) (semi - p - 5),
+                                        semi + sizeof(b64) - 1,
+                                        (size_t) (end - semi
+                                                  - (sizeof(b64) - 1)));
+        helicone_translate_lit(out, "}");
         return HELICONE_OK;
     }
 
-    helicone_translate_lit(out, "{\"type\":\"image\",\"source\":"
-                                "{\"type\":\"url\",\"url\":");
-    helicone_buf_add(out, url->start, url->len);
-    helicone_translate_lit(out, "}}");
+    helicone_anthropic_image_url(out, url);
+    helicone_translate_lit(out, "}");
 
     return HELICONE_OK;
 }
 
 
-/*
- * A function call's "arguments", a string of JSON, as the object it
- * holds: decoded in place at the end of out, then checked there.
- */
+/* a function call's "arguments", a string of JSON, as the object */
 
 static int
 helicone_responses_arguments(const helicone_json_value_t *args,
     helicone_buf_t *out, const char **error)
 {
-    size_t                 n;
-    helicone_json_value_t  obj;
-
     if (!helicone_responses_given(args) || args->len <= 2) {
         helicone_translate_lit(out, "{}");
         return HELICONE_OK;
     }
 
-    if (args->type == HELICONE_JSON_OBJECT) {
-        helicone_buf_add(out, args->start, args->len);
-        return HELICONE_OK;
-    }
-
-    if (args->type != HELICONE_JSON_STRING) {
+    if (args->type != HELICONE_JSON_STRING
+        && args->type != HELICONE_JSON_OBJECT)
+    {
         *error = "a function_call's \"arguments\" must be a string of JSON";
         return HELICONE_DECLINED;
     }
 
-    if (!helicone_buf_room(out, args->len)) {
-        return HELICONE_OK;
-    }
-
-    n = helicone_json_string_decode(args, out->pos);
-
-    if (helicone_json_parse(out->pos, n, &obj) != HELICONE_OK
-        || obj.type != HELICONE_JSON_OBJECT)
-    {
+    if (helicone_anthropic_input(args, out) != HELICONE_OK) {
         *error = "a function_call's \"arguments\" must be a JSON object";
         return HELICONE_DECLINED;
     }
-
-    out->pos += n;
 
     return HELICONE_OK;
 }
@@ -1136,11 +1094,7 @@ helicone_responses_tools(const helicone_json_value_t *tools,
             return -1;
         }
 
-        helicone_buf_add_cstr(out, n ? "," : ",\"tools\":[");
-        n++;
-
-        helicone_translate_lit(out, "{\"name\":");
-        helicone_buf_add(out, v.start, v.len);
+        helicone_anthropic_tool_open(out, &n, &v);
 
         if (helicone_translate_get(&tool, "description", &v)
             && v.type == HELICONE_JSON_STRING)
@@ -1193,40 +1147,29 @@ helicone_responses_tool_choice(const helicone_json_value_t *m, int tools,
         || helicone_json_string_eq(choice, "auto", 4))
     {
         if (serial) {
-            helicone_translate_lit(out, ",\"tool_choice\":{\"type\":\"auto\","
-                                        "\"disable_parallel_tool_use\":true}");
+            helicone_anthropic_tool_choice(out, "auto", NULL, 1);
         }
 
         return HELICONE_OK;
     }
 
     if (helicone_json_string_eq(choice, "none", 4)) {
-        helicone_translate_lit(out, ",\"tool_choice\":{\"type\":\"none\"}");
-        return HELICONE_OK;
-    }
+        helicone_anthropic_tool_choice(out, "none", NULL, 0);
 
-    if (helicone_json_string_eq(choice, "required", 8)) {
-        helicone_translate_lit(out, ",\"tool_choice\":{\"type\":\"any\"");
+    } else if (helicone_json_string_eq(choice, "required", 8)) {
+        helicone_anthropic_tool_choice(out, "any", NULL, serial);
 
     } else if (helicone_translate_is(choice, "type", "function")
                && helicone_translate_get(choice, "name", &v)
                && v.type == HELICONE_JSON_STRING)
     {
-        helicone_translate_lit(out, ",\"tool_choice\":{\"type\":\"tool\","
-                                    "\"name\":");
-        helicone_buf_add(out, v.start, v.len);
+        helicone_anthropic_tool_choice(out, "tool", &v, serial);
 
     } else {
         *error = "this \"tool_choice\" cannot be translated (auto, none, "
                  "required and a function can)";
         return HELICONE_DECLINED;
     }
-
-    if (serial) {
-        helicone_translate_lit(out, ",\"disable_parallel_tool_use\":true");
-    }
-
-    helicone_translate_lit(out, "}");
 
     return HELICONE_OK;
 }
@@ -1282,20 +1225,14 @@ helicone_responses_status(helicone_buf_t *out, int incomplete, int refused)
 static void
 helicone_responses_usage(helicone_buf_t *out, const helicone_usage_t *u)
 {
-    int64_t  in, output, read, write;
+    int64_t  in, output, read;
 
-    in = u->uncached_input_tokens > 0 ? u->uncached_input_tokens : 0;
-    read = u->cache_read_tokens > 0 ? u->cache_read_tokens : 0;
-    write = u->cache_write_tokens > 0 ? u->cache_write_tokens : 0;
-    output = u->completion_tokens > 0 ? u->completion_tokens : 0;
+    read = helicone_usage_count(u->cache_read_tokens);
+    output = helicone_usage_count(u->completion_tokens);
 
-    /* providers' numbers are not trusted: no overflow */
-    in = (in > INT64_MAX / 4) ? INT64_MAX / 4 : in;
-    read = (read > INT64_MAX / 4) ? INT64_MAX / 4 : read;
-    write = (write > INT64_MAX / 4) ? INT64_MAX / 4 : write;
-    output = (output > INT64_MAX / 4) ? INT64_MAX / 4 : output;
-
-    in += read + write;
+    in = helicone_usage_add(helicone_usage_count(u->uncached_input_tokens),
+                            read);
+    in = helicone_usage_add(in, helicone_usage_count(u->cache_write_tokens));
 
     helicone_translate_lit(out, ",\"usage\":{\"input_tokens\":");
     helicone_buf_add_int(out, in);
@@ -1307,7 +1244,7 @@ helicone_responses_usage(helicone_buf_t *out, const helicone_usage_t *u)
     helicone_translate_lit(out, ",\"output_tokens_details\":"
                                 "{\"reasoning_tokens\":0},"
                                 "\"total_tokens\":");
-    helicone_buf_add_int(out, in + output);
+    helicone_buf_add_int(out, helicone_usage_add(in, output));
     helicone_translate_lit(out, "}");
 }
 
@@ -1475,8 +1412,7 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
 
     helicone_translate_lit(out, "}");
 
-    if (out->overflow) {
-        out->pos = pos;
+    if (helicone_buf_end(out, pos, HELICONE_OK) != HELICONE_OK) {
         return HELICONE_ERROR;
     }
 
@@ -1532,27 +1468,6 @@ static const helicone_str_t  helicone_sb_members[] = {
     helicone_string("type"), helicone_string("id"), helicone_string("name")
 };
 
-enum {
-    helicone_se_message_start = 0,
-    helicone_se_block_start,
-    helicone_se_block_delta,
-    helicone_se_block_stop,
-    helicone_se_message_delta,
-    helicone_se_message_stop,
-    helicone_se_error,
-    helicone_se_n
-};
-
-static const helicone_str_t  helicone_se_types[] = {
-    helicone_string("message_start"),
-    helicone_string("content_block_start"),
-    helicone_string("content_block_delta"),
-    helicone_string("content_block_stop"),
-    helicone_string("message_delta"),
-    helicone_string("message_stop"),
-    helicone_string("error")
-};
-
 
 void
 helicone_responses_stream_init(helicone_responses_stream_t *s,
@@ -1601,7 +1516,7 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
 
     pos = out->pos;
 
-    if (helicone_translate_text_delta(ev, &text)) {
+    if (helicone_anthropic_text_delta(ev, &text)) {
         if (s->open != helicone_item_text) {
             return HELICONE_OK;
         }
@@ -1635,25 +1550,26 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
     t = *s;
 
     switch (helicone_json_string_index(&m[helicone_sv_type],
-                                       helicone_se_types, helicone_se_n))
+                                       helicone_anthropic_events,
+                                       helicone_anthropic_event_n))
     {
-    case helicone_se_message_start:
+    case helicone_anthropic_message_start:
         helicone_responses_stream_start(&t, &m[helicone_sv_message], out);
         break;
 
-    case helicone_se_block_start:
+    case helicone_anthropic_block_start:
         helicone_responses_block_start(&t, &m[helicone_sv_block], out);
         break;
 
-    case helicone_se_block_delta:
+    case helicone_anthropic_block_delta:
         helicone_responses_block_delta(&t, &m[helicone_sv_delta], out);
         break;
 
-    case helicone_se_block_stop:
+    case helicone_anthropic_block_stop:
         helicone_responses_block_stop(&t, out);
         break;
 
-    case helicone_se_message_delta:
+    case helicone_anthropic_message_delta:
         (void) helicone_usage_anthropic_object(&m[helicone_sv_usage],
                                                &t.base.usage);
 
@@ -1666,11 +1582,11 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
 
         break;
 
-    case helicone_se_message_stop:
+    case helicone_anthropic_message_stop:
         helicone_responses_stream_stop(&t, out);
         break;
 
-    case helicone_se_error:
+    case helicone_anthropic_error:
         helicone_responses_stream_error(&t, &m[helicone_sv_error], out);
         break;
 
@@ -1679,8 +1595,7 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
         break;
     }
 
-    if (out->overflow) {
-        out->pos = pos;
+    if (helicone_buf_end(out, pos, HELICONE_OK) != HELICONE_OK) {
         return HELICONE_ERROR;
     }
 

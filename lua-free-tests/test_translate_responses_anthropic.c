@@ -3,15 +3,15 @@
  */
 
 /*
- * Tests for core/helicone_translate_responses.c: reading relayed events,
- * Responses requests to Messages, messages to Responses, and Messages
- * streams to Responses events, split at every offset.
+ * Tests for core/helicone_translate_responses_anthropic.c: reading
+ * relayed events, Responses requests to Messages, messages to Responses,
+ * and Messages streams to Responses events, split at every offset.
  */
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "helicone_translate_responses.h"
+#include "helicone_translate_responses_anthropic.h"
 #include "tap.h"
 
 

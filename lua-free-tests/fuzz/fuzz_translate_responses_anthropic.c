@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "helicone_translate_responses.h"
+#include "helicone_translate_responses_anthropic.h"
 
 
 #define FUZZ_ITEMS_MAX  (1024 * 1024)

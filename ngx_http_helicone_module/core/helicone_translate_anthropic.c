@@ -6,7 +6,7 @@
 
 #include <string.h>
 
-#include "helicone_translate.h"
+#include "helicone_translate_anthropic.h"
 
 
 /*
@@ -73,8 +73,6 @@ static size_t helicone_translate_cut(const helicone_json_value_t *v,
     size_t max);
 static void helicone_translate_minified(helicone_buf_t *b,
     const helicone_json_value_t *v);
-static int64_t helicone_translate_add(int64_t a, int64_t b);
-static int64_t helicone_translate_count_of(int64_t n);
 
 static int helicone_translate_check_unsupported(
     const helicone_translate_req_t *req, const char **error);
@@ -160,8 +158,6 @@ static int helicone_translate_image(const helicone_json_value_t *url,
     helicone_buf_t *out, const char **error);
 static int helicone_translate_tool_use(const helicone_json_value_t *call,
     helicone_buf_t *out, const char **error);
-static int helicone_translate_arguments(const helicone_json_value_t *args,
-    helicone_buf_t *out, const char **error);
 static int helicone_translate_stop(const helicone_translate_req_t *req,
     helicone_buf_t *out, const char **error);
 static int helicone_translate_user_id(const helicone_translate_req_t *req,
@@ -234,29 +230,6 @@ enum {
     helicone_ev_message,
     helicone_ev_usage,
     helicone_ev_n
-};
-
-/* the events translated, by their "type" */
-
-enum {
-    helicone_event_message_start = 0,
-    helicone_event_block_start,
-    helicone_event_block_delta,
-    helicone_event_block_stop,
-    helicone_event_message_delta,
-    helicone_event_message_stop,
-    helicone_event_error,
-    helicone_event_n
-};
-
-static const helicone_str_t  helicone_translate_event_types[] = {
-    helicone_string("message_start"),
-    helicone_string("content_block_start"),
-    helicone_string("content_block_delta"),
-    helicone_string("content_block_stop"),
-    helicone_string("message_delta"),
-    helicone_string("message_stop"),
-    helicone_string("error")
 };
 
 static const helicone_str_t  helicone_translate_event_members[] = {
@@ -703,24 +676,6 @@ helicone_translate_minified(helicone_buf_t *b, const helicone_json_value_t *v)
 }
 
 
-/* counts added without overflow: providers' numbers are not trusted */
-
-static int64_t
-helicone_translate_add(int64_t a, int64_t b)
-{
-    return (a > INT64_MAX - b) ? INT64_MAX : a + b;
-}
-
-
-/* an unknown (-1) count reported as 0 */
-
-static int64_t
-helicone_translate_count_of(int64_t n)
-{
-    return n > 0 ? n : 0;
-}
-
-
 /* request: OpenAI chat -> Anthropic Messages */
 
 int
@@ -744,17 +699,7 @@ helicone_translate_request(const helicone_json_value_t *req,
         *error = err;
     }
 
-    if (rc == HELICONE_DECLINED) {
-        out->pos = pos;
-        return HELICONE_DECLINED;
-    }
-
-    if (out->overflow) {
-        out->pos = pos;
-        return HELICONE_ERROR;
-    }
-
-    return HELICONE_OK;
+    return helicone_buf_end(out, pos, rc);
 }
 
 
@@ -796,17 +741,11 @@ helicone_translate_request_body(const helicone_translate_req_t *req,
         return HELICONE_DECLINED;
     }
 
-    helicone_translate_lit(out, "{\"model\":\"");
-
-    if (opts && opts->model.len) {
-        helicone_buf_add_escaped(out, opts->model.data, opts->model.len);
-
-    } else if (helicone_translate_mget(req->v, helicone_req_model, &v)) {
-        helicone_translate_body(out, &v);
-    }
-
-    helicone_translate_lit(out, "\",\"max_tokens\":");
-    helicone_buf_add_int(out, max);
+    helicone_anthropic_head(out, opts ? &opts->model : NULL,
+                            helicone_translate_mget(req->v, helicone_req_model,
+                                                    &v)
+                            ? &v : NULL,
+                            max);
 
     helicone_translate_msgs_read(&list, &msgs);
 
@@ -1609,11 +1548,7 @@ helicone_translate_image(const helicone_json_value_t *url,
     }
 
     if (i < sizeof(scheme) - 1) {
-        helicone_translate_lit(out,
-                               "{\"type\":\"image\",\"source\":"
-                               "{\"type\":\"url\",\"url\":");
-        helicone_translate_raw(out, url);
-        helicone_translate_lit(out, "}");
+        helicone_anthropic_image_url(out, url);
         return HELICONE_OK;
     }
 
@@ -1663,13 +1598,7 @@ helicone_translate_image(const helicone_json_value_t *url,
 
     p = helicone_translate_char(p, end, &c);
 
-    helicone_translate_lit(out,
-                           "{\"type\":\"image\",\"source\":"
-                           "{\"type\":\"base64\",\"media_type\":\"");
-    helicone_buf_add(out, mime, mime_end - mime);
-    helicone_translate_lit(out, "\",\"data\":\"");
-    helicone_buf_add(out, p, end - p);
-    helicone_translate_lit(out, "\"}");
+    helicone_anthropic_image_base64(out, mime, mime_end - mime, p, end - p);
 
     return HELICONE_OK;
 
@@ -1716,60 +1645,12 @@ helicone_translate_tool_use(const helicone_json_value_t *call,
         return HELICONE_OK;
     }
 
-    if (helicone_translate_arguments(&args, out, error) != HELICONE_OK) {
+    if (helicone_anthropic_input(&args, out) != HELICONE_OK) {
+        *error = "tool call arguments are not valid JSON";
         return HELICONE_DECLINED;
     }
 
     helicone_translate_lit(out, "}");
-
-    return HELICONE_OK;
-}
-
-
-/*
- * The arguments string holds JSON text: it is decoded straight into the
- * output, where it stays once it parses as an object; no other memory
- * is needed, and the decoded text is never longer than the string.
- */
-
-static int
-helicone_translate_arguments(const helicone_json_value_t *args,
-    helicone_buf_t *out, const char **error)
-{
-    size_t                 n;
-    helicone_json_value_t  root;
-
-    if (args->type == HELICONE_JSON_OBJECT) {
-        helicone_translate_raw(out, args);
-        return HELICONE_OK;
-    }
-
-    if (args->type != HELICONE_JSON_STRING) {
-        *error = "tool call arguments are not valid JSON";
-        return HELICONE_DECLINED;
-    }
-
-    if (args->len <= 2) {
-        helicone_translate_lit(out, "{}");
-        return HELICONE_OK;
-    }
-
-    if (out->overflow || (size_t) (out->end - out->pos) < args->len) {
-        out->overflow = 1;
-        return HELICONE_OK;
-    }
-
-    n = helicone_json_string_decode(args, out->pos);
-
-    if (n == (size_t) -1
-        || helicone_json_parse(out->pos, n, &root) != HELICONE_OK
-        || root.type != HELICONE_JSON_OBJECT)
-    {
-        *error = "tool call arguments are not valid JSON";
-        return HELICONE_DECLINED;
-    }
-
-    out->pos += n;
 
     return HELICONE_OK;
 }
@@ -1896,11 +1777,7 @@ helicone_translate_tools(const helicone_translate_req_t *req,
             return -1;
         }
 
-        helicone_buf_add_cstr(out, n ? "," : ",\"tools\":[");
-        n++;
-
-        helicone_translate_lit(out, "{\"name\":");
-        helicone_translate_raw(out, &name);
+        helicone_anthropic_tool_open(out, &n, &name);
         helicone_translate_lit(out, ",\"description\":");
 
         if (helicone_translate_get(&fn, "description", &desc)
@@ -1954,59 +1831,42 @@ static int
 helicone_translate_tool_choice(const helicone_translate_req_t *req, int emit,
     helicone_buf_t *out, const char **error)
 {
-    helicone_json_value_t  tc, name;
+    const char             *type;
+    helicone_json_value_t   tc, name, *named;
 
     if (!helicone_translate_mget(req->v, helicone_req_tool_choice, &tc)) {
         return HELICONE_OK;
     }
 
-    if (tc.type == HELICONE_JSON_STRING) {
-        if (helicone_json_string_eq(&tc, "auto", 4)) {
-            if (emit) {
-                helicone_translate_lit(out,
-                                       ",\"tool_choice\":{\"type\":\"auto\"}");
-            }
+    named = NULL;
 
-            return HELICONE_OK;
-        }
+    if (helicone_json_string_eq(&tc, "auto", 4)) {
+        type = "auto";
 
-        if (helicone_json_string_eq(&tc, "none", 4)) {
-            if (emit) {
-                helicone_translate_lit(out,
-                                       ",\"tool_choice\":{\"type\":\"none\"}");
-            }
+    } else if (helicone_json_string_eq(&tc, "none", 4)) {
+        type = "none";
 
-            return HELICONE_OK;
-        }
-
-        if (helicone_json_string_eq(&tc, "required", 8)) {
-            if (emit) {
-                helicone_translate_lit(out,
-                                       ",\"tool_choice\":{\"type\":\"any\"}");
-            }
-
-            return HELICONE_OK;
-        }
+    } else if (helicone_json_string_eq(&tc, "required", 8)) {
+        type = "any";
 
     } else if (helicone_translate_is(&tc, "type", "function")
                && helicone_json_path_get(&tc, "function.name", &name)
                   == HELICONE_OK
                && name.type == HELICONE_JSON_STRING)
     {
-        if (emit) {
-            helicone_translate_lit(out,
-                                   ",\"tool_choice\":{\"type\":\"tool\","
-                                   "\"name\":");
-            helicone_translate_raw(out, &name);
-            helicone_translate_lit(out, "}");
-        }
+        type = "tool";
+        named = &name;
 
-        return HELICONE_OK;
+    } else {
+        *error = "unsupported \"tool_choice\"";
+        return HELICONE_DECLINED;
     }
 
-    *error = "unsupported \"tool_choice\"";
+    if (emit) {
+        helicone_anthropic_tool_choice(out, type, named, 0);
+    }
 
-    return HELICONE_DECLINED;
+    return HELICONE_OK;
 }
 
 
@@ -2106,8 +1966,7 @@ helicone_translate_response(const helicone_json_value_t *resp,
 
     helicone_translate_lit(out, "}");
 
-    if (out->overflow) {
-        out->pos = pos;
+    if (helicone_buf_end(out, pos, HELICONE_OK) != HELICONE_OK) {
         return HELICONE_ERROR;
     }
 
@@ -2152,17 +2011,17 @@ helicone_translate_usage(helicone_buf_t *out, const helicone_usage_t *u,
 {
     int64_t  in, output, read, write, total;
 
-    in = helicone_translate_count_of(u->uncached_input_tokens);
-    output = helicone_translate_count_of(u->completion_tokens);
-    read = helicone_translate_count_of(u->cache_read_tokens);
-    write = helicone_translate_count_of(u->cache_write_tokens);
+    in = helicone_usage_count(u->uncached_input_tokens);
+    output = helicone_usage_count(u->completion_tokens);
+    read = helicone_usage_count(u->cache_read_tokens);
+    write = helicone_usage_count(u->cache_write_tokens);
 
-    total = helicone_translate_add(in, output);
-    total = helicone_translate_add(total, read);
-    total = helicone_translate_add(total, write);
+    total = helicone_usage_add(in, output);
+    total = helicone_usage_add(total, read);
+    total = helicone_usage_add(total, write);
 
     helicone_translate_lit(out, "{\"prompt_tokens\":");
-    helicone_buf_add_int(out, stream ? helicone_translate_add(in, read) : in);
+    helicone_buf_add_int(out, stream ? helicone_usage_add(in, read) : in);
     helicone_translate_lit(out, ",\"completion_tokens\":");
     helicone_buf_add_int(out, output);
     helicone_translate_lit(out, ",\"total_tokens\":");
@@ -2185,7 +2044,7 @@ helicone_translate_usage(helicone_buf_t *out, const helicone_usage_t *u,
                                       ? u->cache_write_5m_tokens : write);
             helicone_translate_lit(out, ",\"write_1h_tokens\":");
             helicone_buf_add_int(out,
-                helicone_translate_count_of(u->cache_write_1h_tokens));
+                helicone_usage_count(u->cache_write_1h_tokens));
             helicone_translate_lit(out, "}");
         }
 
@@ -2439,12 +2298,7 @@ helicone_translate_error(const unsigned char *body, size_t len,
 
     helicone_translate_lit(out, ",\"param\":null,\"code\":null}}");
 
-    if (out->overflow) {
-        out->pos = pos;
-        return HELICONE_ERROR;
-    }
-
-    return HELICONE_OK;
+    return helicone_buf_end(out, pos, HELICONE_OK);
 }
 
 
@@ -2494,14 +2348,13 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
         return HELICONE_OK;
     }
 
-    if (helicone_translate_text_delta(ev, &text)) {
+    if (helicone_anthropic_text_delta(ev, &text)) {
         /* the bulk of a stream; the state is only read */
         if (text.len > 2) {
             pos = out->pos;
             helicone_translate_delta_text(s, "content", &text, out);
 
-            if (out->overflow) {
-                out->pos = pos;
+            if (helicone_buf_end(out, pos, HELICONE_OK) != HELICONE_OK) {
                 return HELICONE_ERROR;
             }
         }
@@ -2524,34 +2377,34 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
     t = *s;
     pos = out->pos;
 
-    switch (helicone_json_string_index(type, helicone_translate_event_types,
-                                       helicone_event_n))
+    switch (helicone_json_string_index(type, helicone_anthropic_events,
+                                       helicone_anthropic_event_n))
     {
-    case helicone_event_message_start:
+    case helicone_anthropic_message_start:
         helicone_translate_stream_start(&t, m, out);
         break;
 
-    case helicone_event_block_start:
+    case helicone_anthropic_block_start:
         helicone_translate_stream_block_start(&t, m, out);
         break;
 
-    case helicone_event_block_delta:
+    case helicone_anthropic_block_delta:
         helicone_translate_stream_block_delta(&t, m, out);
         break;
 
-    case helicone_event_block_stop:
+    case helicone_anthropic_block_stop:
         helicone_translate_stream_block_stop(&t, m, out);
         break;
 
-    case helicone_event_message_delta:
+    case helicone_anthropic_message_delta:
         helicone_translate_stream_delta(&t, m, out);
         break;
 
-    case helicone_event_message_stop:
+    case helicone_anthropic_message_stop:
         helicone_translate_stream_stop(&t, out);
         break;
 
-    case helicone_event_error:
+    case helicone_anthropic_error:
         helicone_translate_stream_error(&t, ev, out);
         break;
 
@@ -2560,76 +2413,13 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
         return HELICONE_OK;
     }
 
-    if (out->overflow) {
-        out->pos = pos;
+    if (helicone_buf_end(out, pos, HELICONE_OK) != HELICONE_OK) {
         return HELICONE_ERROR;
     }
 
     *s = t;
 
     return HELICONE_OK;
-}
-
-
-/*
- * A text delta as Anthropic writes it, byte for byte:
- *     {"type":"content_block_delta","index":N,
- *      "delta":{"type":"text_delta","text":"..."}}   (on one line)
- * Most events of a stream are these, so they are recognised without
- * parsing the event: 1 and *text, the JSON string. Anything else, even
- * the same event with white space, is left to the general way (0).
- */
-
-int
-helicone_translate_text_delta(const helicone_sse_event_t *ev,
-    helicone_json_value_t *text)
-{
-    const unsigned char    *p, *q, *end;
-    helicone_json_value_t   index;
-
-    static const char  head[] = "{\"type\":\"content_block_delta\",\"index\":";
-    static const char  mid[] = ",\"delta\":{\"type\":\"text_delta\",\"text\":";
-
-    p = ev->data.data;
-    end = p + ev->data.len;
-
-    if ((size_t) (end - p) < sizeof(head) - 1 + 1 + sizeof(mid) - 1 + 4
-        || memcmp(p, head, sizeof(head) - 1) != 0
-        || end[-1] != '}' || end[-2] != '}')
-    {
-        return 0;
-    }
-
-    p += sizeof(head) - 1;
-
-    /* the index: any JSON number, as the general way takes it */
-
-    q = memchr(p, ',', (size_t) (end - p));
-
-    if (q == NULL
-        || helicone_json_parse(p, (size_t) (q - p), &index) != HELICONE_OK
-        || index.type != HELICONE_JSON_NUMBER
-        || index.start != p || index.len != (size_t) (q - p))
-    {
-        return 0;
-    }
-
-    p = q;
-
-    if ((size_t) (end - p) < sizeof(mid) - 1 + 4
-        || memcmp(p, mid, sizeof(mid) - 1) != 0)
-    {
-        return 0;
-    }
-
-    p += sizeof(mid) - 1;
-
-    /* one JSON string, with nothing around it, up to the closing braces */
-
-    return helicone_json_parse(p, (size_t) (end - 2 - p), text) == HELICONE_OK
-           && text->type == HELICONE_JSON_STRING
-           && text->start == p
-           && text->start + text->len == end - 2;
 }
 
 

@@ -9,8 +9,8 @@
  * caller's buffers; no allocation.
  */
 
-#ifndef _HELICONE_TRANSLATE_RESPONSES_H_INCLUDED_
-#define _HELICONE_TRANSLATE_RESPONSES_H_INCLUDED_
+#ifndef _HELICONE_TRANSLATE_RESPONSES_ANTHROPIC_H_INCLUDED_
+#define _HELICONE_TRANSLATE_RESPONSES_ANTHROPIC_H_INCLUDED_
 
 
 #include "helicone_core.h"
@@ -18,12 +18,13 @@
 #include "helicone_json.h"
 #include "helicone_sse.h"
 #include "helicone_usage.h"
-#include "helicone_translate.h"
+#include "helicone_translate_anthropic.h"
 
 
 /* what a Responses stream event said, as bits */
-#define HELICONE_RESPONSES_END    1   /* completed, incomplete or failed */
-#define HELICONE_RESPONSES_ERROR  2   /* an "error" event, or failed */
+#define HELICONE_RESPONSES_END    HELICONE_EVENT_END   /* completed,
+                                                         incomplete, failed */
+#define HELICONE_RESPONSES_ERROR  HELICONE_EVENT_ERROR /* "error", failed */
 
 
 /*
@@ -115,4 +116,4 @@ int helicone_responses_stream_event(helicone_responses_stream_t *s,
     const helicone_sse_event_t *ev, helicone_buf_t *out);
 
 
-#endif /* _HELICONE_TRANSLATE_RESPONSES_H_INCLUDED_ */
+#endif /* _HELICONE_TRANSLATE_RESPONSES_ANTHROPIC_H_INCLUDED_ */
