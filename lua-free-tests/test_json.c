@@ -31,6 +31,8 @@ static void test_depth(void);
 static void test_root(void);
 static void test_object_get(void);
 static void test_may_have(void);
+static int may_have_both(const unsigned char *p, size_t len);
+static void test_may_have_any(void);
 static void test_object_pick(void);
 static void test_path_get(void);
 static void test_iter(void);
@@ -44,6 +46,7 @@ static size_t gen_utf8(uint32_t *seed, unsigned char *out, size_t max);
 static void test_escape_roundtrip(void);
 static void test_escape_random_bytes(void);
 static void test_plain_runs(void);
+static void test_escape_dense(void);
 
 
 static int
@@ -713,6 +716,8 @@ test_decode(void)
         { "\"\\ud83d\"", "\xef\xbf\xbd", 3 },
         { "\"\xc3\xa9\xf0\x9f\x98\x80\"", "\xc3\xa9\xf0\x9f\x98\x80", 6 },
         { "\"\\u2028\"", "\xe2\x80\xa8", 3 },
+        { "\"ab\\ncd\\u0041ef\\t\"", "ab\ncdAef\t", 9 },
+        { "\"\\\\\\\\x\"", "\\\\x", 3 },
     };
 
     for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1119,6 +1124,186 @@ test_escape_long(void)
 
 /* the one-pass pick agrees with object_get, name by name */
 
+
+/*
+ * JSON text within JSON text, as the log event keeps a stream: a quote
+ * every few bytes, runs of them, backslashes, line ends and UTF-8 among
+ * them. escape_into() (shuffles 16 bytes at a time where the CPU can)
+ * against escape() (runs and a byte at a time), from every start to
+ * every end, with room to the byte and one byte short.
+ */
+
+static void
+test_escape_dense(void)
+{
+    size_t          from, to, elen, bad, runs;
+    unsigned char   want[1200], *out, *e;
+
+    static const char  text[] =
+        "data: {\"id\":\"c-1\",\"object\":\"chat.completion.chunk\","
+        "\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a \\\"q\\\" "
+        "\\\\ \xc3\xa9\"},\"finish_reason\":null}],\"usage\":null}\n\n"
+        "data: \"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\"\\\\\\\\\"\"x"
+        "\"\"\"\"\"\"\"\"\r\n"
+        "data: [DONE]\n\n";
+
+    bad = 0;
+    runs = 0;
+
+    for (from = 0; from < sizeof(text) - 1; from++) {
+        for (to = from; to < sizeof(text); to++) {
+            elen = (size_t) (helicone_json_escape(want,
+                                 (const unsigned char *) text + from,
+                                 to - from) - want);
+
+            /* an exact-size heap buffer: ASan sees a write past it */
+            out = malloc(elen ? elen : 1);
+            if (out == NULL) {
+                abort();
+            }
+
+            runs++;
+
+            e = helicone_json_escape_into(out, out + elen,
+                                          (const unsigned char *) text
+                                          + from, to - from);
+
+            if (e != out + elen || memcmp(out, want, elen) != 0
+                || (elen > 0
+                    && helicone_json_escape_into(out, out + elen - 1,
+                                                 (const unsigned char *)
+                                                 text + from, to - from)
+                       != NULL))
+            {
+                bad++;
+            }
+
+            free(out);
+        }
+    }
+
+    ok(bad == 0, "dense quotes: %zu escaped as escape() does (%zu wrong)",
+       runs, bad);
+}
+
+/* the plain way: one may_have() pass a name */
+
+static int
+may_have_both(const unsigned char *p, size_t len)
+{
+    return helicone_json_may_have(p, len, "usage", 5)
+           || helicone_json_may_have(p, len, "error", 5);
+}
+
+
+/*
+ * helicone_json_may_have_any(), the one-pass prefilter of stream chunks,
+ * against may_have() a name at a time: each case in an exact-size heap
+ * copy (ASan sees a read past the end) after 0..40 bytes of padding, cut
+ * at every length; then random texts of the bytes that matter.
+ */
+
+static void
+test_may_have_any(void)
+{
+    size_t          k, pad, len, cut, bad, i, n;
+    uint32_t        seed;
+    unsigned char  *buf;
+
+    static const helicone_str_t  names[] = {
+        helicone_string("usage"), helicone_string("error")
+    };
+
+    static const char  *cases[] = {
+        "{\"usage\":{\"prompt_tokens\":1}}",
+        "{\"choices\":[],\"usage\":null}",
+        "{\"usage\" :  null ,\"x\":1}",
+        "{\"usage\":null,\"error\":{\"message\":\"x\"}}",
+        "{\"error\":null,\"usage\":null}",
+        "{\"error\" : \"x\"}",
+        "{\"index\":0,\"delta\":{\"content\":\"usage error\"}}",
+        "{\"content\":\"the \\\"error\\\": x\"}",
+        "{\"errors\":{},\"eusage\":1}",
+        "\"error\"", "\"error\":", "\"usage\":nul", "\"\"\"\"\"\"\"",
+        "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion.chunk\","
+        "\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,"
+        "\"delta\":{\"content\":\"reads usage\"},\"finish_reason\":null}],"
+        "\"usage\":null}",
+    };
+
+    /* the pieces random texts are made of */
+    static const char  *tokens[] = {
+        "\"usage\"", "\"error\"", "usage", "error", "\"", ":", " ", "\t",
+        "null", "nul", "{", "}", "x", "\\", "\"usag", "rror\"", "\"e", "0"
+    };
+
+    bad = 0;
+
+    for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+        len = strlen(cases[k]);
+
+        for (pad = 0; pad <= 40; pad++) {
+            for (cut = 0; cut <= len; cut++) {
+                buf = malloc(pad + cut + 1);
+                if (buf == NULL) {
+                    abort();
+                }
+
+                memset(buf, '"', pad);
+                memcpy(buf + pad, cases[k], cut);
+
+                if (helicone_json_may_have_any(buf + pad, cut, names, 2)
+                    != may_have_both(buf + pad, cut))
+                {
+                    bad++;
+                    diag("case %zu cut at %zu after %zu", k, cut, pad);
+                }
+
+                free(buf);
+            }
+        }
+    }
+
+    ok(bad == 0, "may_have_any: as may_have() a name at a time, every cut");
+
+    seed = 16;
+    bad = 0;
+
+    for (k = 0; k < 20000; k++) {
+        buf = malloc(16 * 7);
+        if (buf == NULL) {
+            abort();
+        }
+
+        n = 0;
+
+        for (i = rnd(&seed) % 16; i > 0; i--) {
+            cut = rnd(&seed) % (sizeof(tokens) / sizeof(tokens[0]));
+            len = strlen(tokens[cut]);
+            memcpy(buf + n, tokens[cut], len);
+            n += len;
+        }
+
+        /* the text's end at the buffer's: reads past it are seen */
+        memmove(buf + 16 * 7 - n, buf, n);
+
+        if (helicone_json_may_have_any(buf + 16 * 7 - n, n, names, 2)
+            != may_have_both(buf + 16 * 7 - n, n))
+        {
+            bad++;
+            diag("random text %zu", k);
+        }
+
+        free(buf);
+    }
+
+    ok(bad == 0, "may_have_any: as may_have() a name at a time, random");
+
+    ok(helicone_json_may_have_any((const unsigned char *) "\"error\":1", 9,
+                                  names, 0) == 0,
+       "may_have_any: no names, no hit");
+}
+
 static void
 test_object_pick(void)
 {
@@ -1431,6 +1616,8 @@ main(void)
     test_root();
     test_object_get();
     test_may_have();
+    test_may_have_any();
+    test_escape_dense();
     test_path_get();
     test_iter();
     test_decode();

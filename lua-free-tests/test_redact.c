@@ -67,6 +67,11 @@ main(void)
     check("/p?a-very-long-parameter-name=1&key=2",
           "/p?a-very-long-parameter-name=1&key=REDACTED");
     check("?key=a&key=b&key=c", "?key=REDACTED&key=REDACTED&key=REDACTED");
+    check("/a&b;c/p?key=1&x=2", "/a&b;c/p?key=REDACTED&x=2");
+
+    /* no query, no room beyond the URL itself */
+    ok(helicone_url_redact_size((const unsigned char *) "/a&b;c/p", 8) == 8,
+       "no query: the URL's length");
 
     return done_testing();
 }

@@ -15,6 +15,23 @@
 /* a verdict kept for this long serves while Redis is unreachable */
 #define NGX_HTTP_HELICONE_KEY_STALE  3600
 
+/* the key memo: slots (a power of two), and the longest key it keeps */
+#define NGX_HTTP_HELICONE_KEY_MEMO_SLOTS  64
+#define NGX_HTTP_HELICONE_KEY_MEMO_MAX    128
+
+
+/*
+ * A key the worker has seen, with its keys file entry: the next request
+ * with the same key skips SHA-256 and the search. The memo belongs to
+ * the configuration, so a reload, which reads the keys file again,
+ * starts with an empty one; Redis's verdicts, which expire, are not kept.
+ */
+struct ngx_http_helicone_key_memo_s {
+    ngx_http_helicone_key_t       *entry;        /* NULL: the slot is free */
+    size_t                         len;
+    u_char                         key[NGX_HTTP_HELICONE_KEY_MEMO_MAX];
+};
+
 
 /* a cached verdict: this header, then the org id and the name */
 typedef struct {
@@ -35,6 +52,10 @@ typedef struct {
 
 static int ngx_libc_cdecl ngx_http_helicone_key_cmp(const void *a,
     const void *b);
+static ngx_http_helicone_key_t *ngx_http_helicone_key_file_find(
+    ngx_http_helicone_main_conf_t *hmcf, u_char *sha);
+static ngx_http_helicone_key_memo_t *ngx_http_helicone_key_memo_slot(
+    ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *key);
 static ngx_int_t ngx_http_helicone_credential(ngx_http_request_t *r,
     ngx_uint_t pass, ngx_str_t *key);
 static ngx_int_t ngx_http_helicone_auth_store(ngx_http_request_t *r,
@@ -112,6 +133,13 @@ ngx_http_helicone_keys_load(ngx_conf_t *cf,
     ngx_qsort(hmcf->keys->elts, hmcf->keys->nelts,
               sizeof(ngx_http_helicone_key_t), ngx_http_helicone_key_cmp);
 
+    hmcf->keys_memo = ngx_pcalloc(cf->pool,
+                                  NGX_HTTP_HELICONE_KEY_MEMO_SLOTS
+                                  * sizeof(ngx_http_helicone_key_memo_t));
+    if (hmcf->keys_memo == NULL) {
+        return NGX_ERROR;
+    }
+
     return NGX_OK;
 }
 
@@ -136,9 +164,9 @@ ngx_int_t
 ngx_http_helicone_auth(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
 {
     u_char                          sha[32];
-    ngx_int_t                       lo, hi, mid, cmp;
     ngx_str_t                       key;
-    ngx_http_helicone_key_t        *keys;
+    ngx_http_helicone_key_t        *entry;
+    ngx_http_helicone_key_memo_t   *memo;
     ngx_http_helicone_loc_conf_t   *hlcf;
     ngx_http_helicone_main_conf_t  *hmcf;
 
@@ -156,45 +184,35 @@ ngx_http_helicone_auth(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
         goto unknown;
     }
 
+    memo = ngx_http_helicone_key_memo_slot(hmcf, &key);
+
+    if (memo && memo->entry && memo->len == key.len
+        && helicone_ct_equal(memo->key, key.data, key.len))
+    {
+        ngx_log_debug0(NGX_LOG_DEBUG_HTTP, r->connection->log, 0,
+                       "helicone auth: key known from the memo");
+
+        ctx->auth.org_id = memo->entry->org;
+        ctx->auth.key_name = memo->entry->name;
+        return NGX_OK;
+    }
+
     helicone_key_hash(key.data, key.len, sha);
 
-    keys = hmcf->keys ? hmcf->keys->elts : NULL;
-    lo = 0;
-    hi = hmcf->keys ? (ngx_int_t) hmcf->keys->nelts - 1 : -1;
+    entry = ngx_http_helicone_key_file_find(hmcf, sha);
 
-    while (lo <= hi) {
-        mid = lo + (hi - lo) / 2;
-        cmp = ngx_memcmp(sha, keys[mid].sha, 8);
-
-        if (cmp == 0) {
-            /* the first 8 bytes found the slot: compare all 32 blindly */
-            for (lo = mid; lo > 0
-                           && ngx_memcmp(keys[lo - 1].sha, sha, 8) == 0;
-                 lo--)
-            {
-                /* void */
-            }
-
-            for ( /* void */ ; lo < (ngx_int_t) hmcf->keys->nelts
-                               && ngx_memcmp(keys[lo].sha, sha, 8) == 0;
-                 lo++)
-            {
-                if (helicone_ct_equal(keys[lo].sha, sha, 32)) {
-                    ctx->auth.org_id = keys[lo].org;
-                    ctx->auth.key_name = keys[lo].name;
-                    return NGX_OK;
-                }
-            }
-
-            break;
+    if (entry) {
+        if (memo) {
+            /* no byte of a longer key that had the slot stays behind */
+            ngx_memzero(memo->key, sizeof(memo->key));
+            ngx_memcpy(memo->key, key.data, key.len);
+            memo->len = key.len;
+            memo->entry = entry;
         }
 
-        if (cmp < 0) {
-            hi = mid - 1;
-
-        } else {
-            lo = mid + 1;
-        }
+        ctx->auth.org_id = entry->org;
+        ctx->auth.key_name = entry->name;
+        return NGX_OK;
     }
 
     if (hmcf->keys_redis) {
@@ -212,6 +230,77 @@ unknown:
     }
 
     return NGX_OK;
+}
+
+
+/* The keys file's entry of a key hash, or NULL. */
+
+static ngx_http_helicone_key_t *
+ngx_http_helicone_key_file_find(ngx_http_helicone_main_conf_t *hmcf,
+    u_char *sha)
+{
+    ngx_int_t                 lo, hi, mid, cmp, n;
+    ngx_http_helicone_key_t  *keys;
+
+    if (hmcf->keys == NULL) {
+        return NULL;
+    }
+
+    keys = hmcf->keys->elts;
+    n = (ngx_int_t) hmcf->keys->nelts;
+    lo = 0;
+    hi = n - 1;
+
+    while (lo <= hi) {
+        mid = lo + (hi - lo) / 2;
+        cmp = ngx_memcmp(sha, keys[mid].sha, 8);
+
+        if (cmp == 0) {
+            /* the first 8 bytes found the slot: compare all 32 blindly */
+            for (lo = mid; lo > 0
+                           && ngx_memcmp(keys[lo - 1].sha, sha, 8) == 0;
+                 lo--)
+            {
+                /* void */
+            }
+
+            for ( /* void */ ; lo < n && ngx_memcmp(keys[lo].sha, sha, 8) == 0;
+                 lo++)
+            {
+                if (helicone_ct_equal(keys[lo].sha, sha, 32)) {
+                    return &keys[lo];
+                }
+            }
+
+            return NULL;
+        }
+
+        if (cmp < 0) {
+            hi = mid - 1;
+
+        } else {
+            lo = mid + 1;
+        }
+    }
+
+    return NULL;
+}
+
+
+/* The key's slot in the memo, or NULL: no keys file, or a key too long. */
+
+static ngx_http_helicone_key_memo_t *
+ngx_http_helicone_key_memo_slot(ngx_http_helicone_main_conf_t *hmcf,
+    ngx_str_t *key)
+{
+    if (hmcf->keys_memo == NULL
+        || key->len > NGX_HTTP_HELICONE_KEY_MEMO_MAX)
+    {
+        return NULL;
+    }
+
+    return &hmcf->keys_memo[ngx_hash_key(key->data, key->len)
+                            & (NGX_HTTP_HELICONE_KEY_MEMO_SLOTS - 1)];
 }
 
 

@@ -44,6 +44,7 @@ typedef struct {
     ngx_array_t                    price_sets;   /* by provider, for
                                                     cost_ceiling() */
     ngx_array_t                   *keys;         /* sorted by sha */
+    ngx_http_helicone_key_memo_t  *keys_memo;    /* auth.c: keys seen */
     ngx_array_t                   *models;       /* model pointers */
     ngx_str_t                      models_list;  /* GET /v1/models JSON */
     ngx_array_t                    models_ids;   /* ngx_keyval_t: id, object */

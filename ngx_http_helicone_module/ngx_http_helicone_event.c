@@ -705,6 +705,12 @@ ngx_http_helicone_w_url(ngx_http_helicone_writer_t *w, ngx_pool_t *pool,
     u_char  *p;
     size_t   len;
 
+    if (ngx_strlchr(url->data, url->data + url->len, '?') == NULL) {
+        /* no query, no key parameter: the URL as it is */
+        ngx_http_helicone_w_str(w, name, url->data, url->len);
+        return;
+    }
+
     p = ngx_pnalloc(pool, helicone_url_redact_size(url->data, url->len) + 1);
     if (p == NULL) {
         /* no room to redact: nothing rather than a key */
@@ -822,7 +828,11 @@ ngx_http_helicone_w_bool(ngx_http_helicone_writer_t *w, const char *name,
 }
 
 
-/* "2026-11-27T02:20:00.017Z" */
+/*
+ * "2026-11-27T02:20:00.017Z". The part up to the seconds is formatted
+ * once per second: an event has two times, most events share the second
+ * with the one before.
+ */
 
 static void
 ngx_http_helicone_w_time(ngx_http_helicone_writer_t *w, const char *name,
@@ -831,25 +841,35 @@ ngx_http_helicone_w_time(ngx_http_helicone_writer_t *w, const char *name,
     u_char    *p;
     ngx_tm_t   tm;
 
+    static time_t  formatted_sec = -1;
+    static u_char  formatted[sizeof("2026-11-27T02:20:00") - 1];
+
     if (!ngx_http_helicone_w_key(w, name, 29)) {
         return;
     }
 
-    ngx_gmtime(sec, &tm);
+    if (sec != formatted_sec) {
+        ngx_gmtime(sec, &tm);
+
+        p = ngx_http_helicone_w_digits(formatted,
+                                       (uint64_t) tm.ngx_tm_year, 4);
+        *p++ = '-';
+        p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_mon, 2);
+        *p++ = '-';
+        p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_mday, 2);
+        *p++ = 'T';
+        p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_hour, 2);
+        *p++ = ':';
+        p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_min, 2);
+        *p++ = ':';
+        (void) ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_sec, 2);
+
+        formatted_sec = sec;
+    }
 
     p = w->pos;
     *p++ = '"';
-    p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_year, 4);
-    *p++ = '-';
-    p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_mon, 2);
-    *p++ = '-';
-    p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_mday, 2);
-    *p++ = 'T';
-    p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_hour, 2);
-    *p++ = ':';
-    p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_min, 2);
-    *p++ = ':';
-    p = ngx_http_helicone_w_digits(p, (uint64_t) tm.ngx_tm_sec, 2);
+    p = ngx_cpymem(p, formatted, sizeof(formatted));
     *p++ = '.';
     p = ngx_http_helicone_w_digits(p, (uint64_t) (msec % 1000), 3);
     *p++ = 'Z';

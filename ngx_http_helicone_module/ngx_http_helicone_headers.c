@@ -205,6 +205,17 @@ ngx_http_helicone_header_add(ngx_http_request_t *r, ngx_list_t *headers,
     h->key.data = (u_char *) name;
     h->value = *value;
 
+    if (headers == &r->headers_out.headers) {
+        /*
+         * as nginx's own response headers: nothing looks a response
+         * header up by its lower-case name, an attempt's request
+         * headers are (the proxy module's proxy_set_header hash)
+         */
+        h->hash = 1;
+        h->lowcase_key = NULL;
+        return NGX_OK;
+    }
+
     h->lowcase_key = ngx_pnalloc(r->pool, len);
     if (h->lowcase_key == NULL) {
         return NGX_ERROR;

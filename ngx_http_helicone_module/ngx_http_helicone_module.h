@@ -35,6 +35,7 @@ typedef struct ngx_http_helicone_translator_s   ngx_http_helicone_translator_t;
 typedef struct ngx_http_helicone_store_s        ngx_http_helicone_store_t;
 typedef struct ngx_http_helicone_store_redis_s  ngx_http_helicone_store_redis_t;
 typedef struct ngx_http_helicone_wait_s         ngx_http_helicone_wait_t;
+typedef struct ngx_http_helicone_key_memo_s     ngx_http_helicone_key_memo_t;
 
 
 #include "ngx_http_helicone_sink.h"

@@ -644,6 +644,11 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
 {
     ngx_http_helicone_api_event_pt  read;
 
+    /* the members worth a parse of a chat chunk: one pass finds either */
+    static const helicone_str_t  wanted[] = {
+        helicone_string("usage"), helicone_string("error")
+    };
+
     /* a dialect's own stream (a client speaking Messages to Anthropic),
      * else an API's whose events are not chat chunks (Responses) */
     read = ctx->relay.dialect->read_event;
@@ -662,8 +667,8 @@ ngx_http_helicone_response_chunk(ngx_http_helicone_ctx_t *ctx,
      * usage (not the "usage": null of every chunk) or an error.
      */
     if (ctx->relay.served_model.len == 0
-        || helicone_json_may_have(ev->data.data, ev->data.len, "usage", 5)
-        || helicone_json_may_have(ev->data.data, ev->data.len, "error", 5))
+        || helicone_json_may_have_any(ev->data.data, ev->data.len, wanted,
+                                      sizeof(wanted) / sizeof(wanted[0])))
     {
         return ngx_http_helicone_response_json(ctx, ev->data.data,
                                                ev->data.len);

@@ -406,6 +406,68 @@ check_ok(send_chat(case => 'srv-strict-ok', port => $srv,
                    headers => [ [ 'x-api-key', "Bearer $KEY_B" ] ]),
          'auth required in location - known key', 'srv-strict-ok', $ORG_B);
 
+# ---------------------------------------------------------------- memo
+# A known key's verdict is kept by the worker (one here): the same key
+# again skips SHA-256, and nothing near it gets in through the memo.
+
+my $memo_re = qr/helicone auth: key known from the memo/;
+my $since = $t->log_offset;
+
+check_ok(send_chat(case => 'memo-first',
+                   headers => [ [ 'Authorization', "Bearer $KEY_B" ] ]),
+         'auth memo - known key', 'memo-first', $ORG_B);
+check_ok(send_chat(case => 'memo-again',
+                   headers => [ [ 'x-api-key', $KEY_B ] ]),
+         'auth memo - same key again', 'memo-again', $ORG_B);
+
+ok($t->wait_log($memo_re, since => $since),
+   'auth memo - the second request found the key in the memo');
+
+# Keys near the memoized one that land in its slot, so that the memo's
+# compare is what refuses them: the slot is nginx's ngx_hash_key() of the
+# key (key * 31 + byte) modulo the 64 slots (auth.c).
+
+sub memo_slot {
+    my $h = 0;
+    $h = ($h * 31 + ord $_) % 64 for split //, $_[0];
+    return $h;
+}
+
+# a key of $len bytes: KEY_B's bytes, the last two chosen to share its slot
+sub near_key {
+    my ($len) = @_;
+    my $head = substr($KEY_B . 'x', 0, $len - 2);
+
+    for my $x ('a' .. 'z') {
+        for my $y ('a' .. 'z') {
+            my $k = "$head$x$y";
+            return $k if $k ne $KEY_B && memo_slot($k) == memo_slot($KEY_B);
+        }
+    }
+
+    die "no key of $len bytes shares the memo slot\n";
+}
+
+$since = $t->log_offset;
+
+check_401(send_chat(case => 'memo-near',
+                    headers => [ [ 'Authorization',
+                                   'Bearer ' . near_key(length $KEY_B) ] ]),
+          'auth memo - same slot, same length, last bytes differ');
+check_401(send_chat(case => 'memo-short',
+                    headers => [ [ 'Authorization',
+                                   'Bearer '
+                                   . near_key(length($KEY_B) - 1) ] ]),
+          'auth memo - same slot, a byte shorter');
+check_401(send_chat(case => 'memo-long',
+                    headers => [ [ 'Authorization',
+                                   'Bearer '
+                                   . near_key(length($KEY_B) + 1) ] ]),
+          'auth memo - same slot, a byte longer');
+
+unlike($t->error_log(since => $since), $memo_re,
+       'auth memo - no key near the memoized one hit the memo');
+
 # ---------------------------------------------------------------- totals
 
 my @seen = map { $_->{headers}{'x-test-case'} }
@@ -423,7 +485,8 @@ $t->stop;
 # debug level are checked.
 
 my @secrets = ($KEY_A, $KEY_B, $KEY_C, $KEY_MINT, $KEY_WRONG, $KEY_COMMENTED,
-               $PROVIDER_KEY, $CLIENT_PROVIDER_KEY);
+               $PROVIDER_KEY, $CLIENT_PROVIDER_KEY,
+               map { near_key($_) } map { length($KEY_B) + $_ } -1 .. 1);
 my $secret_re = join '|', map { quotemeta } @secrets;
 
 my $jsonl = $t->read_file('helicone.jsonl') // '';

@@ -6,7 +6,8 @@
  * Fuzzing of the JSON scanner: validation, look-ups, iteration, string
  * decoding, and escaping (any bytes escaped make a valid JSON string of
  * the predicted length). Differential: members picked while validating
- * are those picked after, and validation agrees either way.
+ * are those picked after, and validation agrees either way; the one-pass
+ * prefilter of several names answers as one pass a name does.
  */
 
 #include <stdlib.h>
@@ -21,6 +22,12 @@ static const helicone_str_t  fuzz_names[] = {
 };
 
 #define FUZZ_NAMES  (sizeof(fuzz_names) / sizeof(fuzz_names[0]))
+
+
+/* the names a stream chunk is searched for (all of one length) */
+static const helicone_str_t  fuzz_chunk_names[] = {
+    helicone_string("usage"), helicone_string("error")
+};
 
 
 int
@@ -69,6 +76,13 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     n = helicone_json_string_decode(&s, dec);
 
     if (n == (size_t) -1) {
+        abort();
+    }
+
+    if (helicone_json_may_have_any(data, size, fuzz_chunk_names, 2)
+        != (helicone_json_may_have(data, size, "usage", 5)
+            || helicone_json_may_have(data, size, "error", 5)))
+    {
         abort();
     }
 

@@ -15,6 +15,16 @@
 #define HELICONE_JSON_SSE2  0
 #endif
 
+/* SSSE3's byte shuffle, in functions of their own, where the CPU has it
+ * (HELICONE_JSON_NO_SSSE3: never, for the unit tests of the SSE2 path) */
+#if (HELICONE_JSON_SSE2 && defined __x86_64__                                \
+     && !defined HELICONE_JSON_NO_SSSE3)
+#include <tmmintrin.h>
+#define HELICONE_JSON_SSSE3  1
+#else
+#define HELICONE_JSON_SSSE3  0
+#endif
+
 
 #define HELICONE_JSON_FFFD_ESCAPE_LEN  6
 
@@ -23,6 +33,16 @@ static const unsigned char *helicone_json_find(const unsigned char *p,
     const unsigned char *end, const char *s, size_t n);
 static const unsigned char *helicone_json_ws(const unsigned char *p,
     const unsigned char *end);
+static int helicone_json_not_null_after(const unsigned char *p,
+    const unsigned char *end);
+static int helicone_json_key_at(const unsigned char *q,
+    const unsigned char *end, const helicone_str_t *names, size_t n);
+static int helicone_json_may_have_pair(const unsigned char *p, size_t len,
+    const helicone_str_t *names, size_t n);
+#if (HELICONE_JSON_SSE2)
+static inline unsigned int helicone_json_pair_window(const unsigned char *p,
+    size_t nl, __m128i lead0, __m128i lead1);
+#endif
 static size_t helicone_json_utf8_len(const unsigned char *p,
     const unsigned char *end);
 static int helicone_json_hex4(const unsigned char *p, const unsigned char *end,
@@ -56,6 +76,12 @@ static size_t helicone_json_escape_char(const unsigned char **pp,
     const unsigned char *end, unsigned char *dst);
 #if (HELICONE_JSON_SSE2)
 static unsigned char *helicone_json_escape_sse2(unsigned char *dst,
+    const unsigned char *end, const unsigned char **pp,
+    const unsigned char *last);
+#endif
+#if (HELICONE_JSON_SSSE3)
+static int helicone_json_ssse3(void);
+static unsigned char *helicone_json_escape_ssse3(unsigned char *dst,
     const unsigned char *end, const unsigned char **pp,
     const unsigned char *last);
 #endif
@@ -811,22 +837,196 @@ helicone_json_may_have(const unsigned char *p, size_t len, const char *name,
             continue;
         }
 
-        q = helicone_json_ws(p + 1, end);
-
-        if (q == end || *q != ':') {
-            continue;
+        if (helicone_json_not_null_after(p + 1, end)) {
+            return 1;
         }
-
-        q = helicone_json_ws(q + 1, end);
-
-        if ((size_t) (end - q) >= 4 && memcmp(q, "null", 4) == 0) {
-            continue;
-        }
-
-        return 1;
     }
 
     return 0;
+}
+
+
+/*
+ * may_have() for several names of one length in one pass. Candidates are
+ * a quote, a first letter of a name after it and a quote after the
+ * name's length, 16 places at a time: in a chat chunk that is a few keys
+ * ("index", "delta"), where one letter pair per name took a pass each.
+ * Names are taken two by two (one pass each pair): the two first letters
+ * stay in registers.
+ */
+
+int
+helicone_json_may_have_any(const unsigned char *p, size_t len,
+    const helicone_str_t *names, size_t n)
+{
+    size_t  k;
+
+    for (k = 0; k < n; k += 2) {
+        if (helicone_json_may_have_pair(p, len, names + k,
+                                        n - k > 1 ? 2 : 1))
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/* may_have_any() of one or two names (n) */
+
+static int
+helicone_json_may_have_pair(const unsigned char *p, size_t len,
+    const helicone_str_t *names, size_t n)
+{
+    size_t                nl;
+    const unsigned char  *end;
+#if (HELICONE_JSON_SSE2)
+    const unsigned char  *last, *q;
+    __m128i               lead0, lead1;
+    unsigned int          mask;
+#endif
+
+    end = p + len;
+    nl = names[0].len;
+
+#if (HELICONE_JSON_SSE2)
+
+    if (len >= 16 + nl + 1) {
+        lead0 = _mm_set1_epi8(names[0].data[0]);
+        lead1 = _mm_set1_epi8(names[n - 1].data[0]);
+
+        /* the last window ends at the end */
+        last = end - (16 + nl + 1);
+
+        /* two windows a turn: most chunks have a candidate or two */
+        while (last - p > 16) {
+            mask = helicone_json_pair_window(p, nl, lead0, lead1)
+                   | helicone_json_pair_window(p + 16, nl, lead0, lead1)
+                     << 16;
+
+            for (q = p; mask; mask &= mask - 1) {
+                if (helicone_json_key_at(q + __builtin_ctz(mask), end,
+                                         names, n))
+                {
+                    return 1;
+                }
+            }
+
+            p += 32;
+        }
+
+        while (p < last) {
+            mask = helicone_json_pair_window(p, nl, lead0, lead1);
+
+            for (q = p; mask; mask &= mask - 1) {
+                if (helicone_json_key_at(q + __builtin_ctz(mask), end,
+                                         names, n))
+                {
+                    return 1;
+                }
+            }
+
+            p += 16;
+        }
+
+        /* less the places already looked at */
+        mask = helicone_json_pair_window(last, nl, lead0, lead1)
+               & (~0u << (p - last));
+
+        for ( /* void */ ; mask; mask &= mask - 1) {
+            if (helicone_json_key_at(last + __builtin_ctz(mask), end,
+                                     names, n))
+            {
+                return 1;
+            }
+        }
+
+        return 0;
+    }
+
+#endif
+
+    while ((size_t) (end - p) >= nl + 2) {
+        if (p[0] == '"' && p[nl + 1] == '"'
+            && helicone_json_key_at(p, end, names, n))
+        {
+            return 1;
+        }
+
+        p++;
+    }
+
+    return 0;
+}
+
+
+#if (HELICONE_JSON_SSE2)
+
+/* a bit for each of the 16 places at p where a candidate of may_have_pair()
+ * stands: a quote, a lead letter, a quote nl places after the letter */
+
+static inline unsigned int
+helicone_json_pair_window(const unsigned char *p, size_t nl, __m128i lead0,
+    __m128i lead1)
+{
+    __m128i  quote, v;
+
+    quote = _mm_set1_epi8('"');
+    v = _mm_loadu_si128((const __m128i *) (p + 1));
+
+    return (unsigned int) _mm_movemask_epi8(
+               _mm_and_si128(
+                   _mm_and_si128(
+                       _mm_cmpeq_epi8(_mm_loadu_si128((const __m128i *) p),
+                                      quote),
+                       _mm_cmpeq_epi8(
+                           _mm_loadu_si128((const __m128i *) (p + nl + 1)),
+                           quote)),
+                   _mm_or_si128(_mm_cmpeq_epi8(v, lead0),
+                                _mm_cmpeq_epi8(v, lead1))));
+}
+
+#endif
+
+
+/*
+ * At q a quote, one of names (all of one length), a quote: whether a
+ * colon and another value than null follow (end may come first: a hit).
+ */
+
+static int
+helicone_json_key_at(const unsigned char *q, const unsigned char *end,
+    const helicone_str_t *names, size_t n)
+{
+    size_t  k, nl;
+
+    nl = names[0].len;
+
+    for (k = 0; k < n; k++) {
+        if (memcmp(q + 1, names[k].data, nl) == 0) {
+            return helicone_json_not_null_after(q + nl + 2, end);
+        }
+    }
+
+    return 0;
+}
+
+
+/* After a key's closing quote: a colon, then a value other than null. */
+
+static int
+helicone_json_not_null_after(const unsigned char *p, const unsigned char *end)
+{
+    p = helicone_json_ws(p, end);
+
+    if (p == end || *p != ':') {
+        return 0;
+    }
+
+    p = helicone_json_ws(p + 1, end);
+
+    return (size_t) (end - p) < 4 || memcmp(p, "null", 4) != 0;
 }
 
 
@@ -1370,7 +1570,7 @@ helicone_json_string_decode(const helicone_json_value_t *v,
 {
     size_t                n;
     unsigned char         buf[4], *d;
-    const unsigned char  *p, *end;
+    const unsigned char  *p, *q, *end;
 
     if (helicone_json_string_body(v, &p, &end) != HELICONE_OK) {
         return (size_t) -1;
@@ -1379,9 +1579,22 @@ helicone_json_string_decode(const helicone_json_value_t *v,
     d = dst;
 
     while (p < end) {
-        n = helicone_json_decode_char(&p, end, buf);
-        memcpy(d, buf, n);
-        d += n;
+        /* the text up to the next escape, as it is, in one copy */
+        q = memchr(p, '\\', (size_t) (end - p));
+
+        if (q == NULL) {
+            q = end;
+        }
+
+        memcpy(d, p, q - p);
+        d += q - p;
+        p = q;
+
+        if (p < end) {
+            n = helicone_json_decode_char(&p, end, buf);
+            memcpy(d, buf, n);
+            d += n;
+        }
     }
 
     return d - dst;
@@ -1673,7 +1886,14 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
     p = src;
     last = src + len;
 
-#if (HELICONE_JSON_SSE2)
+#if (HELICONE_JSON_SSSE3)
+    if (helicone_json_ssse3()) {
+        dst = helicone_json_escape_ssse3(dst, end, &p, last);
+
+    } else {
+        dst = helicone_json_escape_sse2(dst, end, &p, last);
+    }
+#elif (HELICONE_JSON_SSE2)
     dst = helicone_json_escape_sse2(dst, end, &p, last);
 #endif
 
@@ -1826,6 +2046,201 @@ helicone_json_escape_sse2(unsigned char *dst, const unsigned char *end,
             /* a control or non-ASCII byte: at most 6 bytes (30 are
              * written at most), then the next window from after it */
             dst += helicone_json_escape_char(&p, last, dst);
+        }
+    }
+
+    *pp = p;
+
+    return dst;
+}
+
+#endif
+
+
+#if (HELICONE_JSON_SSSE3)
+
+/*
+ * Escaping by shuffle: for each set of quotes and backslashes among 8
+ * bytes (a bit a byte), where each of the up to 16 bytes made comes
+ * from, 0x80 for an inserted backslash (the shuffle makes it a zero,
+ * which no escaped byte is); and how many bytes are made. Built on the
+ * first use, by the process's only thread (the tables are the same
+ * whoever builds them).
+ */
+
+static unsigned char  helicone_json_expand[256][16]
+                          __attribute__((aligned(16)));
+static unsigned char  helicone_json_expand_len[256];
+
+
+/* 1 when the CPU has SSSE3 (the tables are then built), else 0 */
+
+static int
+helicone_json_ssse3(void)
+{
+    unsigned int  m, i, j;
+
+    static int  have = -1;
+
+    if (have >= 0) {
+        return have;
+    }
+
+    __builtin_cpu_init();
+
+    if (!__builtin_cpu_supports("ssse3")) {
+        have = 0;
+        return have;
+    }
+
+    for (m = 0; m < 256; m++) {
+        j = 0;
+
+        for (i = 0; i < 8; i++) {
+            if (m & (1u << i)) {
+                helicone_json_expand[m][j++] = 0x80;
+            }
+
+            helicone_json_expand[m][j++] = (unsigned char) i;
+        }
+
+        helicone_json_expand_len[m] = (unsigned char) j;
+
+        while (j < 16) {
+            helicone_json_expand[m][j++] = 0x80;
+        }
+    }
+
+    have = 1;
+
+    return have;
+}
+
+
+/*
+ * escape_sse2() where quotes are dense (JSON text within JSON text): a
+ * window of 16 bytes whose escapes are quotes, backslashes and line
+ * feeds (an SSE stream's framing) is escaped in two shuffles of 8,
+ * whatever their number, where a loop took a copy and a store for each.
+ * A window with another byte to escape goes byte by byte up to it.
+ * Windows are done in batches that cannot run out of input (16 bytes
+ * each) or room (48 bytes each, at most 36 made), checked once a batch.
+ */
+
+__attribute__((target("ssse3")))
+static unsigned char *
+helicone_json_escape_ssse3(unsigned char *dst, const unsigned char *end,
+    const unsigned char **pp, const unsigned char *last)
+{
+    size_t                k;
+    unsigned int          n, i, quoted, other, lf;
+    unsigned char         c;
+    const unsigned char  *p;
+    __m128i               v, e, nl, zero, backslash, lf_to_n;
+
+    p = *pp;
+    zero = _mm_setzero_si128();
+    backslash = _mm_set1_epi8('\\');
+
+    /* a LF moved by the shuffle becomes the n of its escape */
+    lf_to_n = _mm_set1_epi8('\n' ^ 'n');
+
+    for ( ;; ) {
+        k = (size_t) (last - p) / 16;
+
+        if (k > (size_t) (end - dst) / 48) {
+            k = (size_t) (end - dst) / 48;
+        }
+
+        if (k == 0) {
+            break;
+        }
+
+        while (k--) {
+            v = _mm_loadu_si128((const __m128i *) p);
+            nl = _mm_cmpeq_epi8(v, _mm_set1_epi8('\n'));
+
+            quoted = (unsigned int) _mm_movemask_epi8(
+                         _mm_or_si128(
+                             _mm_or_si128(
+                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+                                 _mm_cmpeq_epi8(v, backslash)),
+                             nl));
+
+            /* signed: below the space are the control bytes (but LF) and,
+             * as negative numbers, every byte from 0x80 */
+            other = (unsigned int) _mm_movemask_epi8(
+                        _mm_or_si128(
+                            _mm_andnot_si128(
+                                nl, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))),
+                            _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
+
+            if ((quoted | other) == 0) {
+                _mm_storeu_si128((__m128i *) dst, v);
+                p += 16;
+                dst += 16;
+                continue;
+            }
+
+            if (other) {
+                /* at most 15 bytes made 30, then one made at most 6; it
+                 * may end past the window: the bounds are taken anew */
+                n = (unsigned int) __builtin_ctz(other);
+
+                for (i = 0; i < n; i++) {
+                    c = p[i];
+
+                    if (c == '"' || c == '\\' || c == '\n') {
+                        *dst++ = '\\';
+                        c = (c == '\n') ? 'n' : c;
+                    }
+
+                    *dst++ = c;
+                }
+
+                p += n;
+                dst += helicone_json_escape_char(&p, last, dst);
+                break;
+            }
+
+            /* 8 bytes made at most 16, twice: the bytes made past the
+             * count are written and then overwritten */
+
+            lf = (unsigned int) _mm_movemask_epi8(nl);
+
+            e = _mm_shuffle_epi8(v, _mm_load_si128(
+                                        (const __m128i *)
+                                        helicone_json_expand[quoted & 0xff]));
+            e = _mm_or_si128(e, _mm_and_si128(_mm_cmpeq_epi8(e, zero),
+                                              backslash));
+
+            if (lf & 0xff) {
+                e = _mm_xor_si128(e, _mm_and_si128(
+                                         _mm_cmpeq_epi8(
+                                             e, _mm_set1_epi8('\n')),
+                                         lf_to_n));
+            }
+
+            _mm_storeu_si128((__m128i *) dst, e);
+            dst += helicone_json_expand_len[quoted & 0xff];
+
+            e = _mm_shuffle_epi8(_mm_srli_si128(v, 8), _mm_load_si128(
+                                        (const __m128i *)
+                                        helicone_json_expand[quoted >> 8]));
+            e = _mm_or_si128(e, _mm_and_si128(_mm_cmpeq_epi8(e, zero),
+                                              backslash));
+
+            if (lf >> 8) {
+                e = _mm_xor_si128(e, _mm_and_si128(
+                                         _mm_cmpeq_epi8(
+                                             e, _mm_set1_epi8('\n')),
+                                         lf_to_n));
+            }
+
+            _mm_storeu_si128((__m128i *) dst, e);
+            dst += helicone_json_expand_len[quoted >> 8];
+
+            p += 16;
         }
     }
 

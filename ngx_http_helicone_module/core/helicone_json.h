@@ -95,6 +95,13 @@ int helicone_json_object_pick(const helicone_json_value_t *obj,
 int helicone_json_may_have(const unsigned char *p, size_t len,
     const char *name, size_t name_len);
 
+/*
+ * may_have() of any of n names in one pass over the text: names are all
+ * of one length (>= 1), without quotes.
+ */
+int helicone_json_may_have_any(const unsigned char *p, size_t len,
+    const helicone_str_t *names, size_t n);
+
 /* Which of names the string v is: its index, n when none or no string. */
 size_t helicone_json_string_index(const helicone_json_value_t *v,
     const helicone_str_t *names, size_t n);

@@ -67,11 +67,19 @@ helicone_redact_secret(const unsigned char *name, size_t len)
 size_t
 helicone_url_redact_size(const unsigned char *url, size_t len)
 {
-    size_t  i, size;
+    size_t                i, size;
+    const unsigned char  *q;
 
     size = len;
 
-    for (i = 0; i < len; i++) {
+    /* before the query, nothing changes: most URLs have none */
+    q = memchr(url, '?', len);
+
+    if (q == NULL) {
+        return size;
+    }
+
+    for (i = (size_t) (q - url); i < len; i++) {
         if (url[i] == '?' || url[i] == '&' || url[i] == ';') {
             size += HELICONE_REDACTED_LEN;
         }

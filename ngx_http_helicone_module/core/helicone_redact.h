@@ -17,7 +17,8 @@
 
 /*
  * The room helicone_url_redact() may need for url: its length and
- * HELICONE_REDACTED_LEN for each query parameter.
+ * HELICONE_REDACTED_LEN for each query parameter; its length when it has
+ * no query.
  */
 size_t helicone_url_redact_size(const unsigned char *url, size_t len);
 
