@@ -379,16 +379,18 @@ ngx_http_helicone_response_last(ngx_http_request_t *r,
 }
 
 
-/* The bytes produced so far go out in one (recycled) buffer. */
+/*
+ * The bytes produced so far go out in the buffer they were made in;
+ * ctx->out takes over the memory of a buffer already sent (recycled),
+ * or gets new memory at its next reserve.
+ */
 
 static ngx_int_t
 ngx_http_helicone_out_chain(ngx_http_helicone_ctx_t *ctx, ngx_chain_t ***ll)
 {
-    size_t        len;
+    u_char       *start, *end;
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
-
-    len = ctx->out.pos - ctx->out.start;
 
     cl = ngx_chain_get_free_buf(ctx->request->pool, &ctx->free);
     if (cl == NULL) {
@@ -397,22 +399,18 @@ ngx_http_helicone_out_chain(ngx_http_helicone_ctx_t *ctx, ngx_chain_t ***ll)
 
     b = cl->buf;
 
-    if (b->start == NULL || (size_t) (b->end - b->start) < len) {
-        b->start = ngx_palloc(ctx->request->pool, ngx_max(len, 4096));
-        if (b->start == NULL) {
-            return NGX_ERROR;
-        }
+    start = b->start;
+    end = b->end;
 
-        b->end = b->start + ngx_max(len, 4096);
-    }
-
-    b->pos = b->start;
-    b->last = ngx_cpymem(b->start, ctx->out.start, len);
+    b->start = ctx->out.start;
+    b->end = ctx->out.end;
+    b->pos = ctx->out.start;
+    b->last = ctx->out.pos;
     b->temporary = 1;
     b->flush = 1;
     b->tag = (ngx_buf_tag_t) &ngx_http_helicone_module;
 
-    ctx->out.pos = ctx->out.start;
+    helicone_buf_init(&ctx->out, start, start ? (size_t) (end - start) : 0);
 
     **ll = cl;
     *ll = &cl->next;
