@@ -744,9 +744,14 @@ ngx_http_helicone_response_capture(ngx_http_helicone_ctx_t *ctx, u_char *p,
     }
 
     if (ctx->capture == NULL || ctx->capture_len + len > ctx->capture_size) {
-        /* grow by doubling: the final size is seldom known up front */
+        /*
+         * Grow by doubling, and by four pieces like this one at least:
+         * the final size is seldom known up front, and a stream's reads
+         * are alike, so that one of 16k reads takes a 64k capture at
+         * once instead of copying 48k on the way up.
+         */
         size = ngx_max(ctx->capture_size * 2, 4096);
-        size = ngx_max(size, ctx->capture_len + len);
+        size = ngx_max(size, ctx->capture_len + 4 * len);
         size = ngx_min(size, ctx->capture_cap);
 
         buf = ngx_pnalloc(ctx->request->pool, size);
