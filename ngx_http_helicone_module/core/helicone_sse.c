@@ -144,7 +144,28 @@ helicone_sse_feed_run(helicone_sse_parser_t *p, const unsigned char *data,
         if (p->state == sw_value && c != '\r' && c != '\n') {
             /* the bulk of a stream: a value up to the line end, at once */
             j = helicone_sse_value_run(p, data + i, len - i);
-            i += j - 1;
+            i += j;
+
+            if (i < len && data[i] == '\n') {
+                /* its LF, and the blank line that most often follows,
+                 * taken as the byte parser would take them */
+                p->state = sw_start;
+
+                if (i + 1 < len && data[i + 1] == '\n') {
+                    i++;
+                    p->feed_pos = i + 1;
+
+                    rc = helicone_sse_dispatch(p, handler, ctx);
+                    if (rc != HELICONE_OK) {
+                        return rc;
+                    }
+                }
+
+                continue;
+            }
+
+            /* a CR, or the end of these bytes: the loop goes on there */
+            i--;
             continue;
         }
 
