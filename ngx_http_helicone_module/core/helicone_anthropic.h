@@ -92,6 +92,17 @@ void helicone_anthropic_tool_open(helicone_buf_t *out, unsigned *n,
 void helicone_anthropic_tool_choice(helicone_buf_t *out, const char *type,
     const helicone_json_value_t *name, int serial);
 
+/* {"type":"text","text":<text>} with cache_control (cc, may be NULL) */
+void helicone_anthropic_text_block(helicone_buf_t *out,
+    const helicone_json_value_t *text, const helicone_json_value_t *cc);
+
+/*
+ * A signed thinking block, as Anthropic takes it back: its text (a JSON
+ * string; anything else writes "") and its signature.
+ */
+void helicone_anthropic_thinking_block(helicone_buf_t *out,
+    const helicone_json_value_t *text, const helicone_json_value_t *sig);
+
 /*
  * An image block by URL (a JSON string), or by base64 data with its media
  * type (both unquoted, as they go in); the block is left open, for

@@ -167,7 +167,6 @@ typedef enum {
 } helicone_responses_item_e;
 
 
-static int helicone_responses_given(const helicone_json_value_t *v);
 static int helicone_responses_max_tokens(const helicone_json_value_t *m,
     const helicone_translate_opts_t *opts, int64_t *max, int64_t *budget,
     const char **error);
@@ -236,15 +235,6 @@ static void helicone_responses_stream_failed(helicone_responses_stream_t *s,
     helicone_buf_t *out);
 static void helicone_responses_reserve(helicone_responses_stream_t *s,
     size_t len);
-
-
-/* present and not null */
-
-static int
-helicone_responses_given(const helicone_json_value_t *v)
-{
-    return v->type != HELICONE_JSON_INVALID && v->type != HELICONE_JSON_NULL;
-}
 
 
 /* reading a relayed stream */
@@ -319,7 +309,7 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
     {
         v = &m[helicone_rq_refused[i].member];
 
-        if (helicone_responses_given(v) && v->type != HELICONE_JSON_FALSE) {
+        if (helicone_translate_has(v) && v->type != HELICONE_JSON_FALSE) {
             err = helicone_rq_refused[i].error;
             goto done;
         }
@@ -365,26 +355,24 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
         helicone_translate_lit(out, "}");
 
     } else {
-        if (helicone_responses_given(&m[helicone_rq_temperature])) {
+        if (helicone_translate_has(&m[helicone_rq_temperature])) {
             if (m[helicone_rq_temperature].type != HELICONE_JSON_NUMBER) {
                 err = "\"temperature\" must be a number";
                 goto done;
             }
 
             helicone_translate_lit(out, ",\"temperature\":");
-            helicone_buf_add(out, m[helicone_rq_temperature].start,
-                             m[helicone_rq_temperature].len);
+            helicone_translate_raw(out, &m[helicone_rq_temperature]);
         }
 
-        if (helicone_responses_given(&m[helicone_rq_top_p])) {
+        if (helicone_translate_has(&m[helicone_rq_top_p])) {
             if (m[helicone_rq_top_p].type != HELICONE_JSON_NUMBER) {
                 err = "\"top_p\" must be a number";
                 goto done;
             }
 
             helicone_translate_lit(out, ",\"top_p\":");
-            helicone_buf_add(out, m[helicone_rq_top_p].start,
-                             m[helicone_rq_top_p].len);
+            helicone_translate_raw(out, &m[helicone_rq_top_p]);
         }
     }
 
@@ -393,7 +381,7 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
     if (v->type == HELICONE_JSON_TRUE) {
         helicone_translate_lit(out, ",\"stream\":true");
 
-    } else if (helicone_responses_given(v) && v->type != HELICONE_JSON_FALSE) {
+    } else if (helicone_translate_has(v) && v->type != HELICONE_JSON_FALSE) {
         err = "\"stream\" must be a boolean";
         goto done;
     }
@@ -403,7 +391,7 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
 
     if (v->type == HELICONE_JSON_STRING && v->len > 2) {
         helicone_translate_lit(out, ",\"metadata\":{\"user_id\":");
-        helicone_buf_add(out, v->start, v->len);
+        helicone_translate_raw(out, v);
         helicone_translate_lit(out, "}");
     }
 
@@ -438,7 +426,7 @@ helicone_responses_text_format(const helicone_json_value_t *text,
 {
     helicone_json_value_t  format;
 
-    if (!helicone_responses_given(text)) {
+    if (!helicone_translate_has(text)) {
         return HELICONE_OK;
     }
 
@@ -448,7 +436,7 @@ helicone_responses_text_format(const helicone_json_value_t *text,
     }
 
     if (helicone_translate_get(text, "format", &format)
-        && helicone_responses_given(&format)
+        && helicone_translate_has(&format)
         && !helicone_translate_is(&format, "type", "text"))
     {
         *error = "\"text.format\" other than text cannot be translated";
@@ -474,7 +462,7 @@ helicone_responses_max_tokens(const helicone_json_value_t *m,
     int                    given;
     helicone_json_value_t  effort;
 
-    given = helicone_responses_given(&m[helicone_rq_max_output_tokens]);
+    given = helicone_translate_has(&m[helicone_rq_max_output_tokens]);
 
     if (given) {
         if (helicone_json_int64(&m[helicone_rq_max_output_tokens], max)
@@ -492,7 +480,7 @@ helicone_responses_max_tokens(const helicone_json_value_t *m,
 
     *budget = 0;
 
-    if (!helicone_responses_given(&m[helicone_rq_reasoning])) {
+    if (!helicone_translate_has(&m[helicone_rq_reasoning])) {
         return HELICONE_OK;
     }
 
@@ -561,7 +549,7 @@ helicone_responses_system(const helicone_json_value_t *m,
     n = 0;
     instructions = &m[helicone_rq_instructions];
 
-    if (helicone_responses_given(instructions)) {
+    if (helicone_translate_has(instructions)) {
         if (instructions->type != HELICONE_JSON_STRING) {
             *error = "\"instructions\" must be a string";
             return HELICONE_DECLINED;
@@ -636,9 +624,7 @@ helicone_responses_system_content(const helicone_json_value_t *content,
 
     if (content->type == HELICONE_JSON_STRING) {
         helicone_buf_add_cstr(out, (*n)++ ? "," : ",\"system\":[");
-        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
-        helicone_buf_add(out, content->start, content->len);
-        helicone_translate_lit(out, "}");
+        helicone_anthropic_text_block(out, content, NULL);
         return HELICONE_OK;
     }
 
@@ -660,9 +646,7 @@ helicone_responses_system_content(const helicone_json_value_t *content,
         }
 
         helicone_buf_add_cstr(out, (*n)++ ? "," : ",\"system\":[");
-        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
-        helicone_buf_add(out, text.start, text.len);
-        helicone_translate_lit(out, "}");
+        helicone_anthropic_text_block(out, &text, NULL);
     }
 
     return HELICONE_OK;
@@ -687,7 +671,7 @@ helicone_responses_messages(const helicone_json_value_t *input,
 
     if (input->type == HELICONE_JSON_STRING) {
         helicone_translate_lit(out, "{\"role\":\"user\",\"content\":");
-        helicone_buf_add(out, input->start, input->len);
+        helicone_translate_raw(out, input);
         helicone_translate_lit(out, "}]");
         return HELICONE_OK;
     }
@@ -804,7 +788,7 @@ helicone_responses_item(const helicone_json_value_t *item,
         helicone_translate_string(out, &m[helicone_it_call_id]);
         helicone_translate_lit(out, ",\"content\":");
 
-        if (!helicone_responses_given(&m[helicone_it_output])) {
+        if (!helicone_translate_has(&m[helicone_it_output])) {
             helicone_translate_lit(out, "\"\"");
 
         } else if (helicone_responses_content(&m[helicone_it_output], out,
@@ -891,12 +875,9 @@ helicone_responses_reasoning(const helicone_json_value_t *m,
     }
 
     helicone_responses_turn(out, turns, helicone_turn_assistant);
-    helicone_translate_lit(out, "{\"type\":\"thinking\",\"thinking\":");
-    helicone_translate_string(out, &text);
-    helicone_translate_lit(out, ",\"signature\":");
-    helicone_buf_add(out, m[helicone_it_encrypted_content].start,
-                     m[helicone_it_encrypted_content].len);
-    helicone_translate_lit(out, "}]}");
+    helicone_anthropic_thinking_block(out, &text,
+                                      &m[helicone_it_encrypted_content]);
+    helicone_translate_lit(out, "]}");
 
     return HELICONE_OK;
 }
@@ -913,7 +894,7 @@ helicone_responses_content(const helicone_json_value_t *content,
     helicone_json_value_t  part;
 
     if (content->type == HELICONE_JSON_STRING) {
-        helicone_buf_add(out, content->start, content->len);
+        helicone_translate_raw(out, content);
         return HELICONE_OK;
     }
 
@@ -964,9 +945,7 @@ helicone_responses_part(const helicone_json_value_t *part,
             return HELICONE_DECLINED;
         }
 
-        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
-        helicone_buf_add(out, v.start, v.len);
-        helicone_translate_lit(out, "}");
+        helicone_anthropic_text_block(out, &v, NULL);
         return HELICONE_OK;
     }
 
@@ -1038,7 +1017,7 @@ static int
 helicone_responses_arguments(const helicone_json_value_t *args,
     helicone_buf_t *out, const char **error)
 {
-    if (!helicone_responses_given(args) || args->len <= 2) {
+    if (!helicone_translate_has(args) || args->len <= 2) {
         helicone_translate_lit(out, "{}");
         return HELICONE_OK;
     }
@@ -1069,7 +1048,7 @@ helicone_responses_tools(const helicone_json_value_t *tools,
     helicone_json_iter_t   it;
     helicone_json_value_t  tool, v;
 
-    if (!helicone_responses_given(tools)) {
+    if (!helicone_translate_has(tools)) {
         return 0;
     }
 
@@ -1100,7 +1079,7 @@ helicone_responses_tools(const helicone_json_value_t *tools,
             && v.type == HELICONE_JSON_STRING)
         {
             helicone_translate_lit(out, ",\"description\":");
-            helicone_buf_add(out, v.start, v.len);
+            helicone_translate_raw(out, &v);
         }
 
         helicone_translate_lit(out, ",\"input_schema\":");
@@ -1108,7 +1087,7 @@ helicone_responses_tools(const helicone_json_value_t *tools,
         if (helicone_translate_get(&tool, "parameters", &v)
             && v.type == HELICONE_JSON_OBJECT)
         {
-            helicone_buf_add(out, v.start, v.len);
+            helicone_translate_raw(out, &v);
 
         } else {
             helicone_translate_lit(out, "{\"type\":\"object\","
@@ -1143,7 +1122,7 @@ helicone_responses_tool_choice(const helicone_json_value_t *m, int tools,
         return HELICONE_OK;
     }
 
-    if (!helicone_responses_given(choice)
+    if (!helicone_translate_has(choice)
         || helicone_json_string_eq(choice, "auto", 4))
     {
         if (serial) {
@@ -1325,7 +1304,7 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
             helicone_translate_lit(out, "{\"type\":\"output_text\","
                                         "\"annotations\":[],"
                                         "\"logprobs\":[],\"text\":");
-            helicone_buf_add(out, v.start, v.len);
+            helicone_translate_raw(out, &v);
             helicone_translate_lit(out, "}");
             continue;
         }
@@ -1353,7 +1332,7 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
                 && v.type == HELICONE_JSON_STRING)
             {
                 helicone_translate_lit(out, ",\"encrypted_content\":");
-                helicone_buf_add(out, v.start, v.len);
+                helicone_translate_raw(out, &v);
             }
 
             helicone_translate_lit(out, "}");
@@ -1383,7 +1362,7 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
         helicone_buf_add(out, v.start + 1, v.len - 2);
         helicone_translate_lit(out, "\",\"type\":\"function_call\","
                                     "\"status\":\"completed\",\"call_id\":");
-        helicone_buf_add(out, v.start, v.len);
+        helicone_translate_raw(out, &v);
         helicone_translate_lit(out, ",\"name\":");
         helicone_translate_string(out, helicone_translate_get(&block, "name",
                                                                &v)
@@ -1901,9 +1880,9 @@ helicone_responses_block_start(helicone_responses_stream_t *s,
         helicone_translate_lit(out, "\",\"type\":\"function_call\","
                                     "\"status\":\"in_progress\","
                                     "\"call_id\":");
-        helicone_buf_add(out, v.start, v.len);
+        helicone_translate_raw(out, &v);
         helicone_translate_lit(out, ",\"name\":");
-        helicone_buf_add(out, name.start, name.len);
+        helicone_translate_raw(out, &name);
         helicone_translate_lit(out, ",\"arguments\":\"\"}}\n\n");
     }
 
@@ -1949,7 +1928,7 @@ helicone_responses_block_delta(helicone_responses_stream_t *s,
     helicone_responses_event(s, out, "response.function_call_arguments.delta");
     helicone_responses_item_ref(s, out);
     helicone_translate_lit(out, ",\"delta\":");
-    helicone_buf_add(out, v.start, v.len);
+    helicone_translate_raw(out, &v);
     helicone_translate_lit(out, "}\n\n");
 
     if (s->items.overflow) {
@@ -1972,7 +1951,7 @@ helicone_responses_text_delta(helicone_responses_stream_t *s,
     helicone_responses_event(s, out, "response.output_text.delta");
     helicone_responses_item_ref(s, out);
     helicone_translate_lit(out, ",\"content_index\":0,\"delta\":");
-    helicone_buf_add(out, text->start, text->len);
+    helicone_translate_raw(out, text);
     helicone_translate_lit(out, ",\"logprobs\":[]}\n\n");
 
     if (s->items.overflow) {
@@ -2005,7 +1984,7 @@ helicone_responses_thinking_delta(helicone_responses_stream_t *s,
                                  "response.reasoning_summary_text.delta");
         helicone_responses_item_ref(s, out);
         helicone_translate_lit(out, ",\"summary_index\":0,\"delta\":");
-        helicone_buf_add(out, v.start, v.len);
+        helicone_translate_raw(out, &v);
         helicone_translate_lit(out, "}\n\n");
 
     } else if (helicone_translate_is(delta, "type", "signature_delta")
