@@ -28,6 +28,15 @@ helicone_translate_get(const helicone_json_value_t *obj, const char *name,
 }
 
 
+int
+helicone_translate_get_string(const helicone_json_value_t *obj,
+    const char *name, helicone_json_value_t *v)
+{
+    return helicone_translate_get(obj, name, v)
+           && v->type == HELICONE_JSON_STRING;
+}
+
+
 /* 1 when obj's member name is the string s */
 
 int

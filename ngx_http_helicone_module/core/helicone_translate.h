@@ -45,9 +45,20 @@ typedef struct {
 int helicone_translate_get(const helicone_json_value_t *obj,
     const char *name, helicone_json_value_t *v);
 
+/* helicone_translate_get(), when the member is a string */
+int helicone_translate_get_string(const helicone_json_value_t *obj,
+    const char *name, helicone_json_value_t *v);
+
 /* 1 when obj's member name is the string s */
 int helicone_translate_is(const helicone_json_value_t *obj, const char *name,
     const char *s);
+
+/* a member picked by helicone_json_object_pick(): there and not null */
+static inline int
+helicone_translate_has(const helicone_json_value_t *v)
+{
+    return v->type != HELICONE_JSON_INVALID && v->type != HELICONE_JSON_NULL;
+}
 
 /* elements of an array or members of an object; 0 for anything else */
 int helicone_translate_count(const helicone_json_value_t *v);
@@ -106,14 +117,6 @@ helicone_translate_sep(helicone_buf_t *b, unsigned *n)
  */
 void helicone_translate_keep(const helicone_json_value_t *v,
     unsigned char *dst, size_t cap, size_t *len);
-
-
-/* a member picked by helicone_json_object_pick(): there and not null */
-static inline int
-helicone_translate_has(const helicone_json_value_t *v)
-{
-    return v->type != HELICONE_JSON_INVALID && v->type != HELICONE_JSON_NULL;
-}
 
 
 #endif /* _HELICONE_TRANSLATE_H_INCLUDED_ */

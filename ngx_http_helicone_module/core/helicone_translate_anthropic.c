@@ -666,10 +666,8 @@ static int
 helicone_translate_signed_thinking(const helicone_json_value_t *d,
     helicone_json_value_t *thinking, helicone_json_value_t *signature)
 {
-    return helicone_translate_get(d, "thinking", thinking)
-           && thinking->type == HELICONE_JSON_STRING
-           && helicone_translate_get(d, "signature", signature)
-           && signature->type == HELICONE_JSON_STRING;
+    return helicone_translate_get_string(d, "thinking", thinking)
+           && helicone_translate_get_string(d, "signature", signature);
 }
 
 
@@ -716,8 +714,7 @@ helicone_translate_system_blocks(const helicone_translate_msg_t *m,
 
     while (helicone_json_iter_next(&it, NULL, &part) == HELICONE_OK) {
         if (!helicone_translate_is(&part, "type", "text")
-            || !helicone_translate_get(&part, "text", &text)
-            || text.type != HELICONE_JSON_STRING)
+            || !helicone_translate_get_string(&part, "text", &text))
         {
             return HELICONE_DECLINED;
         }
@@ -1079,9 +1076,7 @@ helicone_translate_part(const helicone_json_value_t *part,
     int                    rc;
     helicone_json_value_t  type, v, pcc;
 
-    if (!helicone_translate_get(part, "type", &type)
-        || type.type != HELICONE_JSON_STRING)
-    {
+    if (!helicone_translate_get_string(part, "type", &type)) {
         *error = "each content part must have a \"type\"";
         return HELICONE_DECLINED;
     }
@@ -1265,11 +1260,9 @@ helicone_translate_tool_use(const helicone_json_value_t *call,
         return HELICONE_DECLINED;
     }
 
-    if (!helicone_translate_get(call, "id", &id)
-        || id.type != HELICONE_JSON_STRING
+    if (!helicone_translate_get_string(call, "id", &id)
         || !helicone_translate_get(call, "function", &fn)
-        || !helicone_translate_get(&fn, "name", &name)
-        || name.type != HELICONE_JSON_STRING)
+        || !helicone_translate_get_string(&fn, "name", &name))
     {
         *error = "a tool call needs an \"id\" and a \"function.name\"";
         return HELICONE_DECLINED;
@@ -1403,9 +1396,7 @@ helicone_translate_tools(const helicone_translate_req_t *req,
             return -1;
         }
 
-        if (!helicone_translate_get(&fn, "name", &name)
-            || name.type != HELICONE_JSON_STRING)
-        {
+        if (!helicone_translate_get_string(&fn, "name", &name)) {
             *error = "a tool function needs a \"name\"";
             return -1;
         }
@@ -1421,9 +1412,7 @@ helicone_translate_tools(const helicone_translate_req_t *req,
         helicone_anthropic_tool_open(out, &n, &name);
         helicone_translate_lit(out, ",\"description\":");
 
-        if (helicone_translate_get(&fn, "description", &desc)
-            && desc.type == HELICONE_JSON_STRING)
-        {
+        if (helicone_translate_get_string(&fn, "description", &desc)) {
             helicone_translate_raw(out, &desc);
 
         } else {
@@ -1559,8 +1548,8 @@ helicone_translate_response(const helicone_json_value_t *resp,
 
     while (helicone_json_iter_next(&it, NULL, &block) == HELICONE_OK) {
         if (helicone_translate_is(&block, "type", "text")
-            && helicone_translate_get(&block, "text", &v)
-            && v.type == HELICONE_JSON_STRING && v.len > 2)
+            && helicone_translate_get_string(&block, "text", &v)
+            && v.len > 2)
         {
             text = 1;
         }
@@ -1578,8 +1567,8 @@ helicone_translate_response(const helicone_json_value_t *resp,
 
     while (helicone_json_iter_next(&it, NULL, &block) == HELICONE_OK) {
         if (helicone_translate_is(&block, "type", "thinking")
-            && helicone_translate_get(&block, "thinking", &v)
-            && v.type == HELICONE_JSON_STRING && v.len > 2)
+            && helicone_translate_get_string(&block, "thinking", &v)
+            && v.len > 2)
         {
             text = 1;
         }
@@ -1849,9 +1838,7 @@ helicone_translate_annotations(const helicone_json_value_t *content,
             helicone_json_iter_init(&ci, &cites);
 
             while (helicone_json_iter_next(&ci, NULL, &c) == HELICONE_OK) {
-                if (!helicone_translate_get(&c, "url", &url)
-                    || url.type != HELICONE_JSON_STRING)
-                {
+                if (!helicone_translate_get_string(&c, "url", &url)) {
                     continue;
                 }
 
@@ -1900,16 +1887,13 @@ helicone_translate_error(const unsigned char *body, size_t len,
     if (body != NULL
         && helicone_json_parse(body, len, &root) == HELICONE_OK
         && helicone_translate_get(&root, "error", &err)
-        && helicone_translate_get(&err, "message", &msg)
-        && msg.type == HELICONE_JSON_STRING)
+        && helicone_translate_get_string(&err, "message", &msg))
     {
         helicone_translate_lit(out, "{\"error\":{\"message\":");
         helicone_translate_raw(out, &msg);
         helicone_translate_lit(out, ",\"type\":");
 
-        if (helicone_translate_get(&err, "type", &type)
-            && type.type == HELICONE_JSON_STRING)
-        {
+        if (helicone_translate_get_string(&err, "type", &type)) {
             helicone_translate_raw(out, &type);
 
         } else {
@@ -2222,8 +2206,8 @@ helicone_translate_stream_block_start(helicone_translate_stream_t *s,
             s->block_kind[i] = helicone_block_text;
         }
 
-        if (helicone_translate_get(&block, "text", &v)
-            && v.type == HELICONE_JSON_STRING && v.len > 2)
+        if (helicone_translate_get_string(&block, "text", &v)
+            && v.len > 2)
         {
             helicone_translate_delta_text(s, "content", &v, out);
         }
@@ -2236,8 +2220,8 @@ helicone_translate_stream_block_start(helicone_translate_stream_t *s,
             s->block_kind[i] = helicone_block_thinking;
         }
 
-        if (helicone_translate_get(&block, "thinking", &v)
-            && v.type == HELICONE_JSON_STRING && v.len > 2)
+        if (helicone_translate_get_string(&block, "thinking", &v)
+            && v.len > 2)
         {
             helicone_translate_delta_text(s, "reasoning", &v, out);
         }

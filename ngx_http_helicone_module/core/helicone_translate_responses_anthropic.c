@@ -638,8 +638,7 @@ helicone_responses_system_content(const helicone_json_value_t *content,
 
     while (helicone_json_iter_next(&it, NULL, &part) == HELICONE_OK) {
         if (!helicone_translate_is(&part, "type", "input_text")
-            || !helicone_translate_get(&part, "text", &text)
-            || text.type != HELICONE_JSON_STRING)
+            || !helicone_translate_get_string(&part, "text", &text))
         {
             *error = "a system message may hold input_text parts only";
             return HELICONE_DECLINED;
@@ -883,7 +882,12 @@ helicone_responses_reasoning(const helicone_json_value_t *m,
 }
 
 
-/* a string as it is, or an array of parts as content blocks */
+/*
+ * A string as it is, or an array of parts as content blocks. Not
+ * helicone_translate_parts() of the chat translator on purpose: the
+ * part types differ (input_text, output_text, refusal, input_image) and
+ * Responses has no cache_control to carry to the last block.
+ */
 
 static int
 helicone_responses_content(const helicone_json_value_t *content,
@@ -950,9 +954,7 @@ helicone_responses_part(const helicone_json_value_t *part,
     }
 
     if (helicone_json_string_eq(&type, "input_image", 11)) {
-        if (!helicone_translate_get(part, "image_url", &v)
-            || v.type != HELICONE_JSON_STRING)
-        {
+        if (!helicone_translate_get_string(part, "image_url", &v)) {
             *error = "an input_image part needs an \"image_url\" (file_id "
                      "cannot be translated)";
             return HELICONE_DECLINED;
@@ -1038,7 +1040,14 @@ helicone_responses_arguments(const helicone_json_value_t *args,
 }
 
 
-/* function tools; the number written, or -1 (*error) */
+/*
+ * Function tools; the number written, or -1 (*error). Not the chat
+ * translator's helicone_translate_tools() on purpose: a Responses tool
+ * is flat ({type, name, description, parameters}) and its parameters go
+ * as the input_schema whole, where chat's sit under "function", always
+ * carry a description and keep only "properties" and "required" of
+ * their schema.
+ */
 
 static int
 helicone_responses_tools(const helicone_json_value_t *tools,
@@ -1066,18 +1075,14 @@ helicone_responses_tools(const helicone_json_value_t *tools,
             return -1;
         }
 
-        if (!helicone_translate_get(&tool, "name", &v)
-            || v.type != HELICONE_JSON_STRING)
-        {
+        if (!helicone_translate_get_string(&tool, "name", &v)) {
             *error = "a function tool needs a \"name\"";
             return -1;
         }
 
         helicone_anthropic_tool_open(out, &n, &v);
 
-        if (helicone_translate_get(&tool, "description", &v)
-            && v.type == HELICONE_JSON_STRING)
-        {
+        if (helicone_translate_get_string(&tool, "description", &v)) {
             helicone_translate_lit(out, ",\"description\":");
             helicone_translate_raw(out, &v);
         }
@@ -1139,8 +1144,7 @@ helicone_responses_tool_choice(const helicone_json_value_t *m, int tools,
         helicone_anthropic_tool_choice(out, "any", NULL, serial);
 
     } else if (helicone_translate_is(choice, "type", "function")
-               && helicone_translate_get(choice, "name", &v)
-               && v.type == HELICONE_JSON_STRING)
+               && helicone_translate_get_string(choice, "name", &v))
     {
         helicone_anthropic_tool_choice(out, "tool", &v, serial);
 
@@ -1248,16 +1252,12 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
 
     pos = out->pos;
 
-    if (!helicone_translate_get(resp, "id", &id)
-        || id.type != HELICONE_JSON_STRING)
-    {
+    if (!helicone_translate_get_string(resp, "id", &id)) {
         id.start = (const unsigned char *) "\"msg\"";
         id.len = 5;
     }
 
-    if (!helicone_translate_get(resp, "model", &model)
-        || model.type != HELICONE_JSON_STRING)
-    {
+    if (!helicone_translate_get_string(resp, "model", &model)) {
         model.start = (const unsigned char *) "\"\"";
         model.len = 2;
     }
@@ -1283,8 +1283,7 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
     while (helicone_json_iter_next(&it, NULL, &block) == HELICONE_OK) {
 
         if (helicone_translate_is(&block, "type", "text")
-            && helicone_translate_get(&block, "text", &v)
-            && v.type == HELICONE_JSON_STRING)
+            && helicone_translate_get_string(&block, "text", &v))
         {
             if (!text) {
                 helicone_translate_sep(out, &n);
@@ -1328,9 +1327,7 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
                 helicone_translate_get(&block, "thinking", &v) ? &v : NULL);
             helicone_translate_lit(out, "}]");
 
-            if (helicone_translate_get(&block, "signature", &v)
-                && v.type == HELICONE_JSON_STRING)
-            {
+            if (helicone_translate_get_string(&block, "signature", &v)) {
                 helicone_translate_lit(out, ",\"encrypted_content\":");
                 helicone_translate_raw(out, &v);
             }
@@ -1351,9 +1348,7 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
 
         helicone_translate_sep(out, &n);
 
-        if (!helicone_translate_get(&block, "id", &v)
-            || v.type != HELICONE_JSON_STRING)
-        {
+        if (!helicone_translate_get_string(&block, "id", &v)) {
             v.start = (const unsigned char *) "\"\"";
             v.len = 2;
         }
@@ -1773,8 +1768,7 @@ helicone_responses_block_start(helicone_responses_stream_t *s,
     {
         s->open = helicone_item_tool;
 
-    } else if (helicone_json_string_eq(&b[helicone_sb_type], "thinking", 8))
-    {
+    } else if (helicone_json_string_eq(&b[helicone_sb_type], "thinking", 8)) {
         s->open = helicone_item_thinking;
         s->signature = 0;
 
@@ -1902,8 +1896,7 @@ helicone_responses_block_delta(helicone_responses_stream_t *s,
 
     if (s->open == helicone_item_text
         && helicone_translate_is(delta, "type", "text_delta")
-        && helicone_translate_get(delta, "text", &v)
-        && v.type == HELICONE_JSON_STRING)
+        && helicone_translate_get_string(delta, "text", &v))
     {
         helicone_responses_text_delta(s, &v, out);
         return;
@@ -1916,8 +1909,8 @@ helicone_responses_block_delta(helicone_responses_stream_t *s,
 
     if (s->open != helicone_item_tool
         || !helicone_translate_is(delta, "type", "input_json_delta")
-        || !helicone_translate_get(delta, "partial_json", &v)
-        || v.type != HELICONE_JSON_STRING || v.len <= 2)
+        || !helicone_translate_get_string(delta, "partial_json", &v)
+        || v.len <= 2)
     {
         return;
     }
@@ -1974,8 +1967,8 @@ helicone_responses_thinking_delta(helicone_responses_stream_t *s,
 
     if (!s->signature
         && helicone_translate_is(delta, "type", "thinking_delta")
-        && helicone_translate_get(delta, "thinking", &v)
-        && v.type == HELICONE_JSON_STRING && v.len > 2)
+        && helicone_translate_get_string(delta, "thinking", &v)
+        && v.len > 2)
     {
         helicone_responses_reserve(s, v.len);
         helicone_translate_body(&s->items, &v);
@@ -1988,8 +1981,7 @@ helicone_responses_thinking_delta(helicone_responses_stream_t *s,
         helicone_translate_lit(out, "}\n\n");
 
     } else if (helicone_translate_is(delta, "type", "signature_delta")
-               && helicone_translate_get(delta, "signature", &v)
-               && v.type == HELICONE_JSON_STRING)
+               && helicone_translate_get_string(delta, "signature", &v))
     {
         helicone_responses_reserve(s, v.len + 32);
 
