@@ -21,6 +21,33 @@ const helicone_str_t  helicone_anthropic_events[] = {
 };
 
 
+unsigned
+helicone_anthropic_event_pick(const helicone_sse_event_t *ev,
+    helicone_json_value_t *m)
+{
+    helicone_json_value_t  root;
+
+    static const helicone_str_t  names[helicone_anthropic_ev_n] = {
+        helicone_string("type"), helicone_string("index"),
+        helicone_string("delta"), helicone_string("content_block"),
+        helicone_string("message"), helicone_string("usage"),
+        helicone_string("error")
+    };
+
+    if (helicone_json_parse_pick(ev->data.data, ev->data.len, &root, names,
+                                 helicone_anthropic_ev_n, m)
+        != HELICONE_OK
+        || root.type != HELICONE_JSON_OBJECT)
+    {
+        return helicone_anthropic_event_n;
+    }
+
+    return helicone_json_string_index(&m[helicone_anthropic_ev_type],
+                                      helicone_anthropic_events,
+                                      helicone_anthropic_event_n);
+}
+
+
 /* reading a relayed stream */
 
 unsigned

@@ -38,6 +38,32 @@ extern const helicone_str_t  helicone_anthropic_events[];
 
 
 /*
+ * The members of a stream event that the translators read, picked in
+ * one pass over the event into m[helicone_anthropic_ev_n].
+ */
+
+enum {
+    helicone_anthropic_ev_type = 0,
+    helicone_anthropic_ev_index,
+    helicone_anthropic_ev_delta,
+    helicone_anthropic_ev_block,      /* content_block */
+    helicone_anthropic_ev_message,
+    helicone_anthropic_ev_usage,
+    helicone_anthropic_ev_error,
+    helicone_anthropic_ev_n
+};
+
+/*
+ * An event's data parsed and its members picked into m: which event it
+ * is (helicone_anthropic_message_start, ...), or helicone_anthropic_event_n
+ * when it is not an object of a known type (a ping, a new event, not
+ * JSON).
+ */
+unsigned helicone_anthropic_event_pick(const helicone_sse_event_t *ev,
+    helicone_json_value_t *m);
+
+
+/*
  * One event of a relayed Messages stream (its parsed data): the
  * HELICONE_EVENT_* bits; the usage it carries into u (message_start's,
  * then message_delta's), and its message's "model" into *model (of type

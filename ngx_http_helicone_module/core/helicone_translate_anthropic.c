@@ -195,28 +195,6 @@ static void helicone_translate_stream_error(helicone_translate_stream_t *s,
     const helicone_sse_event_t *ev, helicone_buf_t *out);
 
 
-/*
- * The members of a Messages stream event that the handlers read, picked
- * in one pass over the event; the handlers get them as ev[].
- */
-
-enum {
-    helicone_ev_type = 0,
-    helicone_ev_index,
-    helicone_ev_delta,
-    helicone_ev_block,
-    helicone_ev_message,
-    helicone_ev_usage,
-    helicone_ev_n
-};
-
-static const helicone_str_t  helicone_translate_event_members[] = {
-    helicone_string("type"), helicone_string("index"),
-    helicone_string("delta"), helicone_string("content_block"),
-    helicone_string("message"), helicone_string("usage")
-};
-
-
 /* helpers */
 
 static void
@@ -1963,8 +1941,9 @@ int
 helicone_translate_stream_event(helicone_translate_stream_t *s,
     const helicone_sse_event_t *ev, helicone_buf_t *out)
 {
+    unsigned                      kind;
     unsigned char                *pos;
-    helicone_json_value_t         root, m[helicone_ev_n], *type, text;
+    helicone_json_value_t         m[helicone_anthropic_ev_n], text;
     helicone_translate_stream_t   t;
 
     if (s == NULL || ev == NULL || s->failed || s->stopped || ev->truncated
@@ -1987,24 +1966,17 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
         return HELICONE_OK;
     }
 
-    type = &m[helicone_ev_type];
+    kind = helicone_anthropic_event_pick(ev, m);
 
-    if (helicone_json_parse_pick(ev->data.data, ev->data.len, &root,
-                                 helicone_translate_event_members,
-                                 helicone_ev_n, m)
-        != HELICONE_OK
-        || root.type != HELICONE_JSON_OBJECT
-        || type->type != HELICONE_JSON_STRING)
-    {
+    if (kind == helicone_anthropic_event_n) {
+        /* ping, and events Anthropic may add */
         return HELICONE_OK;
     }
 
     t = *s;
     pos = out->pos;
 
-    switch (helicone_json_string_index(type, helicone_anthropic_events,
-                                       helicone_anthropic_event_n))
-    {
+    switch (kind) {
     case helicone_anthropic_message_start:
         helicone_translate_stream_start(&t, m, out);
         break;
@@ -2034,7 +2006,6 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
         break;
 
     default:
-        /* ping, and events Anthropic may add */
         return HELICONE_OK;
     }
 
@@ -2127,7 +2098,7 @@ helicone_translate_block_index(const helicone_json_value_t *ev,
 {
     int64_t  n;
 
-    if (helicone_json_int64(&ev[helicone_ev_index], &n) != HELICONE_OK
+    if (helicone_json_int64(&ev[helicone_anthropic_ev_index], &n) != HELICONE_OK
         || n < 0 || n >= HELICONE_TRANSLATE_BLOCKS)
     {
         return 0;
@@ -2150,7 +2121,8 @@ helicone_translate_stream_start(helicone_translate_stream_t *s,
         helicone_string("usage")
     };
 
-    if (helicone_json_object_pick(&ev[helicone_ev_message], names, 3, m)
+    if (helicone_json_object_pick(&ev[helicone_anthropic_ev_message], names,
+                                  3, m)
         == HELICONE_OK)
     {
         if (helicone_translate_has(&m[0])) {
@@ -2167,8 +2139,8 @@ helicone_translate_stream_start(helicone_translate_stream_t *s,
 
     /* the event's own "usage" first, as Anthropic's readers do */
     (void) helicone_usage_anthropic_object(
-               ev[helicone_ev_usage].type == HELICONE_JSON_OBJECT
-               ? &ev[helicone_ev_usage] : &m[2], &s->usage);
+               ev[helicone_anthropic_ev_usage].type == HELICONE_JSON_OBJECT
+               ? &ev[helicone_anthropic_ev_usage] : &m[2], &s->usage);
 
     s->started = 1;
 
@@ -2191,7 +2163,7 @@ helicone_translate_stream_block_start(helicone_translate_stream_t *s,
     unsigned               i, k;
     helicone_json_value_t  block, v;
 
-    block = ev[helicone_ev_block];
+    block = ev[helicone_anthropic_ev_block];
 
     if (!helicone_translate_has(&block)) {
         return;
@@ -2274,7 +2246,7 @@ helicone_translate_stream_block_delta(helicone_translate_stream_t *s,
         helicone_string("thinking"), helicone_string("partial_json")
     };
 
-    if (helicone_json_object_pick(&ev[helicone_ev_delta], names, 4, d)
+    if (helicone_json_object_pick(&ev[helicone_anthropic_ev_delta], names, 4, d)
         != HELICONE_OK
         || d[0].type != HELICONE_JSON_STRING)
     {
@@ -2354,14 +2326,15 @@ helicone_translate_stream_delta(helicone_translate_stream_t *s,
     helicone_json_value_t   v;
 
     finish = helicone_translate_finish(
-                 helicone_json_object_get(&ev[helicone_ev_delta],
+                 helicone_json_object_get(&ev[helicone_anthropic_ev_delta],
                                           "stop_reason", 11, &v)
                  == HELICONE_OK ? &v : NULL);
 
     s->finish_reason.data = (const unsigned char *) finish;
     s->finish_reason.len = strlen(finish);
 
-    (void) helicone_usage_anthropic_object(&ev[helicone_ev_usage], &s->usage);
+    (void) helicone_usage_anthropic_object(&ev[helicone_anthropic_ev_usage],
+                                           &s->usage);
 
     helicone_translate_delta_open(s, out);
     helicone_translate_lit(out, "},\"logprobs\":null,\"finish_reason\":\"");

@@ -1400,22 +1400,6 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
 
 /* stream: Anthropic events -> Responses events */
 
-enum {
-    helicone_sv_type = 0,
-    helicone_sv_delta,
-    helicone_sv_block,
-    helicone_sv_message,
-    helicone_sv_error,
-    helicone_sv_usage,
-    helicone_sv_n
-};
-
-static const helicone_str_t  helicone_sv_members[] = {
-    helicone_string("type"), helicone_string("delta"),
-    helicone_string("content_block"), helicone_string("message"),
-    helicone_string("error"), helicone_string("usage")
-};
-
 /* the members of message_start's message read */
 
 enum {
@@ -1478,8 +1462,9 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
 {
     size_t                        used;
     int64_t                       seq;
+    unsigned                      kind;
     unsigned char                *pos;
-    helicone_json_value_t         root, m[helicone_sv_n], text;
+    helicone_json_value_t         m[helicone_anthropic_ev_n], text;
     helicone_responses_stream_t   t;
 
     if (s == NULL || ev == NULL || s->base.failed || s->base.stopped
@@ -1513,30 +1498,29 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
         return HELICONE_OK;
     }
 
-    if (helicone_json_parse_pick(ev->data.data, ev->data.len, &root,
-                                 helicone_sv_members, helicone_sv_n, m)
-        != HELICONE_OK
-        || root.type != HELICONE_JSON_OBJECT)
-    {
+    kind = helicone_anthropic_event_pick(ev, m);
+
+    if (kind == helicone_anthropic_event_n) {
+        /* ping, and what comes new */
         return HELICONE_OK;
     }
 
     t = *s;
 
-    switch (helicone_json_string_index(&m[helicone_sv_type],
-                                       helicone_anthropic_events,
-                                       helicone_anthropic_event_n))
-    {
+    switch (kind) {
     case helicone_anthropic_message_start:
-        helicone_responses_stream_start(&t, &m[helicone_sv_message], out);
+        helicone_responses_stream_start(&t, &m[helicone_anthropic_ev_message],
+                                        out);
         break;
 
     case helicone_anthropic_block_start:
-        helicone_responses_block_start(&t, &m[helicone_sv_block], out);
+        helicone_responses_block_start(&t, &m[helicone_anthropic_ev_block],
+                                       out);
         break;
 
     case helicone_anthropic_block_delta:
-        helicone_responses_block_delta(&t, &m[helicone_sv_delta], out);
+        helicone_responses_block_delta(&t, &m[helicone_anthropic_ev_delta],
+                                       out);
         break;
 
     case helicone_anthropic_block_stop:
@@ -1544,11 +1528,11 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
         break;
 
     case helicone_anthropic_message_delta:
-        (void) helicone_usage_anthropic_object(&m[helicone_sv_usage],
-                                               &t.base.usage);
+        (void) helicone_usage_anthropic_object(
+                   &m[helicone_anthropic_ev_usage], &t.base.usage);
 
-        if (helicone_translate_get(&m[helicone_sv_delta], "stop_reason",
-                                   &text))
+        if (helicone_translate_get(&m[helicone_anthropic_ev_delta],
+                                   "stop_reason", &text))
         {
             t.incomplete = helicone_json_string_eq(&text, "max_tokens", 10);
             t.refused = helicone_json_string_eq(&text, "refusal", 7);
@@ -1561,11 +1545,11 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
         break;
 
     case helicone_anthropic_error:
-        helicone_responses_stream_error(&t, &m[helicone_sv_error], out);
+        helicone_responses_stream_error(&t, &m[helicone_anthropic_ev_error],
+                                        out);
         break;
 
     default:
-        /* ping, and what comes new */
         break;
     }
 
