@@ -969,7 +969,12 @@ helicone_responses_part(const helicone_json_value_t *part,
 }
 
 
-/* a data: URL as a base64 source, any other URL as a url source */
+/*
+ * A data: URL as a base64 source, any other URL as a url source.
+ * Stricter than the chat translator's helicone_translate_image() (a
+ * lower-case "data:", no parameters before ";base64", no escapes), so
+ * not that one: folding them would change what is accepted here.
+ */
 
 static int
 helicone_responses_image(const helicone_json_value_t *url,
