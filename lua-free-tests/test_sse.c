@@ -62,6 +62,7 @@ static void test_random(void);
 static void test_no_buffer(void);
 static void test_idle(void);
 static void test_grow(void);
+static void test_in_place(void);
 
 
 static const fixture_t  fixtures[] = {
@@ -942,6 +943,79 @@ test_grow(void)
 }
 
 
+/*
+ * The fast path: an event of one data line whole in a feed is handed
+ * over from the feed itself, any other from the parser's buffer. The
+ * events' bytes are compared with a feed one byte at a time (all
+ * copies) in check_fixture() and test_random(); here, which way each
+ * took.
+ */
+
+typedef struct {
+    const unsigned char  *from;
+    const unsigned char  *to;
+    size_t                n;
+    int                   in_feed[8];
+    size_t                len[8];
+} placer_t;
+
+
+static int place(void *ctx, const helicone_sse_event_t *ev);
+
+
+static int
+place(void *ctx, const helicone_sse_event_t *ev)
+{
+    placer_t  *pl = ctx;
+
+    if (pl->n < 8) {
+        pl->in_feed[pl->n] = (ev->data.data >= pl->from
+                              && ev->data.data < pl->to);
+        pl->len[pl->n] = ev->data.len;
+        pl->n++;
+    }
+
+    return 0;
+}
+
+
+static void
+test_in_place(void)
+{
+    size_t                  len;
+    placer_t                pl;
+    unsigned char           buf[16];
+    helicone_sse_parser_t   p;
+
+    static const char  in[] =
+        "data: {\"a\":1}\n\n"              /* one line: in the feed */
+        "data: a\ndata: b\n\n"               /* two lines: copied */
+        "event: x\ndata: c\nid: 7\n\n"        /* one data line */
+        "data:d\n\n"                         /* no space: byte path */
+        "data: 0123456789abcdefXYZ\n\n"       /* longer than the buffer */
+        "data: e\n";                          /* unfinished */
+
+    len = sizeof(in) - 1;
+
+    memset(&pl, 0, sizeof(placer_t));
+    pl.from = (const unsigned char *) in;
+    pl.to = pl.from + len;
+
+    helicone_sse_init(&p, buf, sizeof(buf));
+    (void) helicone_sse_feed(&p, pl.from, len, place, &pl);
+
+    is_int(pl.n, 5, "in place: five events dispatched");
+    ok(pl.in_feed[0] && pl.len[0] == 7, "  one line: data from the feed");
+    ok(!pl.in_feed[1] && pl.len[1] == 3, "  two lines: data copied, joined");
+    ok(pl.in_feed[2] && pl.len[2] == 1, "  a named event: from the feed");
+    ok(!pl.in_feed[3] && pl.len[3] == 1, "  no space: copied");
+    ok(!pl.in_feed[4] && pl.len[4] == sizeof(buf),
+       "  longer than the buffer: copied, cut at its size");
+    ok(p.ref == NULL && p.len == 1 && buf[0] == 'e',
+       "  an event begun is copied before the feed returns");
+}
+
+
 int
 main(void)
 {
@@ -952,6 +1026,7 @@ main(void)
     test_event_ends();
     test_idle();
     test_grow();
+    test_in_place();
 
     return done_testing();
 }

@@ -383,16 +383,18 @@ ngx_http_helicone_response_last(ngx_http_request_t *r,
 }
 
 
-/* The bytes produced so far go out in one (recycled) buffer. */
+/*
+ * The bytes produced so far go out in the buffer they were made in;
+ * ctx->relay.out takes over the memory of a buffer already sent (recycled),
+ * or gets new memory at its next reserve.
+ */
 
 static ngx_int_t
 ngx_http_helicone_out_chain(ngx_http_helicone_ctx_t *ctx, ngx_chain_t ***ll)
 {
-    size_t        len;
+    u_char       *start, *end;
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
-
-    len = ctx->relay.out.pos - ctx->relay.out.start;
 
     cl = ngx_chain_get_free_buf(ctx->request->pool, &ctx->relay.free);
     if (cl == NULL) {
@@ -401,22 +403,19 @@ ngx_http_helicone_out_chain(ngx_http_helicone_ctx_t *ctx, ngx_chain_t ***ll)
 
     b = cl->buf;
 
-    if (b->start == NULL || (size_t) (b->end - b->start) < len) {
-        b->start = ngx_palloc(ctx->request->pool, ngx_max(len, 4096));
-        if (b->start == NULL) {
-            return NGX_ERROR;
-        }
+    start = b->start;
+    end = b->end;
 
-        b->end = b->start + ngx_max(len, 4096);
-    }
-
-    b->pos = b->start;
-    b->last = ngx_cpymem(b->start, ctx->relay.out.start, len);
+    b->start = ctx->relay.out.start;
+    b->end = ctx->relay.out.end;
+    b->pos = ctx->relay.out.start;
+    b->last = ctx->relay.out.pos;
     b->temporary = 1;
     b->flush = 1;
     b->tag = (ngx_buf_tag_t) &ngx_http_helicone_module;
 
-    ctx->relay.out.pos = ctx->relay.out.start;
+    helicone_buf_init(&ctx->relay.out, start,
+                      start ? (size_t) (end - start) : 0);
 
     **ll = cl;
     *ll = &cl->next;
@@ -760,9 +759,14 @@ ngx_http_helicone_response_capture(ngx_http_helicone_ctx_t *ctx, u_char *p,
     if (ctx->relay.capture == NULL
         || ctx->relay.capture_len + len > ctx->relay.capture_size)
     {
-        /* grow by doubling: the final size is seldom known up front */
+        /*
+         * Grow by doubling, and by four pieces like this one at least:
+         * the final size is seldom known up front, and a stream's reads
+         * are alike, so that one of 16k reads takes a 64k capture at
+         * once instead of copying 48k on the way up.
+         */
         size = ngx_max(ctx->relay.capture_size * 2, 4096);
-        size = ngx_max(size, ctx->relay.capture_len + len);
+        size = ngx_max(size, ctx->relay.capture_len + 4 * len);
         size = ngx_min(size, ctx->relay.capture_cap);
 
         buf = ngx_pnalloc(ctx->request->pool, size);

@@ -131,6 +131,23 @@ my %scenario = (
                         . "Connection: close\r\n\r\n" . $body };
     },
 
+    # 200 events and the usage chunk the gateway asked for, 45 KB written
+    # in pieces of 997 bytes that cut events anywhere, a few ms apart
+    many => sub {
+        my ($req) = @_;
+        my $usage = MockLLM::sse_data({
+            id => 'chatcmpl-mock', object => 'chat.completion.chunk',
+            created => 1700000000, model => $model, choices => [],
+            usage => { prompt_tokens => 21, completion_tokens => 200,
+                       total_tokens => 221 } });
+        my $all = join('', map { chunk_ev("e$_;" . ('x' x ($_ % 97))) }
+                           1 .. 200)
+                  . ($req->{json}{stream_options} ? $usage : '') . $done_ev;
+        my @pieces = unpack('(a997)*', $all);
+        return { sse => [ map { { delay_ms => $_ % 8 ? 0 : 3,
+                                  data => $pieces[$_] } } 0 .. $#pieces ] };
+    },
+
     # concurrent streams: five events 150 ms apart, tagged with the stream
     tagged => sub {
         my ($req, $arg) = @_;
@@ -457,6 +474,29 @@ for my $arg ('whole', 'paced') {
     is($r->{body}, chunk_ev('m') . chunk_ev('n') . "data: [DONE]\n",
        "no blank line, $arg - every byte relayed, the last line too");
 }
+
+# ------------------------------------ a long stream, its usage chunk cut
+
+# the bytes the client gets are the provider's but for the usage chunk
+# the gateway asked for, wherever the reads cut them; the log keeps them
+$r = stream(scenario => 'many');
+
+my $many = join('', map { chunk_ev("e$_;" . ('x' x ($_ % 97))) } 1 .. 200)
+           . $done_ev;
+
+is($r->{status}, 200, 'long stream - status');
+ok($r->{body} eq $many, 'long stream - every event relayed, usage cut')
+    or diag(sprintf "got %d bytes, expected %d", length $r->{body},
+                    length $many);
+
+$ev = event_by_id($r->{headers}{'helicone-id'} // '');
+ok(($ev->{log}{response}{body} // '') eq $many,
+   'long stream - logged as relayed')
+    or diag(sprintf "logged %d bytes: %s", length($ev->{log}{response}{body}
+                                                  // ''),
+                    substr($ev->{log}{response}{body} // '', -200));
+is($ev->{log}{response}{promptTokens}, 21, 'long stream - usage read');
+is($ev->{truncated}, JSON::PP::false, 'long stream - not truncated');
 
 # ------------------------------------------------- five streams at once
 

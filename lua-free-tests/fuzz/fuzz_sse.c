@@ -96,7 +96,7 @@ fuzz_run(const unsigned char *in, size_t len, const size_t *cuts,
     size_t ncuts, size_t cap, int grow, fuzz_record_t *rec, int *finish)
 {
     size_t                  i, from, to, first;
-    unsigned char          *buf;
+    unsigned char          *buf, *piece;
     fuzz_grower_t           g;
     helicone_sse_parser_t   p;
 
@@ -125,8 +125,18 @@ fuzz_run(const unsigned char *in, size_t len, const size_t *cuts,
             to = from;
         }
 
+        /* each piece a heap copy freed after its feed: data the parser
+         * kept referring to would be read after free */
+        piece = malloc(to - from ? to - from : 1);
+        if (piece == NULL) {
+            abort();
+        }
+
+        memcpy(piece, in + from, to - from);
+
         rec->base = from;
-        helicone_sse_feed(&p, in + from, to - from, fuzz_event, rec);
+        helicone_sse_feed(&p, piece, to - from, fuzz_event, rec);
+        free(piece);
         from = to;
     }
 

@@ -42,6 +42,10 @@ static size_t helicone_sse_value_run(helicone_sse_parser_t *p,
 static size_t helicone_sse_field_run(helicone_sse_parser_t *p,
     const unsigned char *data, size_t len);
 static size_t helicone_sse_room(helicone_sse_parser_t *p, size_t need);
+static void helicone_sse_keep(helicone_sse_parser_t *p);
+static int helicone_sse_feed_run(helicone_sse_parser_t *p,
+    const unsigned char *data, size_t len, helicone_sse_event_pt handler,
+    void *ctx);
 
 
 static const unsigned char  helicone_sse_bom[3] = { 0xef, 0xbb, 0xbf };
@@ -73,13 +77,28 @@ int
 helicone_sse_feed(helicone_sse_parser_t *p, const unsigned char *data,
     size_t len, helicone_sse_event_pt handler, void *ctx)
 {
-    int            rc;
-    size_t         i, j, k;
-    unsigned char  c;
+    int  rc;
 
     if (data == NULL) {
         return HELICONE_OK;
     }
+
+    rc = helicone_sse_feed_run(p, data, len, handler, ctx);
+
+    /* the caller may reuse these bytes: data of an event begun is kept */
+    helicone_sse_keep(p);
+
+    return rc;
+}
+
+
+static int
+helicone_sse_feed_run(helicone_sse_parser_t *p, const unsigned char *data,
+    size_t len, helicone_sse_event_pt handler, void *ctx)
+{
+    int            rc;
+    size_t         i, j, k;
+    unsigned char  c;
 
     for (i = 0; i < len; i++) {
         c = data[i];
@@ -125,7 +144,28 @@ helicone_sse_feed(helicone_sse_parser_t *p, const unsigned char *data,
         if (p->state == sw_value && c != '\r' && c != '\n') {
             /* the bulk of a stream: a value up to the line end, at once */
             j = helicone_sse_value_run(p, data + i, len - i);
-            i += j - 1;
+            i += j;
+
+            if (i < len && data[i] == '\n') {
+                /* its LF, and the blank line that most often follows,
+                 * taken as the byte parser would take them */
+                p->state = sw_start;
+
+                if (i + 1 < len && data[i + 1] == '\n') {
+                    i++;
+                    p->feed_pos = i + 1;
+
+                    rc = helicone_sse_dispatch(p, handler, ctx);
+                    if (rc != HELICONE_OK) {
+                        return rc;
+                    }
+                }
+
+                continue;
+            }
+
+            /* a CR, or the end of these bytes: the loop goes on there */
+            i--;
             continue;
         }
 
@@ -311,6 +351,8 @@ helicone_sse_value_byte(helicone_sse_parser_t *p, unsigned char c)
 static void
 helicone_sse_data_byte(helicone_sse_parser_t *p, unsigned char c)
 {
+    helicone_sse_keep(p);
+
     if (helicone_sse_room(p, 1)) {
         p->buf[p->len++] = c;
 
@@ -353,6 +395,36 @@ helicone_sse_room(helicone_sse_parser_t *p, size_t need)
 }
 
 
+/* Data referred to in the feed is copied into the buffer, as it would
+ * have been byte by byte. */
+
+static void
+helicone_sse_keep(helicone_sse_parser_t *p)
+{
+    size_t                n, room;
+    const unsigned char  *ref;
+
+    if (p->ref == NULL) {
+        return;
+    }
+
+    ref = p->ref;
+    n = p->ref_len;
+    p->ref = NULL;
+    p->ref_len = 0;
+
+    room = helicone_sse_room(p, n);
+
+    if (n > room) {
+        p->truncated = 1;
+        n = room;
+    }
+
+    memcpy(p->buf + p->len, ref, n);
+    p->len += n;
+}
+
+
 /*
  * Value bytes up to (not including) the next line end, kept as the field
  * says: data into the buffer, an event name into its own; returns how
@@ -381,6 +453,20 @@ helicone_sse_value_run(helicone_sse_parser_t *p, const unsigned char *data,
     switch (p->field) {
 
     case helicone_sse_field_data:
+        if (p->len == 0 && p->ref == NULL && p->buf != NULL && n <= p->cap) {
+            /*
+             * The event's first data line: most events are one line,
+             * whole in one read, and are dispatched from the feed
+             * itself; anything else (a second line, the end of the
+             * feed) copies it first.
+             */
+            p->ref = data;
+            p->ref_len = n;
+            break;
+        }
+
+        helicone_sse_keep(p);
+
         room = helicone_sse_room(p, n);
 
         if (n > room) {
@@ -466,14 +552,23 @@ helicone_sse_dispatch(helicone_sse_parser_t *p,
 
     ev.event.data = p->event;
     ev.event.len = p->event_len;
-    ev.data.data = p->buf;
-    ev.data.len = p->len;
+
+    if (p->ref) {
+        ev.data.data = p->ref;
+        ev.data.len = p->ref_len;
+
+    } else {
+        ev.data.data = p->buf;
+        ev.data.len = p->len;
+    }
     ev.end = p->feed_pos;
     ev.truncated = p->truncated;
 
     /* the handler sees the bytes, which stay until the next feed */
 
     p->len = 0;
+    p->ref = NULL;
+    p->ref_len = 0;
     p->event_len = 0;
     p->has_data = 0;
     p->truncated = 0;

@@ -40,6 +40,9 @@ typedef struct {
 
     unsigned char      *buf;         /* data of the current event */
     size_t              len;
+    const unsigned char  *ref;       /* or its one line, still in the
+                                        feed: not copied unless needed */
+    size_t              ref_len;
     size_t              cap;
     helicone_sse_grow_pt  grow;      /* NULL: data past cap is cut */
     void               *grow_ctx;
@@ -71,7 +74,9 @@ void helicone_sse_set_grow(helicone_sse_parser_t *p,
 /*
  * Feeds the next bytes, split anywhere; calls handler for each complete
  * event (one ending in a blank line) with data. Returns HELICONE_OK, or
- * the handler's nonzero return.
+ * the handler's nonzero return. An event's data lies in the parser's
+ * buffer or, when it is one line whole in these bytes, in them: either
+ * way it is the handler's only until the feed returns.
  */
 int helicone_sse_feed(helicone_sse_parser_t *p, const unsigned char *data,
     size_t len, helicone_sse_event_pt handler, void *ctx);
