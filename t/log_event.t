@@ -97,6 +97,11 @@ http {
             helicone_log off;
         }
 
+        location /wide/ {
+            helicone_pass gateway;
+            helicone_log_body_max 1m;
+        }
+
         location /buffered/ {
             helicone_pass gateway;
             helicone_log file path=%%DIR%%/buffered.jsonl
@@ -336,6 +341,32 @@ is($ev->{log}{response}{bodyTruncated}, JSON::PP::true,
    'cap 64k - response body truncated');
 is($ev->{log}{response}{bodySize}, length $r->{body},
    'cap 64k - response size is the whole');
+
+# ------------------------------------------- events of every size
+
+# Quotes escape to twice their size, more than an event is first given
+# room for: measured, then written into the worker's buffer grown to
+# fit (40k quotes), or past its largest size into the request's pool
+# (300k); a small event after each must not keep a byte of them.
+
+for my $n (40_000, 300_000, 40_000) {
+    my $quotes = HgTest::json_encode({ model => $model,
+                                       messages => msgs('"' x $n) });
+
+    $r = call(path => '/wide/chat/completions', body => $quotes);
+    is($r->{status}, 200, "$n quotes - served");
+    $ev = event($r->{headers}{'helicone-id'});
+    is($ev->{log}{request}{body}, $quotes, "$n quotes - request body whole");
+    is($ev->{log}{request}{bodyTruncated}, JSON::PP::false,
+       "$n quotes - not truncated");
+
+    $body = HgTest::json_encode({ model => $model, messages => msgs('s') });
+    $r = call(path => '/wide/chat/completions', body => $body);
+    $ev = event($r->{headers}{'helicone-id'});
+    is($ev->{log}{request}{body}, $body, "$n quotes - the next event");
+    is($ev->{log}{response}{body}, $r->{body},
+       "$n quotes - the next event's response");
+}
 
 # --------------------------------------------------------------- streams
 
