@@ -565,6 +565,26 @@ ok(event_in('helicone.jsonl', $rid), 'reopen - next event in the new file');
 ok(!grep({ $_->{id} eq $rid } $t->read_jsonl('helicone.jsonl.1')),
    'reopen - not in the renamed file');
 
+# disk reserved past the end (fallocate, the size kept): in the renamed
+# file, and in the new one from its first event on
+
+SKIP: {
+    my $probe = $t->path('probe');
+    $t->write_file('probe', '');
+    skip 'no fallocate here', 3
+        unless system("fallocate -n -l 1M '$probe' 2>/dev/null") == 0;
+
+    my (@old) = (stat $t->path('helicone.jsonl.1'))[7, 12];
+    my (@new) = (stat $t->path('helicone.jsonl'))[7, 12];
+
+    ok($old[1] * 512 >= $old[0] + 64 * 1024,
+       'reserve - disk reserved past the renamed file\'s end');
+    ok($new[1] * 512 >= $new[0] + 512 * 1024,
+       'reserve - and past the new file\'s first event');
+    like($t->read_file('helicone.jsonl'), qr/\A(?:\{[^\n]*\}\n)+\z/,
+         'reserve - the size kept: nothing but lines in the file');
+}
+
 # ------------------------------------------------------- buffer and flush
 
 $r = call(path => '/buffered/chat/completions',
