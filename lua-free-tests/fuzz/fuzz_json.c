@@ -33,6 +33,8 @@ static const helicone_str_t  fuzz_chunk_names[] = {
 };
 
 
+static void fuzz_same_members(const helicone_json_value_t *got,
+    const helicone_json_value_t *want);
 static void fuzz_pick_members(const unsigned char *data, size_t size,
     int rc, const helicone_json_value_t *root,
     const helicone_json_value_t *want);
@@ -108,16 +110,7 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
     if (rc == HELICONE_OK) {
         (void) helicone_json_object_pick(&v, fuzz_names, FUZZ_NAMES, want);
-
-        for (i = 0; i < FUZZ_NAMES; i++) {
-            if (got[i].type != want[i].type
-                || (want[i].type != HELICONE_JSON_INVALID
-                    && (got[i].start != want[i].start
-                        || got[i].len != want[i].len)))
-            {
-                abort();
-            }
-        }
+        fuzz_same_members(got, want);
     }
 
     fuzz_pick_members(data, size, rc, &v, got);
@@ -165,15 +158,7 @@ fuzz_pick_members(const unsigned char *data, size_t size, int rc,
             abort();
         }
 
-        for (i = 0; i < FUZZ_NAMES; i++) {
-            if (got[i].type != want[i].type
-                || (want[i].type != HELICONE_JSON_INVALID
-                    && (got[i].start != want[i].start
-                        || got[i].len != want[i].len)))
-            {
-                abort();
-            }
-        }
+        fuzz_same_members(got, want);
 
         return;
     }
@@ -208,6 +193,26 @@ fuzz_pick_members(const unsigned char *data, size_t size, int rc,
         if (got[i].type != HELICONE_JSON_INVALID
             && (got[i].start < data || got[i].len == 0
                 || got[i].start + got[i].len > data + size))
+        {
+            abort();
+        }
+    }
+}
+
+
+/* the same members found, at the same places */
+
+static void
+fuzz_same_members(const helicone_json_value_t *got,
+    const helicone_json_value_t *want)
+{
+    size_t  i;
+
+    for (i = 0; i < FUZZ_NAMES; i++) {
+        if (got[i].type != want[i].type
+            || (want[i].type != HELICONE_JSON_INVALID
+                && (got[i].start != want[i].start
+                    || got[i].len != want[i].len)))
         {
             abort();
         }
