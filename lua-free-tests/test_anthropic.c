@@ -4,8 +4,9 @@
 
 /*
  * Tests for core/helicone_anthropic.c, the Messages wire format both
- * translators share: a relayed stream's events read, and the request
- * pieces (tool input, tools, tool_choice, images) written.
+ * translators share: a relayed stream's events read and picked, and the
+ * request pieces (tool input, tools, tool_choice, text, thinking and
+ * image blocks) written.
  */
 
 #include <string.h>
@@ -21,6 +22,9 @@ static void test_event_read(void);
 static void check_input(const char *args, int rc, const char *expect);
 static void test_input(void);
 static void test_writers(void);
+static unsigned pick_event(const char *data, helicone_json_value_t *m);
+static void test_event_pick(void);
+static void test_blocks(void);
 
 
 static void
@@ -188,12 +192,100 @@ test_writers(void)
 }
 
 
+static unsigned
+pick_event(const char *data, helicone_json_value_t *m)
+{
+    helicone_sse_event_t  ev;
+
+    memset(&ev, 0, sizeof(ev));
+    ev.data.data = (const unsigned char *) data;
+    ev.data.len = strlen(data);
+
+    return helicone_anthropic_event_pick(&ev, m);
+}
+
+
+static void
+test_event_pick(void)
+{
+    helicone_json_value_t  m[helicone_anthropic_ev_n];
+
+    is_int(pick_event("{\"type\":\"content_block_start\",\"index\":2,"
+                      "\"content_block\":{\"type\":\"text\"}}", m),
+           helicone_anthropic_block_start, "pick: content_block_start");
+    ok(m[helicone_anthropic_ev_index].type == HELICONE_JSON_NUMBER
+       && m[helicone_anthropic_ev_block].type == HELICONE_JSON_OBJECT,
+       "  its index and content_block picked");
+    ok(m[helicone_anthropic_ev_error].type == HELICONE_JSON_INVALID,
+       "  what it does not carry is not there");
+
+    is_int(pick_event("{\"type\":\"error\",\"error\":{\"type\":\"x\"}}", m),
+           helicone_anthropic_error, "pick: error");
+    ok(m[helicone_anthropic_ev_error].type == HELICONE_JSON_OBJECT,
+       "  its error picked");
+
+    is_int(pick_event("{\"type\":\"ping\"}", m), helicone_anthropic_event_n,
+           "pick: ping is none of them");
+    is_int(pick_event("{\"type\":7}", m), helicone_anthropic_event_n,
+           "pick: a type that is no string");
+    is_int(pick_event("[\"message_stop\"]", m), helicone_anthropic_event_n,
+           "pick: not an object");
+    is_int(pick_event("{\"type\":", m), helicone_anthropic_event_n,
+           "pick: not JSON");
+}
+
+
+static void
+test_blocks(void)
+{
+    unsigned char          buf[256];
+    helicone_buf_t         out;
+    helicone_json_value_t  text, cc, sig, num;
+
+    static const char  plain[] = "{\"type\":\"text\",\"text\":\"hi\"}";
+    static const char  cached[] = "{\"type\":\"text\",\"text\":\"hi\","
+                                  "\"cache_control\":{\"type\":"
+                                  "\"ephemeral\"}}";
+    static const char  thinking[] = "{\"type\":\"thinking\",\"thinking\":"
+                                    "\"hi\",\"signature\":\"s\"}";
+    static const char  empty[] = "{\"type\":\"thinking\",\"thinking\":"
+                                 "\"\",\"signature\":\"s\"}";
+
+    parse("\"hi\"", &text);
+    parse("{\"type\":\"ephemeral\"}", &cc);
+    parse("\"s\"", &sig);
+    parse("1", &num);
+
+    helicone_buf_init(&out, buf, sizeof(buf));
+    helicone_anthropic_text_block(&out, &text, NULL);
+    is_mem(out.start, (size_t) (out.pos - out.start), plain,
+           sizeof(plain) - 1, "text block");
+
+    helicone_buf_init(&out, buf, sizeof(buf));
+    helicone_anthropic_text_block(&out, &text, &cc);
+    is_mem(out.start, (size_t) (out.pos - out.start), cached,
+           sizeof(cached) - 1, "text block with its cache_control inside");
+
+    helicone_buf_init(&out, buf, sizeof(buf));
+    helicone_anthropic_thinking_block(&out, &text, &sig);
+    is_mem(out.start, (size_t) (out.pos - out.start), thinking,
+           sizeof(thinking) - 1, "thinking block, signed");
+
+    helicone_buf_init(&out, buf, sizeof(buf));
+    helicone_anthropic_thinking_block(&out, &num, &sig);
+    is_mem(out.start, (size_t) (out.pos - out.start), empty,
+           sizeof(empty) - 1, "thinking block: text that is no string: \"\"");
+}
+
+
 int
 main(void)
 {
     test_event_read();
     test_input();
     test_writers();
+    test_event_pick();
+    test_blocks();
 
     return done_testing();
 }

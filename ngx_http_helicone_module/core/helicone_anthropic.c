@@ -6,12 +6,8 @@
 
 #include <string.h>
 
+#include "helicone_translate.h"
 #include "helicone_anthropic.h"
-
-
-/* a string literal appended ("" s: only a literal compiles) */
-#define helicone_anthropic_lit(b, s)                                          \
-    helicone_buf_add(b, "" s, sizeof(s) - 1)
 
 
 const helicone_str_t  helicone_anthropic_events[] = {
@@ -23,6 +19,33 @@ const helicone_str_t  helicone_anthropic_events[] = {
     helicone_string("message_stop"),
     helicone_string("error")
 };
+
+
+unsigned
+helicone_anthropic_event_pick(const helicone_sse_event_t *ev,
+    helicone_json_value_t *m)
+{
+    helicone_json_value_t  root;
+
+    static const helicone_str_t  names[helicone_anthropic_ev_n] = {
+        helicone_string("type"), helicone_string("index"),
+        helicone_string("delta"), helicone_string("content_block"),
+        helicone_string("message"), helicone_string("usage"),
+        helicone_string("error")
+    };
+
+    if (helicone_json_parse_pick(ev->data.data, ev->data.len, &root, names,
+                                 helicone_anthropic_ev_n, m)
+        != HELICONE_OK
+        || root.type != HELICONE_JSON_OBJECT)
+    {
+        return helicone_anthropic_event_n;
+    }
+
+    return helicone_json_string_index(&m[helicone_anthropic_ev_type],
+                                      helicone_anthropic_events,
+                                      helicone_anthropic_event_n);
+}
 
 
 /* reading a relayed stream */
@@ -138,7 +161,7 @@ void
 helicone_anthropic_head(helicone_buf_t *out, const helicone_str_t *model,
     const helicone_json_value_t *requested, int64_t max)
 {
-    helicone_anthropic_lit(out, "{\"model\":\"");
+    helicone_translate_lit(out, "{\"model\":\"");
 
     if (model && model->len) {
         helicone_buf_add_escaped(out, model->data, model->len);
@@ -150,7 +173,7 @@ helicone_anthropic_head(helicone_buf_t *out, const helicone_str_t *model,
         helicone_buf_add(out, requested->start + 1, requested->len - 2);
     }
 
-    helicone_anthropic_lit(out, "\",\"max_tokens\":");
+    helicone_translate_lit(out, "\",\"max_tokens\":");
     helicone_buf_add_int(out, max);
 }
 
@@ -163,7 +186,7 @@ helicone_anthropic_input(const helicone_json_value_t *args,
     helicone_json_value_t  root;
 
     if (args->type == HELICONE_JSON_OBJECT) {
-        helicone_buf_add(out, args->start, args->len);
+        helicone_translate_raw(out, args);
         return HELICONE_OK;
     }
 
@@ -172,7 +195,7 @@ helicone_anthropic_input(const helicone_json_value_t *args,
     }
 
     if (args->len <= 2) {
-        helicone_anthropic_lit(out, "{}");
+        helicone_translate_lit(out, "{}");
         return HELICONE_OK;
     }
 
@@ -203,8 +226,8 @@ helicone_anthropic_tool_open(helicone_buf_t *out, unsigned *n,
     helicone_buf_add_cstr(out, *n ? "," : ",\"tools\":[");
     (*n)++;
 
-    helicone_anthropic_lit(out, "{\"name\":");
-    helicone_buf_add(out, name->start, name->len);
+    helicone_translate_lit(out, "{\"name\":");
+    helicone_translate_raw(out, name);
 }
 
 
@@ -212,20 +235,48 @@ void
 helicone_anthropic_tool_choice(helicone_buf_t *out, const char *type,
     const helicone_json_value_t *name, int serial)
 {
-    helicone_anthropic_lit(out, ",\"tool_choice\":{\"type\":\"");
+    helicone_translate_lit(out, ",\"tool_choice\":{\"type\":\"");
     helicone_buf_add_cstr(out, type);
-    helicone_anthropic_lit(out, "\"");
+    helicone_translate_lit(out, "\"");
 
     if (name) {
-        helicone_anthropic_lit(out, ",\"name\":");
-        helicone_buf_add(out, name->start, name->len);
+        helicone_translate_lit(out, ",\"name\":");
+        helicone_translate_raw(out, name);
     }
 
     if (serial) {
-        helicone_anthropic_lit(out, ",\"disable_parallel_tool_use\":true");
+        helicone_translate_lit(out, ",\"disable_parallel_tool_use\":true");
     }
 
-    helicone_anthropic_lit(out, "}");
+    helicone_translate_lit(out, "}");
+}
+
+
+void
+helicone_anthropic_text_block(helicone_buf_t *out,
+    const helicone_json_value_t *text, const helicone_json_value_t *cc)
+{
+    helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
+    helicone_translate_raw(out, text);
+
+    if (cc) {
+        helicone_translate_lit(out, ",\"cache_control\":");
+        helicone_translate_raw(out, cc);
+    }
+
+    helicone_translate_lit(out, "}");
+}
+
+
+void
+helicone_anthropic_thinking_block(helicone_buf_t *out,
+    const helicone_json_value_t *text, const helicone_json_value_t *sig)
+{
+    helicone_translate_lit(out, "{\"type\":\"thinking\",\"thinking\":");
+    helicone_translate_string(out, text);
+    helicone_translate_lit(out, ",\"signature\":");
+    helicone_translate_raw(out, sig);
+    helicone_translate_lit(out, "}");
 }
 
 
@@ -233,10 +284,10 @@ void
 helicone_anthropic_image_url(helicone_buf_t *out,
     const helicone_json_value_t *url)
 {
-    helicone_anthropic_lit(out, "{\"type\":\"image\",\"source\":"
+    helicone_translate_lit(out, "{\"type\":\"image\",\"source\":"
                                 "{\"type\":\"url\",\"url\":");
-    helicone_buf_add(out, url->start, url->len);
-    helicone_anthropic_lit(out, "}");
+    helicone_translate_raw(out, url);
+    helicone_translate_lit(out, "}");
 }
 
 
@@ -245,10 +296,10 @@ helicone_anthropic_image_base64(helicone_buf_t *out,
     const unsigned char *type, size_t type_len, const unsigned char *data,
     size_t len)
 {
-    helicone_anthropic_lit(out, "{\"type\":\"image\",\"source\":"
+    helicone_translate_lit(out, "{\"type\":\"image\",\"source\":"
                                 "{\"type\":\"base64\",\"media_type\":\"");
     helicone_buf_add(out, type, type_len);
-    helicone_anthropic_lit(out, "\",\"data\":\"");
+    helicone_translate_lit(out, "\",\"data\":\"");
     helicone_buf_add(out, data, len);
-    helicone_anthropic_lit(out, "\"}");
+    helicone_translate_lit(out, "\"}");
 }

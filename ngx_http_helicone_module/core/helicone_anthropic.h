@@ -38,6 +38,32 @@ extern const helicone_str_t  helicone_anthropic_events[];
 
 
 /*
+ * The members of a stream event that the translators read, picked in
+ * one pass over the event into m[helicone_anthropic_ev_n].
+ */
+
+enum {
+    helicone_anthropic_ev_type = 0,
+    helicone_anthropic_ev_index,
+    helicone_anthropic_ev_delta,
+    helicone_anthropic_ev_block,      /* content_block */
+    helicone_anthropic_ev_message,
+    helicone_anthropic_ev_usage,
+    helicone_anthropic_ev_error,
+    helicone_anthropic_ev_n
+};
+
+/*
+ * An event's data parsed and its members picked into m: which event it
+ * is (helicone_anthropic_message_start, ...), or helicone_anthropic_event_n
+ * when it is not an object of a known type (a ping, a new event, not
+ * JSON).
+ */
+unsigned helicone_anthropic_event_pick(const helicone_sse_event_t *ev,
+    helicone_json_value_t *m);
+
+
+/*
  * One event of a relayed Messages stream (its parsed data): the
  * HELICONE_EVENT_* bits; the usage it carries into u (message_start's,
  * then message_delta's), and its message's "model" into *model (of type
@@ -91,6 +117,17 @@ void helicone_anthropic_tool_open(helicone_buf_t *out, unsigned *n,
  */
 void helicone_anthropic_tool_choice(helicone_buf_t *out, const char *type,
     const helicone_json_value_t *name, int serial);
+
+/* {"type":"text","text":<text>} with cache_control (cc, may be NULL) */
+void helicone_anthropic_text_block(helicone_buf_t *out,
+    const helicone_json_value_t *text, const helicone_json_value_t *cc);
+
+/*
+ * A signed thinking block, as Anthropic takes it back: its text (a JSON
+ * string; anything else writes "") and its signature.
+ */
+void helicone_anthropic_thinking_block(helicone_buf_t *out,
+    const helicone_json_value_t *text, const helicone_json_value_t *sig);
 
 /*
  * An image block by URL (a JSON string), or by base64 data with its media

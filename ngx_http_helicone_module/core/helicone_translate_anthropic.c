@@ -9,14 +9,6 @@
 #include "helicone_translate_anthropic.h"
 
 
-/*
- * Strings are never decoded into scratch memory: a string value of a
- * validated text is valid JSON string content between its quotes, so
- * it is copied as it is, or cut at character boundaries found by
- * helicone_translate_char().  Decoded values are only compared.
- */
-
-
 #define HELICONE_TRANSLATE_ERROR_MAX  1000
 
 typedef enum {
@@ -62,17 +54,6 @@ typedef struct {
 
 static void helicone_translate_req_read(helicone_translate_req_t *req,
     const helicone_json_value_t *obj);
-static int helicone_translate_count(const helicone_json_value_t *v);
-static void helicone_translate_raw(helicone_buf_t *b,
-    const helicone_json_value_t *v);
-static int helicone_translate_hex4(const unsigned char *p, uint32_t *cp);
-static const unsigned char *helicone_translate_char(const unsigned char *p,
-    const unsigned char *end, uint32_t *c);
-static int64_t helicone_translate_utf16_len(const helicone_json_value_t *v);
-static size_t helicone_translate_cut(const helicone_json_value_t *v,
-    size_t max);
-static void helicone_translate_minified(helicone_buf_t *b,
-    const helicone_json_value_t *v);
 
 static int helicone_translate_check_unsupported(
     const helicone_translate_req_t *req, const char **error);
@@ -182,8 +163,6 @@ static void helicone_translate_reasoning_details(
 static void helicone_translate_annotations(
     const helicone_json_value_t *content, helicone_buf_t *out);
 
-static void helicone_translate_keep(const helicone_json_value_t *v,
-    unsigned char *dst, size_t cap, size_t *len);
 static void helicone_translate_chunk_open(helicone_translate_stream_t *s,
     helicone_buf_t *out);
 static void helicone_translate_delta_open(helicone_translate_stream_t *s,
@@ -195,7 +174,6 @@ static void helicone_translate_delta_text(helicone_translate_stream_t *s,
 static void helicone_translate_delta_args(helicone_translate_stream_t *s,
     unsigned k, const char *args, const helicone_json_value_t *v,
     helicone_buf_t *out);
-static int helicone_translate_has(const helicone_json_value_t *v);
 static int helicone_translate_block_index(const helicone_json_value_t *ev,
     unsigned *index);
 static void helicone_translate_stream_start(helicone_translate_stream_t *s,
@@ -215,28 +193,6 @@ static void helicone_translate_stream_stop(helicone_translate_stream_t *s,
     helicone_buf_t *out);
 static void helicone_translate_stream_error(helicone_translate_stream_t *s,
     const helicone_sse_event_t *ev, helicone_buf_t *out);
-
-
-/*
- * The members of a Messages stream event that the handlers read, picked
- * in one pass over the event; the handlers get them as ev[].
- */
-
-enum {
-    helicone_ev_type = 0,
-    helicone_ev_index,
-    helicone_ev_delta,
-    helicone_ev_block,
-    helicone_ev_message,
-    helicone_ev_usage,
-    helicone_ev_n
-};
-
-static const helicone_str_t  helicone_translate_event_members[] = {
-    helicone_string("type"), helicone_string("index"),
-    helicone_string("delta"), helicone_string("content_block"),
-    helicone_string("message"), helicone_string("usage")
-};
 
 
 /* helpers */
@@ -268,38 +224,6 @@ helicone_translate_req_read(helicone_translate_req_t *req,
     req->obj = obj;
 
     (void) helicone_json_object_pick(obj, names, helicone_req_n, req->v);
-}
-
-
-int
-helicone_translate_get(const helicone_json_value_t *obj, const char *name,
-    helicone_json_value_t *v)
-{
-    if (obj == NULL || obj->type != HELICONE_JSON_OBJECT) {
-        return 0;
-    }
-
-    if (helicone_json_object_get(obj, name, strlen(name), v) != HELICONE_OK) {
-        return 0;
-    }
-
-    return v->type != HELICONE_JSON_NULL;
-}
-
-
-/* 1 when obj's member name is the string s */
-
-int
-helicone_translate_is(const helicone_json_value_t *obj, const char *name,
-    const char *s)
-{
-    helicone_json_value_t  v;
-
-    if (!helicone_translate_get(obj, name, &v)) {
-        return 0;
-    }
-
-    return helicone_json_string_eq(&v, s, strlen(s));
 }
 
 
@@ -391,288 +315,6 @@ helicone_translate_msgs_next(const helicone_translate_msgs_t *list,
     helicone_translate_msg_read(&pass->obj, &pass->scratch);
 
     return &pass->scratch;
-}
-
-
-/* elements of an array or members of an object */
-
-static int
-helicone_translate_count(const helicone_json_value_t *v)
-{
-    int                   n;
-    helicone_json_iter_t  it;
-
-    if (helicone_json_iter_init(&it, v) != HELICONE_OK) {
-        return 0;
-    }
-
-    n = 0;
-
-    while (helicone_json_iter_next(&it, NULL, NULL) == HELICONE_OK) {
-        n++;
-    }
-
-    return n;
-}
-
-
-static void
-helicone_translate_raw(helicone_buf_t *b, const helicone_json_value_t *v)
-{
-    helicone_buf_add(b, v->start, v->len);
-}
-
-
-/* the content of a string value, between its quotes */
-
-void
-helicone_translate_body(helicone_buf_t *b, const helicone_json_value_t *v)
-{
-    if (v->type != HELICONE_JSON_STRING || v->len < 2) {
-        return;
-    }
-
-    helicone_buf_add(b, v->start + 1, v->len - 2);
-}
-
-
-/* a string value as it is, or "" for anything else */
-
-void
-helicone_translate_string(helicone_buf_t *b, const helicone_json_value_t *v)
-{
-    if (v == NULL || v->type != HELICONE_JSON_STRING) {
-        helicone_translate_lit(b, "\"\"");
-        return;
-    }
-
-    helicone_translate_raw(b, v);
-}
-
-
-/* a comma before every list element but the first */
-
-void
-helicone_translate_sep(helicone_buf_t *b, unsigned *n)
-{
-    if ((*n)++) {
-        helicone_translate_lit(b, ",");
-    }
-}
-
-
-static int
-helicone_translate_hex4(const unsigned char *p, uint32_t *cp)
-{
-    int            i;
-    uint32_t       n;
-    unsigned char  c;
-
-    n = 0;
-
-    for (i = 0; i < 4; i++) {
-        c = p[i];
-
-        if (c >= '0' && c <= '9') {
-            n = n * 16 + (c - '0');
-
-        } else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f') {
-            n = n * 16 + ((c | 0x20) - 'a' + 10);
-
-        } else {
-            return 0;
-        }
-    }
-
-    *cp = n;
-
-    return 1;
-}
-
-
-/*
- * One character of string content at p (p < end): its code point in *c,
- * and where the next one starts; so cuts between characters leave valid
- * string content on both sides.
- */
-
-static const unsigned char *
-helicone_translate_char(const unsigned char *p, const unsigned char *end,
-    uint32_t *c)
-{
-    size_t    n, i;
-    uint32_t  cp, lo;
-
-    if (*p != '\\') {
-        if (*p < 0x80) {
-            *c = *p;
-            return p + 1;
-        }
-
-        n = (*p >= 0xf0) ? 4 : (*p >= 0xe0) ? 3 : (*p >= 0xc0) ? 2 : 1;
-        cp = *p & (0x7f >> n);
-
-        for (i = 1; i < n; i++) {
-            if (p + i == end || (p[i] & 0xc0) != 0x80) {
-                break;
-            }
-
-            cp = (cp << 6) | (p[i] & 0x3f);
-        }
-
-        *c = (i == n && n > 1) ? cp : 0xfffd;
-
-        return p + i;
-    }
-
-    if (end - p < 2) {
-        *c = '\\';
-        return end;
-    }
-
-    switch (p[1]) {
-    case 'b':
-        *c = '\b';
-        break;
-    case 'f':
-        *c = '\f';
-        break;
-    case 'n':
-        *c = '\n';
-        break;
-    case 'r':
-        *c = '\r';
-        break;
-    case 't':
-        *c = '\t';
-        break;
-
-    case 'u':
-        if (end - p < 6 || !helicone_translate_hex4(p + 2, &cp)) {
-            *c = 0xfffd;
-            return p + 2;
-        }
-
-        if (cp >= 0xd800 && cp <= 0xdbff && end - p >= 12
-            && p[6] == '\\' && p[7] == 'u'
-            && helicone_translate_hex4(p + 8, &lo)
-            && lo >= 0xdc00 && lo <= 0xdfff)
-        {
-            *c = 0x10000 + ((cp - 0xd800) << 10) + (lo - 0xdc00);
-            return p + 12;
-        }
-
-        *c = (cp >= 0xd800 && cp <= 0xdfff) ? 0xfffd : cp;
-        return p + 6;
-
-    default:
-        *c = p[1];
-        break;
-    }
-
-    return p + 2;
-}
-
-
-/* the length JavaScript would report: UTF-16 code units */
-
-static int64_t
-helicone_translate_utf16_len(const helicone_json_value_t *v)
-{
-    int64_t               n;
-    uint32_t              c;
-    const unsigned char  *p, *end;
-
-    if (v->type != HELICONE_JSON_STRING || v->len < 2) {
-        return 0;
-    }
-
-    p = v->start + 1;
-    end = v->start + v->len - 1;
-    n = 0;
-
-    while (p < end) {
-        p = helicone_translate_char(p, end, &c);
-        n += (c >= 0x10000) ? 2 : 1;
-    }
-
-    return n;
-}
-
-
-/* how many bytes of a string's content fit in max, cut between chars */
-
-static size_t
-helicone_translate_cut(const helicone_json_value_t *v, size_t max)
-{
-    uint32_t              c;
-    const unsigned char  *p, *next, *start, *end;
-
-    if (v->type != HELICONE_JSON_STRING || v->len < 2) {
-        return 0;
-    }
-
-    start = v->start + 1;
-    end = v->start + v->len - 1;
-
-    if ((size_t) (end - start) <= max) {
-        return end - start;
-    }
-
-    for (p = start; p < end; p = next) {
-        next = helicone_translate_char(p, end, &c);
-
-        if ((size_t) (next - start) > max) {
-            break;
-        }
-    }
-
-    return p - start;
-}
-
-
-/*
- * A value as JSON.stringify() would make a string of it: white space
- * outside strings dropped, then escaped (without the quotes).
- */
-
-static void
-helicone_translate_minified(helicone_buf_t *b, const helicone_json_value_t *v)
-{
-    size_t                i, run;
-    unsigned              in;
-    const unsigned char  *p;
-
-    p = v->start;
-    run = 0;
-    in = 0;
-
-    for (i = 0; i < v->len; i++) {
-        if (in) {
-            if (p[i] == '\\') {
-                i++;
-
-            } else if (p[i] == '"') {
-                in = 0;
-            }
-
-            continue;
-        }
-
-        if (p[i] == '"') {
-            in = 1;
-            continue;
-        }
-
-        if (p[i] == ' ' || p[i] == '\t' || p[i] == '\n' || p[i] == '\r') {
-            helicone_buf_add_escaped(b, p + run, i - run);
-            run = i + 1;
-        }
-    }
-
-    if (run < v->len) {
-        helicone_buf_add_escaped(b, p + run, v->len - run);
-    }
 }
 
 
@@ -996,34 +638,14 @@ helicone_translate_system(const helicone_translate_msgs_t *msgs,
 }
 
 
-/* {"type":"text","text":...} with the cache_control, if any, inside */
-
-static void
-helicone_translate_text_block(helicone_buf_t *out,
-    const helicone_json_value_t *text, const helicone_json_value_t *cc)
-{
-    helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
-    helicone_translate_raw(out, text);
-
-    if (cc) {
-        helicone_translate_lit(out, ",\"cache_control\":");
-        helicone_translate_raw(out, cc);
-    }
-
-    helicone_translate_lit(out, "}");
-}
-
-
 /* a reasoning_details entry Anthropic takes back: text and signature */
 
 static int
 helicone_translate_signed_thinking(const helicone_json_value_t *d,
     helicone_json_value_t *thinking, helicone_json_value_t *signature)
 {
-    return helicone_translate_get(d, "thinking", thinking)
-           && thinking->type == HELICONE_JSON_STRING
-           && helicone_translate_get(d, "signature", signature)
-           && signature->type == HELICONE_JSON_STRING;
+    return helicone_translate_get_string(d, "thinking", thinking)
+           && helicone_translate_get_string(d, "signature", signature);
 }
 
 
@@ -1053,7 +675,7 @@ helicone_translate_system_blocks(const helicone_translate_msg_t *m,
         }
 
         helicone_translate_sep(out, n);
-        helicone_translate_text_block(out, &content, has_cc ? &cc : NULL);
+        helicone_anthropic_text_block(out, &content, has_cc ? &cc : NULL);
 
         return HELICONE_OK;
     }
@@ -1070,8 +692,7 @@ helicone_translate_system_blocks(const helicone_translate_msg_t *m,
 
     while (helicone_json_iter_next(&it, NULL, &part) == HELICONE_OK) {
         if (!helicone_translate_is(&part, "type", "text")
-            || !helicone_translate_get(&part, "text", &text)
-            || text.type != HELICONE_JSON_STRING)
+            || !helicone_translate_get_string(&part, "text", &text))
         {
             return HELICONE_DECLINED;
         }
@@ -1096,7 +717,7 @@ helicone_translate_system_blocks(const helicone_translate_msg_t *m,
         part_cc = helicone_translate_get(&part, "cache_control", &pcc);
 
         helicone_translate_sep(out, n);
-        helicone_translate_text_block(out, &text,
+        helicone_anthropic_text_block(out, &text,
                                       part_cc ? &pcc
                                       : (has_cc && i == last) ? &cc : NULL);
     }
@@ -1196,7 +817,7 @@ helicone_translate_user(const helicone_translate_msg_t *m, helicone_buf_t *out,
         }
 
         helicone_translate_lit(out, "[");
-        helicone_translate_text_block(out, &content, &cc);
+        helicone_anthropic_text_block(out, &content, &cc);
         helicone_translate_lit(out, "]}");
         return HELICONE_OK;
     }
@@ -1295,12 +916,7 @@ helicone_translate_assistant(const helicone_translate_msg_t *m,
         while (helicone_json_iter_next(&it, NULL, &d) == HELICONE_OK) {
             if (helicone_translate_signed_thinking(&d, &t, &sig)) {
                 helicone_translate_sep(out, &n);
-                helicone_translate_lit(out,
-                                       "{\"type\":\"thinking\",\"thinking\":");
-                helicone_translate_raw(out, &t);
-                helicone_translate_lit(out, ",\"signature\":");
-                helicone_translate_raw(out, &sig);
-                helicone_translate_lit(out, "}");
+                helicone_anthropic_thinking_block(out, &t, &sig);
             }
         }
     }
@@ -1317,7 +933,7 @@ helicone_translate_assistant(const helicone_translate_msg_t *m,
         /* Anthropic refuses empty text blocks: "" beside tool calls goes */
 
         helicone_translate_sep(out, &n);
-        helicone_translate_text_block(out, &content, has_cc ? &cc : NULL);
+        helicone_anthropic_text_block(out, &content, has_cc ? &cc : NULL);
     }
 
     if (has_calls) {
@@ -1438,9 +1054,7 @@ helicone_translate_part(const helicone_json_value_t *part,
     int                    rc;
     helicone_json_value_t  type, v, pcc;
 
-    if (!helicone_translate_get(part, "type", &type)
-        || type.type != HELICONE_JSON_STRING)
-    {
+    if (!helicone_translate_get_string(part, "type", &type)) {
         *error = "each content part must have a \"type\"";
         return HELICONE_DECLINED;
     }
@@ -1624,11 +1238,9 @@ helicone_translate_tool_use(const helicone_json_value_t *call,
         return HELICONE_DECLINED;
     }
 
-    if (!helicone_translate_get(call, "id", &id)
-        || id.type != HELICONE_JSON_STRING
+    if (!helicone_translate_get_string(call, "id", &id)
         || !helicone_translate_get(call, "function", &fn)
-        || !helicone_translate_get(&fn, "name", &name)
-        || name.type != HELICONE_JSON_STRING)
+        || !helicone_translate_get_string(&fn, "name", &name))
     {
         *error = "a tool call needs an \"id\" and a \"function.name\"";
         return HELICONE_DECLINED;
@@ -1762,9 +1374,7 @@ helicone_translate_tools(const helicone_translate_req_t *req,
             return -1;
         }
 
-        if (!helicone_translate_get(&fn, "name", &name)
-            || name.type != HELICONE_JSON_STRING)
-        {
+        if (!helicone_translate_get_string(&fn, "name", &name)) {
             *error = "a tool function needs a \"name\"";
             return -1;
         }
@@ -1780,9 +1390,7 @@ helicone_translate_tools(const helicone_translate_req_t *req,
         helicone_anthropic_tool_open(out, &n, &name);
         helicone_translate_lit(out, ",\"description\":");
 
-        if (helicone_translate_get(&fn, "description", &desc)
-            && desc.type == HELICONE_JSON_STRING)
-        {
+        if (helicone_translate_get_string(&fn, "description", &desc)) {
             helicone_translate_raw(out, &desc);
 
         } else {
@@ -1918,8 +1526,8 @@ helicone_translate_response(const helicone_json_value_t *resp,
 
     while (helicone_json_iter_next(&it, NULL, &block) == HELICONE_OK) {
         if (helicone_translate_is(&block, "type", "text")
-            && helicone_translate_get(&block, "text", &v)
-            && v.type == HELICONE_JSON_STRING && v.len > 2)
+            && helicone_translate_get_string(&block, "text", &v)
+            && v.len > 2)
         {
             text = 1;
         }
@@ -1937,8 +1545,8 @@ helicone_translate_response(const helicone_json_value_t *resp,
 
     while (helicone_json_iter_next(&it, NULL, &block) == HELICONE_OK) {
         if (helicone_translate_is(&block, "type", "thinking")
-            && helicone_translate_get(&block, "thinking", &v)
-            && v.type == HELICONE_JSON_STRING && v.len > 2)
+            && helicone_translate_get_string(&block, "thinking", &v)
+            && v.len > 2)
         {
             text = 1;
         }
@@ -2208,9 +1816,7 @@ helicone_translate_annotations(const helicone_json_value_t *content,
             helicone_json_iter_init(&ci, &cites);
 
             while (helicone_json_iter_next(&ci, NULL, &c) == HELICONE_OK) {
-                if (!helicone_translate_get(&c, "url", &url)
-                    || url.type != HELICONE_JSON_STRING)
-                {
+                if (!helicone_translate_get_string(&c, "url", &url)) {
                     continue;
                 }
 
@@ -2259,16 +1865,13 @@ helicone_translate_error(const unsigned char *body, size_t len,
     if (body != NULL
         && helicone_json_parse(body, len, &root) == HELICONE_OK
         && helicone_translate_get(&root, "error", &err)
-        && helicone_translate_get(&err, "message", &msg)
-        && msg.type == HELICONE_JSON_STRING)
+        && helicone_translate_get_string(&err, "message", &msg))
     {
         helicone_translate_lit(out, "{\"error\":{\"message\":");
         helicone_translate_raw(out, &msg);
         helicone_translate_lit(out, ",\"type\":");
 
-        if (helicone_translate_get(&err, "type", &type)
-            && type.type == HELICONE_JSON_STRING)
-        {
+        if (helicone_translate_get_string(&err, "type", &type)) {
             helicone_translate_raw(out, &type);
 
         } else {
@@ -2338,8 +1941,9 @@ int
 helicone_translate_stream_event(helicone_translate_stream_t *s,
     const helicone_sse_event_t *ev, helicone_buf_t *out)
 {
+    unsigned                      kind;
     unsigned char                *pos;
-    helicone_json_value_t         root, m[helicone_ev_n], *type, text;
+    helicone_json_value_t         m[helicone_anthropic_ev_n], text;
     helicone_translate_stream_t   t;
 
     if (s == NULL || ev == NULL || s->failed || s->stopped || ev->truncated
@@ -2362,24 +1966,17 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
         return HELICONE_OK;
     }
 
-    type = &m[helicone_ev_type];
+    kind = helicone_anthropic_event_pick(ev, m);
 
-    if (helicone_json_parse_pick(ev->data.data, ev->data.len, &root,
-                                 helicone_translate_event_members,
-                                 helicone_ev_n, m)
-        != HELICONE_OK
-        || root.type != HELICONE_JSON_OBJECT
-        || type->type != HELICONE_JSON_STRING)
-    {
+    if (kind == helicone_anthropic_event_n) {
+        /* ping, and events Anthropic may add */
         return HELICONE_OK;
     }
 
     t = *s;
     pos = out->pos;
 
-    switch (helicone_json_string_index(type, helicone_anthropic_events,
-                                       helicone_anthropic_event_n))
-    {
+    switch (kind) {
     case helicone_anthropic_message_start:
         helicone_translate_stream_start(&t, m, out);
         break;
@@ -2409,7 +2006,6 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
         break;
 
     default:
-        /* ping, and events Anthropic may add */
         return HELICONE_OK;
     }
 
@@ -2420,24 +2016,6 @@ helicone_translate_stream_event(helicone_translate_stream_t *s,
     *s = t;
 
     return HELICONE_OK;
-}
-
-
-/* string content kept for later chunks, cut between characters */
-
-static void
-helicone_translate_keep(const helicone_json_value_t *v, unsigned char *dst,
-    size_t cap, size_t *len)
-{
-    size_t  n;
-
-    n = helicone_translate_cut(v, cap);
-
-    if (n) {
-        memcpy(dst, v->start + 1, n);
-    }
-
-    *len = n;
 }
 
 
@@ -2512,15 +2090,6 @@ helicone_translate_delta_args(helicone_translate_stream_t *s, unsigned k,
 }
 
 
-/* a picked member that is there and not null */
-
-static int
-helicone_translate_has(const helicone_json_value_t *v)
-{
-    return v->type != HELICONE_JSON_INVALID && v->type != HELICONE_JSON_NULL;
-}
-
-
 /* the event's block "index", when it is one we keep state for */
 
 static int
@@ -2529,7 +2098,7 @@ helicone_translate_block_index(const helicone_json_value_t *ev,
 {
     int64_t  n;
 
-    if (helicone_json_int64(&ev[helicone_ev_index], &n) != HELICONE_OK
+    if (helicone_json_int64(&ev[helicone_anthropic_ev_index], &n) != HELICONE_OK
         || n < 0 || n >= HELICONE_TRANSLATE_BLOCKS)
     {
         return 0;
@@ -2552,7 +2121,8 @@ helicone_translate_stream_start(helicone_translate_stream_t *s,
         helicone_string("usage")
     };
 
-    if (helicone_json_object_pick(&ev[helicone_ev_message], names, 3, m)
+    if (helicone_json_object_pick(&ev[helicone_anthropic_ev_message], names,
+                                  3, m)
         == HELICONE_OK)
     {
         if (helicone_translate_has(&m[0])) {
@@ -2569,8 +2139,8 @@ helicone_translate_stream_start(helicone_translate_stream_t *s,
 
     /* the event's own "usage" first, as Anthropic's readers do */
     (void) helicone_usage_anthropic_object(
-               ev[helicone_ev_usage].type == HELICONE_JSON_OBJECT
-               ? &ev[helicone_ev_usage] : &m[2], &s->usage);
+               ev[helicone_anthropic_ev_usage].type == HELICONE_JSON_OBJECT
+               ? &ev[helicone_anthropic_ev_usage] : &m[2], &s->usage);
 
     s->started = 1;
 
@@ -2593,7 +2163,7 @@ helicone_translate_stream_block_start(helicone_translate_stream_t *s,
     unsigned               i, k;
     helicone_json_value_t  block, v;
 
-    block = ev[helicone_ev_block];
+    block = ev[helicone_anthropic_ev_block];
 
     if (!helicone_translate_has(&block)) {
         return;
@@ -2608,8 +2178,8 @@ helicone_translate_stream_block_start(helicone_translate_stream_t *s,
             s->block_kind[i] = helicone_block_text;
         }
 
-        if (helicone_translate_get(&block, "text", &v)
-            && v.type == HELICONE_JSON_STRING && v.len > 2)
+        if (helicone_translate_get_string(&block, "text", &v)
+            && v.len > 2)
         {
             helicone_translate_delta_text(s, "content", &v, out);
         }
@@ -2622,8 +2192,8 @@ helicone_translate_stream_block_start(helicone_translate_stream_t *s,
             s->block_kind[i] = helicone_block_thinking;
         }
 
-        if (helicone_translate_get(&block, "thinking", &v)
-            && v.type == HELICONE_JSON_STRING && v.len > 2)
+        if (helicone_translate_get_string(&block, "thinking", &v)
+            && v.len > 2)
         {
             helicone_translate_delta_text(s, "reasoning", &v, out);
         }
@@ -2676,7 +2246,7 @@ helicone_translate_stream_block_delta(helicone_translate_stream_t *s,
         helicone_string("thinking"), helicone_string("partial_json")
     };
 
-    if (helicone_json_object_pick(&ev[helicone_ev_delta], names, 4, d)
+    if (helicone_json_object_pick(&ev[helicone_anthropic_ev_delta], names, 4, d)
         != HELICONE_OK
         || d[0].type != HELICONE_JSON_STRING)
     {
@@ -2756,14 +2326,15 @@ helicone_translate_stream_delta(helicone_translate_stream_t *s,
     helicone_json_value_t   v;
 
     finish = helicone_translate_finish(
-                 helicone_json_object_get(&ev[helicone_ev_delta],
+                 helicone_json_object_get(&ev[helicone_anthropic_ev_delta],
                                           "stop_reason", 11, &v)
                  == HELICONE_OK ? &v : NULL);
 
     s->finish_reason.data = (const unsigned char *) finish;
     s->finish_reason.len = strlen(finish);
 
-    (void) helicone_usage_anthropic_object(&ev[helicone_ev_usage], &s->usage);
+    (void) helicone_usage_anthropic_object(&ev[helicone_anthropic_ev_usage],
+                                           &s->usage);
 
     helicone_translate_delta_open(s, out);
     helicone_translate_lit(out, "},\"logprobs\":null,\"finish_reason\":\"");

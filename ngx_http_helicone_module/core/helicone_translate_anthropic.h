@@ -17,16 +17,8 @@
 #include "helicone_json.h"
 #include "helicone_sse.h"
 #include "helicone_usage.h"
+#include "helicone_translate.h"
 #include "helicone_anthropic.h"
-
-
-#define HELICONE_TRANSLATE_DEFAULT_MAX_TOKENS  4096
-
-
-typedef struct {
-    helicone_str_t      model;          /* provider model id to send */
-    int64_t             max_tokens;     /* when the client sent none */
-} helicone_translate_opts_t;
 
 
 /*
@@ -98,34 +90,6 @@ void helicone_translate_stream_init(helicone_translate_stream_t *s,
  */
 int helicone_translate_stream_event(helicone_translate_stream_t *s,
     const helicone_sse_event_t *ev, helicone_buf_t *out);
-
-/*
- * Helpers for the translators (this one and the Responses one).
- * helicone_translate_lit() appends a string literal ("" s: only a
- * literal compiles, so sizeof is its length).
- */
-
-#define helicone_translate_lit(b, s)                                          \
-    helicone_buf_add(b, "" s, sizeof(s) - 1)
-
-/* obj's member name, when obj is an object and it is there, not null */
-int helicone_translate_get(const helicone_json_value_t *obj,
-    const char *name, helicone_json_value_t *v);
-
-/* 1 when obj's member name is the string s */
-int helicone_translate_is(const helicone_json_value_t *obj, const char *name,
-    const char *s);
-
-/* a string value as it is, or "" for anything else (v may be NULL) */
-void helicone_translate_string(helicone_buf_t *b,
-    const helicone_json_value_t *v);
-
-/* the content of a string value between its quotes, still escaped */
-void helicone_translate_body(helicone_buf_t *b,
-    const helicone_json_value_t *v);
-
-/* a comma before every list element but the first */
-void helicone_translate_sep(helicone_buf_t *b, unsigned *n);
 
 
 #endif /* _HELICONE_TRANSLATE_ANTHROPIC_H_INCLUDED_ */

@@ -167,7 +167,6 @@ typedef enum {
 } helicone_responses_item_e;
 
 
-static int helicone_responses_given(const helicone_json_value_t *v);
 static int helicone_responses_max_tokens(const helicone_json_value_t *m,
     const helicone_translate_opts_t *opts, int64_t *max, int64_t *budget,
     const char **error);
@@ -236,15 +235,6 @@ static void helicone_responses_stream_failed(helicone_responses_stream_t *s,
     helicone_buf_t *out);
 static void helicone_responses_reserve(helicone_responses_stream_t *s,
     size_t len);
-
-
-/* present and not null */
-
-static int
-helicone_responses_given(const helicone_json_value_t *v)
-{
-    return v->type != HELICONE_JSON_INVALID && v->type != HELICONE_JSON_NULL;
-}
 
 
 /* reading a relayed stream */
@@ -319,7 +309,7 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
     {
         v = &m[helicone_rq_refused[i].member];
 
-        if (helicone_responses_given(v) && v->type != HELICONE_JSON_FALSE) {
+        if (helicone_translate_has(v) && v->type != HELICONE_JSON_FALSE) {
             err = helicone_rq_refused[i].error;
             goto done;
         }
@@ -365,26 +355,24 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
         helicone_translate_lit(out, "}");
 
     } else {
-        if (helicone_responses_given(&m[helicone_rq_temperature])) {
+        if (helicone_translate_has(&m[helicone_rq_temperature])) {
             if (m[helicone_rq_temperature].type != HELICONE_JSON_NUMBER) {
                 err = "\"temperature\" must be a number";
                 goto done;
             }
 
             helicone_translate_lit(out, ",\"temperature\":");
-            helicone_buf_add(out, m[helicone_rq_temperature].start,
-                             m[helicone_rq_temperature].len);
+            helicone_translate_raw(out, &m[helicone_rq_temperature]);
         }
 
-        if (helicone_responses_given(&m[helicone_rq_top_p])) {
+        if (helicone_translate_has(&m[helicone_rq_top_p])) {
             if (m[helicone_rq_top_p].type != HELICONE_JSON_NUMBER) {
                 err = "\"top_p\" must be a number";
                 goto done;
             }
 
             helicone_translate_lit(out, ",\"top_p\":");
-            helicone_buf_add(out, m[helicone_rq_top_p].start,
-                             m[helicone_rq_top_p].len);
+            helicone_translate_raw(out, &m[helicone_rq_top_p]);
         }
     }
 
@@ -393,7 +381,7 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
     if (v->type == HELICONE_JSON_TRUE) {
         helicone_translate_lit(out, ",\"stream\":true");
 
-    } else if (helicone_responses_given(v) && v->type != HELICONE_JSON_FALSE) {
+    } else if (helicone_translate_has(v) && v->type != HELICONE_JSON_FALSE) {
         err = "\"stream\" must be a boolean";
         goto done;
     }
@@ -403,7 +391,7 @@ helicone_translate_responses_request(const helicone_json_value_t *req,
 
     if (v->type == HELICONE_JSON_STRING && v->len > 2) {
         helicone_translate_lit(out, ",\"metadata\":{\"user_id\":");
-        helicone_buf_add(out, v->start, v->len);
+        helicone_translate_raw(out, v);
         helicone_translate_lit(out, "}");
     }
 
@@ -438,7 +426,7 @@ helicone_responses_text_format(const helicone_json_value_t *text,
 {
     helicone_json_value_t  format;
 
-    if (!helicone_responses_given(text)) {
+    if (!helicone_translate_has(text)) {
         return HELICONE_OK;
     }
 
@@ -448,7 +436,7 @@ helicone_responses_text_format(const helicone_json_value_t *text,
     }
 
     if (helicone_translate_get(text, "format", &format)
-        && helicone_responses_given(&format)
+        && helicone_translate_has(&format)
         && !helicone_translate_is(&format, "type", "text"))
     {
         *error = "\"text.format\" other than text cannot be translated";
@@ -474,7 +462,7 @@ helicone_responses_max_tokens(const helicone_json_value_t *m,
     int                    given;
     helicone_json_value_t  effort;
 
-    given = helicone_responses_given(&m[helicone_rq_max_output_tokens]);
+    given = helicone_translate_has(&m[helicone_rq_max_output_tokens]);
 
     if (given) {
         if (helicone_json_int64(&m[helicone_rq_max_output_tokens], max)
@@ -492,7 +480,7 @@ helicone_responses_max_tokens(const helicone_json_value_t *m,
 
     *budget = 0;
 
-    if (!helicone_responses_given(&m[helicone_rq_reasoning])) {
+    if (!helicone_translate_has(&m[helicone_rq_reasoning])) {
         return HELICONE_OK;
     }
 
@@ -561,7 +549,7 @@ helicone_responses_system(const helicone_json_value_t *m,
     n = 0;
     instructions = &m[helicone_rq_instructions];
 
-    if (helicone_responses_given(instructions)) {
+    if (helicone_translate_has(instructions)) {
         if (instructions->type != HELICONE_JSON_STRING) {
             *error = "\"instructions\" must be a string";
             return HELICONE_DECLINED;
@@ -636,9 +624,7 @@ helicone_responses_system_content(const helicone_json_value_t *content,
 
     if (content->type == HELICONE_JSON_STRING) {
         helicone_buf_add_cstr(out, (*n)++ ? "," : ",\"system\":[");
-        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
-        helicone_buf_add(out, content->start, content->len);
-        helicone_translate_lit(out, "}");
+        helicone_anthropic_text_block(out, content, NULL);
         return HELICONE_OK;
     }
 
@@ -652,17 +638,14 @@ helicone_responses_system_content(const helicone_json_value_t *content,
 
     while (helicone_json_iter_next(&it, NULL, &part) == HELICONE_OK) {
         if (!helicone_translate_is(&part, "type", "input_text")
-            || !helicone_translate_get(&part, "text", &text)
-            || text.type != HELICONE_JSON_STRING)
+            || !helicone_translate_get_string(&part, "text", &text))
         {
             *error = "a system message may hold input_text parts only";
             return HELICONE_DECLINED;
         }
 
         helicone_buf_add_cstr(out, (*n)++ ? "," : ",\"system\":[");
-        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
-        helicone_buf_add(out, text.start, text.len);
-        helicone_translate_lit(out, "}");
+        helicone_anthropic_text_block(out, &text, NULL);
     }
 
     return HELICONE_OK;
@@ -687,7 +670,7 @@ helicone_responses_messages(const helicone_json_value_t *input,
 
     if (input->type == HELICONE_JSON_STRING) {
         helicone_translate_lit(out, "{\"role\":\"user\",\"content\":");
-        helicone_buf_add(out, input->start, input->len);
+        helicone_translate_raw(out, input);
         helicone_translate_lit(out, "}]");
         return HELICONE_OK;
     }
@@ -804,7 +787,7 @@ helicone_responses_item(const helicone_json_value_t *item,
         helicone_translate_string(out, &m[helicone_it_call_id]);
         helicone_translate_lit(out, ",\"content\":");
 
-        if (!helicone_responses_given(&m[helicone_it_output])) {
+        if (!helicone_translate_has(&m[helicone_it_output])) {
             helicone_translate_lit(out, "\"\"");
 
         } else if (helicone_responses_content(&m[helicone_it_output], out,
@@ -891,18 +874,20 @@ helicone_responses_reasoning(const helicone_json_value_t *m,
     }
 
     helicone_responses_turn(out, turns, helicone_turn_assistant);
-    helicone_translate_lit(out, "{\"type\":\"thinking\",\"thinking\":");
-    helicone_translate_string(out, &text);
-    helicone_translate_lit(out, ",\"signature\":");
-    helicone_buf_add(out, m[helicone_it_encrypted_content].start,
-                     m[helicone_it_encrypted_content].len);
-    helicone_translate_lit(out, "}]}");
+    helicone_anthropic_thinking_block(out, &text,
+                                      &m[helicone_it_encrypted_content]);
+    helicone_translate_lit(out, "]}");
 
     return HELICONE_OK;
 }
 
 
-/* a string as it is, or an array of parts as content blocks */
+/*
+ * A string as it is, or an array of parts as content blocks. Not
+ * helicone_translate_parts() of the chat translator on purpose: the
+ * part types differ (input_text, output_text, refusal, input_image) and
+ * Responses has no cache_control to carry to the last block.
+ */
 
 static int
 helicone_responses_content(const helicone_json_value_t *content,
@@ -913,7 +898,7 @@ helicone_responses_content(const helicone_json_value_t *content,
     helicone_json_value_t  part;
 
     if (content->type == HELICONE_JSON_STRING) {
-        helicone_buf_add(out, content->start, content->len);
+        helicone_translate_raw(out, content);
         return HELICONE_OK;
     }
 
@@ -964,16 +949,12 @@ helicone_responses_part(const helicone_json_value_t *part,
             return HELICONE_DECLINED;
         }
 
-        helicone_translate_lit(out, "{\"type\":\"text\",\"text\":");
-        helicone_buf_add(out, v.start, v.len);
-        helicone_translate_lit(out, "}");
+        helicone_anthropic_text_block(out, &v, NULL);
         return HELICONE_OK;
     }
 
     if (helicone_json_string_eq(&type, "input_image", 11)) {
-        if (!helicone_translate_get(part, "image_url", &v)
-            || v.type != HELICONE_JSON_STRING)
-        {
+        if (!helicone_translate_get_string(part, "image_url", &v)) {
             *error = "an input_image part needs an \"image_url\" (file_id "
                      "cannot be translated)";
             return HELICONE_DECLINED;
@@ -988,7 +969,12 @@ helicone_responses_part(const helicone_json_value_t *part,
 }
 
 
-/* a data: URL as a base64 source, any other URL as a url source */
+/*
+ * A data: URL as a base64 source, any other URL as a url source.
+ * Stricter than the chat translator's helicone_translate_image() (a
+ * lower-case "data:", no parameters before ";base64", no escapes), so
+ * not that one: folding them would change what is accepted here.
+ */
 
 static int
 helicone_responses_image(const helicone_json_value_t *url,
@@ -1038,7 +1024,7 @@ static int
 helicone_responses_arguments(const helicone_json_value_t *args,
     helicone_buf_t *out, const char **error)
 {
-    if (!helicone_responses_given(args) || args->len <= 2) {
+    if (!helicone_translate_has(args) || args->len <= 2) {
         helicone_translate_lit(out, "{}");
         return HELICONE_OK;
     }
@@ -1059,7 +1045,14 @@ helicone_responses_arguments(const helicone_json_value_t *args,
 }
 
 
-/* function tools; the number written, or -1 (*error) */
+/*
+ * Function tools; the number written, or -1 (*error). Not the chat
+ * translator's helicone_translate_tools() on purpose: a Responses tool
+ * is flat ({type, name, description, parameters}) and its parameters go
+ * as the input_schema whole, where chat's sit under "function", always
+ * carry a description and keep only "properties" and "required" of
+ * their schema.
+ */
 
 static int
 helicone_responses_tools(const helicone_json_value_t *tools,
@@ -1069,7 +1062,7 @@ helicone_responses_tools(const helicone_json_value_t *tools,
     helicone_json_iter_t   it;
     helicone_json_value_t  tool, v;
 
-    if (!helicone_responses_given(tools)) {
+    if (!helicone_translate_has(tools)) {
         return 0;
     }
 
@@ -1087,20 +1080,16 @@ helicone_responses_tools(const helicone_json_value_t *tools,
             return -1;
         }
 
-        if (!helicone_translate_get(&tool, "name", &v)
-            || v.type != HELICONE_JSON_STRING)
-        {
+        if (!helicone_translate_get_string(&tool, "name", &v)) {
             *error = "a function tool needs a \"name\"";
             return -1;
         }
 
         helicone_anthropic_tool_open(out, &n, &v);
 
-        if (helicone_translate_get(&tool, "description", &v)
-            && v.type == HELICONE_JSON_STRING)
-        {
+        if (helicone_translate_get_string(&tool, "description", &v)) {
             helicone_translate_lit(out, ",\"description\":");
-            helicone_buf_add(out, v.start, v.len);
+            helicone_translate_raw(out, &v);
         }
 
         helicone_translate_lit(out, ",\"input_schema\":");
@@ -1108,7 +1097,7 @@ helicone_responses_tools(const helicone_json_value_t *tools,
         if (helicone_translate_get(&tool, "parameters", &v)
             && v.type == HELICONE_JSON_OBJECT)
         {
-            helicone_buf_add(out, v.start, v.len);
+            helicone_translate_raw(out, &v);
 
         } else {
             helicone_translate_lit(out, "{\"type\":\"object\","
@@ -1143,7 +1132,7 @@ helicone_responses_tool_choice(const helicone_json_value_t *m, int tools,
         return HELICONE_OK;
     }
 
-    if (!helicone_responses_given(choice)
+    if (!helicone_translate_has(choice)
         || helicone_json_string_eq(choice, "auto", 4))
     {
         if (serial) {
@@ -1160,8 +1149,7 @@ helicone_responses_tool_choice(const helicone_json_value_t *m, int tools,
         helicone_anthropic_tool_choice(out, "any", NULL, serial);
 
     } else if (helicone_translate_is(choice, "type", "function")
-               && helicone_translate_get(choice, "name", &v)
-               && v.type == HELICONE_JSON_STRING)
+               && helicone_translate_get_string(choice, "name", &v))
     {
         helicone_anthropic_tool_choice(out, "tool", &v, serial);
 
@@ -1269,16 +1257,12 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
 
     pos = out->pos;
 
-    if (!helicone_translate_get(resp, "id", &id)
-        || id.type != HELICONE_JSON_STRING)
-    {
+    if (!helicone_translate_get_string(resp, "id", &id)) {
         id.start = (const unsigned char *) "\"msg\"";
         id.len = 5;
     }
 
-    if (!helicone_translate_get(resp, "model", &model)
-        || model.type != HELICONE_JSON_STRING)
-    {
+    if (!helicone_translate_get_string(resp, "model", &model)) {
         model.start = (const unsigned char *) "\"\"";
         model.len = 2;
     }
@@ -1304,8 +1288,7 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
     while (helicone_json_iter_next(&it, NULL, &block) == HELICONE_OK) {
 
         if (helicone_translate_is(&block, "type", "text")
-            && helicone_translate_get(&block, "text", &v)
-            && v.type == HELICONE_JSON_STRING)
+            && helicone_translate_get_string(&block, "text", &v))
         {
             if (!text) {
                 helicone_translate_sep(out, &n);
@@ -1325,7 +1308,7 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
             helicone_translate_lit(out, "{\"type\":\"output_text\","
                                         "\"annotations\":[],"
                                         "\"logprobs\":[],\"text\":");
-            helicone_buf_add(out, v.start, v.len);
+            helicone_translate_raw(out, &v);
             helicone_translate_lit(out, "}");
             continue;
         }
@@ -1349,11 +1332,9 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
                 helicone_translate_get(&block, "thinking", &v) ? &v : NULL);
             helicone_translate_lit(out, "}]");
 
-            if (helicone_translate_get(&block, "signature", &v)
-                && v.type == HELICONE_JSON_STRING)
-            {
+            if (helicone_translate_get_string(&block, "signature", &v)) {
                 helicone_translate_lit(out, ",\"encrypted_content\":");
-                helicone_buf_add(out, v.start, v.len);
+                helicone_translate_raw(out, &v);
             }
 
             helicone_translate_lit(out, "}");
@@ -1372,9 +1353,7 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
 
         helicone_translate_sep(out, &n);
 
-        if (!helicone_translate_get(&block, "id", &v)
-            || v.type != HELICONE_JSON_STRING)
-        {
+        if (!helicone_translate_get_string(&block, "id", &v)) {
             v.start = (const unsigned char *) "\"\"";
             v.len = 2;
         }
@@ -1383,7 +1362,7 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
         helicone_buf_add(out, v.start + 1, v.len - 2);
         helicone_translate_lit(out, "\",\"type\":\"function_call\","
                                     "\"status\":\"completed\",\"call_id\":");
-        helicone_buf_add(out, v.start, v.len);
+        helicone_translate_raw(out, &v);
         helicone_translate_lit(out, ",\"name\":");
         helicone_translate_string(out, helicone_translate_get(&block, "name",
                                                                &v)
@@ -1425,22 +1404,6 @@ helicone_translate_responses_response(const helicone_json_value_t *resp,
 
 
 /* stream: Anthropic events -> Responses events */
-
-enum {
-    helicone_sv_type = 0,
-    helicone_sv_delta,
-    helicone_sv_block,
-    helicone_sv_message,
-    helicone_sv_error,
-    helicone_sv_usage,
-    helicone_sv_n
-};
-
-static const helicone_str_t  helicone_sv_members[] = {
-    helicone_string("type"), helicone_string("delta"),
-    helicone_string("content_block"), helicone_string("message"),
-    helicone_string("error"), helicone_string("usage")
-};
 
 /* the members of message_start's message read */
 
@@ -1504,8 +1467,9 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
 {
     size_t                        used;
     int64_t                       seq;
+    unsigned                      kind;
     unsigned char                *pos;
-    helicone_json_value_t         root, m[helicone_sv_n], text;
+    helicone_json_value_t         m[helicone_anthropic_ev_n], text;
     helicone_responses_stream_t   t;
 
     if (s == NULL || ev == NULL || s->base.failed || s->base.stopped
@@ -1539,30 +1503,29 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
         return HELICONE_OK;
     }
 
-    if (helicone_json_parse_pick(ev->data.data, ev->data.len, &root,
-                                 helicone_sv_members, helicone_sv_n, m)
-        != HELICONE_OK
-        || root.type != HELICONE_JSON_OBJECT)
-    {
+    kind = helicone_anthropic_event_pick(ev, m);
+
+    if (kind == helicone_anthropic_event_n) {
+        /* ping, and what comes new */
         return HELICONE_OK;
     }
 
     t = *s;
 
-    switch (helicone_json_string_index(&m[helicone_sv_type],
-                                       helicone_anthropic_events,
-                                       helicone_anthropic_event_n))
-    {
+    switch (kind) {
     case helicone_anthropic_message_start:
-        helicone_responses_stream_start(&t, &m[helicone_sv_message], out);
+        helicone_responses_stream_start(&t, &m[helicone_anthropic_ev_message],
+                                        out);
         break;
 
     case helicone_anthropic_block_start:
-        helicone_responses_block_start(&t, &m[helicone_sv_block], out);
+        helicone_responses_block_start(&t, &m[helicone_anthropic_ev_block],
+                                       out);
         break;
 
     case helicone_anthropic_block_delta:
-        helicone_responses_block_delta(&t, &m[helicone_sv_delta], out);
+        helicone_responses_block_delta(&t, &m[helicone_anthropic_ev_delta],
+                                       out);
         break;
 
     case helicone_anthropic_block_stop:
@@ -1570,11 +1533,11 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
         break;
 
     case helicone_anthropic_message_delta:
-        (void) helicone_usage_anthropic_object(&m[helicone_sv_usage],
-                                               &t.base.usage);
+        (void) helicone_usage_anthropic_object(
+                   &m[helicone_anthropic_ev_usage], &t.base.usage);
 
-        if (helicone_translate_get(&m[helicone_sv_delta], "stop_reason",
-                                   &text))
+        if (helicone_translate_get(&m[helicone_anthropic_ev_delta],
+                                   "stop_reason", &text))
         {
             t.incomplete = helicone_json_string_eq(&text, "max_tokens", 10);
             t.refused = helicone_json_string_eq(&text, "refusal", 7);
@@ -1587,11 +1550,11 @@ helicone_responses_stream_event(helicone_responses_stream_t *s,
         break;
 
     case helicone_anthropic_error:
-        helicone_responses_stream_error(&t, &m[helicone_sv_error], out);
+        helicone_responses_stream_error(&t, &m[helicone_anthropic_ev_error],
+                                        out);
         break;
 
     default:
-        /* ping, and what comes new */
         break;
     }
 
@@ -1794,8 +1757,7 @@ helicone_responses_block_start(helicone_responses_stream_t *s,
     {
         s->open = helicone_item_tool;
 
-    } else if (helicone_json_string_eq(&b[helicone_sb_type], "thinking", 8))
-    {
+    } else if (helicone_json_string_eq(&b[helicone_sb_type], "thinking", 8)) {
         s->open = helicone_item_thinking;
         s->signature = 0;
 
@@ -1901,9 +1863,9 @@ helicone_responses_block_start(helicone_responses_stream_t *s,
         helicone_translate_lit(out, "\",\"type\":\"function_call\","
                                     "\"status\":\"in_progress\","
                                     "\"call_id\":");
-        helicone_buf_add(out, v.start, v.len);
+        helicone_translate_raw(out, &v);
         helicone_translate_lit(out, ",\"name\":");
-        helicone_buf_add(out, name.start, name.len);
+        helicone_translate_raw(out, &name);
         helicone_translate_lit(out, ",\"arguments\":\"\"}}\n\n");
     }
 
@@ -1923,8 +1885,7 @@ helicone_responses_block_delta(helicone_responses_stream_t *s,
 
     if (s->open == helicone_item_text
         && helicone_translate_is(delta, "type", "text_delta")
-        && helicone_translate_get(delta, "text", &v)
-        && v.type == HELICONE_JSON_STRING)
+        && helicone_translate_get_string(delta, "text", &v))
     {
         helicone_responses_text_delta(s, &v, out);
         return;
@@ -1937,8 +1898,8 @@ helicone_responses_block_delta(helicone_responses_stream_t *s,
 
     if (s->open != helicone_item_tool
         || !helicone_translate_is(delta, "type", "input_json_delta")
-        || !helicone_translate_get(delta, "partial_json", &v)
-        || v.type != HELICONE_JSON_STRING || v.len <= 2)
+        || !helicone_translate_get_string(delta, "partial_json", &v)
+        || v.len <= 2)
     {
         return;
     }
@@ -1949,7 +1910,7 @@ helicone_responses_block_delta(helicone_responses_stream_t *s,
     helicone_responses_event(s, out, "response.function_call_arguments.delta");
     helicone_responses_item_ref(s, out);
     helicone_translate_lit(out, ",\"delta\":");
-    helicone_buf_add(out, v.start, v.len);
+    helicone_translate_raw(out, &v);
     helicone_translate_lit(out, "}\n\n");
 
     if (s->items.overflow) {
@@ -1972,7 +1933,7 @@ helicone_responses_text_delta(helicone_responses_stream_t *s,
     helicone_responses_event(s, out, "response.output_text.delta");
     helicone_responses_item_ref(s, out);
     helicone_translate_lit(out, ",\"content_index\":0,\"delta\":");
-    helicone_buf_add(out, text->start, text->len);
+    helicone_translate_raw(out, text);
     helicone_translate_lit(out, ",\"logprobs\":[]}\n\n");
 
     if (s->items.overflow) {
@@ -1995,8 +1956,8 @@ helicone_responses_thinking_delta(helicone_responses_stream_t *s,
 
     if (!s->signature
         && helicone_translate_is(delta, "type", "thinking_delta")
-        && helicone_translate_get(delta, "thinking", &v)
-        && v.type == HELICONE_JSON_STRING && v.len > 2)
+        && helicone_translate_get_string(delta, "thinking", &v)
+        && v.len > 2)
     {
         helicone_responses_reserve(s, v.len);
         helicone_translate_body(&s->items, &v);
@@ -2005,12 +1966,11 @@ helicone_responses_thinking_delta(helicone_responses_stream_t *s,
                                  "response.reasoning_summary_text.delta");
         helicone_responses_item_ref(s, out);
         helicone_translate_lit(out, ",\"summary_index\":0,\"delta\":");
-        helicone_buf_add(out, v.start, v.len);
+        helicone_translate_raw(out, &v);
         helicone_translate_lit(out, "}\n\n");
 
     } else if (helicone_translate_is(delta, "type", "signature_delta")
-               && helicone_translate_get(delta, "signature", &v)
-               && v.type == HELICONE_JSON_STRING)
+               && helicone_translate_get_string(delta, "signature", &v))
     {
         helicone_responses_reserve(s, v.len + 32);
 

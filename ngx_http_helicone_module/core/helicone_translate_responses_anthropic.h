@@ -18,6 +18,9 @@
 #include "helicone_json.h"
 #include "helicone_sse.h"
 #include "helicone_usage.h"
+#include "helicone_translate.h"
+#include "helicone_anthropic.h"
+/* the chat stream's state, which the Responses stream builds on */
 #include "helicone_translate_anthropic.h"
 
 
