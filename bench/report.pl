@@ -102,10 +102,13 @@ push @md, "- one worker process for every nginx (backend, bare, gateway)";
 if (defined $meta{append_us}) {
     my @a = split ' ', $meta{append_us};
     my @o = split ' ', $meta{overwrite_us};
+    my @r = split ' ', $meta{reserved_us} // '';
     push @md, sprintf('- one %s-byte log line, measured without nginx (build/append-cost, %d runs of'
                       . ' 256 MB, in the logs\' file system): %s us appended (new page-cache pages),'
-                      . ' %s us written over cached pages', (split ' ', $meta{append_line})[0],
-                      scalar @a, join(' / ', @a), join(' / ', @o));
+                      . '%s %s us written over cached pages', (split ' ', $meta{append_line})[0],
+                      scalar @a, join(' / ', @a),
+                      (@r ? ' ' . join(' / ', @r) . ' us appended with the sink\'s reserve,' : ''),
+                      join(' / ', @o));
 }
 push @md, "- raw wrk outputs: $meta{raw}/ (not committed)";
 push @md, '';

@@ -34,6 +34,8 @@ static void test_may_have(void);
 static int may_have_both(const unsigned char *p, size_t len);
 static void test_may_have_any(void);
 static void test_object_pick(void);
+static int pick_members_agree(const char *text, size_t len, size_t checked);
+static void test_pick_members(void);
 static void test_path_get(void);
 static void test_iter(void);
 static void test_decode(void);
@@ -553,6 +555,7 @@ test_object_get(void)
            "object_get on NULL");
 
     test_object_pick();
+    test_pick_members();
 
     ok(parse_str("{}", &v) == HELICONE_OK
        && helicone_json_object_get(&v, "a", 1, NULL) == HELICONE_DECLINED,
@@ -1601,6 +1604,204 @@ test_compact(void)
            "compact: top-level names skipped");
     ok(len <= v.len && helicone_json_parse(out, len, &v) == HELICONE_OK,
        "compact: shorter and valid");
+}
+
+
+/* the names response.c reads, "choices" spanned only */
+static const helicone_str_t  pick_names[] = {
+    helicone_string("usage"), helicone_string("model"),
+    helicone_string("x_groq"), helicone_string("error"),
+    helicone_string("choices")
+};
+
+#define PICK_NAMES  (sizeof(pick_names) / sizeof(pick_names[0]))
+
+
+/*
+ * helicone_json_pick_members() against helicone_json_parse_pick(): the
+ * same answer for a text the validator accepts; for another, an error or
+ * only checked members that are valid JSON. 1 when that holds.
+ */
+
+static int
+pick_members_agree(const char *text, size_t len, size_t checked)
+{
+    int                     full, fast;
+    size_t                  i;
+    helicone_json_value_t   rw, rg, want[PICK_NAMES], got[PICK_NAMES];
+    const unsigned char    *p;
+
+    p = (const unsigned char *) text;
+
+    full = helicone_json_parse_pick(p, len, &rw, pick_names, PICK_NAMES,
+                                    want);
+    fast = helicone_json_pick_members(p, len, &rg, pick_names, PICK_NAMES,
+                                      checked, got);
+
+    if (full == HELICONE_OK && rw.type == HELICONE_JSON_OBJECT) {
+        if (fast != HELICONE_OK || rg.start != rw.start
+            || rg.len != rw.len || rg.type != rw.type)
+        {
+            return 0;
+        }
+
+        for (i = 0; i < PICK_NAMES; i++) {
+            if (got[i].type != want[i].type
+                || (want[i].type != HELICONE_JSON_INVALID
+                    && (got[i].start != want[i].start
+                        || got[i].len != want[i].len)))
+            {
+                return 0;
+            }
+        }
+
+        return 1;
+    }
+
+    if (fast == HELICONE_ERROR) {
+        for (i = 0; i < PICK_NAMES; i++) {
+            if (got[i].type != HELICONE_JSON_INVALID) {
+                return 0;
+            }
+        }
+
+        return 1;
+    }
+
+    /* a fault the reader did not look at: what it gives is sound */
+
+    if (full == HELICONE_OK || rg.type != HELICONE_JSON_OBJECT) {
+        return 0;
+    }
+
+    for (i = 0; i < checked; i++) {
+        if (got[i].type != HELICONE_JSON_INVALID
+            && helicone_json_parse(got[i].start, got[i].len, NULL)
+               != HELICONE_OK)
+        {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+static void
+test_pick_members(void)
+{
+    char                   *buf;
+    size_t                  i, j, len, bad, n;
+    uint32_t                seed;
+    helicone_json_value_t   root, out[PICK_NAMES];
+
+    static const char  response[] =
+        "{\"id\":\"chatcmpl-1\",\"object\":\"chat.completion\","
+        "\"created\":1700000000,\"model\":\"gpt-4o\",\"choices\":[{\"index\""
+        ":0,\"message\":{\"role\":\"assistant\",\"content\":\"Hi \\\"there"
+        "\\\" \\u00e9 \xc3\xa9 [{}]\",\"refusal\":null},\"logprobs\":null,"
+        "\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":9,"
+        "\"completion_tokens\":3,\"total_tokens\":12,"
+        "\"prompt_tokens_details\":{\"cached_tokens\":0}},"
+        "\"m\\u006fdel\":\"gpt-4o-2024\",\"x_groq\":{\"id\":\"r\"}}";
+
+    static const char *const  docs[] = {
+        response,
+        "{}",
+        " { } ",
+        "{\"choices\":[],\"usage\":{\"prompt_tokens\":1}}",
+        "{\"choices\" : [ ] ,\"usage\":null}",
+        "{\"error\":{\"message\":\"x\",\"code\":null}}",
+        "{\"usage\":1,\"usage\":{\"a\":[1,2]}}",
+        "{\"a\":{\"usage\":{}},\"b\":[{\"model\":\"no\"}],\"model\":\"yes\"}",
+        "{\"s\":\"}]\\\"{[\",\"model\":\"m\"}",
+        "{\"n\":-1.5e+3,\"t\":true,\"f\":false,\"z\":null,\"model\":0}",
+        "[{\"model\":1}]",
+        "\"model\"",
+        "7",
+        "",
+        "{\"model\":\"m\"} x",
+        "{\"model\":\"m\",}",
+        "{\"model\":}",
+        "{\"model\" \"m\"}",
+        "{\"model\":\"m\"",
+        "{\"usage\":{\"a\":01}}",
+        "{\"usage\":{\"a\":\"\xff\"}}",
+        "{\"model\":tru}",
+        "{\"model\":\"\\x\"}",
+        "{\"usage\":[1,}",
+        "{\"choices\":[\"\xff\"],\"usage\":{\"prompt_tokens\":1}}",
+        "{\"choices\":[01,tru,{]],\"model\":\"m\"}",
+        "{\"other\":\"a\tb\",\"model\":\"m\"}",
+        "{\"other\":[}\"model\":\"m\"}",
+    };
+
+    for (i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        ok(pick_members_agree(docs[i], strlen(docs[i]), 4),
+           "pick_members: document %zu as parse_pick", i);
+        ok(pick_members_agree(docs[i], strlen(docs[i]), PICK_NAMES),
+           "pick_members: document %zu, all checked, as parse_pick", i);
+    }
+
+    /* a fault in a member not checked: its usage is still read */
+    is_int(helicone_json_pick_members(
+               (const unsigned char *) docs[24], strlen(docs[24]), &root,
+               pick_names, PICK_NAMES, 4, out), HELICONE_OK,
+           "pick_members: bad bytes in choices, not checked");
+    ok(out[0].type == HELICONE_JSON_OBJECT && out[4].type
+       == HELICONE_JSON_ARRAY, "pick_members: usage and choices given");
+    is_int(helicone_json_pick_members(
+               (const unsigned char *) docs[24], strlen(docs[24]), &root,
+               pick_names, PICK_NAMES, PICK_NAMES, out), HELICONE_ERROR,
+           "pick_members: the same checked is refused");
+
+    /* in a checked member: refused, nothing given */
+    out[1].type = HELICONE_JSON_TRUE;
+    is_int(helicone_json_pick_members(
+               (const unsigned char *) docs[20], strlen(docs[20]), &root,
+               pick_names, PICK_NAMES, 4, out), HELICONE_ERROR,
+           "pick_members: bad bytes in usage refused");
+    ok(out[1].type == HELICONE_JSON_INVALID,
+       "pick_members: nothing given from a refused text");
+
+    /* every prefix of the response, and the valid texts of test_valid()
+     * as a member's value */
+    len = strlen(response);
+    bad = 0;
+
+    for (i = 0; i <= len; i++) {
+        bad += !pick_members_agree(response, i, 4);
+    }
+
+    ok(bad == 0, "pick_members: every prefix of a response");
+
+    buf = malloc(len + 64);
+    if (buf == NULL) {
+        return;
+    }
+
+    /* random bytes changed, one to three at a time */
+    seed = 16;
+    bad = 0;
+
+    for (i = 0; i < 20000; i++) {
+        memcpy(buf, response, len);
+        n = 1 + rnd(&seed) % 3;
+
+        for (j = 0; j < n; j++) {
+            buf[rnd(&seed) % len] = "{}[]\",:\\ 0a\xff\x01tn-"[rnd(&seed) % 16];
+        }
+
+        bad += !pick_members_agree(buf, len, 4);
+    }
+
+    ok(bad == 0, "pick_members: 20000 responses with bytes changed");
+
+    free(buf);
+
+    ok(helicone_json_pick_members(NULL, 0, &root, pick_names, PICK_NAMES, 4,
+                                  out)
+       == HELICONE_ERROR, "pick_members: NULL text");
 }
 
 

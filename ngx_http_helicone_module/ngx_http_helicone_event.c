@@ -4,8 +4,8 @@
 
 /*
  * The log event: one JSON line per request, built in the log phase (which
- * runs once, client aborts included) into one buffer of its final size,
- * then handed to the sinks.
+ * runs once, client aborts included) into one buffer, then handed to the
+ * sinks.
  */
 
 #include "ngx_http_helicone_module.h"
@@ -20,6 +20,14 @@
 #define NGX_HTTP_HELICONE_STATUS_ABORTED    -3
 #define NGX_HTTP_HELICONE_STATUS_TRUNCATED  -100
 
+/*
+ * The worker's event buffer: allocated at the first event and kept, grown
+ * to the largest event up to this size; larger events take the request's
+ * pool. The sinks copy a line before they return.
+ */
+#define NGX_HTTP_HELICONE_EVENT_BUF_MIN     16384
+#define NGX_HTTP_HELICONE_EVENT_BUF_MAX     262144
+
 
 typedef struct {
     u_char                        *pos;
@@ -27,6 +35,8 @@ typedef struct {
 } ngx_http_helicone_writer_t;
 
 
+static u_char *ngx_http_helicone_event_buffer(ngx_pool_t *pool,
+    size_t *size);
 static size_t ngx_http_helicone_event_size(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_str_t *req_body, ngx_str_t *resp_body,
     ngx_str_t *url);
@@ -148,14 +158,15 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
     }
 
     /*
-     * Bodies are escaped once: half again their size is room enough for
-     * the quotes of JSON text; the few that need more are measured.
+     * Bodies are escaped once: half again their size and room for the
+     * other members is enough for most events, which are written at once
+     * into whatever the worker's buffer holds; the few that need more are
+     * measured.
      */
-    size = ngx_http_helicone_event_size(r, ctx, NULL, NULL, &url)
-           + (req_body.len + resp_body.len) * 3 / 2 + 64;
+    size = (req_body.len + resp_body.len) * 3 / 2 + 4096;
 
     for (exact = 0; exact < 2; exact++) {
-        line = ngx_pnalloc(r->pool, size);
+        line = ngx_http_helicone_event_buffer(r->pool, &size);
         if (line == NULL) {
             return NGX_ERROR;
         }
@@ -186,6 +197,50 @@ ngx_http_helicone_log_handler(ngx_http_request_t *r)
                                  w.pos - line);
 
     return NGX_OK;
+}
+
+
+/*
+ * Room for an event of *size bytes: the worker's buffer, grown when
+ * needed, with *size set to all it holds; an event larger than
+ * NGX_HTTP_HELICONE_EVENT_BUF_MAX gets the request's pool.
+ */
+
+static u_char *
+ngx_http_helicone_event_buffer(ngx_pool_t *pool, size_t *size)
+{
+    size_t   want;
+    u_char  *p;
+
+    static u_char  *buf;
+    static size_t   buf_size;
+
+    if (*size <= buf_size) {
+        *size = buf_size;
+        return buf;
+    }
+
+    if (*size > NGX_HTTP_HELICONE_EVENT_BUF_MAX) {
+        return ngx_pnalloc(pool, *size);
+    }
+
+    want = ngx_max(ngx_align(*size, 4096), NGX_HTTP_HELICONE_EVENT_BUF_MIN);
+
+    p = ngx_alloc(want, pool->log);
+    if (p == NULL) {
+        return NULL;
+    }
+
+    if (buf) {
+        ngx_free(buf);
+    }
+
+    buf = p;
+    buf_size = want;
+
+    *size = buf_size;
+
+    return buf;
 }
 
 

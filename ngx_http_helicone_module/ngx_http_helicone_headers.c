@@ -625,7 +625,7 @@ ngx_http_helicone_headers_upstream(ngx_http_request_t *r,
     ngx_uint_t                     i;
     ngx_keyval_t                  *kv;
     ngx_list_part_t               *part;
-    ngx_table_elt_t               *h, *copy;
+    ngx_table_elt_t               *h, *copy, *connection;
     ngx_http_helicone_provider_t  *pr;
     ngx_http_helicone_loc_conf_t  *hlcf;
 
@@ -633,6 +633,10 @@ ngx_http_helicone_headers_upstream(ngx_http_request_t *r,
 
     hlcf = ngx_http_get_module_loc_conf(r, ngx_http_helicone_module);
     pr = t->provider;
+
+    /* most clients send no Connection header: no header to look up in it */
+    connection = ngx_http_helicone_header_find(&r->headers_in.headers,
+                                               "connection", 10);
 
     if (ngx_list_init(out, r->pool, 16, sizeof(ngx_table_elt_t)) != NGX_OK) {
         return NGX_ERROR;
@@ -658,8 +662,9 @@ ngx_http_helicone_headers_upstream(ngx_http_request_t *r,
             || ngx_http_helicone_header_hop(&h[i],
                                  t->headers ? NGX_HTTP_HELICONE_PASS_TARGET
                                             : hlcf->pass)
-            || ngx_http_helicone_header_nominated(&r->headers_in.headers,
-                                                  &h[i]))
+            || (connection
+                && ngx_http_helicone_header_nominated(&r->headers_in.headers,
+                                                      &h[i])))
         {
             continue;
         }

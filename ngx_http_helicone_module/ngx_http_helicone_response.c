@@ -23,13 +23,16 @@
 #define NGX_HTTP_HELICONE_PENDING_MAX    (64 * 1024)
 
 
-/* the members response_json() picks from an OpenAI body or chunk */
+/*
+ * The members response_json() picks from an OpenAI body or chunk; those
+ * before choices are checked, choices (the bulk) only spanned.
+ */
 enum {
     ngx_http_helicone_chunk_usage = 0,
     ngx_http_helicone_chunk_model,
     ngx_http_helicone_chunk_groq,
-    ngx_http_helicone_chunk_choices,
     ngx_http_helicone_chunk_error,
+    ngx_http_helicone_chunk_choices,
     ngx_http_helicone_chunk_n
 };
 
@@ -938,12 +941,15 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
     ngx_uint_t             usage_only;
     helicone_json_value_t  doc, v, m[ngx_http_helicone_chunk_n];
 
-    /* one pass over the top level as it is checked: "choices" can be
-     * large */
+    /*
+     * The client gets the body as it is: only the members read here are
+     * checked, the rest ("choices" can be large) skipped by its quotes
+     * and brackets (helicone_json_pick_members())
+     */
     static const helicone_str_t  names[ngx_http_helicone_chunk_n] = {
         helicone_string("usage"), helicone_string("model"),
-        helicone_string("x_groq"), helicone_string("choices"),
-        helicone_string("error")
+        helicone_string("x_groq"), helicone_string("error"),
+        helicone_string("choices")
     };
 
     usage_only = 0;
@@ -963,10 +969,10 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
         }
 
     } else {
-        if (helicone_json_parse_pick(p, len, &doc, names,
-                                     ngx_http_helicone_chunk_n, m)
-            != HELICONE_OK
-            || doc.type != HELICONE_JSON_OBJECT)
+        if (helicone_json_pick_members(p, len, &doc, names,
+                                       ngx_http_helicone_chunk_n,
+                                       ngx_http_helicone_chunk_choices, m)
+            != HELICONE_OK)
         {
             return 0;
         }
@@ -984,10 +990,13 @@ ngx_http_helicone_response_json(ngx_http_helicone_ctx_t *ctx,
             usage_only = (v.type == HELICONE_JSON_ARRAY && v.len == 2);
 
         } else if (m[ngx_http_helicone_chunk_groq].type
-                   == HELICONE_JSON_OBJECT)
+                   == HELICONE_JSON_OBJECT
+                   && helicone_json_object_get(
+                          &m[ngx_http_helicone_chunk_groq], "usage", 5, &v)
+                      == HELICONE_OK)
         {
             /* Groq streams put it in "x_groq" */
-            (void) helicone_usage_from_openai(&doc, &ctx->relay.usage);
+            (void) helicone_usage_openai_object(&v, &ctx->relay.usage);
         }
 
         v = m[ngx_http_helicone_chunk_model];

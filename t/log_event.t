@@ -97,6 +97,11 @@ http {
             helicone_log off;
         }
 
+        location /wide/ {
+            helicone_pass gateway;
+            helicone_log_body_max 1m;
+        }
+
         location /buffered/ {
             helicone_pass gateway;
             helicone_log file path=%%DIR%%/buffered.jsonl
@@ -337,6 +342,32 @@ is($ev->{log}{response}{bodyTruncated}, JSON::PP::true,
 is($ev->{log}{response}{bodySize}, length $r->{body},
    'cap 64k - response size is the whole');
 
+# ------------------------------------------- events of every size
+
+# Quotes escape to twice their size, more than an event is first given
+# room for: measured, then written into the worker's buffer grown to
+# fit (40k quotes), or past its largest size into the request's pool
+# (300k); a small event after each must not keep a byte of them.
+
+for my $n (40_000, 300_000, 40_000) {
+    my $quotes = HgTest::json_encode({ model => $model,
+                                       messages => msgs('"' x $n) });
+
+    $r = call(path => '/wide/chat/completions', body => $quotes);
+    is($r->{status}, 200, "$n quotes - served");
+    $ev = event($r->{headers}{'helicone-id'});
+    is($ev->{log}{request}{body}, $quotes, "$n quotes - request body whole");
+    is($ev->{log}{request}{bodyTruncated}, JSON::PP::false,
+       "$n quotes - not truncated");
+
+    $body = HgTest::json_encode({ model => $model, messages => msgs('s') });
+    $r = call(path => '/wide/chat/completions', body => $body);
+    $ev = event($r->{headers}{'helicone-id'});
+    is($ev->{log}{request}{body}, $body, "$n quotes - the next event");
+    is($ev->{log}{response}{body}, $r->{body},
+       "$n quotes - the next event's response");
+}
+
 # --------------------------------------------------------------- streams
 
 $r = call(json => { model => $model, messages => msgs('never usage'),
@@ -533,6 +564,26 @@ my $rid = $r->{headers}{'helicone-id'};
 ok(event_in('helicone.jsonl', $rid), 'reopen - next event in the new file');
 ok(!grep({ $_->{id} eq $rid } $t->read_jsonl('helicone.jsonl.1')),
    'reopen - not in the renamed file');
+
+# disk reserved past the end (fallocate, the size kept): in the renamed
+# file, and in the new one from its first event on
+
+SKIP: {
+    my $probe = $t->path('probe');
+    $t->write_file('probe', '');
+    skip 'no fallocate here', 3
+        unless system("fallocate -n -l 1M '$probe' 2>/dev/null") == 0;
+
+    my (@old) = (stat $t->path('helicone.jsonl.1'))[7, 12];
+    my (@new) = (stat $t->path('helicone.jsonl'))[7, 12];
+
+    ok($old[1] * 512 >= $old[0] + 64 * 1024,
+       'reserve - disk reserved past the renamed file\'s end');
+    ok($new[1] * 512 >= $new[0] + 512 * 1024,
+       'reserve - and past the new file\'s first event');
+    like($t->read_file('helicone.jsonl'), qr/\A(?:\{[^\n]*\}\n)+\z/,
+         'reserve - the size kept: nothing but lines in the file');
+}
 
 # ------------------------------------------------------- buffer and flush
 

@@ -7,7 +7,10 @@
  * decoding, and escaping (any bytes escaped make a valid JSON string of
  * the predicted length). Differential: members picked while validating
  * are those picked after, and validation agrees either way; the one-pass
- * prefilter of several names answers as one pass a name does.
+ * prefilter of several names answers as one pass a name does; the
+ * targeted read of a few members (helicone_json_pick_members()) answers
+ * as the validator where it accepts, and gives only valid checked
+ * members where it does not.
  */
 
 #include <stdlib.h>
@@ -28,6 +31,17 @@ static const helicone_str_t  fuzz_names[] = {
 static const helicone_str_t  fuzz_chunk_names[] = {
     helicone_string("usage"), helicone_string("error")
 };
+
+
+static void fuzz_same_members(const helicone_json_value_t *got,
+    const helicone_json_value_t *want);
+static void fuzz_pick_members(const unsigned char *data, size_t size,
+    int rc, const helicone_json_value_t *root,
+    const helicone_json_value_t *want);
+
+
+/* the first FUZZ_CHECKED names checked, the others spanned only */
+#define FUZZ_CHECKED  2
 
 
 int
@@ -96,17 +110,10 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
 
     if (rc == HELICONE_OK) {
         (void) helicone_json_object_pick(&v, fuzz_names, FUZZ_NAMES, want);
-
-        for (i = 0; i < FUZZ_NAMES; i++) {
-            if (got[i].type != want[i].type
-                || (want[i].type != HELICONE_JSON_INVALID
-                    && (got[i].start != want[i].start
-                        || got[i].len != want[i].len)))
-            {
-                abort();
-            }
-        }
+        fuzz_same_members(got, want);
     }
+
+    fuzz_pick_members(data, size, rc, &v, got);
 
     if (rc == HELICONE_OK) {
         (void) helicone_json_object_get(&v, "model", 5, &m);
@@ -129,4 +136,85 @@ LLVMFuzzerTestOneInput(const unsigned char *data, size_t size)
     free(dec);
 
     return 0;
+}
+
+
+static void
+fuzz_pick_members(const unsigned char *data, size_t size, int rc,
+    const helicone_json_value_t *root, const helicone_json_value_t *want)
+{
+    int                    fast;
+    size_t                 i;
+    helicone_json_value_t  r, got[FUZZ_NAMES];
+
+    fast = helicone_json_pick_members(data, size, &r, fuzz_names, FUZZ_NAMES,
+                                      FUZZ_CHECKED, got);
+
+    if (rc == HELICONE_OK && root->type == HELICONE_JSON_OBJECT) {
+        /* a valid object: the validator's answer, member for member */
+        if (fast != HELICONE_OK || r.start != root->start
+            || r.len != root->len)
+        {
+            abort();
+        }
+
+        fuzz_same_members(got, want);
+
+        return;
+    }
+
+    if (fast == HELICONE_ERROR) {
+        for (i = 0; i < FUZZ_NAMES; i++) {
+            if (got[i].type != HELICONE_JSON_INVALID) {
+                abort();
+            }
+        }
+
+        return;
+    }
+
+    /* accepted where the validator refused: a fault left unread, and
+     * what was checked is sound */
+
+    if (rc == HELICONE_OK || r.type != HELICONE_JSON_OBJECT) {
+        abort();
+    }
+
+    for (i = 0; i < FUZZ_CHECKED; i++) {
+        if (got[i].type != HELICONE_JSON_INVALID
+            && helicone_json_parse(got[i].start, got[i].len, NULL)
+               != HELICONE_OK)
+        {
+            abort();
+        }
+    }
+
+    for (i = 0; i < FUZZ_NAMES; i++) {
+        if (got[i].type != HELICONE_JSON_INVALID
+            && (got[i].start < data || got[i].len == 0
+                || got[i].start + got[i].len > data + size))
+        {
+            abort();
+        }
+    }
+}
+
+
+/* the same members found, at the same places */
+
+static void
+fuzz_same_members(const helicone_json_value_t *got,
+    const helicone_json_value_t *want)
+{
+    size_t  i;
+
+    for (i = 0; i < FUZZ_NAMES; i++) {
+        if (got[i].type != want[i].type
+            || (want[i].type != HELICONE_JSON_INVALID
+                && (got[i].start != want[i].start
+                    || got[i].len != want[i].len)))
+        {
+            abort();
+        }
+    }
 }

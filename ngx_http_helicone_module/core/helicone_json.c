@@ -63,7 +63,7 @@ static const unsigned char *helicone_json_skip(const unsigned char *p,
     const unsigned char *end);
 static int helicone_json_validate(const unsigned char *p, size_t len,
     helicone_json_value_t *root, const helicone_str_t *names, size_t n,
-    helicone_json_value_t *out);
+    helicone_json_value_t *out, const unsigned char **rest);
 static void helicone_json_absent(helicone_json_value_t *out, size_t n);
 static size_t helicone_json_name_index(const unsigned char *key, size_t len,
     const helicone_str_t *names, size_t n);
@@ -607,7 +607,7 @@ int
 helicone_json_parse(const unsigned char *p, size_t len,
     helicone_json_value_t *root)
 {
-    return helicone_json_validate(p, len, root, NULL, 0, NULL);
+    return helicone_json_validate(p, len, root, NULL, 0, NULL, NULL);
 }
 
 
@@ -616,7 +616,9 @@ helicone_json_parse_pick(const unsigned char *p, size_t len,
     helicone_json_value_t *root, const helicone_str_t *names, size_t n,
     helicone_json_value_t *out)
 {
-    if (helicone_json_validate(p, len, root, names, n, out) == HELICONE_OK) {
+    if (helicone_json_validate(p, len, root, names, n, out, NULL)
+        == HELICONE_OK)
+    {
         return HELICONE_OK;
     }
 
@@ -628,16 +630,117 @@ helicone_json_parse_pick(const unsigned char *p, size_t len,
 }
 
 
+int
+helicone_json_pick_members(const unsigned char *p, size_t len,
+    helicone_json_value_t *root, const helicone_str_t *names, size_t n,
+    size_t checked, helicone_json_value_t *out)
+{
+    size_t                member;
+    const unsigned char  *end, *start, *key, *key_end, *v;
+
+    helicone_json_absent(out, n);
+
+    if (p == NULL) {
+        return HELICONE_ERROR;
+    }
+
+    end = p + len;
+    start = helicone_json_ws(p, end);
+
+    if (start == end || *start != '{') {
+        return HELICONE_ERROR;
+    }
+
+    p = helicone_json_ws(start + 1, end);
+
+    if (p < end && *p == '}') {
+        p++;
+        goto done;
+    }
+
+    for ( ;; ) {
+        p = helicone_json_scan_key(p, end, &key, &key_end);
+
+        if (p == NULL) {
+            goto failed;
+        }
+
+        v = helicone_json_ws(p, end);
+        member = helicone_json_name_index(key, key_end - key, names, n);
+
+        if (member < checked) {
+            if (helicone_json_validate(v, end - v, NULL, NULL, 0, NULL, &p)
+                != HELICONE_OK)
+            {
+                goto failed;
+            }
+
+        } else {
+            /* any value, by its quotes and brackets: never past end */
+            p = helicone_json_skip(v, end);
+
+            if (p == v) {
+                goto failed;
+            }
+        }
+
+        if (member < n) {
+            /* the last of duplicates, as the validator's pick */
+            out[member].type = helicone_json_type(*v);
+            out[member].start = v;
+            out[member].len = p - v;
+        }
+
+        p = helicone_json_ws(p, end);
+
+        if (p == end) {
+            goto failed;
+        }
+
+        if (*p == '}') {
+            p++;
+            break;
+        }
+
+        if (*p++ != ',') {
+            goto failed;
+        }
+    }
+
+done:
+
+    if (helicone_json_ws(p, end) != end) {
+        goto failed;
+    }
+
+    if (root) {
+        root->type = HELICONE_JSON_OBJECT;
+        root->start = start;
+        root->len = p - start;
+    }
+
+    return HELICONE_OK;
+
+failed:
+
+    /* what a broken text seemed to hold is not given out */
+    helicone_json_absent(out, n);
+
+    return HELICONE_ERROR;
+}
+
+
 /*
  * The validator, which also notes the root object's members named in
  * names as it passes them: the value of the member named by the last key
- * at depth 1 (member < n) is stored when it ends.
+ * at depth 1 (member < n) is stored when it ends. With rest, the value
+ * may be followed by anything: *rest is where it ended.
  */
 
 static int
 helicone_json_validate(const unsigned char *p, size_t len,
     helicone_json_value_t *root, const helicone_str_t *names, size_t n,
-    helicone_json_value_t *out)
+    helicone_json_value_t *out, const unsigned char **rest)
 {
     size_t                depth, member;
     unsigned char         c, cl, stack[HELICONE_JSON_MAX_DEPTH];
@@ -783,7 +886,10 @@ helicone_json_validate(const unsigned char *p, size_t len,
 
 done:
 
-    if (helicone_json_ws(p, end) != end) {
+    if (rest) {
+        *rest = p;
+
+    } else if (helicone_json_ws(p, end) != end) {
         return HELICONE_ERROR;
     }
 

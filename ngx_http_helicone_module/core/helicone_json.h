@@ -69,6 +69,21 @@ int helicone_json_parse_pick(const unsigned char *p, size_t len,
     helicone_json_value_t *out);
 
 /*
+ * The root object's members named in names, read without checking the
+ * whole text: names[0 .. checked - 1] are checked as helicone_json_parse()
+ * checks a text, names[checked .. n - 1] only spanned (type and extent by
+ * their quotes and brackets), every other member skipped that way; the
+ * root must be one object with only white space after it. For a text
+ * that helicone_json_parse() accepts: the answer and out[] of
+ * helicone_json_parse_pick(). For another: HELICONE_ERROR, or HELICONE_OK
+ * when the fault lies in a member not checked, with every checked member
+ * out[] valid JSON. For a relayed body read for a few members only.
+ */
+int helicone_json_pick_members(const unsigned char *p, size_t len,
+    helicone_json_value_t *root, const helicone_str_t *names, size_t n,
+    size_t checked, helicone_json_value_t *out);
+
+/*
  * Finds a member of an object by its decoded name: HELICONE_OK and *out,
  * HELICONE_DECLINED when absent, HELICONE_ERROR when obj is no object.
  * The last of duplicate names wins, as in JavaScript.
