@@ -88,9 +88,7 @@ ngx_http_helicone_attempt_next(ngx_http_request_t *r,
                                                 [ctx->attempts.list.nelts - 1]
         : NULL;
 
-    if (a && ctx->attempts.deadline
-        && (ngx_msec_int_t) (ngx_current_msec - ctx->attempts.deadline) >= 0)
-    {
+    if (a && ngx_http_helicone_attempt_time_left(ctx, 1) == 0) {
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
                       "helicone attempt: deadline passed after %ui attempts",
                       ctx->attempts.list.nelts);
@@ -152,9 +150,7 @@ ngx_http_helicone_attempt_has_next(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_attempt_t *a,
     ngx_uint_t status)
 {
-    if (ctx->attempts.deadline
-        && (ngx_msec_int_t) (ngx_current_msec - ctx->attempts.deadline) >= 0)
-    {
+    if (ngx_http_helicone_attempt_time_left(ctx, 1) == 0) {
         return 0;
     }
 
@@ -225,7 +221,6 @@ ngx_http_helicone_attempt_backoff(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_attempt_t *a)
 {
     uint64_t                       delay;
-    ngx_msec_t                     left;
     ngx_event_t                   *wev;
     ngx_http_helicone_loc_conf_t  *hlcf;
 
@@ -245,10 +240,7 @@ ngx_http_helicone_attempt_backoff(ngx_http_request_t *r,
         delay = delay / 2 + (uint64_t) ngx_random() % (delay / 2 + 1);
     }
 
-    if (ctx->attempts.deadline) {
-        left = ctx->attempts.deadline - ngx_current_msec;
-        delay = ngx_min(delay, (uint64_t) left);
-    }
+    delay = ngx_http_helicone_attempt_time_left(ctx, (ngx_msec_t) delay);
 
     ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
                   "helicone attempt: retrying \"%V\" in %uL ms",
@@ -311,7 +303,6 @@ ngx_http_helicone_attempt_run(ngx_http_request_t *r,
     ngx_buf_t                     *b;
     ngx_msec_t                     timeout;
     ngx_chain_t                   *cl;
-    ngx_msec_int_t                 left;
     ngx_http_request_t            *sr;
     ngx_pool_cleanup_t            *cln;
     ngx_http_request_body_t       *rb;
@@ -433,11 +424,11 @@ ngx_http_helicone_attempt_run(ngx_http_request_t *r,
         timeout = ngx_max(timeout, NGX_HTTP_HELICONE_INCREASED_TIMEOUT);
     }
 
-    if (ctx->attempts.deadline) {
+    if (timeout) {
         /* a deadline passed already (a slow upload, a slow store) ends
-         * the wait at once, not after an unsigned wrap to forever */
-        left = (ngx_msec_int_t) (ctx->attempts.deadline - ngx_current_msec);
-        timeout = ngx_min(timeout, (ngx_msec_t) ngx_max(left, 1));
+         * the wait at once: a 1 ms timer, as no timer would wait forever */
+        timeout = ngx_max(ngx_http_helicone_attempt_time_left(ctx, timeout),
+                          1);
     }
 
     if (timeout) {
@@ -630,4 +621,21 @@ ngx_http_helicone_attempt_cut(ngx_http_request_t *sr,
     }
 
     return 0;
+}
+
+
+ngx_msec_t
+ngx_http_helicone_attempt_time_left(ngx_http_helicone_ctx_t *ctx,
+    ngx_msec_t limit)
+{
+    ngx_msec_int_t  left;
+
+    if (ctx->attempts.deadline == 0) {
+        return limit;
+    }
+
+    /* signed: a deadline already passed is 0 left, not an unsigned wrap */
+    left = (ngx_msec_int_t) (ctx->attempts.deadline - ngx_current_msec);
+
+    return ngx_min(limit, (ngx_msec_t) ngx_max(left, 0));
 }

@@ -103,5 +103,14 @@ ngx_uint_t ngx_http_helicone_attempt_has_next(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_attempt_t *a,
     ngx_uint_t status);
 
+/*
+ * The milliseconds left before the chain's helicone_deadline, at most
+ * limit (limit itself when there is none); 0 once the deadline passed.
+ * Every wait of an attempt (its timer, a backoff, the proxy's read
+ * timeout) and the "may another try follow" tests go through it.
+ */
+ngx_msec_t ngx_http_helicone_attempt_time_left(ngx_http_helicone_ctx_t *ctx,
+    ngx_msec_t limit);
+
 
 #endif /* _NGX_HTTP_HELICONE_ATTEMPT_H_INCLUDED_ */

@@ -112,7 +112,6 @@ ngx_http_helicone_balancer_timeouts(ngx_http_request_t *r,
     ngx_http_upstream_t *u)
 {
     ngx_msec_t                 timeout;
-    ngx_msec_int_t             left;
     ngx_http_upstream_conf_t  *conf;
     ngx_http_helicone_ctx_t   *ctx;
 
@@ -124,10 +123,7 @@ ngx_http_helicone_balancer_timeouts(ngx_http_request_t *r,
 
     timeout = NGX_HTTP_HELICONE_INCREASED_TIMEOUT;
 
-    if (ctx->attempts.deadline) {
-        left = (ngx_msec_int_t) (ctx->attempts.deadline - ngx_current_msec);
-        timeout = ngx_min(timeout, (ngx_msec_t) ngx_max(left, 0));
-    }
+    timeout = ngx_http_helicone_attempt_time_left(ctx, timeout);
 
     if (u->conf->read_timeout >= timeout) {
         return NGX_OK;
