@@ -6,6 +6,12 @@
  * The JSON-lines file sink. The file is opened like access_log's (by the
  * master, reopened on USR1); every write() holds whole lines only, so
  * lines from several workers never interleave.
+ *
+ * Without buffer=, a worker's lines are collected during one turn of its
+ * event loop and written together at the turn's end (a posted event),
+ * before the worker waits again: under load one write() serves every
+ * request that ended in the turn, and a lone request is written as soon
+ * as an unbuffered one would be, within the same turn.
  */
 
 #include "ngx_http_helicone_module.h"
@@ -18,6 +24,9 @@
  * the end after each worker wrote half of it.
  */
 #define NGX_HTTP_HELICONE_SINK_AHEAD  (1024 * 1024)
+
+/* what one turn of the event loop collects before it writes anyway */
+#define NGX_HTTP_HELICONE_SINK_TURN   (64 * 1024)
 
 
 /* a worker's reservation in one file */
@@ -32,16 +41,24 @@ typedef struct {
     u_char                            *start;
     u_char                            *pos;
     u_char                            *last;
-    ngx_event_t                       *event;
-    ngx_msec_t                         flush;
+    ngx_event_t                       *event;   /* its data: this */
+    ngx_open_file_t                   *file;
+    ngx_msec_t                         flush;   /* 0: at the turn's end */
     size_t                             size;
     ngx_http_helicone_sink_ahead_t     ahead;
 } ngx_http_helicone_sink_buf_t;
 
 
+/* a file's buffers in a worker, its ngx_open_file_t's data */
+typedef struct {
+    ngx_http_helicone_sink_buf_t       turn;    /* lines without buffer= */
+    ngx_http_helicone_sink_buf_t       timed;   /* buffer= flush=, if any */
+} ngx_http_helicone_sink_bufs_t;
+
+
 typedef struct {
     ngx_open_file_t                   *file;
-    ngx_http_helicone_sink_ahead_t     ahead;
+    ngx_http_helicone_sink_buf_t      *buf;     /* in file->data */
 } ngx_http_helicone_sink_file_t;
 
 
@@ -54,6 +71,10 @@ static void ngx_http_helicone_sink_file_write_fd(ngx_open_file_t *file,
     size_t len);
 static void ngx_http_helicone_sink_file_reserve(ngx_open_file_t *file,
     ngx_http_helicone_sink_ahead_t *ahead, ngx_log_t *log);
+static ngx_int_t ngx_http_helicone_sink_file_start(
+    ngx_http_helicone_sink_buf_t *buf, ngx_open_file_t *file, ngx_log_t *log);
+static void ngx_http_helicone_sink_file_flush_buf(
+    ngx_http_helicone_sink_buf_t *buf, ngx_open_file_t *file, ngx_log_t *log);
 static void ngx_http_helicone_sink_file_flush(ngx_open_file_t *file,
     ngx_log_t *log);
 static void ngx_http_helicone_sink_file_flush_handler(ngx_event_t *ev);
@@ -78,8 +99,8 @@ ngx_http_helicone_sink_file_parse(ngx_conf_t *cf, ngx_str_t *args,
     ngx_str_t                        path, s;
     ngx_msec_t                       flush;
     ngx_uint_t                       i;
-    ngx_http_helicone_sink_buf_t    *buf;
     ngx_http_helicone_sink_file_t   *fs;
+    ngx_http_helicone_sink_bufs_t   *bufs;
 
     ngx_str_null(&path);
     size = 0;
@@ -121,35 +142,50 @@ ngx_http_helicone_sink_file_parse(ngx_conf_t *cf, ngx_str_t *args,
         return NGX_CONF_ERROR;
     }
 
-    fs->ahead.fd = NGX_INVALID_FILE;
-
     fs->file = ngx_conf_open_file(cf->cycle, &path);
     if (fs->file == NULL) {
         return NGX_CONF_ERROR;
     }
 
-    if (size) {
-        buf = fs->file->data;
+    bufs = fs->file->data;
 
-        if (buf == NULL) {
-            buf = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_sink_buf_t));
-            if (buf == NULL) {
-                return NGX_CONF_ERROR;
-            }
+    if (bufs && fs->file->flush != ngx_http_helicone_sink_file_flush) {
+        /* a buffered access_log's */
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is buffered by another module", &path);
+        return NGX_CONF_ERROR;
+    }
 
-            buf->size = size;
-            buf->flush = flush;
-            buf->ahead.fd = NGX_INVALID_FILE;
-
-            fs->file->data = buf;
-            fs->file->flush = ngx_http_helicone_sink_file_flush;
-
-        } else if (buf->size != size || buf->flush != flush) {
-            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
-                               "\"%V\" is used with another buffer= or "
-                               "flush=", &path);
+    if (bufs == NULL) {
+        bufs = ngx_pcalloc(cf->pool, sizeof(ngx_http_helicone_sink_bufs_t));
+        if (bufs == NULL) {
             return NGX_CONF_ERROR;
         }
+
+        bufs->turn.size = NGX_HTTP_HELICONE_SINK_TURN;
+        bufs->turn.ahead.fd = NGX_INVALID_FILE;
+        bufs->timed.ahead.fd = NGX_INVALID_FILE;
+
+        fs->file->data = bufs;
+        fs->file->flush = ngx_http_helicone_sink_file_flush;
+    }
+
+    if (size == 0) {
+        fs->buf = &bufs->turn;
+
+    } else if (bufs->timed.size == 0) {
+        bufs->timed.size = size;
+        bufs->timed.flush = flush;
+        fs->buf = &bufs->timed;
+
+    } else if (bufs->timed.size == size && bufs->timed.flush == flush) {
+        fs->buf = &bufs->timed;
+
+    } else {
+        ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                           "\"%V\" is used with another buffer= or "
+                           "flush=", &path);
+        return NGX_CONF_ERROR;
     }
 
     *data = fs;
@@ -174,36 +210,18 @@ ngx_http_helicone_sink_file_write(void *data, ngx_log_t *log, u_char *line,
     ngx_http_helicone_sink_buf_t  *buf;
 
     file = fs->file;
-    buf = file->data;
+    buf = fs->buf;
 
-    if (buf == NULL) {
-        ngx_http_helicone_sink_file_write_fd(file, &fs->ahead, log, line,
+    if (buf->start == NULL
+        && ngx_http_helicone_sink_file_start(buf, file, log) != NGX_OK)
+    {
+        ngx_http_helicone_sink_file_write_fd(file, &buf->ahead, log, line,
                                              len);
         return NGX_OK;
     }
 
-    if (buf->start == NULL) {
-        /* the first event of this worker */
-        buf->start = ngx_alloc(buf->size, log);
-        buf->event = ngx_pcalloc(ngx_cycle->pool, sizeof(ngx_event_t));
-
-        if (buf->start == NULL || buf->event == NULL) {
-            ngx_http_helicone_sink_file_write_fd(file, &buf->ahead, log,
-                                                 line, len);
-            return NGX_OK;
-        }
-
-        buf->pos = buf->start;
-        buf->last = buf->start + buf->size;
-
-        buf->event->data = file;
-        buf->event->handler = ngx_http_helicone_sink_file_flush_handler;
-        buf->event->log = ngx_cycle->log;
-        buf->event->cancelable = 1;
-    }
-
     if (len > (size_t) (buf->last - buf->pos)) {
-        ngx_http_helicone_sink_file_flush(file, log);
+        ngx_http_helicone_sink_file_flush_buf(buf, file, log);
     }
 
     if (len > (size_t) (buf->last - buf->pos)) {
@@ -215,9 +233,46 @@ ngx_http_helicone_sink_file_write(void *data, ngx_log_t *log, u_char *line,
 
     buf->pos = ngx_cpymem(buf->pos, line, len);
 
-    if (!buf->event->timer_set) {
+    if (buf->flush == 0) {
+        if (!buf->event->posted) {
+            ngx_post_event(buf->event, &ngx_posted_events);
+        }
+
+    } else if (!buf->event->timer_set) {
         ngx_add_timer(buf->event, buf->flush);
     }
+
+    return NGX_OK;
+}
+
+
+/* the first line of this worker for the buffer */
+
+static ngx_int_t
+ngx_http_helicone_sink_file_start(ngx_http_helicone_sink_buf_t *buf,
+    ngx_open_file_t *file, ngx_log_t *log)
+{
+    if (buf->event == NULL) {
+        buf->event = ngx_pcalloc(ngx_cycle->pool, sizeof(ngx_event_t));
+        if (buf->event == NULL) {
+            return NGX_ERROR;
+        }
+
+        buf->event->data = buf;
+        buf->event->handler = ngx_http_helicone_sink_file_flush_handler;
+        buf->event->log = ngx_cycle->log;
+        buf->event->cancelable = 1;
+    }
+
+    buf->start = ngx_alloc(buf->size, log);
+    if (buf->start == NULL) {
+        return NGX_ERROR;
+    }
+
+    buf->file = file;
+
+    buf->pos = buf->start;
+    buf->last = buf->start + buf->size;
 
     return NGX_OK;
 }
@@ -306,14 +361,25 @@ ngx_http_helicone_sink_file_reserve(ngx_open_file_t *file,
 }
 
 
+/* file->flush: on reopen and at a worker's exit, and for the events */
+
 static void
 ngx_http_helicone_sink_file_flush(ngx_open_file_t *file, ngx_log_t *log)
 {
-    ngx_http_helicone_sink_buf_t  *buf;
+    ngx_http_helicone_sink_bufs_t  *bufs;
 
-    buf = file->data;
+    bufs = file->data;
 
-    if (buf == NULL || buf->start == NULL) {
+    ngx_http_helicone_sink_file_flush_buf(&bufs->turn, file, log);
+    ngx_http_helicone_sink_file_flush_buf(&bufs->timed, file, log);
+}
+
+
+static void
+ngx_http_helicone_sink_file_flush_buf(ngx_http_helicone_sink_buf_t *buf,
+    ngx_open_file_t *file, ngx_log_t *log)
+{
+    if (buf->start == NULL) {
         return;
     }
 
@@ -324,15 +390,18 @@ ngx_http_helicone_sink_file_flush(ngx_open_file_t *file, ngx_log_t *log)
         buf->pos = buf->start;
     }
 
-    if (buf->event && buf->event->timer_set) {
+    if (buf->event->timer_set) {
         ngx_del_timer(buf->event);
     }
 }
 
 
+/* the buffer's timer, or the end of the turn it was written in */
+
 static void
 ngx_http_helicone_sink_file_flush_handler(ngx_event_t *ev)
 {
-    ngx_http_helicone_sink_file_flush(ev->data, ev->log);
-}
+    ngx_http_helicone_sink_buf_t  *buf = ev->data;
 
+    ngx_http_helicone_sink_file_flush_buf(buf, buf->file, ev->log);
+}

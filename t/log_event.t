@@ -585,6 +585,54 @@ SKIP: {
          'reserve - the size kept: nothing but lines in the file');
 }
 
+# ------------------------------------------------ one turn, many lines
+
+# Without buffer= a worker writes the lines of one event-loop turn
+# together at its end: 40 requests at once, some with events larger than
+# what a turn collects (64 KB), each leave their line, whole, once.
+
+{
+    my $big = HgTest::json_encode({ model => $model,
+                                    messages => msgs('"' x 40_000) });
+    my @kids;
+
+    for my $i (1 .. 40) {
+        my $pid = fork // die $!;
+        if ($pid == 0) {
+            my $res = $t->chat(port => $gw, timeout => 30,
+                               path => $i % 8 ? '/v1/chat/completions'
+                                               : '/wide/chat/completions',
+                               headers => [ [ 'Helicone-User-Id',
+                                              "turn-$i" ] ],
+                               body => $i % 8 ? HgTest::json_encode(
+                                   { model => $model, messages => msgs() })
+                                   : $big);
+            POSIX::_exit($res->{status} == 200 ? 0 : 1);
+        }
+        push @kids, $pid;
+    }
+
+    my $bad = 0;
+    for (@kids) { waitpid($_, 0); $bad++ if $? }
+    $nlogged += 40;
+
+    is($bad, 0, 'one turn - 40 requests at once served');
+
+    my %seen;
+    $t->wait_for(sub {
+        %seen = ();
+        for my $line (split /\n/, $t->read_file('helicone.jsonl') // '') {
+            my $u = $line =~ /"userId":"(turn-\d+)"/ ? $1 : next;
+            my $e = eval { HgTest::json_decode($line) } or next;
+            $seen{$u}++ if $e->{log}{request}{userId} eq $u;
+        }
+        keys %seen == 40;
+    }, timeout => 10);
+
+    is(scalar(keys %seen), 40, 'one turn - a whole line for each request');
+    is(scalar(grep { $_ != 1 } values %seen), 0, 'one turn - each once');
+}
+
 # ------------------------------------------------------- buffer and flush
 
 $r = call(path => '/buffered/chat/completions',
