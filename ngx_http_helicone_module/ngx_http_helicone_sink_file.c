@@ -315,7 +315,8 @@ ngx_http_helicone_sink_file_write_fd(ngx_open_file_t *file,
  * the next appends of every worker go; the size is kept, so readers see
  * only lines. A worker renews it after writing half: with several
  * workers the reserve is renewed more often, as the file grows faster.
- * A file system without fallocate() is not asked again for this file.
+ * A file system without fallocate(), or a device (/dev/null), is not
+ * asked again for this file.
  */
 
 static void
@@ -352,7 +353,8 @@ ngx_http_helicone_sink_file_reserve(ngx_open_file_t *file,
                        file->name.data);
 
         /* a full disk is left to write() to report, and asked again */
-        ahead->off = (err == NGX_EOPNOTSUPP || err == ENOSYS);
+        ahead->off = (err == NGX_EOPNOTSUPP || err == ENOSYS
+                      || err == ENODEV);
     }
 #else
     ahead->fd = file->fd;
