@@ -35,6 +35,33 @@ typedef struct {
 } ngx_http_helicone_writer_t;
 
 
+/*
+ * The writers take a member's name as a literal: the macros turn it into
+ * "name": and its length at compile time, so that the name's copy is a
+ * few moves, not a strlen() and a memcpy() call.
+ */
+#define ngx_http_helicone_key(name)  "\"" name "\":", sizeof(name) + 2
+
+#define ngx_http_helicone_w_raw(w, text)                                      \
+    ngx_http_helicone_w_text(w, text, sizeof(text) - 1)
+#define ngx_http_helicone_w_str(w, name, data, len)                           \
+    ngx_http_helicone_w_str_key(w, ngx_http_helicone_key(name), data, len)
+#define ngx_http_helicone_w_opt_str(w, name, s)                               \
+    ngx_http_helicone_w_opt_str_key(w, ngx_http_helicone_key(name), s)
+#define ngx_http_helicone_w_int(w, name, n)                                   \
+    ngx_http_helicone_w_int_key(w, ngx_http_helicone_key(name), n)
+#define ngx_http_helicone_w_tokens(w, name, n)                                \
+    ngx_http_helicone_w_tokens_key(w, ngx_http_helicone_key(name), n)
+#define ngx_http_helicone_w_null(w, name)                                     \
+    ngx_http_helicone_w_null_key(w, ngx_http_helicone_key(name))
+#define ngx_http_helicone_w_bool(w, name, b)                                  \
+    ngx_http_helicone_w_bool_key(w, ngx_http_helicone_key(name), b)
+#define ngx_http_helicone_w_time(w, name, sec, msec)                          \
+    ngx_http_helicone_w_time_key(w, ngx_http_helicone_key(name), sec, msec)
+#define ngx_http_helicone_w_url(w, pool, name, url)                           \
+    ngx_http_helicone_w_url_key(w, pool, ngx_http_helicone_key(name), url)
+
+
 static u_char *ngx_http_helicone_event_buffer(ngx_pool_t *pool,
     size_t *size);
 static size_t ngx_http_helicone_event_size(ngx_http_request_t *r,
@@ -47,32 +74,34 @@ static void ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
     ngx_http_helicone_writer_t *w);
 static void ngx_http_helicone_event_tokenlimit(ngx_http_helicone_ctx_t *ctx,
     ngx_http_helicone_writer_t *w);
-static void ngx_http_helicone_w_raw(ngx_http_helicone_writer_t *w,
-    const char *s);
-static u_char *ngx_http_helicone_w_name(u_char *p, const char *name,
-    size_t len);
-static ngx_uint_t ngx_http_helicone_w_key(ngx_http_helicone_writer_t *w,
-    const char *name, size_t value);
+static ngx_inline void ngx_http_helicone_w_text(
+    ngx_http_helicone_writer_t *w, const char *text, size_t len);
+static ngx_inline ngx_uint_t ngx_http_helicone_w_key(
+    ngx_http_helicone_writer_t *w, const char *key, size_t klen,
+    size_t value);
 static u_char *ngx_http_helicone_w_digits(u_char *p, uint64_t n,
     size_t width);
-static void ngx_http_helicone_w_str(ngx_http_helicone_writer_t *w,
-    const char *name, u_char *data, size_t len);
-static void ngx_http_helicone_w_opt_str(ngx_http_helicone_writer_t *w,
-    const char *name, ngx_str_t *s);
-static void ngx_http_helicone_w_int(ngx_http_helicone_writer_t *w,
-    const char *name, int64_t n);
-static void ngx_http_helicone_w_tokens(ngx_http_helicone_writer_t *w,
-    const char *name, int64_t n);
-static void ngx_http_helicone_w_null(ngx_http_helicone_writer_t *w,
-    const char *name);
-static void ngx_http_helicone_w_bool(ngx_http_helicone_writer_t *w,
-    const char *name, ngx_uint_t b);
-static void ngx_http_helicone_w_time(ngx_http_helicone_writer_t *w,
-    const char *name, time_t sec, ngx_msec_t msec);
+static ngx_inline void ngx_http_helicone_w_str_key(
+    ngx_http_helicone_writer_t *w, const char *key, size_t klen,
+    u_char *data, size_t len);
+static ngx_inline void ngx_http_helicone_w_opt_str_key(
+    ngx_http_helicone_writer_t *w, const char *key, size_t klen,
+    ngx_str_t *s);
+static ngx_inline void ngx_http_helicone_w_int_key(
+    ngx_http_helicone_writer_t *w, const char *key, size_t klen, int64_t n);
+static ngx_inline void ngx_http_helicone_w_tokens_key(
+    ngx_http_helicone_writer_t *w, const char *key, size_t klen, int64_t n);
+static ngx_inline void ngx_http_helicone_w_null_key(
+    ngx_http_helicone_writer_t *w, const char *key, size_t klen);
+static ngx_inline void ngx_http_helicone_w_bool_key(
+    ngx_http_helicone_writer_t *w, const char *key, size_t klen,
+    ngx_uint_t b);
+static void ngx_http_helicone_w_time_key(ngx_http_helicone_writer_t *w,
+    const char *key, size_t klen, time_t sec, ngx_msec_t msec);
 static size_t ngx_http_helicone_str_size(ngx_str_t *s);
 static size_t ngx_http_helicone_url_size(ngx_str_t *url);
-static void ngx_http_helicone_w_url(ngx_http_helicone_writer_t *w,
-    ngx_pool_t *pool, const char *name, ngx_str_t *url);
+static void ngx_http_helicone_w_url_key(ngx_http_helicone_writer_t *w,
+    ngx_pool_t *pool, const char *key, size_t klen, ngx_str_t *url);
 static ngx_int_t ngx_http_helicone_event_url(ngx_http_request_t *r,
     ngx_str_t *url);
 
@@ -435,11 +464,12 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
 
         for (i = 0; i < ctx->properties->nelts; i++) {
             /* "name":"value", with the name escaped as the value is */
-            ngx_http_helicone_w_str(w, "", kv[i].key.data, kv[i].key.len);
+            ngx_http_helicone_w_str_key(w, "", 0, kv[i].key.data,
+                                        kv[i].key.len);
             w->pos--;
             ngx_http_helicone_w_raw(w, ":");
-            ngx_http_helicone_w_str(w, "", kv[i].value.data,
-                                    kv[i].value.len);
+            ngx_http_helicone_w_str_key(w, "", 0, kv[i].value.data,
+                                        kv[i].value.len);
         }
 
         w->pos--;
@@ -570,8 +600,9 @@ ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
     ngx_http_helicone_target_t   *t;
     ngx_http_helicone_attempt_t  *a;
 
-    static const char  *outcomes[] = {
-        "running", "ok", "failed", "truncated", "aborted"
+    static ngx_str_t  outcomes[] = {
+        ngx_string("running"), ngx_string("ok"), ngx_string("failed"),
+        ngx_string("truncated"), ngx_string("aborted")
     };
 
     ngx_http_helicone_w_raw(w, "\"attempts\":[");
@@ -596,9 +627,8 @@ ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
         }
         ngx_http_helicone_w_int(w, "retry", a[i].retry);
         ngx_http_helicone_w_int(w, "status", a[i].status);
-        ngx_http_helicone_w_str(w, "outcome",
-                                (u_char *) outcomes[a[i].outcome],
-                                ngx_strlen(outcomes[a[i].outcome]));
+        ngx_http_helicone_w_str(w, "outcome", outcomes[a[i].outcome].data,
+                                outcomes[a[i].outcome].len);
 
         if (a[i].error) {
             ngx_http_helicone_w_str(w, "error", (u_char *) a[i].error,
@@ -670,67 +700,49 @@ ngx_http_helicone_event_tokenlimit(ngx_http_helicone_ctx_t *ctx,
 
 /*
  * The writers below never pass w->last; each value ends with a comma that
- * the caller removes after the last member of an object.
+ * the caller removes after the last member of an object. They are inline:
+ * with the name's length a constant, its copy is a few moves.
  */
 
-static void
-ngx_http_helicone_w_raw(ngx_http_helicone_writer_t *w, const char *s)
+static ngx_inline void
+ngx_http_helicone_w_text(ngx_http_helicone_writer_t *w, const char *text,
+    size_t len)
 {
-    size_t  len;
-
-    len = ngx_strlen(s);
-
     if ((size_t) (w->last - w->pos) <= len) {
         w->pos = w->last;
         return;
     }
 
-    w->pos = ngx_cpymem(w->pos, s, len);
+    w->pos = ngx_cpymem(w->pos, text, len);
 }
 
 
 /*
- * "name": and decimal digits by hand: the event has some fifty members,
- * and ngx_sprintf() parsing a format for each was a visible part of it.
+ * key ("name": as written) when a value of up to value bytes and its
+ * comma still fit after it; else the writer is full and 0 says to write
+ * nothing.
  */
 
-static u_char *
-ngx_http_helicone_w_name(u_char *p, const char *name, size_t len)
+static ngx_inline ngx_uint_t
+ngx_http_helicone_w_key(ngx_http_helicone_writer_t *w, const char *key,
+    size_t klen, size_t value)
 {
-    *p++ = '"';
-    p = ngx_cpymem(p, name, len);
-    *p++ = '"';
-    *p++ = ':';
-
-    return p;
-}
-
-
-/*
- * "name": when a value of up to value bytes and its comma still fit
- * after it; else the writer is full and 0 says to write nothing.
- */
-
-static ngx_uint_t
-ngx_http_helicone_w_key(ngx_http_helicone_writer_t *w, const char *name,
-    size_t value)
-{
-    size_t  nlen;
-
-    nlen = ngx_strlen(name);
-
-    if ((size_t) (w->last - w->pos) <= nlen + 3 + value) {
+    if ((size_t) (w->last - w->pos) <= klen + value) {
         w->pos = w->last;
         return 0;
     }
 
-    w->pos = ngx_http_helicone_w_name(w->pos, name, nlen);
+    w->pos = ngx_cpymem(w->pos, key, klen);
 
     return 1;
 }
 
 
-/* at least width digits, zeros in front */
+/*
+ * Decimal digits by hand, at least width of them, zeros in front: the
+ * event has some fifty members, and ngx_sprintf() parsing a format for
+ * each was a visible part of it.
+ */
 
 static u_char *
 ngx_http_helicone_w_digits(u_char *p, uint64_t n, size_t width)
@@ -754,83 +766,79 @@ ngx_http_helicone_w_digits(u_char *p, uint64_t n, size_t width)
  */
 
 static void
-ngx_http_helicone_w_url(ngx_http_helicone_writer_t *w, ngx_pool_t *pool,
-    const char *name, ngx_str_t *url)
+ngx_http_helicone_w_url_key(ngx_http_helicone_writer_t *w, ngx_pool_t *pool,
+    const char *key, size_t klen, ngx_str_t *url)
 {
     u_char  *p;
     size_t   len;
 
     if (ngx_strlchr(url->data, url->data + url->len, '?') == NULL) {
         /* no query, no key parameter: the URL as it is */
-        ngx_http_helicone_w_str(w, name, url->data, url->len);
+        ngx_http_helicone_w_str_key(w, key, klen, url->data, url->len);
         return;
     }
 
     p = ngx_pnalloc(pool, helicone_url_redact_size(url->data, url->len) + 1);
     if (p == NULL) {
         /* no room to redact: nothing rather than a key */
-        ngx_http_helicone_w_str(w, name, (u_char *) "", 0);
+        ngx_http_helicone_w_str_key(w, key, klen, (u_char *) "", 0);
         return;
     }
 
     len = helicone_url_redact(url->data, url->len, p);
 
-    ngx_http_helicone_w_str(w, name, p, len);
+    ngx_http_helicone_w_str_key(w, key, klen, p, len);
 }
 
 
-static void
-ngx_http_helicone_w_str(ngx_http_helicone_writer_t *w, const char *name,
-    u_char *data, size_t len)
+/* key and the value escaped in quotes; no key when klen is 0 */
+
+static ngx_inline void
+ngx_http_helicone_w_str_key(ngx_http_helicone_writer_t *w, const char *key,
+    size_t klen, u_char *data, size_t len)
 {
     u_char  *p;
-    size_t   nlen;
 
-    nlen = ngx_strlen(name);
-
-    if ((size_t) (w->last - w->pos) <= nlen + 6) {
+    if ((size_t) (w->last - w->pos) <= klen + 3) {
         w->pos = w->last;
         return;
     }
 
-    if (nlen) {
-        w->pos = ngx_http_helicone_w_name(w->pos, name, nlen);
-    }
-
-    *w->pos++ = '"';
+    p = ngx_cpymem(w->pos, key, klen);
+    *p++ = '"';
 
     /* the two bytes after the value must still fit */
-    p = helicone_json_escape_into(w->pos, w->last - 2, data, len);
+    p = helicone_json_escape_into(p, w->last - 2, data, len);
 
     if (p == NULL) {
         w->pos = w->last;
         return;
     }
 
+    *p++ = '"';
+    *p++ = ',';
     w->pos = p;
-    *w->pos++ = '"';
-    *w->pos++ = ',';
 }
 
 
-static void
-ngx_http_helicone_w_opt_str(ngx_http_helicone_writer_t *w, const char *name,
-    ngx_str_t *s)
+static ngx_inline void
+ngx_http_helicone_w_opt_str_key(ngx_http_helicone_writer_t *w,
+    const char *key, size_t klen, ngx_str_t *s)
 {
     if (s->len == 0) {
-        ngx_http_helicone_w_null(w, name);
+        ngx_http_helicone_w_null_key(w, key, klen);
         return;
     }
 
-    ngx_http_helicone_w_str(w, name, s->data, s->len);
+    ngx_http_helicone_w_str_key(w, key, klen, s->data, s->len);
 }
 
 
-static void
-ngx_http_helicone_w_int(ngx_http_helicone_writer_t *w, const char *name,
-    int64_t n)
+static ngx_inline void
+ngx_http_helicone_w_int_key(ngx_http_helicone_writer_t *w, const char *key,
+    size_t klen, int64_t n)
 {
-    if (!ngx_http_helicone_w_key(w, name, NGX_INT64_LEN + 1)) {
+    if (!ngx_http_helicone_w_key(w, key, klen, NGX_INT64_LEN + 1)) {
         return;
     }
 
@@ -848,33 +856,34 @@ ngx_http_helicone_w_int(ngx_http_helicone_writer_t *w, const char *name,
 
 /* an unknown count is null, never 0 */
 
-static void
-ngx_http_helicone_w_tokens(ngx_http_helicone_writer_t *w, const char *name,
-    int64_t n)
+static ngx_inline void
+ngx_http_helicone_w_tokens_key(ngx_http_helicone_writer_t *w,
+    const char *key, size_t klen, int64_t n)
 {
     if (n >= 0) {
-        ngx_http_helicone_w_int(w, name, n);
+        ngx_http_helicone_w_int_key(w, key, klen, n);
         return;
     }
 
-    ngx_http_helicone_w_null(w, name);
+    ngx_http_helicone_w_null_key(w, key, klen);
 }
 
 
-static void
-ngx_http_helicone_w_null(ngx_http_helicone_writer_t *w, const char *name)
+static ngx_inline void
+ngx_http_helicone_w_null_key(ngx_http_helicone_writer_t *w, const char *key,
+    size_t klen)
 {
-    if (ngx_http_helicone_w_key(w, name, 5)) {
+    if (ngx_http_helicone_w_key(w, key, klen, 5)) {
         w->pos = ngx_cpymem(w->pos, "null,", 5);
     }
 }
 
 
-static void
-ngx_http_helicone_w_bool(ngx_http_helicone_writer_t *w, const char *name,
-    ngx_uint_t b)
+static ngx_inline void
+ngx_http_helicone_w_bool_key(ngx_http_helicone_writer_t *w, const char *key,
+    size_t klen, ngx_uint_t b)
 {
-    if (!ngx_http_helicone_w_key(w, name, 7)) {
+    if (!ngx_http_helicone_w_key(w, key, klen, 7)) {
         return;
     }
 
@@ -890,8 +899,8 @@ ngx_http_helicone_w_bool(ngx_http_helicone_writer_t *w, const char *name,
  */
 
 static void
-ngx_http_helicone_w_time(ngx_http_helicone_writer_t *w, const char *name,
-    time_t sec, ngx_msec_t msec)
+ngx_http_helicone_w_time_key(ngx_http_helicone_writer_t *w, const char *key,
+    size_t klen, time_t sec, ngx_msec_t msec)
 {
     u_char    *p;
     ngx_tm_t   tm;
@@ -899,10 +908,9 @@ ngx_http_helicone_w_time(ngx_http_helicone_writer_t *w, const char *name,
     static time_t  formatted_sec = -1;
     static u_char  formatted[sizeof("2026-11-27T02:20:00") - 1];
 
-    if (!ngx_http_helicone_w_key(w, name, 29)) {
+    if (!ngx_http_helicone_w_key(w, key, klen, 29)) {
         return;
     }
-
     if (sec != formatted_sec) {
         ngx_gmtime(sec, &tm);
 
