@@ -46,6 +46,8 @@ typedef struct {
     ngx_http_helicone_w_text(w, text, sizeof(text) - 1)
 #define ngx_http_helicone_w_str(w, name, data, len)                           \
     ngx_http_helicone_w_str_key(w, ngx_http_helicone_key(name), data, len)
+#define ngx_http_helicone_w_plain(w, name, data, len)                         \
+    ngx_http_helicone_w_plain_key(w, ngx_http_helicone_key(name), data, len)
 #define ngx_http_helicone_w_opt_str(w, name, s)                               \
     ngx_http_helicone_w_opt_str_key(w, ngx_http_helicone_key(name), s)
 #define ngx_http_helicone_w_int(w, name, n)                                   \
@@ -81,6 +83,10 @@ static ngx_inline ngx_uint_t ngx_http_helicone_w_key(
     size_t value);
 static u_char *ngx_http_helicone_w_digits(u_char *p, uint64_t n,
     size_t width);
+static u_char *ngx_http_helicone_w_decimal(u_char *p, uint64_t n);
+static ngx_inline void ngx_http_helicone_w_plain_key(
+    ngx_http_helicone_writer_t *w, const char *key, size_t klen,
+    u_char *data, size_t len);
 static ngx_inline void ngx_http_helicone_w_str_key(
     ngx_http_helicone_writer_t *w, const char *key, size_t klen,
     u_char *data, size_t len);
@@ -421,7 +427,7 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     ngx_http_helicone_w_raw(w, "{");
     ngx_http_helicone_w_int(w, "schema_version",
                             NGX_HTTP_HELICONE_EVENT_SCHEMA);
-    ngx_http_helicone_w_str(w, "id", ctx->id.data, ctx->id.len);
+    ngx_http_helicone_w_plain(w, "id", ctx->id.data, ctx->id.len);
     ngx_http_helicone_w_opt_str(w, "organizationId", &ctx->auth.org_id);
 
     /* heliconeMeta */
@@ -448,7 +454,7 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     /* log.request */
 
     ngx_http_helicone_w_raw(w, "\"log\":{\"request\":{");
-    ngx_http_helicone_w_str(w, "id", ctx->id.data, ctx->id.len);
+    ngx_http_helicone_w_plain(w, "id", ctx->id.data, ctx->id.len);
 
     if (ctx->client_id.len) {
         ngx_http_helicone_w_str(w, "clientRequestId", ctx->client_id.data,
@@ -500,8 +506,13 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
         ngx_http_helicone_event_tokenlimit(ctx, w);
     }
 
-    ngx_http_helicone_w_str(w, "cacheReferenceId",
-                            ctx->cache.hit ? ctx->cache.ref : nil_uuid, 36);
+    if (ctx->cache.hit) {
+        /* read back from the store: escaped as any outside text is */
+        ngx_http_helicone_w_str(w, "cacheReferenceId", ctx->cache.ref, 36);
+
+    } else {
+        ngx_http_helicone_w_plain(w, "cacheReferenceId", nil_uuid, 36);
+    }
 
     if (!ctx->asked.omit_request && req_body->data) {
         ngx_http_helicone_w_str(w, "body", req_body->data, req_body->len);
@@ -517,7 +528,7 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     tp = ngx_timeofday();
 
     ngx_http_helicone_w_raw(w, "\"response\":{");
-    ngx_http_helicone_w_str(w, "id", response_id, 36);
+    ngx_http_helicone_w_plain(w, "id", response_id, 36);
     ngx_http_helicone_w_int(w, "status", status);
     ngx_http_helicone_w_int(w, "httpStatus", r->headers_out.status);
     ngx_http_helicone_w_int(w, "bodySize", ctx->response_bytes);
@@ -627,8 +638,8 @@ ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
         }
         ngx_http_helicone_w_int(w, "retry", a[i].retry);
         ngx_http_helicone_w_int(w, "status", a[i].status);
-        ngx_http_helicone_w_str(w, "outcome", outcomes[a[i].outcome].data,
-                                outcomes[a[i].outcome].len);
+        ngx_http_helicone_w_plain(w, "outcome", outcomes[a[i].outcome].data,
+                                  outcomes[a[i].outcome].len);
 
         if (a[i].error) {
             ngx_http_helicone_w_str(w, "error", (u_char *) a[i].error,
@@ -761,6 +772,34 @@ ngx_http_helicone_w_digits(u_char *p, uint64_t n, size_t width)
 
 
 /*
+ * n in decimal: its digits counted first, then written from the last one
+ * in place, not through a scratch buffer and a copy
+ */
+
+static u_char *
+ngx_http_helicone_w_decimal(u_char *p, uint64_t n)
+{
+    u_char    *end;
+    uint64_t   m;
+
+    end = p + 1;
+
+    for (m = n; m >= 10; m /= 10) {
+        end++;
+    }
+
+    p = end;
+
+    do {
+        *--p = (u_char) ('0' + n % 10);
+        n /= 10;
+    } while (n);
+
+    return end;
+}
+
+
+/*
  * A URL with its key parameters redacted: a provider key in the query
  * (Gemini's ?key=) must not reach the log
  */
@@ -821,6 +860,31 @@ ngx_http_helicone_w_str_key(ngx_http_helicone_writer_t *w, const char *key,
 }
 
 
+/*
+ * key and a value in quotes that needs no escaping: only the ids the
+ * module made (UUIDs: hex digits and dashes) and its own words
+ */
+
+static ngx_inline void
+ngx_http_helicone_w_plain_key(ngx_http_helicone_writer_t *w,
+    const char *key, size_t klen, u_char *data, size_t len)
+{
+    u_char  *p;
+
+    if ((size_t) (w->last - w->pos) <= klen + len + 3) {
+        w->pos = w->last;
+        return;
+    }
+
+    p = ngx_cpymem(w->pos, key, klen);
+    *p++ = '"';
+    p = ngx_cpymem(p, data, len);
+    *p++ = '"';
+    *p++ = ',';
+    w->pos = p;
+}
+
+
 static ngx_inline void
 ngx_http_helicone_w_opt_str_key(ngx_http_helicone_writer_t *w,
     const char *key, size_t klen, ngx_str_t *s)
@@ -844,10 +908,10 @@ ngx_http_helicone_w_int_key(ngx_http_helicone_writer_t *w, const char *key,
 
     if (n < 0) {
         *w->pos++ = '-';
-        w->pos = ngx_http_helicone_w_digits(w->pos, 0 - (uint64_t) n, 1);
+        w->pos = ngx_http_helicone_w_decimal(w->pos, 0 - (uint64_t) n);
 
     } else {
-        w->pos = ngx_http_helicone_w_digits(w->pos, (uint64_t) n, 1);
+        w->pos = ngx_http_helicone_w_decimal(w->pos, (uint64_t) n);
     }
 
     *w->pos++ = ',';
@@ -934,7 +998,10 @@ ngx_http_helicone_w_time_key(ngx_http_helicone_writer_t *w, const char *key,
     *p++ = '"';
     p = ngx_cpymem(p, formatted, sizeof(formatted));
     *p++ = '.';
-    p = ngx_http_helicone_w_digits(p, (uint64_t) (msec % 1000), 3);
+    msec %= 1000;
+    *p++ = (u_char) ('0' + msec / 100);
+    *p++ = (u_char) ('0' + msec / 10 % 10);
+    *p++ = (u_char) ('0' + msec % 10);
     *p++ = 'Z';
     *p++ = '"';
     *p++ = ',';
