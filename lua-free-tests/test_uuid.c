@@ -4,6 +4,7 @@
 
 /* Tests for core/helicone_uuid.c: v4 formatting and id validation. */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "helicone_uuid.h"
@@ -11,6 +12,7 @@
 
 
 static int valid(const char *s);
+static void reference_format(const unsigned char rnd[16], char *out);
 static void test_format(void);
 static void test_valid(void);
 
@@ -22,13 +24,33 @@ valid(const char *s)
 }
 
 
+/* the v4 text the slow obvious way: printf of each byte, dashes between */
+
+static void
+reference_format(const unsigned char rnd[16], char *out)
+{
+    size_t  i;
+
+    for (i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10) {
+            *out++ = '-';
+        }
+
+        out += sprintf(out, "%02x",
+                       i == 6 ? (rnd[i] & 0x0f) | 0x40
+                       : i == 8 ? (rnd[i] & 0x3f) | 0x80 : rnd[i]);
+    }
+}
+
+
 static void
 test_format(void)
 {
     size_t         i, j;
     uint32_t       seed;
+    char           ref[HELICONE_UUID_LEN + 1];
     unsigned char  rnd[16], out[HELICONE_UUID_LEN + 1];
-    int            bad;
+    int            bad, differ;
 
     memset(rnd, 0, sizeof(rnd));
     memset(out, 'X', sizeof(out));
@@ -53,6 +75,7 @@ test_format(void)
 
     seed = 3;
     bad = 0;
+    differ = 0;
 
     for (i = 0; i < 10000; i++) {
         for (j = 0; j < 16; j++) {
@@ -60,7 +83,12 @@ test_format(void)
             rnd[j] = (unsigned char) (seed >> 16);
         }
 
+        reference_format(rnd, ref);
         helicone_uuid_v4_format(rnd, out);
+
+        if (memcmp(out, ref, HELICONE_UUID_LEN) != 0) {
+            differ++;
+        }
 
         if (!helicone_uuid_valid(out, HELICONE_UUID_LEN) || out[14] != '4') {
             bad++;
@@ -74,6 +102,7 @@ test_format(void)
     }
 
     is_int(bad, 0, "10000 random ids are valid, version 4, lower case");
+    is_int(differ, 0, "  the same text as printf's, byte by byte");
 }
 
 

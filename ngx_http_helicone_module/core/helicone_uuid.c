@@ -10,26 +10,35 @@
 static int helicone_uuid_hex(unsigned char c);
 
 
+/*
+ * Each byte's two digits go to a place known in advance: no test for the
+ * dashes in the loop, which runs for every request id and event id.
+ */
+
 void
 helicone_uuid_v4_format(unsigned char rnd[16],
     unsigned char out[HELICONE_UUID_LEN])
 {
-    size_t                      i, o;
+    size_t                      i;
+    unsigned char              *o;
     static const unsigned char  hex[] = "0123456789abcdef";
+    static const unsigned char  at[16] = {
+        0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34
+    };
 
     rnd[6] = (unsigned char) ((rnd[6] & 0x0f) | 0x40);
     rnd[8] = (unsigned char) ((rnd[8] & 0x3f) | 0x80);
 
-    o = 0;
-
     for (i = 0; i < 16; i++) {
-        if (i == 4 || i == 6 || i == 8 || i == 10) {
-            out[o++] = '-';
-        }
-
-        out[o++] = hex[rnd[i] >> 4];
-        out[o++] = hex[rnd[i] & 0x0f];
+        o = out + at[i];
+        o[0] = hex[rnd[i] >> 4];
+        o[1] = hex[rnd[i] & 0x0f];
     }
+
+    out[8] = '-';
+    out[13] = '-';
+    out[18] = '-';
+    out[23] = '-';
 }
 
 
