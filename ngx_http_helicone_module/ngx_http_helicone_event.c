@@ -811,7 +811,9 @@ ngx_http_helicone_w_url_key(ngx_http_helicone_writer_t *w, ngx_pool_t *pool,
     u_char  *p;
     size_t   len;
 
-    if (ngx_strlchr(url->data, url->data + url->len, '?') == NULL) {
+    /* memchr(): a URL is tens of bytes, ngx_strlchr() looks at one a turn */
+
+    if (url->len == 0 || memchr(url->data, '?', url->len) == NULL) {
         /* no query, no key parameter: the URL as it is */
         ngx_http_helicone_w_str_key(w, key, klen, url->data, url->len);
         return;
