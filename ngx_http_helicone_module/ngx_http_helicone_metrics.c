@@ -154,6 +154,9 @@ static ngx_int_t ngx_http_helicone_metrics_init_zone(ngx_shm_zone_t *zone,
 static ngx_http_helicone_series_t *ngx_http_helicone_series(
     ngx_http_helicone_metrics_t *m, ngx_str_t *provider, ngx_str_t *model,
     ngx_uint_t status);
+static ngx_uint_t ngx_http_helicone_series_is(ngx_http_helicone_series_t *s,
+    ngx_str_t *provider, size_t plen, ngx_str_t *model, size_t mlen,
+    ngx_uint_t status);
 static void ngx_http_helicone_observe(ngx_http_helicone_histogram_t *h,
     ngx_msec_t ms);
 static ngx_int_t ngx_http_helicone_metrics_handler(ngx_http_request_t *r);
@@ -428,12 +431,29 @@ ngx_http_helicone_series(ngx_http_helicone_metrics_t *m, ngx_str_t *provider,
     ngx_uint_t                   i, n, spins;
     ngx_http_helicone_series_t  *s;
 
+    static ngx_http_helicone_series_t   *last;
+    static ngx_http_helicone_metrics_t  *last_m;
+
     plen = ngx_min(provider->len, NGX_HTTP_HELICONE_PROVIDER_LEN);
     mlen = ngx_min(model->len, NGX_HTTP_HELICONE_MODEL_LEN);
 
     if (mlen == 0) {
         /* no model at all (a refused request): data may be NULL */
         model = &ngx_http_helicone_no_model;
+    }
+
+    /*
+     * A worker's requests mostly go to the series of the one before: its
+     * labels compared cost less than their hash. A ready slot keeps its
+     * labels for good: a match is that series.
+     */
+
+    if (last_m == m
+        && last->state == NGX_HTTP_HELICONE_SERIES_READY
+        && ngx_http_helicone_series_is(last, provider, plen, model, mlen,
+                                       status))
+    {
+        return last;
     }
 
     ngx_crc32_init(hash);
@@ -462,6 +482,9 @@ ngx_http_helicone_series(ngx_http_helicone_metrics_t *m, ngx_str_t *provider,
             ngx_memory_barrier();
             s->state = NGX_HTTP_HELICONE_SERIES_READY;
 
+            last = s;
+            last_m = m;
+
             return s;
         }
 
@@ -475,12 +498,12 @@ ngx_http_helicone_series(ngx_http_helicone_metrics_t *m, ngx_str_t *provider,
 
         if (s->state == NGX_HTTP_HELICONE_SERIES_READY
             && s->hash == hash
-            && s->status == status
-            && s->provider_len == plen
-            && s->model_len == mlen
-            && ngx_memcmp(s->provider, provider->data, plen) == 0
-            && ngx_memcmp(s->model, model->data, mlen) == 0)
+            && ngx_http_helicone_series_is(s, provider, plen, model, mlen,
+                                           status))
         {
+            last = s;
+            last_m = m;
+
             return s;
         }
 
@@ -488,6 +511,21 @@ ngx_http_helicone_series(ngx_http_helicone_metrics_t *m, ngx_str_t *provider,
     }
 
     return NULL;
+}
+
+
+/* 1 when s has these labels (the lengths already capped) */
+
+static ngx_uint_t
+ngx_http_helicone_series_is(ngx_http_helicone_series_t *s,
+    ngx_str_t *provider, size_t plen, ngx_str_t *model, size_t mlen,
+    ngx_uint_t status)
+{
+    return s->status == status
+           && s->provider_len == plen
+           && s->model_len == mlen
+           && ngx_memcmp(s->provider, provider->data, plen) == 0
+           && ngx_memcmp(s->model, model->data, mlen) == 0;
 }
 
 
