@@ -36,6 +36,19 @@ typedef struct {
 
 
 /*
+ * The values of the target the event is about as written in its head
+ * (quotes, escapes and redaction done): that target's attempts copy them
+ * rather than escape them again. len 0: not written.
+ */
+typedef struct {
+    ngx_http_helicone_target_t    *target;
+    ngx_str_t                      provider;
+    ngx_str_t                      model;
+    ngx_str_t                      url;
+} ngx_http_helicone_event_seen_t;
+
+
+/*
  * The writers take a member's name as a literal: the macros turn it into
  * "name": and its length at compile time, so that the name's copy is a
  * few moves, not a strlen() and a memcpy() call.
@@ -48,6 +61,10 @@ typedef struct {
     ngx_http_helicone_w_str_key(w, ngx_http_helicone_key(name), data, len)
 #define ngx_http_helicone_w_plain(w, name, data, len)                         \
     ngx_http_helicone_w_plain_key(w, ngx_http_helicone_key(name), data, len)
+#define ngx_http_helicone_w_seen(w, start, name, value)                       \
+    ngx_http_helicone_w_seen_key(w, start, sizeof(name) + 2, value)
+#define ngx_http_helicone_w_copy(w, name, value)                              \
+    ngx_http_helicone_w_copy_key(w, ngx_http_helicone_key(name), value)
 #define ngx_http_helicone_w_opt_str(w, name, s)                               \
     ngx_http_helicone_w_opt_str_key(w, ngx_http_helicone_key(name), s)
 #define ngx_http_helicone_w_int(w, name, n)                                   \
@@ -73,7 +90,7 @@ static void ngx_http_helicone_event_write(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_writer_t *w,
     ngx_str_t *req_body, ngx_str_t *resp_body, ngx_str_t *url);
 static void ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
-    ngx_http_helicone_writer_t *w);
+    ngx_http_helicone_writer_t *w, ngx_http_helicone_event_seen_t *seen);
 static void ngx_http_helicone_event_tokenlimit(ngx_http_helicone_ctx_t *ctx,
     ngx_http_helicone_writer_t *w);
 static ngx_inline void ngx_http_helicone_w_text(
@@ -90,6 +107,12 @@ static ngx_inline void ngx_http_helicone_w_plain_key(
 static ngx_inline void ngx_http_helicone_w_str_key(
     ngx_http_helicone_writer_t *w, const char *key, size_t klen,
     u_char *data, size_t len);
+static ngx_inline void ngx_http_helicone_w_seen_key(
+    ngx_http_helicone_writer_t *w, u_char *start, size_t klen,
+    ngx_str_t *value);
+static ngx_inline void ngx_http_helicone_w_copy_key(
+    ngx_http_helicone_writer_t *w, const char *key, size_t klen,
+    ngx_str_t *value);
 static ngx_inline void ngx_http_helicone_w_opt_str_key(
     ngx_http_helicone_writer_t *w, const char *key, size_t klen,
     ngx_str_t *s);
@@ -393,13 +416,14 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     ngx_http_helicone_ctx_t *ctx, ngx_http_helicone_writer_t *w,
     ngx_str_t *req_body, ngx_str_t *resp_body, ngx_str_t *url)
 {
-    u_char                         response_id[36];
-    ngx_int_t                      status;
-    ngx_uint_t                     i;
-    ngx_time_t                    *tp;
-    ngx_keyval_t                  *kv;
-    ngx_http_helicone_target_t    *t;
-    ngx_http_helicone_provider_t  *provider;
+    u_char                           response_id[36], *start;
+    ngx_int_t                        status;
+    ngx_uint_t                       i;
+    ngx_time_t                      *tp;
+    ngx_keyval_t                    *kv;
+    ngx_http_helicone_target_t      *t;
+    ngx_http_helicone_provider_t    *provider;
+    ngx_http_helicone_event_seen_t   seen;
 
     static u_char  nil_uuid[] = "00000000-0000-0000-0000-000000000000";
 
@@ -410,6 +434,9 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
                          [ctx->attempts.list.nelts - 1].target
                        : NULL);
     provider = t ? t->provider : NULL;
+
+    ngx_memzero(&seen, sizeof(ngx_http_helicone_event_seen_t));
+    seen.target = t;
 
     status = r->headers_out.status;
 
@@ -441,11 +468,15 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     }
 
     if (provider) {
+        start = w->pos;
         ngx_http_helicone_w_opt_str(w, "gatewayProvider", &provider->name);
+        ngx_http_helicone_w_seen(w, start, "gatewayProvider", &seen.provider);
     }
 
     if (t && t->model.len) {
+        start = w->pos;
         ngx_http_helicone_w_opt_str(w, "providerModelId", &t->model);
+        ngx_http_helicone_w_seen(w, start, "providerModelId", &seen.model);
     }
 
     w->pos--;   /* the last comma */
@@ -492,7 +523,9 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     }
 
     if (t && t->url.len) {
+        start = w->pos;
         ngx_http_helicone_w_url(w, r->pool, "targetUrl", &t->url);
+        ngx_http_helicone_w_seen(w, start, "targetUrl", &seen.url);
     }
 
     ngx_http_helicone_w_url(w, r->pool, "path", url);
@@ -592,7 +625,7 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
     w->pos--;
     ngx_http_helicone_w_raw(w, "}},");
 
-    ngx_http_helicone_event_attempts(ctx, w);
+    ngx_http_helicone_event_attempts(ctx, w, &seen);
 
     ngx_http_helicone_w_bool(w, "aborted", ctx->aborted);
     ngx_http_helicone_w_bool(w, "truncated", ctx->attempts.truncated);
@@ -605,9 +638,9 @@ ngx_http_helicone_event_write(ngx_http_request_t *r,
 
 static void
 ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
-    ngx_http_helicone_writer_t *w)
+    ngx_http_helicone_writer_t *w, ngx_http_helicone_event_seen_t *seen)
 {
-    ngx_uint_t                    i;
+    ngx_uint_t                    i, same;
     ngx_http_helicone_target_t   *t;
     ngx_http_helicone_attempt_t  *a;
 
@@ -622,15 +655,28 @@ ngx_http_helicone_event_attempts(ngx_http_helicone_ctx_t *ctx,
 
     for (i = 0; i < ctx->attempts.list.nelts; i++) {
         t = a[i].target;
+        same = (t == seen->target);
 
         ngx_http_helicone_w_raw(w, "{");
 
-        if (t->provider) {
+        if (same && seen->provider.len) {
+            ngx_http_helicone_w_copy(w, "provider", &seen->provider);
+
+        } else if (t->provider) {
             ngx_http_helicone_w_opt_str(w, "provider", &t->provider->name);
         }
 
-        ngx_http_helicone_w_opt_str(w, "model", &t->model);
-        if (t->url.len) {
+        if (same && seen->model.len) {
+            ngx_http_helicone_w_copy(w, "model", &seen->model);
+
+        } else {
+            ngx_http_helicone_w_opt_str(w, "model", &t->model);
+        }
+
+        if (same && seen->url.len) {
+            ngx_http_helicone_w_copy(w, "url", &seen->url);
+
+        } else if (t->url.len) {
             ngx_http_helicone_w_url(w, ctx->request->pool, "url", &t->url);
 
         } else {
@@ -882,6 +928,42 @@ ngx_http_helicone_w_plain_key(ngx_http_helicone_writer_t *w,
     *p++ = '"';
     p = ngx_cpymem(p, data, len);
     *p++ = '"';
+    *p++ = ',';
+    w->pos = p;
+}
+
+
+/* value: what was written since start, its key and comma left out */
+
+static ngx_inline void
+ngx_http_helicone_w_seen_key(ngx_http_helicone_writer_t *w, u_char *start,
+    size_t klen, ngx_str_t *value)
+{
+    if (w->pos == w->last) {
+        /* the writer is full: this pass is lost anyway */
+        return;
+    }
+
+    value->data = start + klen;
+    value->len = w->pos - 1 - value->data;
+}
+
+
+/* key and a value written before, copied as it is */
+
+static ngx_inline void
+ngx_http_helicone_w_copy_key(ngx_http_helicone_writer_t *w, const char *key,
+    size_t klen, ngx_str_t *value)
+{
+    u_char  *p;
+
+    if ((size_t) (w->last - w->pos) <= klen + value->len + 1) {
+        w->pos = w->last;
+        return;
+    }
+
+    p = ngx_cpymem(w->pos, key, klen);
+    p = ngx_cpymem(p, value->data, value->len);
     *p++ = ',';
     w->pos = p;
 }
