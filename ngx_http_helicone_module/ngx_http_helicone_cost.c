@@ -455,22 +455,10 @@ ngx_http_helicone_legacy_table(ngx_http_helicone_main_conf_t *hmcf,
     ngx_uint_t                   i;
     ngx_http_helicone_legacy_t  *t;
 
-    if (provider->len == 0) {
-        /* a table's provider is never empty (costs.json is checked) */
-        return NULL;
-    }
-
     t = hmcf->legacy.elts;
-
-    /*
-     * per request, some forty tables: the first letter tells most apart
-     * before ngx_strncasecmp() is called
-     */
 
     for (i = 0; i < hmcf->legacy.nelts; i++) {
         if (t[i].provider.len == provider->len
-            && ngx_tolower(t[i].provider.data[0])
-               == ngx_tolower(provider->data[0])
             && ngx_strncasecmp(t[i].provider.data, provider->data,
                                provider->len) == 0)
         {
