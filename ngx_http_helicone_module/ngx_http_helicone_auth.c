@@ -628,8 +628,8 @@ ngx_http_helicone_credential(ngx_http_request_t *r, ngx_uint_t pass,
 
     *key = h->value;
 
-    if (key->len > 7 && ngx_strncasecmp(key->data, (u_char *) "Bearer ", 7)
-                        == 0)
+    if (key->len > 7
+        && helicone_caseless_eq(key->data, (u_char *) "Bearer ", 7))
     {
         key->data += 7;
         key->len -= 7;

@@ -459,8 +459,8 @@ ngx_http_helicone_legacy_table(ngx_http_helicone_main_conf_t *hmcf,
 
     for (i = 0; i < hmcf->legacy.nelts; i++) {
         if (t[i].provider.len == provider->len
-            && ngx_strncasecmp(t[i].provider.data, provider->data,
-                               provider->len) == 0)
+            && helicone_caseless_eq(t[i].provider.data, provider->data,
+                                    provider->len))
         {
             return &t[i];
         }

@@ -178,7 +178,7 @@ static ngx_uint_t
 ngx_http_helicone_header_is(ngx_table_elt_t *h, const char *name, size_t len)
 {
     return h->key.len == len
-           && ngx_strncasecmp(h->key.data, (u_char *) name, len) == 0;
+           && helicone_caseless_eq(h->key.data, (u_char *) name, len);
 }
 
 
@@ -186,7 +186,7 @@ static ngx_uint_t
 ngx_http_helicone_header_true(ngx_table_elt_t *h)
 {
     return h->value.len == 4
-           && ngx_strncasecmp(h->value.data, (u_char *) "true", 4) == 0;
+           && helicone_caseless_eq(h->value.data, (u_char *) "true", 4);
 }
 
 
@@ -329,17 +329,15 @@ ngx_http_helicone_headers_read(ngx_http_request_t *r,
         }
 
         if (h[i].key.len < 9
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "helicone-", 9)
-               != 0)
+            || !helicone_caseless_eq(h[i].key.data, (u_char *) "helicone-", 9))
         {
             continue;
         }
 
         if (h[i].key.len > sizeof(NGX_HTTP_HELICONE_PROPERTY_PREFIX) - 1
-            && ngx_strncasecmp(h[i].key.data,
+            && helicone_caseless_eq(h[i].key.data,
                                (u_char *) NGX_HTTP_HELICONE_PROPERTY_PREFIX,
-                               sizeof(NGX_HTTP_HELICONE_PROPERTY_PREFIX) - 1)
-               == 0)
+                               sizeof(NGX_HTTP_HELICONE_PROPERTY_PREFIX) - 1))
         {
             /* Helicone lower-cases property names */
             name.len = h[i].key.len
@@ -358,8 +356,8 @@ ngx_http_helicone_headers_read(ngx_http_request_t *r,
         }
 
         if (h[i].key.len > 15
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "helicone-retry-", 15)
-               == 0)
+            && helicone_caseless_eq(h[i].key.data,
+                                    (u_char *) "helicone-retry-", 15))
         {
             ngx_http_helicone_headers_retry(ctx, &h[i]);
             continue;
@@ -367,8 +365,8 @@ ngx_http_helicone_headers_read(ngx_http_request_t *r,
 
         for (hh = ngx_http_helicone_headers_in; hh->name.len; hh++) {
             if (hh->name.len == h[i].key.len
-                && ngx_strncasecmp(h[i].key.data, hh->name.data,
-                                   hh->name.len) == 0)
+                && helicone_caseless_eq(h[i].key.data, hh->name.data,
+                                        hh->name.len))
             {
                 hh->read(r, ctx, &h[i], hh->data ? hh->data
                                                  : (u_char *) ctx + hh->offset);
@@ -516,7 +514,7 @@ ngx_http_helicone_header_hop(ngx_table_elt_t *h, ngx_uint_t pass)
     ngx_str_t  *n;
 
     if (h->key.len >= 9
-        && ngx_strncasecmp(h->key.data, (u_char *) "helicone-", 9) == 0)
+        && helicone_caseless_eq(h->key.data, (u_char *) "helicone-", 9))
     {
         return 1;
     }

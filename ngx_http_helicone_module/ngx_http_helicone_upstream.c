@@ -757,12 +757,12 @@ ngx_http_helicone_upstream_parse_origin(ngx_str_t *origin, ngx_str_t *host,
     p = origin->data;
     last = p + origin->len;
 
-    if (origin->len > 8 && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0) {
+    if (origin->len > 8 && helicone_caseless_eq(p, (u_char *) "https://", 8)) {
         p += 8;
         *port = 443;
 
     } else if (origin->len > 7
-               && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0)
+               && helicone_caseless_eq(p, (u_char *) "http://", 7))
     {
         p += 7;
         *port = 80;
@@ -833,7 +833,7 @@ ngx_http_helicone_upstream_find(ngx_http_helicone_upstream_main_conf_t *humcf,
         hu = hup[i];
 
         if (hu->port == port && hu->host.len == host.len
-            && ngx_strncasecmp(hu->host.data, host.data, host.len) == 0)
+            && helicone_caseless_eq(hu->host.data, host.data, host.len))
         {
             return hu;
         }
