@@ -299,7 +299,7 @@ ngx_http_helicone_key_memo_slot(ngx_http_helicone_main_conf_t *hmcf,
         return NULL;
     }
 
-    return &hmcf->keys_memo[ngx_hash_key(key->data, key->len)
+    return &hmcf->keys_memo[helicone_key_slot_hash(key->data, key->len)
                             & (NGX_HTTP_HELICONE_KEY_MEMO_SLOTS - 1)];
 }
 
