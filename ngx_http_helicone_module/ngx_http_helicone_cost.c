@@ -456,7 +456,7 @@ ngx_http_helicone_legacy_find(ngx_http_helicone_provider_t *provider,
 static void
 ngx_http_helicone_legacy_resolve(ngx_http_helicone_main_conf_t *hmcf)
 {
-    ngx_uint_t                     i;
+    ngx_uint_t                      i;
     ngx_http_helicone_provider_t  **pr;
 
     pr = hmcf->providers.elts;
