@@ -49,6 +49,7 @@ static void test_escape_roundtrip(void);
 static void test_escape_random_bytes(void);
 static void test_plain_runs(void);
 static void test_escape_dense(void);
+static void test_escape_short(void);
 
 
 static int
@@ -1189,6 +1190,82 @@ test_escape_dense(void)
        runs, bad);
 }
 
+/*
+ * Short strings as an event has many (ids, names, URLs): escape_into()
+ * copies one with nothing to escape in a few overlapping word moves and
+ * falls back to its escaping loop at the first byte that is not plain.
+ * Every length to 40, with no escape or one of each kind at every place,
+ * from an exact-size heap copy into an exact-size buffer (ASan sees a
+ * read or a write past either), against escape(), and one byte short.
+ */
+
+static void
+test_escape_short(void)
+{
+    size_t          len, pos, k, sl, elen, runs, bad;
+    unsigned char  *in, *out, *e, want[300];
+
+    static const char  *specials[] = {
+        "", "\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9", "\xe2\x80\xa8",
+        "\xff", "\xe2\x82"
+    };
+
+    runs = 0;
+    bad = 0;
+
+    for (len = 0; len <= 40; len++) {
+        for (k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+            sl = strlen(specials[k]);
+
+            for (pos = 0; pos + sl <= len; pos++) {
+                in = malloc(len ? len : 1);
+                if (in == NULL) {
+                    abort();
+                }
+
+                /* every byte its own, so a byte moved wrong shows */
+                for (e = in; e < in + len; e++) {
+                    *e = (unsigned char) ('A' + (e - in) % 26);
+                }
+
+                memcpy(in + pos, specials[k], sl);
+
+                elen = (size_t) (helicone_json_escape(want, in, len) - want);
+
+                out = malloc(elen ? elen : 1);
+                if (out == NULL) {
+                    abort();
+                }
+
+                runs++;
+
+                e = helicone_json_escape_into(out, out + elen, in, len);
+
+                if (e != out + elen || memcmp(out, want, elen) != 0
+                    || (elen > 0
+                        && helicone_json_escape_into(out, out + elen - 1,
+                                                     in, len)
+                           != NULL))
+                {
+                    bad++;
+                }
+
+                free(out);
+                free(in);
+
+                if (sl == 0) {
+                    /* no escape: once a length */
+                    break;
+                }
+            }
+        }
+    }
+
+    ok(bad == 0, "short strings: %zu escaped as escape() does (%zu wrong)",
+       runs, bad);
+}
+
+
 /* the plain way: one may_have() pass a name */
 
 static int
@@ -1829,6 +1906,7 @@ main(void)
     test_plain_runs();
     test_plain_pairs();
     test_escape_long();
+    test_escape_short();
 
     return done_testing();
 }

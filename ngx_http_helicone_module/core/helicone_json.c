@@ -40,6 +40,7 @@ static int helicone_json_key_at(const unsigned char *q,
 static int helicone_json_may_have_pair(const unsigned char *p, size_t len,
     const helicone_str_t *names, size_t n);
 #if (HELICONE_JSON_SSE2)
+static inline unsigned int helicone_json_unplain_v(__m128i v);
 static inline unsigned int helicone_json_pair_window(const unsigned char *p,
     size_t nl, __m128i lead0, __m128i lead1);
 #endif
@@ -74,6 +75,8 @@ static size_t helicone_json_decode_char(const unsigned char **pp,
 static size_t helicone_json_utf8_put(uint32_t cp, unsigned char out[4]);
 static size_t helicone_json_escape_char(const unsigned char **pp,
     const unsigned char *end, unsigned char *dst);
+static size_t helicone_json_copy_plain(unsigned char *dst,
+    const unsigned char *src, size_t len);
 #if (HELICONE_JSON_SSE2)
 static unsigned char *helicone_json_escape_sse2(unsigned char *dst,
     const unsigned char *end, const unsigned char **pp,
@@ -153,10 +156,15 @@ helicone_json_unplain(uint64_t x)
 static inline unsigned int
 helicone_json_unplain16(const unsigned char *p)
 {
-    __m128i  v;
+    return helicone_json_unplain_v(_mm_loadu_si128((const __m128i *) p));
+}
 
-    v = _mm_loadu_si128((const __m128i *) p);
 
+/* the same of 16 bytes already loaded */
+
+static inline unsigned int
+helicone_json_unplain_v(__m128i v)
+{
     /* signed: below the space are the control bytes and, as negative
      * numbers, every byte from 0x80 */
     return (unsigned int) _mm_movemask_epi8(
@@ -1980,7 +1988,7 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
     const unsigned char *src, size_t len)
 {
     size_t                n;
-    const unsigned char  *p, *last, *run, *q;
+    const unsigned char  *p, *last, *q;
 #if (HELICONE_JSON_WORD_INDEX)
     uint64_t              x, flags;
 #endif
@@ -1991,6 +1999,20 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
 
     p = src;
     last = src + len;
+
+    /* most of an event's strings (ids, names, times, URLs) have nothing
+     * to escape: copied whole, in a few word moves */
+
+    if ((size_t) (end - dst) >= len) {
+        n = helicone_json_copy_plain(dst, src, len);
+
+        if (n == len) {
+            return dst + len;
+        }
+
+        p += n;
+        dst += n;
+    }
 
 #if (HELICONE_JSON_SSSE3)
     if (helicone_json_ssse3()) {
@@ -2041,22 +2063,27 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
 #endif
 
     while (p < last) {
-        run = p;
-        p = helicone_json_plain_end(p, last);
+        n = (size_t) (last - p);
 
-        n = (size_t) (p - run);
+        if ((size_t) (end - dst) >= n) {
+            /* room for the rest as it is: its plain run in word moves */
+            n = helicone_json_copy_plain(dst, p, n);
 
-        if (n) {
+        } else {
+            n = (size_t) (helicone_json_plain_end(p, last) - p);
+
             if ((size_t) (end - dst) < n) {
                 return NULL;
             }
 
-            memcpy(dst, run, n);
-            dst += n;
+            memcpy(dst, p, n);
+        }
 
-            if (p == last) {
-                break;
-            }
+        p += n;
+        dst += n;
+
+        if (p == last) {
+            break;
         }
 
         if (*p == '"' || *p == '\\') {
@@ -2081,6 +2108,120 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
     }
 
     return dst;
+}
+
+
+/*
+ * Copies the plain bytes that begin src (room for len at dst): how many,
+ * len when all are. Whole words are moved, the last one overlapping the
+ * one before, so a short string takes no byte loop; bytes past the plain
+ * run may be written too (within dst + len), for the caller to overwrite.
+ */
+
+static size_t
+helicone_json_copy_plain(unsigned char *dst, const unsigned char *src,
+    size_t len)
+{
+    size_t        i;
+    uint32_t      lo, hi;
+    uint64_t      x, flags;
+#if (HELICONE_JSON_SSE2)
+    unsigned int  mask;
+    __m128i       v;
+
+    if (len >= 16) {
+        for (i = 0; i + 16 <= len; i += 16) {
+            v = _mm_loadu_si128((const __m128i *) (src + i));
+            _mm_storeu_si128((__m128i *) (dst + i), v);
+
+            mask = helicone_json_unplain_v(v);
+
+            if (mask) {
+                return i + __builtin_ctz(mask);
+            }
+        }
+
+        if (i == len) {
+            return len;
+        }
+
+        /* the last 16, whose bytes before i are known plain */
+        i = len - 16;
+        v = _mm_loadu_si128((const __m128i *) (src + i));
+        _mm_storeu_si128((__m128i *) (dst + i), v);
+
+        mask = helicone_json_unplain_v(v);
+
+        return mask ? i + __builtin_ctz(mask) : len;
+    }
+#endif
+
+    if (len >= 8) {
+        for (i = 0; i + 8 <= len; i += 8) {
+            memcpy(&x, src + i, 8);
+            memcpy(dst + i, &x, 8);
+
+            flags = helicone_json_unplain(x);
+
+            if (flags) {
+                goto flagged;
+            }
+        }
+
+        if (i == len) {
+            return len;
+        }
+
+        i = len - 8;
+        memcpy(&x, src + i, 8);
+        memcpy(dst + i, &x, 8);
+
+        flags = helicone_json_unplain(x);
+
+        if (flags == 0) {
+            return len;
+        }
+
+    flagged:
+
+#if (HELICONE_JSON_WORD_INDEX)
+        return i + helicone_json_first_flagged(flags);
+#else
+        return (size_t) (helicone_json_plain_end(src + i, src + len) - src);
+#endif
+    }
+
+    if (len >= 4) {
+        /* the first four and the last four are all of them */
+        memcpy(&lo, src, 4);
+        memcpy(&hi, src + len - 4, 4);
+        memcpy(dst, &lo, 4);
+        memcpy(dst + len - 4, &hi, 4);
+
+        if (helicone_json_unplain(lo | (uint64_t) hi << 32) == 0) {
+            return len;
+        }
+
+        return (size_t) (helicone_json_plain_end(src, src + len) - src);
+    }
+
+    if (len == 0) {
+        return 0;
+    }
+
+    /* 1 to 3 bytes: the first, the middle and the last are all of them */
+
+    dst[0] = src[0];
+    dst[len >> 1] = src[len >> 1];
+    dst[len - 1] = src[len - 1];
+
+    if (helicone_json_plain[src[0]] & helicone_json_plain[src[len >> 1]]
+        & helicone_json_plain[src[len - 1]])
+    {
+        return len;
+    }
+
+    return (size_t) (helicone_json_plain_end(src, src + len) - src);
 }
 
 
