@@ -50,6 +50,7 @@ static void test_escape_random_bytes(void);
 static void test_plain_runs(void);
 static void test_escape_dense(void);
 static void test_escape_short(void);
+static void test_scan_short(void);
 
 
 static int
@@ -1266,6 +1267,105 @@ test_escape_short(void)
 }
 
 
+/*
+ * The validator ends a short plain string (most member names) in one
+ * look at its next 16 bytes, and takes the full scan otherwise, or when
+ * fewer than 17 bytes are left. A name and a value of every length to 40
+ * with no escape or one thing of each kind at every place, followed by
+ * 0 to 24 spaces (which moves the end, so both ways are taken): valid as
+ * expected, the same span, and the name picked, escaped or not.
+ */
+
+static void
+test_scan_short(void)
+{
+    int                     rc;
+    size_t                  len, pos, k, sl, pad, jlen, dlen, runs, bad;
+    unsigned char           str[64], dec[64], nm[64], *json;
+    helicone_str_t          name;
+    helicone_json_value_t   doc, v, got;
+
+    static const struct {
+        const char  *in_json;
+        int          valid;
+    } things[] = {
+        { "", 1 }, { "\\\"", 1 }, { "\\\\", 1 }, { "\\n", 1 },
+        { "\\u0041", 1 }, { "\\ud83d\\ude00", 1 }, { "\xc3\xa9", 1 },
+        { "\x7f", 1 }, { "\x01", 0 }, { "\x1f", 0 }, { "\\x", 0 },
+        { "\\u00g0", 0 }, { "\xff", 0 }, { "\xc3", 0 }, { "\"", 0 },
+        { "\xed\xa0\x80", 0 }
+    };
+
+    runs = 0;
+    bad = 0;
+
+    for (len = 0; len <= 40; len++) {
+        for (k = 0; k < sizeof(things) / sizeof(things[0]); k++) {
+            sl = strlen(things[k].in_json);
+
+            for (pos = 0; pos + sl <= len; pos++) {
+                memset(str, 'm', len);
+                memcpy(str + pos, things[k].in_json, sl);
+
+                /* the name decoded, to be picked by */
+                v.type = HELICONE_JSON_STRING;
+                v.start = dec;
+                v.len = len + 2;
+                dec[0] = '"';
+                memcpy(dec + 1, str, len);
+                dec[len + 1] = '"';
+
+                name.data = nm;
+                dlen = things[k].valid
+                       ? helicone_json_string_decode(&v, nm) : 0;
+                name.len = dlen;
+
+                for (pad = 0; pad <= 24; pad++) {
+                    /* {"S":"S"} and pad spaces, in an exact-size copy */
+                    jlen = 2 * len + 9 + pad;
+                    json = malloc(jlen);
+                    if (json == NULL) {
+                        abort();
+                    }
+
+                    json[0] = '{';
+                    json[1] = '"';
+                    memcpy(json + 2, str, len);
+                    memcpy(json + 2 + len, "\":\"", 3);
+                    memcpy(json + 5 + len, str, len);
+                    memcpy(json + 5 + 2 * len, "\"}", 2);
+                    memset(json + 7 + 2 * len, ' ', pad + 2);
+
+                    runs++;
+
+                    rc = helicone_json_parse_pick(json, jlen, &doc, &name, 1,
+                                                  &got);
+
+                    if (things[k].valid
+                        ? (rc != HELICONE_OK || doc.len != 2 * len + 7
+                           || got.type != HELICONE_JSON_STRING
+                           || got.start != json + 4 + len
+                           || got.len != len + 2)
+                        : rc != HELICONE_ERROR)
+                    {
+                        bad++;
+                    }
+
+                    free(json);
+                }
+
+                if (sl == 0) {
+                    break;
+                }
+            }
+        }
+    }
+
+    ok(bad == 0, "short strings: %zu scanned alike either way (%zu wrong)",
+       runs, bad);
+}
+
+
 /* the plain way: one may_have() pass a name */
 
 static int
@@ -1907,6 +2007,7 @@ main(void)
     test_plain_pairs();
     test_escape_long();
     test_escape_short();
+    test_scan_short();
 
     return done_testing();
 }

@@ -50,13 +50,15 @@ static int helicone_json_hex4(const unsigned char *p, const unsigned char *end,
     uint32_t *cp);
 static const unsigned char *helicone_json_scan_string(const unsigned char *p,
     const unsigned char *end);
+static const unsigned char *helicone_json_scan_rest(const unsigned char *p,
+    const unsigned char *end);
 static const unsigned char *helicone_json_scan_number(const unsigned char *p,
     const unsigned char *end);
 static const unsigned char *helicone_json_scan_literal(const unsigned char *p,
     const unsigned char *end);
 static const unsigned char *helicone_json_scan_key(const unsigned char *p,
     const unsigned char *end, const unsigned char **key,
-    const unsigned char **key_end);
+    const unsigned char **key_end, int *escaped);
 static inline helicone_json_type_e helicone_json_type(unsigned char c);
 static const unsigned char *helicone_json_skip_string(const unsigned char *p,
     const unsigned char *end);
@@ -67,7 +69,7 @@ static int helicone_json_validate(const unsigned char *p, size_t len,
     helicone_json_value_t *out, const unsigned char **rest);
 static void helicone_json_absent(helicone_json_value_t *out, size_t n);
 static size_t helicone_json_name_index(const unsigned char *key, size_t len,
-    const helicone_str_t *names, size_t n);
+    int escaped, const helicone_str_t *names, size_t n);
 static int helicone_json_string_body(const helicone_json_value_t *v,
     const unsigned char **start, const unsigned char **end);
 static size_t helicone_json_decode_char(const unsigned char **pp,
@@ -279,6 +281,11 @@ helicone_json_plain_end(const unsigned char *p, const unsigned char *end)
 static const unsigned char *
 helicone_json_ws(const unsigned char *p, const unsigned char *end)
 {
+    /* compact text has none: one test */
+    if (p < end && *p > ' ') {
+        return p;
+    }
+
     while (p < end
            && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
     {
@@ -385,16 +392,48 @@ helicone_json_hex4(const unsigned char *p, const unsigned char *end,
 }
 
 
-/* p is at the opening quote; returns the byte after the closing one. */
+/*
+ * p is at the opening quote; returns the byte after the closing one.
+ * A short plain string (a member name, a word) ends at its first byte
+ * that is not plain, seen in one look at 16 bytes without the call of
+ * the full scan.
+ */
+
+static inline const unsigned char *
+helicone_json_scan_string(const unsigned char *p, const unsigned char *end)
+{
+#if (HELICONE_JSON_SSE2)
+    unsigned int  mask;
+
+    if (end - p > 16) {
+        mask = helicone_json_unplain16(p + 1);
+
+        if (mask == 0) {
+            return helicone_json_scan_rest(p + 17, end);
+        }
+
+        p += 1 + __builtin_ctz(mask);
+
+        if (*p == '"') {
+            return p + 1;
+        }
+
+        return helicone_json_scan_rest(p, end);
+    }
+#endif
+
+    return helicone_json_scan_rest(p + 1, end);
+}
+
+
+/* the rest of a string from p, inside it: the byte after its end */
 
 static const unsigned char *
-helicone_json_scan_string(const unsigned char *p, const unsigned char *end)
+helicone_json_scan_rest(const unsigned char *p, const unsigned char *end)
 {
     size_t         n;
     uint32_t       cp;
     unsigned char  c;
-
-    p++;
 
     for ( ;; ) {
         /* most of a string: printable ASCII, no escapes */
@@ -547,13 +586,18 @@ helicone_json_scan_literal(const unsigned char *p, const unsigned char *end)
 
 /*
  * A member name and its colon; returns where the member value starts,
- * *key and *key_end span the quoted name.
+ * *key and *key_end span the quoted name, *escaped is 0 when the name is
+ * known to hold no escape (1: it may).
  */
 
 static const unsigned char *
 helicone_json_scan_key(const unsigned char *p, const unsigned char *end,
-    const unsigned char **key, const unsigned char **key_end)
+    const unsigned char **key, const unsigned char **key_end, int *escaped)
 {
+#if (HELICONE_JSON_SSE2)
+    unsigned int  mask;
+#endif
+
     p = helicone_json_ws(p, end);
 
     if (p == end || *p != '"') {
@@ -561,6 +605,23 @@ helicone_json_scan_key(const unsigned char *p, const unsigned char *end,
     }
 
     *key = p;
+    *escaped = 1;
+
+#if (HELICONE_JSON_SSE2)
+
+    /* most names: their closing quote the first byte not plain */
+
+    if (end - p > 16) {
+        mask = helicone_json_unplain16(p + 1);
+
+        if (mask && p[1 + __builtin_ctz(mask)] == '"') {
+            *escaped = 0;
+            p += 2 + __builtin_ctz(mask);
+            goto colon;
+        }
+    }
+
+#endif
 
     p = helicone_json_scan_string(p, end);
 
@@ -568,7 +629,15 @@ helicone_json_scan_key(const unsigned char *p, const unsigned char *end,
         return NULL;
     }
 
+#if (HELICONE_JSON_SSE2)
+colon:
+#endif
+
     *key_end = p;
+
+    if (p < end && *p == ':') {
+        return p + 1;
+    }
 
     p = helicone_json_ws(p, end);
 
@@ -643,6 +712,7 @@ helicone_json_pick_members(const unsigned char *p, size_t len,
     helicone_json_value_t *root, const helicone_str_t *names, size_t n,
     size_t checked, helicone_json_value_t *out)
 {
+    int                   escaped;
     size_t                member;
     const unsigned char  *end, *start, *key, *key_end, *v;
 
@@ -667,14 +737,15 @@ helicone_json_pick_members(const unsigned char *p, size_t len,
     }
 
     for ( ;; ) {
-        p = helicone_json_scan_key(p, end, &key, &key_end);
+        p = helicone_json_scan_key(p, end, &key, &key_end, &escaped);
 
         if (p == NULL) {
             goto failed;
         }
 
         v = helicone_json_ws(p, end);
-        member = helicone_json_name_index(key, key_end - key, names, n);
+        member = helicone_json_name_index(key, key_end - key, escaped, names,
+                                          n);
 
         if (member < checked) {
             if (helicone_json_validate(v, end - v, NULL, NULL, 0, NULL, &p)
@@ -750,6 +821,7 @@ helicone_json_validate(const unsigned char *p, size_t len,
     helicone_json_value_t *root, const helicone_str_t *names, size_t n,
     helicone_json_value_t *out, const unsigned char **rest)
 {
+    int                   escaped;
     size_t                depth, member;
     unsigned char         c, cl, stack[HELICONE_JSON_MAX_DEPTH];
     const unsigned char  *end, *start, *key, *key_end, *value;
@@ -792,7 +864,8 @@ helicone_json_validate(const unsigned char *p, size_t len,
                 return HELICONE_ERROR;
             }
 
-            stack[depth++] = c;
+            /* the byte that closes it */
+            stack[depth++] = (c == '{') ? '}' : ']';
 
             p = helicone_json_ws(p + 1, end);
 
@@ -800,14 +873,15 @@ helicone_json_validate(const unsigned char *p, size_t len,
                 return HELICONE_ERROR;
             }
 
-            if (*p == (c == '{' ? '}' : ']')) {
+            if (*p == stack[depth - 1]) {
                 p++;
                 depth--;
                 break;
             }
 
             if (c == '{') {
-                p = helicone_json_scan_key(p, end, &key, &key_end);
+                p = helicone_json_scan_key(p, end, &key, &key_end,
+                                           &escaped);
 
                 if (p == NULL) {
                     return HELICONE_ERROR;
@@ -815,7 +889,7 @@ helicone_json_validate(const unsigned char *p, size_t len,
 
                 if (n && depth == 1) {
                     member = helicone_json_name_index(key, key_end - key,
-                                                      names, n);
+                                                      escaped, names, n);
                 }
             }
 
@@ -861,7 +935,7 @@ helicone_json_validate(const unsigned char *p, size_t len,
                 return HELICONE_ERROR;
             }
 
-            cl = (stack[depth - 1] == '{') ? '}' : ']';
+            cl = stack[depth - 1];
 
             if (*p == cl) {
                 p++;
@@ -876,7 +950,8 @@ helicone_json_validate(const unsigned char *p, size_t len,
             p++;
 
             if (cl == '}') {
-                p = helicone_json_scan_key(p, end, &key, &key_end);
+                p = helicone_json_scan_key(p, end, &key, &key_end,
+                                           &escaped);
 
                 if (p == NULL) {
                     return HELICONE_ERROR;
@@ -884,7 +959,7 @@ helicone_json_validate(const unsigned char *p, size_t len,
 
                 if (n && depth == 1) {
                     member = helicone_json_name_index(key, key_end - key,
-                                                      names, n);
+                                                      escaped, names, n);
                 }
             }
 
@@ -1152,18 +1227,19 @@ helicone_json_string_index(const helicone_json_value_t *v,
         return n;
     }
 
-    return helicone_json_name_index(v->start, v->len, names, n);
+    return helicone_json_name_index(v->start, v->len, 1, names, n);
 }
 
 
 /*
  * Which of names the member name or string key (its text with the
  * quotes, len bytes) is: its index, or n. Text without escapes is its own
- * decoding, so bytes are compared; only text with a backslash is decoded.
+ * decoding, so bytes are compared; only text with a backslash is decoded
+ * (escaped 0: the scanner saw none, not looked for again).
  */
 
 static size_t
-helicone_json_name_index(const unsigned char *key, size_t len,
+helicone_json_name_index(const unsigned char *key, size_t len, int escaped,
     const helicone_str_t *names, size_t n)
 {
     size_t                 i, raw;
@@ -1176,7 +1252,7 @@ helicone_json_name_index(const unsigned char *key, size_t len,
 
     raw = len - 2;
 
-    if (memchr(key + 1, '\\', raw) == NULL) {
+    if (!escaped || memchr(key + 1, '\\', raw) == NULL) {
         for (i = 0; i < n; i++) {
             if (raw == names[i].len
                 && (raw == 0
@@ -1488,7 +1564,7 @@ helicone_json_object_pick(const helicone_json_value_t *obj,
     }
 
     while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
-        i = helicone_json_name_index(k.start, k.len, names, n);
+        i = helicone_json_name_index(k.start, k.len, 1, names, n);
 
         if (i < n) {
             out[i] = v;
