@@ -167,14 +167,14 @@ helicone_json_unplain16(const unsigned char *p)
 static inline unsigned int
 helicone_json_unplain_v(__m128i v)
 {
-    /* signed: below the space are the control bytes and, as negative
-     * numbers, every byte from 0x80 */
+    /* signed, one added: below 0x21 are the control bytes, DEL (which
+     * wraps to -128) and every byte from 0x80 (negative, or 0 for 0xff) */
     return (unsigned int) _mm_movemask_epi8(
                _mm_or_si128(
                    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                   _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-                                _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)))));
+                   _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(1)),
+                                  _mm_set1_epi8(0x21))));
 }
 
 #endif
@@ -2330,11 +2330,11 @@ helicone_json_escape_sse2(unsigned char *dst, const unsigned char *end,
                      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
                                   _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
 
-        /* signed: below the space are the control bytes and, as negative
-         * numbers, every byte from 0x80 */
+        /* control bytes, DEL and every byte from 0x80, as in
+         * helicone_json_unplain_v() */
         other = (unsigned int) _mm_movemask_epi8(
-                    _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-                                 _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
+                    _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(1)),
+                                   _mm_set1_epi8(0x21)));
 
         if ((quoted | other) == 0) {
             memcpy(dst, p, 16);
@@ -2459,9 +2459,10 @@ helicone_json_escape_ssse3(unsigned char *dst, const unsigned char *end,
     unsigned int          n, i, quoted, other, lf;
     unsigned char         c;
     const unsigned char  *p;
-    __m128i               v, e, nl, zero, backslash, lf_to_n;
+    __m128i               v, e, nl, one, zero, backslash, lf_to_n;
 
     p = *pp;
+    one = _mm_set1_epi8(1);
     zero = _mm_setzero_si128();
     backslash = _mm_set1_epi8('\\');
 
@@ -2490,13 +2491,12 @@ helicone_json_escape_ssse3(unsigned char *dst, const unsigned char *end,
                                  _mm_cmpeq_epi8(v, backslash)),
                              nl));
 
-            /* signed: below the space are the control bytes (but LF) and,
-             * as negative numbers, every byte from 0x80 */
+            /* the control bytes but LF, DEL and every byte from 0x80, as
+             * in helicone_json_unplain_v() */
             other = (unsigned int) _mm_movemask_epi8(
-                        _mm_or_si128(
-                            _mm_andnot_si128(
-                                nl, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))),
-                            _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
+                        _mm_andnot_si128(
+                            nl, _mm_cmplt_epi8(_mm_add_epi8(v, one),
+                                               _mm_set1_epi8(0x21))));
 
             if ((quoted | other) == 0) {
                 _mm_storeu_si128((__m128i *) dst, v);
