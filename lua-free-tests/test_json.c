@@ -51,6 +51,7 @@ static void test_plain_runs(void);
 static void test_escape_dense(void);
 static void test_escape_short(void);
 static void test_scan_short(void);
+static void test_every_byte(void);
 
 
 static int
@@ -1366,6 +1367,63 @@ test_scan_short(void)
 }
 
 
+/*
+ * Every byte value at every place of a 48-byte string (three windows of
+ * 16, where the escapers and the validator classify bytes 16 at a time):
+ * escape_into() as escape(), with room to the byte, and a JSON string
+ * holding the byte valid exactly when RFC 8259 allows it unescaped (a
+ * lone byte from 0x80 is invalid UTF-8; the quote and backslash stand
+ * escaped).
+ */
+
+static void
+test_every_byte(void)
+{
+    int             valid;
+    size_t          c, pos, elen, bad;
+    unsigned char   in[48], json[52], want[300], out[300];
+
+    bad = 0;
+
+    for (c = 0; c < 256; c++) {
+        for (pos = 0; pos < sizeof(in); pos++) {
+            memset(in, 'x', sizeof(in));
+            in[pos] = (unsigned char) c;
+
+            elen = (size_t) (helicone_json_escape(want, in, sizeof(in))
+                             - want);
+
+            if (helicone_json_escape_into(out, out + elen, in, sizeof(in))
+                != out + elen
+                || memcmp(out, want, elen) != 0
+                || helicone_json_escape_into(out, out + elen - 1, in,
+                                             sizeof(in))
+                   != NULL)
+            {
+                bad++;
+            }
+
+            json[0] = '"';
+            memcpy(json + 1, in, sizeof(in));
+            json[sizeof(in) + 1] = '"';
+            json[sizeof(in) + 2] = ' ';
+            json[sizeof(in) + 3] = ' ';
+
+            valid = (c >= 0x20 && c < 0x80 && c != '"' && c != '\\');
+
+            if ((parse_bytes((const char *) json, sizeof(json), NULL)
+                 == HELICONE_OK) != valid)
+            {
+                bad++;
+            }
+        }
+    }
+
+    ok(bad == 0, "every byte at every place: escaped and validated "
+       "(%zu wrong)", bad);
+}
+
+
 /* the plain way: one may_have() pass a name */
 
 static int
@@ -2008,6 +2066,7 @@ main(void)
     test_escape_long();
     test_escape_short();
     test_scan_short();
+    test_every_byte();
 
     return done_testing();
 }
