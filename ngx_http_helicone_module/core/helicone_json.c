@@ -113,6 +113,27 @@ static const unsigned char  helicone_json_plain[256] = {
 
 
 /*
+ * What skip() sees in a byte, one look-up where a byte took up to seven
+ * compares: the end of a number or literal (a comma, white space, and a
+ * closing bracket, which also closes a container), a quote, an opening
+ * bracket; 0 for the rest.
+ */
+
+#define HELICONE_JSON_END    0x01
+#define HELICONE_JSON_CLOSE  0x03
+#define HELICONE_JSON_QUOTE  0x04
+#define HELICONE_JSON_OPEN   0x08
+
+static const unsigned char  helicone_json_skip_class[256] = {
+    ['\t'] = HELICONE_JSON_END, ['\n'] = HELICONE_JSON_END,
+    ['\r'] = HELICONE_JSON_END, [' '] = HELICONE_JSON_END,
+    [','] = HELICONE_JSON_END, ['"'] = HELICONE_JSON_QUOTE,
+    ['{'] = HELICONE_JSON_OPEN, ['['] = HELICONE_JSON_OPEN,
+    ['}'] = HELICONE_JSON_CLOSE, [']'] = HELICONE_JSON_CLOSE
+};
+
+
+/*
  * Eight bytes at once: helicone_json_unplain() is nonzero when the word
  * has a control byte, quote, backslash, DEL or non-ASCII byte, and its
  * lowest flagged byte is the first such byte (the subtractions only
@@ -1372,9 +1393,7 @@ helicone_json_skip(const unsigned char *p, const unsigned char *end)
     }
 
     if (*p != '{' && *p != '[') {
-        while (p < end && *p != ',' && *p != '}' && *p != ']'
-               && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-        {
+        while (p < end && !(helicone_json_skip_class[*p] & HELICONE_JSON_END)) {
             p++;
         }
 
@@ -1384,19 +1403,17 @@ helicone_json_skip(const unsigned char *p, const unsigned char *end)
     depth = 0;
 
     while (p < end) {
-        switch (*p) {
+        switch (helicone_json_skip_class[*p]) {
 
-        case '"':
+        case HELICONE_JSON_QUOTE:
             p = helicone_json_skip_string(p, end);
             continue;
 
-        case '{':
-        case '[':
+        case HELICONE_JSON_OPEN:
             depth++;
             break;
 
-        case '}':
-        case ']':
+        case HELICONE_JSON_CLOSE:
             if (--depth == 0) {
                 return p + 1;
             }
