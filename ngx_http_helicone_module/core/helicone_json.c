@@ -616,7 +616,8 @@ helicone_json_scan_key(const unsigned char *p, const unsigned char *end,
     const unsigned char **key, const unsigned char **key_end, int *escaped)
 {
 #if (HELICONE_JSON_SSE2)
-    unsigned int  mask;
+    unsigned int          mask;
+    const unsigned char  *q;
 #endif
 
     p = helicone_json_ws(p, end);
@@ -632,13 +633,20 @@ helicone_json_scan_key(const unsigned char *p, const unsigned char *end,
 
     /* most names: their closing quote the first byte not plain */
 
-    if (end - p > 16) {
-        mask = helicone_json_unplain16(p + 1);
+    for (q = p + 1; end - q >= 16; q += 16) {
+        mask = helicone_json_unplain16(q);
 
-        if (mask && p[1 + __builtin_ctz(mask)] == '"') {
-            *escaped = 0;
-            p += 2 + __builtin_ctz(mask);
-            goto colon;
+        if (mask) {
+            q += __builtin_ctz(mask);
+
+            if (*q == '"') {
+                *escaped = 0;
+                p = q + 1;
+                goto colon;
+            }
+
+            /* an escape or a byte from 0x80: the full scan */
+            break;
         }
     }
 
