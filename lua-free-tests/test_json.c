@@ -49,6 +49,9 @@ static void test_escape_roundtrip(void);
 static void test_escape_random_bytes(void);
 static void test_plain_runs(void);
 static void test_escape_dense(void);
+static void test_escape_short(void);
+static void test_scan_short(void);
+static void test_every_byte(void);
 
 
 static int
@@ -1189,6 +1192,238 @@ test_escape_dense(void)
        runs, bad);
 }
 
+/*
+ * Short strings as an event has many (ids, names, URLs): escape_into()
+ * copies one with nothing to escape in a few overlapping word moves and
+ * falls back to its escaping loop at the first byte that is not plain.
+ * Every length to 40, with no escape or one of each kind at every place,
+ * from an exact-size heap copy into an exact-size buffer (ASan sees a
+ * read or a write past either), against escape(), and one byte short.
+ */
+
+static void
+test_escape_short(void)
+{
+    size_t          len, pos, k, sl, elen, runs, bad;
+    unsigned char  *in, *out, *e, want[300];
+
+    static const char  *specials[] = {
+        "", "\"", "\\", "\n", "\x01", "\x7f", "\xc3\xa9", "\xe2\x80\xa8",
+        "\xff", "\xe2\x82"
+    };
+
+    runs = 0;
+    bad = 0;
+
+    for (len = 0; len <= 40; len++) {
+        for (k = 0; k < sizeof(specials) / sizeof(specials[0]); k++) {
+            sl = strlen(specials[k]);
+
+            for (pos = 0; pos + sl <= len; pos++) {
+                in = malloc(len ? len : 1);
+                if (in == NULL) {
+                    abort();
+                }
+
+                /* every byte its own, so a byte moved wrong shows */
+                for (e = in; e < in + len; e++) {
+                    *e = (unsigned char) ('A' + (e - in) % 26);
+                }
+
+                memcpy(in + pos, specials[k], sl);
+
+                elen = (size_t) (helicone_json_escape(want, in, len) - want);
+
+                out = malloc(elen ? elen : 1);
+                if (out == NULL) {
+                    abort();
+                }
+
+                runs++;
+
+                e = helicone_json_escape_into(out, out + elen, in, len);
+
+                if (e != out + elen || memcmp(out, want, elen) != 0
+                    || (elen > 0
+                        && helicone_json_escape_into(out, out + elen - 1,
+                                                     in, len)
+                           != NULL))
+                {
+                    bad++;
+                }
+
+                free(out);
+                free(in);
+
+                if (sl == 0) {
+                    /* no escape: once a length */
+                    break;
+                }
+            }
+        }
+    }
+
+    ok(bad == 0, "short strings: %zu escaped as escape() does (%zu wrong)",
+       runs, bad);
+}
+
+
+/*
+ * The validator ends a short plain string (most member names) in one
+ * look at its next 16 bytes, and takes the full scan otherwise, or when
+ * fewer than 17 bytes are left. A name and a value of every length to 40
+ * with no escape or one thing of each kind at every place, followed by
+ * 0 to 24 spaces (which moves the end, so both ways are taken): valid as
+ * expected, the same span, and the name picked, escaped or not.
+ */
+
+static void
+test_scan_short(void)
+{
+    int                     rc;
+    size_t                  len, pos, k, sl, pad, jlen, dlen, runs, bad;
+    unsigned char           str[64], dec[64], nm[64], *json;
+    helicone_str_t          name;
+    helicone_json_value_t   doc, v, got;
+
+    static const struct {
+        const char  *in_json;
+        int          valid;
+    } things[] = {
+        { "", 1 }, { "\\\"", 1 }, { "\\\\", 1 }, { "\\n", 1 },
+        { "\\u0041", 1 }, { "\\ud83d\\ude00", 1 }, { "\xc3\xa9", 1 },
+        { "\x7f", 1 }, { "\x01", 0 }, { "\x1f", 0 }, { "\\x", 0 },
+        { "\\u00g0", 0 }, { "\xff", 0 }, { "\xc3", 0 }, { "\"", 0 },
+        { "\xed\xa0\x80", 0 }
+    };
+
+    runs = 0;
+    bad = 0;
+
+    for (len = 0; len <= 40; len++) {
+        for (k = 0; k < sizeof(things) / sizeof(things[0]); k++) {
+            sl = strlen(things[k].in_json);
+
+            for (pos = 0; pos + sl <= len; pos++) {
+                memset(str, 'm', len);
+                memcpy(str + pos, things[k].in_json, sl);
+
+                /* the name decoded, to be picked by */
+                v.type = HELICONE_JSON_STRING;
+                v.start = dec;
+                v.len = len + 2;
+                dec[0] = '"';
+                memcpy(dec + 1, str, len);
+                dec[len + 1] = '"';
+
+                name.data = nm;
+                dlen = things[k].valid
+                       ? helicone_json_string_decode(&v, nm) : 0;
+                name.len = dlen;
+
+                for (pad = 0; pad <= 24; pad++) {
+                    /* {"S":"S"} and pad spaces, in an exact-size copy */
+                    jlen = 2 * len + 9 + pad;
+                    json = malloc(jlen);
+                    if (json == NULL) {
+                        abort();
+                    }
+
+                    json[0] = '{';
+                    json[1] = '"';
+                    memcpy(json + 2, str, len);
+                    memcpy(json + 2 + len, "\":\"", 3);
+                    memcpy(json + 5 + len, str, len);
+                    memcpy(json + 5 + 2 * len, "\"}", 2);
+                    memset(json + 7 + 2 * len, ' ', pad + 2);
+
+                    runs++;
+
+                    rc = helicone_json_parse_pick(json, jlen, &doc, &name, 1,
+                                                  &got);
+
+                    if (things[k].valid
+                        ? (rc != HELICONE_OK || doc.len != 2 * len + 7
+                           || got.type != HELICONE_JSON_STRING
+                           || got.start != json + 4 + len
+                           || got.len != len + 2)
+                        : rc != HELICONE_ERROR)
+                    {
+                        bad++;
+                    }
+
+                    free(json);
+                }
+
+                if (sl == 0) {
+                    break;
+                }
+            }
+        }
+    }
+
+    ok(bad == 0, "short strings: %zu scanned alike either way (%zu wrong)",
+       runs, bad);
+}
+
+
+/*
+ * Every byte value at every place of a 48-byte string (three windows of
+ * 16, where the escapers and the validator classify bytes 16 at a time):
+ * escape_into() as escape(), with room to the byte, and a JSON string
+ * holding the byte valid exactly when RFC 8259 allows it unescaped (a
+ * lone byte from 0x80 is invalid UTF-8; the quote and backslash stand
+ * escaped).
+ */
+
+static void
+test_every_byte(void)
+{
+    int             valid;
+    size_t          c, pos, elen, bad;
+    unsigned char   in[48], json[52], want[300], out[300];
+
+    bad = 0;
+
+    for (c = 0; c < 256; c++) {
+        for (pos = 0; pos < sizeof(in); pos++) {
+            memset(in, 'x', sizeof(in));
+            in[pos] = (unsigned char) c;
+
+            elen = (size_t) (helicone_json_escape(want, in, sizeof(in))
+                             - want);
+
+            if (helicone_json_escape_into(out, out + elen, in, sizeof(in))
+                != out + elen
+                || memcmp(out, want, elen) != 0
+                || helicone_json_escape_into(out, out + elen - 1, in,
+                                             sizeof(in))
+                   != NULL)
+            {
+                bad++;
+            }
+
+            json[0] = '"';
+            memcpy(json + 1, in, sizeof(in));
+            json[sizeof(in) + 1] = '"';
+            json[sizeof(in) + 2] = ' ';
+            json[sizeof(in) + 3] = ' ';
+
+            valid = (c >= 0x20 && c < 0x80 && c != '"' && c != '\\');
+
+            if ((parse_bytes((const char *) json, sizeof(json), NULL)
+                 == HELICONE_OK) != valid)
+            {
+                bad++;
+            }
+        }
+    }
+
+    ok(bad == 0, "every byte at every place: escaped and validated "
+       "(%zu wrong)", bad);
+}
+
+
 /* the plain way: one may_have() pass a name */
 
 static int
@@ -1829,6 +2064,9 @@ main(void)
     test_plain_runs();
     test_plain_pairs();
     test_escape_long();
+    test_escape_short();
+    test_scan_short();
+    test_every_byte();
 
     return done_testing();
 }

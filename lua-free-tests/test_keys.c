@@ -4,6 +4,7 @@
 
 /* Tests for core/helicone_keys.c: key hash, keys file lines, compare. */
 
+#include <stdio.h>
 #include <string.h>
 
 #include "helicone_keys.h"
@@ -16,6 +17,10 @@ static int parse(const char *line, unsigned char *sha, helicone_str_t *org,
     helicone_str_t *name);
 static void test_parse(void);
 static void test_ct_equal(void);
+static int reference_equal(const unsigned char *a, const unsigned char *b,
+    size_t n);
+static void test_ct_equal_lengths(void);
+static void test_slot_hash(void);
 
 
 #define HASH_ABC                                                              \
@@ -162,6 +167,122 @@ test_ct_equal(void)
 }
 
 
+static int
+reference_equal(const unsigned char *a, const unsigned char *b, size_t n)
+{
+    size_t  i;
+
+    for (i = 0; i < n; i++) {
+        if (a[i] != b[i]) {
+            return 0;
+        }
+    }
+
+    return 1;
+}
+
+
+/* the word-wide compare against a byte loop: every length, byte and bit */
+
+static void
+test_ct_equal_lengths(void)
+{
+    int            bad, bit;
+    size_t         n, i;
+    unsigned char  a[72], b[72];
+
+    bad = 0;
+
+    for (i = 0; i < sizeof(a); i++) {
+        a[i] = (unsigned char) (i * 37 + 11);
+    }
+
+    for (n = 0; n <= sizeof(a); n++) {
+        memcpy(b, a, sizeof(b));
+
+        if (helicone_ct_equal(a, b, n) != 1) {
+            bad++;
+        }
+
+        for (i = 0; i < sizeof(a); i++) {
+            for (bit = 0; bit < 8; bit++) {
+                b[i] ^= (unsigned char) (1 << bit);
+
+                if (helicone_ct_equal(a, b, n) != reference_equal(a, b, n)) {
+                    diag("length %zu, byte %zu, bit %d", n, i, bit);
+                    bad++;
+                }
+
+                b[i] ^= (unsigned char) (1 << bit);
+            }
+        }
+    }
+
+    is_int(bad, 0, "ct_equal agrees with a byte loop at every length");
+}
+
+
+static void
+test_slot_hash(void)
+{
+    int            bad, max, min;
+    char           key[64];
+    size_t         n, i;
+    uint64_t       h;
+    unsigned int   k, slots[64];
+    unsigned char  buf[80];
+
+    /* every byte of keys of every length moves the hash */
+
+    bad = 0;
+
+    for (i = 0; i < sizeof(buf); i++) {
+        buf[i] = (unsigned char) ('a' + i % 26);
+    }
+
+    for (n = 1; n <= sizeof(buf); n++) {
+        h = helicone_key_slot_hash(buf, n);
+
+        if (h != helicone_key_slot_hash(buf, n)) {
+            bad++;
+        }
+
+        for (i = 0; i < n; i++) {
+            buf[i] ^= 0x01;
+
+            if (helicone_key_slot_hash(buf, n) == h) {
+                diag("length %zu, byte %zu left the hash as it was", n, i);
+                bad++;
+            }
+
+            buf[i] ^= 0x01;
+        }
+    }
+
+    is_int(bad, 0, "every byte of a key counts in its slot hash");
+
+    /* keys that differ in a digit or two spread over a memo's 64 slots */
+
+    memset(slots, 0, sizeof(slots));
+
+    for (k = 0; k < 6400; k++) {
+        n = (size_t) snprintf(key, sizeof(key), "sk-helicone-test-key-%u", k);
+        slots[helicone_key_slot_hash((unsigned char *) key, n) & 63]++;
+    }
+
+    min = 6400;
+    max = 0;
+
+    for (i = 0; i < 64; i++) {
+        min = (int) slots[i] < min ? (int) slots[i] : min;
+        max = (int) slots[i] > max ? (int) slots[i] : max;
+    }
+
+    ok(min > 50 && max < 150, "6400 keys over 64 slots: %d to %d a slot",
+       min, max);
+}
+
+
 /* the value the key hash falls back to must never match */
 static void
 test_zero_hash(void)
@@ -182,6 +303,8 @@ main(void)
     test_parse();
     test_zero_hash();
     test_ct_equal();
+    test_ct_equal_lengths();
+    test_slot_hash();
 
     return done_testing();
 }

@@ -83,6 +83,7 @@ test_cases(void)
 
     static const counts_t  openai = { 19, 10, 0, -1, -1, -1, 0, 0, 0 };
     static const counts_t  chunk = { 12, 34, 8, -1, -1, -1, 20, -1, -1 };
+    static const counts_t  escaped = { 12, 34, 8, -1, -1, -1, 20, 1, 2 };
     static const counts_t  groq = { 18, 7, -1, -1, -1, -1, -1, -1, -1 };
     static const counts_t  deepseek = { 100, 50, 64, -1, -1, -1, 30, -1, -1 };
     static const counts_t  both = { 100, 50, 10, -1, -1, -1, -1, -1, -1 };
@@ -116,6 +117,14 @@ test_cases(void)
           "{\"cached_tokens\":8},\"completion_tokens_details\":"
           "{\"reasoning_tokens\":20}}}",
           HELICONE_OK, &chunk);
+
+    /* escaped names in the details: the same fields, whatever the length */
+    check("details with escaped member names",
+          "{\"usage\":{\"prompt_tokens\":12,\"completion_tokens\":34,"
+          "\"prompt_tokens_details\":{\"cached\\u005ftokens\":8,"
+          "\"audio_\\u0074okens\":1},\"completion_tokens_details\":"
+          "{\"reasoning_tokens\":20,\"audio_tokens\":2}}}",
+          HELICONE_OK, &escaped);
 
     check("stream chunk with usage null",
           "{\"id\":\"c\",\"choices\":[{\"index\":0,\"delta\":"

@@ -299,7 +299,7 @@ ngx_http_helicone_key_memo_slot(ngx_http_helicone_main_conf_t *hmcf,
         return NULL;
     }
 
-    return &hmcf->keys_memo[ngx_hash_key(key->data, key->len)
+    return &hmcf->keys_memo[helicone_key_slot_hash(key->data, key->len)
                             & (NGX_HTTP_HELICONE_KEY_MEMO_SLOTS - 1)];
 }
 
@@ -628,8 +628,8 @@ ngx_http_helicone_credential(ngx_http_request_t *r, ngx_uint_t pass,
 
     *key = h->value;
 
-    if (key->len > 7 && ngx_strncasecmp(key->data, (u_char *) "Bearer ", 7)
-                        == 0)
+    if (key->len > 7
+        && helicone_caseless_eq(key->data, (u_char *) "Bearer ", 7))
     {
         key->data += 7;
         key->len -= 7;

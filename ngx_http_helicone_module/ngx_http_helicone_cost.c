@@ -19,8 +19,9 @@ static helicone_price_t *ngx_http_helicone_price_find(
     ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *provider,
     ngx_str_t *model);
 static const helicone_legacy_row_t *ngx_http_helicone_legacy_find(
-    ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *provider,
-    ngx_str_t *model);
+    ngx_http_helicone_provider_t *provider, ngx_str_t *model);
+static void ngx_http_helicone_legacy_resolve(
+    ngx_http_helicone_main_conf_t *hmcf);
 static ngx_http_helicone_legacy_t *ngx_http_helicone_legacy_table(
     ngx_http_helicone_main_conf_t *hmcf, ngx_str_t *provider);
 static helicone_usage_kind_e ngx_http_helicone_legacy_kind(
@@ -86,6 +87,8 @@ ngx_http_helicone_costs_init(ngx_conf_t *cf,
     if (ngx_http_helicone_price_sets_init(cf, hmcf, &keys.keys) != NGX_OK) {
         return NGX_ERROR;
     }
+
+    ngx_http_helicone_legacy_resolve(hmcf);
 
     hash.hash = &hmcf->prices_hash;
     hash.key = ngx_hash_key_lc;
@@ -163,8 +166,7 @@ ngx_http_helicone_cost(ngx_http_request_t *r, ngx_http_helicone_ctx_t *ctx)
         return NGX_OK;
     }
 
-    row = ngx_http_helicone_legacy_find(hmcf, &t->provider->legacy_name,
-                                        &model);
+    row = ngx_http_helicone_legacy_find(t->provider, &model);
     if (row == NULL) {
         return NGX_DECLINED;
     }
@@ -246,7 +248,7 @@ ngx_http_helicone_cost_ceiling(ngx_http_request_t *r,
         }
     }
 
-    t = ngx_http_helicone_legacy_table(hmcf, &provider->legacy_name);
+    t = provider->legacy;
 
     if (t) {
         ngx_http_helicone_ceiling_legacy(t, &ctx->relay.usage, kind, pico);
@@ -431,18 +433,38 @@ ngx_http_helicone_price_find(ngx_http_helicone_main_conf_t *hmcf,
 
 
 static const helicone_legacy_row_t *
-ngx_http_helicone_legacy_find(ngx_http_helicone_main_conf_t *hmcf,
-    ngx_str_t *provider, ngx_str_t *model)
+ngx_http_helicone_legacy_find(ngx_http_helicone_provider_t *provider,
+    ngx_str_t *model)
 {
     ngx_http_helicone_legacy_t  *t;
 
-    t = ngx_http_helicone_legacy_table(hmcf, provider);
+    t = provider->legacy;
     if (t == NULL) {
         return NULL;
     }
 
     return helicone_cost_legacy_match(t->rows, t->nrows, model->data,
                                       model->len);
+}
+
+
+/*
+ * Each provider's legacy table, found once here rather than among all
+ * tables on each response: the tables are all read, none moves after.
+ */
+
+static void
+ngx_http_helicone_legacy_resolve(ngx_http_helicone_main_conf_t *hmcf)
+{
+    ngx_uint_t                      i;
+    ngx_http_helicone_provider_t  **pr;
+
+    pr = hmcf->providers.elts;
+
+    for (i = 0; i < hmcf->providers.nelts; i++) {
+        pr[i]->legacy = ngx_http_helicone_legacy_table(hmcf,
+                                                       &pr[i]->legacy_name);
+    }
 }
 
 
@@ -459,8 +481,8 @@ ngx_http_helicone_legacy_table(ngx_http_helicone_main_conf_t *hmcf,
 
     for (i = 0; i < hmcf->legacy.nelts; i++) {
         if (t[i].provider.len == provider->len
-            && ngx_strncasecmp(t[i].provider.data, provider->data,
-                               provider->len) == 0)
+            && helicone_caseless_eq(t[i].provider.data, provider->data,
+                                    provider->len))
         {
             return &t[i];
         }

@@ -113,24 +113,6 @@ static ngx_http_helicone_header_t  ngx_http_helicone_headers_in[] = {
 };
 
 
-/* hop-by-hop, framing or ours to set: never copied upstream */
-static ngx_str_t  ngx_http_helicone_hop_headers[] = {
-    ngx_string("host"),
-    ngx_string("connection"),
-    ngx_string("keep-alive"),
-    ngx_string("proxy-connection"),
-    ngx_string("proxy-authorization"),
-    ngx_string("te"),
-    ngx_string("trailer"),
-    ngx_string("transfer-encoding"),
-    ngx_string("upgrade"),
-    ngx_string("content-length"),
-    ngx_string("expect"),
-    ngx_string("accept-encoding"),
-    ngx_null_string
-};
-
-
 /*
  * the client's credentials: replaced by the provider key in gateway mode,
  * part of the cache key in the proxy modes
@@ -178,7 +160,7 @@ static ngx_uint_t
 ngx_http_helicone_header_is(ngx_table_elt_t *h, const char *name, size_t len)
 {
     return h->key.len == len
-           && ngx_strncasecmp(h->key.data, (u_char *) name, len) == 0;
+           && helicone_caseless_eq(h->key.data, (u_char *) name, len);
 }
 
 
@@ -186,7 +168,7 @@ static ngx_uint_t
 ngx_http_helicone_header_true(ngx_table_elt_t *h)
 {
     return h->value.len == 4
-           && ngx_strncasecmp(h->value.data, (u_char *) "true", 4) == 0;
+           && helicone_caseless_eq(h->value.data, (u_char *) "true", 4);
 }
 
 
@@ -329,17 +311,15 @@ ngx_http_helicone_headers_read(ngx_http_request_t *r,
         }
 
         if (h[i].key.len < 9
-            || ngx_strncasecmp(h[i].key.data, (u_char *) "helicone-", 9)
-               != 0)
+            || !helicone_caseless_eq(h[i].key.data, (u_char *) "helicone-", 9))
         {
             continue;
         }
 
         if (h[i].key.len > sizeof(NGX_HTTP_HELICONE_PROPERTY_PREFIX) - 1
-            && ngx_strncasecmp(h[i].key.data,
+            && helicone_caseless_eq(h[i].key.data,
                                (u_char *) NGX_HTTP_HELICONE_PROPERTY_PREFIX,
-                               sizeof(NGX_HTTP_HELICONE_PROPERTY_PREFIX) - 1)
-               == 0)
+                               sizeof(NGX_HTTP_HELICONE_PROPERTY_PREFIX) - 1))
         {
             /* Helicone lower-cases property names */
             name.len = h[i].key.len
@@ -358,8 +338,8 @@ ngx_http_helicone_headers_read(ngx_http_request_t *r,
         }
 
         if (h[i].key.len > 15
-            && ngx_strncasecmp(h[i].key.data, (u_char *) "helicone-retry-", 15)
-               == 0)
+            && helicone_caseless_eq(h[i].key.data,
+                                    (u_char *) "helicone-retry-", 15))
         {
             ngx_http_helicone_headers_retry(ctx, &h[i]);
             continue;
@@ -367,8 +347,8 @@ ngx_http_helicone_headers_read(ngx_http_request_t *r,
 
         for (hh = ngx_http_helicone_headers_in; hh->name.len; hh++) {
             if (hh->name.len == h[i].key.len
-                && ngx_strncasecmp(h[i].key.data, hh->name.data,
-                                   hh->name.len) == 0)
+                && helicone_caseless_eq(h[i].key.data, hh->name.data,
+                                        hh->name.len))
             {
                 hh->read(r, ctx, &h[i], hh->data ? hh->data
                                                  : (u_char *) ctx + hh->offset);
@@ -510,21 +490,70 @@ ngx_http_helicone_property_add(ngx_http_request_t *r,
 }
 
 
+/*
+ * 1 when h is hop-by-hop, framing or ours to set: never copied upstream.
+ * Every header of every attempt is asked: the names are told apart by
+ * their length first, then compared.
+ */
+
 static ngx_uint_t
 ngx_http_helicone_header_hop(ngx_table_elt_t *h, ngx_uint_t pass)
 {
-    ngx_str_t  *n;
+    ngx_uint_t  hop;
 
-    if (h->key.len >= 9
-        && ngx_strncasecmp(h->key.data, (u_char *) "helicone-", 9) == 0)
-    {
-        return 1;
+    switch (h->key.len) {
+
+    case 2:
+        hop = ngx_http_helicone_header_is(h, "te", 2);
+        break;
+
+    case 4:
+        hop = ngx_http_helicone_header_is(h, "host", 4);
+        break;
+
+    case 6:
+        hop = ngx_http_helicone_header_is(h, "expect", 6);
+        break;
+
+    case 7:
+        hop = ngx_http_helicone_header_is(h, "upgrade", 7)
+              || ngx_http_helicone_header_is(h, "trailer", 7);
+        break;
+
+    case 10:
+        hop = ngx_http_helicone_header_is(h, "connection", 10)
+              || ngx_http_helicone_header_is(h, "keep-alive", 10);
+        break;
+
+    case 14:
+        hop = ngx_http_helicone_header_is(h, "content-length", 14);
+        break;
+
+    case 15:
+        hop = ngx_http_helicone_header_is(h, "accept-encoding", 15);
+        break;
+
+    case 16:
+        hop = ngx_http_helicone_header_is(h, "proxy-connection", 16);
+        break;
+
+    case 17:
+        hop = ngx_http_helicone_header_is(h, "transfer-encoding", 17);
+        break;
+
+    case 19:
+        hop = ngx_http_helicone_header_is(h, "proxy-authorization", 19);
+        break;
+
+    default:
+        hop = 0;
     }
 
-    for (n = ngx_http_helicone_hop_headers; n->len; n++) {
-        if (ngx_http_helicone_header_is(h, (char *) n->data, n->len)) {
-            return 1;
-        }
+    if (hop
+        || (h->key.len >= 9
+            && helicone_caseless_eq(h->key.data, (u_char *) "helicone-", 9)))
+    {
+        return 1;
     }
 
     if (pass == NGX_HTTP_HELICONE_PASS_GATEWAY) {
@@ -622,7 +651,7 @@ ngx_http_helicone_headers_upstream(ngx_http_request_t *r,
 {
     u_char                        *p;
     ngx_str_t                      value;
-    ngx_uint_t                     i;
+    ngx_uint_t                     i, typed;
     ngx_keyval_t                  *kv;
     ngx_list_part_t               *part;
     ngx_table_elt_t               *h, *copy, *connection;
@@ -645,6 +674,7 @@ ngx_http_helicone_headers_upstream(ngx_http_request_t *r,
     /* Helicone-Fallbacks gives an item's headers whole: exactly those */
     part = t->headers ? &t->headers->part : &r->headers_in.headers.part;
     h = part->elts;
+    typed = 0;
 
     for (i = 0; /* void */ ; i++) {
 
@@ -675,11 +705,12 @@ ngx_http_helicone_headers_upstream(ngx_http_request_t *r,
         }
 
         *copy = h[i];
+
+        /* noted on the way: no second walk of the list to look for it */
+        typed = typed || ngx_http_helicone_header_is(copy, "content-type", 12);
     }
 
-    if (ngx_http_helicone_header_find(out, "content-type", 12) == NULL
-        && r->method == NGX_HTTP_POST)
-    {
+    if (!typed && r->method == NGX_HTTP_POST) {
         if (ngx_http_helicone_header_add(r, out, "Content-Type", 12, &json)
             != NGX_OK)
         {

@@ -37,8 +37,13 @@ struct ngx_http_helicone_provider_s {
     ngx_array_t                   *headers;      /* ngx_keyval_t, static */
     ngx_uint_t                     priority;     /* lower routes first */
     ngx_str_t                      key;          /* secret: never logged */
+    struct ngx_http_helicone_legacy_s  *legacy;  /* its legacy prices, or
+                                                    NULL (cost.c) */
+    struct ngx_http_helicone_upstream_s  *upstream;  /* its origin's, or
+                                                    NULL (upstream.c) */
     unsigned                       stream_usage:1;
     unsigned                       has_key:1;
+    unsigned                       upstream_known:1;  /* upstream is set */
 };
 
 
@@ -56,7 +61,7 @@ typedef struct {
 } ngx_http_helicone_model_t;
 
 
-typedef struct {
+typedef struct ngx_http_helicone_legacy_s {
     ngx_str_t                      provider;     /* legacy name, "OPENAI" */
     helicone_legacy_row_t         *rows;         /* in the data's order */
     size_t                         nrows;

@@ -77,11 +77,11 @@ ngx_http_helicone_url_origin(ngx_str_t *url, ngx_str_t *origin)
     p = url->data;
     last = p + url->len;
 
-    if (url->len > 7 && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0) {
+    if (url->len > 7 && helicone_caseless_eq(p, (u_char *) "http://", 7)) {
         p += 7;
 
     } else if (url->len > 8
-               && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0)
+               && helicone_caseless_eq(p, (u_char *) "https://", 8))
     {
         p += 8;
 

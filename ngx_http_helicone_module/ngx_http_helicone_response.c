@@ -84,9 +84,9 @@ ngx_http_helicone_response_start(ngx_http_request_t *r,
     type = &r->headers_out.content_type;
 
     ctx->relay.event_stream = (type->len >= 17
-                         && ngx_strncasecmp(type->data,
+                         && helicone_caseless_eq(type->data,
                                             (u_char *) "text/event-stream",
-                                            17) == 0);
+                                            17));
 
     ctx->relay.dialect = t->provider ? t->provider->dialect
                                : &ngx_http_helicone_dialect_openai;

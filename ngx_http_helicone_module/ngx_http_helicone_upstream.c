@@ -62,6 +62,8 @@ static ngx_int_t ngx_http_helicone_upstream_parse_origin(ngx_str_t *origin,
 static ngx_http_helicone_upstream_t *ngx_http_helicone_upstream_find(
     ngx_http_helicone_upstream_main_conf_t *humcf, ngx_str_t *url);
 static ngx_int_t ngx_http_helicone_upstream_preaccess(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_helicone_upstream_within(ngx_str_t *url,
+    ngx_str_t *origin);
 
 static ngx_command_t  ngx_http_helicone_upstream_commands[] = {
 
@@ -364,6 +366,14 @@ ngx_http_helicone_upstream_postconfiguration(ngx_conf_t *cf)
         {
             return NGX_ERROR;
         }
+    }
+
+    /* each provider's upstream, found once for its attempts */
+
+    for (i = 0; i < hmcf->providers.nelts; i++) {
+        pp[i]->upstream = ngx_http_helicone_upstream_find(humcf,
+                                                          &pp[i]->origin);
+        pp[i]->upstream_known = 1;
     }
 
     /* provider names need a resolver; IP addresses do not */
@@ -757,12 +767,12 @@ ngx_http_helicone_upstream_parse_origin(ngx_str_t *origin, ngx_str_t *host,
     p = origin->data;
     last = p + origin->len;
 
-    if (origin->len > 8 && ngx_strncasecmp(p, (u_char *) "https://", 8) == 0) {
+    if (origin->len > 8 && helicone_caseless_eq(p, (u_char *) "https://", 8)) {
         p += 8;
         *port = 443;
 
     } else if (origin->len > 7
-               && ngx_strncasecmp(p, (u_char *) "http://", 7) == 0)
+               && helicone_caseless_eq(p, (u_char *) "http://", 7))
     {
         p += 7;
         *port = 80;
@@ -833,13 +843,39 @@ ngx_http_helicone_upstream_find(ngx_http_helicone_upstream_main_conf_t *humcf,
         hu = hup[i];
 
         if (hu->port == port && hu->host.len == host.len
-            && ngx_strncasecmp(hu->host.data, host.data, host.len) == 0)
+            && helicone_caseless_eq(hu->host.data, host.data, host.len))
         {
             return hu;
         }
     }
 
     return NULL;
+}
+
+
+/*
+ * 1 when url is origin followed by a path, a query, a fragment or nothing:
+ * its host and port are the origin's, byte for byte.
+ */
+
+static ngx_uint_t
+ngx_http_helicone_upstream_within(ngx_str_t *url, ngx_str_t *origin)
+{
+    u_char  c;
+
+    if (url->len < origin->len
+        || ngx_memcmp(url->data, origin->data, origin->len) != 0)
+    {
+        return 0;
+    }
+
+    if (url->len == origin->len) {
+        return 1;
+    }
+
+    c = url->data[origin->len];
+
+    return c == '/' || c == '?' || c == '#';
 }
 
 
@@ -852,7 +888,9 @@ ngx_http_helicone_upstream_find(ngx_http_helicone_upstream_main_conf_t *humcf,
 static ngx_int_t
 ngx_http_helicone_upstream_preaccess(ngx_http_request_t *r)
 {
+    ngx_http_helicone_target_t              *t;
     ngx_http_helicone_sr_ctx_t              *srctx;
+    ngx_http_helicone_provider_t            *pr;
     ngx_http_helicone_upstream_t            *hu;
     ngx_http_helicone_upstream_main_conf_t  *humcf;
 
@@ -866,11 +904,22 @@ ngx_http_helicone_upstream_preaccess(ngx_http_request_t *r)
         return NGX_DECLINED;
     }
 
-    humcf = ngx_http_get_module_main_conf(r,
+    t = srctx->attempt->target;
+    pr = t->provider;
+
+    if (pr && pr->upstream_known
+        && ngx_http_helicone_upstream_within(&t->url, &pr->origin))
+    {
+        /* the provider's own URL: the origin's upstream, found at start */
+        hu = pr->upstream;
+
+    } else {
+        humcf = ngx_http_get_module_main_conf(r,
                                           ngx_http_helicone_upstream_module);
 
-    hu = ngx_http_helicone_upstream_find(humcf,
-                                         &srctx->attempt->target->url);
+        hu = ngx_http_helicone_upstream_find(humcf, &t->url);
+    }
+
     if (hu == NULL) {
         return NGX_DECLINED;
     }

@@ -50,7 +50,7 @@ typedef struct {
 typedef struct ngx_http_helicone_idle_s  ngx_http_helicone_idle_t;
 
 
-typedef struct {
+typedef struct ngx_http_helicone_upstream_s {
     ngx_str_t                      origin;       /* scheme://host[:port] */
     ngx_str_t                      host;         /* as proxy_pass sees it */
     in_port_t                      port;

@@ -40,6 +40,7 @@ static int helicone_json_key_at(const unsigned char *q,
 static int helicone_json_may_have_pair(const unsigned char *p, size_t len,
     const helicone_str_t *names, size_t n);
 #if (HELICONE_JSON_SSE2)
+static inline unsigned int helicone_json_unplain_v(__m128i v);
 static inline unsigned int helicone_json_pair_window(const unsigned char *p,
     size_t nl, __m128i lead0, __m128i lead1);
 #endif
@@ -49,13 +50,15 @@ static int helicone_json_hex4(const unsigned char *p, const unsigned char *end,
     uint32_t *cp);
 static const unsigned char *helicone_json_scan_string(const unsigned char *p,
     const unsigned char *end);
+static const unsigned char *helicone_json_scan_rest(const unsigned char *p,
+    const unsigned char *end);
 static const unsigned char *helicone_json_scan_number(const unsigned char *p,
     const unsigned char *end);
 static const unsigned char *helicone_json_scan_literal(const unsigned char *p,
     const unsigned char *end);
 static const unsigned char *helicone_json_scan_key(const unsigned char *p,
     const unsigned char *end, const unsigned char **key,
-    const unsigned char **key_end);
+    const unsigned char **key_end, int *escaped);
 static inline helicone_json_type_e helicone_json_type(unsigned char c);
 static const unsigned char *helicone_json_skip_string(const unsigned char *p,
     const unsigned char *end);
@@ -66,7 +69,7 @@ static int helicone_json_validate(const unsigned char *p, size_t len,
     helicone_json_value_t *out, const unsigned char **rest);
 static void helicone_json_absent(helicone_json_value_t *out, size_t n);
 static size_t helicone_json_name_index(const unsigned char *key, size_t len,
-    const helicone_str_t *names, size_t n);
+    int escaped, const helicone_str_t *names, size_t n);
 static int helicone_json_string_body(const helicone_json_value_t *v,
     const unsigned char **start, const unsigned char **end);
 static size_t helicone_json_decode_char(const unsigned char **pp,
@@ -74,6 +77,8 @@ static size_t helicone_json_decode_char(const unsigned char **pp,
 static size_t helicone_json_utf8_put(uint32_t cp, unsigned char out[4]);
 static size_t helicone_json_escape_char(const unsigned char **pp,
     const unsigned char *end, unsigned char *dst);
+static size_t helicone_json_copy_plain(unsigned char *dst,
+    const unsigned char *src, size_t len);
 #if (HELICONE_JSON_SSE2)
 static unsigned char *helicone_json_escape_sse2(unsigned char *dst,
     const unsigned char *end, const unsigned char **pp,
@@ -104,6 +109,27 @@ static const unsigned char  helicone_json_plain[256] = {
     P8(0x70), P8(0x78)
 #undef P8
 #undef P
+};
+
+
+/*
+ * What skip() sees in a byte, one look-up where a byte took up to seven
+ * compares: the end of a number or literal (a comma, white space, and a
+ * closing bracket, which also closes a container), a quote, an opening
+ * bracket; 0 for the rest.
+ */
+
+#define HELICONE_JSON_END    0x01
+#define HELICONE_JSON_CLOSE  0x03
+#define HELICONE_JSON_QUOTE  0x04
+#define HELICONE_JSON_OPEN   0x08
+
+static const unsigned char  helicone_json_skip_class[256] = {
+    ['\t'] = HELICONE_JSON_END, ['\n'] = HELICONE_JSON_END,
+    ['\r'] = HELICONE_JSON_END, [' '] = HELICONE_JSON_END,
+    [','] = HELICONE_JSON_END, ['"'] = HELICONE_JSON_QUOTE,
+    ['{'] = HELICONE_JSON_OPEN, ['['] = HELICONE_JSON_OPEN,
+    ['}'] = HELICONE_JSON_CLOSE, [']'] = HELICONE_JSON_CLOSE
 };
 
 
@@ -153,18 +179,23 @@ helicone_json_unplain(uint64_t x)
 static inline unsigned int
 helicone_json_unplain16(const unsigned char *p)
 {
-    __m128i  v;
+    return helicone_json_unplain_v(_mm_loadu_si128((const __m128i *) p));
+}
 
-    v = _mm_loadu_si128((const __m128i *) p);
 
-    /* signed: below the space are the control bytes and, as negative
-     * numbers, every byte from 0x80 */
+/* the same of 16 bytes already loaded */
+
+static inline unsigned int
+helicone_json_unplain_v(__m128i v)
+{
+    /* signed, one added: below 0x21 are the control bytes, DEL (which
+     * wraps to -128) and every byte from 0x80 (negative, or 0 for 0xff) */
     return (unsigned int) _mm_movemask_epi8(
                _mm_or_si128(
                    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
                                 _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-                   _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-                                _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f)))));
+                   _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(1)),
+                                  _mm_set1_epi8(0x21))));
 }
 
 #endif
@@ -271,6 +302,11 @@ helicone_json_plain_end(const unsigned char *p, const unsigned char *end)
 static const unsigned char *
 helicone_json_ws(const unsigned char *p, const unsigned char *end)
 {
+    /* compact text has none: one test */
+    if (p < end && *p > ' ') {
+        return p;
+    }
+
     while (p < end
            && (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'))
     {
@@ -377,16 +413,48 @@ helicone_json_hex4(const unsigned char *p, const unsigned char *end,
 }
 
 
-/* p is at the opening quote; returns the byte after the closing one. */
+/*
+ * p is at the opening quote; returns the byte after the closing one.
+ * A short plain string (a member name, a word) ends at its first byte
+ * that is not plain, seen in one look at 16 bytes without the call of
+ * the full scan.
+ */
+
+static inline const unsigned char *
+helicone_json_scan_string(const unsigned char *p, const unsigned char *end)
+{
+#if (HELICONE_JSON_SSE2)
+    unsigned int  mask;
+
+    if (end - p > 16) {
+        mask = helicone_json_unplain16(p + 1);
+
+        if (mask == 0) {
+            return helicone_json_scan_rest(p + 17, end);
+        }
+
+        p += 1 + __builtin_ctz(mask);
+
+        if (*p == '"') {
+            return p + 1;
+        }
+
+        return helicone_json_scan_rest(p, end);
+    }
+#endif
+
+    return helicone_json_scan_rest(p + 1, end);
+}
+
+
+/* the rest of a string from p, inside it: the byte after its end */
 
 static const unsigned char *
-helicone_json_scan_string(const unsigned char *p, const unsigned char *end)
+helicone_json_scan_rest(const unsigned char *p, const unsigned char *end)
 {
     size_t         n;
     uint32_t       cp;
     unsigned char  c;
-
-    p++;
 
     for ( ;; ) {
         /* most of a string: printable ASCII, no escapes */
@@ -539,13 +607,19 @@ helicone_json_scan_literal(const unsigned char *p, const unsigned char *end)
 
 /*
  * A member name and its colon; returns where the member value starts,
- * *key and *key_end span the quoted name.
+ * *key and *key_end span the quoted name, *escaped is 0 when the name is
+ * known to hold no escape (1: it may).
  */
 
 static const unsigned char *
 helicone_json_scan_key(const unsigned char *p, const unsigned char *end,
-    const unsigned char **key, const unsigned char **key_end)
+    const unsigned char **key, const unsigned char **key_end, int *escaped)
 {
+#if (HELICONE_JSON_SSE2)
+    unsigned int          mask;
+    const unsigned char  *q;
+#endif
+
     p = helicone_json_ws(p, end);
 
     if (p == end || *p != '"') {
@@ -553,6 +627,30 @@ helicone_json_scan_key(const unsigned char *p, const unsigned char *end,
     }
 
     *key = p;
+    *escaped = 1;
+
+#if (HELICONE_JSON_SSE2)
+
+    /* most names: their closing quote the first byte not plain */
+
+    for (q = p + 1; end - q >= 16; q += 16) {
+        mask = helicone_json_unplain16(q);
+
+        if (mask) {
+            q += __builtin_ctz(mask);
+
+            if (*q == '"') {
+                *escaped = 0;
+                p = q + 1;
+                goto colon;
+            }
+
+            /* an escape or a byte from 0x80: the full scan */
+            break;
+        }
+    }
+
+#endif
 
     p = helicone_json_scan_string(p, end);
 
@@ -560,7 +658,15 @@ helicone_json_scan_key(const unsigned char *p, const unsigned char *end,
         return NULL;
     }
 
+#if (HELICONE_JSON_SSE2)
+colon:
+#endif
+
     *key_end = p;
+
+    if (p < end && *p == ':') {
+        return p + 1;
+    }
 
     p = helicone_json_ws(p, end);
 
@@ -635,6 +741,7 @@ helicone_json_pick_members(const unsigned char *p, size_t len,
     helicone_json_value_t *root, const helicone_str_t *names, size_t n,
     size_t checked, helicone_json_value_t *out)
 {
+    int                   escaped;
     size_t                member;
     const unsigned char  *end, *start, *key, *key_end, *v;
 
@@ -659,14 +766,15 @@ helicone_json_pick_members(const unsigned char *p, size_t len,
     }
 
     for ( ;; ) {
-        p = helicone_json_scan_key(p, end, &key, &key_end);
+        p = helicone_json_scan_key(p, end, &key, &key_end, &escaped);
 
         if (p == NULL) {
             goto failed;
         }
 
         v = helicone_json_ws(p, end);
-        member = helicone_json_name_index(key, key_end - key, names, n);
+        member = helicone_json_name_index(key, key_end - key, escaped, names,
+                                          n);
 
         if (member < checked) {
             if (helicone_json_validate(v, end - v, NULL, NULL, 0, NULL, &p)
@@ -742,6 +850,7 @@ helicone_json_validate(const unsigned char *p, size_t len,
     helicone_json_value_t *root, const helicone_str_t *names, size_t n,
     helicone_json_value_t *out, const unsigned char **rest)
 {
+    int                   escaped;
     size_t                depth, member;
     unsigned char         c, cl, stack[HELICONE_JSON_MAX_DEPTH];
     const unsigned char  *end, *start, *key, *key_end, *value;
@@ -784,7 +893,8 @@ helicone_json_validate(const unsigned char *p, size_t len,
                 return HELICONE_ERROR;
             }
 
-            stack[depth++] = c;
+            /* the byte that closes it */
+            stack[depth++] = (c == '{') ? '}' : ']';
 
             p = helicone_json_ws(p + 1, end);
 
@@ -792,14 +902,15 @@ helicone_json_validate(const unsigned char *p, size_t len,
                 return HELICONE_ERROR;
             }
 
-            if (*p == (c == '{' ? '}' : ']')) {
+            if (*p == stack[depth - 1]) {
                 p++;
                 depth--;
                 break;
             }
 
             if (c == '{') {
-                p = helicone_json_scan_key(p, end, &key, &key_end);
+                p = helicone_json_scan_key(p, end, &key, &key_end,
+                                           &escaped);
 
                 if (p == NULL) {
                     return HELICONE_ERROR;
@@ -807,7 +918,7 @@ helicone_json_validate(const unsigned char *p, size_t len,
 
                 if (n && depth == 1) {
                     member = helicone_json_name_index(key, key_end - key,
-                                                      names, n);
+                                                      escaped, names, n);
                 }
             }
 
@@ -853,7 +964,7 @@ helicone_json_validate(const unsigned char *p, size_t len,
                 return HELICONE_ERROR;
             }
 
-            cl = (stack[depth - 1] == '{') ? '}' : ']';
+            cl = stack[depth - 1];
 
             if (*p == cl) {
                 p++;
@@ -868,7 +979,8 @@ helicone_json_validate(const unsigned char *p, size_t len,
             p++;
 
             if (cl == '}') {
-                p = helicone_json_scan_key(p, end, &key, &key_end);
+                p = helicone_json_scan_key(p, end, &key, &key_end,
+                                           &escaped);
 
                 if (p == NULL) {
                     return HELICONE_ERROR;
@@ -876,7 +988,7 @@ helicone_json_validate(const unsigned char *p, size_t len,
 
                 if (n && depth == 1) {
                     member = helicone_json_name_index(key, key_end - key,
-                                                      names, n);
+                                                      escaped, names, n);
                 }
             }
 
@@ -1144,18 +1256,19 @@ helicone_json_string_index(const helicone_json_value_t *v,
         return n;
     }
 
-    return helicone_json_name_index(v->start, v->len, names, n);
+    return helicone_json_name_index(v->start, v->len, 1, names, n);
 }
 
 
 /*
  * Which of names the member name or string key (its text with the
  * quotes, len bytes) is: its index, or n. Text without escapes is its own
- * decoding, so bytes are compared; only text with a backslash is decoded.
+ * decoding, so bytes are compared; only text with a backslash is decoded
+ * (escaped 0: the scanner saw none, not looked for again).
  */
 
 static size_t
-helicone_json_name_index(const unsigned char *key, size_t len,
+helicone_json_name_index(const unsigned char *key, size_t len, int escaped,
     const helicone_str_t *names, size_t n)
 {
     size_t                 i, raw;
@@ -1168,7 +1281,7 @@ helicone_json_name_index(const unsigned char *key, size_t len,
 
     raw = len - 2;
 
-    if (memchr(key + 1, '\\', raw) == NULL) {
+    if (!escaped || memchr(key + 1, '\\', raw) == NULL) {
         for (i = 0; i < n; i++) {
             if (raw == names[i].len
                 && (raw == 0
@@ -1288,9 +1401,7 @@ helicone_json_skip(const unsigned char *p, const unsigned char *end)
     }
 
     if (*p != '{' && *p != '[') {
-        while (p < end && *p != ',' && *p != '}' && *p != ']'
-               && *p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
-        {
+        while (p < end && !(helicone_json_skip_class[*p] & HELICONE_JSON_END)) {
             p++;
         }
 
@@ -1300,19 +1411,17 @@ helicone_json_skip(const unsigned char *p, const unsigned char *end)
     depth = 0;
 
     while (p < end) {
-        switch (*p) {
+        switch (helicone_json_skip_class[*p]) {
 
-        case '"':
+        case HELICONE_JSON_QUOTE:
             p = helicone_json_skip_string(p, end);
             continue;
 
-        case '{':
-        case '[':
+        case HELICONE_JSON_OPEN:
             depth++;
             break;
 
-        case '}':
-        case ']':
+        case HELICONE_JSON_CLOSE:
             if (--depth == 0) {
                 return p + 1;
             }
@@ -1480,7 +1589,7 @@ helicone_json_object_pick(const helicone_json_value_t *obj,
     }
 
     while (helicone_json_iter_next(&it, &k, &v) == HELICONE_OK) {
-        i = helicone_json_name_index(k.start, k.len, names, n);
+        i = helicone_json_name_index(k.start, k.len, 1, names, n);
 
         if (i < n) {
             out[i] = v;
@@ -1980,7 +2089,7 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
     const unsigned char *src, size_t len)
 {
     size_t                n;
-    const unsigned char  *p, *last, *run, *q;
+    const unsigned char  *p, *last, *q;
 #if (HELICONE_JSON_WORD_INDEX)
     uint64_t              x, flags;
 #endif
@@ -1991,6 +2100,20 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
 
     p = src;
     last = src + len;
+
+    /* most of an event's strings (ids, names, times, URLs) have nothing
+     * to escape: copied whole, in a few word moves */
+
+    if ((size_t) (end - dst) >= len) {
+        n = helicone_json_copy_plain(dst, src, len);
+
+        if (n == len) {
+            return dst + len;
+        }
+
+        p += n;
+        dst += n;
+    }
 
 #if (HELICONE_JSON_SSSE3)
     if (helicone_json_ssse3()) {
@@ -2041,22 +2164,27 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
 #endif
 
     while (p < last) {
-        run = p;
-        p = helicone_json_plain_end(p, last);
+        n = (size_t) (last - p);
 
-        n = (size_t) (p - run);
+        if ((size_t) (end - dst) >= n) {
+            /* room for the rest as it is: its plain run in word moves */
+            n = helicone_json_copy_plain(dst, p, n);
 
-        if (n) {
+        } else {
+            n = (size_t) (helicone_json_plain_end(p, last) - p);
+
             if ((size_t) (end - dst) < n) {
                 return NULL;
             }
 
-            memcpy(dst, run, n);
-            dst += n;
+            memcpy(dst, p, n);
+        }
 
-            if (p == last) {
-                break;
-            }
+        p += n;
+        dst += n;
+
+        if (p == last) {
+            break;
         }
 
         if (*p == '"' || *p == '\\') {
@@ -2081,6 +2209,120 @@ helicone_json_escape_into(unsigned char *dst, unsigned char *end,
     }
 
     return dst;
+}
+
+
+/*
+ * Copies the plain bytes that begin src (room for len at dst): how many,
+ * len when all are. Whole words are moved, the last one overlapping the
+ * one before, so a short string takes no byte loop; bytes past the plain
+ * run may be written too (within dst + len), for the caller to overwrite.
+ */
+
+static size_t
+helicone_json_copy_plain(unsigned char *dst, const unsigned char *src,
+    size_t len)
+{
+    size_t        i;
+    uint32_t      lo, hi;
+    uint64_t      x, flags;
+#if (HELICONE_JSON_SSE2)
+    unsigned int  mask;
+    __m128i       v;
+
+    if (len >= 16) {
+        for (i = 0; i + 16 <= len; i += 16) {
+            v = _mm_loadu_si128((const __m128i *) (src + i));
+            _mm_storeu_si128((__m128i *) (dst + i), v);
+
+            mask = helicone_json_unplain_v(v);
+
+            if (mask) {
+                return i + __builtin_ctz(mask);
+            }
+        }
+
+        if (i == len) {
+            return len;
+        }
+
+        /* the last 16, whose bytes before i are known plain */
+        i = len - 16;
+        v = _mm_loadu_si128((const __m128i *) (src + i));
+        _mm_storeu_si128((__m128i *) (dst + i), v);
+
+        mask = helicone_json_unplain_v(v);
+
+        return mask ? i + __builtin_ctz(mask) : len;
+    }
+#endif
+
+    if (len >= 8) {
+        for (i = 0; i + 8 <= len; i += 8) {
+            memcpy(&x, src + i, 8);
+            memcpy(dst + i, &x, 8);
+
+            flags = helicone_json_unplain(x);
+
+            if (flags) {
+                goto flagged;
+            }
+        }
+
+        if (i == len) {
+            return len;
+        }
+
+        i = len - 8;
+        memcpy(&x, src + i, 8);
+        memcpy(dst + i, &x, 8);
+
+        flags = helicone_json_unplain(x);
+
+        if (flags == 0) {
+            return len;
+        }
+
+    flagged:
+
+#if (HELICONE_JSON_WORD_INDEX)
+        return i + helicone_json_first_flagged(flags);
+#else
+        return (size_t) (helicone_json_plain_end(src + i, src + len) - src);
+#endif
+    }
+
+    if (len >= 4) {
+        /* the first four and the last four are all of them */
+        memcpy(&lo, src, 4);
+        memcpy(&hi, src + len - 4, 4);
+        memcpy(dst, &lo, 4);
+        memcpy(dst + len - 4, &hi, 4);
+
+        if (helicone_json_unplain(lo | (uint64_t) hi << 32) == 0) {
+            return len;
+        }
+
+        return (size_t) (helicone_json_plain_end(src, src + len) - src);
+    }
+
+    if (len == 0) {
+        return 0;
+    }
+
+    /* 1 to 3 bytes: the first, the middle and the last are all of them */
+
+    dst[0] = src[0];
+    dst[len >> 1] = src[len >> 1];
+    dst[len - 1] = src[len - 1];
+
+    if (helicone_json_plain[src[0]] & helicone_json_plain[src[len >> 1]]
+        & helicone_json_plain[src[len - 1]])
+    {
+        return len;
+    }
+
+    return (size_t) (helicone_json_plain_end(src, src + len) - src);
 }
 
 
@@ -2113,11 +2355,11 @@ helicone_json_escape_sse2(unsigned char *dst, const unsigned char *end,
                      _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
                                   _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))));
 
-        /* signed: below the space are the control bytes and, as negative
-         * numbers, every byte from 0x80 */
+        /* control bytes, DEL and every byte from 0x80, as in
+         * helicone_json_unplain_v() */
         other = (unsigned int) _mm_movemask_epi8(
-                    _mm_or_si128(_mm_cmplt_epi8(v, _mm_set1_epi8(0x20)),
-                                 _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
+                    _mm_cmplt_epi8(_mm_add_epi8(v, _mm_set1_epi8(1)),
+                                   _mm_set1_epi8(0x21)));
 
         if ((quoted | other) == 0) {
             memcpy(dst, p, 16);
@@ -2242,9 +2484,10 @@ helicone_json_escape_ssse3(unsigned char *dst, const unsigned char *end,
     unsigned int          n, i, quoted, other, lf;
     unsigned char         c;
     const unsigned char  *p;
-    __m128i               v, e, nl, zero, backslash, lf_to_n;
+    __m128i               v, e, nl, one, zero, backslash, lf_to_n;
 
     p = *pp;
+    one = _mm_set1_epi8(1);
     zero = _mm_setzero_si128();
     backslash = _mm_set1_epi8('\\');
 
@@ -2273,13 +2516,12 @@ helicone_json_escape_ssse3(unsigned char *dst, const unsigned char *end,
                                  _mm_cmpeq_epi8(v, backslash)),
                              nl));
 
-            /* signed: below the space are the control bytes (but LF) and,
-             * as negative numbers, every byte from 0x80 */
+            /* the control bytes but LF, DEL and every byte from 0x80, as
+             * in helicone_json_unplain_v() */
             other = (unsigned int) _mm_movemask_epi8(
-                        _mm_or_si128(
-                            _mm_andnot_si128(
-                                nl, _mm_cmplt_epi8(v, _mm_set1_epi8(0x20))),
-                            _mm_cmpeq_epi8(v, _mm_set1_epi8(0x7f))));
+                        _mm_andnot_si128(
+                            nl, _mm_cmplt_epi8(_mm_add_epi8(v, one),
+                                               _mm_set1_epi8(0x21))));
 
             if ((quoted | other) == 0) {
                 _mm_storeu_si128((__m128i *) dst, v);

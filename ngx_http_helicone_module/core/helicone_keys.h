@@ -56,5 +56,8 @@ int helicone_keys_parse_line(const unsigned char *line, size_t len,
 int helicone_ct_equal(const unsigned char *a, const unsigned char *b,
     size_t n);
 
+/* A hash of a key for a memo's slot: every byte counts, no secret kept. */
+uint64_t helicone_key_slot_hash(const unsigned char *key, size_t len);
+
 
 #endif /* _HELICONE_KEYS_H_INCLUDED_ */
