@@ -363,7 +363,7 @@ ngx_http_helicone_sink_file_reserve(ngx_open_file_t *file,
 }
 
 
-/* file->flush: on reopen and at a worker's exit, and for the events */
+/* file->flush, called by nginx before a reopen and at a worker's exit */
 
 static void
 ngx_http_helicone_sink_file_flush(ngx_open_file_t *file, ngx_log_t *log)
