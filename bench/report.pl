@@ -55,7 +55,7 @@ sub ratio { defined $_[0] && defined $_[1] && $_[1] ? sprintf('%.2fx', $_[0] / $
 
 my %label = (
     'bare'       => 'bare proxy_pass',
-    'gw-unbuf'   => 'gateway, log unbuffered',
+    'gw-unbuf'   => 'gateway, log default (a write a turn)',
     'gw-buf'     => 'gateway, log buffer=64k flush=1s',
     'gw-null'    => 'gateway, events written to /dev/null',
     'openai'     => 'gateway, OpenAI stream (mockstream)',
@@ -82,8 +82,8 @@ sub title {
     my ($mode, $l) = @_;
     my $w = "-c$l->[0]{connections} -d" . ($l->[0]{duration_s} // '?') . 's';
     return {
-        'translate'   => "translate: streaming through the gateway (log unbuffered), OpenAI provider vs Anthropic provider translated both ways; $w",
-        'failover'    => "failover: non-stream through the gateway (log unbuffered), direct success vs a 503 at once then success; $w",
+        'translate'   => "translate: streaming through the gateway (default file log), OpenAI provider vs Anthropic provider translated both ways; $w",
+        'failover'    => "failover: non-stream through the gateway (default file log), direct success vs a 503 at once then success; $w",
         'failover-c1' => "failover, low concurrency: the same pair and the backend; $w",
     }->{$mode} // $mode;
 }
@@ -260,7 +260,7 @@ for my $mode (grep { $runs{$_}{'gw-null'} && $runs{$_}{'gw-unbuf'} } @modes) {
     my $unbuf = median(map { cpu_per_req($_) } @{ $runs{$mode}{'gw-unbuf'} });
     next unless defined $null && defined $unbuf;
     push @md, sprintf('%s: the log file costs the worker %.1f us per request (CPU per request,'
-                      . ' log unbuffered %.1f us - events to /dev/null %.1f us).',
+                      . ' default file log %.1f us - events to /dev/null %.1f us).',
                       $mode, $unbuf - $null, $unbuf, $null);
 }
 push @md, '' if grep { $runs{$_}{'gw-null'} } @modes;
