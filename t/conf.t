@@ -77,6 +77,23 @@ my @bad = (
     [ 'helicone_log file without path', 'helicone_log file;', '', undef, {},
       qr/\[emerg\].*"helicone_log" directive needs path=/ ],
 
+    # one buffer= and flush= per file, whichever lines name it
+    [ 'helicone_log file, two buffers for one file',
+      "helicone_log file path=%%DIR%%/h.jsonl buffer=16k;\n"
+      . 'helicone_log file path=%%DIR%%/h.jsonl buffer=32k;', '', undef, {},
+      qr/\[emerg\].*h\.jsonl" is used with another buffer= or flush=/ ],
+
+    # a buffered access_log keeps its buffer in the file too
+    [ 'helicone_log file after a buffered access_log on it',
+      "access_log %%DIR%%/h.jsonl combined buffer=8k;\n"
+      . 'helicone_log file path=%%DIR%%/h.jsonl;', '', undef, {},
+      qr/\[emerg\].*h\.jsonl" is buffered by another module/ ],
+
+    [ 'a buffered access_log after helicone_log file on it',
+      "helicone_log file path=%%DIR%%/h.jsonl;\n"
+      . 'access_log %%DIR%%/h.jsonl combined buffer=8k;', '', undef, {},
+      qr/\[emerg\].*access_log ".*h\.jsonl" already defined with conflicting/ ],
+
     [ 'unknown log sink', 'helicone_log nosuch path=x;', '', undef, {},
       qr/unknown log sink "nosuch": expected "file", "kafka" or "off"/ ],
 
