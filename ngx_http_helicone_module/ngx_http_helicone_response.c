@@ -47,6 +47,8 @@ static void ngx_http_helicone_response_model(ngx_http_helicone_ctx_t *ctx,
     helicone_json_value_t *v);
 static unsigned char *ngx_http_helicone_response_grow(void *pool,
     size_t size);
+static u_char *ngx_http_helicone_response_larger(ngx_pool_t *pool,
+    u_char *data, size_t len, size_t size);
 static ngx_uint_t ngx_http_helicone_response_json(
     ngx_http_helicone_ctx_t *ctx, const u_char *p, size_t len);
 static void ngx_http_helicone_response_capture(ngx_http_helicone_ctx_t *ctx,
@@ -485,13 +487,11 @@ ngx_http_helicone_response_cut(ngx_http_helicone_ctx_t *ctx, const u_char *p,
                        ctx->relay.pending_len + len);
         size = ngx_max(size, 1024);
 
-        buf = ngx_pnalloc(ctx->request->pool, size);
+        buf = ngx_http_helicone_response_larger(ctx->request->pool,
+                                                ctx->relay.pending,
+                                                ctx->relay.pending_len, size);
         if (buf == NULL) {
             return NGX_ERROR;
-        }
-
-        if (ctx->relay.pending_len) {
-            ngx_memcpy(buf, ctx->relay.pending, ctx->relay.pending_len);
         }
 
         ctx->relay.pending = buf;
@@ -743,6 +743,28 @@ ngx_http_helicone_response_grow(void *pool, size_t size)
 }
 
 
+/*
+ * The len bytes at data copied to the start of a new pool buffer of size
+ * bytes: the strip mode's pending event and the capture grow through it,
+ * each by its own rule for size. NULL: no memory, data is left as it is.
+ */
+
+static u_char *
+ngx_http_helicone_response_larger(ngx_pool_t *pool, u_char *data,
+    size_t len, size_t size)
+{
+    u_char  *buf;
+
+    buf = ngx_pnalloc(pool, size);
+
+    if (buf != NULL && len) {
+        ngx_memcpy(buf, data, len);
+    }
+
+    return buf;
+}
+
+
 static void
 ngx_http_helicone_response_capture(ngx_http_helicone_ctx_t *ctx, u_char *p,
     size_t len)
@@ -772,14 +794,12 @@ ngx_http_helicone_response_capture(ngx_http_helicone_ctx_t *ctx, u_char *p,
         size = ngx_max(size, ctx->relay.capture_len + 4 * len);
         size = ngx_min(size, ctx->relay.capture_cap);
 
-        buf = ngx_pnalloc(ctx->request->pool, size);
+        buf = ngx_http_helicone_response_larger(ctx->request->pool,
+                                                ctx->relay.capture,
+                                                ctx->relay.capture_len, size);
         if (buf == NULL) {
             ctx->relay.capture_overflow = 1;
             return;
-        }
-
-        if (ctx->relay.capture_len) {
-            ngx_memcpy(buf, ctx->relay.capture, ctx->relay.capture_len);
         }
 
         ctx->relay.capture = buf;
