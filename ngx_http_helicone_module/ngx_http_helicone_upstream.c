@@ -366,11 +366,8 @@ ngx_http_helicone_upstream_postconfiguration(ngx_conf_t *cf)
         {
             return NGX_ERROR;
         }
-    }
 
-    /* each provider's upstream, found once for its attempts */
-
-    for (i = 0; i < hmcf->providers.nelts; i++) {
+        /* found once for its attempts: NULL for an upstream{} block's */
         pp[i]->upstream = ngx_http_helicone_upstream_find(humcf,
                                                           &pp[i]->origin);
         pp[i]->upstream_known = 1;
