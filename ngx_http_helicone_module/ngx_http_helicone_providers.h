@@ -40,10 +40,10 @@ struct ngx_http_helicone_provider_s {
     struct ngx_http_helicone_legacy_s  *legacy;  /* its legacy prices, or
                                                     NULL (cost.c) */
     struct ngx_http_helicone_upstream_s  *upstream;  /* its origin's, or
-                                                    NULL (upstream.c) */
+                                                    NULL: an upstream{}
+                                                    block's (upstream.c) */
     unsigned                       stream_usage:1;
     unsigned                       has_key:1;
-    unsigned                       upstream_known:1;  /* upstream is set */
 };
 
 

@@ -370,7 +370,6 @@ ngx_http_helicone_upstream_postconfiguration(ngx_conf_t *cf)
         /* found once for its attempts: NULL for an upstream{} block's */
         pp[i]->upstream = ngx_http_helicone_upstream_find(humcf,
                                                           &pp[i]->origin);
-        pp[i]->upstream_known = 1;
     }
 
     /* provider names need a resolver; IP addresses do not */
@@ -904,10 +903,11 @@ ngx_http_helicone_upstream_preaccess(ngx_http_request_t *r)
     t = srctx->attempt->target;
     pr = t->provider;
 
-    if (pr && pr->upstream_known
-        && ngx_http_helicone_upstream_within(&t->url, &pr->origin))
-    {
-        /* the provider's own URL: the origin's upstream, found at start */
+    if (pr && ngx_http_helicone_upstream_within(&t->url, &pr->origin)) {
+        /*
+         * the provider's own URL: the origin's upstream, found at start
+         * (every provider's, as any attempt means a helicone_pass)
+         */
         hu = pr->upstream;
 
     } else {
